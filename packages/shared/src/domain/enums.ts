@@ -1,0 +1,69 @@
+/** Enumerations shared by the domain, persistence and the API (single source of truth). */
+
+export const WORKER_STATUSES = [
+  'PENDING',
+  'PROVISIONING',
+  'STARTING',
+  'RUNNING',
+  'DRAINING',
+  'STOPPING',
+  'STOPPED',
+  'SHUTTING_DOWN',
+  'TERMINATED',
+  'FAILED',
+] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+export const SESSION_STATUSES = [
+  'PENDING',
+  'SCHEDULED',
+  'INSTANTIATING',
+  'READY',
+  'RUNNING',
+  'COLLECTING',
+  'GRADING',
+  'STOPPING',
+  'STOPPED',
+  'ARCHIVED',
+  'TERMINATED',
+] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const SERVICE_STATUSES = ['UNAVAILABLE', 'STARTING', 'AVAILABLE', 'ERROR'] as const;
+export type ServiceStatus = (typeof SERVICE_STATUSES)[number];
+
+export const LICENSE_TYPES = ['PERSONAL', 'ENTERPRISE', 'EVALUATION'] as const;
+export type LicenseType = (typeof LICENSE_TYPES)[number];
+
+export const LICENSE_STATUSES = ['UNREGISTERED', 'REGISTERED', 'EVALUATION', 'EXPIRED', 'INVALID'] as const;
+export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
+
+export const POD_TYPES = ['CML_ON_AWS', 'ROC_RADKIT', 'PROXMOX', 'VMWARE'] as const;
+export type PodType = (typeof POD_TYPES)[number];
+
+export const DEFINITION_STATUSES = ['ACTIVE', 'DEPRECATED', 'ARCHIVED'] as const;
+export type DefinitionStatus = (typeof DEFINITION_STATUSES)[number];
+
+export const SYNC_STATUSES = ['NONE', 'PENDING', 'SYNCING', 'SUCCEEDED', 'FAILED'] as const;
+export type SyncStatus = (typeof SYNC_STATUSES)[number];
+
+export const USER_SESSION_STATUSES = ['PROVISIONED', 'ACTIVE', 'PAUSED', 'ENDED', 'ARCHIVED'] as const;
+export type UserSessionStatus = (typeof USER_SESSION_STATUSES)[number];
+
+export const GRADING_STATUSES = ['PENDING', 'SUBMITTED', 'COMPLETED', 'FAULTED'] as const;
+export type GradingStatus = (typeof GRADING_STATUSES)[number];
+
+/** Kinds of console/forwarded port, from PATty node tags (cml-api.md §7). */
+export const PORT_KINDS = ['serial', 'vnc', 'tcp', 'udp'] as const;
+export type PortKind = (typeof PORT_KINDS)[number];
+
+/** Session statuses that hold (or are about to hold) a placement on a worker. */
+export const ACTIVE_SESSION_STATUSES: readonly SessionStatus[] = [
+  'SCHEDULED',
+  'INSTANTIATING',
+  'READY',
+  'RUNNING',
+  'COLLECTING',
+  'GRADING',
+  'STOPPING',
+];

@@ -1,0 +1,77 @@
+/**
+ * Typed domain errors. The API maps each `code` to an HTTP status (problem+json);
+ * workflows map them to failure reasons. No AWS imports here.
+ */
+export type DomainErrorCode =
+  | 'VALIDATION'
+  | 'NOT_FOUND'
+  | 'INVALID_TRANSITION'
+  | 'VERSION_CONFLICT'
+  | 'DUPLICATE'
+  | 'CONFLICT'
+  | 'NO_CAPACITY'
+  | 'TOPOLOGY_INVALID'
+  | 'POD_TYPE_INDETERMINATE';
+
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  readonly details: Record<string, unknown>;
+  constructor(code: DomainErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A value is out of its domain; `field` names it (dotted path). */
+export class ValidationError extends DomainError {
+  readonly field: string;
+  constructor(field: string, message: string, details: Record<string, unknown> = {}) {
+    super('VALIDATION', `${field}: ${message}`, { field, ...details });
+    this.field = field;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(entity: string, id: string) {
+    super('NOT_FOUND', `${entity} ${id} not found`, { entity, id });
+  }
+}
+
+export class InvalidTransitionError extends DomainError {
+  readonly entity: string;
+  readonly from: string;
+  readonly to: string;
+  constructor(entity: string, from: string, to: string) {
+    super('INVALID_TRANSITION', `${entity} cannot go from ${from} to ${to}`, { entity, from, to });
+    this.entity = entity;
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/**
+ * A conditional write lost a race (version or status changed underneath). Callers may
+ * re-read and retry; nothing was written.
+ */
+export class VersionConflictError extends DomainError {
+  constructor(entity: string, id: string, reason = 'the item changed concurrently') {
+    super('VERSION_CONFLICT', `${entity} ${id}: ${reason}`, { entity, id, retryable: true });
+  }
+}
+
+export class DuplicateError extends DomainError {
+  constructor(entity: string, id: string, details: Record<string, unknown> = {}) {
+    super('DUPLICATE', `${entity} ${id} already exists`, { entity, id, ...details });
+  }
+}
+
+/** A state conflict that is not a plain transition error (e.g. template still in use). */
+export class ConflictError extends DomainError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('CONFLICT', message, details);
+  }
+}
+
+export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
