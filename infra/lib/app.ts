@@ -1,0 +1,86 @@
+import { type App, type Environment, type Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { type LcmConfig, type LcmStackProps, readConfig } from './config.ts';
+import { DataStack } from './data-stack.ts';
+
+/** Value of the `project` tag on every stack (CloudFormation propagates stack tags to resources). */
+export const PROJECT_TAG = 'lablet-cloud-manager';
+
+/** The stacks of one stage. A new stack adds one field here and one line in `buildApp`. */
+export interface LcmStacks {
+  readonly config: LcmConfig;
+  readonly data: DataStack;
+}
+
+export interface BuildAppOptions {
+  /**
+   * Target environment. Default: CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION from the process
+   * environment (the CDK CLI sets them from the active profile); when unset the stacks are
+   * environment-agnostic, which is all `cdk synth` needs.
+   */
+  readonly env?: Environment;
+}
+
+/** `Lcm-<stage>-<Concern>`: the construct id and the CloudFormation stack name. */
+export const stackNameFor = (stage: string, concern: string): string => `Lcm-${stage}-${concern}`;
+
+const envFromProcess = (): Environment => ({
+  account: process.env.CDK_DEFAULT_ACCOUNT,
+  region: process.env.CDK_DEFAULT_REGION,
+});
+
+/** A stack class of this app: its props extend LcmStackProps. */
+type LcmStackClass<S extends Stack, P extends LcmStackProps> = new (
+  scope: Construct,
+  id: string,
+  props: P,
+) => S;
+
+/**
+ * Adds the LCM stacks of the stage named in the app's context to `app`.
+ *
+ * One stack per concern (data, api, workflows, events, observability), each in its own file in
+ * infra/lib/. Stateful resources live in the data stack; the stateless stacks receive what they
+ * need from it as props and grant themselves access, e.g.
+ *
+ *   const api = add(ApiStack, 'Api', 'HTTP API and handlers', { table: data.table });
+ */
+export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => {
+  const config = readConfig(app.node);
+  const env = options.env ?? envFromProcess();
+
+  /** Creates a stack with the common props: name, environment, tags, description, config. */
+  const add = <S extends Stack, P extends LcmStackProps>(
+    Kind: LcmStackClass<S, P>,
+    concern: string,
+    description: string,
+    props: Omit<P, keyof LcmStackProps>,
+  ): S => {
+    const stackName = stackNameFor(config.stage, concern);
+    const common: LcmStackProps = {
+      config,
+      stackName,
+      env,
+      // Stack-level tags (the `explicitStackTags` flag is on): CloudFormation applies them to
+      // every resource that supports tags.
+      tags: { project: PROJECT_TAG, stage: config.stage },
+      description: `Lablet Cloud Manager (${config.stage}): ${description}`,
+    };
+    return new Kind(app, stackName, { ...props, ...common } as P);
+  };
+
+  const data = add(DataStack, 'Data', 'single DynamoDB table and evidence bucket', {});
+
+  return { config, data };
+};
+
+/**
+ * Registers the cdk-nag AWS Solutions pack as a policy-validation plugin (cdk-nag 3.x): every
+ * synthesis then reports unacknowledged findings in cdk.out/validation-report.json and fails on
+ * errors. Acknowledge a justified finding where it arises:
+ * `Validations.of(construct).acknowledge({ id: 'AwsSolutions-XX', reason: '...' })`.
+ */
+export const applyNagChecks = (app: App): void => {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+};

@@ -1,0 +1,428 @@
+import { z } from 'zod';
+import {
+  CapacitySchema,
+  LabletDefinitionSchema,
+  LabletSessionSchema,
+  PortLeaseSchema,
+  SessionStatusSchema,
+  StateTransitionSchema,
+  WorkerSchema,
+  WorkerTemplateSchema,
+} from '../domain/schemas.ts';
+import {
+  CreateDefinitionBody,
+  CreateSessionBody,
+  CreateTemplateBody,
+  CreateWorkerBody,
+  DefinitionIdParams,
+  DefinitionVersionParams,
+  ListDefinitionsQuery,
+  ListSessionsQuery,
+  ListWorkersQuery,
+  PageQuery,
+  pageOf,
+  ReservationParams,
+  SessionActionBody,
+  SessionIdParams,
+  TemplateNameParams,
+  UpdateDefinitionBody,
+  UpdateTemplateBody,
+  WorkerActionBody,
+  WorkerIdParams,
+} from './requests.ts';
+import type { Permission } from './roles.ts';
+
+/**
+ * The API's operation catalogue: one entry per route. It drives the handlers' validation and
+ * RBAC, the local HTTP server's routing, the CDK HTTP API routes (one Lambda per `group`) and the
+ * generated OpenAPI document.
+ */
+export interface Operation {
+  readonly operationId: string;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** API Gateway path syntax: `/v1/workers/{id}`. */
+  readonly path: string;
+  /** Handler module `functions/api/<group>.ts`; one Lambda per group. */
+  readonly group: string;
+  /** null = public (no token needed). */
+  readonly permission: Permission | null;
+  readonly summary: string;
+  readonly params?: z.ZodObject;
+  readonly query?: z.ZodObject;
+  readonly body?: z.ZodType;
+  readonly response?: z.ZodType;
+  readonly successStatus: number;
+  /** Accepts an Idempotency-Key header (POST commands). */
+  readonly idempotent?: boolean;
+}
+
+const op = (o: Operation): Operation => o;
+
+const SessionHistory = z.array(StateTransitionSchema(SessionStatusSchema));
+const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
+export const ProblemSchema = Problem.meta({ id: 'Problem' });
+
+export const OPERATIONS = [
+  op({
+    operationId: 'getHealth',
+    method: 'GET',
+    path: '/v1/health',
+    group: 'health',
+    permission: null,
+    summary: 'Liveness and table reachability',
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getOpenApi',
+    method: 'GET',
+    path: '/v1/openapi.json',
+    group: 'health',
+    permission: null,
+    summary: 'This API as an OpenAPI 3.1 document',
+    successStatus: 200,
+  }),
+
+  // worker templates
+  op({
+    operationId: 'listWorkerTemplates',
+    method: 'GET',
+    path: '/v1/worker-templates',
+    group: 'templates',
+    permission: 'templates:read',
+    summary: 'List worker templates',
+    query: PageQuery,
+    response: pageOf(WorkerTemplateSchema),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'createWorkerTemplate',
+    method: 'POST',
+    path: '/v1/worker-templates',
+    group: 'templates',
+    permission: 'templates:write',
+    summary: 'Create a worker template',
+    body: CreateTemplateBody,
+    response: WorkerTemplateSchema,
+    successStatus: 201,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'getWorkerTemplate',
+    method: 'GET',
+    path: '/v1/worker-templates/{name}',
+    group: 'templates',
+    permission: 'templates:read',
+    summary: 'Get a worker template',
+    params: TemplateNameParams,
+    response: WorkerTemplateSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'updateWorkerTemplate',
+    method: 'PATCH',
+    path: '/v1/worker-templates/{name}',
+    group: 'templates',
+    permission: 'templates:write',
+    summary: 'Update a worker template',
+    params: TemplateNameParams,
+    body: UpdateTemplateBody,
+    response: WorkerTemplateSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'disableWorkerTemplate',
+    method: 'POST',
+    path: '/v1/worker-templates/{name}/disable',
+    group: 'templates',
+    permission: 'templates:write',
+    summary: 'Disable a worker template (no new workers)',
+    params: TemplateNameParams,
+    response: WorkerTemplateSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'deleteWorkerTemplate',
+    method: 'DELETE',
+    path: '/v1/worker-templates/{name}',
+    group: 'templates',
+    permission: 'templates:write',
+    summary: 'Delete a template no live worker uses',
+    params: TemplateNameParams,
+    successStatus: 204,
+  }),
+
+  // workers
+  op({
+    operationId: 'listWorkers',
+    method: 'GET',
+    path: '/v1/workers',
+    group: 'workers',
+    permission: 'workers:read',
+    summary: 'List workers, optionally by status',
+    query: ListWorkersQuery,
+    response: pageOf(WorkerSchema),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'createWorker',
+    method: 'POST',
+    path: '/v1/workers',
+    group: 'workers',
+    permission: 'workers:write',
+    summary: 'Create a worker from a template (PENDING)',
+    body: CreateWorkerBody,
+    response: WorkerSchema,
+    successStatus: 201,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'getWorker',
+    method: 'GET',
+    path: '/v1/workers/{id}',
+    group: 'workers',
+    permission: 'workers:read',
+    summary: 'Get a worker',
+    params: WorkerIdParams,
+    response: WorkerSchema,
+    successStatus: 200,
+  }),
+  ...(['start', 'stop', 'drain', 'terminate'] as const).map((action) =>
+    op({
+      operationId: `${action}Worker`,
+      method: 'POST',
+      path: `/v1/workers/{id}/${action}`,
+      group: 'workers',
+      permission: 'workers:write',
+      summary: `Request ${action} of a worker`,
+      params: WorkerIdParams,
+      body: WorkerActionBody,
+      response: WorkerSchema,
+      successStatus: 202,
+      idempotent: true,
+    }),
+  ),
+  op({
+    operationId: 'listWorkerSessions',
+    method: 'GET',
+    path: '/v1/workers/{id}/sessions',
+    group: 'workers',
+    permission: 'workers:read',
+    summary: 'Active sessions placed on a worker',
+    params: WorkerIdParams,
+    response: pageOf(LabletSessionSchema),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getWorkerCapacity',
+    method: 'GET',
+    path: '/v1/workers/{id}/capacity',
+    group: 'workers',
+    permission: 'workers:read',
+    summary: 'Declared, allocated and free capacity of a worker',
+    params: WorkerIdParams,
+    response: z.object({ declared: CapacitySchema, allocated: CapacitySchema, free: CapacitySchema }),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'listWorkerPorts',
+    method: 'GET',
+    path: '/v1/workers/{id}/ports',
+    group: 'workers',
+    permission: 'workers:read',
+    summary: 'Port leases on a worker',
+    params: WorkerIdParams,
+    response: pageOf(PortLeaseSchema),
+    successStatus: 200,
+  }),
+
+  // definitions
+  op({
+    operationId: 'listDefinitions',
+    method: 'GET',
+    path: '/v1/definitions',
+    group: 'definitions',
+    permission: 'definitions:read',
+    summary: 'List definitions (latest versions)',
+    query: ListDefinitionsQuery,
+    response: pageOf(LabletDefinitionSchema),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'createDefinition',
+    method: 'POST',
+    path: '/v1/definitions',
+    group: 'definitions',
+    permission: 'definitions:write',
+    summary: 'Create a definition (version 1)',
+    body: CreateDefinitionBody,
+    response: LabletDefinitionSchema,
+    successStatus: 201,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'getDefinition',
+    method: 'GET',
+    path: '/v1/definitions/{id}',
+    group: 'definitions',
+    permission: 'definitions:read',
+    summary: 'Latest version of a definition',
+    params: DefinitionIdParams,
+    response: LabletDefinitionSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'updateDefinition',
+    method: 'PUT',
+    path: '/v1/definitions/{id}',
+    group: 'definitions',
+    permission: 'definitions:write',
+    summary: 'Create the next version of a definition',
+    params: DefinitionIdParams,
+    body: UpdateDefinitionBody,
+    response: LabletDefinitionSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'listDefinitionVersions',
+    method: 'GET',
+    path: '/v1/definitions/{id}/versions',
+    group: 'definitions',
+    permission: 'definitions:read',
+    summary: 'All versions of a definition',
+    params: DefinitionIdParams,
+    response: pageOf(LabletDefinitionSchema),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getDefinitionVersion',
+    method: 'GET',
+    path: '/v1/definitions/{id}/versions/{version}',
+    group: 'definitions',
+    permission: 'definitions:read',
+    summary: 'One version of a definition',
+    params: DefinitionVersionParams,
+    response: LabletDefinitionSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'deprecateDefinition',
+    method: 'POST',
+    path: '/v1/definitions/{id}/deprecate',
+    group: 'definitions',
+    permission: 'definitions:write',
+    summary: 'Deprecate (no new sessions)',
+    params: DefinitionIdParams,
+    response: LabletDefinitionSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'archiveDefinition',
+    method: 'POST',
+    path: '/v1/definitions/{id}/archive',
+    group: 'definitions',
+    permission: 'definitions:write',
+    summary: 'Archive a definition',
+    params: DefinitionIdParams,
+    response: LabletDefinitionSchema,
+    successStatus: 200,
+  }),
+
+  // sessions
+  op({
+    operationId: 'createSession',
+    method: 'POST',
+    path: '/v1/sessions',
+    group: 'sessions',
+    permission: 'sessions:create',
+    summary: 'Reserve a session (idempotent per reservationId)',
+    body: CreateSessionBody,
+    response: LabletSessionSchema,
+    successStatus: 201,
+  }),
+  op({
+    operationId: 'listSessions',
+    method: 'GET',
+    path: '/v1/sessions',
+    group: 'sessions',
+    permission: 'sessions:read',
+    summary: 'List sessions with filters',
+    query: ListSessionsQuery,
+    response: pageOf(LabletSessionSchema),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getSession',
+    method: 'GET',
+    path: '/v1/sessions/{id}',
+    group: 'sessions',
+    permission: 'sessions:read',
+    summary: 'A session with its user session, grading, score, observations',
+    params: SessionIdParams,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'terminateSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/terminate',
+    group: 'sessions',
+    permission: 'sessions:operate',
+    summary: 'Terminate a session (teardown always runs)',
+    params: SessionIdParams,
+    body: SessionActionBody,
+    successStatus: 202,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'finishSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/finish',
+    group: 'sessions',
+    permission: 'sessions:operate',
+    summary: 'The learner is done',
+    params: SessionIdParams,
+    body: SessionActionBody,
+    successStatus: 202,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'getSessionHistory',
+    method: 'GET',
+    path: '/v1/sessions/{id}/history',
+    group: 'sessions',
+    permission: 'sessions:read',
+    summary: 'State history of a session',
+    params: SessionIdParams,
+    response: z.object({ items: SessionHistory }),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getReservation',
+    method: 'GET',
+    path: '/v1/reservations/{reservationId}',
+    group: 'sessions',
+    permission: 'reservations:read',
+    summary: 'The session(s) of a reservation',
+    params: ReservationParams,
+    response: z.object({ items: z.array(LabletSessionSchema) }),
+    successStatus: 200,
+  }),
+
+  // fleet
+  op({
+    operationId: 'getFleetCapacity',
+    method: 'GET',
+    path: '/v1/fleet/capacity',
+    group: 'fleet',
+    permission: 'fleet:read',
+    summary: 'Per-worker and fleet capacity, utilisation, counts by status',
+    successStatus: 200,
+  }),
+] as const satisfies readonly Operation[];
+
+export type OperationId = (typeof OPERATIONS)[number]['operationId'];
+
+export const operationById = (id: string): Operation | undefined =>
+  OPERATIONS.find((o) => o.operationId === id);
+
+/** `GET /v1/workers/{id}` — the API Gateway route key of an operation. */
+export const routeKeyOf = (o: Pick<Operation, 'method' | 'path'>): string => `${o.method} ${o.path}`;
