@@ -1,0 +1,150 @@
+import {
+  SESSION_STATUSES,
+  type SessionStatus,
+  WORKER_STATUSES,
+  type WorkerStatus,
+} from '@lcm/shared/domain/enums';
+import { InvalidTransitionError } from '@lcm/shared/domain/errors';
+import {
+  assertSessionTransition,
+  assertWorkerTransition,
+  canTransitionSession,
+  canTransitionWorker,
+  isTerminalSession,
+  SESSION_TRANSITIONS,
+  sessionTransition,
+  WORKER_TRANSITIONS,
+  workerTransition,
+} from '@lcm/shared/domain/transitions';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The lifecycles of DESIGN §4, written out edge by edge independently of the tables in code,
+ * then checked against every (from, to) pair, allowed and forbidden.
+ */
+const WORKER_LIVE: WorkerStatus[] = [
+  'PENDING',
+  'PROVISIONING',
+  'STARTING',
+  'RUNNING',
+  'DRAINING',
+  'STOPPING',
+  'STOPPED',
+];
+const WORKER_EDGES = new Set<string>([
+  'PENDING>PROVISIONING',
+  'PROVISIONING>STARTING',
+  'STARTING>RUNNING',
+  'RUNNING>DRAINING',
+  'DRAINING>RUNNING',
+  'DRAINING>STOPPING',
+  'STOPPING>STOPPED',
+  'STOPPED>STARTING',
+  // SHUTTING_DOWN → TERMINATED from any live status (and from FAILED, to clean up the instance)
+  ...WORKER_LIVE.map((s) => `${s}>SHUTTING_DOWN`),
+  'FAILED>SHUTTING_DOWN',
+  'SHUTTING_DOWN>TERMINATED',
+  // FAILED from any status with work in flight
+  ...(['PENDING', 'PROVISIONING', 'STARTING', 'RUNNING', 'DRAINING', 'STOPPING'] as const).map(
+    (s) => `${s}>FAILED`,
+  ),
+]);
+
+const SESSION_PATH: SessionStatus[] = [
+  'PENDING',
+  'SCHEDULED',
+  'INSTANTIATING',
+  'READY',
+  'RUNNING',
+  'COLLECTING',
+  'GRADING',
+  'STOPPING',
+  'STOPPED',
+  'ARCHIVED',
+  'TERMINATED',
+];
+const SESSION_EDGES = new Set<string>([
+  ...SESSION_PATH.slice(0, -1).map((s, i) => `${s}>${SESSION_PATH[i + 1]}`),
+  'RUNNING>STOPPING', // nothing to grade
+  'COLLECTING>STOPPING',
+  ...SESSION_PATH.slice(0, -2).map((s) => `${s}>TERMINATED`), // teardown from any non-terminal status
+]);
+
+const pairs = <S extends string>(statuses: readonly S[]) =>
+  statuses.flatMap((from) => statuses.map((to) => [from, to] as const));
+
+describe('worker transitions', () => {
+  it.each(pairs(WORKER_STATUSES))('%s → %s matches the design', (from, to) => {
+    const allowed = WORKER_EDGES.has(`${from}>${to}`);
+    expect(canTransitionWorker(from, to)).toBe(allowed);
+    expect(WORKER_TRANSITIONS[from].includes(to)).toBe(allowed);
+    if (allowed) {
+      expect(() => assertWorkerTransition(from, to)).not.toThrow();
+      expect(workerTransition(from, to, 'scaler', '2025-06-01T00:00:00Z')).toEqual({
+        from,
+        to,
+        by: 'scaler',
+        at: '2025-06-01T00:00:00Z',
+      });
+    } else {
+      const err = (() => {
+        try {
+          workerTransition(from, to, 'scaler', '2025-06-01T00:00:00Z');
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(InvalidTransitionError);
+      expect(err).toMatchObject({ code: 'INVALID_TRANSITION', entity: 'Worker', from, to });
+    }
+  });
+
+  it('has no edge the design does not list', () => {
+    const inCode = Object.entries(WORKER_TRANSITIONS).flatMap(([from, tos]) =>
+      tos.map((to) => `${from}>${to}`),
+    );
+    expect(new Set(inCode)).toEqual(WORKER_EDGES);
+  });
+});
+
+describe('session transitions', () => {
+  it.each(pairs(SESSION_STATUSES))('%s → %s matches the design', (from, to) => {
+    const allowed = SESSION_EDGES.has(`${from}>${to}`);
+    expect(canTransitionSession(from, to)).toBe(allowed);
+    if (allowed) {
+      expect(() => assertSessionTransition(from, to)).not.toThrow();
+    } else {
+      expect(() => assertSessionTransition(from, to)).toThrow(InvalidTransitionError);
+      expect(() => sessionTransition(from, to, 'workflow', '2025-06-01T00:00:00Z')).toThrow(
+        expect.objectContaining({ entity: 'LabletSession', from, to, code: 'INVALID_TRANSITION' }),
+      );
+    }
+  });
+
+  it('has no edge the design does not list', () => {
+    const inCode = Object.entries(SESSION_TRANSITIONS).flatMap(([from, tos]) =>
+      tos.map((to) => `${from}>${to}`),
+    );
+    expect(new Set(inCode)).toEqual(SESSION_EDGES);
+  });
+
+  it('records a reason only when one is given', () => {
+    expect(sessionTransition('RUNNING', 'STOPPING', 'api', '2025-06-01T00:00:00Z', 'no grading')).toEqual({
+      from: 'RUNNING',
+      to: 'STOPPING',
+      by: 'api',
+      at: '2025-06-01T00:00:00Z',
+      reason: 'no grading',
+    });
+    expect(sessionTransition('PENDING', 'SCHEDULED', 'api', '2025-06-01T00:00:00Z')).not.toHaveProperty(
+      'reason',
+    );
+  });
+
+  it('has TERMINATED as its only terminal status, reachable from every other', () => {
+    expect(SESSION_STATUSES.filter(isTerminalSession)).toEqual(['TERMINATED']);
+    for (const s of SESSION_STATUSES.filter((x) => x !== 'TERMINATED')) {
+      expect(canTransitionSession(s, 'TERMINATED')).toBe(true);
+    }
+  });
+});
