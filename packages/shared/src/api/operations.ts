@@ -56,7 +56,7 @@ export interface Operation {
   readonly idempotent?: boolean;
 }
 
-const op = (o: Operation): Operation => o;
+const op = <const O extends Operation>(o: O): O => o;
 
 const SessionHistory = z.array(StateTransitionSchema(SessionStatusSchema));
 const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });

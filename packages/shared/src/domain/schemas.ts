@@ -18,7 +18,11 @@ import {
  * the domain (types via z.infer) and the API (request/response validation, OpenAPI).
  */
 
-export const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, . _ : -');
+export const Id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, . _ : -');
 export const IsoDateTime = z.iso.datetime({ offset: true });
 export const Name = z.string().trim().min(1).max(128);
 
@@ -88,7 +92,11 @@ export const StateTransitionSchema = <S extends z.ZodType<string>>(status: S) =>
   });
 
 export const WorkerTemplateSchema = z.object({
-  name: z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
   description: z.string().max(1000).optional(),
   instanceType: z.string().min(1).max(64),
   capacity: CapacitySchema,
@@ -191,7 +199,11 @@ export const LabletDefinitionSchema = z.object({
   portTemplate: PortTemplateSchema.default([]),
   devices: z.array(DeviceSchema).max(200).default([]),
   gradingRulesRef: z.string().max(1024).optional(),
-  maxDurationMinutes: z.number().int().min(1).max(7 * 24 * 60),
+  maxDurationMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60),
   warmPoolDepth: z.number().int().nonnegative().max(1000).default(0),
   sync: DefinitionSyncSchema.optional(),
   createdAt: IsoDateTime,
@@ -207,7 +219,10 @@ export const OwnerSchema = z.object({
 
 export const TimeslotSchema = z
   .object({ start: IsoDateTime, end: IsoDateTime })
-  .refine((t) => Date.parse(t.end) > Date.parse(t.start), { message: 'end must be after start', path: ['end'] });
+  .refine((t) => Date.parse(t.end) > Date.parse(t.start), {
+    message: 'end must be after start',
+    path: ['end'],
+  });
 export type Timeslot = z.infer<typeof TimeslotSchema>;
 
 export const UserSessionSchema = z.object({
@@ -233,7 +248,9 @@ export const ScoreSectionSchema = z.object({
   score: z.number(),
   maxScore: z.number(),
   checks: z
-    .array(z.object({ name: z.string().max(256), passed: z.boolean(), message: z.string().max(2000).optional() }))
+    .array(
+      z.object({ name: z.string().max(256), passed: z.boolean(), message: z.string().max(2000).optional() }),
+    )
     .default([]),
 });
 
@@ -312,6 +329,11 @@ export const LabletSessionSchema = z.object({
   pendingWait: PendingWaitSchema.optional(),
   placementRejections: z.record(z.string(), z.number().int()).optional(),
   failureReason: z.string().max(2000).optional(),
+  /** Set by POST /sessions/{id}/terminate; the workflow's next step sees it and tears down. */
+  terminationRequestedAt: IsoDateTime.optional(),
+  terminationReason: z.string().max(2000).optional(),
+  /** Set by POST /sessions/{id}/finish (the learner is done). */
+  finishRequestedAt: IsoDateTime.optional(),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
   version: z.number().int().nonnegative(),

@@ -1,0 +1,4 @@
+export * from './dynamodb-local.ts';
+export * from './http-gateway.ts';
+export * from './lambda-runtime.ts';
+export * from './local-stack.ts';

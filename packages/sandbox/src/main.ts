@@ -1,0 +1,66 @@
+import { isAbsolute, join, relative } from 'node:path';
+import { type LocalStack, REPO_ROOT, startLocalStack } from './local-stack.ts';
+
+/**
+ * `npm start`: the local stack as a CLI.
+ *   LCM_PORT       API port (default 3000)
+ *   LCM_IN_MEMORY  1 = throwaway DynamoDB (default: kept in <state dir>/dynamodb)
+ *   LCM_STATE_DIR  state directory (default <repo>/.lcm)
+ * SIGINT/SIGTERM stop everything and exit 0; a start failure prints one line and exits 1.
+ */
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`LCM_PORT must be a port number (0-65535), got "${value}"`);
+  }
+  return port;
+}
+
+const truthy = (value: string | undefined) => value === '1' || value?.toLowerCase() === 'true';
+
+async function main(): Promise<void> {
+  let stack: LocalStack | undefined;
+  let stopRequested = false;
+
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopRequested) return; // already stopping; stop() is bounded, a second signal just waits
+    stopRequested = true;
+    if (!stack) return; // still starting: main() stops what it started once start returns
+    process.stderr.write(`lcm: ${signal}, stopping\n`);
+    try {
+      await stack.stop();
+      process.exit(0);
+    } catch (e) {
+      process.stderr.write(`lcm: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    }
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void shutdown(signal));
+
+  try {
+    stack = await startLocalStack({
+      port: parsePort(process.env.LCM_PORT),
+      inMemory: truthy(process.env.LCM_IN_MEMORY),
+      ...(process.env.LCM_STATE_DIR ? { stateDir: process.env.LCM_STATE_DIR } : {}),
+    });
+  } catch (e) {
+    process.stderr.write(`lcm: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(stopRequested ? 0 : 1);
+  }
+
+  if (stopRequested) {
+    await stack.stop();
+    process.exit(0);
+  }
+  const fromRepo = relative(REPO_ROOT, stack.stateDir);
+  const stateDir =
+    fromRepo && !fromRepo.startsWith('..') && !isAbsolute(fromRepo) ? fromRepo : stack.stateDir;
+  const data = stack.outputs.inMemory ? 'in memory' : `data in ${join(stateDir, 'dynamodb')}`;
+  process.stdout.write(
+    `LCM local stack ready at ${stack.apiUrl} (table ${stack.tableName}, DynamoDB Local ${stack.dynamodbEndpoint}, ${data})\n`,
+  );
+}
+
+await main();

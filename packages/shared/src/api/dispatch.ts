@@ -1,0 +1,92 @@
+import type { MiddyfiedHandler } from '@middy/core';
+import type { z } from 'zod';
+import { HttpError, parseInput } from '../http/errors.ts';
+import { type ApiEvent, type ApiGatewayEvent, apiHandler, principalOf } from '../http/middleware.ts';
+import type { HttpResult } from '../http/problem.ts';
+import { OPERATIONS, type Operation, routeKeyOf } from './operations.ts';
+import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
+
+/**
+ * Turns the operation catalogue into a Lambda handler for one route group: it finds the
+ * operation by API Gateway's routeKey, checks the caller's role against the role table,
+ * validates path/query/body with the operation's zod schemas and calls the implementation
+ * with typed input. Implementations stay thin: call a command/query, shape the reply.
+ */
+
+type Op = (typeof OPERATIONS)[number];
+export type OperationId = Op['operationId'];
+type OpOf<K extends OperationId> = Extract<Op, { operationId: K }>;
+type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+export interface Caller {
+  sub: string;
+  roles: Role[];
+  claims: Record<string, unknown>;
+}
+
+export interface OperationRequest<K extends OperationId> {
+  params: OpOf<K> extends { params: infer S } ? Out<S> : undefined;
+  query: OpOf<K> extends { query: infer S } ? Out<S> : undefined;
+  body: OpOf<K> extends { body: infer S } ? Out<S> : undefined;
+  /** Undefined only on public operations. */
+  caller: Caller | undefined;
+  /** `Idempotency-Key` header, when the client sent one. */
+  idempotencyKey: string | undefined;
+  event: ApiEvent;
+}
+
+export type OperationImpl<K extends OperationId> = (req: OperationRequest<K>) => Promise<HttpResult>;
+
+type GroupOps<G extends string> = Extract<Op, { group: G }>['operationId'];
+export type GroupImplementations<G extends string> = { [K in GroupOps<G>]: OperationImpl<K> };
+
+/** The caller of a request, or a 401 when an authenticated operation has none. */
+export function callerOf(event: Pick<ApiGatewayEvent, 'requestContext'>): Caller | undefined {
+  const p = principalOf(event);
+  if (!p) return undefined;
+  const claims = p.claims as Record<string, unknown>;
+  const roles = rolesFromClaims({ ...claims, ...(p.scopes.length ? { scp: p.scopes } : {}) });
+  return { sub: p.sub, roles, claims };
+}
+
+/** RBAC: 401 without a caller, 403 when none of the caller's roles grants the permission. */
+export function authorize(operation: Operation, caller: Caller | undefined): void {
+  if (operation.permission === null) return;
+  if (!caller)
+    throw new HttpError(401, 'A bearer token is required.', { headers: { 'www-authenticate': 'Bearer' } });
+  if (!hasPermission(caller.roles, operation.permission)) {
+    throw new HttpError(403, `This operation needs the permission ${operation.permission}.`, {
+      title: 'Forbidden',
+    });
+  }
+}
+
+export function operationsHandler<G extends string>(
+  group: G,
+  impls: GroupImplementations<G>,
+): MiddyfiedHandler<ApiGatewayEvent, HttpResult> {
+  const byRouteKey = new Map<string, Operation>();
+  for (const o of OPERATIONS) if (o.group === group) byRouteKey.set(routeKeyOf(o), o);
+
+  return apiHandler(async (event) => {
+    const operation = byRouteKey.get(event.routeKey);
+    if (!operation) throw new HttpError(404, `No route ${event.routeKey} in ${group}.`);
+    const caller = callerOf(event);
+    authorize(operation, caller);
+    const params = operation.params
+      ? parseInput(operation.params, event.pathParameters ?? {}, 'path')
+      : undefined;
+    const query = operation.query
+      ? parseInput(operation.query, event.queryStringParameters ?? {}, 'query')
+      : undefined;
+    let body: unknown;
+    if (operation.body) body = parseInput(operation.body, event.body ?? {}, 'body');
+    else if (event.body !== undefined && event.body !== null && event.rawBody !== '') {
+      throw new HttpError(400, 'This operation takes no request body.');
+    }
+    const impl = (impls as unknown as Record<string, OperationImpl<OperationId>>)[operation.operationId];
+    if (!impl) throw new HttpError(501, `${operation.operationId} is not implemented.`);
+    const idempotencyKey = event.headers?.['idempotency-key'];
+    return impl({ params, query, body, caller, idempotencyKey, event } as OperationRequest<OperationId>);
+  });
+}

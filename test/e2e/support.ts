@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Alive and not a zombie; optionally its command line must contain `marker`. */
+export function isAlive(pid: number, marker?: string): boolean {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return false;
+  try {
+    const state = readFileSync(stat, 'utf8').split(') ')[1]?.[0];
+    if (state === 'Z' || state === 'X') return false;
+    if (marker) return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+    return true;
+  } catch {
+    return false; // exited between the checks
+  }
+}
+
+export async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls GET <apiUrl>/v1/health until it answers 200; returns the reply and how long it took. */
+export async function waitForHealthy(
+  apiUrl: string,
+  timeoutMs: number,
+  stillRunning: () => boolean = () => true,
+): Promise<{ body: Record<string, unknown>; elapsedMs: number }> {
+  const started = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (!stillRunning()) throw new Error(`the stack exited before it was healthy (last: ${last})`);
+    try {
+      const res = await fetch(`${apiUrl}/v1/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) {
+        return {
+          body: (await res.json()) as Record<string, unknown>,
+          elapsedMs: performance.now() - started,
+        };
+      }
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = e instanceof Error ? e.message : String(e);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not healthy within ${timeoutMs} ms (last: ${last})`);
+}
+
+export interface NpmStart {
+  child: ChildProcess;
+  output(): string;
+  stdout(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Kills the whole process group (npm, sh, tsx, node) hard; for cleanup. */
+  killGroup(): void;
+}
+
+/** `npm start` in its own process group, as a terminal runs it. */
+export function npmStart(env: NodeJS.ProcessEnv, npm = 'npm'): NpmStart {
+  const child = spawn(npm, ['start'], {
+    cwd: REPO_ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let all = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    all += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    all += c.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    child,
+    output: () => all,
+    stdout: () => stdout,
+    exited,
+    killGroup: () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+export const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms).unref(),
+    ),
+  ]);

@@ -1,0 +1,57 @@
+import { json, PROBLEM_CONTENT_TYPE, problem } from '@lcm/shared/http/problem';
+import { describe, expect, it } from 'vitest';
+import { bodyOf } from './fixtures.ts';
+
+describe('problem()', () => {
+  it('is an API Gateway structured result with application/problem+json', () => {
+    const result = problem({ status: 404, detail: 'Worker w-1 not found' });
+    expect(result.statusCode).toBe(404);
+    expect(result.headers?.['content-type']).toBe(PROBLEM_CONTENT_TYPE);
+    expect(bodyOf(result)).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: 'Worker w-1 not found',
+    });
+  });
+
+  it('carries type, instance, field errors and extensions, and keeps the standard members', () => {
+    const result = problem({
+      status: 400,
+      title: 'Invalid request',
+      type: 'https://example.test/problems/validation',
+      instance: '/v1/sessions',
+      errors: [{ path: 'owner.email', message: 'Invalid email' }],
+      extensions: { code: 'VALIDATION', status: 999, title: 'overwritten?' },
+      headers: { 'x-extra': '1' },
+    });
+    expect(result.headers).toEqual({ 'x-extra': '1', 'content-type': PROBLEM_CONTENT_TYPE });
+    expect(bodyOf(result)).toEqual({
+      type: 'https://example.test/problems/validation',
+      title: 'Invalid request',
+      status: 400,
+      instance: '/v1/sessions',
+      errors: [{ path: 'owner.email', message: 'Invalid email' }],
+      code: 'VALIDATION',
+    });
+  });
+
+  it('omits an empty errors list', () => {
+    expect(bodyOf(problem({ status: 400, errors: [] }))).not.toHaveProperty('errors');
+  });
+});
+
+describe('json()', () => {
+  it('serialises the body with application/json and keeps extra headers', () => {
+    const result = json(201, { id: 'x' }, { location: '/v1/things/x' });
+    expect(result).toEqual({
+      statusCode: 201,
+      headers: { location: '/v1/things/x', 'content-type': 'application/json' },
+      body: '{"id":"x"}',
+    });
+  });
+
+  it('sends no body for 204', () => {
+    expect(json(204, { ignored: true })).toEqual({ statusCode: 204, headers: {} });
+  });
+});
