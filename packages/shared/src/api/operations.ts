@@ -58,6 +58,22 @@ export interface Operation {
 
 const op = <const O extends Operation>(o: O): O => o;
 
+/** POST /v1/workers/{id}/<action>: literal operation ids so handlers get typed input. */
+const workerAction = <const A extends 'start' | 'stop' | 'drain' | 'terminate'>(action: A) =>
+  op({
+    operationId: `${action}Worker` as `${A}Worker`,
+    method: 'POST',
+    path: `/v1/workers/{id}/${action}` as `/v1/workers/{id}/${A}`,
+    group: 'workers',
+    permission: 'workers:write',
+    summary: `Request ${action} of a worker`,
+    params: WorkerIdParams,
+    body: WorkerActionBody,
+    response: WorkerSchema,
+    successStatus: 202,
+    idempotent: true,
+  });
+
 const SessionHistory = z.array(StateTransitionSchema(SessionStatusSchema));
 const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
 export const ProblemSchema = Problem.meta({ id: 'Problem' });
@@ -186,21 +202,10 @@ export const OPERATIONS = [
     response: WorkerSchema,
     successStatus: 200,
   }),
-  ...(['start', 'stop', 'drain', 'terminate'] as const).map((action) =>
-    op({
-      operationId: `${action}Worker`,
-      method: 'POST',
-      path: `/v1/workers/{id}/${action}`,
-      group: 'workers',
-      permission: 'workers:write',
-      summary: `Request ${action} of a worker`,
-      params: WorkerIdParams,
-      body: WorkerActionBody,
-      response: WorkerSchema,
-      successStatus: 202,
-      idempotent: true,
-    }),
-  ),
+  workerAction('start'),
+  workerAction('stop'),
+  workerAction('drain'),
+  workerAction('terminate'),
   op({
     operationId: 'listWorkerSessions',
     method: 'GET',

@@ -9,6 +9,8 @@ export interface DocumentClientOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** SDK retry attempts (default: the SDK's). */
   maxAttempts?: number;
+  /** Concurrent connections (SDK default 50); raise it for many parallel requests in one process. */
+  maxSockets?: number;
 }
 
 const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
@@ -29,6 +31,14 @@ export function createDocumentClient(opts: DocumentClientOptions = {}): DynamoDB
         ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
         : {}),
     ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+    ...(opts.maxSockets !== undefined
+      ? {
+          requestHandler: {
+            httpAgent: { maxSockets: opts.maxSockets },
+            httpsAgent: { maxSockets: opts.maxSockets },
+          },
+        }
+      : {}),
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },

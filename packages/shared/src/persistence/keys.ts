@@ -52,7 +52,10 @@ export const keys = {
   grading: (id: string) => ({ PK: `SESSION#${id}`, SK: 'GRADING' }),
   score: (id: string) => ({ PK: `SESSION#${id}`, SK: 'SCORE' }),
   observation: (id: string, observedAt: string) => ({ PK: `SESSION#${id}`, SK: `OBS#${observedAt}` }),
-  history: (id: string, at: string, seq: number) => ({ PK: `SESSION#${id}`, SK: `HIST#${at}#${pad(seq, 4)}` }),
+  history: (id: string, at: string, seq: number) => ({
+    PK: `SESSION#${id}`,
+    SK: `HIST#${at}#${pad(seq, 4)}`,
+  }),
 
   // 5. sessions by status ordered by timeslot start; all sessions by start (look-ahead window)
   sessionByStatus: (status: SessionStatus, start: string, id: string) => ({

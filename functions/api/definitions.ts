@@ -1,0 +1,46 @@
+import { apiStores } from '@lcm/shared/api/deps';
+import { type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
+import {
+  archiveDefinition,
+  createDefinition,
+  type DefinitionDeps,
+  deprecateDefinition,
+  getDefinition,
+  getDefinitionVersion,
+  listDefinitions,
+  listDefinitionVersions,
+  updateDefinition,
+} from '@lcm/shared/commands/definitions';
+import { json } from '@lcm/shared/http/problem';
+
+/**
+ * /v1/definitions: versioned lab definitions. Thin: the dispatcher routes, checks roles and
+ * validates; each operation calls a command/query of packages/shared and shapes the reply.
+ */
+const byOf = (req: Pick<OperationRequest<'createDefinition'>, 'caller'>): string => req.caller?.sub ?? 'api';
+
+export function definitionsHandler(deps: () => DefinitionDeps = apiStores) {
+  return operationsHandler('definitions', {
+    listDefinitions: async ({ query }) => json(200, await listDefinitions(deps(), query)),
+    getDefinition: async ({ params }) => json(200, await getDefinition(deps(), params.id)),
+    listDefinitionVersions: async ({ params }) => json(200, await listDefinitionVersions(deps(), params.id)),
+    getDefinitionVersion: async ({ params }) =>
+      json(200, await getDefinitionVersion(deps(), params.id, params.version)),
+    createDefinition: async (req) => {
+      const { definition, created } = await createDefinition(deps(), req.body, {
+        by: byOf(req),
+        idempotencyKey: req.idempotencyKey,
+      });
+      return json(201, definition, {
+        location: `/v1/definitions/${encodeURIComponent(definition.id)}`,
+        ...(created ? {} : { 'idempotency-replayed': 'true' }),
+      });
+    },
+    updateDefinition: async (req) =>
+      json(200, await updateDefinition(deps(), req.params.id, req.body, { by: byOf(req) })),
+    deprecateDefinition: async ({ params }) => json(200, await deprecateDefinition(deps(), params.id)),
+    archiveDefinition: async ({ params }) => json(200, await archiveDefinition(deps(), params.id)),
+  });
+}
+
+export const handler = definitionsHandler();

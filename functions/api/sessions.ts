@@ -1,0 +1,55 @@
+import { apiStores } from '@lcm/shared/api/deps';
+import { type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
+import {
+  createSession,
+  finishSession,
+  getReservationSessions,
+  getSessionHistory,
+  getSessionView,
+  listSessions,
+  type SessionDeps,
+  terminateSession,
+} from '@lcm/shared/commands/sessions';
+import { json } from '@lcm/shared/http/problem';
+import { workflowEngine } from '@lcm/shared/workflow/engine';
+
+/**
+ * /v1/sessions and /v1/reservations/{reservationId}. Thin: the dispatcher routes, checks roles
+ * and validates; each operation calls a command/query of packages/shared and shapes the reply.
+ * The workflow engine is chosen by WORKFLOW_ENGINE (packages/shared/src/workflow/engine.ts).
+ */
+const defaultDeps = (): SessionDeps => ({ ...apiStores(), engine: workflowEngine() });
+
+const byOf = (req: Pick<OperationRequest<'terminateSession'>, 'caller'>): string => req.caller?.sub ?? 'api';
+const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;
+
+export function sessionsHandler(deps: () => SessionDeps = defaultDeps) {
+  return operationsHandler('sessions', {
+    createSession: async ({ body }) => {
+      const { session, created } = await createSession(deps(), body);
+      // 201 for the new session; 200 when the reservation already had it (idempotent replay).
+      return json(created ? 201 : 200, session, { location: sessionPath(session.id) });
+    },
+    listSessions: async ({ query }) => json(200, await listSessions(deps(), query)),
+    getSession: async ({ params }) => json(200, await getSessionView(deps(), params.id)),
+    getSessionHistory: async ({ params }) => json(200, await getSessionHistory(deps(), params.id)),
+    getReservation: async ({ params }) =>
+      json(200, await getReservationSessions(deps(), params.reservationId)),
+    terminateSession: async (req) => {
+      const { session, outcome } = await terminateSession(deps(), req.params.id, {
+        by: byOf(req),
+        reason: req.body.reason,
+      });
+      return json(202, { outcome, session }, { location: sessionPath(session.id) });
+    },
+    finishSession: async (req) => {
+      const { session, outcome } = await finishSession(deps(), req.params.id, {
+        by: byOf(req),
+        reason: req.body.reason,
+      });
+      return json(202, { outcome, session }, { location: sessionPath(session.id) });
+    },
+  });
+}
+
+export const handler = sessionsHandler();

@@ -1,0 +1,33 @@
+import { apiStores } from '@lcm/shared/api/deps';
+import { operationsHandler } from '@lcm/shared/api/dispatch';
+import {
+  createTemplate,
+  deleteTemplate,
+  disableTemplate,
+  getTemplate,
+  listTemplates,
+  updateTemplate,
+} from '@lcm/shared/commands/templates';
+import { json } from '@lcm/shared/http/problem';
+
+/** /v1/worker-templates: thin handlers over packages/shared/src/commands/templates.ts. */
+export const handler = operationsHandler('templates', {
+  listWorkerTemplates: async ({ query }) => json(200, await listTemplates(apiStores(), query)),
+
+  createWorkerTemplate: async ({ body, idempotencyKey }) =>
+    json(201, await createTemplate(apiStores(), body, { replay: idempotencyKey !== undefined })),
+
+  getWorkerTemplate: async ({ params }) => json(200, await getTemplate(apiStores(), params.name)),
+
+  updateWorkerTemplate: async ({ params, body }) => {
+    const { expectedVersion, ...changes } = body;
+    return json(200, await updateTemplate(apiStores(), params.name, changes, expectedVersion));
+  },
+
+  disableWorkerTemplate: async ({ params }) => json(200, await disableTemplate(apiStores(), params.name)),
+
+  deleteWorkerTemplate: async ({ params }) => {
+    await deleteTemplate(apiStores(), params.name);
+    return json(204);
+  },
+});

@@ -1,0 +1,51 @@
+import { apiStores } from '@lcm/shared/api/deps';
+import { type Caller, operationsHandler } from '@lcm/shared/api/dispatch';
+import {
+  createWorker,
+  getWorker,
+  getWorkerCapacity,
+  listWorkerPorts,
+  listWorkerSessions,
+  listWorkers,
+  requestWorkerAction,
+  type WorkerAction,
+  workerIdForRequest,
+} from '@lcm/shared/commands/workers';
+import { json } from '@lcm/shared/http/problem';
+
+/**
+ * /v1/workers: thin handlers over packages/shared/src/commands/workers.ts. The actions record
+ * the desired status and make the transition planWorkerAction maps them to; 202 because the
+ * fleet workflows finish the job (launch, stop, terminate the EC2 instance).
+ */
+
+const actor = (caller: Caller | undefined): string => caller?.sub ?? 'anonymous';
+
+const action = (
+  name: WorkerAction,
+  {
+    params,
+    body,
+    caller,
+  }: { params: { id: string }; body: { reason?: string | undefined }; caller: Caller | undefined },
+) => requestWorkerAction(apiStores(), params.id, name, actor(caller), body.reason);
+
+export const handler = operationsHandler('workers', {
+  listWorkers: async ({ query }) => json(200, await listWorkers(apiStores(), query)),
+
+  createWorker: async ({ body, caller, idempotencyKey }) => {
+    const id = idempotencyKey === undefined ? undefined : workerIdForRequest(actor(caller), idempotencyKey);
+    return json(201, await createWorker(apiStores(), { templateName: body.templateName, id }));
+  },
+
+  getWorker: async ({ params }) => json(200, await getWorker(apiStores(), params.id)),
+
+  startWorker: async (req) => json(202, await action('start', req)),
+  stopWorker: async (req) => json(202, await action('stop', req)),
+  drainWorker: async (req) => json(202, await action('drain', req)),
+  terminateWorker: async (req) => json(202, await action('terminate', req)),
+
+  listWorkerSessions: async ({ params }) => json(200, await listWorkerSessions(apiStores(), params.id)),
+  getWorkerCapacity: async ({ params }) => json(200, await getWorkerCapacity(apiStores(), params.id)),
+  listWorkerPorts: async ({ params }) => json(200, await listWorkerPorts(apiStores(), params.id)),
+});

@@ -1,0 +1,744 @@
+import { apiStores } from '@lcm/shared/api/deps';
+import type { SessionStatus } from '@lcm/shared/domain/enums';
+import type { LabletSession } from '@lcm/shared/domain/schemas';
+import type { FieldError } from '@lcm/shared/http/problem';
+import { createWorkflowEngine, RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
+import { handler as defaultSessionsHandler, sessionsHandler } from '../../../functions/api/sessions.ts';
+import { type CallOptions, call } from '../../support/api.ts';
+import { createTestTable, type TestTable } from '../../support/table.ts';
+
+/** /v1/sessions and /v1/reservations end to end: API Gateway v2 event → handler → DynamoDB Local. */
+
+let t: TestTable;
+beforeAll(async () => {
+  t = await createTestTable('api-sessions');
+  process.env.TABLE_NAME = t.tableName;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
+  delete process.env.WORKFLOW_ENGINE;
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+
+/** The handler under test records workflow calls in this engine; the default handler uses its own. */
+const engine = new RecordingWorkflowEngine();
+const handler = sessionsHandler(() => ({ ...apiStores(), engine }));
+beforeEach(() => engine.reset());
+
+const api = (operationId: string, opts: CallOptions = {}) =>
+  call(handler, operationId, { role: 'portal', ...opts });
+const stores = () => apiStores();
+
+type StateChange = { from: string; to: string };
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** ISO instant `m` minutes from now. */
+const mins = (m: number): string => new Date(Date.now() + m * 60_000).toISOString();
+const REQUIREMENTS = { cpuCores: 2, memoryGb: 4, storageGb: 10, nodeCount: 2 };
+const PORTS = [{ name: 'R1_serial', nodeLabel: 'R1', kind: 'serial', insidePort: 0 }];
+
+async function defineDefinition(id: string, over: Record<string, unknown> = {}) {
+  const res = await call(definitionsHandler, 'createDefinition', {
+    role: 'admin',
+    body: {
+      id,
+      name: id,
+      resourceRequirements: REQUIREMENTS,
+      portTemplate: PORTS,
+      licenseAffinity: ['ENTERPRISE'],
+      maxDurationMinutes: 120,
+      ...over,
+    },
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+let seq = 0;
+const reservation = () => `res-${++seq}-${Math.random().toString(36).slice(2, 8)}`;
+const sessionBody = (over: Record<string, unknown> = {}) => ({
+  definitionId: 'lab',
+  reservationId: reservation(),
+  owner: { userId: 'u-1', username: 'learner', email: 'learner@example.com' },
+  timeslot: { start: mins(30), end: mins(90) },
+  ...over,
+});
+
+async function reserve(over: Record<string, unknown> = {}): Promise<LabletSession> {
+  const res = await api('createSession', { body: sessionBody(over) });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+/** Walks a session along `path` (each step a validated transition), the last step with `patch`. */
+async function advance(id: string, path: SessionStatus[], patch: Record<string, unknown> = {}) {
+  let s = await stores().sessions.getSession(id);
+  for (const [i, to] of path.entries()) {
+    s = await stores().sessions.transition(
+      id,
+      s.status,
+      to,
+      'test',
+      undefined,
+      i === path.length - 1 ? patch : {},
+    );
+  }
+  return s;
+}
+const wait = (kind: 'LOGIN' | 'END' | 'GRADING', taskToken: string) => ({
+  pendingWait: { kind, taskToken, since: new Date().toISOString() },
+});
+const TO_READY: SessionStatus[] = ['SCHEDULED', 'INSTANTIATING', 'READY'];
+const TO_RUNNING: SessionStatus[] = [...TO_READY, 'RUNNING'];
+
+beforeAll(async () => {
+  await defineDefinition('lab');
+});
+
+describe('POST /v1/sessions', () => {
+  it('creates a PENDING session pinned to the latest version and starts its workflow', async () => {
+    const body = sessionBody();
+    const res = await api('createSession', { body });
+    expect(res.status).toBe(201);
+    const s = res.body;
+    expect(s.id).toMatch(ULID);
+    expect(res.headers.location).toBe(`/v1/sessions/${s.id}`);
+    expect(s).toMatchObject({
+      definitionId: 'lab',
+      definitionVersion: 1,
+      reservationId: body.reservationId,
+      owner: body.owner,
+      timeslot: body.timeslot,
+      status: 'PENDING',
+      requirements: REQUIREMENTS,
+      portTemplate: PORTS,
+      licenseAffinity: ['ENTERPRISE'],
+      executionArn: `recorded:${s.id}`,
+    });
+    expect(s.workerId).toBeUndefined();
+    expect(engine.callsOf('startSession')).toEqual([
+      expect.objectContaining({
+        sessionId: s.id,
+        executionArn: `recorded:${s.id}`,
+        input: { sessionId: s.id },
+      }),
+    ]);
+
+    const byReservation = await api('getReservation', { params: { reservationId: body.reservationId } });
+    expect(byReservation.status).toBe(200);
+    expect(byReservation.body).toEqual({ items: [s] });
+  });
+
+  it('the exported handler uses the recording engine by default (ARN kept on the session)', async () => {
+    const res = await call(defaultSessionsHandler, 'createSession', { role: 'portal', body: sessionBody() });
+    expect(res.status).toBe(201);
+    expect(res.body.executionArn).toBe(`recorded:${res.body.id}`);
+    expect((await stores().sessions.getSession(res.body.id)).executionArn).toBe(`recorded:${res.body.id}`);
+    expect(engine.calls).toEqual([]); // not the test's engine
+  });
+
+  it('accepts an on-demand timeslot that started a moment ago', async () => {
+    const s = await reserve({ timeslot: { start: mins(-2), end: mins(58) } });
+    expect(s.status).toBe('PENDING');
+  });
+
+  it.each([
+    ['end before start', { start: mins(60), end: mins(30) }, 'timeslot.end'],
+    ['end equal to start', { start: mins(60), end: mins(60) }, 'timeslot.end'],
+    ['start more than a few minutes ago', { start: mins(-10), end: mins(50) }, 'timeslot.start'],
+    ['end already past', { start: mins(-4), end: mins(-1) }, 'timeslot.end'],
+    ['longer than maxDurationMinutes (120)', { start: mins(10), end: mins(131) }, 'timeslot.end'],
+  ])('rejects a timeslot with %s (400 naming %s), creating nothing', async (_, timeslot, path) => {
+    const body = sessionBody({ timeslot });
+    const res = await api('createSession', { body });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.body.errors.map((e: FieldError) => e.path)).toEqual([path]);
+    expect((await api('getReservation', { params: { reservationId: body.reservationId } })).status).toBe(404);
+    expect(engine.calls).toEqual([]);
+  });
+
+  it('rejects a timeslot start that is not a date-time (400 naming timeslot.start)', async () => {
+    const res = await api('createSession', {
+      body: sessionBody({ timeslot: { start: 'tomorrow', end: mins(60) } }),
+    });
+    expect(res.status).toBe(400);
+    // TimeslotSchema's end-after-start refinement also fires on an unparsable start (schemas.ts).
+    expect(res.body.errors.map((e: FieldError) => e.path)).toContain('timeslot.start');
+    expect(res.body.errors.find((e: FieldError) => e.path === 'timeslot.start').message).toMatch(/datetime/i);
+  });
+
+  it('accepts a timeslot exactly as long as the definition allows', async () => {
+    const start = mins(10);
+    const end = new Date(Date.parse(start) + 120 * 60_000).toISOString();
+    expect((await reserve({ timeslot: { start, end } })).timeslot).toEqual({ start, end });
+  });
+
+  it('rejects malformed bodies with 400 and every offending field path', async () => {
+    const res = await api('createSession', {
+      body: {
+        definitionId: 'lab',
+        definitionVersion: 0,
+        owner: { username: 'x', email: 'not-an-email' },
+        timeslot: { start: mins(10) },
+        extra: true,
+      },
+    });
+    expect(res.status).toBe(400);
+    const paths = res.body.errors.map((e: FieldError) => e.path);
+    for (const p of ['definitionVersion', 'reservationId', 'owner.userId', 'owner.email', 'timeslot.end']) {
+      expect(paths).toContain(p);
+    }
+    expect(res.body.errors.some((e: FieldError) => /extra/.test(e.message))).toBe(true);
+    expect((await api('createSession', { rawBody: '{not json' })).status).toBe(400);
+    expect((await api('createSession', {})).status).toBe(400);
+  });
+
+  it('404 for an unknown definition or version', async () => {
+    const none = await api('createSession', { body: sessionBody({ definitionId: 'no-such-def' }) });
+    expect(none.status).toBe(404);
+    expect(none.body.code).toBe('NOT_FOUND');
+    const version = await api('createSession', { body: sessionBody({ definitionVersion: 7 }) });
+    expect(version.status).toBe(404);
+  });
+
+  it('409 for a DEPRECATED or ARCHIVED definition', async () => {
+    await defineDefinition('old-lab');
+    await call(definitionsHandler, 'deprecateDefinition', { role: 'admin', params: { id: 'old-lab' } });
+    const deprecated = await api('createSession', { body: sessionBody({ definitionId: 'old-lab' }) });
+    expect(deprecated.status).toBe(409);
+    expect(deprecated.body.detail).toMatch(/old-lab is DEPRECATED/);
+    await call(definitionsHandler, 'archiveDefinition', { role: 'admin', params: { id: 'old-lab' } });
+    const archived = await api('createSession', {
+      body: sessionBody({ definitionId: 'old-lab', definitionVersion: 1 }),
+    });
+    expect(archived.status).toBe(409);
+    expect(archived.body.detail).toMatch(/old-lab is ARCHIVED/);
+  });
+
+  it('pins the requested version; later versions do not change an existing session', async () => {
+    await defineDefinition('pinned', { maxDurationMinutes: 60 });
+    await call(definitionsHandler, 'updateDefinition', {
+      role: 'admin',
+      params: { id: 'pinned' },
+      body: { resourceRequirements: { ...REQUIREMENTS, cpuCores: 8 }, maxDurationMinutes: 240 },
+    });
+    const v1 = await reserve({ definitionId: 'pinned', definitionVersion: 1 });
+    expect(v1).toMatchObject({ definitionVersion: 1, requirements: REQUIREMENTS });
+    // The pinned version's own maxDurationMinutes (60) applies.
+    const tooLongForV1 = await api('createSession', {
+      body: sessionBody({
+        definitionId: 'pinned',
+        definitionVersion: 1,
+        timeslot: { start: mins(5), end: mins(125) },
+      }),
+    });
+    expect(tooLongForV1.status).toBe(400);
+    expect(tooLongForV1.body.errors[0].path).toBe('timeslot.end');
+
+    const latest = await reserve({ definitionId: 'pinned', timeslot: { start: mins(5), end: mins(125) } });
+    expect(latest).toMatchObject({ definitionVersion: 2, requirements: { ...REQUIREMENTS, cpuCores: 8 } });
+
+    await call(definitionsHandler, 'updateDefinition', {
+      role: 'admin',
+      params: { id: 'pinned' },
+      body: { resourceRequirements: { ...REQUIREMENTS, cpuCores: 16 } },
+    });
+    const again = await api('getSession', { params: { id: v1.id } });
+    expect(again.body).toMatchObject({ definitionVersion: 1, requirements: REQUIREMENTS });
+  });
+
+  it('returns the existing session (200) for a reservation that has one, even once its timeslot passed', async () => {
+    const body = sessionBody();
+    const first = await api('createSession', { body });
+    expect(first.status).toBe(201);
+    const again = await api('createSession', { body });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.location).toBe(`/v1/sessions/${first.body.id}`);
+    const late = await api('createSession', {
+      body: { ...body, timeslot: { start: mins(-60), end: mins(-30) } },
+    });
+    expect(late.status).toBe(200);
+    expect(late.body.id).toBe(first.body.id);
+    expect(engine.callsOf('startSession')).toHaveLength(1);
+  });
+
+  it('409 when a repeat for the reservation names another definition or user', async () => {
+    await defineDefinition('other-lab');
+    const body = sessionBody();
+    const first = await reserve(body);
+    const otherDef = await api('createSession', { body: { ...body, definitionId: 'other-lab' } });
+    expect(otherDef.status).toBe(409);
+    expect(otherDef.body).toMatchObject({
+      code: 'CONFLICT',
+      details: { sessionId: first.id, fields: ['definitionId'] },
+    });
+    const otherUser = await api('createSession', { body: { ...body, owner: { userId: 'u-2' } } });
+    expect(otherUser.status).toBe(409);
+    expect(otherUser.body.details.fields).toEqual(['owner.userId']);
+    const otherVersion = await api('createSession', { body: { ...body, definitionVersion: 2 } });
+    expect(otherVersion.status).toBe(409);
+  });
+
+  it('THE RACE: 20 concurrent creates for one reservation make exactly one session', async () => {
+    await defineDefinition('race-lab');
+    const body = sessionBody({ definitionId: 'race-lab' });
+    const replies = await Promise.all(Array.from({ length: 20 }, () => api('createSession', { body })));
+
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.every((s) => s === 201 || s === 200)).toBe(true);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    const id = replies[0]!.body.id;
+    expect(id).toMatch(ULID);
+    expect(replies.every((r) => r.body.id === id && r.body.reservationId === body.reservationId)).toBe(true);
+
+    // Exactly one session exists: by reservation, and among all sessions of the definition.
+    const byReservation = await api('getReservation', { params: { reservationId: body.reservationId } });
+    expect(byReservation.body.items.map((s: LabletSession) => s.id)).toEqual([id]);
+    const ofDefinition = await api('listSessions', { query: { definitionId: 'race-lab', limit: '100' } });
+    expect(ofDefinition.body.items.map((s: LabletSession) => s.id)).toEqual([id]);
+    // One workflow execution, for that session (a start is idempotent per session).
+    expect(engine.executions()).toEqual([`recorded:${id}`]);
+    expect(engine.callsOf('startSession').every((c) => c.sessionId === id)).toBe(true);
+    expect((await stores().sessions.getSession(id)).executionArn).toBe(`recorded:${id}`);
+  });
+
+  it('heals a session whose workflow never started when its create is retried', async () => {
+    // As if the first create crashed between the write and the start.
+    const body = sessionBody();
+    const def = await stores().definitions.getLatest('lab');
+    const orphan = await stores().sessions.create({
+      id: '01J00000000000000000000000',
+      definitionId: def.id,
+      definitionVersion: def.version,
+      reservationId: body.reservationId,
+      owner: body.owner,
+      timeslot: body.timeslot,
+      requirements: def.resourceRequirements,
+    });
+    expect(orphan.executionArn).toBeUndefined();
+    const retry = await api('createSession', { body });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ id: orphan.id, executionArn: `recorded:${orphan.id}` });
+    expect(engine.executions()).toEqual([`recorded:${orphan.id}`]);
+  });
+
+  it('needs sessions:create (viewer 403, no token 401)', async () => {
+    expect((await api('createSession', { body: sessionBody(), role: 'viewer' })).status).toBe(403);
+    expect((await api('createSession', { body: sessionBody(), role: undefined })).status).toBe(401);
+    expect((await api('createSession', { body: sessionBody(), role: 'operator' })).status).toBe(201);
+  });
+});
+
+describe('GET /v1/sessions/{id}, /history and /v1/reservations/{reservationId}', () => {
+  it('returns the session with user session, grading, score, observations and history', async () => {
+    const s = await reserve();
+    const fresh = await api('getSession', { params: { id: s.id }, role: 'viewer' });
+    expect(fresh.status).toBe(200);
+    expect(fresh.body).toEqual({
+      ...s,
+      userSession: null,
+      grading: null,
+      score: null,
+      observations: [],
+      history: [],
+    });
+
+    const now = new Date().toISOString();
+    await advance(s.id, TO_RUNNING);
+    const userSession = {
+      ldsSessionId: 'lds-1',
+      loginUrl: 'https://lds.example/login/abc',
+      status: 'ACTIVE' as const,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await stores().sessions.putUserSession(s.id, userSession);
+    const grading = {
+      gradingSessionId: 'g-1',
+      status: 'COMPLETED' as const,
+      submittedAt: now,
+      completedAt: now,
+    };
+    await stores().sessions.putGrading(s.id, grading);
+    const score = {
+      score: 8,
+      maxScore: 10,
+      passed: true,
+      sections: [{ name: 'OSPF', score: 8, maxScore: 10, checks: [{ name: 'adjacency', passed: true }] }],
+      reportedAt: now,
+    };
+    await stores().sessions.putScore(s.id, score);
+    await stores().sessions.addObservation({
+      sessionId: s.id,
+      definitionId: 'lab',
+      definitionVersion: 1,
+      observedAt: now,
+      observer: 'test',
+      totals: REQUIREMENTS,
+    });
+
+    const full = (await api('getSession', { params: { id: s.id } })).body;
+    expect(full).toMatchObject({ id: s.id, status: 'RUNNING', userSession, grading, score });
+    expect(full.userSession.loginUrl).toBe('https://lds.example/login/abc');
+    expect(full.observations).toEqual([
+      expect.objectContaining({ sessionId: s.id, observedAt: now, totals: REQUIREMENTS }),
+    ]);
+    expect(full.history.map((h: StateChange) => `${h.from}>${h.to}`)).toEqual([
+      'PENDING>SCHEDULED',
+      'SCHEDULED>INSTANTIATING',
+      'INSTANTIATING>READY',
+      'READY>RUNNING',
+    ]);
+
+    const history = await api('getSessionHistory', { params: { id: s.id } });
+    expect(history.status).toBe(200);
+    expect(history.body).toEqual({ items: full.history });
+    expect(history.body.items[0]).toMatchObject({ from: 'PENDING', to: 'SCHEDULED', by: 'test' });
+  });
+
+  it('404 for unknown sessions and reservations, 400 for malformed ids', async () => {
+    for (const op of ['getSession', 'getSessionHistory']) {
+      const res = await api(op, { params: { id: 'no-such-session' } });
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('NOT_FOUND');
+      const bad = await api(op, { params: { id: 'has spaces' } });
+      expect(bad.status).toBe(400);
+      expect(bad.body.errors[0]).toMatchObject({ path: 'id', in: 'path' });
+    }
+    expect((await api('getReservation', { params: { reservationId: 'no-such-reservation' } })).status).toBe(
+      404,
+    );
+    const long = await api('getReservation', { params: { reservationId: 'x'.repeat(300) } });
+    expect(long.status).toBe(400);
+    expect(long.body.errors[0].path).toBe('reservationId');
+  });
+});
+
+describe('POST /v1/sessions/{id}/terminate', () => {
+  it('a session not yet placed goes straight to TERMINATED; its execution is stopped; repeating is a no-op', async () => {
+    const s = await reserve();
+    engine.reset();
+    const res = await api('terminateSession', {
+      params: { id: s.id },
+      body: { reason: 'learner cancelled' },
+      sub: 'portal-client',
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.outcome).toBe('terminated');
+    expect(res.body.session).toMatchObject({
+      status: 'TERMINATED',
+      terminationReason: 'learner cancelled',
+      terminationRequestedAt: expect.any(String),
+    });
+    const view = (await api('getSession', { params: { id: s.id } })).body;
+    expect(view.history).toEqual([
+      expect.objectContaining({
+        from: 'PENDING',
+        to: 'TERMINATED',
+        by: 'portal-client',
+        reason: 'learner cancelled',
+      }),
+    ]);
+    expect(engine.calls).toEqual([
+      expect.objectContaining({
+        op: 'stopExecution',
+        executionArn: `recorded:${s.id}`,
+        cause: 'learner cancelled',
+      }),
+    ]);
+
+    const again = await api('terminateSession', { params: { id: s.id }, body: { reason: 'again' } });
+    expect(again.status).toBe(202);
+    expect(again.body.outcome).toBe('noop');
+    expect(again.body.session).toEqual(res.body.session);
+    expect((await api('getSessionHistory', { params: { id: s.id } })).body.items).toHaveLength(1);
+    expect(engine.calls).toHaveLength(1);
+    // A terminated reservation is still answered (idempotent create), not re-created.
+    const replay = await api('createSession', {
+      body: { definitionId: 'lab', reservationId: s.reservationId, owner: s.owner, timeslot: s.timeslot },
+    });
+    expect(replay.status).toBe(200);
+    expect(replay.body.status).toBe('TERMINATED');
+    expect(engine.callsOf('startSession')).toEqual([]);
+  });
+
+  it('fails the pending task token of a waiting session; the workflow tears down', async () => {
+    const s = await reserve();
+    await advance(s.id, TO_RUNNING, wait('END', 'token-end-1'));
+    engine.reset();
+    const res = await api('terminateSession', { params: { id: s.id }, body: { reason: 'operator stop' } });
+    expect(res.status).toBe(202);
+    expect(res.body.outcome).toBe('requested');
+    expect(res.body.session).toMatchObject({ status: 'RUNNING', terminationReason: 'operator stop' });
+    const requestedAt = res.body.session.terminationRequestedAt;
+    expect(Date.parse(requestedAt)).not.toBeNaN();
+    expect(engine.calls).toEqual([
+      expect.objectContaining({
+        op: 'sendTaskFailure',
+        taskToken: 'token-end-1',
+        error: 'Terminated',
+        cause: 'operator stop',
+      }),
+    ]);
+
+    // Safe to repeat: the first request's time and reason stay; the token is failed again
+    // (resolving a token already resolved is not an error for the engine).
+    const again = await api('terminateSession', { params: { id: s.id }, body: {} });
+    expect(again.status).toBe(202);
+    expect(again.body.session).toMatchObject({
+      terminationRequestedAt: requestedAt,
+      terminationReason: 'operator stop',
+    });
+    expect(again.body.session.version).toBe(res.body.session.version);
+    expect(engine.callsOf('sendTaskFailure').map((c) => c.taskToken)).toEqual(['token-end-1', 'token-end-1']);
+    expect((await api('getSessionHistory', { params: { id: s.id } })).body.items).toHaveLength(4);
+  });
+
+  it('a session in a working step only records the request (the next step sees it)', async () => {
+    const s = await reserve();
+    await advance(s.id, ['SCHEDULED', 'INSTANTIATING']);
+    engine.reset();
+    const res = await api('terminateSession', { params: { id: s.id }, role: 'operator' });
+    expect(res.status).toBe(202);
+    expect(res.body.outcome).toBe('requested');
+    expect(res.body.session.status).toBe('INSTANTIATING');
+    expect(res.body.session.terminationRequestedAt).toEqual(expect.any(String));
+    expect(res.body.session.terminationReason).toBeUndefined();
+    expect(engine.calls).toEqual([]);
+  });
+
+  it('404 unknown, 400 bad body, 403 viewer', async () => {
+    expect((await api('terminateSession', { params: { id: 'no-such-session' } })).status).toBe(404);
+    const s = await reserve();
+    const bad = await api('terminateSession', {
+      params: { id: s.id },
+      body: { reason: 'x'.repeat(2001), force: 1 },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: FieldError) => e.path)).toContain('reason');
+    expect(bad.body.errors.some((e: FieldError) => /force/.test(e.message))).toBe(true);
+    expect((await api('terminateSession', { params: { id: s.id }, role: 'viewer' })).status).toBe(403);
+    expect((await stores().sessions.getSession(s.id)).status).toBe('PENDING');
+  });
+});
+
+describe('POST /v1/sessions/{id}/finish', () => {
+  it('RUNNING: records finishRequestedAt and resolves the END wait; repeating keeps the first time', async () => {
+    const s = await reserve();
+    await advance(s.id, TO_RUNNING, wait('END', 'token-end-2'));
+    engine.reset();
+    const res = await api('finishSession', {
+      params: { id: s.id },
+      body: { reason: 'done early' },
+      sub: 'learner-x',
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.outcome).toBe('requested');
+    expect(res.body.session.status).toBe('RUNNING');
+    const finishedAt = res.body.session.finishRequestedAt;
+    expect(Date.parse(finishedAt)).not.toBeNaN();
+    expect(engine.calls).toEqual([
+      expect.objectContaining({
+        op: 'sendTaskSuccess',
+        taskToken: 'token-end-2',
+        output: { ended: 'FINISHED', source: 'api', by: 'learner-x', at: finishedAt, reason: 'done early' },
+      }),
+    ]);
+    const again = await api('finishSession', { params: { id: s.id } });
+    expect(again.status).toBe(202);
+    expect(again.body.session.finishRequestedAt).toBe(finishedAt);
+    expect(again.body.session.version).toBe(res.body.session.version);
+  });
+
+  it('READY waiting for login: records the request without resolving the LOGIN token', async () => {
+    const s = await reserve();
+    await advance(s.id, TO_READY, wait('LOGIN', 'token-login'));
+    engine.reset();
+    const res = await api('finishSession', { params: { id: s.id } });
+    expect(res.status).toBe(202);
+    expect(res.body.outcome).toBe('requested');
+    expect(res.body.session).toMatchObject({ status: 'READY', finishRequestedAt: expect.any(String) });
+    expect(engine.calls).toEqual([]);
+  });
+
+  it.each([['PENDING'], ['SCHEDULED'], ['INSTANTIATING']] as const)('409 while %s', async (status) => {
+    const s = await reserve();
+    const path = (['SCHEDULED', 'INSTANTIATING'] as SessionStatus[]).slice(
+      0,
+      ['PENDING', 'SCHEDULED', 'INSTANTIATING'].indexOf(status),
+    );
+    await advance(s.id, path);
+    const res = await api('finishSession', { params: { id: s.id } });
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toMatch(new RegExp(`is ${status}`));
+    expect((await stores().sessions.getSession(s.id)).finishRequestedAt).toBeUndefined();
+  });
+
+  it.each([
+    ['COLLECTING', [...TO_RUNNING, 'COLLECTING']],
+    ['STOPPED', [...TO_RUNNING, 'STOPPING', 'STOPPED']],
+    ['TERMINATED', ['TERMINATED']],
+  ] as const)('202 no-op once %s', async (_, path) => {
+    const s = await reserve();
+    const before = await advance(s.id, [...path]);
+    engine.reset();
+    const res = await api('finishSession', { params: { id: s.id } });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ outcome: 'noop', session: before });
+    expect(engine.calls).toEqual([]);
+  });
+
+  it('404 unknown, 400 bad body, 403 viewer', async () => {
+    expect((await api('finishSession', { params: { id: 'no-such-session' } })).status).toBe(404);
+    const s = await reserve();
+    const bad = await api('finishSession', { params: { id: s.id }, body: { reason: 42 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([expect.objectContaining({ path: 'reason', in: 'body' })]);
+    expect((await api('finishSession', { params: { id: s.id }, role: 'viewer' })).status).toBe(403);
+  });
+});
+
+describe('GET /v1/sessions', () => {
+  /** s0..s6 of definition `list-lab`, starting one hour apart from a whole minute. */
+  const starts: string[] = [];
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    await defineDefinition('list-lab', { maxDurationMinutes: 600, portTemplate: [] });
+    const base = Math.ceil(Date.now() / 60_000) * 60_000 + 60 * 60_000;
+    for (let i = 0; i < 7; i++) {
+      const start = new Date(base + i * 60 * 60_000).toISOString();
+      const end = new Date(Date.parse(start) + 30 * 60_000).toISOString();
+      starts.push(start);
+      const s = await reserve({
+        definitionId: 'list-lab',
+        reservationId: `list-r-${i}`,
+        timeslot: { start, end },
+      });
+      ids.push(s.id);
+    }
+    // s2 and s5 placed on w-list (SCHEDULED, holding a placement); s1 SCHEDULED; s6 terminated.
+    await stores().workers.create({
+      id: 'w-list',
+      templateName: 'm5-metal',
+      status: 'RUNNING',
+      license: { type: 'ENTERPRISE', status: 'REGISTERED' },
+      declaredCapacity: { cpuCores: 64, memoryGb: 256, storageGb: 2000, maxNodes: 100 },
+      portRange: { start: 2000, end: 2099 },
+    });
+    for (const i of [2, 5]) {
+      await stores().placement.place({
+        session: await stores().sessions.getSession(ids[i]!),
+        worker: await stores().workers.get('w-list'),
+        ports: {},
+        by: 'test',
+      });
+    }
+    await advance(ids[1]!, ['SCHEDULED']);
+    await api('terminateSession', { params: { id: ids[6]! } });
+  });
+
+  async function listAll(query: Record<string, string>, limit: number) {
+    const items: LabletSession[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await api('listSessions', {
+        query: { ...query, limit: String(limit), ...(cursor ? { cursor } : {}) },
+        role: 'viewer',
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(limit);
+      items.push(...res.body.items);
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 200);
+    expect(cursor).toBeUndefined();
+    return { ids: items.map((s) => s.id), items, pages };
+  }
+  const pick = (...i: number[]) => i.map((n) => ids[n]);
+
+  it('definitionId: every session of the definition, ordered by start, across pages', async () => {
+    const { ids: got, pages } = await listAll({ definitionId: 'list-lab' }, 3);
+    expect(got).toEqual(ids);
+    expect(pages).toBeGreaterThanOrEqual(3);
+  });
+
+  it('status (ordered by start), alone and with the other filters', async () => {
+    expect((await listAll({ status: 'SCHEDULED', definitionId: 'list-lab' }, 2)).ids).toEqual(pick(1, 2, 5));
+    expect((await listAll({ status: 'PENDING', definitionId: 'list-lab' }, 1)).ids).toEqual(pick(0, 3, 4));
+    expect((await listAll({ status: 'TERMINATED', definitionId: 'list-lab' }, 25)).ids).toEqual(pick(6));
+    const scheduled = await listAll({ status: 'SCHEDULED' }, 25);
+    expect(scheduled.items.every((s) => s.status === 'SCHEDULED')).toBe(true);
+    expect(scheduled.ids).toEqual(expect.arrayContaining(pick(1, 2, 5)));
+    expect(
+      (await listAll({ status: 'SCHEDULED', definitionId: 'list-lab', startFrom: starts[2]! }, 25)).ids,
+    ).toEqual(pick(2, 5));
+  });
+
+  it('timeslot window [startFrom, startTo)', async () => {
+    const window = { startFrom: starts[2]!, startTo: starts[5]! };
+    expect((await listAll({ ...window, definitionId: 'list-lab' }, 2)).ids).toEqual(pick(2, 3, 4));
+    expect((await listAll({ startTo: starts[1]!, definitionId: 'list-lab' }, 25)).ids).toEqual(pick(0));
+    const all = await listAll(window, 25);
+    expect(all.ids).toEqual(expect.arrayContaining(pick(2, 3, 4)));
+    expect(all.items.every((s) => s.timeslot.start >= starts[2]! && s.timeslot.start < starts[5]!)).toBe(
+      true,
+    );
+  });
+
+  it('workerId: the sessions placed on the worker, with other filters applied', async () => {
+    const onWorker = await listAll({ workerId: 'w-list' }, 1);
+    expect(onWorker.ids).toEqual(pick(2, 5));
+    expect(onWorker.items.every((s) => s.workerId === 'w-list')).toBe(true);
+    expect((await listAll({ workerId: 'w-list', startTo: starts[5]! }, 25)).ids).toEqual(pick(2));
+    expect((await listAll({ workerId: 'w-list', status: 'PENDING' }, 25)).ids).toEqual([]);
+    expect((await listAll({ workerId: 'w-list', definitionId: 'lab' }, 25)).ids).toEqual([]);
+    expect((await listAll({ workerId: 'w-none' }, 25)).ids).toEqual([]);
+  });
+
+  it('reservationId: the one session of the reservation, if the other filters match', async () => {
+    expect((await listAll({ reservationId: 'list-r-3' }, 25)).ids).toEqual(pick(3));
+    expect((await listAll({ reservationId: 'list-r-3', status: 'PENDING' }, 25)).ids).toEqual(pick(3));
+    expect((await listAll({ reservationId: 'list-r-3', status: 'SCHEDULED' }, 25)).ids).toEqual([]);
+    expect((await listAll({ reservationId: 'list-r-3', definitionId: 'lab' }, 25)).ids).toEqual([]);
+    expect((await listAll({ reservationId: 'list-r-3', startFrom: starts[4]! }, 25)).ids).toEqual([]);
+    expect((await listAll({ reservationId: 'no-such-reservation' }, 25)).ids).toEqual([]);
+  });
+
+  it('400 for bad filters, limits and cursors', async () => {
+    const expectField = async (query: Record<string, string>, path: string) => {
+      const res = await api('listSessions', { query });
+      expect(res.status).toBe(400);
+      expect(res.body.errors.map((e: FieldError) => e.path)).toEqual([path]);
+    };
+    await expectField({ startFrom: starts[3]!, startTo: starts[1]! }, 'startTo');
+    await expectField({ status: 'SLEEPING' }, 'status');
+    await expectField({ startFrom: 'yesterday' }, 'startFrom');
+    await expectField({ limit: '0' }, 'limit');
+    await expectField({ workerId: 'bad worker' }, 'workerId');
+    await expectField({ cursor: '%%%' }, 'cursor');
+    // A cursor belongs to the listing that produced it.
+    const first = await api('listSessions', { query: { status: 'PENDING', limit: '1' } });
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    await expectField({ status: 'SCHEDULED', cursor: first.body.nextCursor }, 'cursor');
+    await expectField({ workerId: 'w-list', cursor: first.body.nextCursor }, 'cursor');
+  });
+
+  it('needs sessions:read', async () => {
+    expect((await api('listSessions', { role: undefined })).status).toBe(401);
+    expect((await api('listSessions', { role: 'portal' })).status).toBe(200);
+  });
+});
+
+describe('workflow engine selection', () => {
+  it('defaults to the recording engine; an unknown or not-yet-available engine fails loudly', () => {
+    expect(createWorkflowEngine({}).kind).toBe('recording');
+    expect(createWorkflowEngine({ WORKFLOW_ENGINE: 'recording' })).toBeInstanceOf(RecordingWorkflowEngine);
+    expect(() => createWorkflowEngine({ WORKFLOW_ENGINE: 'stepfunctions' })).toThrow(/not available yet/);
+    expect(() => createWorkflowEngine({ WORKFLOW_ENGINE: 'carrier-pigeon' })).toThrow(/not one of/);
+  });
+});
