@@ -1,4 +1,4 @@
-import { FleetCapacitySchema } from '@lcm/shared/commands/fleet';
+import { FleetCapacitySchema } from '@lcm/shared/api/responses';
 import { createStores, type Stores } from '@lcm/shared/persistence/stores';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/api/fleet.ts';

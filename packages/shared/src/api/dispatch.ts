@@ -1,7 +1,14 @@
 import type { MiddyfiedHandler } from '@middy/core';
 import type { z } from 'zod';
 import { HttpError, parseInput } from '../http/errors.ts';
-import { type ApiEvent, type ApiGatewayEvent, apiHandler, principalOf } from '../http/middleware.ts';
+import { idempotencyKeyOf, runIdempotent } from '../http/idempotency.ts';
+import {
+  type ApiEvent,
+  type ApiGatewayEvent,
+  apiHandler,
+  apiLogger,
+  principalOf,
+} from '../http/middleware.ts';
 import type { HttpResult } from '../http/problem.ts';
 import { OPERATIONS, type Operation, routeKeyOf } from './operations.ts';
 import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
@@ -11,6 +18,8 @@ import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
  * operation by API Gateway's routeKey, checks the caller's role against the role table,
  * validates path/query/body with the operation's zod schemas and calls the implementation
  * with typed input. Implementations stay thin: call a command/query, shape the reply.
+ * Operations marked `idempotent` honour an `Idempotency-Key` header (http/idempotency.ts): a
+ * repeat by the same caller returns the stored first reply without running the implementation.
  */
 
 type Op = (typeof OPERATIONS)[number];
@@ -30,7 +39,10 @@ export interface OperationRequest<K extends OperationId> {
   body: OpOf<K> extends { body: infer S } ? Out<S> : undefined;
   /** Undefined only on public operations. */
   caller: Caller | undefined;
-  /** `Idempotency-Key` header, when the client sent one. */
+  /**
+   * The `Idempotency-Key` header (validated, unquoted) on operations marked `idempotent`, when
+   * the client sent one; the dispatcher has already made repeats return the first reply.
+   */
   idempotencyKey: string | undefined;
   event: ApiEvent;
 }
@@ -68,7 +80,7 @@ export function operationsHandler<G extends string>(
   const byRouteKey = new Map<string, Operation>();
   for (const o of OPERATIONS) if (o.group === group) byRouteKey.set(routeKeyOf(o), o);
 
-  return apiHandler(async (event) => {
+  return apiHandler(async (event, context) => {
     const operation = byRouteKey.get(event.routeKey);
     if (!operation) throw new HttpError(404, `No route ${event.routeKey} in ${group}.`);
     const caller = callerOf(event);
@@ -86,7 +98,24 @@ export function operationsHandler<G extends string>(
     }
     const impl = (impls as unknown as Record<string, OperationImpl<OperationId>>)[operation.operationId];
     if (!impl) throw new HttpError(501, `${operation.operationId} is not implemented.`);
-    const idempotencyKey = event.headers?.['idempotency-key'];
-    return impl({ params, query, body, caller, idempotencyKey, event } as OperationRequest<OperationId>);
+    const idempotencyKey = operation.idempotent ? idempotencyKeyOf(event.headers) : undefined;
+    const run = () =>
+      impl({ params, query, body, caller, idempotencyKey, event } as OperationRequest<OperationId>);
+    if (idempotencyKey === undefined) return run();
+    return runIdempotent(
+      {
+        callerSub: caller?.sub ?? 'anonymous',
+        operationId: operation.operationId,
+        key: idempotencyKey,
+        request: {
+          params: event.pathParameters ?? {},
+          query: event.queryStringParameters ?? {},
+          body: event.body ?? null,
+        },
+      },
+      context,
+      run,
+      (message, extra) => apiLogger.warn(message, extra),
+    );
   });
 }

@@ -30,6 +30,7 @@ import {
   WorkerActionBody,
   WorkerIdParams,
 } from './requests.ts';
+import { FleetCapacitySchema, SessionActionResultSchema, SessionViewSchema } from './responses.ts';
 import type { Permission } from './roles.ts';
 
 /**
@@ -363,6 +364,7 @@ export const OPERATIONS = [
     permission: 'sessions:read',
     summary: 'A session with its user session, grading, score, observations',
     params: SessionIdParams,
+    response: SessionViewSchema,
     successStatus: 200,
   }),
   op({
@@ -374,6 +376,7 @@ export const OPERATIONS = [
     summary: 'Terminate a session (teardown always runs)',
     params: SessionIdParams,
     body: SessionActionBody,
+    response: SessionActionResultSchema,
     successStatus: 202,
     idempotent: true,
   }),
@@ -386,6 +389,7 @@ export const OPERATIONS = [
     summary: 'The learner is done',
     params: SessionIdParams,
     body: SessionActionBody,
+    response: SessionActionResultSchema,
     successStatus: 202,
     idempotent: true,
   }),
@@ -420,6 +424,7 @@ export const OPERATIONS = [
     group: 'fleet',
     permission: 'fleet:read',
     summary: 'Per-worker and fleet capacity, utilisation, counts by status',
+    response: FleetCapacitySchema,
     successStatus: 200,
   }),
 ] as const satisfies readonly Operation[];

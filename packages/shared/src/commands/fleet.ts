@@ -1,14 +1,7 @@
-import { z } from 'zod';
+import type { FleetCapacity, FleetTotals, FleetWorkerCapacity } from '../api/responses.ts';
 import { addCapacity, freeCapacity, utilisation, ZERO_CAPACITY } from '../domain/capacity.ts';
 import { WORKER_STATUSES, type WorkerStatus } from '../domain/enums.ts';
-import {
-  CapacitySchema,
-  Id,
-  IsoDateTime,
-  ServiceStatusSchema,
-  type Worker,
-  WorkerStatusSchema,
-} from '../domain/schemas.ts';
+import type { Worker } from '../domain/schemas.ts';
 import type { WorkerStore } from '../persistence/worker-store.ts';
 import { allWorkers } from './workers.ts';
 
@@ -23,45 +16,6 @@ import { allWorkers } from './workers.ts';
  * - `countsByStatus`: every status, TERMINATED included, zero when none.
  * Utilisation is allocated / declared per dimension in [0, 1] (0 when nothing is declared).
  */
-
-const UtilisationSchema = z.object({
-  cpuCores: z.number().min(0).max(1),
-  memoryGb: z.number().min(0).max(1),
-  storageGb: z.number().min(0).max(1),
-  maxNodes: z.number().min(0).max(1),
-});
-
-const CapacitySummarySchema = z.object({
-  declared: CapacitySchema,
-  allocated: CapacitySchema,
-  free: CapacitySchema,
-  utilisation: UtilisationSchema,
-});
-
-export const FleetWorkerCapacitySchema = CapacitySummarySchema.extend({
-  id: Id,
-  templateName: z.string(),
-  status: WorkerStatusSchema,
-  desiredStatus: WorkerStatusSchema.optional(),
-  serviceStatus: ServiceStatusSchema,
-  leasedPortCount: z.number().int().nonnegative(),
-});
-export type FleetWorkerCapacity = z.infer<typeof FleetWorkerCapacitySchema>;
-
-const FleetTotalsSchema = CapacitySummarySchema.extend({ workerCount: z.number().int().nonnegative() });
-export type FleetTotals = z.infer<typeof FleetTotalsSchema>;
-
-/** The reply of getFleetCapacity (the operation catalogue has no response schema for it yet). */
-export const FleetCapacitySchema = z
-  .object({
-    generatedAt: IsoDateTime,
-    workers: z.array(FleetWorkerCapacitySchema),
-    totals: FleetTotalsSchema,
-    running: FleetTotalsSchema,
-    countsByStatus: z.record(WorkerStatusSchema, z.number().int().nonnegative()),
-  })
-  .meta({ id: 'FleetCapacity' });
-export type FleetCapacity = z.infer<typeof FleetCapacitySchema>;
 
 export interface FleetDeps {
   workers: Pick<WorkerStore, 'listAll'>;

@@ -1,0 +1,276 @@
+import {
+  getRefId,
+  OpenAPIRegistry,
+  OpenApiGeneratorV31,
+  type ResponseConfig,
+  zodToOpenAPIRegistry,
+} from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import {
+  CapacitySchema,
+  LabletDefinitionSchema,
+  LabletSessionSchema,
+  PortLeaseSchema,
+  WorkerSchema,
+  WorkerTemplateSchema,
+} from '../domain/schemas.ts';
+import { PROBLEM_CONTENT_TYPE, ProblemDocumentSchema } from '../http/problem.ts';
+import { OPERATIONS, type Operation } from './operations.ts';
+import { rolesWith } from './roles.ts';
+
+/**
+ * The API's OpenAPI 3.1 document, generated from the operation catalogue (OPERATIONS) and the
+ * zod schemas that validate the requests, so the document cannot drift from what the handlers
+ * accept. Served at GET /v1/openapi.json and written to docs/openapi.json by `npm run openapi`
+ * (a unit test fails when the committed file is stale).
+ *
+ * Security: one HTTP bearer (JWT) scheme. Each protected operation lists the roles that may call
+ * it, derived from the role table (`rolesWith(permission)`); any one of them is enough (OpenAPI
+ * 3.1 lets non-OAuth2 schemes name roles there). Public operations have `security: []`.
+ */
+
+export const API_TITLE = 'Lablet Cloud Manager API';
+/** Version of this document's contract (the path prefix carries the major: /v1). */
+export const API_VERSION = '1.0.0';
+export const SECURITY_SCHEME = 'bearerAuth';
+/** The server entry of the committed document; the served one names the host it came from. */
+export const DEFAULT_SERVER_URL = 'http://127.0.0.1:3000';
+
+/** Entity schemas that get a name under components/schemas instead of being inlined each time. */
+const NAMED_SCHEMAS: readonly [string, z.ZodType][] = [
+  ['Capacity', CapacitySchema],
+  ['WorkerTemplate', WorkerTemplateSchema],
+  ['Worker', WorkerSchema],
+  ['LabletDefinition', LabletDefinitionSchema],
+  ['LabletSession', LabletSessionSchema],
+  ['PortLease', PortLeaseSchema],
+];
+
+/**
+ * Names the shared entity schemas for the generator. zod-to-openapi reads component names from
+ * its own metadata registry; adding the existing instances there (rather than `.meta({ id })`,
+ * which returns a copy) makes every place that embeds them a `$ref`, and leaves zod's global
+ * registry alone. Idempotent.
+ */
+function nameEntitySchemas(): void {
+  for (const [name, schema] of NAMED_SCHEMAS) {
+    const current = getRefId(schema);
+    if (current === name) continue;
+    if (current !== undefined) throw new Error(`schema ${name} is already named ${current}`);
+    zodToOpenAPIRegistry.add(schema, { _internal: { refId: name } });
+  }
+}
+
+/** Bodies of operations the catalogue gives no response schema (the health group is ours). */
+const HealthSchema = z
+  .object({
+    status: z.literal('ok'),
+    table: z.object({ name: z.string(), reachable: z.boolean(), status: z.string().optional() }),
+    time: z.string().meta({ format: 'date-time' }),
+  })
+  .meta({ id: 'Health' });
+
+const UNDOCUMENTED_OBJECT = { type: 'object' as const, description: 'A JSON object.' };
+const OPENAPI_OBJECT = { type: 'object' as const, description: 'An OpenAPI 3.1 document (this one).' };
+
+const GatewayMessageSchema = z
+  .object({ message: z.string() })
+  .meta({ id: 'GatewayMessage', description: 'What API Gateway answers by itself, e.g. `Unauthorized`.' });
+
+const TAGS: Record<string, string> = {
+  health: 'Liveness and the API description',
+  templates: 'Worker templates: the EC2 shapes workers are launched from',
+  workers: 'Workers: CML hosts of the fleet and their lifecycle',
+  definitions: 'Lab definitions, versioned',
+  sessions: 'Lab sessions and reservation look-up',
+  fleet: 'Fleet capacity and scaling',
+};
+
+/** Shared error responses (components/responses), by status. */
+const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
+  400: {
+    name: 'BadRequest',
+    description: 'Invalid request: malformed JSON or fields that fail validation (listed in `errors`).',
+  },
+  401: {
+    name: 'Unauthorized',
+    description: 'No valid bearer token. API Gateway answers `{"message":"Unauthorized"}` itself.',
+  },
+  403: { name: 'Forbidden', description: 'The token is valid but none of its roles grants this operation.' },
+  404: { name: 'NotFound', description: 'The resource does not exist.' },
+  409: {
+    name: 'Conflict',
+    description:
+      'A concurrent change, an invalid state transition, a duplicate, or a request with the same ' +
+      'Idempotency-Key that is still in progress.',
+  },
+  413: { name: 'ContentTooLarge', description: 'The request body is larger than 256 KiB.' },
+  415: { name: 'UnsupportedMediaType', description: 'The request body is not application/json (UTF-8).' },
+  422: {
+    name: 'IdempotencyKeyReused',
+    description: 'The Idempotency-Key was already used by this caller with a different request.',
+  },
+  503: {
+    name: 'ServiceUnavailable',
+    description: 'A backing service is unavailable; retry after the Retry-After delay.',
+  },
+};
+
+/** The problem responses an operation can give, from what the dispatcher and handlers do. */
+export function errorStatusesOf(o: Operation): number[] {
+  const statuses = new Set<number>();
+  const writes = o.method !== 'GET';
+  // Every operation: invalid input, or a body where the operation takes none.
+  statuses.add(400);
+  if (o.permission !== null) {
+    statuses.add(401);
+    statuses.add(403);
+  }
+  if (o.params) statuses.add(404);
+  if (writes) statuses.add(409);
+  if (o.body) {
+    statuses.add(413);
+    statuses.add(415);
+  }
+  if (o.idempotent) statuses.add(422);
+  if (o.operationId === 'getHealth') statuses.add(503);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+function successResponse(o: Operation): ResponseConfig {
+  const description = o.successStatus === 202 ? 'Accepted' : o.successStatus === 201 ? 'Created' : 'OK';
+  if (o.successStatus === 204) return { description: 'No Content' };
+  const schema =
+    o.response ??
+    (o.operationId === 'getHealth'
+      ? HealthSchema
+      : o.operationId === 'getOpenApi'
+        ? OPENAPI_OBJECT
+        : UNDOCUMENTED_OBJECT);
+  return { description, content: { 'application/json': { schema } } };
+}
+
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+function registerErrorResponses(registry: OpenAPIRegistry): void {
+  for (const [status, { name, description }] of Object.entries(ERROR_RESPONSES)) {
+    const problem = { schema: schemaRef('ProblemDetails') };
+    registry.registerComponent('responses', name, {
+      description,
+      content:
+        status === '401'
+          ? { 'application/json': { schema: schemaRef('GatewayMessage') }, [PROBLEM_CONTENT_TYPE]: problem }
+          : { [PROBLEM_CONTENT_TYPE]: problem },
+    });
+  }
+}
+
+const errorResponse = (status: number) => {
+  const response = ERROR_RESPONSES[status];
+  if (!response) throw new Error(`no shared response for ${status}`);
+  return { $ref: `#/components/responses/${response.name}` };
+};
+
+const lower = (m: Operation['method']) => m.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface OpenApiOptions {
+  /** The `servers` entry; default the local stack. */
+  serverUrl?: string;
+}
+
+export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+
+export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument {
+  nameEntitySchemas();
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', SECURITY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A JWT from the configured OIDC issuer (Cognito by default), validated by the API Gateway JWT ' +
+      'authorizer. Roles come from the `cognito:groups` (or `groups`) claim or the `scope` claim: ' +
+      'lcm.admin, lcm.operator, lcm.portal, lcm.viewer. Each operation lists the roles that may call it.',
+  });
+  registerErrorResponses(registry);
+  registry.registerComponent('parameters', 'IdempotencyKey', {
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    description:
+      'Makes a retried POST safe: a repeat with the same key (per caller and operation, kept 24 h) returns ' +
+      'the first reply with `Idempotency-Replayed: true`; the same key with a different request is a 422, ' +
+      'and while the first request still runs a repeat is a 409.',
+    schema: { type: 'string', minLength: 1, maxLength: 255 },
+  });
+
+  for (const o of OPERATIONS as readonly Operation[]) {
+    const responses: Record<number, ResponseConfig | { $ref: string }> = {
+      [o.successStatus]: successResponse(o),
+    };
+    for (const status of errorStatusesOf(o)) responses[status] = errorResponse(status);
+    const bodyOptional = o.body?.safeParse({}).success ?? false;
+    registry.registerPath({
+      method: lower(o.method),
+      path: o.path,
+      operationId: o.operationId,
+      summary: o.summary,
+      tags: [o.group],
+      security: o.permission === null ? [] : [{ [SECURITY_SCHEME]: rolesWith(o.permission) }],
+      ...(o.permission !== null
+        ? {
+            description: `Needs the permission \`${o.permission}\`: roles ${rolesWith(o.permission).join(', ')}.`,
+            'x-lcm-permission': o.permission,
+          }
+        : { description: 'Public: no token needed.' }),
+      request: {
+        ...(o.params ? { params: o.params } : {}),
+        ...(o.query ? { query: o.query } : {}),
+        ...(o.body
+          ? { body: { required: !bodyOptional, content: { 'application/json': { schema: o.body } } } }
+          : {}),
+      },
+      responses,
+    });
+  }
+
+  // The problem and gateway schemas are referenced from components/responses by name.
+  const document = new OpenApiGeneratorV31(
+    [
+      ...registry.definitions,
+      { type: 'schema', schema: ProblemDocumentSchema },
+      { type: 'schema', schema: GatewayMessageSchema },
+    ],
+    {
+      sortComponents: 'alphabetically',
+    },
+  ).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        'Control plane of Lablet Cloud Manager: worker templates, the CML worker fleet, versioned lab ' +
+        'definitions and timed lab sessions. Errors are RFC 9457 problem+json.',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+    },
+    servers: [{ url: opts.serverUrl ?? DEFAULT_SERVER_URL }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+  });
+
+  // Idempotent POSTs take the Idempotency-Key header (a shared parameter component).
+  for (const o of OPERATIONS as readonly Operation[]) {
+    if (!o.idempotent) continue;
+    const operation = document.paths?.[o.path]?.[lower(o.method)];
+    if (!operation) throw new Error(`generated document lacks ${o.operationId}`);
+    operation.parameters = [
+      ...(operation.parameters ?? []),
+      { $ref: '#/components/parameters/IdempotencyKey' },
+    ];
+  }
+  return document;
+}
+
+/** The committed docs/openapi.json: two-space JSON with a final newline. */
+export const formatOpenApiDocument = (document: OpenApiDocument): string =>
+  `${JSON.stringify(document, null, 2)}\n`;
