@@ -334,6 +334,13 @@ export const LabletSessionSchema = z.object({
   terminationReason: z.string().max(2000).optional(),
   /** Set by POST /sessions/{id}/finish (the learner is done). */
   finishRequestedAt: IsoDateTime.optional(),
+  /**
+   * Learner events as seen (LDS CloudEvents), kept so an event that arrives before the
+   * workflow parks on its wait is not lost: registering the wait finds the fact and resolves.
+   */
+  loginObservedAt: IsoDateTime.optional(),
+  endObservedAt: IsoDateTime.optional(),
+  pausedAt: IsoDateTime.optional(),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
   version: z.number().int().nonnegative(),

@@ -62,6 +62,9 @@ const EDITABLE = LabletSessionSchema.pick({
   terminationRequestedAt: true,
   terminationReason: true,
   finishRequestedAt: true,
+  loginObservedAt: true,
+  endObservedAt: true,
+  pausedAt: true,
 });
 export type SessionPatch = { [K in keyof z.input<typeof EDITABLE>]?: z.input<typeof EDITABLE>[K] | null };
 
