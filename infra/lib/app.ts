@@ -1,6 +1,7 @@
 import { type App, type Environment, type Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { ApiStack } from './api-stack.ts';
 import { type LcmConfig, type LcmStackProps, readConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
 
@@ -11,6 +12,7 @@ export const PROJECT_TAG = 'lablet-cloud-manager';
 export interface LcmStacks {
   readonly config: LcmConfig;
   readonly data: DataStack;
+  readonly api: ApiStack;
 }
 
 export interface BuildAppOptions {
@@ -71,8 +73,9 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
   };
 
   const data = add(DataStack, 'Data', 'single DynamoDB table and evidence bucket', {});
+  const api = add(ApiStack, 'Api', 'HTTP API, JWT authorizer and route handlers', { table: data.table });
 
-  return { config, data };
+  return { config, data, api };
 };
 
 /**

@@ -1,4 +1,5 @@
 import { RemovalPolicy, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 
 /**
@@ -16,6 +17,21 @@ import type { Node } from 'constructs';
  *   (device configurations, observations) expire from the evidence bucket. Non-current versions
  *   are kept `noncurrentVersionRetentionDays` more, then removed.
  * - `accessLogRetentionDays` (positive integer, default 90): days S3 server access logs are kept.
+ *
+ * HTTP API (the api stack):
+ *
+ * - `jwtIssuer` (https URL) and `jwtAudience` (string, list or comma-separated string): the OIDC
+ *   issuer whose JWTs the API accepts and the audiences (`aud` or `client_id`) it requires. Give
+ *   both or neither; without them the api stack creates a Cognito user pool (one group per role)
+ *   with an app client and uses its issuer and client id.
+ * - `corsOrigins` (list or comma-separated string, default none: no CORS configuration):
+ *   origins allowed to call the API from a browser; `https://host[:port]`, `http://localhost[:port]`
+ *   or `*`.
+ * - `throttleRateLimit` (positive number, default 50) and `throttleBurstLimit` (positive integer,
+ *   default 100): default-stage throttling, requests per second and burst.
+ * - `logRetentionDays` (default 90; one of CloudWatch Logs' retention periods, e.g. 1, 7, 14, 30,
+ *   90, 365): retention of the API access logs and the Lambda log groups.
+ * - `logLevel` (DEBUG, INFO, WARN or ERROR; default INFO): POWERTOOLS_LOG_LEVEL of the handlers.
  *
  * Account and region are not context keys: stacks are environment-agnostic unless
  * CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION are set (the CLI sets them from the active profile).
@@ -36,6 +52,31 @@ export interface LcmConfig {
   readonly evidenceRetentionDays: number;
   readonly noncurrentVersionRetentionDays: number;
   readonly accessLogRetentionDays: number;
+  /** HTTP API settings (the api stack). */
+  readonly api: ApiConfig;
+}
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface JwtConfig {
+  /** OIDC issuer URL (the `iss` claim), https. */
+  readonly issuer: string;
+  /** Accepted audiences: a token's `aud` or `client_id` must be one of them. */
+  readonly audience: readonly string[];
+}
+
+export interface ApiConfig {
+  /** External identity provider; undefined: the api stack creates a Cognito user pool. */
+  readonly jwt?: JwtConfig;
+  /** Browser origins allowed by CORS; empty: no CORS configuration at all. */
+  readonly corsOrigins: readonly string[];
+  /** Default-stage throttling: steady requests per second and burst. */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Retention of the API access logs and the handlers' log groups. */
+  readonly logRetention: RetentionDays;
+  /** POWERTOOLS_LOG_LEVEL of the handlers. */
+  readonly logLevel: LogLevel;
 }
 
 /** Props every LCM stack receives (buildApp fills them in). */
@@ -47,6 +88,13 @@ export const CONTEXT_KEYS = {
   stage: 'stage',
   evidenceRetentionDays: 'evidenceRetentionDays',
   accessLogRetentionDays: 'accessLogRetentionDays',
+  jwtIssuer: 'jwtIssuer',
+  jwtAudience: 'jwtAudience',
+  corsOrigins: 'corsOrigins',
+  throttleRateLimit: 'throttleRateLimit',
+  throttleBurstLimit: 'throttleBurstLimit',
+  logRetentionDays: 'logRetentionDays',
+  logLevel: 'logLevel',
 } as const;
 
 export const DEFAULTS = {
@@ -54,6 +102,10 @@ export const DEFAULTS = {
   evidenceRetentionDays: 365,
   accessLogRetentionDays: 90,
   noncurrentVersionRetentionDays: 30,
+  throttleRateLimit: 50,
+  throttleBurstLimit: 100,
+  logRetentionDays: RetentionDays.THREE_MONTHS,
+  logLevel: 'INFO',
 } as const;
 
 /** The one disposable stage. */
@@ -64,7 +116,9 @@ const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
 /** Builds the configuration for a stage; `overrides` take precedence over the defaults. */
 export const configFor = (
   stage: string,
-  overrides: Partial<Pick<LcmConfig, 'evidenceRetentionDays' | 'accessLogRetentionDays'>> = {},
+  overrides: Partial<Pick<LcmConfig, 'evidenceRetentionDays' | 'accessLogRetentionDays'>> & {
+    readonly api?: Partial<ApiConfig>;
+  } = {},
 ): LcmConfig => {
   if (!STAGE_PATTERN.test(stage)) {
     throw new Error(
@@ -82,6 +136,16 @@ export const configFor = (
     evidenceRetentionDays: overrides.evidenceRetentionDays ?? DEFAULTS.evidenceRetentionDays,
     noncurrentVersionRetentionDays: DEFAULTS.noncurrentVersionRetentionDays,
     accessLogRetentionDays: overrides.accessLogRetentionDays ?? DEFAULTS.accessLogRetentionDays,
+    api: {
+      jwt: overrides.api?.jwt,
+      corsOrigins: overrides.api?.corsOrigins ?? [],
+      throttle: overrides.api?.throttle ?? {
+        rateLimit: DEFAULTS.throttleRateLimit,
+        burstLimit: DEFAULTS.throttleBurstLimit,
+      },
+      logRetention: overrides.api?.logRetention ?? DEFAULTS.logRetentionDays,
+      logLevel: overrides.api?.logLevel ?? DEFAULTS.logLevel,
+    },
   };
 };
 
@@ -94,7 +158,101 @@ export const readConfig = (node: Node): LcmConfig => {
   return configFor(stage, {
     evidenceRetentionDays: positiveInt(node, CONTEXT_KEYS.evidenceRetentionDays),
     accessLogRetentionDays: positiveInt(node, CONTEXT_KEYS.accessLogRetentionDays),
+    api: readApiConfig(node),
   });
+};
+
+const readApiConfig = (node: Node): Partial<ApiConfig> => {
+  const api: { -readonly [K in keyof ApiConfig]?: ApiConfig[K] } = {};
+  const jwt = readJwt(node);
+  if (jwt) api.jwt = jwt;
+  const corsOrigins = stringList(node, CONTEXT_KEYS.corsOrigins);
+  if (corsOrigins) {
+    const invalid = corsOrigins.filter((o) => !isCorsOrigin(o));
+    if (invalid.length > 0) {
+      throw new Error(
+        `Context "${CONTEXT_KEYS.corsOrigins}": not an origin (https://host[:port], http://localhost[:port] or *): ${invalid.join(', ')}`,
+      );
+    }
+    api.corsOrigins = corsOrigins;
+  }
+  const rateLimit = positiveNumber(node, CONTEXT_KEYS.throttleRateLimit);
+  const burstLimit = positiveInt(node, CONTEXT_KEYS.throttleBurstLimit);
+  if (rateLimit !== undefined || burstLimit !== undefined) {
+    api.throttle = {
+      rateLimit: rateLimit ?? DEFAULTS.throttleRateLimit,
+      burstLimit: burstLimit ?? DEFAULTS.throttleBurstLimit,
+    };
+  }
+  const logRetentionDays = positiveInt(node, CONTEXT_KEYS.logRetentionDays);
+  if (logRetentionDays !== undefined) {
+    const allowed = Object.values(RetentionDays).filter((d): d is RetentionDays => typeof d === 'number');
+    if (!allowed.includes(logRetentionDays)) {
+      throw new Error(
+        `Context "${CONTEXT_KEYS.logRetentionDays}" must be a CloudWatch Logs retention period (${allowed.join(', ')}), got ${logRetentionDays}`,
+      );
+    }
+    api.logRetention = logRetentionDays;
+  }
+  const logLevel: unknown = node.tryGetContext(CONTEXT_KEYS.logLevel);
+  if (logLevel !== undefined) {
+    const level = typeof logLevel === 'string' ? logLevel.toUpperCase() : logLevel;
+    if (!(LOG_LEVELS as readonly unknown[]).includes(level)) {
+      throw new Error(`Context "${CONTEXT_KEYS.logLevel}" must be one of ${LOG_LEVELS.join(', ')}`);
+    }
+    api.logLevel = level as LogLevel;
+  }
+  return api;
+};
+
+const readJwt = (node: Node): JwtConfig | undefined => {
+  const issuer: unknown = node.tryGetContext(CONTEXT_KEYS.jwtIssuer);
+  const audience = stringList(node, CONTEXT_KEYS.jwtAudience);
+  if (issuer === undefined && audience === undefined) return undefined;
+  if (typeof issuer !== 'string' || !isHttpsUrl(issuer)) {
+    throw new Error(
+      `Context "${CONTEXT_KEYS.jwtIssuer}" must be an https URL when "${CONTEXT_KEYS.jwtAudience}" is given, got ${JSON.stringify(issuer)}`,
+    );
+  }
+  if (!audience || audience.length === 0) {
+    throw new Error(`Context "${CONTEXT_KEYS.jwtAudience}" is required with "${CONTEXT_KEYS.jwtIssuer}"`);
+  }
+  return { issuer, audience };
+};
+
+const isHttpsUrl = (value: string): boolean => {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+
+/** An exact origin (scheme, host, optional port; no path), or `*`. */
+const isCorsOrigin = (value: string): boolean =>
+  value === '*' ||
+  /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(value) ||
+  /^http:\/\/(localhost|127\.0\.0\.1)(:\d{1,5})?$/i.test(value);
+
+/** A list from cdk.json (array of strings) or the command line (comma- or space-separated). */
+const stringList = (node: Node, key: string): string[] | undefined => {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined) return undefined;
+  const items = typeof raw === 'string' ? raw.split(/[\s,]+/) : raw;
+  if (!Array.isArray(items) || !items.every((i) => typeof i === 'string')) {
+    throw new Error(`Context "${key}" must be a string or a list of strings, got ${JSON.stringify(raw)}`);
+  }
+  return items.map((i) => i.trim()).filter((i) => i !== '');
+};
+
+const positiveNumber = (node: Node, key: string): number | undefined => {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined) return undefined;
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new Error(`Context "${key}" must be a positive number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
 };
 
 const positiveInt = (node: Node, key: string): number | undefined => {

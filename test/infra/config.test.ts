@@ -60,3 +60,70 @@ describe('infra config', () => {
     expect(() => configFromContext({ stage: 42 })).toThrow(/stage/);
   });
 });
+
+describe('infra config: HTTP API keys', () => {
+  it('defaults: Cognito (no issuer), no CORS, default throttling, retention and log level', () => {
+    expect(configFromContext({}).api).toEqual({
+      jwt: undefined,
+      corsOrigins: [],
+      throttle: { rateLimit: DEFAULTS.throttleRateLimit, burstLimit: DEFAULTS.throttleBurstLimit },
+      logRetention: DEFAULTS.logRetentionDays,
+      logLevel: 'INFO',
+    });
+  });
+
+  it('reads lists from cdk.json arrays and from comma-separated command-line strings', () => {
+    const fromCli = configFromContext({
+      jwtIssuer: 'https://idp.example.com/',
+      jwtAudience: 'a, b',
+      corsOrigins: 'https://x.example.com,https://y.example.com:8443',
+    }).api;
+    const fromJson = configFromContext({
+      jwtIssuer: 'https://idp.example.com/',
+      jwtAudience: ['a', 'b'],
+      corsOrigins: ['https://x.example.com', 'https://y.example.com:8443'],
+    }).api;
+    expect(fromCli).toEqual(fromJson);
+    expect(fromCli.jwt).toEqual({ issuer: 'https://idp.example.com/', audience: ['a', 'b'] });
+    expect(fromCli.corsOrigins).toEqual(['https://x.example.com', 'https://y.example.com:8443']);
+  });
+
+  it('parses throttling, retention and log level given as strings', () => {
+    const api = configFromContext({
+      throttleRateLimit: '12.5',
+      throttleBurstLimit: '30',
+      logRetentionDays: '14',
+      logLevel: 'warn',
+    }).api;
+    expect(api.throttle).toEqual({ rateLimit: 12.5, burstLimit: 30 });
+    expect(api.logRetention).toBe(14);
+    expect(api.logLevel).toBe('WARN');
+    // one of the two throttle keys alone keeps the other's default
+    expect(configFromContext({ throttleBurstLimit: 7 }).api.throttle).toEqual({
+      rateLimit: DEFAULTS.throttleRateLimit,
+      burstLimit: 7,
+    });
+  });
+
+  it.each([
+    [{ jwtIssuer: 'https://idp.example.com' }, /jwtAudience/],
+    [{ jwtAudience: 'a' }, /jwtIssuer/],
+    [{ jwtIssuer: 'not a url', jwtAudience: 'a' }, /jwtIssuer/],
+    [{ jwtIssuer: 'https://idp.example.com', jwtAudience: ' , ' }, /jwtAudience/],
+    [{ corsOrigins: 'https://ok.example.com,https://bad.example.com/' }, /corsOrigins.*bad/],
+    [{ corsOrigins: 42 }, /corsOrigins/],
+    [{ throttleRateLimit: '0' }, /throttleRateLimit/],
+    [{ throttleBurstLimit: '1.5' }, /throttleBurstLimit/],
+    [{ logRetentionDays: 10 }, /logRetentionDays/],
+    [{ logLevel: 'TRACE' }, /logLevel/],
+  ])('rejects %j', (context, message) => {
+    expect(() => configFromContext(context)).toThrow(message);
+  });
+
+  it('accepts * and localhost over http as CORS origins', () => {
+    expect(configFromContext({ corsOrigins: '*' }).api.corsOrigins).toEqual(['*']);
+    expect(configFromContext({ corsOrigins: 'http://localhost:3000' }).api.corsOrigins).toEqual([
+      'http://localhost:3000',
+    ]);
+  });
+});

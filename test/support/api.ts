@@ -25,6 +25,7 @@ export interface CallOptions {
 export interface CallResult {
   status: number;
   headers: Record<string, string>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests inspect replies of every shape
   body: any;
 }
 

@@ -1,5 +1,5 @@
-import { InvalidTransitionError } from './errors.ts';
 import type { SessionStatus, WorkerStatus } from './enums.ts';
+import { InvalidTransitionError } from './errors.ts';
 
 /**
  * Transition tables: the single source of truth for status changes (DESIGN §4).
