@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { seg } from './http.ts';
+import { ApiKeyHttp, type PartnerClientOptions } from './partner-http.ts';
+
+/**
+ * Client of the Grading Engine: submit a grading session (LCM session id, grading rules
+ * reference, evidence location) and get its id; the result arrives later as a CloudEvent
+ * (`io.lablet.grading.session.completed.v1` / `...failed.v1`, see events/schemas.ts). The REST
+ * contract is LCM's own (docs/integrations.md §Grading); its wire names live in
+ * `DEFAULT_GRADING_WIRE`.
+ */
+
+export interface SubmitGradingInput {
+  /** The LCM session id; echoed as `lcmSessionId` in the result events. */
+  externalSessionId: string;
+  /** The definition's grading rules reference (`gradingRulesRef`). */
+  rulesRef: string;
+  /** Where the evidence manifest is (`s3://bucket/key` in AWS). */
+  evidenceUri: string;
+  /**
+   * Idempotency key of the submission (default: the external session id). A deliberate
+   * re-grade of the same session passes a new key (e.g. `<sessionId>:2`).
+   */
+  idempotencyKey?: string | undefined;
+}
+
+export type GradingSessionState = 'SUBMITTED' | 'GRADING' | 'COMPLETED' | 'FAILED' | (string & {});
+
+export interface GradingSessionInfo {
+  id: string;
+  state: GradingSessionState;
+  externalSessionId?: string | undefined;
+}
+
+export interface GradingApi {
+  submitGrading(input: SubmitGradingInput): Promise<{ gradingSessionId: string }>;
+  getGradingSession(gradingSessionId: string): Promise<GradingSessionInfo>;
+}
+
+export interface GradingWireFormat {
+  apiKeyHeader: string;
+  apiKeyPrefix: string;
+  idempotencyKeyHeader: string;
+  paths: { submit: string; session(id: string): string };
+  encodeSubmit(input: SubmitGradingInput): unknown;
+  decodeSubmitted(body: unknown): { gradingSessionId: string };
+  decodeSession(body: unknown): GradingSessionInfo;
+}
+
+const SubmittedWire = z.looseObject({ id: z.string().min(1) });
+const SessionWire = z.looseObject({
+  id: z.string().min(1),
+  state: z.string().min(1),
+  externalSessionId: z.string().nullish(),
+});
+
+export const DEFAULT_GRADING_WIRE: GradingWireFormat = {
+  apiKeyHeader: 'x-api-key',
+  apiKeyPrefix: '',
+  idempotencyKeyHeader: 'idempotency-key',
+  paths: {
+    submit: '/api/v1/grading-sessions',
+    session: (id) => `/api/v1/grading-sessions/${seg(id)}`,
+  },
+  encodeSubmit: (input) => ({
+    externalSessionId: input.externalSessionId,
+    rulesRef: input.rulesRef,
+    evidenceUri: input.evidenceUri,
+  }),
+  decodeSubmitted: (body) => ({ gradingSessionId: SubmittedWire.parse(body).id }),
+  decodeSession: (body) => {
+    const s = SessionWire.parse(body);
+    return { id: s.id, state: s.state, externalSessionId: s.externalSessionId ?? undefined };
+  },
+};
+
+export interface GradingClientOptions extends PartnerClientOptions {
+  wire?: GradingWireFormat | undefined;
+}
+
+export class GradingClient implements GradingApi {
+  private readonly wire: GradingWireFormat;
+  private readonly api: ApiKeyHttp;
+
+  constructor(opts: GradingClientOptions) {
+    this.wire = opts.wire ?? DEFAULT_GRADING_WIRE;
+    this.api = new ApiKeyHttp('grading', opts, opts.apiKey, this.wire.apiKeyHeader, this.wire.apiKeyPrefix);
+  }
+
+  async submitGrading(input: SubmitGradingInput): Promise<{ gradingSessionId: string }> {
+    const headers: Record<string, string> = {};
+    if (this.wire.idempotencyKeyHeader) {
+      headers[this.wire.idempotencyKeyHeader] = input.idempotencyKey ?? input.externalSessionId;
+    }
+    const res = await this.api.request<unknown>({
+      method: 'POST',
+      path: this.wire.paths.submit,
+      operation: 'submitGrading',
+      headers,
+      body: this.wire.encodeSubmit(input),
+      idempotent: this.wire.idempotencyKeyHeader !== '',
+    });
+    return this.api.decode('submitGrading', res.status, () => this.wire.decodeSubmitted(res.body));
+  }
+
+  async getGradingSession(gradingSessionId: string): Promise<GradingSessionInfo> {
+    const res = await this.api.request<unknown>({
+      method: 'GET',
+      path: this.wire.paths.session(gradingSessionId),
+      operation: 'getGradingSession',
+    });
+    return this.api.decode('getGradingSession', res.status, () => this.wire.decodeSession(res.body));
+  }
+}
+
+export const createGradingClient = (opts: GradingClientOptions): GradingApi => new GradingClient(opts);
+
+// ---------------------------------------------------------------------------------------------
+// The evidence manifest: what LCM's collection step writes and the Grading Engine reads
+
+export const EVIDENCE_MANIFEST_VERSION = 1;
+
+export const EvidenceDeviceSchema = z.object({
+  /** The CML node label (the device name LDS shows). */
+  name: z.string().min(1).max(128),
+  nodeId: z.string().max(128).optional(),
+  nodeDefinition: z.string().max(128).optional(),
+  /** false when CML cannot extract this node's configuration (e.g. unmanaged_switch). */
+  supported: z.boolean(),
+  /** The extracted configuration; null when unsupported or extraction failed. */
+  configuration: z.string().max(1_000_000).nullable(),
+  /** Why there is no configuration. */
+  reason: z.string().max(2000).optional(),
+});
+export type EvidenceDevice = z.infer<typeof EvidenceDeviceSchema>;
+
+export const EvidenceManifestSchema = z.object({
+  schemaVersion: z.literal(EVIDENCE_MANIFEST_VERSION),
+  lcmSessionId: z.string().min(1).max(128),
+  cmlLabId: z.string().max(128).optional(),
+  collectedAt: z.iso.datetime({ offset: true }),
+  devices: z.array(EvidenceDeviceSchema).max(500),
+});
+export type EvidenceManifest = z.infer<typeof EvidenceManifestSchema>;

@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { seg } from './http.ts';
+import { ApiKeyHttp, type PartnerClientOptions } from './partner-http.ts';
+
+/**
+ * Client of the Lab Delivery System (LDS): create a session for a content part, set the
+ * devices the learner reaches, read the session (login URL), archive it. The REST contract is
+ * LCM's own (docs/integrations.md §LDS); every wire name lives in `DEFAULT_LDS_WIRE`, so a
+ * deployment whose LDS names things differently supplies its own `LdsWireFormat`.
+ */
+
+export interface LdsUser {
+  id: string;
+  username?: string | undefined;
+  email?: string | undefined;
+}
+
+export interface CreateLdsSessionInput {
+  /** The LDS content part: the definition's formQualifiedName. */
+  partId: string;
+  /** The LCM session id; LDS echoes it in its CloudEvents (`lcmSessionId`). */
+  externalSessionId: string;
+  user: LdsUser;
+  timeslot?: { start: string; end: string } | undefined;
+}
+
+export type LdsProtocol = 'ssh' | 'telnet' | 'vnc' | 'http' | 'https' | 'rdp' | 'tcp' | 'udp';
+
+export interface LdsDevice {
+  name: string;
+  host: string;
+  port: number;
+  protocol: LdsProtocol;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+/** LDS session states (the wire string passes through; these are the ones LCM knows). */
+export type LdsSessionState = 'PROVISIONED' | 'RUNNING' | 'PAUSED' | 'ENDED' | 'ARCHIVED' | (string & {});
+
+export interface LdsSessionInfo {
+  id: string;
+  state: LdsSessionState;
+  loginUrl?: string | undefined;
+  externalSessionId?: string | undefined;
+}
+
+export interface LdsApi {
+  /** Creates the session with its part. Safe to repeat: the external id is the idempotency key. */
+  createSession(input: CreateLdsSessionInput): Promise<{ id: string }>;
+  /** Replaces the session's device list. */
+  setDevices(ldsSessionId: string, devices: readonly LdsDevice[]): Promise<void>;
+  getSession(ldsSessionId: string): Promise<LdsSessionInfo>;
+  /** Idempotent; a session LDS no longer knows (404) → `{archived: false}`. */
+  archiveSession(ldsSessionId: string): Promise<{ archived: boolean }>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wire format: the ONE place that knows LDS's paths, headers and field names
+
+export interface LdsWireFormat {
+  /** Header carrying the API key, and a prefix for its value (e.g. `Bearer `). */
+  apiKeyHeader: string;
+  apiKeyPrefix: string;
+  /** Header carrying the idempotency key of a create call; empty string = not sent. */
+  idempotencyKeyHeader: string;
+  paths: {
+    createSession: string;
+    session(id: string): string;
+    devices(id: string): string;
+    archive(id: string): string;
+  };
+  encodeCreateSession(input: CreateLdsSessionInput): unknown;
+  /** Reads the created session's id from the create response. */
+  decodeCreated(body: unknown): { id: string };
+  encodeDevices(devices: readonly LdsDevice[]): unknown;
+  decodeSession(body: unknown): LdsSessionInfo;
+}
+
+const CreatedWire = z.looseObject({ id: z.string().min(1) });
+const SessionWire = z.looseObject({
+  id: z.string().min(1),
+  state: z.string().min(1),
+  loginUrl: z.string().nullish(),
+  externalSessionId: z.string().nullish(),
+});
+
+export const DEFAULT_LDS_WIRE: LdsWireFormat = {
+  apiKeyHeader: 'x-api-key',
+  apiKeyPrefix: '',
+  idempotencyKeyHeader: 'idempotency-key',
+  paths: {
+    createSession: '/api/v1/sessions',
+    session: (id) => `/api/v1/sessions/${seg(id)}`,
+    devices: (id) => `/api/v1/sessions/${seg(id)}/devices`,
+    archive: (id) => `/api/v1/sessions/${seg(id)}/archive`,
+  },
+  encodeCreateSession: (input) => ({
+    partId: input.partId,
+    externalSessionId: input.externalSessionId,
+    user: {
+      id: input.user.id,
+      ...(input.user.username !== undefined ? { username: input.user.username } : {}),
+      ...(input.user.email !== undefined ? { email: input.user.email } : {}),
+    },
+    ...(input.timeslot ? { timeslot: { start: input.timeslot.start, end: input.timeslot.end } } : {}),
+  }),
+  decodeCreated: (body) => CreatedWire.parse(body),
+  encodeDevices: (devices) =>
+    devices.map((d) => ({
+      name: d.name,
+      host: d.host,
+      port: d.port,
+      protocol: d.protocol,
+      ...(d.username !== undefined ? { username: d.username } : {}),
+      ...(d.password !== undefined ? { password: d.password } : {}),
+    })),
+  decodeSession: (body) => {
+    const s = SessionWire.parse(body);
+    return {
+      id: s.id,
+      state: s.state,
+      loginUrl: s.loginUrl ?? undefined,
+      externalSessionId: s.externalSessionId ?? undefined,
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+export interface LdsClientOptions extends PartnerClientOptions {
+  wire?: LdsWireFormat | undefined;
+}
+
+export class LdsClient implements LdsApi {
+  private readonly wire: LdsWireFormat;
+  private readonly api: ApiKeyHttp;
+
+  constructor(opts: LdsClientOptions) {
+    this.wire = opts.wire ?? DEFAULT_LDS_WIRE;
+    this.api = new ApiKeyHttp('lds', opts, opts.apiKey, this.wire.apiKeyHeader, this.wire.apiKeyPrefix);
+  }
+
+  async createSession(input: CreateLdsSessionInput): Promise<{ id: string }> {
+    const headers: Record<string, string> = {};
+    if (this.wire.idempotencyKeyHeader) headers[this.wire.idempotencyKeyHeader] = input.externalSessionId;
+    const res = await this.api.request<unknown>({
+      method: 'POST',
+      path: this.wire.paths.createSession,
+      operation: 'createSession',
+      headers,
+      body: this.wire.encodeCreateSession(input),
+      // The external session id makes the create idempotent on the LDS side.
+      idempotent: this.wire.idempotencyKeyHeader !== '',
+    });
+    return this.api.decode('createSession', res.status, () => this.wire.decodeCreated(res.body));
+  }
+
+  async setDevices(ldsSessionId: string, devices: readonly LdsDevice[]): Promise<void> {
+    await this.api.request({
+      method: 'PUT',
+      path: this.wire.paths.devices(ldsSessionId),
+      operation: 'setDevices',
+      body: this.wire.encodeDevices(devices),
+      responseKind: 'none',
+    });
+  }
+
+  async getSession(ldsSessionId: string): Promise<LdsSessionInfo> {
+    const res = await this.api.request<unknown>({
+      method: 'GET',
+      path: this.wire.paths.session(ldsSessionId),
+      operation: 'getSession',
+    });
+    return this.api.decode('getSession', res.status, () => this.wire.decodeSession(res.body));
+  }
+
+  async archiveSession(ldsSessionId: string): Promise<{ archived: boolean }> {
+    const res = await this.api.request({
+      method: 'POST',
+      path: this.wire.paths.archive(ldsSessionId),
+      operation: 'archiveSession',
+      body: {},
+      responseKind: 'none',
+      idempotent: true,
+      acceptStatuses: [404],
+    });
+    return { archived: res.status !== 404 };
+  }
+}
+
+export const createLdsClient = (opts: LdsClientOptions): LdsApi => new LdsClient(opts);
