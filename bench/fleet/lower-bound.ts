@@ -1,0 +1,103 @@
+/**
+ * The cost lower bound of a trace: for each instant, each resource's total demand divided by the
+ * capacity of the template with the most of that resource per dollar, rounded up to whole hosts;
+ * the most demanding resource sets the cost of that instant; integrated over time.
+ */
+import { CAPACITY_DIMENSIONS, type CapacityDimension } from '@lcm/shared/domain/capacity';
+import type { Capacity, WorkerTemplate } from '@lcm/shared/domain/schemas';
+import type { Reservation, SimDefinition } from './trace.ts';
+
+export interface LowerBound {
+  cost: number;
+  hostHours: number;
+  /** Per dimension: the template with the most of it per dollar. */
+  bestTemplate: Record<CapacityDimension, string>;
+}
+
+export interface DemandInterval {
+  from: number;
+  to: number;
+  need: Capacity;
+}
+
+/**
+ * `padBefore`/`padAfter` (minutes) widen each session's interval: the physical footprint of a
+ * lab starts when it is instantiated (before the timeslot, so it is READY at the start) and ends
+ * when its teardown has released the host. With both 0 the bound counts the timeslots only.
+ */
+export function sessionIntervals(
+  reservations: readonly Reservation[],
+  definitions: readonly SimDefinition[],
+  padBefore: number,
+  padAfter: number,
+): DemandInterval[] {
+  const byId = new Map(definitions.map((d) => [d.id, d]));
+  return reservations.map((r) => {
+    const req = byId.get(r.definitionId)!.requirements;
+    return {
+      from: r.start - padBefore,
+      to: r.end + padAfter,
+      need: {
+        cpuCores: req.cpuCores,
+        memoryGb: req.memoryGb,
+        storageGb: req.storageGb,
+        maxNodes: req.nodeCount,
+      },
+    };
+  });
+}
+
+export function lowerBound(
+  intervals: readonly DemandInterval[],
+  templates: readonly WorkerTemplate[],
+): LowerBound {
+  const enabled = templates.filter((t) => t.enabled !== false && t.costPerHourUsd > 0);
+  const best = {} as Record<CapacityDimension, WorkerTemplate>;
+  for (const d of CAPACITY_DIMENSIONS) {
+    let top: WorkerTemplate | undefined;
+    for (const t of enabled) {
+      if (t.capacity[d] <= 0) continue;
+      if (top === undefined || t.capacity[d] / t.costPerHourUsd > top.capacity[d] / top.costPerHourUsd)
+        top = t;
+    }
+    if (top !== undefined) best[d] = top;
+  }
+  const dims = CAPACITY_DIMENSIONS.filter((d) => best[d] !== undefined);
+
+  // Sweep: +need at `from`, −need at `to`; demand is constant between consecutive change points.
+  const changes = new Map<number, Capacity>();
+  const bump = (at: number, c: Capacity, sign: 1 | -1): void => {
+    const cur = changes.get(at) ?? { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 };
+    for (const d of CAPACITY_DIMENSIONS) cur[d] += sign * c[d];
+    changes.set(at, cur);
+  };
+  for (const i of intervals) {
+    bump(i.from, i.need, 1);
+    bump(i.to, i.need, -1);
+  }
+  const times = [...changes.keys()].sort((a, b) => a - b);
+  const total: Capacity = { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 };
+  let cost = 0;
+  let hostHours = 0;
+  for (let k = 0; k < times.length - 1; k++) {
+    const delta = changes.get(times[k]!)!;
+    for (const d of CAPACITY_DIMENSIONS) total[d] += delta[d];
+    const hours = (times[k + 1]! - times[k]!) / 60;
+    let instantCost = 0;
+    let instantHosts = 0;
+    for (const d of dims) {
+      const t = best[d];
+      const hosts = Math.ceil(Math.round((total[d] / t.capacity[d]) * 1e6) / 1e6);
+      const c = hosts * t.costPerHourUsd;
+      if (c > instantCost) {
+        instantCost = c;
+        instantHosts = hosts;
+      }
+    }
+    cost += instantCost * hours;
+    hostHours += instantHosts * hours;
+  }
+  const bestTemplate = {} as Record<CapacityDimension, string>;
+  for (const d of dims) bestTemplate[d] = best[d].name;
+  return { cost, hostHours, bestTemplate };
+}

@@ -1,0 +1,610 @@
+/**
+ * Fleet simulator: a discrete-event simulation on a virtual clock (integer minutes) that drives the
+ * real planners (planScaleUp, planScaleDown), the real placement rule (choosePlacement), the real
+ * capacity arithmetic, worker factory and transition tables over a reservation trace.
+ *
+ * Model (stated in docs/benchmarks.md):
+ * - a session's workflow starts placing `placeLeadMinutes` before its timeslot and retries every
+ *   minute; once placed it instantiates from `instantiateMinutes` before the start (or at once if
+ *   placed later) and is READY when that finishes; it gives up (NO_CAPACITY) when it could no
+ *   longer be READY before its timeslot ends; the learner uses the whole slot, then teardown holds
+ *   the capacity for `teardownMinutes`;
+ * - a launched host costs its template's hourly price from launch until it is stopped or
+ *   terminated and is RUNNING after the template's boot time; a STOPPED host costs only its EBS
+ *   volume (template storage × `ebsUsdPerGbMonth`) and is RUNNING `warmStartMinutes` after a start;
+ *   a drain of an empty host takes `stopMinutes` to STOPPED or `terminateMinutes` to TERMINATED;
+ * - the scaler runs scale-up every `scaleUpEveryMinutes` and scale-down every
+ *   `scaleDownEveryMinutes`, after the minute's placements.
+ */
+import { addCapacity, requirementsAsCapacity, subtractCapacity } from '@lcm/shared/domain/capacity';
+import type { SessionStatus, WorkerStatus } from '@lcm/shared/domain/enums';
+import { newWorkerFromTemplate } from '@lcm/shared/domain/factories';
+import { choosePlacement, type PlacementRequest } from '@lcm/shared/domain/placement';
+import {
+  DEFAULT_SCALING_CONFIG,
+  lookAheadMinutes,
+  planScaleDown,
+  planScaleUp,
+  type ScalingConfig,
+  type ScalingSession,
+} from '@lcm/shared/domain/scaling';
+import type { Capacity, Worker, WorkerTemplate } from '@lcm/shared/domain/schemas';
+import { assertSessionTransition, assertWorkerTransition } from '@lcm/shared/domain/transitions';
+import { lowerBound, sessionIntervals } from './lower-bound.ts';
+import { prng, type Reservation, type Trace } from './trace.ts';
+
+export const POLICIES = ['one-per-session', 'reactive', 'lcm'] as const;
+export type PolicyName = (typeof POLICIES)[number];
+
+export interface SimOptions {
+  config: ScalingConfig;
+  placeLeadMinutes: number;
+  instantiateMinutes: number;
+  teardownMinutes: number;
+  warmStartMinutes: number;
+  stopMinutes: number;
+  terminateMinutes: number;
+  ebsUsdPerGbMonth: number;
+  scaleUpEveryMinutes: number;
+  scaleDownEveryMinutes: number;
+  /** Extra boot minutes per launch, uniform in [0, bootJitterMinutes] (0 = boot exactly as the template says). */
+  bootJitterMinutes: number;
+  /** When > 0, sample the fleet every this many minutes into `timeline` (for analysis). */
+  timelineEveryMinutes: number;
+  /** Seed for the order in which one minute's placement attempts run (they race in production). */
+  seed: number;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = {
+  config: { ...DEFAULT_SCALING_CONFIG },
+  placeLeadMinutes: 10,
+  instantiateMinutes: 5,
+  teardownMinutes: 5,
+  warmStartMinutes: DEFAULT_SCALING_CONFIG.warmStartMinutes,
+  stopMinutes: 3,
+  terminateMinutes: 1,
+  ebsUsdPerGbMonth: 0.08,
+  scaleUpEveryMinutes: 1,
+  scaleDownEveryMinutes: 5,
+  timelineEveryMinutes: 0,
+  bootJitterMinutes: 0,
+  seed: 7,
+};
+
+export interface PolicyResult {
+  policy: PolicyName;
+  sessions: number;
+  hostHours: number;
+  stoppedHostHours: number;
+  cost: number;
+  runningCost: number;
+  ebsCost: number;
+  lowerBoundCost: number;
+  lowerBoundHostHours: number;
+  costRatio: number;
+  /** Lower bound counting timeslots only (no instantiation or teardown footprint). */
+  timeslotLowerBoundCost: number;
+  costRatioToTimeslots: number;
+  onTimeShare: number;
+  late: number;
+  /** Late sessions booked less than look-ahead window before their start. */
+  lateShortNotice: number;
+  failed: number;
+  p50LatenessMinutes: number;
+  p95LatenessMinutes: number;
+  maxLatenessMinutes: number;
+  launches: number;
+  warmStarts: number;
+  drains: number;
+  stoppedTerminations: number;
+  peakHosts: number;
+  /** Cost split by what the billed hosts were doing (sums to runningCost). */
+  costBreakdown: { booting: number; idle: number; busy: number; draining: number; unusedOnBusy: number };
+  hostHoursByTemplate: Record<string, number>;
+  scaleUpRuns: number;
+  scaleDownRuns: number;
+  simulatedWeeks: number;
+  timeline?: Array<{
+    minute: number;
+    costPerHour: number;
+    billedHosts: number;
+    allocatedMemoryGb: number;
+    runningMemoryGb: number;
+  }>;
+  wallMs: number;
+  wallMsPerSimulatedWeek: number;
+}
+
+interface SimWorker {
+  w: Worker;
+  t: WorkerTemplate;
+  sessions: number;
+  runningSince: number | undefined;
+  stoppedSince: number | undefined;
+}
+
+interface SimSession {
+  r: Reservation;
+  s: ScalingSession;
+  req: PlacementRequest;
+  need: Capacity;
+  worker: SimWorker | undefined;
+  own: SimWorker | undefined;
+  readyAt: number | undefined;
+  failed: boolean;
+}
+
+type Handler = () => void;
+/** Order of events within one minute. */
+const PRIORITY = { host: 0, release: 1, visible: 2, open: 3, ready: 4, end: 5 } as const;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimOptions> = {}): PolicyResult {
+  const o: SimOptions = { ...DEFAULT_SIM_OPTIONS, ...options };
+  const cfg = o.config;
+  const began = performance.now();
+  const epochMs = Date.parse(trace.epoch);
+  const iso = (min: number): string => new Date(epochMs + min * 60_000).toISOString();
+  const templates = trace.templates;
+  const templateByName = new Map(templates.map((t) => [t.name, t]));
+  const defs = new Map(trace.definitions.map((d) => [d.id, d]));
+  const window = lookAheadMinutes(templates, cfg);
+  const queryHorizon = window + 30;
+  const rand = prng(o.seed);
+  const jitter = prng(o.seed + 1);
+
+  // ---- event queue: one bucket per minute ----
+  const buckets = new Map<number, Array<{ p: number; fn: Handler }>>();
+  const at = (min: number, p: number, fn: Handler): void => {
+    const b = buckets.get(min);
+    if (b) b.push({ p, fn });
+    else buckets.set(min, [{ p, fn }]);
+  };
+
+  /** Placements run after the minute's events, so what they schedule for this minute runs at once. */
+  const atOrNow = (now: number, min: number, p: number, fn: Handler): void => {
+    if (min <= now) fn();
+    else at(min, p, fn);
+  };
+
+  // ---- fleet ----
+  const fleet = new Set<SimWorker>();
+  const byId = new Map<string, SimWorker>();
+  let running: Worker[] = [];
+  const refreshRunning = (): void => {
+    running = [];
+    for (const sw of fleet) if (sw.w.status === 'RUNNING') running.push(sw.w);
+  };
+  let workerSeq = 0;
+  let hostMinutesCost = 0;
+  let hostMinutes = 0;
+  let stoppedMinutes = 0;
+  let ebsCost = 0;
+  let launches = 0;
+  let warmStarts = 0;
+  let drains = 0;
+  let stoppedTerminations = 0;
+  let peakHosts = 0;
+  let scaleUpRuns = 0;
+  let scaleDownRuns = 0;
+  let lastScaleUpAt: string | undefined;
+  const breakdown = { booting: 0, idle: 0, busy: 0, draining: 0, unusedOnBusy: 0 };
+  const byTemplate = new Map<string, number>();
+  const timeline: NonNullable<PolicyResult['timeline']> = [];
+
+  const setStatus = (sw: SimWorker, to: WorkerStatus, now: number): void => {
+    assertWorkerTransition(sw.w.status, to);
+    sw.w.status = to;
+    sw.w.updatedAt = iso(now);
+  };
+  const ebsPerMinute = (t: WorkerTemplate): number => (t.capacity.storageGb * o.ebsUsdPerGbMonth) / 730 / 60;
+  const stopBilling = (sw: SimWorker, now: number): void => {
+    if (sw.runningSince === undefined) return;
+    const minutes = now - sw.runningSince;
+    hostMinutes += minutes;
+    hostMinutesCost += (minutes * sw.t.costPerHourUsd) / 60;
+    sw.runningSince = undefined;
+  };
+  const stopEbs = (sw: SimWorker, now: number): void => {
+    if (sw.stoppedSince === undefined) return;
+    stoppedMinutes += now - sw.stoppedSince;
+    ebsCost += (now - sw.stoppedSince) * ebsPerMinute(sw.t);
+    sw.stoppedSince = undefined;
+  };
+  const countHosts = (): void => {
+    let n = 0;
+    for (const sw of fleet) if (sw.runningSince !== undefined) n++;
+    if (n > peakHosts) peakHosts = n;
+  };
+  const becomeRunning = (sw: SimWorker, now: number): void => {
+    setStatus(sw, 'RUNNING', now);
+    sw.w.serviceStatus = 'AVAILABLE';
+    sw.w.license = { type: sw.t.licenseType, status: 'REGISTERED' };
+    if (sw.sessions === 0) sw.w.idleSince = iso(now);
+    refreshRunning();
+  };
+
+  const launch = (t: WorkerTemplate, now: number): SimWorker => {
+    const w = newWorkerFromTemplate(t, `w-${String(++workerSeq).padStart(5, '0')}`, iso(now));
+    w.amiName = 'cml-2.9.1-lcm-2026-01';
+    const sw: SimWorker = { w, t, sessions: 0, runningSince: now, stoppedSince: undefined };
+    fleet.add(sw);
+    byId.set(w.id, sw);
+    setStatus(sw, 'PROVISIONING', now);
+    w.launchedAt = iso(now);
+    launches++;
+    countHosts();
+    const boot =
+      t.bootMinutes + (o.bootJitterMinutes > 0 ? Math.floor(jitter() * (o.bootJitterMinutes + 1)) : 0);
+    at(now + boot, PRIORITY.host, () => {
+      if (sw.w.status !== 'PROVISIONING') return;
+      setStatus(sw, 'STARTING', now + boot);
+      becomeRunning(sw, now + boot);
+    });
+    return sw;
+  };
+  const startStopped = (sw: SimWorker, now: number): void => {
+    setStatus(sw, 'STARTING', now);
+    stopEbs(sw, now);
+    sw.runningSince = now;
+    sw.w.launchedAt = iso(now);
+    sw.w.desiredStatus = undefined;
+    warmStarts++;
+    countHosts();
+    at(now + o.warmStartMinutes, PRIORITY.host, () => {
+      if (sw.w.status === 'STARTING') becomeRunning(sw, now + o.warmStartMinutes);
+    });
+  };
+  const drain = (sw: SimWorker, then: 'STOP' | 'TERMINATE', now: number): void => {
+    if (sw.w.status !== 'RUNNING' || sw.sessions > 0) {
+      throw new Error(`invariant: drain of ${sw.w.id} (${sw.w.status}, ${sw.sessions} sessions)`);
+    }
+    setStatus(sw, 'DRAINING', now);
+    sw.w.desiredStatus = then === 'STOP' ? 'STOPPED' : 'TERMINATED';
+    drains++;
+    refreshRunning();
+    // The drain workflow finds no sessions and proceeds at once.
+    if (then === 'STOP') {
+      setStatus(sw, 'STOPPING', now);
+      at(now + o.stopMinutes, PRIORITY.host, () => {
+        const t = now + o.stopMinutes;
+        setStatus(sw, 'STOPPED', t);
+        stopBilling(sw, t);
+        sw.stoppedSince = t;
+      });
+    } else {
+      setStatus(sw, 'SHUTTING_DOWN', now);
+      at(now + o.terminateMinutes, PRIORITY.host, () => {
+        const t = now + o.terminateMinutes;
+        setStatus(sw, 'TERMINATED', t);
+        stopBilling(sw, t);
+        fleet.delete(sw);
+      });
+    }
+  };
+  const terminateStopped = (sw: SimWorker, now: number): void => {
+    setStatus(sw, 'SHUTTING_DOWN', now);
+    setStatus(sw, 'TERMINATED', now);
+    stopEbs(sw, now);
+    stoppedTerminations++;
+    fleet.delete(sw);
+  };
+
+  // ---- sessions ----
+  const all: SimSession[] = [];
+  const visible = new Set<SimSession>();
+  const placing = new Set<SimSession>();
+  const setSession = (ss: SimSession, to: SessionStatus): void => {
+    assertSessionTransition(ss.s.status, to);
+    ss.s.status = to;
+  };
+
+  const release = (ss: SimSession, now: number): void => {
+    const sw = ss.worker;
+    setSession(ss, 'TERMINATED');
+    visible.delete(ss);
+    if (sw) {
+      sw.w.allocatedCapacity = subtractCapacity(sw.w.allocatedCapacity, ss.need);
+      sw.w.leasedPortCount -= ss.req.portsNeeded;
+      sw.sessions--;
+      sw.w.lastActivityAt = iso(now);
+      if (sw.sessions === 0) sw.w.idleSince = iso(now);
+    }
+    if (policy === 'one-per-session' && ss.own) {
+      const own = ss.own;
+      if (own.w.status === 'RUNNING') drain(own, 'TERMINATE', now);
+      else if (own.w.status === 'PROVISIONING' || own.w.status === 'STARTING') {
+        setStatus(own, 'SHUTTING_DOWN', now);
+        setStatus(own, 'TERMINATED', now);
+        stopBilling(own, now);
+        fleet.delete(own);
+        drains++;
+      }
+    }
+  };
+
+  const tryPlace = (ss: SimSession, now: number): void => {
+    const r = ss.r;
+    let candidates: readonly Worker[] = running;
+    if (policy === 'one-per-session') candidates = ss.own?.w.status === 'RUNNING' ? [ss.own.w] : [];
+    const result = choosePlacement(ss.req, candidates);
+    if (!result.placed) {
+      ss.s.placementRejections = result.rejections;
+      if (now + o.instantiateMinutes >= r.end) {
+        // The timeslot is lost: give up with NO_CAPACITY (teardown has nothing to release).
+        placing.delete(ss);
+        ss.failed = true;
+        release(ss, now);
+      }
+      return;
+    }
+    const sw = byId.get(result.workerId)!;
+    sw.w.allocatedCapacity = addCapacity(sw.w.allocatedCapacity, ss.need);
+    sw.w.leasedPortCount += ss.req.portsNeeded;
+    sw.sessions++;
+    sw.w.idleSince = undefined;
+    sw.w.lastActivityAt = iso(now);
+    ss.worker = sw;
+    ss.s.workerId = sw.w.id;
+    ss.s.placementRejections = undefined;
+    setSession(ss, 'SCHEDULED');
+    placing.delete(ss);
+    const readyAt = Math.max(now, r.start - o.instantiateMinutes) + o.instantiateMinutes;
+    atOrNow(now, Math.max(now, r.start - o.instantiateMinutes), PRIORITY.ready, () =>
+      setSession(ss, 'INSTANTIATING'),
+    );
+    atOrNow(now, readyAt, PRIORITY.ready, () => {
+      setSession(ss, 'READY');
+      setSession(ss, 'RUNNING');
+      ss.readyAt = readyAt;
+    });
+    at(r.end, PRIORITY.end, () => {
+      setSession(ss, 'STOPPING');
+      at(r.end + o.teardownMinutes, PRIORITY.release, () => release(ss, r.end + o.teardownMinutes));
+    });
+  };
+
+  let lastEnd = 0;
+  for (const r of trace.reservations) {
+    const def = defs.get(r.definitionId)!;
+    const ss: SimSession = {
+      r,
+      s: {
+        id: r.id,
+        status: 'PENDING',
+        timeslot: { start: iso(r.start), end: iso(r.end) },
+        requirements: def.requirements,
+        licenseAffinity: [],
+        podType: 'CML_ON_AWS',
+        portTemplate: def.portTemplate,
+      },
+      req: {
+        requirements: def.requirements,
+        licenseAffinity: [],
+        podType: 'CML_ON_AWS',
+        portsNeeded: def.portTemplate.length,
+      },
+      need: requirementsAsCapacity(def.requirements),
+      worker: undefined,
+      own: undefined,
+      readyAt: undefined,
+      failed: false,
+    };
+    all.push(ss);
+    const booked = Math.max(0, r.bookedAt);
+    at(Math.max(booked, r.start - queryHorizon), PRIORITY.visible, () => visible.add(ss));
+    at(Math.max(booked, r.start - o.placeLeadMinutes), PRIORITY.open, () => {
+      if (ss.s.status === 'PENDING') placing.add(ss);
+    });
+    if (r.end > lastEnd) lastEnd = r.end;
+  }
+  const stopAt = lastEnd + o.teardownMinutes + 120;
+
+  const cheapestFitting = (ss: SimSession): WorkerTemplate | undefined => {
+    const sorted = [...templates]
+      .filter((t) => t.enabled)
+      .sort((a, b) => a.costPerHourUsd - b.costPerHourUsd);
+    return sorted.find(
+      (t) =>
+        choosePlacement(ss.req, [
+          {
+            id: 'probe',
+            status: 'RUNNING',
+            license: { type: t.licenseType, status: 'REGISTERED' },
+            podType: t.podType,
+            declaredCapacity: t.capacity,
+            allocatedCapacity: { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 },
+            portRange: t.portRange,
+            leasedPortCount: 0,
+          },
+        ]).placed,
+    );
+  };
+
+  const plannerSessions = (): ScalingSession[] => {
+    const out: ScalingSession[] = [];
+    for (const ss of visible) {
+      // Reactive sees a session only once it holds capacity or has failed to place.
+      if (policy === 'reactive' && ss.s.status === 'PENDING' && ss.s.placementRejections === undefined)
+        continue;
+      out.push(ss.s);
+    }
+    return out;
+  };
+  const plannerWorkers = (): Worker[] => [...fleet].map((sw) => sw.w);
+
+  /** Accounts the minute [now, now + 1) after all of its actions: cost split, samples. */
+  const accountMinute = (now: number): void => {
+    const sample = o.timelineEveryMinutes > 0 && now % o.timelineEveryMinutes === 0;
+    const point = { minute: now, costPerHour: 0, billedHosts: 0, allocatedMemoryGb: 0, runningMemoryGb: 0 };
+    for (const sw of fleet) {
+      if (sw.runningSince === undefined) continue;
+      if (sample) {
+        point.costPerHour += sw.t.costPerHourUsd;
+        point.billedHosts++;
+        point.allocatedMemoryGb += sw.w.allocatedCapacity.memoryGb;
+        if (sw.w.status === 'RUNNING') point.runningMemoryGb += sw.w.declaredCapacity.memoryGb;
+      }
+      const perMinute = sw.t.costPerHourUsd / 60;
+      byTemplate.set(sw.t.name, (byTemplate.get(sw.t.name) ?? 0) + 1 / 60);
+      const st = sw.w.status;
+      if (st === 'RUNNING' && sw.sessions > 0) {
+        breakdown.busy += perMinute;
+        const d = sw.w.declaredCapacity;
+        const a = sw.w.allocatedCapacity;
+        const util = Math.max(
+          a.cpuCores / d.cpuCores,
+          a.memoryGb / d.memoryGb,
+          a.storageGb / d.storageGb,
+          a.maxNodes / d.maxNodes,
+        );
+        breakdown.unusedOnBusy += perMinute * (1 - util);
+      } else if (st === 'RUNNING') breakdown.idle += perMinute;
+      else if (st === 'PROVISIONING' || st === 'STARTING' || st === 'PENDING') breakdown.booting += perMinute;
+      else breakdown.draining += perMinute;
+    }
+
+    if (sample) timeline.push(point);
+  };
+
+  for (let now = 0; now <= stopAt; now++) {
+    const bucket = buckets.get(now);
+    if (bucket) {
+      buckets.delete(now);
+      bucket.sort((a, b) => a.p - b.p);
+      for (const e of bucket) e.fn();
+      // Handlers may schedule into this same minute (zero-length steps); run those too.
+      for (let more = buckets.get(now); more; more = buckets.get(now)) {
+        buckets.delete(now);
+        more.sort((a, b) => a.p - b.p);
+        for (const e of more) e.fn();
+      }
+    }
+
+    if (placing.size > 0) {
+      const order = [...placing];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const ss of order) tryPlace(ss, now);
+    }
+
+    if (policy === 'one-per-session') {
+      for (const ss of visible) {
+        if (ss.s.status !== 'PENDING' || ss.own || ss.r.start - now > window) continue;
+        const t = cheapestFitting(ss);
+        if (t) ss.own = launch(t, now);
+      }
+      accountMinute(now);
+      continue;
+    }
+
+    if (now % o.scaleDownEveryMinutes === 0) {
+      scaleDownRuns++;
+      const plan = planScaleDown({
+        now: iso(now),
+        sessions: plannerSessions(),
+        workers: plannerWorkers(),
+        templates,
+        config: cfg,
+      });
+      for (const a of plan.actions) {
+        const sw = byId.get(a.workerId)!;
+        if (a.kind === 'DRAIN') drain(sw, a.then, now);
+        else terminateStopped(sw, now);
+      }
+    }
+    if (now % o.scaleUpEveryMinutes === 0) {
+      scaleUpRuns++;
+      const plan = planScaleUp({
+        now: iso(now),
+        sessions: plannerSessions(),
+        workers: plannerWorkers(),
+        templates,
+        config: cfg,
+        lastScaleUpAt,
+      });
+      for (const a of plan.actions) {
+        if (a.kind === 'LAUNCH') launch(templateByName.get(a.templateName)!, now);
+        else startStopped(byId.get(a.workerId)!, now);
+      }
+      if (plan.actions.length > 0) lastScaleUpAt = iso(now);
+    }
+    accountMinute(now);
+  }
+  for (const sw of fleet) {
+    stopBilling(sw, stopAt);
+    stopEbs(sw, stopAt);
+  }
+
+  // ---- metrics ----
+  const lateness: number[] = [];
+  let onTime = 0;
+  let late = 0;
+  let lateShortNotice = 0;
+  let failed = 0;
+  for (const ss of all) {
+    if (ss.failed || ss.readyAt === undefined) {
+      failed++;
+      late++;
+      lateness.push(ss.r.end - ss.r.start);
+      if (ss.r.start - ss.r.bookedAt < window) lateShortNotice++;
+      continue;
+    }
+    const l = Math.max(0, ss.readyAt - ss.r.start);
+    lateness.push(l);
+    if (l === 0) onTime++;
+    else {
+      late++;
+      if (ss.r.start - ss.r.bookedAt < window) lateShortNotice++;
+    }
+  }
+  lateness.sort((a, b) => a - b);
+  const lb = lowerBound(
+    sessionIntervals(trace.reservations, trace.definitions, o.instantiateMinutes, o.teardownMinutes),
+    templates,
+  );
+  const lbSlots = lowerBound(sessionIntervals(trace.reservations, trace.definitions, 0, 0), templates);
+  const runningCost = hostMinutesCost;
+  const cost = runningCost + ebsCost;
+  const wallMs = performance.now() - began;
+  return {
+    policy,
+    sessions: all.length,
+    hostHours: hostMinutes / 60,
+    stoppedHostHours: stoppedMinutes / 60,
+    cost,
+    runningCost,
+    ebsCost,
+    lowerBoundCost: lb.cost,
+    lowerBoundHostHours: lb.hostHours,
+    costRatio: cost / lb.cost,
+    timeslotLowerBoundCost: lbSlots.cost,
+    costRatioToTimeslots: cost / lbSlots.cost,
+    onTimeShare: onTime / all.length,
+    late,
+    lateShortNotice,
+    failed,
+    p50LatenessMinutes: percentile(lateness, 0.5),
+    p95LatenessMinutes: percentile(lateness, 0.95),
+    maxLatenessMinutes: lateness[lateness.length - 1] ?? 0,
+    launches,
+    warmStarts,
+    drains,
+    stoppedTerminations,
+    peakHosts,
+    costBreakdown: breakdown,
+    hostHoursByTemplate: Object.fromEntries(byTemplate),
+    scaleUpRuns,
+    scaleDownRuns,
+    simulatedWeeks: trace.weeks,
+    ...(o.timelineEveryMinutes > 0 ? { timeline } : {}),
+    wallMs,
+    wallMsPerSimulatedWeek: wallMs / trace.weeks,
+  };
+}
