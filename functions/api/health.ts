@@ -1,5 +1,6 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { operationsHandler } from '@lcm/shared/api/dispatch';
+import { buildOpenApiDocument, type OpenApiDocument } from '@lcm/shared/api/openapi';
 import { HttpError } from '@lcm/shared/http/errors';
 import { apiLogger } from '@lcm/shared/http/middleware';
 import { json } from '@lcm/shared/http/problem';
@@ -8,10 +9,36 @@ import { json } from '@lcm/shared/http/problem';
  * GET /v1/health: is the table reachable? Region, credentials and endpoint come from the
  * environment through the SDK's standard chain (AWS_ENDPOINT_URL_DYNAMODB points it at
  * DynamoDB Local). Needs dynamodb:DescribeTable on the table.
+ * GET /v1/openapi.json: the API's OpenAPI 3.1 document (packages/shared/src/api/openapi.ts).
  */
 const dynamodb = new DynamoDBClient({ maxAttempts: 2 });
 const CHECK_TIMEOUT_MS = 2500;
 const NO_STORE = { 'cache-control': 'no-store' };
+
+/**
+ * The document names the server it was fetched from (custom domain or execute-api host, or the
+ * local stack), so tools that load it from the API call the same API. Built once per host.
+ */
+const DOCUMENT_CACHE = { 'cache-control': 'public, max-age=300' };
+const documents = new Map<string, OpenApiDocument>();
+
+function openApiDocumentFor(serverUrl: string): OpenApiDocument {
+  let document = documents.get(serverUrl);
+  if (!document) {
+    if (documents.size >= 8) documents.clear(); // a few hosts at most; never grows without bound
+    document = buildOpenApiDocument({ serverUrl });
+    documents.set(serverUrl, document);
+  }
+  return document;
+}
+
+function serverUrlOf(event: {
+  headers?: Record<string, string | undefined>;
+  requestContext: { domainName: string };
+}) {
+  const proto = event.headers?.['x-forwarded-proto'] === 'http' ? 'http' : 'https';
+  return `${proto}://${event.requestContext.domainName}`;
+}
 
 export const handler = operationsHandler('health', {
   getHealth: async () => {
@@ -40,8 +67,5 @@ export const handler = operationsHandler('health', {
       NO_STORE,
     );
   },
-  // The OpenAPI document generator is not written yet.
-  getOpenApi: async () => {
-    throw new HttpError(501, 'The OpenAPI document is not available yet.');
-  },
+  getOpenApi: async ({ event }) => json(200, openApiDocumentFor(serverUrlOf(event)), DOCUMENT_CACHE),
 });

@@ -53,10 +53,13 @@ const routes = [
   { method: 'GET', path: '/v1/binary', group: 'binary', auth: false },
 ];
 
-const authenticate: Authenticate = async (call) =>
-  call.headers.authorization === 'Bearer good'
-    ? { claims: { sub: 'user-1', scope: 'lcm.viewer' }, scopes: null }
-    : null;
+const authenticate: Authenticate = async (call) => {
+  if (call.headers.authorization === 'Bearer good') {
+    return { claims: { sub: 'user-1', scope: 'lcm.viewer' }, scopes: null };
+  }
+  if (call.headers.authorization === 'Bearer expired') return { error: 'the token has expired' };
+  return null;
+};
 
 const logged: string[] = [];
 let open: ApiGateway;
@@ -71,7 +74,11 @@ beforeAll(async () => {
     maxPayloadBytes: 1024,
     log: (line: string) => logged.push(line),
   };
-  open = await startApiGateway({ ...common, authenticate });
+  open = await startApiGateway({
+    ...common,
+    authenticate,
+    documents: { '/.well-known/jwks.json': () => ({ keys: [{ kid: 'k1' }] }) },
+  });
   locked = await startApiGateway(common); // no authorizer configured
 });
 afterAll(async () => {
@@ -193,6 +200,24 @@ describe('JWT authorizer seam', () => {
       claims: { sub: 'user-1', scope: 'lcm.viewer' },
       scopes: null,
     });
+  });
+
+  it('says why a token was refused in www-authenticate, as API Gateway does', async () => {
+    const res = await fetch(`${open.url}/v1/private`, { headers: { authorization: 'Bearer expired' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer scope="" error="invalid_token" error_description="the token has expired"',
+    );
+    expect(await res.json()).toEqual({ message: 'Unauthorized' });
+  });
+
+  it('serves the configured documents (the JWKS) on GET only, outside the routes', async () => {
+    const res = await fetch(`${open.url}/.well-known/jwks.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({ keys: [{ kid: 'k1' }] });
+    expect((await fetch(`${open.url}/.well-known/jwks.json`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${locked.url}/.well-known/jwks.json`)).status).toBe(404);
   });
 
   it('answers 401 without calling the handler when the token is refused or there is no authorizer', async () => {

@@ -1,9 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodbLocal, type LocalStack, lambdaEnvironment, startLocalStack } from '@lcm/sandbox/local-stack';
+import { rolesFromClaims } from '@lcm/shared/api/roles';
 import { createDocumentClient } from '@lcm/shared/persistence/client';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort, isAlive, waitForHealthy, waitUntil } from './support.ts';
 
@@ -149,5 +151,97 @@ describe('startLocalStack', () => {
     );
     // The failed start put back the environment the running stack had set.
     expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(first.dynamodbEndpoint);
+  });
+});
+
+describe('local JWT auth', () => {
+  const bearer = (token: string | undefined) => ({ headers: { authorization: `Bearer ${token}` } });
+
+  it('writes one token per role to local.json; the gateway verifies them, the handlers check roles', async () => {
+    const stateDir = tempDir();
+    const stack = await start({ stateDir, inMemory: true });
+    const localJson = join(stateDir, 'local.json');
+    expect(statSync(localJson).mode & 0o777).toBe(0o600);
+    const local = JSON.parse(readFileSync(localJson, 'utf8'));
+    expect(Object.keys(local.tokens)).toEqual(['admin', 'operator', 'portal', 'viewer']);
+    expect(local.tokens).toEqual(stack.tokens);
+    expect(local.auth).toMatchObject({
+      issuer: stack.apiUrl,
+      jwksUri: `${stack.apiUrl}/.well-known/jwks.json`,
+      audience: 'lcm-local',
+      roleClaim: 'cognito:groups',
+      tokenLifetimeDays: 30,
+    });
+    for (const [name, token] of Object.entries(local.tokens as Record<string, string>)) {
+      expect(rolesFromClaims(decodeJwt(token))).toEqual([`lcm.${name}`]);
+    }
+
+    // The discovery document and JWKS are served by the API host, and they verify the tokens.
+    const discovery = (await (await fetch(`${stack.apiUrl}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
+    expect(discovery).toMatchObject({ issuer: stack.apiUrl, jwks_uri: local.auth.jwksUri });
+    const { payload } = await jwtVerify(
+      local.tokens.portal,
+      createRemoteJWKSet(new URL(discovery.jwks_uri)),
+      {
+        issuer: discovery.issuer,
+        audience: 'lcm-local',
+      },
+    );
+    expect(payload['cognito:groups']).toEqual(['lcm.portal']);
+
+    // Public routes need no token; protected ones 401 without a valid one, as API Gateway.
+    expect((await fetch(`${stack.apiUrl}/v1/health`)).status).toBe(200);
+    const none = await fetch(`${stack.apiUrl}/v1/workers`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await none.json()).toEqual({ message: 'Unauthorized' });
+    const tampered = await fetch(
+      `${stack.apiUrl}/v1/workers`,
+      bearer(`${local.tokens.admin.slice(0, -4)}AAAA`),
+    );
+    expect(tampered.status).toBe(401);
+    expect(tampered.headers.get('www-authenticate')).toBe(
+      'Bearer scope="" error="invalid_token" error_description="the token signature is invalid"',
+    );
+
+    // A valid token lacking the role: the handler's 403; with the role: through.
+    expect((await fetch(`${stack.apiUrl}/v1/workers`, bearer(local.tokens.viewer))).status).toBe(200);
+    const forbidden = await fetch(`${stack.apiUrl}/v1/workers`, {
+      method: 'POST',
+      headers: { ...bearer(local.tokens.viewer).headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ templateName: 'nope' }),
+    });
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers.get('content-type')).toBe('application/problem+json');
+    expect((await fetch(`${stack.apiUrl}/v1/workers`, bearer(local.tokens.portal))).status).toBe(403);
+    expect((await fetch(`${stack.apiUrl}/v1/definitions`, bearer(local.tokens.portal))).status).toBe(200);
+  });
+
+  it('keeps the signing key in the state dir: a token from before a restart still works', async () => {
+    const stateDir = tempDir();
+    const port = await freePort();
+    const first = await start({ stateDir, inMemory: true, port });
+    const token = first.tokens.operator;
+    const keyFile = join(stateDir, 'jwt-signing-key.json');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyFile, 'utf8');
+    await stop(first);
+
+    const second = await start({ stateDir, inMemory: true, port });
+    expect(readFileSync(keyFile, 'utf8')).toBe(key);
+    expect(second.tokens.operator).not.toBe(token); // freshly issued
+    expect((await fetch(`${second.apiUrl}/v1/workers`, bearer(token))).status).toBe(200);
+  });
+
+  it('serves the OpenAPI document naming the local server', async () => {
+    const stack = await start({ stateDir: tempDir(), inMemory: true });
+    const res = await fetch(`${stack.apiUrl}/v1/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, unknown> };
+    expect(doc).toMatchObject({ openapi: '3.1.0', servers: [{ url: stack.apiUrl }] });
+    expect(Object.keys(doc.paths)).toContain('/v1/workers/{id}/start');
   });
 });

@@ -53,6 +53,7 @@ interface LocalJson {
   dynamodbEndpoint: string;
   dynamodbPid: number;
   pid: number;
+  tokens: Record<string, string>;
 }
 
 async function startAndWait(stateDir: string, port: number): Promise<{ run: NpmStart; local: LocalJson }> {
@@ -96,6 +97,18 @@ describe('npm start', () => {
     expect(isAlive(local.dynamodbPid, 'DynamoDBLocal')).toBe(true);
     expect(isAlive(local.pid)).toBe(true);
     expect(run.stdout()).toContain(`LCM local stack ready at http://127.0.0.1:${port}`);
+
+    // One bearer token per role, printed and in local.json; protected routes need one.
+    expect(Object.keys(local.tokens)).toEqual(['admin', 'operator', 'portal', 'viewer']);
+    for (const [role, token] of Object.entries(local.tokens)) {
+      expect(run.stdout()).toMatch(new RegExp(`^  ${role} +${token.replaceAll('.', '\\.')}$`, 'm'));
+    }
+    expect((await fetch(`${local.apiUrl}/v1/workers`)).status).toBe(401);
+    const listed = await fetch(`${local.apiUrl}/v1/workers`, {
+      headers: { authorization: `Bearer ${local.tokens.viewer}` },
+    });
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toMatchObject({ items: [] });
 
     // An unknown route is a problem+json 404; a known path with the wrong method a 405.
     const notFound = await fetch(`${local.apiUrl}/v1/no-such-thing`);

@@ -33,10 +33,14 @@ export interface IncomingCall {
 }
 
 /**
- * The JWT authorizer of routes with `auth: true`: the claims of a valid token, or null for
- * "401 Unauthorized" (missing, invalid or expired token). Not called for other routes.
+ * What the JWT authorizer decided: the claims and scopes of an accepted token; `null` when there
+ * is no token; `{ error }` for a token it refused (expired, wrong audience, bad signature...),
+ * which API Gateway reports in the `www-authenticate` header. Both refusals are a 401.
  */
-export type Authenticate = (call: IncomingCall) => Promise<JwtAuthorizer['jwt'] | null>;
+export type AuthenticateResult = JwtAuthorizer['jwt'] | { error: string } | null;
+
+/** The JWT authorizer of routes with `auth: true`. Not called for other routes. */
+export type Authenticate = (call: IncomingCall) => Promise<AuthenticateResult>;
 
 export interface ApiGatewayOptions {
   routes: readonly GatewayRoute[];
@@ -47,6 +51,11 @@ export interface ApiGatewayOptions {
   port: number;
   host?: string;
   authenticate?: Authenticate;
+  /**
+   * JSON documents served on GET outside the API's routes, e.g. the local issuer's
+   * `/.well-known/jwks.json`; the function is called per request.
+   */
+  documents?: Readonly<Record<string, () => unknown>>;
   /** Request bodies above this are refused like API Gateway does (10 MB). */
   maxPayloadBytes?: number;
   log?: (line: string) => void;
@@ -212,7 +221,12 @@ async function handleRequest(
     return;
   }
   const rawPath = `/${segments.join('/')}`;
-
+  const document = method === 'GET' ? opts.documents?.[rawPath] : undefined;
+  if (document) {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
+    res.end(JSON.stringify(document()));
+    return;
+  }
   const matches = table.map((c) => matchPath(c, segments)).filter((m): m is RouteMatch => m !== undefined);
   if (matches.length === 0) {
     sendProblem(res, 404, `No route for ${method} ${rawPath}.`, rawPath, requestId);
@@ -237,13 +251,19 @@ async function handleRequest(
   const headers = gatewayHeaders(req);
   let authorizer: JwtAuthorizer | undefined;
   if (match.route.auth) {
-    const jwt = await (opts.authenticate ?? rejectAll)({ method, path: rawPath, headers });
-    if (!jwt) {
-      res.setHeader('www-authenticate', 'Bearer');
+    const verdict = await (opts.authenticate ?? rejectAll)({ method, path: rawPath, headers });
+    if (verdict === null || 'error' in verdict) {
+      // API Gateway's header: `Bearer scope="" error="invalid_token" error_description="..."`.
+      res.setHeader(
+        'www-authenticate',
+        verdict === null
+          ? 'Bearer'
+          : `Bearer scope="" error="invalid_token" error_description="${verdict.error.replaceAll('"', "'")}"`,
+      );
       sendGatewayError(res, 401, 'Unauthorized', requestId);
       return;
     }
-    authorizer = { jwt, principalId: '', integrationLatency: 0 };
+    authorizer = { jwt: verdict, principalId: '', integrationLatency: 0 };
   }
 
   const event = buildEvent({

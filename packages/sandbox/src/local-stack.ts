@@ -10,31 +10,49 @@ import { handlerEntry, ROUTES } from '../../../functions/api/routes.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import { type Authenticate, startApiGateway } from './http-gateway.ts';
 import { type LambdaHandler, lambdaInvokeStore } from './lambda-runtime.ts';
+import {
+  JWKS_PATH,
+  LOCAL_TOKEN_TTL_SECONDS,
+  type LocalIdentityProvider,
+  loadLocalIdentityProvider,
+  OPENID_CONFIGURATION_PATH,
+  SIGNING_KEY_FILE,
+} from './local-auth.ts';
 
 /**
  * The local stack behind `npm start`: a list of services started in order and stopped in
  * reverse. The handlers run in this process and read their configuration from process.env,
  * as in Lambda; services set what the handlers need through `ctx.setEnv` (restored on stop).
- * Later services (Step Functions endpoint, EventBridge endpoint, stream poller, simulators,
- * JWKS) slot into `defaultServices()`.
+ * Later services (Step Functions endpoint, EventBridge endpoint, stream poller, simulators)
+ * slot into `defaultServices()`. Protected routes need a token from the local issuer
+ * (local-auth.ts): one per role is written to `local.json` under `tokens`.
  */
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.lcm');
 export const LOCAL_TABLE_NAME = tableNameFor('local');
+export const LOCAL_EVENT_BUS_NAME = 'lcm-local';
 
 export interface LocalStackOptions {
   /** API port (default 3000; 0 picks a free one). */
   port?: number;
   host?: string;
-  /** Where DynamoDB data (`dynamodb/`) and `local.json` live; default `<repo>/.lcm`. */
+  /**
+   * Where DynamoDB data (`dynamodb/`), the JWT signing key (`jwt-signing-key.json`) and
+   * `local.json` live; default `<repo>/.lcm`.
+   */
   stateDir?: string;
   /** Throwaway in-memory DynamoDB. */
   inMemory?: boolean;
+  /**
+   * Use this DynamoDB endpoint (e.g. a test run's DynamoDB Local) instead of starting one; the
+   * stack creates its table there and leaves the database running when it stops.
+   */
+  dynamodbEndpoint?: string;
   /** DynamoDB Local port (default: a free one). */
   dynamodbPort?: number;
   tableName?: string;
-  /** JWT authorizer of `auth: true` routes; until one is given those routes answer 401. */
+  /** Replaces the local issuer's JWT check on `auth: true` routes (tests). */
   authenticate?: Authenticate;
   /** Replaces the built-in service list (tests, later tasks). */
   services?: (opts: ResolvedOptions) => LocalService[];
@@ -48,6 +66,7 @@ export interface ResolvedOptions {
   stateDir: string;
   inMemory: boolean;
   dynamodbPort: number | undefined;
+  dynamodbEndpoint: string | undefined;
   tableName: string;
   region: string;
   authenticate: Authenticate | undefined;
@@ -59,6 +78,10 @@ export interface LocalOutputs {
   tableName?: string;
   dynamodbEndpoint?: string;
   dynamodbPid?: number;
+  /** The local issuer: `issuer`, `jwksUri`, `audience`, token lifetime. */
+  auth?: Record<string, unknown>;
+  /** One bearer token per role: `admin`, `operator`, `portal`, `viewer`. */
+  tokens?: Record<string, string>;
   [name: string]: unknown;
 }
 
@@ -68,6 +91,8 @@ export interface StackContext {
   /** Sets (or with undefined, removes) an environment variable for the handlers. */
   setEnv(name: string, value: string | undefined): void;
   log(line: string): void;
+  /** The local identity provider, once the `local JWT issuer` service has started. */
+  identity: LocalIdentityProvider | undefined;
 }
 
 export interface RunningService {
@@ -83,8 +108,10 @@ export interface LocalStack {
   apiUrl: string;
   tableName: string;
   dynamodbEndpoint: string;
-  /** The DynamoDB Local Java process. */
+  /** The DynamoDB Local Java process (-1 with an external `dynamodbEndpoint`). */
   dynamodbPid: number;
+  /** Bearer tokens per role (`admin`, `operator`, `portal`, `viewer`), as in local.json. */
+  tokens: Readonly<Record<string, string>>;
   stateDir: string;
   localJsonPath: string;
   outputs: Readonly<LocalOutputs>;
@@ -107,6 +134,7 @@ export function resolveOptions(opts: LocalStackOptions = {}): ResolvedOptions {
     stateDir: resolve(opts.stateDir ?? DEFAULT_STATE_DIR),
     inMemory: opts.inMemory ?? false,
     dynamodbPort: opts.dynamodbPort,
+    dynamodbEndpoint: opts.dynamodbEndpoint,
     tableName: opts.tableName ?? LOCAL_TABLE_NAME,
     region: LOCAL_REGION,
     authenticate: opts.authenticate,
@@ -134,6 +162,13 @@ export const lambdaEnvironment: LocalService = {
     ctx.setEnv('AWS_PROFILE', undefined);
     ctx.setEnv('TABLE_NAME', ctx.options.tableName);
     ctx.outputs.tableName = ctx.options.tableName;
+    // POST /v1/events needs a bus and a partner list; until the local EventBridge endpoint and
+    // the simulators' partners exist, no partner is configured (every event is a 401), unless
+    // the developer's environment provides them.
+    ctx.setEnv('EVENT_BUS_NAME', process.env.EVENT_BUS_NAME ?? LOCAL_EVENT_BUS_NAME);
+    if (!process.env.LCM_EVENT_PARTNERS_SECRET_ID) {
+      ctx.setEnv('LCM_EVENT_PARTNERS', process.env.LCM_EVENT_PARTNERS ?? JSON.stringify({ partners: {} }));
+    }
     return undefined;
   },
 };
@@ -150,6 +185,18 @@ export const dynamodbLocal: LocalService = {
     ctx.outputs.dynamodbEndpoint = db.endpoint;
     ctx.outputs.dynamodbPid = db.pid;
     return db;
+  },
+};
+
+/** An already running DynamoDB (`dynamodbEndpoint`): used, never stopped. */
+export const existingDynamodb: LocalService = {
+  name: 'DynamoDB',
+  async start(ctx) {
+    const endpoint = ctx.options.dynamodbEndpoint;
+    if (!endpoint) throw new Error('no dynamodbEndpoint given');
+    ctx.setEnv('AWS_ENDPOINT_URL_DYNAMODB', endpoint);
+    ctx.outputs.dynamodbEndpoint = endpoint;
+    return undefined;
   },
 };
 
@@ -213,9 +260,22 @@ const notImplemented =
       ...(event.rawPath ? { instance: event.rawPath } : {}),
     });
 
+/** The key pair and token issuer that stand in for Cognito (see local-auth.ts). */
+export const localAuth: LocalService = {
+  name: 'local JWT issuer',
+  async start(ctx) {
+    ctx.identity = await loadLocalIdentityProvider({
+      keyPath: join(ctx.options.stateDir, SIGNING_KEY_FILE),
+    });
+    return undefined;
+  },
+};
+
 export const httpApi: LocalService = {
   name: 'HTTP API',
   async start(ctx) {
+    const identity = ctx.identity;
+    const authenticate = ctx.options.authenticate ?? identity?.authenticate;
     const { handlers, missing } = await loadApiHandlers(ROUTES.map((r) => r.group));
     if (missing.length > 0)
       ctx.log(`lcm: warning: not written yet, their routes answer 501: ${missing.join(', ')}`);
@@ -229,18 +289,45 @@ export const httpApi: LocalService = {
       }),
       port: ctx.options.port,
       host: ctx.options.host,
-      ...(ctx.options.authenticate ? { authenticate: ctx.options.authenticate } : {}),
+      ...(authenticate ? { authenticate } : {}),
+      ...(identity
+        ? {
+            documents: {
+              [JWKS_PATH]: () => identity.jwks,
+              [OPENID_CONFIGURATION_PATH]: () => identity.openIdConfiguration(),
+            },
+          }
+        : {}),
       log: (line) => ctx.log(line),
     });
     ctx.outputs.apiUrl = gateway.url;
+    if (identity) {
+      try {
+        // The issuer is the API's URL, known once the server listens.
+        identity.bind(gateway.url);
+        ctx.outputs.auth = {
+          issuer: identity.issuer,
+          jwksUri: `${identity.issuer}${JWKS_PATH}`,
+          audience: identity.audience,
+          roleClaim: 'cognito:groups',
+          tokenLifetimeDays: LOCAL_TOKEN_TTL_SECONDS / 86_400,
+          signingKeyFile: identity.keyPath,
+        };
+        ctx.outputs.tokens = await identity.roleTokens();
+      } catch (e) {
+        await gateway.stop();
+        throw e;
+      }
+    }
     return gateway;
   },
 };
 
-export const defaultServices = (_opts: ResolvedOptions): LocalService[] => [
+export const defaultServices = (opts: ResolvedOptions): LocalService[] => [
   lambdaEnvironment,
-  dynamodbLocal,
+  opts.dynamodbEndpoint ? existingDynamodb : dynamodbLocal,
   table,
+  localAuth,
   httpApi,
 ];
 
@@ -262,6 +349,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       else process.env[name] = value;
     },
     log,
+    identity: undefined,
   };
   const restoreEnv = () => {
     for (const [name, value] of savedEnv) {
@@ -318,6 +406,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName: opts.tableName,
     dynamodbEndpoint: outputs.dynamodbEndpoint ?? '',
     dynamodbPid: outputs.dynamodbPid ?? -1,
+    tokens: outputs.tokens ?? {},
     stateDir: opts.stateDir,
     localJsonPath,
     outputs,
@@ -332,9 +421,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 }
 
+/** Owner-only: local.json carries bearer tokens. */
 function writeJsonAtomically(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
 }
 

@@ -5,7 +5,8 @@ import { type LocalStack, REPO_ROOT, startLocalStack } from './local-stack.ts';
  * `npm start`: the local stack as a CLI.
  *   LCM_PORT       API port (default 3000)
  *   LCM_IN_MEMORY  1 = throwaway DynamoDB (default: kept in <state dir>/dynamodb)
- *   LCM_STATE_DIR  state directory (default <repo>/.lcm)
+ *   LCM_STATE_DIR  state directory (default <repo>/.lcm): DynamoDB data, the JWT signing key,
+ *                  local.json (endpoints and one bearer token per role)
  * SIGINT/SIGTERM stop everything and exit 0; a start failure prints one line and exits 1.
  */
 
@@ -61,6 +62,21 @@ async function main(): Promise<void> {
   process.stdout.write(
     `LCM local stack ready at ${stack.apiUrl} (table ${stack.tableName}, DynamoDB Local ${stack.dynamodbEndpoint}, ${data})\n`,
   );
+  process.stdout.write(tokenHelp(stack, join(stateDir, 'local.json')));
+}
+
+/** The bearer tokens per role, and how to use them. */
+function tokenHelp(stack: LocalStack, localJson: string): string {
+  const roles = Object.entries(stack.tokens);
+  if (roles.length === 0) return '';
+  const width = Math.max(...roles.map(([role]) => role.length));
+  const lines = [
+    `Bearer tokens (valid ${stack.outputs.auth?.tokenLifetimeDays ?? '?'} days, also in ${localJson} under "tokens";`,
+    `issuer ${stack.outputs.auth?.issuer}, keys at ${stack.outputs.auth?.jwksUri}):`,
+    ...roles.map(([role, token]) => `  ${role.padEnd(width)}  ${token}`),
+    `e.g. curl -H "Authorization: Bearer $(jq -r .tokens.viewer ${localJson})" ${stack.apiUrl}/v1/workers`,
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 await main();

@@ -735,10 +735,14 @@ describe('GET /v1/sessions', () => {
 });
 
 describe('workflow engine selection', () => {
-  it('defaults to the recording engine; an unknown or not-yet-available engine fails loudly', () => {
+  it('defaults to the recording engine; stepfunctions on request; an unknown engine fails loudly', () => {
     expect(createWorkflowEngine({}).kind).toBe('recording');
     expect(createWorkflowEngine({ WORKFLOW_ENGINE: 'recording' })).toBeInstanceOf(RecordingWorkflowEngine);
-    expect(() => createWorkflowEngine({ WORKFLOW_ENGINE: 'stepfunctions' })).toThrow(/not available yet/);
+    const sfn = createWorkflowEngine({
+      WORKFLOW_ENGINE: 'stepfunctions',
+      SESSION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:lcm-session',
+    });
+    expect(sfn.kind).toBe('stepfunctions');
     expect(() => createWorkflowEngine({ WORKFLOW_ENGINE: 'carrier-pigeon' })).toThrow(/not one of/);
   });
 });

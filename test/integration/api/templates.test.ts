@@ -91,8 +91,9 @@ describe('POST /v1/worker-templates (createWorkerTemplate)', () => {
       body: body('tpl-idem', { costPerHourUsd: 9 }),
       headers,
     });
-    expect(other.status).toBe(409);
-    expect(other.body.code).toBe('DUPLICATE');
+    // The same key with another body is refused by the idempotency layer (IETF draft: 422).
+    expect(other.status).toBe(422);
+    expect(other.body.type).toMatch(/idempotency-key-reused$/);
     // Without a key, the same content is still a duplicate.
     expect((await api('createWorkerTemplate', { body: body('tpl-idem') })).status).toBe(409);
   });

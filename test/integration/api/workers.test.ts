@@ -104,8 +104,9 @@ describe('POST /v1/workers (createWorker)', () => {
     expect(other.body.id).not.toBe(first.body.id);
 
     const changed = await api('createWorker', { body: { templateName: 'tpl-small' }, headers });
-    expect(changed.status).toBe(409);
-    expect(changed.body.code).toBe('CONFLICT');
+    // The same key with another body is refused by the idempotency layer (IETF draft: 422).
+    expect(changed.status).toBe(422);
+    expect(changed.body.type).toMatch(/idempotency-key-reused$/);
   });
 
   it('404 for an unknown template, 409 for a disabled one; nothing is created', async () => {

@@ -249,3 +249,41 @@ describe('logging', () => {
     expect(logLines().find((l) => l.message === 'request completed')).toMatchObject({ status: 415 });
   });
 });
+
+describe('authorize option', () => {
+  it('refuses before the body is read, so parse errors never reach callers who may not call', async () => {
+    let reached = false;
+    const handler = apiHandler(
+      async () => {
+        reached = true;
+        return json(200, {});
+      },
+      {
+        logger,
+        authorize: (event) => {
+          if (event.requestContext.authorizer?.jwt.claims.sub !== 'alice') {
+            throw new HttpError(403, 'Only alice.', { title: 'Forbidden' });
+          }
+        },
+      },
+    );
+    const refused = await handler(
+      httpEvent({ headers: jsonHeaders, body: '{"broken":', claims: { sub: 'bob' } }),
+      lambdaContext(),
+    );
+    expect(refused.statusCode).toBe(403);
+    expect(bodyOf(refused)).toMatchObject({ status: 403, title: 'Forbidden', detail: 'Only alice.' });
+    expect(reached).toBe(false);
+    const parsed = await handler(
+      httpEvent({ headers: jsonHeaders, body: '{"broken":', claims: { sub: 'alice' } }),
+      lambdaContext(),
+    );
+    expect(parsed.statusCode).toBe(400);
+    const ok = await handler(
+      httpEvent({ headers: jsonHeaders, body: '{}', claims: { sub: 'alice' } }),
+      lambdaContext(),
+    );
+    expect(ok.statusCode).toBe(200);
+    expect(reached).toBe(true);
+  });
+});

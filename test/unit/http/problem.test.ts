@@ -1,4 +1,4 @@
-import { json, PROBLEM_CONTENT_TYPE, problem } from '@lcm/shared/http/problem';
+import { json, PROBLEM_CONTENT_TYPE, ProblemDocumentSchema, problem } from '@lcm/shared/http/problem';
 import { describe, expect, it } from 'vitest';
 import { bodyOf } from './fixtures.ts';
 
@@ -53,5 +53,37 @@ describe('json()', () => {
 
   it('sends no body for 204', () => {
     expect(json(204, { ignored: true })).toEqual({ statusCode: 204, headers: {} });
+  });
+});
+
+describe('ProblemDocumentSchema', () => {
+  it('accepts what problem() and the error mapping produce, with extensions', () => {
+    const bodies = [
+      bodyOf(problem({ status: 404, detail: 'Worker w-1 not found' })),
+      bodyOf(
+        problem({
+          status: 400,
+          title: 'Invalid request',
+          detail: 'see errors',
+          instance: '/v1/workers',
+          errors: [{ path: 'templateName', message: 'Required', in: 'body' }],
+          extensions: { code: 'VALIDATION', requestId: 'r-1', details: { a: 1 } },
+        }),
+      ),
+    ];
+    for (const body of bodies)
+      expect(ProblemDocumentSchema.safeParse(body).success, JSON.stringify(body)).toBe(true);
+  });
+
+  it('refuses documents without the members LCM always sends, or with a non-error status', () => {
+    const ok = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'gone' };
+    expect(ProblemDocumentSchema.safeParse(ok).success).toBe(true);
+    for (const member of ['type', 'title', 'status', 'detail'] as const) {
+      const { [member]: _dropped, ...rest } = ok;
+      expect(ProblemDocumentSchema.safeParse(rest).success, member).toBe(false);
+    }
+    expect(ProblemDocumentSchema.safeParse({ ...ok, status: 200 }).success).toBe(false);
+    expect(ProblemDocumentSchema.safeParse({ ...ok, status: '404' }).success).toBe(false);
+    expect(ProblemDocumentSchema.safeParse({ message: 'Unauthorized' }).success).toBe(false);
   });
 });

@@ -80,42 +80,52 @@ export function operationsHandler<G extends string>(
   const byRouteKey = new Map<string, Operation>();
   for (const o of OPERATIONS) if (o.group === group) byRouteKey.set(routeKeyOf(o), o);
 
-  return apiHandler(async (event, context) => {
+  const operationOf = (event: Pick<ApiGatewayEvent, 'routeKey'>): Operation => {
     const operation = byRouteKey.get(event.routeKey);
     if (!operation) throw new HttpError(404, `No route ${event.routeKey} in ${group}.`);
-    const caller = callerOf(event);
-    authorize(operation, caller);
-    const params = operation.params
-      ? parseInput(operation.params, event.pathParameters ?? {}, 'path')
-      : undefined;
-    const query = operation.query
-      ? parseInput(operation.query, event.queryStringParameters ?? {}, 'query')
-      : undefined;
-    let body: unknown;
-    if (operation.body) body = parseInput(operation.body, event.body ?? {}, 'body');
-    else if (event.body !== undefined && event.body !== null && event.rawBody !== '') {
-      throw new HttpError(400, 'This operation takes no request body.');
-    }
-    const impl = (impls as unknown as Record<string, OperationImpl<OperationId>>)[operation.operationId];
-    if (!impl) throw new HttpError(501, `${operation.operationId} is not implemented.`);
-    const idempotencyKey = operation.idempotent ? idempotencyKeyOf(event.headers) : undefined;
-    const run = () =>
-      impl({ params, query, body, caller, idempotencyKey, event } as OperationRequest<OperationId>);
-    if (idempotencyKey === undefined) return run();
-    return runIdempotent(
-      {
-        callerSub: caller?.sub ?? 'anonymous',
-        operationId: operation.operationId,
-        key: idempotencyKey,
-        request: {
-          params: event.pathParameters ?? {},
-          query: event.queryStringParameters ?? {},
-          body: event.body ?? null,
+    return operation;
+  };
+
+  return apiHandler(
+    async (event, context) => {
+      const operation = operationOf(event);
+      const caller = callerOf(event);
+      const params = operation.params
+        ? parseInput(operation.params, event.pathParameters ?? {}, 'path')
+        : undefined;
+      const query = operation.query
+        ? parseInput(operation.query, event.queryStringParameters ?? {}, 'query')
+        : undefined;
+      let body: unknown;
+      if (operation.body) body = parseInput(operation.body, event.body ?? {}, 'body');
+      else if (event.body !== undefined && event.body !== null && event.rawBody !== '') {
+        throw new HttpError(400, 'This operation takes no request body.');
+      }
+      const impl = (impls as unknown as Record<string, OperationImpl<OperationId>>)[operation.operationId];
+      if (!impl) throw new HttpError(501, `${operation.operationId} is not implemented.`);
+      const idempotencyKey = operation.idempotent ? idempotencyKeyOf(event.headers) : undefined;
+      const run = () =>
+        impl({ params, query, body, caller, idempotencyKey, event } as OperationRequest<OperationId>);
+      if (idempotencyKey === undefined) return run();
+      return runIdempotent(
+        {
+          callerSub: caller?.sub ?? 'anonymous',
+          operationId: operation.operationId,
+          key: idempotencyKey,
+          request: {
+            params: event.pathParameters ?? {},
+            query: event.queryStringParameters ?? {},
+            body: event.body ?? null,
+          },
         },
-      },
-      context,
-      run,
-      (message, extra) => apiLogger.warn(message, extra),
-    );
-  });
+        context,
+        run,
+        (message, extra) => apiLogger.warn(message, extra),
+      );
+    },
+    {
+      // Roles are checked before the body is read: no parse errors for callers who may not call.
+      authorize: (event) => authorize(operationOf(event), callerOf(event)),
+    },
+  );
 }

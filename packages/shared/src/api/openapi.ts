@@ -24,15 +24,23 @@ import { rolesWith } from './roles.ts';
  * accept. Served at GET /v1/openapi.json and written to docs/openapi.json by `npm run openapi`
  * (a unit test fails when the committed file is stale).
  *
- * Security: one HTTP bearer (JWT) scheme. Each protected operation lists the roles that may call
+ * Security: an HTTP bearer (JWT) scheme. Each protected operation lists the roles that may call
  * it, derived from the role table (`rolesWith(permission)`); any one of them is enough (OpenAPI
- * 3.1 lets non-OAuth2 schemes name roles there). Public operations have `security: []`.
+ * 3.1 lets non-OAuth2 schemes name roles there). Public operations have `security: []`, except
+ * partner CloudEvents, which name the HMAC signature header scheme.
  */
 
 export const API_TITLE = 'Lablet Cloud Manager API';
 /** Version of this document's contract (the path prefix carries the major: /v1). */
 export const API_VERSION = '1.0.0';
 export const SECURITY_SCHEME = 'bearerAuth';
+export const PARTNER_SCHEME = 'partnerSignature';
+
+/**
+ * Operations authenticated by a partner's HMAC signature of the raw body instead of a JWT
+ * (`permission: null` in the catalogue, which has no field for it yet): POST /v1/events.
+ */
+const PARTNER_SIGNED = new Set(['ingestEvents']);
 /** The server entry of the committed document; the served one names the host it came from. */
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:3000';
 
@@ -77,14 +85,22 @@ const GatewayMessageSchema = z
   .object({ message: z.string() })
   .meta({ id: 'GatewayMessage', description: 'What API Gateway answers by itself, e.g. `Unauthorized`.' });
 
-const TAGS: Record<string, string> = {
+/** One tag per route group; a unit test insists every group of the catalogue has a description. */
+export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   health: 'Liveness and the API description',
   templates: 'Worker templates: the EC2 shapes workers are launched from',
   workers: 'Workers: CML hosts of the fleet and their lifecycle',
-  definitions: 'Lab definitions, versioned',
+  definitions: 'Lab definitions, versioned, and what running labs really consumed',
   sessions: 'Lab sessions and reservation look-up',
   fleet: 'Fleet capacity and scaling',
+  events: 'CloudEvents pushed by partners (LDS, Grading Engine)',
 };
+
+const tagsOf = (ops: readonly Operation[]) =>
+  [...new Set(ops.map((o) => o.group))].map((name) => ({
+    name,
+    description: TAG_DESCRIPTIONS[name] ?? `The ${name} operations`,
+  }));
 
 /** Shared error responses (components/responses), by status. */
 const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
@@ -110,6 +126,10 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
     name: 'IdempotencyKeyReused',
     description: 'The Idempotency-Key was already used by this caller with a different request.',
   },
+  502: {
+    name: 'BadGateway',
+    description: 'The event bus refused the events; nothing was published, resend them.',
+  },
   503: {
     name: 'ServiceUnavailable',
     description: 'A backing service is unavailable; retry after the Retry-After delay.',
@@ -118,6 +138,8 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
 
 /** The problem responses an operation can give, from what the dispatcher and handlers do. */
 export function errorStatusesOf(o: Operation): number[] {
+  // Signature (401), partner not allowed the source/type (403), size (413), bus (502/503).
+  if (PARTNER_SIGNED.has(o.operationId)) return [400, 401, 403, 413, 502, 503];
   const statuses = new Set<number>();
   const writes = o.method !== 'GET';
   // Every operation: invalid input, or a body where the operation takes none.
@@ -171,6 +193,40 @@ const errorResponse = (status: number) => {
   return { $ref: `#/components/responses/${response.name}` };
 };
 
+function securityOf(o: Operation) {
+  if (PARTNER_SIGNED.has(o.operationId)) {
+    return {
+      security: [{ [PARTNER_SCHEME]: [] }],
+      description: 'No token: the partner signs the raw body (HMAC-SHA256).',
+    };
+  }
+  if (o.permission === null) return { security: [], description: 'Public: no token needed.' };
+  const roles = rolesWith(o.permission);
+  return {
+    security: [{ [SECURITY_SCHEME]: roles }],
+    description: `Needs the permission \`${o.permission}\`: roles ${roles.join(', ')}.`,
+    'x-lcm-permission': o.permission,
+  };
+}
+
+/** The CloudEvents HTTP binding: structured, batch, or binary mode (any data, `ce-*` headers). */
+const CLOUDEVENTS_BODY = {
+  required: true,
+  description: 'CloudEvents 1.0 over HTTP: structured, batch or binary mode.',
+  content: {
+    'application/cloudevents+json': { schema: { type: 'object' as const, description: 'One event.' } },
+    'application/cloudevents-batch+json': {
+      schema: { type: 'array' as const, items: { type: 'object' as const }, description: 'Events.' },
+    },
+    'application/json': {
+      schema: {
+        type: 'object' as const,
+        description: 'Binary mode: the `data`; attributes in ce-* headers.',
+      },
+    },
+  },
+};
+
 const lower = (m: Operation['method']) => m.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface OpenApiOptions {
@@ -191,6 +247,14 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
       'A JWT from the configured OIDC issuer (Cognito by default), validated by the API Gateway JWT ' +
       'authorizer. Roles come from the `cognito:groups` (or `groups`) claim or the `scope` claim: ' +
       'lcm.admin, lcm.operator, lcm.portal, lcm.viewer. Each operation lists the roles that may call it.',
+  });
+  registry.registerComponent('securitySchemes', PARTNER_SCHEME, {
+    type: 'apiKey',
+    in: 'header',
+    name: 'x-lcm-signature',
+    description:
+      'Partner CloudEvents only: `sha256=<hex HMAC-SHA256 of the raw request body>` with one of the ' +
+      "partner's secrets; `x-lcm-partner` may name the partner and `x-lcm-key-id` the secret.",
   });
   registerErrorResponses(registry);
   registry.registerComponent('parameters', 'IdempotencyKey', {
@@ -216,19 +280,15 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
       operationId: o.operationId,
       summary: o.summary,
       tags: [o.group],
-      security: o.permission === null ? [] : [{ [SECURITY_SCHEME]: rolesWith(o.permission) }],
-      ...(o.permission !== null
-        ? {
-            description: `Needs the permission \`${o.permission}\`: roles ${rolesWith(o.permission).join(', ')}.`,
-            'x-lcm-permission': o.permission,
-          }
-        : { description: 'Public: no token needed.' }),
+      ...securityOf(o),
       request: {
         ...(o.params ? { params: o.params } : {}),
         ...(o.query ? { query: o.query } : {}),
         ...(o.body
           ? { body: { required: !bodyOptional, content: { 'application/json': { schema: o.body } } } }
-          : {}),
+          : PARTNER_SIGNED.has(o.operationId)
+            ? { body: CLOUDEVENTS_BODY }
+            : {}),
       },
       responses,
     });
@@ -255,7 +315,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: opts.serverUrl ?? DEFAULT_SERVER_URL }],
-    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+    tags: tagsOf(OPERATIONS as readonly Operation[]),
   });
 
   // Idempotent POSTs take the Idempotency-Key header (a shared parameter component).

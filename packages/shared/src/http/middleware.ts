@@ -41,6 +41,11 @@ export type BodyMode = 'optional' | 'required' | 'raw';
 
 export interface ApiHandlerOptions {
   body?: BodyMode;
+  /**
+   * Runs before the body is read: throw (e.g. a 401/403 HttpError) to refuse the request, so a
+   * caller who may not call the operation learns nothing from body parsing errors.
+   */
+  authorize?: (event: ApiGatewayEvent) => void;
   /** Larger bodies are a 413; default 256 KiB. */
   maxBodyBytes?: number;
   logger?: Logger;
@@ -62,6 +67,7 @@ export function apiHandler(
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(requestLogging(logger))
     .use(problemErrors(logger))
+    .use({ before: (request) => opts.authorize?.(request.event) })
     .use(jsonBody({ mode: opts.body ?? 'optional', maxBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES }))
     .handler((event, context) => fn(event as unknown as ApiEvent, context));
 }

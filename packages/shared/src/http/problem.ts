@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
 
 /**
  * RFC 9457 problem details and JSON success replies, shaped as API Gateway HTTP API (payload
@@ -46,6 +47,41 @@ export interface ProblemDocument {
   errors?: FieldError[];
   [extension: string]: unknown;
 }
+
+/**
+ * The problem document as a schema: what every LCM error body satisfies. It documents the error
+ * replies in the OpenAPI document and lets tests check bodies. `detail` is required: LCM always
+ * says what went wrong. Other members are extensions (RFC 9457 §3.2) and are allowed.
+ */
+export const FieldErrorSchema = z
+  .object({
+    path: z.string().meta({ description: 'The offending field, e.g. `owner.email` or `devices[0].name`.' }),
+    message: z.string(),
+    in: z.enum(['body', 'query', 'path', 'header']).optional(),
+  })
+  .meta({ id: 'FieldError' });
+
+export const ProblemDocumentSchema = z
+  .looseObject({
+    type: z
+      .string()
+      .min(1)
+      .meta({ description: 'A URI naming the problem type; about:blank for plain HTTP ones.' }),
+    title: z.string().min(1),
+    status: z.number().int().min(400).max(599),
+    detail: z.string(),
+    instance: z.string().optional().meta({ description: 'The request path.' }),
+    errors: z.array(FieldErrorSchema).min(1).optional(),
+    code: z.string().optional().meta({ description: 'The domain error code (VALIDATION, NOT_FOUND, ...).' }),
+    requestId: z
+      .string()
+      .optional()
+      .meta({ description: 'API Gateway request id; quote it when reporting.' }),
+  })
+  .meta({
+    id: 'ProblemDetails',
+    description: 'RFC 9457 problem details (application/problem+json).',
+  });
 
 export const reasonPhrase = (status: number): string => STATUS_CODES[status] ?? 'Unknown Status';
 
