@@ -4,17 +4,20 @@ import {
   LabletDefinitionSchema,
   LabletSessionSchema,
   PortLeaseSchema,
+  ScalingDecisionSchema,
   SessionStatusSchema,
   StateTransitionSchema,
   WorkerSchema,
   WorkerTemplateSchema,
 } from '../domain/schemas.ts';
 import {
+  ApplyObservedBody,
   CreateDefinitionBody,
   CreateSessionBody,
   CreateTemplateBody,
   CreateWorkerBody,
   DefinitionIdParams,
+  DefinitionObservationsQuery,
   DefinitionVersionParams,
   ListDefinitionsQuery,
   ListSessionsQuery,
@@ -30,7 +33,15 @@ import {
   WorkerActionBody,
   WorkerIdParams,
 } from './requests.ts';
-import { FleetCapacitySchema, SessionActionResultSchema, SessionViewSchema } from './responses.ts';
+import {
+  ApplyObservedResultSchema,
+  ContentSyncRequestResultSchema,
+  DefinitionObservationsSchema,
+  FleetCapacitySchema,
+  ObservationRequestResultSchema,
+  SessionActionResultSchema,
+  SessionViewSchema,
+} from './responses.ts';
 import type { Permission } from './roles.ts';
 
 /**
@@ -333,6 +344,44 @@ export const OPERATIONS = [
     successStatus: 200,
   }),
 
+  op({
+    operationId: 'getDefinitionObservations',
+    method: 'GET',
+    path: '/v1/definitions/{id}/observations',
+    group: 'definitions',
+    permission: 'definitions:read',
+    summary: 'Observations of the newest observed sessions (all versions), aggregated',
+    params: DefinitionIdParams,
+    query: DefinitionObservationsQuery,
+    response: DefinitionObservationsSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'applyObservedToDefinition',
+    method: 'POST',
+    path: '/v1/definitions/{id}/apply-observed',
+    group: 'definitions',
+    permission: 'definitions:write',
+    summary: 'New version with resource requirements (and port template) from observations',
+    params: DefinitionIdParams,
+    body: ApplyObservedBody,
+    response: ApplyObservedResultSchema,
+    successStatus: 200,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'syncDefinitionContent',
+    method: 'POST',
+    path: '/v1/definitions/{id}/sync',
+    group: 'definitions',
+    permission: 'definitions:write',
+    summary: 'Sync the content package at contentUri (asynchronous)',
+    params: DefinitionIdParams,
+    response: ContentSyncRequestResultSchema,
+    successStatus: 202,
+    idempotent: true,
+  }),
+
   // sessions
   op({
     operationId: 'createSession',
@@ -394,6 +443,18 @@ export const OPERATIONS = [
     idempotent: true,
   }),
   op({
+    operationId: 'observeSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/observe',
+    group: 'sessions',
+    permission: 'observations:write',
+    summary: 'Observe the running lab now (asynchronous; RUNNING sessions only)',
+    params: SessionIdParams,
+    response: ObservationRequestResultSchema,
+    successStatus: 202,
+    idempotent: true,
+  }),
+  op({
     operationId: 'getSessionHistory',
     method: 'GET',
     path: '/v1/sessions/{id}/history',
@@ -426,6 +487,33 @@ export const OPERATIONS = [
     summary: 'Per-worker and fleet capacity, utilisation, counts by status',
     response: FleetCapacitySchema,
     successStatus: 200,
+  }),
+  op({
+    operationId: 'getFleetScaling',
+    method: 'GET',
+    path: '/v1/fleet/scaling',
+    group: 'fleet',
+    permission: 'fleet:read',
+    summary: 'Scaling decisions (inputs summarised, action, reason), newest first',
+    query: PageQuery,
+    response: pageOf(ScalingDecisionSchema),
+    successStatus: 200,
+  }),
+
+  // events: partners push CloudEvents (HMAC-signed raw body, no JWT; functions/api/events.ts)
+  op({
+    operationId: 'ingestEvents',
+    method: 'POST',
+    path: '/v1/events',
+    group: 'events',
+    permission: null,
+    summary:
+      'Partner CloudEvents (HTTP binding: structured, binary or batch), signed with x-lcm-signature; published to the event bus',
+    response: z.object({
+      accepted: z.number().int().nonnegative(),
+      events: z.array(z.object({ id: z.string(), source: z.string(), type: z.string() })),
+    }),
+    successStatus: 202,
   }),
 ] as const satisfies readonly Operation[];
 

@@ -1,0 +1,24 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/events/deps';
+import {
+  GRADING_EVENT_TYPES,
+  handleInboundEvent,
+  type InboundDeps,
+  type InboundResult,
+} from '@lcm/shared/events/inbound';
+import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+
+/**
+ * EventBridge rule target of the Grading Engine's results (rules.ts: grading-session-result):
+ * completed → ScoreReport recorded and the GRADING wait resolved; failed → grading FAULTED and
+ * the wait failed, so the workflow continues to teardown. Idempotent on (source, id); see
+ * packages/shared/src/events/inbound.ts. Environment: TABLE_NAME, WORKFLOW_ENGINE.
+ */
+export function gradingResultsHandler(deps: () => InboundDeps = inboundDepsFromEnv) {
+  return middy<EventBridgeEvent<string, unknown>, InboundResult>()
+    .use(injectLambdaContext(eventsLogger, { resetKeys: true }))
+    .handler((event) => handleInboundEvent(deps(), event, GRADING_EVENT_TYPES));
+}
+
+export const handler = gradingResultsHandler();

@@ -1,0 +1,24 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/events/deps';
+import {
+  handleInboundEvent,
+  type InboundDeps,
+  type InboundResult,
+  LEARNER_EVENT_TYPES,
+} from '@lcm/shared/events/inbound';
+import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+
+/**
+ * EventBridge rule target of the LDS learner events (rules.ts: lds-session-running, -paused,
+ * -ended): running → LOGIN, ended/user-finished → END, paused → recorded. Idempotent on
+ * (source, id); see packages/shared/src/events/inbound.ts. Throws only when a retry may help.
+ * Environment: TABLE_NAME, WORKFLOW_ENGINE (+ the engine's own settings).
+ */
+export function learnerEventsHandler(deps: () => InboundDeps = inboundDepsFromEnv) {
+  return middy<EventBridgeEvent<string, unknown>, InboundResult>()
+    .use(injectLambdaContext(eventsLogger, { resetKeys: true }))
+    .handler((event) => handleInboundEvent(deps(), event, LEARNER_EVENT_TYPES));
+}
+
+export const handler = learnerEventsHandler();

@@ -1,0 +1,29 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { eventsLogger } from '@lcm/shared/events/deps';
+import { type OutboxDeps, outboxDepsFromEnv, outboxRecordHandler } from '@lcm/shared/events/outbox-publisher';
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+
+/**
+ * The transactional outbox publisher: table stream (filter: streams.ts OUTBOX_CONSUMER) →
+ * one CloudEvent per domain change (outbox.ts) → EventBridge. Powertools BatchProcessor reports
+ * the failed records (ReportBatchItemFailures), in order. Environment: TABLE_NAME,
+ * EVENT_BUS_NAME. Needs events:PutEvents on the bus, dynamodb:Query on the table (login URLs).
+ */
+export function outboxHandler(deps: () => OutboxDeps = outboxDepsFromEnv) {
+  return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+    .use(injectLambdaContext(eventsLogger, { resetKeys: true }))
+    .handler(async (event, context) => {
+      // One processor per invocation: its state must not be shared by concurrent invocations.
+      const processor = new BatchProcessor(EventType.DynamoDBStreams);
+      return processPartialResponse(event, outboxRecordHandler(deps()), processor, {
+        context,
+        processInParallel: false,
+        // Every record failed: report them all rather than throw (same retry, clearer logs).
+        throwOnFullBatchFailure: false,
+      });
+    });
+}
+
+export const handler = outboxHandler();
