@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test projects: `unit` is pure (no I/O); `integration` runs against one DynamoDB Local
- * started by the global setup; `infra` synthesises the CDK app; `e2e` drives `npm start`.
+ * started by the global setup; `workflows` runs the ASL locally (aws-local-stepfunctions) with
+ * the real task handlers against DynamoDB Local and the simulators; `infra` synthesises the CDK
+ * app; `e2e` drives `npm start`.
  */
 export default defineConfig({
   test: {
@@ -20,6 +22,15 @@ export default defineConfig({
           globalSetup: ['test/support/dynamodb-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'workflows',
+          include: ['test/workflows/**/*.test.ts'],
+          globalSetup: ['test/support/dynamodb-global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {

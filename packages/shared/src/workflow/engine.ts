@@ -1,4 +1,5 @@
 import type { LabletSession } from '../domain/schemas.ts';
+import { StepFunctionsWorkflowEngine } from './stepfunctions-engine.ts';
 
 /**
  * The workflow engine seam (DESIGN §6, §9): what commands need from Step Functions, and nothing
@@ -118,11 +119,10 @@ export const WORKFLOW_ENGINE_KINDS = ['recording', 'stepfunctions'] as const;
 export type WorkflowEngineKind = (typeof WORKFLOW_ENGINE_KINDS)[number];
 
 /**
- * Builds the adapter named by WORKFLOW_ENGINE. THE SEAM: the Step Functions adapter (a later
- * task: StartExecution with `sessionExecutionName` + `sessionWorkflowInput` on the state machine
- * named by its own env variable, SendTaskSuccess/Failure, StopExecution through
- * @aws-sdk/client-sfn, honouring AWS_ENDPOINT_URL_SFN locally) is plugged in at the
- * `stepfunctions` case below; nothing else changes.
+ * Builds the adapter named by WORKFLOW_ENGINE: `recording` (default) or `stepfunctions`
+ * (stepfunctions-engine.ts: StartExecution with `sessionExecutionName` + `sessionWorkflowInput`
+ * on SESSION_STATE_MACHINE_ARN, SendTaskSuccess/Failure, StopExecution through
+ * @aws-sdk/client-sfn, honouring AWS_ENDPOINT_URL_SFN locally).
  */
 export function createWorkflowEngine(env: NodeJS.ProcessEnv = process.env): WorkflowEngine {
   const kind = (env[WORKFLOW_ENGINE_ENV] ?? '').trim() || 'recording';
@@ -130,9 +130,8 @@ export function createWorkflowEngine(env: NodeJS.ProcessEnv = process.env): Work
     case 'recording':
       return new RecordingWorkflowEngine();
     case 'stepfunctions':
-      throw new Error(
-        `${WORKFLOW_ENGINE_ENV}=stepfunctions: the Step Functions adapter is not available yet; unset ${WORKFLOW_ENGINE_ENV} to use the recording engine`,
-      );
+      // State machine ARN from SESSION_STATE_MACHINE_ARN; endpoint from AWS_ENDPOINT_URL_SFN when set.
+      return new StepFunctionsWorkflowEngine({ stateMachineArn: env.SESSION_STATE_MACHINE_ARN });
     default:
       throw new Error(
         `${WORKFLOW_ENGINE_ENV}=${kind} is not one of ${WORKFLOW_ENGINE_KINDS.join(', ')} (default recording)`,

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { advance, assertNotTerminated, type LifecycleDeps, nowOf, WORKFLOW_ACTOR } from './deps.ts';
+import { integrationFailure, WORKFLOW_ERRORS } from './errors.ts';
+import { SessionStepInput } from './instantiate.ts';
+
+export const SubmitGradingInput = SessionStepInput.extend({ evidenceUri: z.string().min(1) });
+
+export interface SubmitGradingOutput {
+  gradingSessionId: string;
+  /** The GRADING wait's timeout (bounded; then GRADING_TIMEOUT). */
+  gradingTimeoutSeconds: number;
+}
+
+/**
+ * SubmitGrading: COLLECTING → GRADING, the evidence submitted to the Grading Engine with the
+ * definition's rules (idempotent on the session id), the GradingSession recorded SUBMITTED —
+ * unless the result already arrived (a fast engine), which is never overwritten.
+ * 5xx/network → `GradingUnavailable` (retried, then reason GRADING_UNAVAILABLE).
+ */
+export async function submitGradingStep(
+  deps: LifecycleDeps,
+  input: z.input<typeof SubmitGradingInput>,
+): Promise<SubmitGradingOutput> {
+  const { sessionId, evidenceUri } = SubmitGradingInput.parse(input);
+  const { sessions, definitions } = deps.stores;
+  let session = await sessions.getSession(sessionId);
+  assertNotTerminated(session);
+  const definition = await definitions.getVersion(session.definitionId, session.definitionVersion);
+  if (!definition.gradingRulesRef) throw new Error(`definition ${definition.id} has no grading rules`);
+  session = await advance(
+    deps,
+    session,
+    'COLLECTING',
+    'GRADING',
+    WORKFLOW_ACTOR,
+    `evidence collected; grading with ${definition.gradingRulesRef}`,
+  );
+  const before = (await sessions.get(sessionId)).grading;
+  if (!before) await sessions.putGrading(sessionId, { status: 'PENDING' });
+  let gradingSessionId: string;
+  try {
+    ({ gradingSessionId } = await deps.grading.submitGrading({
+      externalSessionId: sessionId,
+      rulesRef: definition.gradingRulesRef,
+      evidenceUri,
+    }));
+  } catch (e) {
+    throw integrationFailure(
+      e,
+      WORKFLOW_ERRORS.gradingUnavailable,
+      WORKFLOW_ERRORS.gradingUnavailable,
+      'Grading Engine',
+    );
+  }
+  // The result event may already have been recorded: never downgrade a final grading.
+  const current = (await sessions.get(sessionId)).grading;
+  if (!current || current.status === 'PENDING' || current.status === 'SUBMITTED') {
+    await sessions.putGrading(sessionId, {
+      ...current,
+      gradingSessionId,
+      status: 'SUBMITTED',
+      submittedAt: nowOf(deps).toISOString(),
+    });
+  }
+  return { gradingSessionId, gradingTimeoutSeconds: deps.config.gradingTimeoutSeconds };
+}
