@@ -11,7 +11,10 @@ import {
   listDefinitionVersions,
   updateDefinition,
 } from '@lcm/shared/commands/definitions';
+import { applyObservedToDefinition, getDefinitionObservations } from '@lcm/shared/commands/observations';
+import { requestContentSync } from '@lcm/shared/content/sync';
 import { json } from '@lcm/shared/http/problem';
+import type { Stores } from '@lcm/shared/persistence/stores';
 
 /**
  * /v1/definitions: versioned lab definitions. Thin: the dispatcher routes, checks roles and
@@ -19,7 +22,12 @@ import { json } from '@lcm/shared/http/problem';
  */
 const byOf = (req: Pick<OperationRequest<'createDefinition'>, 'caller'>): string => req.caller?.sub ?? 'api';
 
-export function definitionsHandler(deps: () => DefinitionDeps = apiStores) {
+const definitionPath = (id: string): string => `/v1/definitions/${encodeURIComponent(id)}`;
+
+/** The definition commands' stores plus the sessions (observations of a definition's sessions). */
+export type DefinitionsHandlerDeps = DefinitionDeps & Pick<Stores, 'sessions'>;
+
+export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStores) {
   return operationsHandler('definitions', {
     listDefinitions: async ({ query }) => json(200, await listDefinitions(deps(), query)),
     getDefinition: async ({ params }) => json(200, await getDefinition(deps(), params.id)),
@@ -40,6 +48,15 @@ export function definitionsHandler(deps: () => DefinitionDeps = apiStores) {
       json(200, await updateDefinition(deps(), req.params.id, req.body, { by: byOf(req) })),
     deprecateDefinition: async ({ params }) => json(200, await deprecateDefinition(deps(), params.id)),
     archiveDefinition: async ({ params }) => json(200, await archiveDefinition(deps(), params.id)),
+    getDefinitionObservations: async ({ params, query }) =>
+      json(200, await getDefinitionObservations(deps(), params.id, query)),
+    applyObservedToDefinition: async (req) => {
+      const result = await applyObservedToDefinition(deps(), req.params.id, req.body, { by: byOf(req) });
+      const { id, version } = result.definition;
+      return json(200, result, { location: `${definitionPath(id)}/versions/${version}` });
+    },
+    syncDefinitionContent: async ({ params }) =>
+      json(202, await requestContentSync(deps(), params.id), { location: definitionPath(params.id) }),
   });
 }
 

@@ -1,5 +1,6 @@
 import { apiStores } from '@lcm/shared/api/deps';
 import { type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
+import { requestObservation } from '@lcm/shared/commands/observations';
 import {
   createSession,
   finishSession,
@@ -49,6 +50,10 @@ export function sessionsHandler(deps: () => SessionDeps = defaultDeps) {
       });
       return json(202, { outcome, session }, { location: sessionPath(session.id) });
     },
+    observeSession: async (req) =>
+      json(202, await requestObservation(deps(), req.params.id, { by: byOf(req) }), {
+        location: sessionPath(req.params.id),
+      }),
   });
 }
 

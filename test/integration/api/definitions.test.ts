@@ -168,7 +168,7 @@ describe('POST /v1/definitions', () => {
     });
     expect(nothingToSize.status).toBe(400);
     expect(nothingToSize.body.errors).toEqual([
-      { path: 'resourceRequirements', message: 'required when no topologyYaml is given' },
+      { path: 'resourceRequirements', message: 'required when neither topologyYaml nor contentUri is given' },
     ]);
   });
 

@@ -99,6 +99,44 @@ export const ListDefinitionsQuery = PageQuery.extend({
   status: z.enum(['ACTIVE', 'DEPRECATED', 'ARCHIVED']).optional(),
 });
 
+// definitions: learn from live (observations) and content sync
+export const DefinitionObservationsQuery = z.object({
+  /** How many of the newest observed sessions to aggregate. */
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+export const ApplyObservedBody = z
+  .object({
+    /** max / latest of the observed sessions, or custom values (given in resourceRequirements). */
+    strategy: z.enum(['max', 'latest', 'custom']),
+    /** How many of the newest observed sessions to consider. */
+    limit: z.number().int().min(1).max(100).default(20),
+    /** strategy custom: the values to use; fields not given keep the latest version's. */
+    resourceRequirements: ResourceRequirementsSchema.partial().optional(),
+    /** Also take the port template (and the topology's node tags) from the newest observation. */
+    portTemplate: z.boolean().default(false),
+    /** Only if the latest version is still this one (409 otherwise). */
+    expectedVersion: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const given = b.resourceRequirements !== undefined && Object.keys(b.resourceRequirements).length > 0;
+    if (b.strategy === 'custom' && !given) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['resourceRequirements'],
+        message: 'strategy custom needs at least one value',
+      });
+    }
+    if (b.strategy !== 'custom' && b.resourceRequirements !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['resourceRequirements'],
+        message: 'only with strategy custom',
+      });
+    }
+  })
+  .meta({ id: 'ApplyObserved' });
+
 // sessions
 export const SessionIdParams = z.object({ id: Id });
 export const ReservationParams = z.object({ reservationId: z.string().min(1).max(256) });

@@ -4,8 +4,12 @@ import {
   GradingSessionSchema,
   Id,
   IsoDateTime,
+  LabletDefinitionSchema,
   LabletSessionSchema,
+  ObservationRequestSchema,
+  PortTemplateSchema,
   ResourceObservationSchema,
+  ResourceRequirementsSchema,
   ScoreReportSchema,
   ServiceStatusSchema,
   SessionStatusSchema,
@@ -68,3 +72,76 @@ export const SessionViewSchema = LabletSessionSchema.extend({
 export const SessionActionResultSchema = z
   .object({ outcome: z.enum(['terminated', 'requested', 'noop']), session: LabletSessionSchema })
   .meta({ id: 'SessionActionResult' });
+
+/** POST /v1/sessions/{id}/observe: the request recorded (or already pending). */
+export const ObservationRequestResultSchema = z
+  .object({
+    outcome: z.enum(['requested', 'already-requested']),
+    sessionId: Id,
+    request: ObservationRequestSchema,
+  })
+  .meta({ id: 'ObservationRequestResult' });
+
+const ObservedSessionSummarySchema = z.object({
+  sessionId: Id,
+  definitionVersion: z.number().int().min(1),
+  observedAt: IsoDateTime,
+  totals: ResourceRequirementsSchema,
+  hasDrift: z.boolean(),
+});
+
+/** GET /v1/definitions/{id}/observations: the newest observed sessions, aggregated. */
+export const DefinitionObservationsSchema = z
+  .object({
+    definitionId: Id,
+    latestVersion: z.number().int().min(1),
+    /** The latest version's requirements, to compare with. */
+    current: ResourceRequirementsSchema,
+    limit: z.number().int().min(1),
+    sessionCount: z.number().int().nonnegative(),
+    /** Definition versions among the sessions, ascending. */
+    versions: z.array(z.number().int().min(1)),
+    max: ResourceRequirementsSchema.nullable(),
+    avg: ResourceRequirementsSchema.nullable(),
+    latest: ResourceRequirementsSchema.nullable(),
+    /** Sessions whose newest observation reported port drift. */
+    driftSessions: z.number().int().nonnegative(),
+    /** Newest first. */
+    sessions: z.array(ObservedSessionSummarySchema),
+  })
+  .meta({ id: 'DefinitionObservations' });
+
+const DefinitionShapeSchema = z.object({
+  version: z.number().int().min(1),
+  resourceRequirements: ResourceRequirementsSchema,
+  portTemplate: PortTemplateSchema,
+});
+
+/** POST /v1/definitions/{id}/apply-observed. */
+export const ApplyObservedResultSchema = z
+  .object({
+    definitionId: Id,
+    strategy: z.enum(['max', 'latest', 'custom']),
+    /** false: nothing differed from the latest version; no version was created. */
+    changed: z.boolean(),
+    before: DefinitionShapeSchema,
+    after: DefinitionShapeSchema,
+    basedOn: z
+      .object({
+        sessionCount: z.number().int().nonnegative(),
+        versions: z.array(z.number().int().min(1)),
+        sessionIds: z.array(Id),
+        newestObservedAt: IsoDateTime,
+      })
+      .nullable(),
+    definition: LabletDefinitionSchema,
+  })
+  .meta({ id: 'ApplyObservedResult' });
+
+/** POST /v1/definitions/{id}/sync. */
+export const ContentSyncRequestResultSchema = z
+  .object({
+    outcome: z.enum(['requested', 'already-requested']),
+    definition: LabletDefinitionSchema,
+  })
+  .meta({ id: 'ContentSyncRequestResult' });

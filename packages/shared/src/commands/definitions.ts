@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
 import type { z } from 'zod';
 import type { CreateDefinitionBody, ListDefinitionsQuery, UpdateDefinitionBody } from '../api/requests.ts';
+import { isS3Uri } from '../content/uri.ts';
 import type { DefinitionStatus } from '../domain/enums.ts';
 import {
   ConflictError,
@@ -99,6 +100,16 @@ export function deriveFromTopology(
       ? { resourceRequirements: estimateResources(topology) }
       : {}),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content packages
+
+/** Placeholder requirements of a definition created from a contentUri, until its sync fills them in. */
+const NO_REQUIREMENTS: ResourceRequirements = { cpuCores: 0, memoryGb: 0, storageGb: 0, nodeCount: 0 };
+
+function checkContentUri(uri: string): void {
+  if (!isS3Uri(uri)) throw new ValidationError('contentUri', `must be s3://<bucket>/<key>, got ${uri}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,9 +211,17 @@ export async function createDefinition(
   const { id: givenId, ...fields } = input;
   const derived =
     fields.topologyYaml !== undefined ? deriveFromTopology(fields.topologyYaml, fields) : undefined;
-  const resourceRequirements = fields.resourceRequirements ?? derived?.resourceRequirements;
+  if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
+  // With a contentUri, the content sync fills the requirements in from the package's topology.
+  const resourceRequirements =
+    fields.resourceRequirements ??
+    derived?.resourceRequirements ??
+    (fields.contentUri !== undefined ? { ...NO_REQUIREMENTS } : undefined);
   if (resourceRequirements === undefined) {
-    throw new ValidationError('resourceRequirements', 'required when no topologyYaml is given');
+    throw new ValidationError(
+      'resourceRequirements',
+      'required when neither topologyYaml nor contentUri is given',
+    );
   }
   const key = ctx.idempotencyKey?.trim() || undefined;
   const attempts = givenId !== undefined || key !== undefined ? 1 : 3;
@@ -215,6 +234,8 @@ export async function createDefinition(
         resourceRequirements,
         id,
         status: 'ACTIVE',
+        // A contentUri asks for a content sync (content/sync.ts), started by the table stream.
+        ...(fields.contentUri !== undefined ? { sync: { status: 'PENDING' as const, at: nowOf(deps) } } : {}),
         createdAt: nowOf(deps),
         createdBy: ctx.by,
       });
@@ -251,6 +272,7 @@ export async function updateDefinition(
   }
   if (fields.topologyYaml !== undefined)
     Object.assign(changes, deriveFromTopology(fields.topologyYaml, fields));
+  if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
 
   const { value } = await retryOnConflict(
     async () => {
@@ -268,7 +290,12 @@ export async function updateDefinition(
           status: prev.status,
         });
       }
-      const next = nextDefinitionVersion(prev, changes, ctx.by, nowOf(deps));
+      // A new contentUri asks for a content sync of the new version.
+      const resync =
+        changes.contentUri !== undefined && changes.contentUri !== prev.contentUri
+          ? { sync: { status: 'PENDING' as const, at: nowOf(deps) } }
+          : {};
+      const next = nextDefinitionVersion(prev, { ...changes, ...resync }, ctx.by, nowOf(deps));
       return deps.definitions.putNewVersion(prev, next);
     },
     { maxAttempts: expectedVersion === undefined ? 5 : 1 },

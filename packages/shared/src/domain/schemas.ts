@@ -153,6 +153,12 @@ export const WorkerSchema = z.object({
   portRange: PortRangeSchema,
   /** Number of port leases held on this worker; kept in step by the placement transaction. */
   leasedPortCount: z.number().int().nonnegative().default(0),
+  /**
+   * Latest timeslot end of the sessions placed on this worker, kept by the placement transaction
+   * (max on place; cleared when a release empties the worker). Placement prefers workers whose
+   * sessions end with the new one (domain/placement.ts). May be stale-late, never early.
+   */
+  latestSessionEnd: IsoDateTime.optional(),
   metrics: WorkerMetricsSchema.optional(),
   lastActivityAt: IsoDateTime.optional(),
   idleSince: IsoDateTime.optional(),
@@ -301,6 +307,32 @@ export const ResourceObservationSchema = z.object({
 });
 export type ResourceObservation = z.infer<typeof ResourceObservationSchema>;
 
+/**
+ * A manual observation request (POST /v1/sessions/{id}/observe), kept on the session until the
+ * stream-triggered task has performed it (then removed) or could not (FAILED, with the error).
+ */
+export const ObservationRequestSchema = z.object({
+  status: z.enum(['PENDING', 'FAILED']),
+  requestedBy: z.string().min(1).max(256),
+  requestedAt: IsoDateTime,
+  failedAt: IsoDateTime.optional(),
+  error: z.string().max(2000).optional(),
+});
+export type ObservationRequest = z.infer<typeof ObservationRequestSchema>;
+
+/**
+ * A port this session's lab was seen using while another session on the same worker holds its
+ * lease, flagged on both sessions. `observedSessionId` is the session whose observation saw it.
+ */
+export const PortConflictSchema = z.object({
+  name: z.string().max(160),
+  port: PortNumber,
+  otherSessionId: Id,
+  observedSessionId: Id,
+  detectedAt: IsoDateTime,
+});
+export type PortConflict = z.infer<typeof PortConflictSchema>;
+
 /** Which task token a waiting session holds (DESIGN §6). */
 export const PendingWaitSchema = z.object({
   kind: z.enum(['LOGIN', 'END', 'GRADING']),
@@ -341,6 +373,10 @@ export const LabletSessionSchema = z.object({
   loginObservedAt: IsoDateTime.optional(),
   endObservedAt: IsoDateTime.optional(),
   pausedAt: IsoDateTime.optional(),
+  /** A pending (or failed) manual observation request; see ObservationRequestSchema. */
+  observationRequest: ObservationRequestSchema.optional(),
+  /** Port collisions with other sessions' leases found by observations (newest last). */
+  portConflicts: z.array(PortConflictSchema).max(100).optional(),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
   version: z.number().int().nonnegative(),

@@ -1,8 +1,13 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import type { DefinitionStatus } from '../domain/enums.ts';
+import type { DefinitionStatus, SyncStatus } from '../domain/enums.ts';
 import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
-import { DefinitionStatusSchema, type LabletDefinition, LabletDefinitionSchema } from '../domain/schemas.ts';
+import {
+  DefinitionStatusSchema,
+  DefinitionSyncSchema,
+  type LabletDefinition,
+  LabletDefinitionSchema,
+} from '../domain/schemas.ts';
 import {
   checkLimit,
   conditionError,
@@ -13,6 +18,7 @@ import {
   parseItem,
   queryPage,
   type StoreConfig,
+  type TxOp,
   transactWrite,
   validateInput,
 } from './dynamo.ts';
@@ -23,6 +29,13 @@ import { TABLE } from './table.ts';
 export type DefinitionContent = Omit<z.input<typeof LabletDefinitionSchema>, 'id' | 'version' | 'createdAt'> &
   Partial<Pick<LabletDefinition, 'createdAt'>>;
 export type NewDefinition = DefinitionContent & { id: string };
+export type DefinitionSync = z.infer<typeof DefinitionSyncSchema>;
+
+/** What setSync expects to find: the current sync status (NONE also matches "never synced") and `at`. */
+export interface ExpectedSync {
+  status: SyncStatus;
+  at?: string | undefined;
+}
 
 /**
  * Access pattern 3. Versions are immutable items `DEF#<id> / V#<version>`; the item
@@ -42,11 +55,14 @@ export interface DefinitionStore {
   /**
    * Writes version prev.version + 1 and replaces LATEST, in one transaction conditioned on
    * LATEST still being `prev.version`: of two concurrent updates from the same version
-   * exactly one wins, the other gets VersionConflictError.
+   * exactly one wins, the other gets VersionConflictError. With `previousSync`, the version
+   * item of `prev` gets that sync state in the same transaction (a content sync closes the state
+   * of the version it superseded).
    */
   putNewVersion(
     prev: LabletDefinition,
     next: DefinitionContent & { id?: string; version?: number },
+    opts?: { previousSync?: DefinitionSync },
   ): Promise<LabletDefinition>;
   /**
    * Sets the status of the definition (LATEST and the version item it copies) in one
@@ -57,6 +73,18 @@ export interface DefinitionStore {
     status: DefinitionStatus,
     expectedVersion: number,
     opts?: { expectedStatus?: DefinitionStatus },
+  ): Promise<LabletDefinition>;
+  /**
+   * Records the content-sync state on LATEST and on the version item it copies, in one
+   * transaction conditioned on LATEST being `expectedVersion` (and, with `expectedSync`, on the
+   * current sync status and `at`). The version number does not change: sync state is operational
+   * metadata, like status; content changes are new versions (putNewVersion).
+   */
+  setSync(
+    id: string,
+    sync: DefinitionSync,
+    expectedVersion: number,
+    opts?: { expectedSync?: ExpectedSync },
   ): Promise<LabletDefinition>;
 }
 
@@ -126,6 +154,7 @@ export class DynamoDefinitionStore implements DefinitionStore {
   async putNewVersion(
     prev: LabletDefinition,
     next: DefinitionContent & { id?: string; version?: number },
+    opts: { previousSync?: DefinitionSync } = {},
   ): Promise<LabletDefinition> {
     if (next.id !== undefined && next.id !== prev.id) {
       throw new ValidationError('id', `a new version keeps the id ${prev.id}`);
@@ -160,8 +189,29 @@ export class DynamoDefinitionStore implements DefinitionStore {
         entity: ENTITY.definitionLatest,
         id: def.id,
       },
+      ...(opts.previousSync ? [this.syncOfVersion(prev.id, prev.version, opts.previousSync)] : []),
     ]);
     return def;
+  }
+
+  /** A transaction item setting the sync state of one version item (which must exist). */
+  private syncOfVersion(id: string, version: number, sync: DefinitionSync): TxOp {
+    const value = validateInput(DefinitionSyncSchema, sync, 'sync');
+    const e = new Expr();
+    return {
+      item: {
+        Update: {
+          TableName: this.cfg.tableName,
+          Key: keys.definitionVersion(id, version),
+          UpdateExpression: `SET ${e.name('sync')} = ${e.value(value)}`,
+          ConditionExpression: `attribute_exists(${e.name('PK')})`,
+          ...e.attributes(),
+        },
+      },
+      onConditionFailed: () => new NotFoundError(ENTITY.definitionVersion, `${id} v${version}`),
+      entity: ENTITY.definitionVersion,
+      id,
+    };
   }
 
   async setStatus(
@@ -212,6 +262,59 @@ export class DynamoDefinitionStore implements DefinitionStore {
         entity: ENTITY.definitionVersion,
         id,
       },
+    ]);
+    return this.getLatest(id);
+  }
+
+  async setSync(
+    id: string,
+    sync: DefinitionSync,
+    expectedVersion: number,
+    opts: { expectedSync?: ExpectedSync } = {},
+  ): Promise<LabletDefinition> {
+    const value = validateInput(DefinitionSyncSchema, sync, 'sync');
+    const latest = new Expr();
+    const conditions = [
+      `attribute_exists(${latest.name('PK')})`,
+      `${latest.name('version')} = ${latest.value(expectedVersion)}`,
+    ];
+    const expected = opts.expectedSync;
+    if (expected) {
+      const path = (field: string) => `${latest.name('sync')}.${latest.name(field)}`;
+      const status = `${path('status')} = ${latest.value(expected.status)}`;
+      conditions.push(
+        expected.status === 'NONE' ? `(attribute_not_exists(${latest.name('sync')}) OR ${status})` : status,
+      );
+      if (expected.at !== undefined) conditions.push(`${path('at')} = ${latest.value(expected.at)}`);
+    }
+    const latestSet = `SET ${latest.name('sync')} = ${latest.value(value)}`;
+    await transactWrite(this.cfg.client, [
+      {
+        item: {
+          Update: {
+            TableName: this.cfg.tableName,
+            Key: keys.definitionLatest(id),
+            UpdateExpression: latestSet,
+            ConditionExpression: conditions.join(' AND '),
+            ...latest.attributes(),
+          },
+        },
+        onConditionFailed: (old) => {
+          if (!old || old.version !== expectedVersion || !expected) {
+            return conditionError(ENTITY.definitionLatest, id, old, expectedVersion);
+          }
+          const found = (old.sync ?? {}) as { status?: string; at?: string };
+          return new VersionConflictError(
+            ENTITY.definitionLatest,
+            id,
+            `sync is ${found.status ?? 'NONE'}${found.at ? ` (${found.at})` : ''}, expected ${expected.status}` +
+              `${expected.at ? ` (${expected.at})` : ''}`,
+          );
+        },
+        entity: ENTITY.definitionLatest,
+        id,
+      },
+      this.syncOfVersion(id, expectedVersion, value),
     ]);
     return this.getLatest(id);
   }

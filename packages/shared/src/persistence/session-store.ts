@@ -65,6 +65,8 @@ const EDITABLE = LabletSessionSchema.pick({
   loginObservedAt: true,
   endObservedAt: true,
   pausedAt: true,
+  observationRequest: true,
+  portConflicts: true,
 });
 export type SessionPatch = { [K in keyof z.input<typeof EDITABLE>]?: z.input<typeof EDITABLE>[K] | null };
 

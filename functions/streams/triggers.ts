@@ -1,0 +1,53 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { ObserveDeps } from '@lcm/shared/commands/observations';
+import type { ContentSyncDeps } from '@lcm/shared/content/sync';
+import { triggeredTask } from '@lcm/shared/content/triggers';
+import { changeRecordOf } from '@lcm/shared/events/streams';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { contentSyncDepsFromEnv, performContentSync } from '../tasks/content-sync.ts';
+import { observeDepsFromEnv, performObservation } from '../tasks/observe.ts';
+
+/**
+ * Stream-triggered work (consumer TRIGGERS_CONSUMER in packages/shared/src/content/triggers.ts:
+ * filters, batch and retry settings): a definition whose sync is PENDING gets its content
+ * synced, a session with a PENDING observation request gets observed. Each record is one task,
+ * in stream order; a task that throws fails its record (Powertools BatchProcessor reports it,
+ * Lambda retries from there). Package problems and unreachable labs are outcomes recorded on the
+ * item, not errors, so only infrastructure failures are retried.
+ */
+
+export interface TriggerDeps {
+  contentSync?: () => ContentSyncDeps;
+  observe?: () => ObserveDeps;
+}
+
+export type TriggerOutcome = Awaited<
+  ReturnType<typeof performContentSync | typeof performObservation>
+> | null;
+
+/** The work of one stream record (null when it asks for nothing). */
+export function triggerRecordHandler(
+  deps: TriggerDeps = {},
+): (record: DynamoDBRecord) => Promise<TriggerOutcome> {
+  return async (record) => {
+    const task = triggeredTask(changeRecordOf(record));
+    if (!task) return null;
+    if (task.kind === 'content-sync') {
+      return performContentSync((deps.contentSync ?? contentSyncDepsFromEnv)(), task.definitionId);
+    }
+    return performObservation((deps.observe ?? observeDepsFromEnv)(), task.sessionId);
+  };
+}
+
+export function triggersHandler(deps: TriggerDeps = {}) {
+  return async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+    // One processor per invocation: its state must not be shared by concurrent invocations.
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    return processPartialResponse(event, triggerRecordHandler(deps), processor, {
+      context,
+      processInParallel: false,
+    });
+  };
+}
+
+export const handler = triggersHandler();
