@@ -77,6 +77,7 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   getReservation: [A, O, P, V],
   // fleet
   getFleetCapacity: [A, O, V],
+  getFleetScaling: [A, O, V],
   // partner CloudEvents: no JWT (the handler checks an HMAC signature of the body instead)
   ingestEvents: PUBLIC,
 };

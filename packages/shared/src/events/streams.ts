@@ -1,6 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { TRIGGERS_CONSUMER } from '../content/triggers.ts';
 import { TABLE } from '../persistence/table.ts';
 import { type ChangeRecord, type Item, OUTBOX_ENTITIES } from './outbox.ts';
 import type { EventPattern } from './pattern.ts';
@@ -47,7 +48,8 @@ export const OUTBOX_CONSUMER: StreamConsumer = {
   reportBatchItemFailures: true,
 };
 
-export const STREAM_CONSUMERS: readonly StreamConsumer[] = [OUTBOX_CONSUMER];
+/** Every consumer of the table stream: the outbox, and the async tasks (content sync, manual observation). */
+export const STREAM_CONSUMERS: readonly StreamConsumer[] = [OUTBOX_CONSUMER, TRIGGERS_CONSUMER];
 
 /** Lambda's FilterCriteria (CreateEventSourceMapping / CfnEventSourceMapping). */
 export const filterCriteriaOf = (consumer: Pick<StreamConsumer, 'filters'>) => ({
