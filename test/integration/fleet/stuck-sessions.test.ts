@@ -1,0 +1,152 @@
+import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
+import {
+  DEFAULT_LIFECYCLE_CONFIG,
+  labTitleOf,
+  type LifecycleDeps as SessionDeps,
+} from '@lcm/shared/commands/lifecycle/deps';
+import {
+  type SessionTeardown,
+  sessionTeardownWith,
+  sweepStuckSessions,
+  WORKFLOW_LOST_ERROR,
+} from '@lcm/shared/commands/worker-lifecycle/stuck-sessions';
+import type { LabletSession } from '@lcm/shared/domain/schemas';
+import { createCmlClient } from '@lcm/shared/integrations/cml-client';
+import { staticCredentials } from '@lcm/shared/integrations/secrets';
+import { createStores, type Stores } from '@lcm/shared/persistence/stores';
+import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
+import { type ExecutionStatus, RecordingFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestTable, type TestTable } from '../../support/table.ts';
+import { newSession } from '../persistence/builders.ts';
+import { placedSession, runningWorker } from './support.ts';
+
+/**
+ * The stuck-session sweep over DynamoDB Local: a session that is not TERMINATED but whose
+ * workflow execution is no longer running is torn down with the session workflow's own teardown
+ * steps (lab deleted on CML, capacity and ports released, TERMINATED with WORKFLOW_ERROR); a
+ * running execution, one the engine cannot tell, and a session changed within the grace period
+ * are left alone.
+ */
+
+let t: TestTable;
+let s: Stores;
+let cml: CmlSimulator;
+
+beforeAll(async () => {
+  t = await createTestTable('fleet-stuck');
+  s = createStores({ client: t.client, tableName: t.tableName });
+  cml = await startCmlSimulator({ labBootMs: 10 });
+});
+
+afterAll(async () => {
+  await cml?.stop();
+  await t?.cleanup();
+});
+
+const arn = (name: string) => `arn:aws:states:us-east-1:000000000000:execution:lcm-session-lifecycle:${name}`;
+
+async function withExecution(session: LabletSession, executionArn: string): Promise<LabletSession> {
+  return s.sessions.update(session.id, { executionArn }, session.version);
+}
+
+describe('sweepStuckSessions', () => {
+  it('tears down only sessions whose execution ended or vanished, once the grace period has passed', async () => {
+    const workflows = new RecordingFleetWorkflows();
+    const cases: Array<[string, ExecutionStatus | undefined]> = [
+      ['failed', 'FAILED'],
+      ['aborted', 'ABORTED'],
+      ['timed-out', 'TIMED_OUT'],
+      ['succeeded', 'SUCCEEDED'],
+      ['not-found', 'NOT_FOUND'],
+      ['running', 'RUNNING'],
+      ['unknown', undefined],
+    ];
+    for (const [name, status] of cases) {
+      const created = await s.sessions.create(newSession({ id: `s-${name}`, reservationId: `r-${name}` }));
+      await withExecution(created, arn(name));
+      if (status) workflows.setStatus(arn(name), status);
+    }
+    await s.sessions.create(newSession({ id: 's-no-execution', reservationId: 'r-no-execution' }));
+
+    const tornDown: Array<{ id: string; why: { Error: string; Cause: string } }> = [];
+    const teardown: SessionTeardown = async (id, why) => {
+      tornDown.push({ id, why });
+    };
+    const deps = {
+      sessions: s.sessions,
+      workflows,
+      teardown,
+      config: { stuckSessionGraceSeconds: 120 },
+    };
+
+    const early = await sweepStuckSessions(deps);
+    expect(early.tornDown).toEqual([]);
+    expect(tornDown).toEqual([]);
+
+    const later = new Date(Date.now() + 10 * 60_000);
+    const result = await sweepStuckSessions({ ...deps, clock: () => later });
+    expect(result.tornDown.map((x) => x.sessionId).sort()).toEqual(
+      ['s-aborted', 's-failed', 's-not-found', 's-succeeded', 's-timed-out'].sort(),
+    );
+    expect(result.checked).toBe(7);
+    expect(result.errors).toEqual([]);
+    const failed = tornDown.find((x) => x.id === 's-failed')!;
+    expect(failed.why.Error).toBe(WORKFLOW_LOST_ERROR);
+    expect(failed.why.Cause).toBe(
+      `the session workflow ${arn('failed')} is FAILED but the session is PENDING`,
+    );
+  });
+
+  it('with the real teardown steps: the CML lab is deleted, capacity and ports released, TERMINATED', async () => {
+    const worker = await runningWorker(s, { cmlBaseUrl: cml.url, ipAddress: '127.0.0.1' });
+    const placed = await placedSession(s, worker);
+    const session = await withExecution(placed, arn(`dead-${placed.id}`));
+    // The lab the dead workflow had imported (found by the session's title).
+    const client = createCmlClient({
+      baseUrl: cml.url,
+      credentials: staticCredentials({ username: 'admin', password: 'admin-password' }),
+    });
+    const yaml = `lab: {title: x, version: 0.3.0}\nnodes:\n  - {id: n0, label: R1, node_definition: iol-xe, x: 0, y: 0, interfaces: []}\nlinks: []\n`;
+    const { id: labId } = await client.importLab(yaml, labTitleOf(session.id));
+    await client.startLab(labId);
+
+    const workflows = new RecordingFleetWorkflows();
+    workflows.setStatus(session.executionArn!, 'FAILED');
+    const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used')) });
+    const sessionDeps: SessionDeps = {
+      stores: s,
+      engine: new RecordingWorkflowEngine(),
+      cml: () => client,
+      lds: unused as SessionDeps['lds'],
+      grading: unused as SessionDeps['grading'],
+      evidence: unused as SessionDeps['evidence'],
+      config: DEFAULT_LIFECYCLE_CONFIG,
+    };
+    const later = new Date(Date.now() + 10 * 60_000);
+    const result = await sweepStuckSessions({
+      sessions: s.sessions,
+      workflows,
+      teardown: sessionTeardownWith(sessionDeps),
+      config: { stuckSessionGraceSeconds: 120 },
+      clock: () => later,
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.tornDown).toContainEqual({
+      sessionId: session.id,
+      executionArn: session.executionArn,
+      execution: 'FAILED',
+    });
+
+    const after = await s.sessions.get(session.id);
+    expect(after.session.status).toBe('TERMINATED');
+    expect(after.session.failureReason).toBe('WORKFLOW_ERROR');
+    expect(after.history.at(-1)).toMatchObject({ from: 'SCHEDULED', to: 'TERMINATED' });
+    expect(cml.lab(labId)).toBeUndefined();
+    const w = await s.workers.get(worker.id);
+    expect(w.allocatedCapacity).toEqual({ cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 });
+    expect(w.leasedPortCount).toBe(0);
+    expect(await s.leases.listByWorker(worker.id)).toEqual([]);
+    expect((await s.sessions.listActiveOnWorker(worker.id)).items).toEqual([]);
+  });
+});

@@ -1,0 +1,96 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { fleetConfig } from '@lcm/shared/commands/worker-lifecycle/config';
+import type { LifecycleDeps } from '@lcm/shared/commands/worker-lifecycle/deps';
+import { DynamoLeaseCleaner } from '@lcm/shared/commands/worker-lifecycle/leases';
+import { Ec2Compute } from '@lcm/shared/compute/ec2';
+import { DEFAULT_SCALING_CONFIG } from '@lcm/shared/domain/scaling';
+import type { LabletSession, Worker } from '@lcm/shared/domain/schemas';
+import { type CmlApi, createCmlClient } from '@lcm/shared/integrations/cml-client';
+import { staticCredentials } from '@lcm/shared/integrations/secrets';
+import type { Stores } from '@lcm/shared/persistence/stores';
+import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
+import { RecordingFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+import type { TestTable } from '../../support/table.ts';
+
+/** Fleet dependencies over a test table: real Ec2Compute on mocked SDK clients, CML over HTTP. */
+export function lifecycleDeps(
+  t: TestTable,
+  stores: Stores,
+  over: Partial<LifecycleDeps> = {},
+): LifecycleDeps & { workflows: RecordingFleetWorkflows; engine: RecordingWorkflowEngine } {
+  const clients = new Map<string, CmlApi>();
+  const cml = (w: { id: string; cmlBaseUrl: string }) => {
+    let c = clients.get(w.cmlBaseUrl);
+    if (!c) {
+      c = createCmlClient({
+        baseUrl: w.cmlBaseUrl,
+        credentials: staticCredentials({ username: 'admin', password: 'admin-password' }),
+        timeoutMs: 2000,
+        retry: { attempts: 1 },
+      });
+      clients.set(w.cmlBaseUrl, c);
+    }
+    return c;
+  };
+  return {
+    workers: stores.workers,
+    templates: stores.templates,
+    sessions: stores.sessions,
+    definitions: stores.definitions,
+    leases: stores.leases,
+    leaseCleaner: new DynamoLeaseCleaner({ client: t.client, tableName: t.tableName }),
+    compute: new Ec2Compute({
+      ec2: new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      cloudwatch: new CloudWatchClient({
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      }),
+    }),
+    cml,
+    licenseToken: async () => undefined,
+    workflows: new RecordingFleetWorkflows(),
+    engine: new RecordingWorkflowEngine(),
+    sessionTeardown: async () => {
+      throw new Error('no teardown in this test');
+    },
+    scaling: stores.scaling,
+    scalingConfig: { ...DEFAULT_SCALING_CONFIG },
+    config: fleetConfig({ stage: 'itest', maxConsecutiveFailures: 3, missingInstanceGraceSeconds: 300 }),
+    ...over,
+  } as LifecycleDeps & { workflows: RecordingFleetWorkflows; engine: RecordingWorkflowEngine };
+}
+
+let n = 0;
+
+export async function runningWorker(stores: Stores, over: Partial<Worker> = {}): Promise<Worker> {
+  return stores.workers.create({
+    id: `w-it-${++n}`,
+    templateName: 'cml',
+    status: 'RUNNING',
+    serviceStatus: 'AVAILABLE',
+    license: { type: 'ENTERPRISE', status: 'REGISTERED' },
+    declaredCapacity: { cpuCores: 16, memoryGb: 64, storageGb: 500, maxNodes: 50 },
+    portRange: { start: 2000, end: 2099 },
+    ...over,
+  });
+}
+
+/** A session placed on the worker (SCHEDULED; capacity and one port leased). */
+export async function placedSession(stores: Stores, worker: Worker, port = 2000): Promise<LabletSession> {
+  const id = `s-it-${++n}`;
+  const now = Date.now();
+  const session = await stores.sessions.create({
+    id,
+    definitionId: 'ospf',
+    definitionVersion: 1,
+    reservationId: `r-${id}`,
+    owner: { userId: 'u-1' },
+    timeslot: { start: new Date(now).toISOString(), end: new Date(now + 3_600_000).toISOString() },
+    requirements: { cpuCores: 2, memoryGb: 4, storageGb: 10, nodeCount: 2 },
+    licenseAffinity: [],
+    portTemplate: [{ name: 'R1_serial', nodeLabel: 'R1', kind: 'serial', insidePort: 0 }],
+  });
+  const current = await stores.workers.get(worker.id);
+  return stores.placement.place({ session, worker: current, ports: { R1_serial: port }, by: 'test' });
+}

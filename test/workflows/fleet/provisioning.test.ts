@@ -1,0 +1,337 @@
+import { RunInstancesCommand, StartInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { launchExecutionName } from '@lcm/shared/commands/worker-lifecycle/dispatch';
+import { createWorker, requestWorkerAction } from '@lcm/shared/commands/workers';
+import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/compute/provider';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type FleetHarness,
+  finished,
+  INSTANCE_PROFILE,
+  SECURITY_GROUP,
+  STAGE,
+  SUBNETS,
+  startFleetHarness,
+  statusesOf,
+  trace,
+} from './harness.ts';
+
+/**
+ * statemachines/worker-provisioning.asl.json run locally (aws-local-stepfunctions behind the
+ * local SFN endpoint) with the real task handlers, EC2 mocked at the SDK boundary and CML by the
+ * simulator over HTTP: the launch from a template, the start of a stopped worker, and the failure
+ * paths, after each of which no instance is left running for a worker that is not RUNNING.
+ */
+
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+});
+
+let h: FleetHarness;
+let n = 0;
+
+const IMAGES = [
+  { ImageId: 'ami-0old', Name: 'cml-2.8.0-lcm', CreationDate: '2025-01-10T00:00:00.000Z' },
+  { ImageId: 'ami-0new', Name: 'cml-2.9.1-lcm', CreationDate: '2025-06-01T00:00:00.000Z' },
+  { ImageId: 'ami-0other', Name: 'ubuntu-24.04', CreationDate: '2025-07-01T00:00:00.000Z' },
+];
+
+beforeAll(async () => {
+  h = await startFleetHarness();
+  await h.stores.templates.create({
+    name: 'cml-pattern',
+    instanceType: 'm5zn.metal',
+    capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
+    amiNamePattern: 'cml-*-lcm',
+    costPerHourUsd: 3.96,
+    licenseType: 'ENTERPRISE',
+    bootMinutes: 15,
+  });
+  await h.stores.templates.create({
+    name: 'cml-explicit',
+    instanceType: 'c5.metal',
+    capacity: { cpuCores: 96, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
+    amiId: 'ami-0old',
+    costPerHourUsd: 4.08,
+    licenseType: 'EVALUATION',
+    bootMinutes: 15,
+  });
+  await h.stores.templates.create({
+    name: 'cml-missing',
+    instanceType: 'm5.large',
+    capacity: { cpuCores: 2, memoryGb: 8, storageGb: 100, maxNodes: 10 },
+    amiNamePattern: 'no-such-image-*',
+    costPerHourUsd: 0.1,
+    licenseType: 'ENTERPRISE',
+  });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+beforeEach(async () => {
+  h.ec2.images = IMAGES.map((i) => ({ ...i }));
+  h.ec2.runErrors = [];
+  h.ec2.runAlwaysFails = undefined;
+  h.ec2.describesUntilRunning = 1;
+  h.ec2.ec2.resetHistory();
+  h.setEnv('LCM_CML_READY_TIMEOUT_SECONDS', '30');
+  await h.restartCml({});
+});
+
+async function newWorker(templateName: string) {
+  return createWorker(h.stores, { templateName, id: `w-prov-${++n}` });
+}
+
+async function provision(workerId: string) {
+  const { executionArn } = await h.workflows.startProvisioning(workerId, {
+    executionName: launchExecutionName(workerId),
+  });
+  return finished(h, executionArn);
+}
+
+const liveInstancesOf = (workerId: string) =>
+  [...h.ec2.instances.values()].filter(
+    (i) => i.tags[TAG_WORKER_ID] === workerId && i.state !== 'terminated' && i.state !== 'shutting-down',
+  );
+
+describe('worker-provisioning: launch', () => {
+  it('resolves the newest matching AMI, launches with the template and context, polls EC2 and CML, licenses, RUNNING', async () => {
+    // The controller answers 502 for a while after the instance runs.
+    await h.restartCml({ controllerBootMs: 1500 });
+    const worker = await newWorker('cml-pattern');
+    const e = await provision(worker.id);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+
+    const runs = h.ec2.calls(RunInstancesCommand);
+    expect(runs).toHaveLength(1);
+    const run = runs[0]!;
+    expect(run.ClientToken).toBe(worker.id);
+    expect(run.ImageId).toBe('ami-0new');
+    expect(run.InstanceType).toBe('m5zn.metal');
+    expect(SUBNETS).toContain(run.SubnetId);
+    expect(run.SecurityGroupIds).toEqual([SECURITY_GROUP]);
+    expect(run.IamInstanceProfile).toEqual({ Name: INSTANCE_PROFILE });
+    expect(Buffer.from(String(run.UserData), 'base64').toString('utf8')).toContain(
+      `worker=${worker.id} stage=${STAGE}`,
+    );
+    const tagSpecs = run.TagSpecifications as Array<{
+      ResourceType: string;
+      Tags: Array<{ Key: string; Value: string }>;
+    }>;
+    const instanceTags = Object.fromEntries(
+      tagSpecs.find((t) => t.ResourceType === 'instance')!.Tags.map((t) => [t.Key, t.Value]),
+    );
+    expect(instanceTags[TAG_WORKER_ID]).toBe(worker.id);
+    expect(instanceTags[TAG_STAGE]).toBe(STAGE);
+
+    const w = await h.stores.workers.get(worker.id);
+    const instance = [...h.ec2.instances.values()].find((i) => i.clientToken === worker.id)!;
+    expect(w.status).toBe('RUNNING');
+    expect(w.ec2InstanceId).toBe(instance.instanceId);
+    expect(w.ipAddress).toBe('127.0.0.1');
+    expect(w.cmlBaseUrl).toBe(`http://127.0.0.1:${h.cml.port}/api/v0`);
+    expect(w.amiId).toBe('ami-0new');
+    expect(w.amiName).toBe('cml-2.9.1-lcm');
+    expect(Date.parse(w.launchedAt!)).toBeGreaterThan(Date.parse(worker.createdAt));
+    expect(w.serviceStatus).toBe('AVAILABLE');
+    expect(w.license).toEqual({ type: 'ENTERPRISE', status: 'REGISTERED' });
+    expect(w.metrics?.cmlVersion).toMatch(/^2\./);
+    expect(statusesOf(w)).toEqual(['PENDING→PROVISIONING', 'PROVISIONING→STARTING', 'STARTING→RUNNING']);
+
+    // CML answered 502 while its controller booted, then ready; the license was registered.
+    const info = h.cml.requests().filter((r) => r.path.endsWith('/system_information'));
+    expect(info.some((r) => r.status === 502)).toBe(true);
+    expect(info.at(-1)!.status).toBe(200);
+    expect(
+      h.cml.requests().some((r) => r.method === 'POST' && r.path.endsWith('/licensing/registration')),
+    ).toBe(true);
+    expect(e.states).toContain('WaitForCml');
+    expect(e.states.filter((s) => s === 'CheckInstance').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an explicit AMI id is used as is; an EVALUATION template registers no license', async () => {
+    const worker = await newWorker('cml-explicit');
+    const e = await provision(worker.id);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+    expect(h.ec2.calls(RunInstancesCommand)[0]!.ImageId).toBe('ami-0old');
+    const w = await h.stores.workers.get(worker.id);
+    expect(w.status).toBe('RUNNING');
+    expect(w.license).toEqual({ type: 'EVALUATION', status: 'EVALUATION' });
+    expect(h.cml.requests().some((r) => r.path.endsWith('/licensing/registration'))).toBe(false);
+  });
+
+  it('a repeated start of the same launch is the same execution, and RunInstances stays idempotent', async () => {
+    const worker = await newWorker('cml-explicit');
+    const a = await h.workflows.startProvisioning(worker.id, {
+      executionName: launchExecutionName(worker.id),
+    });
+    const b = await h.workflows.startProvisioning(worker.id, {
+      executionName: launchExecutionName(worker.id),
+    });
+    expect(b.executionArn).toBe(a.executionArn);
+    const e = await finished(h, a.executionArn);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+    const again = await h.workflows.startProvisioning(worker.id, {
+      executionName: launchExecutionName(worker.id),
+    });
+    expect(again.executionArn).toBe(a.executionArn);
+    expect(h.sfn.executions().filter((x) => x.name === launchExecutionName(worker.id))).toHaveLength(1);
+    expect(h.ec2.calls(RunInstancesCommand)).toHaveLength(1);
+  });
+});
+
+describe('worker-provisioning: failures leave no instance behind', () => {
+  it('AMI not found: FAILED with the reason, nothing launched', async () => {
+    const worker = await newWorker('cml-missing');
+    const e = await provision(worker.id);
+    expect(e.status).toBe('FAILED');
+    expect(e.error).toBe('Fleet.ImageNotFound');
+    expect(e.cause).toContain('no-such-image-*');
+    expect(h.ec2.calls(RunInstancesCommand)).toHaveLength(0);
+    const w = await h.stores.workers.get(worker.id);
+    expect(w.status).toBe('FAILED');
+    expect(w.stateHistory.at(-1)).toMatchObject({ from: 'PENDING', to: 'FAILED' });
+    expect(w.stateHistory.at(-1)!.reason).toContain('Fleet.ImageNotFound');
+    expect(liveInstancesOf(worker.id)).toHaveLength(0);
+  });
+
+  it('an explicit AMI id that does not exist: FAILED, nothing launched', async () => {
+    h.ec2.images = h.ec2.images.filter((i) => i.ImageId !== 'ami-0old');
+    const worker = await newWorker('cml-explicit');
+    const e = await provision(worker.id);
+    expect(e.status).toBe('FAILED');
+    expect(e.error).toBe('Fleet.ImageNotFound');
+    expect(h.ec2.calls(RunInstancesCommand)).toHaveLength(0);
+    expect((await h.stores.workers.get(worker.id)).status).toBe('FAILED');
+  });
+
+  it('EC2 insufficient capacity: retried, then FAILED with no instance', async () => {
+    h.ec2.runAlwaysFails = 'InsufficientInstanceCapacity';
+    const worker = await newWorker('cml-pattern');
+    const e = await provision(worker.id);
+    expect(e.status).toBe('FAILED');
+    expect(e.error).toBe('Fleet.InsufficientCapacity');
+    // The first attempt and the ASL's two retries, always with the worker id as ClientToken.
+    const runs = h.ec2.calls(RunInstancesCommand);
+    expect(runs).toHaveLength(3);
+    expect(new Set(runs.map((r) => r.ClientToken))).toEqual(new Set([worker.id]));
+    const w = await h.stores.workers.get(worker.id);
+    expect(w.status).toBe('FAILED');
+    expect(w.ec2InstanceId).toBeUndefined();
+    expect(w.stateHistory.at(-1)!.reason).toContain('InsufficientInstanceCapacity');
+    expect(liveInstancesOf(worker.id)).toHaveLength(0);
+  });
+
+  it('insufficient capacity once: the retry launches and the worker runs', async () => {
+    h.ec2.runErrors = ['InsufficientInstanceCapacity'];
+    const worker = await newWorker('cml-explicit');
+    const e = await provision(worker.id);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+    expect(h.ec2.calls(RunInstancesCommand)).toHaveLength(2);
+    expect((await h.stores.workers.get(worker.id)).status).toBe('RUNNING');
+  });
+
+  it('CML never ready within the bound: the instance is terminated and the worker FAILED', async () => {
+    await h.restartCml({ ready: false });
+    h.setEnv('LCM_CML_READY_TIMEOUT_SECONDS', '1');
+    const worker = await newWorker('cml-pattern');
+    const e = await provision(worker.id);
+    expect(e.status).toBe('FAILED');
+    expect(e.error).toBe('Fleet.CmlNotReady');
+    const w = await h.stores.workers.get(worker.id);
+    expect(w.status).toBe('FAILED');
+    expect(statusesOf(w)).toEqual(['PENDING→PROVISIONING', 'PROVISIONING→STARTING', 'STARTING→FAILED']);
+    expect(w.stateHistory.at(-1)!.reason).toContain('Fleet.CmlNotReady');
+    expect(w.serviceStatus).toBe('UNAVAILABLE');
+    const terminated = h.ec2.calls(TerminateInstancesCommand).flatMap((c) => c.InstanceIds as string[]);
+    expect(terminated).toContain(w.ec2InstanceId);
+    expect(liveInstancesOf(worker.id)).toHaveLength(0);
+    expect(e.states.filter((s) => s === 'CheckCml').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the instance never reaches running: terminated, FAILED with InstanceNotRunning', async () => {
+    h.setEnv('LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS', '1');
+    h.ec2.describesUntilRunning = 1_000_000;
+    try {
+      const worker = await newWorker('cml-explicit');
+      const e = await provision(worker.id);
+      expect(e.status).toBe('FAILED');
+      expect(e.error).toBe('Fleet.InstanceNotRunning');
+      const w = await h.stores.workers.get(worker.id);
+      expect(statusesOf(w)).toEqual(['PENDING→PROVISIONING', 'PROVISIONING→FAILED']);
+      expect(liveInstancesOf(worker.id)).toHaveLength(0);
+    } finally {
+      h.setEnv('LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS', '30');
+    }
+  });
+
+  it('terminate requested while provisioning: the instance is terminated and the worker TERMINATED', async () => {
+    await h.restartCml({ ready: false });
+    const worker = await newWorker('cml-explicit');
+    const { executionArn } = await h.workflows.startProvisioning(worker.id, {
+      executionName: launchExecutionName(worker.id),
+    });
+    // Wait until it polls CML, then terminate through the API's command.
+    for (let i = 0; i < 400; i++) {
+      if ((await h.stores.workers.get(worker.id)).status === 'STARTING') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await requestWorkerAction(h.stores, worker.id, 'terminate', 'operator', 'not needed');
+    const e = await finished(h, executionArn);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+    expect(e.states.at(-1)).toBe('Cancelled');
+    const w = await h.stores.workers.get(worker.id);
+    expect(w.status).toBe('TERMINATED');
+    expect(statusesOf(w).slice(-2)).toEqual(['STARTING→SHUTTING_DOWN', 'SHUTTING_DOWN→TERMINATED']);
+    expect(liveInstancesOf(worker.id)).toHaveLength(0);
+  });
+});
+
+describe('worker-provisioning: start a stopped worker', () => {
+  it('STOPPED → STARTING (API start) → StartInstances → polls → RUNNING with the new address', async () => {
+    const template = await h.stores.templates.get('cml-explicit');
+    const instance = h.ec2.add({
+      state: 'stopped',
+      tags: { [TAG_WORKER_ID]: 'w-stopped-1', [TAG_STAGE]: STAGE },
+    });
+    await h.stores.workers.create({
+      id: 'w-stopped-1',
+      templateName: template.name,
+      status: 'STOPPED',
+      ec2InstanceId: instance.instanceId,
+      ipAddress: '10.9.9.9',
+      license: { type: 'EVALUATION', status: 'EVALUATION' },
+      declaredCapacity: template.capacity,
+      portRange: template.portRange,
+      launchedAt: '2025-01-01T00:00:00.000Z',
+    });
+    const started = await requestWorkerAction(h.stores, 'w-stopped-1', 'start', 'operator');
+    expect(started.status).toBe('STARTING');
+    const { executionArn } = await h.workflows.startProvisioning('w-stopped-1', {
+      executionName: `w-stopped-1-start-${started.stateHistory.length - 1}`,
+    });
+    const e = await finished(h, executionArn);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+    expect(e.states).toContain('StartInstance');
+    expect(e.states).not.toContain('LaunchInstance');
+    expect(h.ec2.calls(StartInstancesCommand).map((c) => c.InstanceIds)).toEqual([[instance.instanceId]]);
+    expect(h.ec2.calls(RunInstancesCommand)).toHaveLength(0);
+    const w = await h.stores.workers.get('w-stopped-1');
+    expect(w.status).toBe('RUNNING');
+    expect(w.ipAddress).toBe('127.0.0.1');
+    expect(w.cmlBaseUrl).toBe(`http://127.0.0.1:${h.cml.port}/api/v0`);
+    expect(Date.parse(w.launchedAt!)).toBeGreaterThan(Date.parse('2025-01-02T00:00:00.000Z'));
+    expect(statusesOf(w)).toEqual(['STOPPED→STARTING', 'STARTING→RUNNING']);
+  });
+
+  it('a RUNNING worker: nothing to do', async () => {
+    const worker = await newWorker('cml-explicit');
+    const first = await provision(worker.id);
+    expect(first.status).toBe('SUCCEEDED');
+    const { executionArn } = await h.workflows.startProvisioning(worker.id);
+    const e = await finished(h, executionArn);
+    expect(e.status).toBe('SUCCEEDED');
+    expect(e.states).toEqual(['Prepare', 'Route', 'NothingToDo']);
+  });
+});
