@@ -1,5 +1,7 @@
+import type { Worker } from '@lcm/shared';
 import { apiStores } from '@lcm/shared/api/deps';
 import { type Caller, operationsHandler } from '@lcm/shared/api/dispatch';
+import { ensureWorkerWorkflow } from '@lcm/shared/commands/worker-lifecycle/dispatch';
 import {
   createWorker,
   getWorker,
@@ -12,6 +14,7 @@ import {
   workerIdForRequest,
 } from '@lcm/shared/commands/workers';
 import { json } from '@lcm/shared/http/problem';
+import { createFleetWorkflows, type FleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
 
 /**
  * /v1/workers: thin handlers over packages/shared/src/commands/workers.ts. The actions record
@@ -21,21 +24,36 @@ import { json } from '@lcm/shared/http/problem';
 
 const actor = (caller: Caller | undefined): string => caller?.sub ?? 'anonymous';
 
-const action = (
+const action = async (
   name: WorkerAction,
   {
     params,
     body,
     caller,
   }: { params: { id: string }; body: { reason?: string | undefined }; caller: Caller | undefined },
-) => requestWorkerAction(apiStores(), params.id, name, actor(caller), body.reason);
+) => withWorkflow(await requestWorkerAction(apiStores(), params.id, name, actor(caller), body.reason));
+
+let workflows: FleetWorkflows | undefined;
+
+/**
+ * Starts the provisioning or drain workflow the worker's new status calls for, at once rather
+ * than at the next reconciliation sweep (idempotent: execution names come from the history).
+ */
+async function withWorkflow(worker: Worker): Promise<Worker> {
+  workflows ??= createFleetWorkflows();
+  await ensureWorkerWorkflow({ workflows }, worker);
+  return worker;
+}
 
 export const handler = operationsHandler('workers', {
   listWorkers: async ({ query }) => json(200, await listWorkers(apiStores(), query)),
 
   createWorker: async ({ body, caller, idempotencyKey }) => {
     const id = idempotencyKey === undefined ? undefined : workerIdForRequest(actor(caller), idempotencyKey);
-    return json(201, await createWorker(apiStores(), { templateName: body.templateName, id }));
+    return json(
+      201,
+      await withWorkflow(await createWorker(apiStores(), { templateName: body.templateName, id })),
+    );
   },
 
   getWorker: async ({ params }) => json(200, await getWorker(apiStores(), params.id)),
