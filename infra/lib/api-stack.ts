@@ -16,15 +16,19 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { API_GROUPS, handlerEntryOf, operationsOf, type TableAccess, tableAccessOf } from './api-routes.ts';
 import { LAMBDA_RUNTIME, LOCK_FILE, lambdaBundling, REPO_ROOT } from './bundling.ts';
 import type { LcmStackProps } from './config.ts';
-import { acknowledgeTableIndexGrants } from './nag-acknowledgements.ts';
+import { acknowledgeIamResources, acknowledgeTableIndexGrants } from './nag-acknowledgements.ts';
+import { executionArnPatternOf, pascal } from './names.ts';
 
 export interface ApiStackProps extends LcmStackProps {
   /** The single table (data stack): TABLE_NAME of every handler, granted per group. */
@@ -34,7 +38,23 @@ export interface ApiStackProps extends LcmStackProps {
    * Tests may point a group at a fixture.
    */
   readonly handlerEntry?: (group: string) => string;
+  /**
+   * The session workflow (workflows stack): the `sessions` group starts executions, resolves and
+   * fails task tokens and stops executions (WORKFLOW_ENGINE=stepfunctions). Without it, the group
+   * keeps the recording engine (nothing is started).
+   */
+  readonly sessionWorkflow?: { readonly stateMachine: IStateMachine; readonly stateMachineName: string };
+  /**
+   * The ingest route's dependencies (events stack): the `events` group publishes to the bus and
+   * reads the partner registry secret.
+   */
+  readonly eventIngest?: { readonly bus: IEventBus; readonly partnersSecret: ISecret };
 }
+
+/** The route group whose handler drives the session workflow (functions/api/sessions.ts). */
+export const SESSIONS_GROUP = 'sessions';
+/** The route group of `POST /v1/events` (functions/api/events.ts). */
+export const EVENTS_GROUP = 'events';
 
 /**
  * One line of JSON per request in the access log group. HTTP API writes `-` for a variable with
@@ -67,13 +87,6 @@ export const FUNCTION_MEMORY_MB = 512;
 /** Below HTTP API's 30 s integration limit, so a slow handler times out in Lambda, visibly. */
 export const FUNCTION_TIMEOUT = Duration.seconds(10);
 export const POWERTOOLS_SERVICE_NAME = 'lcm-api';
-
-const pascal = (s: string): string =>
-  s
-    .split(/[^a-zA-Z0-9]+/)
-    .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
-    .join('');
 
 /**
  * The HTTPS API (DESIGN §8): an HTTP API whose routes are generated from the operation catalogue
@@ -167,6 +180,9 @@ export class ApiStack extends Stack {
     }
     this.functions = functions;
     this.tableAccess = tableAccess;
+    if (props.sessionWorkflow)
+      this.grantSessionWorkflow(groupFunction(functions, SESSIONS_GROUP), props.sessionWorkflow);
+    if (props.eventIngest) this.grantEventIngest(groupFunction(functions, EVENTS_GROUP), props.eventIngest);
 
     // One route per operation, straight from the catalogue.
     for (const op of OPERATIONS as readonly Operation[]) {
@@ -257,6 +273,41 @@ export class ApiStack extends Stack {
     return fn;
   }
 
+  /**
+   * The sessions handler on Step Functions: StartExecution on the state machine, task success and
+   * failure (finish, terminate), DescribeExecution (a repeated start) and StopExecution (terminate)
+   * on its executions.
+   */
+  private grantSessionWorkflow(fn: NodejsFunction, workflow: NonNullable<ApiStackProps['sessionWorkflow']>) {
+    fn.addEnvironment('WORKFLOW_ENGINE', 'stepfunctions');
+    fn.addEnvironment('SESSION_STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: [workflow.stateMachine.stateMachineArn],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [executionArnPatternOf(this, workflow.stateMachineName)],
+      }),
+    );
+    acknowledgeIamResources(
+      fn.role!,
+      (resource) => resource.endsWith(`:execution:${workflow.stateMachineName}:*`),
+      `Execution ARNs end in the execution name (one per session, known at run time); the pattern covers only the executions of ${workflow.stateMachineName}.`,
+    );
+  }
+
+  /** POST /v1/events: PutEvents on the LCM bus, the partner registry secret (HMAC keys). */
+  private grantEventIngest(fn: NodejsFunction, ingest: NonNullable<ApiStackProps['eventIngest']>) {
+    fn.addEnvironment('EVENT_BUS_NAME', ingest.bus.eventBusName);
+    fn.addEnvironment('LCM_EVENT_PARTNERS_SECRET_ID', ingest.partnersSecret.secretArn);
+    ingest.bus.grantPutEventsTo(fn);
+    ingest.partnersSecret.grantRead(fn);
+  }
+
   private createUserPool({ config }: ApiStackProps): {
     userPool: cognito.UserPool;
     client: cognito.UserPoolClient;
@@ -309,6 +360,12 @@ export class ApiStack extends Stack {
     return { userPool, client };
   }
 }
+
+const groupFunction = (functions: ReadonlyMap<string, NodejsFunction>, group: string): NodejsFunction => {
+  const fn = functions.get(group);
+  if (!fn) throw new Error(`The operation catalogue has no route group "${group}"`);
+  return fn;
+};
 
 /** CORS only when origins are configured; the methods are those the catalogue uses. */
 const corsOf = (origins: readonly string[]): CorsPreflightOptions | undefined => {

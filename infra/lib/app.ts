@@ -4,6 +4,10 @@ import type { Construct } from 'constructs';
 import { ApiStack } from './api-stack.ts';
 import { type LcmConfig, type LcmStackProps, readConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
+import { EventsStack } from './events-stack.ts';
+import { FleetStack } from './fleet-stack.ts';
+import { STATE_MACHINE_KEYS, stateMachineNameFor } from './names.ts';
+import { WorkflowsStack } from './workflows-stack.ts';
 
 /** Value of the `project` tag on every stack (CloudFormation propagates stack tags to resources). */
 export const PROJECT_TAG = 'lablet-cloud-manager';
@@ -12,6 +16,9 @@ export const PROJECT_TAG = 'lablet-cloud-manager';
 export interface LcmStacks {
   readonly config: LcmConfig;
   readonly data: DataStack;
+  readonly events: EventsStack;
+  readonly workflows: WorkflowsStack;
+  readonly fleet: FleetStack;
   readonly api: ApiStack;
 }
 
@@ -72,10 +79,38 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     return new Kind(app, stackName, { ...props, ...common } as P);
   };
 
+  // Order (each stack only references the ones before it): Data → Events → Workflows → Fleet → Api.
+  // Stacks that must name a later stack's resource (a state machine) build its ARN from its
+  // deterministic name (names.ts); the explicit dependencies keep the deployment order anyway.
   const data = add(DataStack, 'Data', 'single DynamoDB table and evidence bucket', {});
-  const api = add(ApiStack, 'Api', 'HTTP API, JWT authorizer and route handlers', { table: data.table });
+  const events = add(
+    EventsStack,
+    'Events',
+    'event bus, archive, rules, outbox publisher and integration secrets',
+    {
+      table: data.table,
+    },
+  );
+  const workflows = add(WorkflowsStack, 'Workflows', 'session-lifecycle state machine and its tasks', {
+    table: data.table,
+    evidenceBucket: data.evidenceBucket,
+    secrets: events.secrets,
+  });
+  const fleet = add(FleetStack, 'Fleet', 'worker provisioning and drain state machines, scalers and sweeps', {
+    table: data.table,
+    secrets: events.secrets,
+  });
+  fleet.addStackDependency(workflows, 'the sweeps describe and resolve session workflow executions');
+  const api = add(ApiStack, 'Api', 'HTTP API, JWT authorizer and route handlers', {
+    table: data.table,
+    sessionWorkflow: {
+      stateMachine: workflows.sessionStateMachine,
+      stateMachineName: stateMachineNameFor(config.stage, STATE_MACHINE_KEYS.session),
+    },
+    eventIngest: { bus: events.bus, partnersSecret: events.secrets.eventPartners },
+  });
 
-  return { config, data, api };
+  return { config, data, events, workflows, fleet, api };
 };
 
 /**

@@ -33,6 +33,41 @@ import type { Node } from 'constructs';
  *   90, 365): retention of the API access logs and the Lambda log groups.
  * - `logLevel` (DEBUG, INFO, WARN or ERROR; default INFO): POWERTOOLS_LOG_LEVEL of the handlers.
  *
+ * Events (the events stack):
+ *
+ * - `eventArchiveRetentionDays` (positive integer, default 30): days the archive of the LCM bus
+ *   keeps every event for replay.
+ *
+ * Integrations (the workflows and fleet stacks; secrets are created by the events stack):
+ *
+ * - `ldsBaseUrl`, `gradingBaseUrl` (https URLs, default none): base URLs of the Lab Delivery
+ *   System and the Grading Engine (LCM_LDS_BASE_URL, LCM_GRADING_BASE_URL). Without one, the tasks
+ *   that need it fail with "not configured" when they first call it.
+ * - `lambdaSubnetIds` and `lambdaSecurityGroupIds` (lists, default none; give both or neither):
+ *   the functions that call the CML API of the workers (private IPs) run in these subnets with
+ *   these security groups. The subnets need a route to the AWS APIs (NAT or VPC endpoints).
+ * - `contentBuckets` (list of S3 bucket names, default none): buckets the content sync may read
+ *   definition packages from (a definition's `contentUri` is `s3://<bucket>/<key>`); a package in
+ *   any other bucket is refused as unreadable.
+ *
+ * Workflows (the workflows and fleet stacks):
+ *
+ * - `workflowLogExecutionData` (boolean, default true in dev, false elsewhere): whether the state
+ *   machines' logs (level ALL) include execution input and output, which carry learner contact
+ *   data and task tokens.
+ *
+ * Fleet (the fleet stack; the CML workers it launches):
+ *
+ * - `workerSubnetIds` and `workerSecurityGroupIds` (lists, default none: EC2's default VPC and
+ *   security group): where workers are launched; RunInstances is scoped to them when given.
+ * - `workerKeyName` (string, optional): EC2 key pair of the workers.
+ * - `workerRoleArn` (IAM role ARN, optional): the role of the workers' instance profile; default
+ *   a role the fleet stack creates, with no permissions. iam:PassRole is granted for this role only.
+ * - `workerAmiOwners` (list, optional): owners (account ids, `self`, `amazon`) searched for a
+ *   template's AMI name pattern.
+ * - `fleetSchedulesEnabled` (boolean, default true): the scale-up, scale-down, health and
+ *   stuck-session schedules; false creates them disabled.
+ *
  * Account and region are not context keys: stacks are environment-agnostic unless
  * CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION are set (the CLI sets them from the active profile).
  * Nothing here performs a lookup, so `cdk synth` works offline.
@@ -54,6 +89,46 @@ export interface LcmConfig {
   readonly accessLogRetentionDays: number;
   /** HTTP API settings (the api stack). */
   readonly api: ApiConfig;
+  /** The event bus (the events stack). */
+  readonly events: EventsConfig;
+  /** Partner systems and network access of the functions that call them. */
+  readonly integrations: IntegrationsConfig;
+  /** The state machines (workflows and fleet stacks). */
+  readonly workflows: WorkflowsConfig;
+  /** The CML workers the fleet stack launches. */
+  readonly fleet: FleetInfraConfig;
+}
+
+export interface EventsConfig {
+  /** Days the bus archive keeps events for replay. */
+  readonly archiveRetentionDays: number;
+}
+
+export interface IntegrationsConfig {
+  readonly ldsBaseUrl?: string;
+  readonly gradingBaseUrl?: string;
+  /** Buckets the content sync may read packages from (s3:GetObject on their objects). */
+  readonly contentBuckets?: readonly string[];
+  /** Subnets and security groups of the functions that call the workers' CML API; undefined: no VPC. */
+  readonly lambdaNetwork?: {
+    readonly subnetIds: readonly string[];
+    readonly securityGroupIds: readonly string[];
+  };
+}
+
+export interface WorkflowsConfig {
+  /** includeExecutionData of the state machines' logs. */
+  readonly logExecutionData: boolean;
+}
+
+export interface FleetInfraConfig {
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  readonly keyName?: string;
+  /** Existing role for the worker instance profile; undefined: the fleet stack creates one. */
+  readonly roleArn?: string;
+  readonly amiOwners: readonly string[];
+  readonly schedulesEnabled: boolean;
 }
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -95,6 +170,19 @@ export const CONTEXT_KEYS = {
   throttleBurstLimit: 'throttleBurstLimit',
   logRetentionDays: 'logRetentionDays',
   logLevel: 'logLevel',
+  eventArchiveRetentionDays: 'eventArchiveRetentionDays',
+  ldsBaseUrl: 'ldsBaseUrl',
+  gradingBaseUrl: 'gradingBaseUrl',
+  lambdaSubnetIds: 'lambdaSubnetIds',
+  lambdaSecurityGroupIds: 'lambdaSecurityGroupIds',
+  contentBuckets: 'contentBuckets',
+  workflowLogExecutionData: 'workflowLogExecutionData',
+  workerSubnetIds: 'workerSubnetIds',
+  workerSecurityGroupIds: 'workerSecurityGroupIds',
+  workerKeyName: 'workerKeyName',
+  workerRoleArn: 'workerRoleArn',
+  workerAmiOwners: 'workerAmiOwners',
+  fleetSchedulesEnabled: 'fleetSchedulesEnabled',
 } as const;
 
 export const DEFAULTS = {
@@ -106,6 +194,8 @@ export const DEFAULTS = {
   throttleBurstLimit: 100,
   logRetentionDays: RetentionDays.THREE_MONTHS,
   logLevel: 'INFO',
+  eventArchiveRetentionDays: 30,
+  fleetSchedulesEnabled: true,
 } as const;
 
 /** The one disposable stage. */
@@ -118,6 +208,10 @@ export const configFor = (
   stage: string,
   overrides: Partial<Pick<LcmConfig, 'evidenceRetentionDays' | 'accessLogRetentionDays'>> & {
     readonly api?: Partial<ApiConfig>;
+    readonly events?: Partial<EventsConfig>;
+    readonly integrations?: IntegrationsConfig;
+    readonly workflows?: Partial<WorkflowsConfig>;
+    readonly fleet?: Partial<FleetInfraConfig>;
   } = {},
 ): LcmConfig => {
   if (!STAGE_PATTERN.test(stage)) {
@@ -146,6 +240,18 @@ export const configFor = (
       logRetention: overrides.api?.logRetention ?? DEFAULTS.logRetentionDays,
       logLevel: overrides.api?.logLevel ?? DEFAULTS.logLevel,
     },
+    events: {
+      archiveRetentionDays: overrides.events?.archiveRetentionDays ?? DEFAULTS.eventArchiveRetentionDays,
+    },
+    integrations: { ...overrides.integrations },
+    workflows: { logExecutionData: overrides.workflows?.logExecutionData ?? isDev },
+    fleet: {
+      ...overrides.fleet,
+      subnetIds: overrides.fleet?.subnetIds ?? [],
+      securityGroupIds: overrides.fleet?.securityGroupIds ?? [],
+      amiOwners: overrides.fleet?.amiOwners ?? [],
+      schedulesEnabled: overrides.fleet?.schedulesEnabled ?? DEFAULTS.fleetSchedulesEnabled,
+    },
   };
 };
 
@@ -159,7 +265,101 @@ export const readConfig = (node: Node): LcmConfig => {
     evidenceRetentionDays: positiveInt(node, CONTEXT_KEYS.evidenceRetentionDays),
     accessLogRetentionDays: positiveInt(node, CONTEXT_KEYS.accessLogRetentionDays),
     api: readApiConfig(node),
+    events: defined({ archiveRetentionDays: positiveInt(node, CONTEXT_KEYS.eventArchiveRetentionDays) }),
+    integrations: readIntegrationsConfig(node),
+    workflows: defined({ logExecutionData: bool(node, CONTEXT_KEYS.workflowLogExecutionData) }),
+    fleet: readFleetConfig(node),
   });
+};
+
+/** The object without its undefined properties (so defaults apply). */
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/** Account ids and the aliases DescribeImages accepts as owners. */
+const AMI_OWNER = /^(\d{12}|self|amazon|aws-marketplace)$/;
+
+/** A list whose every item matches `pattern` (undefined when the key is absent). */
+const matchingList = (node: Node, key: string, pattern: RegExp, what: string): string[] | undefined => {
+  const items = stringList(node, key);
+  const invalid = items?.filter((i) => !pattern.test(i)) ?? [];
+  if (invalid.length > 0) throw new Error(`Context "${key}": not ${what}: ${invalid.join(', ')}`);
+  return items;
+};
+
+const httpsUrl = (node: Node, key: string): string | undefined => {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !isHttpsUrl(raw)) {
+    throw new Error(`Context "${key}" must be an https URL, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+};
+
+const readIntegrationsConfig = (node: Node): IntegrationsConfig => {
+  const subnetIds = matchingList(node, CONTEXT_KEYS.lambdaSubnetIds, SUBNET_ID, 'a subnet id');
+  const securityGroupIds = matchingList(
+    node,
+    CONTEXT_KEYS.lambdaSecurityGroupIds,
+    SECURITY_GROUP_ID,
+    'a security group id',
+  );
+  if ((subnetIds?.length ?? 0) > 0 !== (securityGroupIds?.length ?? 0) > 0) {
+    throw new Error(
+      `Context "${CONTEXT_KEYS.lambdaSubnetIds}" and "${CONTEXT_KEYS.lambdaSecurityGroupIds}" go together: give both or neither`,
+    );
+  }
+  return defined({
+    ldsBaseUrl: httpsUrl(node, CONTEXT_KEYS.ldsBaseUrl),
+    gradingBaseUrl: httpsUrl(node, CONTEXT_KEYS.gradingBaseUrl),
+    contentBuckets: matchingList(node, CONTEXT_KEYS.contentBuckets, BUCKET_NAME, 'an S3 bucket name'),
+    lambdaNetwork:
+      subnetIds && securityGroupIds && subnetIds.length > 0 ? { subnetIds, securityGroupIds } : undefined,
+  });
+};
+
+const readFleetConfig = (node: Node): Partial<FleetInfraConfig> => {
+  const keyName: unknown = node.tryGetContext(CONTEXT_KEYS.workerKeyName);
+  if (keyName !== undefined && (typeof keyName !== 'string' || !/^[\x20-\x7e]{1,255}$/.test(keyName))) {
+    throw new Error(`Context "${CONTEXT_KEYS.workerKeyName}" must be an EC2 key pair name`);
+  }
+  const roleArn: unknown = node.tryGetContext(CONTEXT_KEYS.workerRoleArn);
+  if (roleArn !== undefined && (typeof roleArn !== 'string' || !ROLE_ARN.test(roleArn))) {
+    throw new Error(
+      `Context "${CONTEXT_KEYS.workerRoleArn}" must be an IAM role ARN, got ${JSON.stringify(roleArn)}`,
+    );
+  }
+  return defined({
+    subnetIds: matchingList(node, CONTEXT_KEYS.workerSubnetIds, SUBNET_ID, 'a subnet id'),
+    securityGroupIds: matchingList(
+      node,
+      CONTEXT_KEYS.workerSecurityGroupIds,
+      SECURITY_GROUP_ID,
+      'a security group id',
+    ),
+    keyName: keyName as string | undefined,
+    roleArn: roleArn as string | undefined,
+    amiOwners: matchingList(
+      node,
+      CONTEXT_KEYS.workerAmiOwners,
+      AMI_OWNER,
+      'an AMI owner (account id, self, amazon, aws-marketplace)',
+    ),
+    schedulesEnabled: bool(node, CONTEXT_KEYS.fleetSchedulesEnabled),
+  });
+};
+
+/** A boolean from cdk.json (true/false) or the command line ("true"/"false"). */
+const bool = (node: Node, key: string): boolean | undefined => {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined) return undefined;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error(`Context "${key}" must be true or false, got ${JSON.stringify(raw)}`);
 };
 
 const readApiConfig = (node: Node): Partial<ApiConfig> => {

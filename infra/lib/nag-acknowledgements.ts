@@ -12,18 +12,21 @@ interface Statement {
 const INDEX_SUFFIX = '/index/*';
 
 /**
- * Acknowledges the cdk-nag finding `AwsSolutions-IAM5[Resource::<table ARN>/index/*]` of the
- * DynamoDB table grants in the IAM policies under `scope`, and nothing else.
+ * Acknowledges the cdk-nag findings `AwsSolutions-IAM5[Resource::<resource>]` of the IAM
+ * policies under `scope` whose (flattened, cdk-nag style) resource satisfies `matches`, and
+ * nothing else. `matches` also sees the other resources of the same Allow statement.
  *
- * The finding names the table ARN as it resolves in this stack, which depends on how the
- * cross-stack reference is made (export/import, `Fn::GetStackOutput` with its generated output
- * name, the environment), so it cannot be spelled out when the construct is created. It is
- * computed in a construct validation instead, which runs after cross-stack references are
- * resolved and before the nag packs run. Only `<X>/index/*` is acknowledged where `<X>` itself
- * (the table) is a resource of the same statement: the wildcard then covers exactly the indexes
- * of that one table.
+ * A finding names the resource as it resolves in its stack, which depends on how a cross-stack
+ * reference is made (export/import, `Fn::GetStackOutput` with its generated output name) and on
+ * the environment (literal or pseudo-parameter account, region and partition), so it cannot be
+ * spelled out when the construct is created. It is computed in a construct validation instead,
+ * which runs after cross-stack references are resolved and before the nag packs run.
  */
-export const acknowledgeTableIndexGrants = (scope: Construct, reason: string): void => {
+export const acknowledgeIamResources = (
+  scope: Construct,
+  matches: (resource: string, statementResources: readonly string[]) => boolean,
+  reason: string,
+): void => {
   let acknowledged = false;
   scope.node.addValidation({
     validate: () => {
@@ -37,10 +40,7 @@ export const acknowledgeTableIndexGrants = (scope: Construct, reason: string): v
           if (statement.Effect !== 'Allow') continue;
           const resources = [statement.Resource].flat().map(flattenCfnReference);
           for (const resource of resources) {
-            const table = resource.slice(0, -INDEX_SUFFIX.length);
-            if (resource.endsWith(INDEX_SUFFIX) && !table.includes('*') && resources.includes(table)) {
-              findings.add(resource);
-            }
+            if (resource.includes('*') && matches(resource, resources)) findings.add(resource);
           }
         }
       }
@@ -50,4 +50,22 @@ export const acknowledgeTableIndexGrants = (scope: Construct, reason: string): v
       return [];
     },
   });
+};
+
+/**
+ * Acknowledges the cdk-nag finding `AwsSolutions-IAM5[Resource::<table ARN>/index/*]` of the
+ * DynamoDB table grants in the IAM policies under `scope`, and nothing else: only `<X>/index/*`
+ * where `<X>` itself (the table) is a resource of the same statement, so the wildcard covers
+ * exactly the indexes of that one table.
+ */
+export const acknowledgeTableIndexGrants = (scope: Construct, reason: string): void => {
+  acknowledgeIamResources(
+    scope,
+    (resource, resources) => {
+      if (!resource.endsWith(INDEX_SUFFIX)) return false;
+      const table = resource.slice(0, -INDEX_SUFFIX.length);
+      return !table.includes('*') && resources.includes(table);
+    },
+    reason,
+  );
 };

@@ -15,10 +15,16 @@ import {
   operationsOf,
   tableAccessOf,
 } from '../../infra/lib/api-routes.ts';
-import { ACCESS_LOG_FIELDS, type ApiStack, CORS_ALLOW_HEADERS } from '../../infra/lib/api-stack.ts';
+import {
+  ACCESS_LOG_FIELDS,
+  type ApiStack,
+  CORS_ALLOW_HEADERS,
+  EVENTS_GROUP,
+  SESSIONS_GROUP,
+} from '../../infra/lib/api-stack.ts';
 import { esbuildOptions, LAMBDA_BUNDLE } from '../../infra/lib/bundling.ts';
 import { DEFAULTS } from '../../infra/lib/config.ts';
-import { BUNDLE_ALL_STACKS, buildTestApp } from './app.ts';
+import { buildTestApp, bundleStacks } from './app.ts';
 import { expectNagClean } from './nag.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; [k: string]: unknown };
@@ -89,6 +95,18 @@ const policyOf = (template: Template, roleId: string) => {
 
 const actionsOf = (statements: { Action: string | string[] }[]): string[] =>
   statements.flatMap((s) => [s.Action].flat());
+
+/**
+ * What two groups get beyond the table: `sessions` drives the session workflow on Step Functions,
+ * `events` (POST /v1/events) publishes to the bus with the partner registry secret.
+ */
+const GROUP_EXTRAS: Record<string, { env: string[]; services: string[] }> = {
+  [SESSIONS_GROUP]: { env: ['WORKFLOW_ENGINE', 'SESSION_STATE_MACHINE_ARN'], services: ['states'] },
+  [EVENTS_GROUP]: {
+    env: ['EVENT_BUS_NAME', 'LCM_EVENT_PARTNERS_SECRET_ID'],
+    services: ['events', 'secretsmanager'],
+  },
+};
 
 const WRITE_ACTIONS = [
   'dynamodb:PutItem',
@@ -252,7 +270,14 @@ describe('ApiStack: one function per group', () => {
       });
       const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(Object.keys(env).sort()).toEqual(
-        ['LCM_STAGE', 'NODE_OPTIONS', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME', 'TABLE_NAME'].sort(),
+        [
+          'LCM_STAGE',
+          'NODE_OPTIONS',
+          'POWERTOOLS_LOG_LEVEL',
+          'POWERTOOLS_SERVICE_NAME',
+          'TABLE_NAME',
+          ...(GROUP_EXTRAS[group]?.env ?? []),
+        ].sort(),
       );
       expect(env).toMatchObject({
         LCM_STAGE: 'dev',
@@ -298,11 +323,77 @@ describe('ApiStack: one function per group', () => {
       } else {
         expect(actions).toEqual(expect.arrayContaining(WRITE_ACTIONS));
       }
-      // Nothing beyond the table, its own log group and X-Ray.
+      // Nothing beyond the table, its own log group and X-Ray (and what the group's extras need).
       const services = [...new Set(actions.map((a) => a.split(':')[0]))].sort();
-      expect(services).toEqual(['dynamodb', 'logs', 'xray']);
+      expect(services).toEqual(['dynamodb', 'logs', 'xray', ...(GROUP_EXTRAS[group]?.services ?? [])].sort());
     },
   );
+});
+
+describe('ApiStack: session workflow and event ingest', () => {
+  const fnOf = (group: string) =>
+    resourcesOf(dev.template, 'AWS::Lambda::Function').find(
+      ([id]) => id === functionIdOf(dev.api, group),
+    )![1];
+  const envOf = (group: string) =>
+    (fnOf(group).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  const statementsOf = (group: string) => {
+    const roleId = (fnOf(group).Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    return policyOf(dev.template, roleId) as unknown as {
+      Action: string | string[];
+      Resource: unknown;
+      Effect: string;
+    }[];
+  };
+  const withAction = (group: string, action: string) =>
+    statementsOf(group).filter((st) => [st.Action].flat().includes(action));
+
+  it('sessions: Step Functions engine on the workflows stack’s state machine', () => {
+    const env = envOf(SESSIONS_GROUP);
+    expect(env.WORKFLOW_ENGINE).toBe('stepfunctions');
+    expect(JSON.stringify(env.SESSION_STATE_MACHINE_ARN)).toContain('Lcm-dev-Workflows');
+    const [start] = withAction(SESSIONS_GROUP, 'states:StartExecution');
+    expect([start!.Action].flat().sort()).toEqual(
+      ['states:SendTaskFailure', 'states:SendTaskSuccess', 'states:StartExecution'].sort(),
+    );
+    // The state machine itself, the same value as SESSION_STATE_MACHINE_ARN.
+    expect(start!.Resource).toEqual(env.SESSION_STATE_MACHINE_ARN);
+    const [executions] = withAction(SESSIONS_GROUP, 'states:StopExecution');
+    expect([executions!.Action].flat().sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
+    expect(JSON.stringify(executions!.Resource)).toMatch(/:execution:lcm-dev-session-lifecycle:\*"\]\]\}$/);
+  });
+
+  it('events: PutEvents on the LCM bus and read access to the partner secret, both from the events stack', () => {
+    const env = envOf(EVENTS_GROUP);
+    expect(JSON.stringify(env.EVENT_BUS_NAME)).toContain('Lcm-dev-Events');
+    expect(JSON.stringify(env.LCM_EVENT_PARTNERS_SECRET_ID)).toContain('Lcm-dev-Events');
+    const [put] = withAction(EVENTS_GROUP, 'events:PutEvents');
+    expect(put!.Action).toBe('events:PutEvents');
+    expect(JSON.stringify(put!.Resource)).toContain('Lcm-dev-Events');
+    const [read] = withAction(EVENTS_GROUP, 'secretsmanager:GetSecretValue');
+    expect([read!.Action].flat().sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+    // The partner secret's ARN, exactly the value the handler is given.
+    expect(read!.Resource).toEqual(env.LCM_EVENT_PARTNERS_SECRET_ID);
+  });
+
+  it('no other group may touch Step Functions, the bus or secrets', () => {
+    for (const group of API_GROUPS.filter((g) => g !== SESSIONS_GROUP && g !== EVENTS_GROUP)) {
+      const services = actionsOf(statementsOf(group)).map((a) => a.split(':')[0]);
+      expect(
+        services.filter((x) => ['states', 'events', 'secretsmanager'].includes(x!)),
+        group,
+      ).toEqual([]);
+    }
+  });
+
+  it('is deployed after the events and workflows stacks it reads', () => {
+    expect(dev.api.dependencies.map((d) => d.stackName)).toEqual(
+      expect.arrayContaining(['Lcm-dev-Data', 'Lcm-dev-Events', 'Lcm-dev-Workflows']),
+    );
+  });
 });
 
 describe('ApiStack: default stage', () => {
@@ -403,6 +494,16 @@ describe('ApiStack: cdk-nag', () => {
         `AwsSolutions-L1 @ ${id}`,
         `AwsSolutions-IAM5[Resource::*] @ ${id}Role`,
         expect.stringMatching(new RegExp(`^AwsSolutions-IAM5\\[Resource::.+/index/\\*\\] @ ${id}Role$`)),
+        // The sessions handler describes and stops the executions of the session state machine.
+        ...(g === SESSIONS_GROUP
+          ? [
+              expect.stringMatching(
+                new RegExp(
+                  `^AwsSolutions-IAM5\\[Resource::.+:execution:lcm-${s.api.node.tryGetContext('stage')}-session-lifecycle:\\*\\] @ ${id}Role$`,
+                ),
+              ),
+            ]
+          : []),
       ];
     });
     expect(rest).toHaveLength(expected.length);
@@ -411,8 +512,9 @@ describe('ApiStack: cdk-nag', () => {
 });
 
 describe('Lambda bundles', () => {
-  // The one synthesis that runs esbuild (through NodejsFunction, as `cdk synth` does).
-  const { app, stacks } = buildTestApp({ ...BUNDLE_ALL_STACKS, ...EXTERNAL_IDP });
+  // The one synthesis that runs esbuild (through NodejsFunction, as `cdk synth` does), for the
+  // api stack only: the other stacks' functions are bundled the same way (LcmFunction).
+  const { app, stacks } = buildTestApp({ ...bundleStacks('Lcm-dev-Api'), ...EXTERNAL_IDP });
   const outdir = app.synth().directory;
   const benchDir = mkdtempSync(join(tmpdir(), 'lcm-bundle-'));
   afterAll(() => {

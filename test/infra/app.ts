@@ -18,6 +18,8 @@ export const cdkJsonContext = (): Record<string, unknown> => {
  */
 export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] } as const;
 export const BUNDLE_ALL_STACKS = { 'aws:cdk:bundling-stacks': ['**'] } as const;
+/** Bundles only the named stacks (construct paths = stack names, e.g. `Lcm-dev-Api`). */
+export const bundleStacks = (...stackNames: string[]) => ({ 'aws:cdk:bundling-stacks': stackNames }) as const;
 
 export interface TestApp {
   readonly app: App;

@@ -127,3 +127,74 @@ describe('infra config: HTTP API keys', () => {
     ]);
   });
 });
+
+describe('infra config: events, integrations, workflows and fleet keys', () => {
+  it('defaults: 30-day archive, no integrations, execution data logged in dev only, schedules on', () => {
+    const config = configFromContext({});
+    expect(config.events).toEqual({ archiveRetentionDays: DEFAULTS.eventArchiveRetentionDays });
+    expect(config.integrations).toEqual({});
+    expect(config.workflows).toEqual({ logExecutionData: true });
+    expect(configFromContext({ stage: 'prod' }).workflows).toEqual({ logExecutionData: false });
+    expect(config.fleet).toEqual({
+      subnetIds: [],
+      securityGroupIds: [],
+      amiOwners: [],
+      schedulesEnabled: true,
+    });
+  });
+
+  it('reads every key, from cdk.json values or command-line strings', () => {
+    const config = configFromContext({
+      stage: 'prod',
+      eventArchiveRetentionDays: '7',
+      ldsBaseUrl: 'https://lds.example.com/api',
+      gradingBaseUrl: 'https://grading.example.com',
+      contentBuckets: 'lcm-content, partner.labs',
+      lambdaSubnetIds: ['subnet-0123456789abcdef0'],
+      lambdaSecurityGroupIds: 'sg-0123456789abcdef0',
+      workflowLogExecutionData: 'true',
+      workerSubnetIds: 'subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb',
+      workerSecurityGroupIds: ['sg-0cccccccccccccccc'],
+      workerKeyName: 'lcm workers',
+      workerRoleArn: 'arn:aws:iam::123456789012:role/path/cml-worker',
+      workerAmiOwners: '123456789012 self amazon',
+      fleetSchedulesEnabled: false,
+    });
+    expect(config.events.archiveRetentionDays).toBe(7);
+    expect(config.integrations).toEqual({
+      ldsBaseUrl: 'https://lds.example.com/api',
+      gradingBaseUrl: 'https://grading.example.com',
+      contentBuckets: ['lcm-content', 'partner.labs'],
+      lambdaNetwork: { subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] },
+    });
+    expect(config.workflows.logExecutionData).toBe(true);
+    expect(config.fleet).toEqual({
+      subnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
+      securityGroupIds: ['sg-0cccccccccccccccc'],
+      keyName: 'lcm workers',
+      roleArn: 'arn:aws:iam::123456789012:role/path/cml-worker',
+      amiOwners: ['123456789012', 'self', 'amazon'],
+      schedulesEnabled: false,
+    });
+  });
+
+  it.each([
+    [{ eventArchiveRetentionDays: '0' }, /eventArchiveRetentionDays/],
+    [{ ldsBaseUrl: 'http://lds.example.com' }, /ldsBaseUrl/],
+    [{ gradingBaseUrl: 'grading' }, /gradingBaseUrl/],
+    [{ contentBuckets: 'Not_A_Bucket' }, /contentBuckets/],
+    [{ lambdaSubnetIds: 'subnet-0123456789abcdef0' }, /give both or neither/],
+    [{ lambdaSecurityGroupIds: 'sg-0123456789abcdef0' }, /give both or neither/],
+    [{ lambdaSubnetIds: 'vpc-123', lambdaSecurityGroupIds: 'sg-0123456789abcdef0' }, /lambdaSubnetIds/],
+    [{ workerSubnetIds: 'subnet-xyz' }, /workerSubnetIds/],
+    [{ workerSecurityGroupIds: 'sg-1' }, /workerSecurityGroupIds/],
+    [{ workerKeyName: '' }, /workerKeyName/],
+    [{ workerRoleArn: 'cml-worker' }, /workerRoleArn/],
+    [{ workerRoleArn: 'arn:aws:iam::123456789012:instance-profile/x' }, /workerRoleArn/],
+    [{ workerAmiOwners: 'someone' }, /workerAmiOwners/],
+    [{ fleetSchedulesEnabled: 'yes' }, /fleetSchedulesEnabled/],
+    [{ workflowLogExecutionData: 1 }, /workflowLogExecutionData/],
+  ])('rejects %j', (context, error) => {
+    expect(() => configFromContext(context)).toThrow(error);
+  });
+});

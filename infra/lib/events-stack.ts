@@ -1,0 +1,282 @@
+import {
+  EVENT_RULE_TARGETS,
+  EVENT_RULES,
+  type EventRuleTarget,
+  eventPatternJson,
+} from '@lcm/shared/events/rules';
+import { filterCriteriaOf, STREAM_CONSUMERS, type StreamConsumer } from '@lcm/shared/events/streams';
+import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { LcmConfig, LcmStackProps } from './config.ts';
+import {
+  grantContentRead,
+  grantSessionTaskTokens,
+  grantTableReadWrite,
+  useCml,
+  useSessionWorkflowEngine,
+} from './grants.ts';
+import { LcmFunction } from './lambda.ts';
+import { acknowledgeTableIndexGrants } from './nag-acknowledgements.ts';
+import { eventBusNameFor, functionNameFor, pascal } from './names.ts';
+import { IntegrationSecretsConstruct } from './secrets.ts';
+
+export interface EventsStackProps extends LcmStackProps {
+  /** The single table (data stack): the rule targets' and stream consumers' TABLE_NAME; its stream. */
+  readonly table: ITableV2;
+}
+
+/** Delivery of a rule's event to its target: EventBridge retries, then the target's DLQ. */
+export const RULE_TARGET_RETRY = { retryAttempts: 8, maxEventAge: Duration.hours(2) } as const;
+/** Lambda's own retries of a target invocation that failed (async invoke), then the same DLQ. */
+export const TARGET_ASYNC_RETRY = { retryAttempts: 2, maxEventAge: Duration.hours(2) } as const;
+/** Dead-letter messages are kept as long as SQS allows, for inspection and redrive. */
+export const DLQ_RETENTION = Duration.days(14);
+export const EVENT_TARGET_TIMEOUT = Duration.seconds(30);
+export const STREAM_CONSUMER_TIMEOUT = Duration.seconds(60);
+
+const SERVICE_NAME = 'lcm-events';
+
+/**
+ * An encrypted (SQS-managed SSE), TLS-only dead-letter queue, kept 14 days. cdk-nag's SQS3 asks
+ * every queue without a redrive policy to be some queue's DLQ; it only recognises queue and
+ * function DLQs, not EventBridge target or event-source-mapping destinations, hence the reason.
+ */
+export const createDeadLetterQueue = (
+  scope: Construct,
+  id: string,
+  config: LcmConfig,
+  usedBy: string,
+): sqs.Queue => {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: DLQ_RETENTION,
+    removalPolicy: config.removalPolicy,
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: `This queue is itself a dead-letter queue (${usedBy}); a DLQ of a DLQ would only move the same messages once more.`,
+  });
+  return queue;
+};
+
+/**
+ * The event side of LCM (DESIGN §7): the bus `lcm-<stage>` with an archive for replay, one rule
+ * per entry of EVENT_RULES (packages/shared/src/events/rules.ts) with the raw pattern of
+ * `eventPatternJson`, targeting one function per target module with a retry policy and a DLQ,
+ * the table-stream consumers of STREAM_CONSUMERS (outbox publisher, triggers) and the integration
+ * secrets (partners, CML, LDS, grading).
+ *
+ * Stack order (no cycles): Data → Events → Workflows → Fleet → Api. This stack is created before
+ * the workflows stack because the workflows' tasks read the secrets it owns, so its rule targets
+ * name the session state machine by its deterministic name (names.ts), not by reference. The api
+ * stack comes after and receives `bus` and `secrets.eventPartners` for the ingest route.
+ */
+export class EventsStack extends Stack {
+  public readonly bus: events.EventBus;
+  public readonly archive: events.CfnArchive;
+  public readonly secrets: IntegrationSecretsConstruct;
+  /** The function of each rule target module. */
+  public readonly targetFunctions: ReadonlyMap<string, LcmFunction>;
+  /** The dead-letter queue of each rule target module. */
+  public readonly targetDlqs: ReadonlyMap<string, sqs.Queue>;
+  /** The rule of each EVENT_RULES entry, by rule name. */
+  public readonly rules: ReadonlyMap<string, events.Rule>;
+  /** The function and on-failure queue of each stream consumer, by consumer name. */
+  public readonly streamConsumers: ReadonlyMap<string, { fn: LcmFunction; dlq: sqs.Queue }>;
+
+  constructor(scope: Construct, id: string, props: EventsStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.bus = new events.EventBus(this, 'Bus', {
+      eventBusName: eventBusNameFor(config.stage),
+      description: `Lablet Cloud Manager (${config.stage}): CloudEvents in and out`,
+    });
+    // No event pattern: every event on the bus is archived and can be replayed.
+    this.archive = new events.CfnArchive(this, 'Archive', {
+      archiveName: `lcm-${config.stage}-all`,
+      sourceArn: this.bus.eventBusArn,
+      description: `Every event of ${eventBusNameFor(config.stage)}, for replay`,
+      retentionDays: config.events.archiveRetentionDays,
+    });
+
+    this.secrets = new IntegrationSecretsConstruct(this, 'Secrets', { config });
+
+    // One function and one DLQ per rule target module.
+    const targetFunctions = new Map<string, LcmFunction>();
+    const targetDlqs = new Map<string, sqs.Queue>();
+    for (const target of EVENT_RULE_TARGETS) {
+      const { fn, dlq } = this.createRuleTarget(target, props);
+      targetFunctions.set(target.module, fn);
+      targetDlqs.set(target.module, dlq);
+    }
+    this.targetFunctions = targetFunctions;
+    this.targetDlqs = targetDlqs;
+
+    const rules = new Map<string, events.Rule>();
+    for (const rule of EVENT_RULES) {
+      const fn = targetFunctions.get(rule.target.module)!;
+      const created = new events.Rule(this, `${pascal(rule.name)}Rule`, {
+        eventBus: this.bus,
+        ruleName: `lcm-${config.stage}-${rule.name}`,
+        description: rule.description,
+        // The pattern exactly as defined once in rules.ts (the local bus routes by the same JSON).
+        eventPattern: JSON.parse(eventPatternJson(rule)) as events.EventPattern,
+        targets: [
+          new targets.LambdaFunction(fn.fn, {
+            deadLetterQueue: targetDlqs.get(rule.target.module)!,
+            ...RULE_TARGET_RETRY,
+          }),
+        ],
+      });
+      rules.set(rule.name, created);
+    }
+    this.rules = rules;
+
+    const consumers = new Map<string, { fn: LcmFunction; dlq: sqs.Queue }>();
+    for (const consumer of STREAM_CONSUMERS)
+      consumers.set(consumer.name, this.createStreamConsumer(consumer, props));
+    this.streamConsumers = consumers;
+
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName, description: 'The LCM event bus' });
+    new CfnOutput(this, 'EventBusArn', { value: this.bus.eventBusArn, description: 'The LCM event bus' });
+    new CfnOutput(this, 'EventArchiveName', {
+      value: this.archive.ref,
+      description: 'Archive of every event on the bus (replay)',
+    });
+    for (const [key, secret] of Object.entries({
+      EventPartnersSecretName: this.secrets.eventPartners,
+      CmlCredentialsSecretName: this.secrets.cmlCredentials,
+      CmlLicenseSecretName: this.secrets.cmlLicense,
+      LdsApiKeySecretName: this.secrets.ldsApiKey,
+      GradingApiKeySecretName: this.secrets.gradingApiKey,
+    })) {
+      new CfnOutput(this, key, {
+        value: secret.secretName,
+        description: 'Put the real value in after deploying',
+      });
+    }
+  }
+
+  /**
+   * A rule target (functions/events/*.ts): resolves session waits, so it reads and writes the
+   * table (sessions, processed-event records) and sends task success/failure to the session
+   * state machine. EventBridge delivers with RULE_TARGET_RETRY, Lambda retries a failed
+   * invocation with TARGET_ASYNC_RETRY; what is still undelivered or failing lands in the DLQ.
+   */
+  private createRuleTarget(
+    target: EventRuleTarget,
+    { config, table }: EventsStackProps,
+  ): { fn: LcmFunction; dlq: sqs.Queue } {
+    const id = pascal(target.function);
+    const rulesOfTarget = EVENT_RULES.filter((r) => r.target.module === target.module).map((r) => r.name);
+    const fn = new LcmFunction(this, `${id}Target`, {
+      config,
+      entry: target.module,
+      functionName: functionNameFor(config.stage, target.function),
+      description: `LCM (${config.stage}) rule target of ${rulesOfTarget.join(', ')}`,
+      timeout: EVENT_TARGET_TIMEOUT,
+      serviceName: SERVICE_NAME,
+      environment: { TABLE_NAME: table.tableName },
+    });
+    grantTableReadWrite(fn, table);
+    useSessionWorkflowEngine(fn, config);
+    grantSessionTaskTokens(fn, config);
+
+    const dlq = createDeadLetterQueue(
+      this,
+      `${id}Dlq`,
+      config,
+      `events of ${target.function} that EventBridge could not deliver or that failed after Lambda's retries`,
+    );
+    fn.fn.configureAsyncInvoke({ ...TARGET_ASYNC_RETRY, onFailure: new SqsDestination(dlq) });
+    return { fn, dlq };
+  }
+
+  /**
+   * A table-stream consumer from STREAM_CONSUMERS: the event source mapping takes its filters
+   * (filterCriteriaOf), batch, retry and bisect settings from the consumer's definition; records
+   * still failing after the retries are described in the on-failure queue.
+   */
+  private createStreamConsumer(
+    consumer: StreamConsumer,
+    props: EventsStackProps,
+  ): { fn: LcmFunction; dlq: sqs.Queue } {
+    const { config, table } = props;
+    const grant = STREAM_CONSUMER_GRANTS[consumer.name];
+    if (!grant) {
+      throw new Error(
+        `No permissions defined for stream consumer "${consumer.name}" (${consumer.module}): add it to STREAM_CONSUMER_GRANTS in infra/lib/events-stack.ts`,
+      );
+    }
+    const id = `${pascal(consumer.name)}Consumer`;
+    const fn = new LcmFunction(this, id, {
+      config,
+      entry: consumer.module,
+      functionName: functionNameFor(config.stage, `stream-${consumer.name}`),
+      description: `LCM (${config.stage}) table stream consumer ${consumer.name}`,
+      timeout: STREAM_CONSUMER_TIMEOUT,
+      serviceName: SERVICE_NAME,
+      environment: { TABLE_NAME: table.tableName },
+    });
+    grant(fn, this, props);
+
+    const dlq = createDeadLetterQueue(
+      this,
+      `${id}Dlq`,
+      config,
+      `on-failure destination of the ${consumer.name} stream consumer: stream records that failed after the retries`,
+    );
+    const { Filters } = filterCriteriaOf(consumer);
+    fn.fn.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition[consumer.startingPosition],
+        batchSize: consumer.batchSize,
+        maxBatchingWindow: Duration.seconds(consumer.maximumBatchingWindowSeconds),
+        retryAttempts: consumer.maximumRetryAttempts,
+        bisectBatchOnError: consumer.bisectBatchOnError,
+        reportBatchItemFailures: consumer.reportBatchItemFailures,
+        onFailure: new SqsDlq(dlq),
+        filters: Filters.map((f) => ({ pattern: f.Pattern })),
+      }),
+    );
+    return { fn, dlq };
+  }
+}
+
+/**
+ * What each stream consumer may do beyond reading the stream. A consumer added to
+ * STREAM_CONSUMERS without an entry here fails the synthesis: its permissions must be decided,
+ * not guessed.
+ */
+const STREAM_CONSUMER_GRANTS: Record<
+  string,
+  (fn: LcmFunction, stack: EventsStack, props: EventsStackProps) => void
+> = {
+  // functions/streams/outbox.ts: PutEvents on the bus; reads sessions (login URLs) from the table.
+  outbox: (fn, stack, { table }) => {
+    fn.addEnvironment('EVENT_BUS_NAME', stack.bus.eventBusName);
+    stack.bus.grantPutEventsTo(fn.role);
+    table.grantReadData(fn.role);
+    acknowledgeTableIndexGrants(
+      fn.role,
+      'The table grant covers the indexes of the single table (<table ARN>/index/*): the publisher reads sessions, and the wildcard matches only the indexes of that one table.',
+    );
+  },
+  // functions/streams/triggers.ts: content sync (reads the package from S3, writes definition
+  // versions) and manual observations (CML, writes the session): the table, the CML credentials
+  // (and network), s3:GetObject in the content buckets named in context.
+  triggers: (fn, stack, { config, table }) => {
+    grantTableReadWrite(fn, table);
+    useCml(fn, config, stack.secrets);
+    grantContentRead(fn, config.integrations.contentBuckets ?? []);
+  },
+};
