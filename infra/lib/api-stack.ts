@@ -49,12 +49,19 @@ export interface ApiStackProps extends LcmStackProps {
    * reads the partner registry secret.
    */
   readonly eventIngest?: { readonly bus: IEventBus; readonly partnersSecret: ISecret };
+  /**
+   * The worker workflows (fleet stack): the `workers` group starts provisioning and drain
+   * executions when an operator creates, starts, stops or terminates a worker.
+   */
+  readonly fleetWorkflows?: { readonly provisioning: IStateMachine; readonly drain: IStateMachine };
 }
 
 /** The route group whose handler drives the session workflow (functions/api/sessions.ts). */
 export const SESSIONS_GROUP = 'sessions';
 /** The route group of `POST /v1/events` (functions/api/events.ts). */
 export const EVENTS_GROUP = 'events';
+/** The route group whose actions start worker workflows (functions/api/workers.ts). */
+export const WORKERS_GROUP = 'workers';
 
 /**
  * One line of JSON per request in the access log group. HTTP API writes `-` for a variable with
@@ -183,6 +190,8 @@ export class ApiStack extends Stack {
     if (props.sessionWorkflow)
       this.grantSessionWorkflow(groupFunction(functions, SESSIONS_GROUP), props.sessionWorkflow);
     if (props.eventIngest) this.grantEventIngest(groupFunction(functions, EVENTS_GROUP), props.eventIngest);
+    if (props.fleetWorkflows)
+      this.grantFleetWorkflows(groupFunction(functions, WORKERS_GROUP), props.fleetWorkflows);
 
     // One route per operation, straight from the catalogue.
     for (const op of OPERATIONS as readonly Operation[]) {
@@ -297,6 +306,19 @@ export class ApiStack extends Stack {
       fn.role!,
       (resource) => resource.endsWith(`:execution:${workflow.stateMachineName}:*`),
       `Execution ARNs end in the execution name (one per session, known at run time); the pattern covers only the executions of ${workflow.stateMachineName}.`,
+    );
+  }
+
+  /** Worker actions: StartExecution on the provisioning and drain machines (names make it idempotent). */
+  private grantFleetWorkflows(fn: NodejsFunction, wf: NonNullable<ApiStackProps['fleetWorkflows']>) {
+    fn.addEnvironment('WORKFLOW_ENGINE', 'stepfunctions');
+    fn.addEnvironment('WORKER_PROVISIONING_STATE_MACHINE_ARN', wf.provisioning.stateMachineArn);
+    fn.addEnvironment('WORKER_DRAIN_STATE_MACHINE_ARN', wf.drain.stateMachineArn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [wf.provisioning.stateMachineArn, wf.drain.stateMachineArn],
+      }),
     );
   }
 

@@ -108,6 +108,7 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
       stateMachineName: stateMachineNameFor(config.stage, STATE_MACHINE_KEYS.session),
     },
     eventIngest: { bus: events.bus, partnersSecret: events.secrets.eventPartners },
+    fleetWorkflows: { provisioning: fleet.provisioning.stateMachine, drain: fleet.drain.stateMachine },
   });
 
   return { config, data, events, workflows, fleet, api };

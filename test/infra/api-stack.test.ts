@@ -21,6 +21,7 @@ import {
   CORS_ALLOW_HEADERS,
   EVENTS_GROUP,
   SESSIONS_GROUP,
+  WORKERS_GROUP,
 } from '../../infra/lib/api-stack.ts';
 import { esbuildOptions, LAMBDA_BUNDLE } from '../../infra/lib/bundling.ts';
 import { DEFAULTS } from '../../infra/lib/config.ts';
@@ -97,14 +98,19 @@ const actionsOf = (statements: { Action: string | string[] }[]): string[] =>
   statements.flatMap((s) => [s.Action].flat());
 
 /**
- * What two groups get beyond the table: `sessions` drives the session workflow on Step Functions,
- * `events` (POST /v1/events) publishes to the bus with the partner registry secret.
+ * What three groups get beyond the table: `sessions` drives the session workflow on Step Functions,
+ * `events` (POST /v1/events) publishes to the bus with the partner registry secret, `workers`
+ * starts the provisioning and drain workflows.
  */
 const GROUP_EXTRAS: Record<string, { env: string[]; services: string[] }> = {
   [SESSIONS_GROUP]: { env: ['WORKFLOW_ENGINE', 'SESSION_STATE_MACHINE_ARN'], services: ['states'] },
   [EVENTS_GROUP]: {
     env: ['EVENT_BUS_NAME', 'LCM_EVENT_PARTNERS_SECRET_ID'],
     services: ['events', 'secretsmanager'],
+  },
+  [WORKERS_GROUP]: {
+    env: ['WORKFLOW_ENGINE', 'WORKER_PROVISIONING_STATE_MACHINE_ARN', 'WORKER_DRAIN_STATE_MACHINE_ARN'],
+    services: ['states'],
   },
 };
 
@@ -379,8 +385,18 @@ describe('ApiStack: session workflow and event ingest', () => {
     expect(read!.Resource).toEqual(env.LCM_EVENT_PARTNERS_SECRET_ID);
   });
 
+  it('workers may only start the two fleet state machines', () => {
+    const starts = withAction(WORKERS_GROUP, 'states:StartExecution');
+    expect(starts).toHaveLength(1);
+    expect(actionsOf(statementsOf(WORKERS_GROUP)).filter((a) => a.startsWith('states:'))).toEqual([
+      'states:StartExecution',
+    ]);
+  });
+
   it('no other group may touch Step Functions, the bus or secrets', () => {
-    for (const group of API_GROUPS.filter((g) => g !== SESSIONS_GROUP && g !== EVENTS_GROUP)) {
+    for (const group of API_GROUPS.filter(
+      (g) => ![SESSIONS_GROUP, EVENTS_GROUP, WORKERS_GROUP].includes(g),
+    )) {
       const services = actionsOf(statementsOf(group)).map((a) => a.split(':')[0]);
       expect(
         services.filter((x) => ['states', 'events', 'secretsmanager'].includes(x!)),
@@ -391,7 +407,7 @@ describe('ApiStack: session workflow and event ingest', () => {
 
   it('is deployed after the events and workflows stacks it reads', () => {
     expect(dev.api.dependencies.map((d) => d.stackName)).toEqual(
-      expect.arrayContaining(['Lcm-dev-Data', 'Lcm-dev-Events', 'Lcm-dev-Workflows']),
+      expect.arrayContaining(['Lcm-dev-Data', 'Lcm-dev-Events', 'Lcm-dev-Workflows', 'Lcm-dev-Fleet']),
     );
   });
 });
