@@ -53,6 +53,11 @@ export interface SimOptions {
   timelineEveryMinutes: number;
   /** Seed for the order in which one minute's placement attempts run (they race in production). */
   seed: number;
+  /**
+   * Pass the session's timeslot end and the worker's latest session end to choosePlacement, as
+   * production does (false = the end-time-blind placement of before, for comparison).
+   */
+  endTimeAware: boolean;
 }
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
@@ -69,6 +74,7 @@ export const DEFAULT_SIM_OPTIONS: SimOptions = {
   timelineEveryMinutes: 0,
   bootJitterMinutes: 0,
   seed: 7,
+  endTimeAware: true,
 };
 
 export interface PolicyResult {
@@ -119,6 +125,8 @@ interface SimWorker {
   w: Worker;
   t: WorkerTemplate;
   sessions: number;
+  /** Latest timeslot end (minute) of the sessions placed since the worker was last empty. */
+  latestEnd: number | undefined;
   runningSince: number | undefined;
   stoppedSince: number | undefined;
 }
@@ -231,7 +239,14 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
   const launch = (t: WorkerTemplate, now: number): SimWorker => {
     const w = newWorkerFromTemplate(t, `w-${String(++workerSeq).padStart(5, '0')}`, iso(now));
     w.amiName = 'cml-2.9.1-lcm-2026-01';
-    const sw: SimWorker = { w, t, sessions: 0, runningSince: now, stoppedSince: undefined };
+    const sw: SimWorker = {
+      w,
+      t,
+      sessions: 0,
+      latestEnd: undefined,
+      runningSince: now,
+      stoppedSince: undefined,
+    };
     fleet.add(sw);
     byId.set(w.id, sw);
     setStatus(sw, 'PROVISIONING', now);
@@ -312,7 +327,12 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
       sw.w.leasedPortCount -= ss.req.portsNeeded;
       sw.sessions--;
       sw.w.lastActivityAt = iso(now);
-      if (sw.sessions === 0) sw.w.idleSince = iso(now);
+      if (sw.sessions === 0) {
+        sw.w.idleSince = iso(now);
+        // As the placement store does when a release empties the worker.
+        sw.latestEnd = undefined;
+        sw.w.latestSessionEnd = undefined;
+      }
     }
     if (policy === 'one-per-session' && ss.own) {
       const own = ss.own;
@@ -348,6 +368,11 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     sw.sessions++;
     sw.w.idleSince = undefined;
     sw.w.lastActivityAt = iso(now);
+    if (o.endTimeAware && (sw.latestEnd === undefined || r.end > sw.latestEnd)) {
+      // As the placement transaction does: latestSessionEnd = max(current, timeslot end).
+      sw.latestEnd = r.end;
+      sw.w.latestSessionEnd = iso(r.end);
+    }
     ss.worker = sw;
     ss.s.workerId = sw.w.id;
     ss.s.placementRejections = undefined;
@@ -387,6 +412,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
         licenseAffinity: [],
         podType: 'CML_ON_AWS',
         portsNeeded: def.portTemplate.length,
+        ...(o.endTimeAware ? { sessionEnd: iso(r.end) } : {}),
       },
       need: requirementsAsCapacity(def.requirements),
       worker: undefined,

@@ -1,9 +1,12 @@
 import { LICENSE_TYPES, type LicenseType, type PodType, type WorkerStatus } from '@lcm/shared/domain/enums';
 import { ValidationError } from '@lcm/shared/domain/errors';
 import {
+  ALIGNMENT_WEIGHT,
   amiMatches,
   choosePlacement,
   compileGlob,
+  endAlignment,
+  instantMs,
   type PlacementCandidate,
   type PlacementRequest,
   REJECTION_CATEGORIES,
@@ -218,6 +221,98 @@ describe('choosePlacement', () => {
   });
 });
 
+describe('choosePlacement end-time alignment', () => {
+  const END = '2025-06-01T16:00:00.000Z';
+  /** ISO instant `minutes` after END. */
+  const end = (minutes: number) => new Date(Date.parse(END) + minutes * 60_000).toISOString();
+  const MINUTE = 60_000;
+  const loaded = { cpuCores: 4, memoryGb: 16, storageGb: 100, maxNodes: 10 };
+  const fuller = { cpuCores: 8, memoryGb: 32, storageGb: 250, maxNodes: 25 };
+
+  it('scores 1 when ends match, down to 0 at a 4 h outliving, 0 at a 1 h and -1 from a 2 h extension', () => {
+    const e = Date.parse(END);
+    expect(endAlignment(e, e)).toBe(1);
+    expect(endAlignment(e + 120 * MINUTE, e)).toBe(0.5);
+    expect(endAlignment(e + 240 * MINUTE, e)).toBe(0);
+    expect(endAlignment(e + 900 * MINUTE, e)).toBe(0);
+    expect(endAlignment(e - 30 * MINUTE, e)).toBe(0.5);
+    expect(endAlignment(e - 60 * MINUTE, e)).toBe(0);
+    expect(endAlignment(e - 120 * MINUTE, e)).toBe(-1);
+    expect(endAlignment(e - 900 * MINUTE, e)).toBe(-1);
+  });
+
+  it('adds ALIGNMENT_WEIGHT × alignment to the MostAllocated score', () => {
+    const r = choosePlacement(request({ sessionEnd: END }), [
+      candidate({ allocatedCapacity: loaded, latestSessionEnd: end(120) }),
+    ]);
+    const packing = (8 / 16 + 24 / 64 + 150 / 500 + 15 / 50) / 4;
+    expect(r).toMatchObject({ placed: true, workerId: 'w-1' });
+    if (r.placed) expect(r.score).toBeCloseTo(packing + ALIGNMENT_WEIGHT * 0.5, 12);
+  });
+
+  it('prefers the worker whose sessions end with this one, then the closest later one', () => {
+    const fleet = [
+      candidate({ id: 'a-earlier', allocatedCapacity: loaded, latestSessionEnd: end(-45) }),
+      candidate({ id: 'b-much-later', allocatedCapacity: loaded, latestSessionEnd: end(180) }),
+      candidate({ id: 'c-later', allocatedCapacity: loaded, latestSessionEnd: end(30) }),
+      candidate({ id: 'd-same', allocatedCapacity: loaded, latestSessionEnd: end(0) }),
+    ];
+    expect(choosePlacement(request({ sessionEnd: END }), fleet)).toMatchObject({ workerId: 'd-same' });
+    const withoutSame = fleet.filter((w) => w.id !== 'd-same');
+    expect(choosePlacement(request({ sessionEnd: END }), withoutSame)).toMatchObject({ workerId: 'c-later' });
+    // Without the session end, MostAllocated ties and the smallest id wins, as before.
+    expect(choosePlacement(request(), fleet)).toMatchObject({ workerId: 'a-earlier' });
+  });
+
+  it('outweighs packing: an aligned worker beats a fuller one whose sessions end earlier', () => {
+    const fleet = [
+      candidate({ id: 'a-fuller', allocatedCapacity: fuller, latestSessionEnd: end(-90) }),
+      candidate({ id: 'b-aligned', allocatedCapacity: loaded, latestSessionEnd: end(15) }),
+    ];
+    expect(choosePlacement(request({ sessionEnd: END }), fleet)).toMatchObject({ workerId: 'b-aligned' });
+    expect(choosePlacement(request(), fleet)).toMatchObject({ workerId: 'a-fuller' });
+  });
+
+  it('prefers an empty worker to extending one whose sessions all end much earlier, not to a short extension', () => {
+    const empty = candidate({ id: 'z-empty' });
+    const early = candidate({ id: 'a-early', allocatedCapacity: fuller, latestSessionEnd: end(-180) });
+    expect(choosePlacement(request({ sessionEnd: END }), [empty, early])).toMatchObject({
+      workerId: 'z-empty',
+    });
+    const nearly = candidate({ id: 'a-nearly', allocatedCapacity: fuller, latestSessionEnd: end(-10) });
+    expect(choosePlacement(request({ sessionEnd: END }), [empty, nearly])).toMatchObject({
+      workerId: 'a-nearly',
+    });
+  });
+
+  it('compares instants, not text: offsets are honoured', () => {
+    // 18:00+02:00 is END; 17:30+02:00 sorts after END as text but is 30 min before it.
+    const fleet = [
+      candidate({
+        id: 'a-before',
+        allocatedCapacity: loaded,
+        latestSessionEnd: '2025-06-01T17:30:00.000+02:00',
+      }),
+      candidate({ id: 'b-same', allocatedCapacity: loaded, latestSessionEnd: '2025-06-01T18:00:00+02:00' }),
+    ];
+    const r = choosePlacement(request({ sessionEnd: END }), fleet);
+    expect(r).toMatchObject({ workerId: 'b-same' });
+  });
+
+  it('treats a worker end that does not parse as absent, and rejects a session end that does not', () => {
+    const fleet = [
+      candidate({ id: 'a', allocatedCapacity: loaded, latestSessionEnd: 'not a date' }),
+      candidate({ id: 'b', allocatedCapacity: loaded }),
+    ];
+    expect(choosePlacement(request({ sessionEnd: END }), fleet)).toEqual(choosePlacement(request(), fleet));
+    for (const sessionEnd of ['tomorrow', '', 42 as unknown as string]) {
+      expect(() => choosePlacement(request({ sessionEnd }), fleet)).toThrow(
+        expect.objectContaining({ field: 'sessionEnd', code: 'VALIDATION' }),
+      );
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Properties, checked against a deliberately naive reference implementation.
 
@@ -352,6 +447,163 @@ describe('choosePlacement properties', () => {
     );
     fc.assert(
       fc.property(requestArb, fleetAndPermutation, (req, [fleet, shuffled]) => {
+        expect(choosePlacement(req, shuffled)).toEqual(choosePlacement(req, fleet));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+// End-time alignment: the same properties with session and worker ends, against a reference.
+const END_BASE_MS = Date.parse('2025-06-01T08:00:00.000Z');
+/** An instant `minutes` after the base, written in UTC or with a +02:00 offset. */
+const instantArb = (minMinutes: number, maxMinutes: number) =>
+  fc.tuple(fc.integer({ min: minMinutes, max: maxMinutes }), fc.boolean()).map(([minutes, offset]) => {
+    const ms = END_BASE_MS + minutes * 60_000;
+    if (!offset) return new Date(ms).toISOString();
+    return new Date(ms + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+  });
+/** Ends on a coarse grid (ties are common) or anywhere. */
+const endMinutesArb = (lo: number, hi: number) =>
+  fc.oneof(
+    fc.integer({ min: lo / 15, max: hi / 15 }).chain((q) => instantArb(q * 15, q * 15)),
+    instantArb(lo, hi),
+  );
+
+const alignedFleetArb = fc.uniqueArray(
+  fc
+    .tuple(workerArb, fc.option(endMinutesArb(0, 720), { nil: undefined, freq: 4 }))
+    .map(([w, latestSessionEnd]) => (latestSessionEnd === undefined ? w : { ...w, latestSessionEnd })),
+  { selector: (w) => w.id, minLength: 10, maxLength: 60 },
+);
+const alignedRequestArb = fc
+  .tuple(requestArb, endMinutesArb(60, 600))
+  .map(([req, sessionEnd]) => ({ ...req, sessionEnd }));
+
+/** Reference alignment, piecewise as documented in placement.ts (ms, same constants). */
+function referenceAlignment(req: PlacementRequest, w: PlacementCandidate): number {
+  if (req.sessionEnd === undefined || w.latestSessionEnd === undefined) return 0;
+  const d = Date.parse(w.latestSessionEnd) - Date.parse(req.sessionEnd);
+  const outlive = 4 * 3_600_000;
+  const extend = 3_600_000;
+  if (d >= outlive) return 0;
+  if (d >= 0) return 1 - d / outlive;
+  if (d <= -2 * extend) return -1;
+  return 1 + d / extend;
+}
+
+describe('instantMs', () => {
+  it('equals Date.parse on every instant toISOString writes', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ms) => {
+        const iso = new Date(ms).toISOString();
+        expect(instantMs(iso)).toBe(Date.parse(iso));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('equals Date.parse (NaN included) on near-canonical text', () => {
+    const digit = fc.constantFrom(...'0123456789');
+    const two = (hi: string) => fc.tuple(fc.constantFrom(...hi), digit).map(([a, b]) => a + b);
+    const textArb = fc
+      .tuple(
+        fc.tuple(digit, digit, digit, digit).map((d) => d.join('')),
+        two('01'),
+        two('0123'),
+        two('012'),
+        two('0123456'),
+        two('0123456'),
+        fc.tuple(digit, digit, digit).map((d) => d.join('')),
+        fc.constantFrom('Z', 'Z', 'Z', 'z', '+'),
+        fc.constantFrom('-', '-', '-', '/'),
+      )
+      .map(([y, mo, d, h, mi, se, ms, z, sep]) => `${y}${sep}${mo}-${d}T${h}:${mi}:${se}.${ms}${z}`);
+    fc.assert(
+      fc.property(textArb, (text) => {
+        expect(Object.is(instantMs(text), Date.parse(text))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+    for (const text of ['2025-06-01T12:00:00Z', '2025-06-01T14:00:00.000+02:00', '', 'x'.repeat(24)]) {
+      expect(Object.is(instantMs(text), Date.parse(text))).toBe(true);
+    }
+  });
+});
+
+describe('choosePlacement end-time alignment properties', () => {
+  it('changes nothing unless both the session end and the worker end are known', () => {
+    const strip = (fleet: PlacementCandidate[]) =>
+      fleet.map(({ latestSessionEnd: _l, ...w }) => w as PlacementCandidate);
+    fc.assert(
+      fc.property(alignedRequestArb, alignedFleetArb, (req, fleet) => {
+        const { sessionEnd: _e, ...blind } = req;
+        const old = choosePlacement(blind, strip(fleet));
+        expect(choosePlacement(blind, fleet)).toEqual(old);
+        expect(choosePlacement(req, strip(fleet))).toEqual(old);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps the filters: places iff some worker is eligible, and only there', () => {
+    fc.assert(
+      fc.property(alignedRequestArb, alignedFleetArb, (req, fleet) => {
+        const result = choosePlacement(req, fleet);
+        const eligibleIds = fleet.filter((w) => eligible(req, w)).map((w) => w.id);
+        expect(result.placed).toBe(eligibleIds.length > 0);
+        if (result.placed) expect(eligibleIds).toContain(result.workerId);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('picks the highest MostAllocated + weight × alignment, ties to the smallest id', () => {
+    fc.assert(
+      fc.property(alignedRequestArb, alignedFleetArb, (req, fleet) => {
+        const result = choosePlacement(req, fleet);
+        if (!result.placed) return;
+        const ranked = fleet
+          .filter((w) => eligible(req, w))
+          .map((w) => ({
+            id: w.id,
+            score: referenceScore(req, w) + ALIGNMENT_WEIGHT * referenceAlignment(req, w),
+          }))
+          .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+        expect(result.workerId).toBe(ranked[0]!.id);
+        expect(result.score).toBeCloseTo(ranked[0]!.score, 12);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('stays within [-1, 1], is 1 only for equal ends, and is monotone on each side of the end', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -10_000, max: 10_000 }),
+        fc.integer({ min: -10_000, max: 10_000 }),
+        (a, b) => {
+          const e = END_BASE_MS;
+          const x = endAlignment(e + a * 60_000, e);
+          expect(x).toBeGreaterThanOrEqual(-1);
+          expect(x).toBeLessThanOrEqual(1);
+          expect(x === 1).toBe(a === 0);
+          // Among workers that end before the session, the one ending later is never worse.
+          if (a < b && b <= 0) expect(endAlignment(e + b * 60_000, e)).toBeGreaterThanOrEqual(x);
+          // Among workers that outlive it, the one ending sooner is never worse.
+          if (0 <= a && a < b) expect(endAlignment(e + b * 60_000, e)).toBeLessThanOrEqual(x);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('is deterministic under any permutation of the fleet', () => {
+    const fleetAndPermutation = alignedFleetArb.chain((fleet) =>
+      fc.tuple(fc.constant(fleet), fc.shuffledSubarray(fleet, { minLength: fleet.length })),
+    );
+    fc.assert(
+      fc.property(alignedRequestArb, fleetAndPermutation, (req, [fleet, shuffled]) => {
         expect(choosePlacement(req, shuffled)).toEqual(choosePlacement(req, fleet));
       }),
       { numRuns: 300 },

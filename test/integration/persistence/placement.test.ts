@@ -14,7 +14,7 @@ import { MAX_PORTS_PER_SESSION } from '@lcm/shared/persistence/placement-store';
 import { createStores, type Stores } from '@lcm/shared/persistence/stores';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
-import { newSession, newWorker, steppingClock } from './builders.ts';
+import { at, newSession, newWorker, steppingClock } from './builders.ts';
 
 let t: TestTable;
 let s: Stores;
@@ -47,6 +47,7 @@ describe('PlacementStore: place and release transactions (access pattern 9)', ()
     expect(await s.workers.get('w-p1')).toMatchObject({
       allocatedCapacity: { cpuCores: 4, memoryGb: 8, storageGb: 20, maxNodes: 4 },
       leasedPortCount: 2,
+      latestSessionEnd: session.timeslot.end,
       version: worker.version + 1,
     });
     const leases = await s.leases.listByWorker('w-p1');
@@ -171,6 +172,42 @@ describe('PlacementStore: place and release transactions (access pattern 9)', ()
   });
 });
 
+describe('PlacementStore: latestSessionEnd', () => {
+  it('is the latest timeslot end placed, kept by a partial release and removed when the worker empties', async () => {
+    await s.workers.create(newWorker({ id: 'w-l1' }));
+    const slots = {
+      's-l1': { start: at(60), end: at(180) },
+      's-l2': { start: at(60), end: at(300) },
+      // 14:00+02:00 = 12:00Z, before 13:00Z although it sorts after it as text.
+      's-l3': { start: at(60), end: '2030-01-01T14:00:00.000+02:00' },
+    };
+    let port = 2090;
+    for (const [id, timeslot] of Object.entries(slots)) {
+      await s.sessions.create(newSession({ id, reservationId: `r-${id}`, timeslot }));
+      await s.placement.place({
+        session: await s.sessions.getSession(id),
+        worker: await s.workers.get('w-l1'),
+        ports: { R1_serial: port++, R1_ssh: port++ },
+        by: 't',
+      });
+    }
+    expect((await s.workers.get('w-l1')).latestSessionEnd).toBe(at(300));
+
+    // Releasing the session that set it leaves it (stale: it only weakens a preference)...
+    await s.placement.release('s-l2');
+    expect((await s.workers.get('w-l1')).latestSessionEnd).toBe(at(300));
+    await s.placement.release('s-l1');
+    expect((await s.workers.get('w-l1')).latestSessionEnd).toBe(at(300));
+    // ...and the release that empties the worker removes it.
+    await s.placement.release('s-l3');
+    const empty = await s.workers.get('w-l1');
+    expect(empty.allocatedCapacity).toEqual(ZERO);
+    expect(empty.latestSessionEnd).toBeUndefined();
+    const raw = await t.client.send(new GetCommand({ TableName: t.tableName, Key: keys.worker('w-l1') }));
+    expect(raw.Item).not.toHaveProperty('latestSessionEnd');
+  });
+});
+
 describe('PlacementStore edge cases', () => {
   it('caps ports per session so the transaction stays within 100 items', async () => {
     const names = Array.from({ length: MAX_PORTS_PER_SESSION + 1 }, (_, i) => `p${i}`);
@@ -248,6 +285,34 @@ describe('placeSession / releaseSession commands', () => {
       storageGb: 100,
       maxNodes: 10,
     });
+  });
+
+  it('prefers the worker whose sessions end with this one (end-time alignment)', async () => {
+    // Equally loaded: without the alignment term w-c-busy (fuller) would win, and between these
+    // two w-c-a-early (the smaller id); its sessions end 5 h before this one.
+    const loaded = { cpuCores: 4, memoryGb: 16, storageGb: 50, maxNodes: 5 };
+    await s.workers.create(
+      newWorker({
+        id: 'w-c-a-early',
+        allocatedCapacity: loaded,
+        latestSessionEnd: at(300),
+        portRange: { start: 3000, end: 3099 },
+      }),
+    );
+    await s.workers.create(
+      newWorker({
+        id: 'w-c-b-aligned',
+        allocatedCapacity: loaded,
+        latestSessionEnd: at(600),
+        portRange: { start: 4000, end: 4099 },
+      }),
+    );
+    await s.sessions.create(
+      newSession({ id: 's-c5', reservationId: 'r-c5', timeslot: { start: at(420), end: at(600) } }),
+    );
+    expect(await placeSession(s, 's-c5')).toMatchObject({ placed: true, workerId: 'w-c-b-aligned' });
+    expect((await s.workers.get('w-c-b-aligned')).latestSessionEnd).toBe(at(600));
+    expect(await releaseSession(s, 's-c5')).toMatchObject({ released: true });
   });
 
   it('returns the rejection summary when nothing fits and records it on the session', async () => {

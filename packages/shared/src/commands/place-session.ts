@@ -71,6 +71,8 @@ export async function placeSession(
       podType: session.podType,
       amiRequirement: session.amiRequirement,
       portsNeeded: session.portTemplate.length,
+      // End-time alignment: prefer workers whose sessions end with this one (domain/placement.ts).
+      sessionEnd: session.timeslot.end,
     };
 
     // The status index is eventually consistent: choose from it, then confirm on the item.

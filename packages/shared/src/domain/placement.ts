@@ -4,9 +4,27 @@ import { ValidationError } from './errors.ts';
 import type { ResourceRequirements, Worker } from './schemas.ts';
 
 /**
- * Placement in the spirit of the Kubernetes scheduler: a chain of filters, then a score
- * (MostAllocated, i.e. bin packing) over the survivors. Pure and allocation-free per worker,
- * so it stays well under 2 ms for a fleet of 1,000 (bench/placement.bench.ts).
+ * Placement in the spirit of the Kubernetes scheduler: a chain of filters, then a score over the
+ * survivors. Pure and allocation-free per worker, so it stays well under 2 ms for a fleet of
+ * 1,000 (bench/placement.bench.ts).
+ *
+ * Score (the `score` of a placed result) = MostAllocated + ALIGNMENT_WEIGHT × endAlignment;
+ * highest wins, ties to the smaller id.
+ * - MostAllocated (bin packing), in [0, 1]: mean utilisation after placing, over the dimensions
+ *   the worker declares.
+ * - endAlignment, in [-1, 1], only when the request has `sessionEnd` and the worker has
+ *   `latestSessionEnd` (the latest timeslot end of the sessions on it); otherwise 0, so without
+ *   both fields the choice is exactly MostAllocated's. A host lives until its last session ends,
+ *   so a session that ends with (or before) the worker's last one rides along for free, while
+ *   one that ends later extends the life of the whole host: alignment is 1 when both end
+ *   together, falls to 0 as the worker outlives the session by up to 4 h (keeping longer-lived
+ *   hosts for longer sessions), and falls four times as fast on the other side (0 at a 1-hour
+ *   extension, -1 from 2 h) so that an empty worker is preferred to a host whose sessions all
+ *   end much earlier. Sessions that end together thus share hosts, and hosts empty together.
+ *   With weight 2 alignment outweighs packing between well- and badly-aligned workers; packing
+ *   decides among equally aligned ones. The form and the constants were chosen on the fleet
+ *   simulator (docs/benchmarks.md, "## Fleet"), where a tie-break on alignment alone changed
+ *   nothing (MostAllocated scores are rarely equal).
  */
 
 export interface PlacementRequest {
@@ -15,6 +33,8 @@ export interface PlacementRequest {
   podType: PodType;
   amiRequirement?: string | undefined;
   portsNeeded: number;
+  /** End of the session's timeslot (ISO instant); enables the end-time alignment term. */
+  sessionEnd?: string | undefined;
 }
 
 export type PlacementCandidate = Pick<
@@ -29,6 +49,7 @@ export type PlacementCandidate = Pick<
   | 'allocatedCapacity'
   | 'portRange'
   | 'leasedPortCount'
+  | 'latestSessionEnd'
 >;
 
 export const REJECTION_CATEGORIES = ['status', 'license', 'ami', 'podType', 'capacity', 'ports'] as const;
@@ -63,6 +84,85 @@ function validateRequest(req: PlacementRequest): void {
   if (req.amiRequirement !== undefined && typeof req.amiRequirement !== 'string') {
     throw new ValidationError('amiRequirement', 'must be a string (AMI id or name glob)');
   }
+  const end = req.sessionEnd;
+  if (end !== undefined && (typeof end !== 'string' || Number.isNaN(Date.parse(end)))) {
+    throw new ValidationError('sessionEnd', `must be an ISO instant, got ${String(req.sessionEnd)}`);
+  }
+}
+
+/** The number in `s[from, from + n)`, or -1 when a character there is not a digit. */
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * `Date.parse(s)`, about twice as fast for the form `toISOString()` writes
+ * (`YYYY-MM-DDTHH:MM:SS.sssZ`, what the stores keep): placement parses one per eligible worker.
+ * Anything else (offsets, other precisions, days past the 28th, years before 100) goes to
+ * `Date.parse`.
+ */
+export function instantMs(s: string): number {
+  if (
+    s.length === 24 &&
+    s.charCodeAt(23) === 90 && // Z
+    s.charCodeAt(4) === 45 && // -
+    s.charCodeAt(7) === 45 &&
+    s.charCodeAt(10) === 84 && // T
+    s.charCodeAt(13) === 58 && // :
+    s.charCodeAt(16) === 58 &&
+    s.charCodeAt(19) === 46 // .
+  ) {
+    const year = digits(s, 0, 4);
+    const month = digits(s, 5, 2);
+    const day = digits(s, 8, 2);
+    const hour = digits(s, 11, 2);
+    const minute = digits(s, 14, 2);
+    const second = digits(s, 17, 2);
+    const ms = digits(s, 20, 3);
+    // Date.UTC reads years 0–99 as 1900–1999: those go to Date.parse too.
+    if (
+      year >= 100 &&
+      month >= 1 &&
+      month <= 12 &&
+      day >= 1 &&
+      day <= 28 &&
+      hour >= 0 &&
+      hour <= 23 &&
+      minute >= 0 &&
+      minute <= 59 &&
+      second >= 0 &&
+      second <= 59 &&
+      ms >= 0
+    ) {
+      return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    }
+  }
+  return Date.parse(s);
+}
+
+/** Weight of the end-time alignment term against MostAllocated (which lies in [0, 1]). */
+export const ALIGNMENT_WEIGHT = 2;
+/** A worker that outlives the session by this much or more gets no alignment credit. */
+const OUTLIVE_HORIZON_MS = 4 * 60 * 60_000;
+/** Extending a worker's life by this much scores like an empty worker (0); twice as much, -1. */
+const EXTEND_HORIZON_MS = 60 * 60_000;
+
+/**
+ * End-time alignment of placing a session that ends at `endMs` on a worker whose latest session
+ * ends at `latestEndMs`, in [-1, 1]: 1 when they end together, falling linearly to 0 as the
+ * worker outlives the session by up to 4 h, and falling four times as fast (0 at 1 h, -1 from
+ * 2 h) as the session would extend the worker's life beyond its last session.
+ */
+export function endAlignment(latestEndMs: number, endMs: number): number {
+  const d = latestEndMs - endMs;
+  if (d >= 0) return 1 - Math.min(d, OUTLIVE_HORIZON_MS) / OUTLIVE_HORIZON_MS;
+  return Math.max(-1, 1 + d / EXTEND_HORIZON_MS);
 }
 
 /** `*` = any run of characters, `?` = one character, everything else literal; anchored. */
@@ -95,8 +195,9 @@ const emptyRejections = (): Record<RejectionCategory, number> => ({
 /**
  * Picks the worker for a session, or explains why none fits. Each rejected worker is counted
  * once, under the first filter that rejects it (status → license → AMI → pod type → capacity
- * → ports). Ties on score go to the lexicographically smaller id, so the choice does not
- * depend on the order of `workers`.
+ * → ports). Survivors are ranked by the score described at the top of this module; ties go to
+ * the lexicographically smaller id, so the choice does not depend on the order of `workers`. A
+ * worker's `latestSessionEnd` that does not parse is treated as absent (no alignment term).
  */
 export function choosePlacement(
   req: PlacementRequest,
@@ -114,6 +215,8 @@ export function choosePlacement(
   const amiRequirement = req.amiRequirement;
   const amiGlob = amiRequirement === undefined ? undefined : compileGlob(amiRequirement);
   const portsNeeded = req.portsNeeded;
+  const endMs = req.sessionEnd === undefined ? Number.NaN : Date.parse(req.sessionEnd);
+  const aligned = !Number.isNaN(endMs);
 
   const rejections = emptyRejections();
   let bestId: string | undefined;
@@ -152,7 +255,8 @@ export function choosePlacement(
       continue;
     }
 
-    // MostAllocated: mean utilisation after placing, over the dimensions the worker declares.
+    // MostAllocated: mean utilisation after placing, over the dimensions the worker declares;
+    // then the end-time alignment term (see the top of the module).
     let sum = 0;
     let dims = 0;
     if (declared.cpuCores > 0) {
@@ -171,7 +275,11 @@ export function choosePlacement(
       sum += (allocated.maxNodes + needNodes) / declared.maxNodes;
       dims++;
     }
-    const score = dims === 0 ? 0 : sum / dims;
+    let score = dims === 0 ? 0 : sum / dims;
+    if (aligned && w.latestSessionEnd !== undefined) {
+      const latestMs = instantMs(w.latestSessionEnd);
+      if (!Number.isNaN(latestMs)) score += ALIGNMENT_WEIGHT * endAlignment(latestMs, endMs);
+    }
     if (score > bestScore || (score === bestScore && bestId !== undefined && w.id < bestId)) {
       bestScore = score;
       bestId = w.id;

@@ -113,6 +113,12 @@ export class DynamoPlacementStore implements PlacementStore {
     }
     const allocated = addCapacity(worker.allocatedCapacity, need);
     const start = utcKey(session.timeslot.start, 'timeslot.start');
+    // max(current, this session's end), computed here like the totals above (the version
+    // condition makes it a max over exactly the sessions placed so far).
+    const latestSessionEnd = laterInstant(
+      worker.latestSessionEnd,
+      utcKey(session.timeslot.end, 'timeslot.end'),
+    );
     const t = this.cfg.tableName;
 
     const w = new Expr();
@@ -125,6 +131,7 @@ export class DynamoPlacementStore implements PlacementStore {
             w.assignments({
               allocatedCapacity: allocated,
               leasedPortCount: worker.leasedPortCount + portCount,
+              latestSessionEnd,
               version: worker.version + 1,
               updatedAt: at,
               lastActivityAt: at,
@@ -262,6 +269,12 @@ export class DynamoPlacementStore implements PlacementStore {
         });
       }
       const empty = leasedPortCount === 0 && Object.values(allocated).every((v) => v === 0);
+      // latestSessionEnd stays as it is while other sessions remain: recomputing it would need
+      // their timeslots (more reads, and items outside this transaction). A stale, later value
+      // only affects a preference, never the safety of a placement (the filters do not read it):
+      // the worker looks longer-lived than it is, so placement's end-time alignment for it is a
+      // little off until it empties. When the release empties the worker it is removed, since
+      // there is no session end left to align with.
       const w = new Expr();
       ops.push({
         item: {
@@ -278,6 +291,7 @@ export class DynamoPlacementStore implements PlacementStore {
                 // The scale-down planner drains workers idle since a threshold.
                 ...(empty ? { idleSince: at } : {}),
               }),
+              empty ? ['latestSessionEnd'] : [],
             ),
             ConditionExpression: `attribute_exists(${w.name('PK')}) AND ${w.name('version')} = ${w.value(worker.version)}`,
             ...w.attributes(),
@@ -353,6 +367,13 @@ export class DynamoPlacementStore implements PlacementStore {
     );
     return out.Item as Item | undefined;
   }
+}
+
+/** The later of two ISO instants (by time, not by text: offsets may differ). */
+function laterInstant(current: string | undefined, candidate: string): string {
+  if (current === undefined) return candidate;
+  const c = Date.parse(current);
+  return Number.isNaN(c) || Date.parse(candidate) > c ? candidate : current;
 }
 
 /** Internal signal: the session's placement marker was already gone when we tried. */
