@@ -1,13 +1,15 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  dynamodbLocalPidsOf,
   freePort,
   isAlive,
   type NpmStart,
   npmStart,
+  readLocalJson,
   waitForHealthy,
   waitUntil,
   withTimeout,
@@ -26,10 +28,12 @@ const tempDirs: string[] = [];
 afterEach(() => {
   // Whatever a failed test left behind goes, hard.
   for (const run of started.splice(0)) run.killGroup();
-  for (const pid of javaPids.splice(0)) {
+  // (A run that died before writing local.json is found by its data directory.)
+  const dirs = tempDirs.splice(0);
+  for (const pid of [...javaPids.splice(0), ...dirs.flatMap(dynamodbLocalPidsOf)]) {
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The real file behind a command on PATH. */
@@ -80,7 +84,7 @@ async function startAndWait(stateDir: string, port: number): Promise<{ run: NpmS
   expect(health.body).toMatchObject({ status: 'ok', table: { name: 'lcm-local', reachable: true } });
   expect(Number.isNaN(Date.parse(String(health.body.time)))).toBe(false);
 
-  const local = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as LocalJson;
+  const local = await readLocalJson<LocalJson>(stateDir);
   javaPids.push(local.dynamodbPid);
   return { run, local };
 }
@@ -108,7 +112,12 @@ describe('npm start', () => {
       headers: { authorization: `Bearer ${local.tokens.viewer}` },
     });
     expect(listed.status).toBe(200);
-    expect(await listed.json()).toMatchObject({ items: [] });
+    // The demo fleet npm start seeds (LCM_SANDBOX_WORKERS, default 2).
+    const { items } = (await listed.json()) as { items: Array<{ id: string; status: string }> };
+    expect(items.map((w) => [w.id, w.status])).toEqual([
+      ['sandbox-worker-1', 'RUNNING'],
+      ['sandbox-worker-2', 'RUNNING'],
+    ]);
 
     // An unknown route is a problem+json 404; a known path with the wrong method a 405.
     const notFound = await fetch(`${local.apiUrl}/v1/no-such-thing`);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -119,3 +120,32 @@ export const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): P
       setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms).unref(),
     ),
   ]);
+
+/**
+ * `<stateDir>/local.json` once the stack has written it: the API may answer a moment before
+ * (local.json is written when the last service, the API, has started and its tokens are issued).
+ */
+export async function readLocalJson<T>(stateDir: string, timeoutMs = 10_000): Promise<T> {
+  const path = join(stateDir, 'local.json');
+  await waitUntil(`${path} to be written`, () => existsSync(path), timeoutMs);
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/**
+ * Pids of the DynamoDB Local processes keeping their data under `stateDir` (their command line
+ * names it): what a run that died before writing local.json may have left behind.
+ */
+export function dynamodbLocalPidsOf(stateDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes('DynamoDBLocal') && cmdline.includes(join(stateDir, 'dynamodb')))
+        pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}

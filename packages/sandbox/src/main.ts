@@ -2,11 +2,16 @@ import { isAbsolute, join, relative } from 'node:path';
 import { type LocalStack, REPO_ROOT, startLocalStack } from './local-stack.ts';
 
 /**
- * `npm start`: the local stack as a CLI.
+ * `npm start`: the local stack as a CLI (local-stack.ts lists what runs).
  *   LCM_PORT       API port (default 3000)
  *   LCM_IN_MEMORY  1 = throwaway DynamoDB (default: kept in <state dir>/dynamodb)
  *   LCM_STATE_DIR  state directory (default <repo>/.lcm): DynamoDB data, the JWT signing key,
- *                  local.json (endpoints and one bearer token per role)
+ *                  the partners' signing secrets, evidence, content, and local.json (endpoints,
+ *                  one bearer token per role, the partners' secrets, the seeded data)
+ *   LCM_SANDBOX_WORKERS  RUNNING workers seeded (default 2)
+ *   LCM_SANDBOX_BOOT_SECONDS, LCM_SANDBOX_LAB_BOOT_SECONDS, LCM_SANDBOX_GRADING_DELAY_SECONDS,
+ *   LCM_SANDBOX_LDS_AUTOLOGIN_SECONDS, LCM_SANDBOX_LDS_AUTOEND_SECONDS, LCM_SCALE_INTERVAL_SECONDS,
+ *   LCM_SANDBOX_SCHEDULES=off, LCM_SANDBOX_CONTENT_DIR: the sandbox's timing and parts
  * SIGINT/SIGTERM stop everything and exit 0; a start failure prints one line and exits 1.
  */
 
@@ -20,6 +25,15 @@ function parsePort(value: string | undefined): number {
 }
 
 const truthy = (value: string | undefined) => value === '1' || value?.toLowerCase() === 'true';
+
+function parseWorkers(value: string | undefined): number {
+  if (value === undefined || value === '') return 2;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 20) {
+    throw new Error(`LCM_SANDBOX_WORKERS must be a whole number from 0 to 20, got "${value}"`);
+  }
+  return n;
+}
 
 async function main(): Promise<void> {
   let stack: LocalStack | undefined;
@@ -43,6 +57,7 @@ async function main(): Promise<void> {
   try {
     stack = await startLocalStack({
       port: parsePort(process.env.LCM_PORT),
+      workers: parseWorkers(process.env.LCM_SANDBOX_WORKERS),
       inMemory: truthy(process.env.LCM_IN_MEMORY),
       ...(process.env.LCM_STATE_DIR ? { stateDir: process.env.LCM_STATE_DIR } : {}),
     });
@@ -63,6 +78,30 @@ async function main(): Promise<void> {
     `LCM local stack ready at ${stack.apiUrl} (table ${stack.tableName}, DynamoDB Local ${stack.dynamodbEndpoint}, ${data})\n`,
   );
   process.stdout.write(tokenHelp(stack, join(stateDir, 'local.json')));
+  process.stdout.write(sandboxHelp(stack, join(stateDir, 'local.json')));
+}
+
+/** The other endpoints, the seeded data and the partners. */
+function sandboxHelp(stack: LocalStack, localJson: string): string {
+  const o = stack.outputs as Record<string, unknown>;
+  const lines: string[] = [];
+  const bus = o.eventBridge as { endpoint?: string; eventsLog?: string } | undefined;
+  if (bus?.endpoint) lines.push(`EventBridge ${bus.endpoint} (published events: GET ${bus.eventsLog})`);
+  if (typeof o.stepFunctionsEndpoint === 'string') lines.push(`Step Functions ${o.stepFunctionsEndpoint}`);
+  const sims = o.simulators as { lds?: { url?: string }; grading?: { url?: string } } | undefined;
+  if (sims?.lds?.url) lines.push(`LDS simulator ${sims.lds.url}, Grading simulator ${sims.grading?.url}`);
+  const seed = stack.resources.seedReport;
+  if (seed) {
+    lines.push(
+      `Seeded: template ${seed.templates.map((t) => t.name).join(', ')}; definitions ${seed.definitions.map((d) => d.id).join(', ')}`,
+    );
+    for (const w of seed.workers)
+      lines.push(`  worker ${w.id} ${w.status} (${w.outcome}), CML ${w.cmlBaseUrl ?? '-'}`);
+  }
+  if (stack.outputs.partners) {
+    lines.push(`Partners of POST /v1/events (source, HMAC secret): ${localJson} under "partners"`);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
 /** The bearer tokens per role, and how to use them. */

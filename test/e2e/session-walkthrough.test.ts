@@ -1,0 +1,438 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  dynamodbLocalPidsOf,
+  freePort,
+  isAlive,
+  type NpmStart,
+  npmStart,
+  readLocalJson,
+  waitForHealthy,
+  waitUntil,
+  withTimeout,
+} from './support.ts';
+
+/**
+ * README "Walk-through: a session from booking to score", as a test: `npm start` with its
+ * default settings (a fresh state directory and port are the only things given), then only
+ * HTTP — the API with the tokens of local.json, partner CloudEvents signed with the secrets of
+ * local.json, and the local bus's event log. A session of a seeded definition reaches READY with
+ * a login URL, RUNNING on the learner's login, TERMINATED with a score after the end; the outbox
+ * published every step to the bus. A restart on the same state directory seeds nothing twice,
+ * and with the LDS simulator's automatic login and end a session runs through by itself.
+ */
+
+const STARTUP_BUDGET_MS = 30_000;
+const STEP_TIMEOUT_MS = 60_000;
+
+interface LocalPartner {
+  source: string;
+  secret: string;
+  signatureHeader: string;
+}
+
+interface LocalJson {
+  apiUrl: string;
+  pid: number;
+  dynamodbPid: number;
+  tokens: Record<string, string>;
+  partners: Record<string, LocalPartner>;
+  eventBridge: { endpoint: string; eventBusName: string; eventsLog: string };
+}
+
+interface Json {
+  [key: string]: unknown;
+}
+
+interface SessionView {
+  id: string;
+  status: string;
+  definitionId: string;
+  workerId?: string;
+  userSession: { ldsSessionId: string; loginUrl?: string; status: string } | null;
+  grading: { status: string; gradingSessionId?: string } | null;
+  score: { score: number; maxScore: number; passed: boolean; sections: unknown[] } | null;
+  history: Array<{ from: string; to: string; by: string }>;
+}
+
+interface BusLog {
+  published: Array<{
+    event: { source: string; 'detail-type': string; detail: Json & { subject?: string; data?: Json } };
+    rules: string[];
+  }>;
+  deliveries: Array<{ rule: string; outcome: string; eventId: string }>;
+  deadLetters: unknown[];
+}
+
+const stateDir = mkdtempSync(join(tmpdir(), 'lcm-walkthrough-'));
+const runs: NpmStart[] = [];
+const javaPids: number[] = [];
+
+afterAll(() => {
+  // Whatever a failed test left behind goes, hard.
+  for (const run of runs.splice(0)) run.killGroup();
+  for (const pid of [...javaPids.splice(0), ...dynamodbLocalPidsOf(stateDir)]) {
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+/** `npm start` with nothing but the port and the state directory (and `extra`) set. */
+async function start(extra: Record<string, string> = {}): Promise<{ run: NpmStart; local: LocalJson }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // The developer's own overrides would not be "default settings".
+    if (!k.startsWith('LCM_') && !k.startsWith('AWS_') && !k.startsWith('POWERTOOLS_')) env[k] = v;
+  }
+  const port = await freePort();
+  const spawnedAt = performance.now();
+  const run = npmStart({ ...env, LCM_PORT: String(port), LCM_STATE_DIR: stateDir, ...extra });
+  runs.push(run);
+  let exited = false;
+  void run.exited.then(() => {
+    exited = true;
+  });
+  await waitForHealthy(`http://127.0.0.1:${port}`, STARTUP_BUDGET_MS, () => !exited).catch((e: Error) => {
+    throw new Error(`${e.message}\n--- npm start output ---\n${run.output().slice(-5000)}`);
+  });
+  const startupMs = performance.now() - spawnedAt;
+  console.log(`npm start: GET /v1/health 200 after ${Math.round(startupMs)} ms`);
+  expect(startupMs).toBeLessThan(STARTUP_BUDGET_MS);
+  const local = await readLocalJson<LocalJson>(stateDir);
+  javaPids.push(local.dynamodbPid);
+  return { run, local };
+}
+
+async function stop(run: NpmStart, local: LocalJson, signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
+  if (signal === 'SIGTERM') process.kill(local.pid, 'SIGTERM');
+  else process.kill(-run.child.pid!, 'SIGINT'); // Ctrl-C: the whole process group
+  const exit = await withTimeout(run.exited, 30_000, 'npm start to exit');
+  if (signal === 'SIGTERM') expect(exit).toEqual({ code: 0, signal: null });
+  await waitUntil('the stack process to exit', () => !isAlive(local.pid), 20_000);
+  // (The marker guards against the pid having been reused on a busy machine.)
+  await waitUntil('DynamoDB Local to exit', () => !isAlive(local.dynamodbPid, 'DynamoDBLocal'), 30_000).catch(
+    (e: Error) => {
+      throw new Error(`${e.message}: ${processState(local.dynamodbPid)}\n${run.output().slice(-3000)}`);
+    },
+  );
+  expect(existsSync(join(stateDir, 'local.json'))).toBe(false);
+  await expect(fetch(`${local.apiUrl}/v1/health`)).rejects.toThrow();
+  await expect(fetch(local.eventBridge.eventsLog)).rejects.toThrow();
+}
+
+/** What /proc says about a process (for failure messages). */
+function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 200);
+    return `pid ${pid} state ${stat.split(') ')[1]?.[0]} (${cmd})`;
+  } catch {
+    return `pid ${pid} gone`;
+  }
+}
+
+async function api<T = Json>(
+  local: LocalJson,
+  role: string,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${local.apiUrl}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      authorization: `Bearer ${local.tokens[role]}`,
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+const getSession = async (local: LocalJson, id: string): Promise<SessionView> => {
+  const { status, body } = await api<SessionView>(local, 'portal', `/v1/sessions/${id}`);
+  expect(status).toBe(200);
+  return body;
+};
+
+/** Polls GET /v1/sessions/{id} until `done` holds; the failure names the last status seen. */
+async function sessionUntil(
+  local: LocalJson,
+  id: string,
+  what: string,
+  done: (s: SessionView) => boolean,
+  timeoutMs = STEP_TIMEOUT_MS,
+): Promise<SessionView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: SessionView | undefined;
+  while (Date.now() < deadline) {
+    last = await getSession(local, id);
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const trail = last?.history.map((h) => `${h.from}→${h.to}`).join(' ') ?? '';
+  throw new Error(`session ${id} not ${what} within ${timeoutMs} ms: ${last?.status} (${trail})`);
+}
+
+async function book(local: LocalJson, definitionId: string, minutes: number): Promise<SessionView> {
+  const now = Date.now();
+  const { status, body } = await api<SessionView>(local, 'portal', '/v1/sessions', {
+    method: 'POST',
+    body: {
+      definitionId,
+      reservationId: `res-${randomUUID()}`,
+      owner: { userId: 'u-learner-1', username: 'learner', email: 'learner@example.com' },
+      timeslot: {
+        start: new Date(now).toISOString(),
+        end: new Date(now + minutes * 60_000).toISOString(),
+      },
+    },
+  });
+  expect(status).toBe(201);
+  expect(body).toMatchObject({ definitionId, definitionVersion: 1, status: 'PENDING' });
+  return body;
+}
+
+/** A structured-mode CloudEvent signed as the README does it: HMAC-SHA256 of the exact bytes. */
+async function postPartnerEvent(
+  local: LocalJson,
+  partner: LocalPartner,
+  type: string,
+  data: Json,
+  secret = partner.secret,
+): Promise<Response> {
+  const body = JSON.stringify({
+    specversion: '1.0',
+    id: randomUUID(),
+    source: partner.source,
+    type,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data,
+  });
+  const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  return fetch(`${local.apiUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cloudevents+json', [partner.signatureHeader]: signature },
+    body,
+  });
+}
+
+const busLog = async (local: LocalJson): Promise<BusLog> => {
+  const res = await fetch(local.eventBridge.eventsLog);
+  expect(res.status).toBe(200);
+  return (await res.json()) as BusLog;
+};
+
+/** The outbound events (outbox → bus) about one session, in publication order. */
+const outboundFor = (log: BusLog, sessionId: string) =>
+  log.published.filter(
+    (p) => p.event.source === 'lcm.control-plane' && p.event.detail.subject === `sessions/${sessionId}`,
+  );
+
+const statusPath = (s: SessionView) => s.history.map((h) => h.to);
+
+describe('walk-through: a session from booking to score (npm start, default settings)', () => {
+  let first: { run: NpmStart; local: LocalJson };
+  let graded: SessionView;
+
+  it('seeds demo data, then a booked session goes READY → RUNNING → TERMINATED with a score', async () => {
+    first = await start();
+    const { local } = first;
+    expect(Object.keys(local.partners).sort()).toEqual(['grading', 'lds']);
+    expect(local.partners.lds).toMatchObject({
+      source: 'urn:lablet:lds:sandbox',
+      signatureHeader: 'x-lcm-signature',
+    });
+    expect(local.partners.lds!.secret.length).toBeGreaterThanOrEqual(32);
+
+    // Seeded: two ACTIVE definitions with PATty-derived port templates, one graded.
+    const defs = await api<{ items: Json[] }>(local, 'portal', '/v1/definitions');
+    expect(defs.status).toBe(200);
+    const byId = new Map(defs.body.items.map((d) => [d.id as string, d]));
+    expect([...byId.keys()].sort()).toEqual(['demo-console-practice', 'demo-ospf-graded']);
+    for (const d of byId.values()) {
+      expect(d).toMatchObject({ status: 'ACTIVE', version: 1 });
+      expect(String(d.topologyYaml)).toMatch(/tags: \[serial:\d+/);
+      expect((d.portTemplate as unknown[]).length).toBeGreaterThanOrEqual(2);
+      expect(d.maxDurationMinutes as number).toBeLessThanOrEqual(30);
+    }
+    expect(byId.get('demo-ospf-graded')).toMatchObject({ gradingRulesRef: 'rules/demo-ospf-basics@1' });
+    expect(byId.get('demo-console-practice')!.gradingRulesRef).toBeUndefined();
+
+    // Seeded: two RUNNING workers, each on its own (answering) CML simulator, with a port range.
+    const workers = await api<{ items: Json[] }>(local, 'viewer', '/v1/workers');
+    expect(workers.body.items.map((w) => [w.id, w.status])).toEqual([
+      ['sandbox-worker-1', 'RUNNING'],
+      ['sandbox-worker-2', 'RUNNING'],
+    ]);
+    const cmlUrls = workers.body.items.map((w) => String(w.cmlBaseUrl));
+    expect(new Set(cmlUrls).size).toBe(2);
+    for (const w of workers.body.items) {
+      expect(w.portRange).toEqual({ start: 5000, end: 5999 });
+      const info = await fetch(`${w.cmlBaseUrl}/system_information`);
+      expect(await info.json()).toMatchObject({ ready: true });
+    }
+
+    // Book the graded lab from now on: placed, instantiated on CML, LDS provisioned → READY.
+    const booked = await book(local, 'demo-ospf-graded', 20);
+    const ready = await sessionUntil(local, booked.id, 'READY', (s) => s.status === 'READY');
+    expect(ready.workerId).toMatch(/^sandbox-worker-[12]$/);
+    expect(ready.userSession).toMatchObject({ ldsSessionId: expect.any(String) });
+    const ldsSessionId = ready.userSession!.ldsSessionId;
+    expect(ready.userSession!.loginUrl).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:\\d+/login/${ldsSessionId}$`),
+    );
+
+    // A badly signed event is refused; nothing moves.
+    const forged = await postPartnerEvent(
+      local,
+      local.partners.lds!,
+      'io.lablet.lds.session.running.v1',
+      { ldsSessionId, lcmSessionId: booked.id },
+      'not-the-partner-secret-0123456789',
+    );
+    expect(forged.status).toBe(401);
+    expect((await getSession(local, booked.id)).status).toBe('READY');
+
+    // The learner logs in (LDS says so, signed with its secret) → RUNNING.
+    const login = await postPartnerEvent(local, local.partners.lds!, 'io.lablet.lds.session.running.v1', {
+      ldsSessionId,
+      lcmSessionId: booked.id,
+    });
+    expect(login.status).toBe(202);
+    await sessionUntil(local, booked.id, 'RUNNING', (s) => s.status === 'RUNNING');
+
+    // The lab ends → evidence collected, graded by the Grading simulator → torn down, scored.
+    const end = await postPartnerEvent(local, local.partners.lds!, 'io.lablet.lds.session.ended.v1', {
+      ldsSessionId,
+      lcmSessionId: booked.id,
+    });
+    expect(end.status).toBe(202);
+    graded = await sessionUntil(local, booked.id, 'TERMINATED', (s) => s.status === 'TERMINATED');
+    expect(statusPath(graded)).toEqual([
+      'SCHEDULED',
+      'INSTANTIATING',
+      'READY',
+      'RUNNING',
+      'COLLECTING',
+      'GRADING',
+      'STOPPING',
+      'STOPPED',
+      'ARCHIVED',
+      'TERMINATED',
+    ]);
+    expect(graded.grading).toMatchObject({ status: 'COMPLETED' });
+    expect(graded.score).toMatchObject({ passed: true });
+    expect(graded.score!.maxScore).toBeGreaterThan(0);
+    expect(graded.score!.score).toBe(graded.score!.maxScore);
+    expect(graded.userSession!.loginUrl).toBe(ready.userSession!.loginUrl);
+
+    // Everything was released: no capacity held on the worker any more.
+    const worker = await api<Json>(local, 'viewer', `/v1/workers/${ready.workerId}`);
+    expect(worker.body.allocatedCapacity).toEqual({ cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 });
+
+    // The bus saw it all: the partners' events routed by the rules to their targets, and the
+    // outbox's CloudEvents for every step of the session.
+    const log = await busLog(local);
+    expect(log.deadLetters).toEqual([]);
+    const inbound = log.published.filter((p) => p.event.source !== 'lcm.control-plane');
+    expect(inbound.map((p) => [p.event.source, p.event['detail-type'], p.rules])).toEqual([
+      ['urn:lablet:lds:sandbox', 'io.lablet.lds.session.running.v1', ['lds-session-running']],
+      ['urn:lablet:lds:sandbox', 'io.lablet.lds.session.ended.v1', ['lds-session-ended']],
+      ['urn:lablet:grading:sandbox', 'io.lablet.grading.session.completed.v1', ['grading-session-result']],
+    ]);
+    expect(log.deliveries.map((d) => [d.rule, d.outcome])).toEqual([
+      ['lds-session-running', 'ok'],
+      ['lds-session-ended', 'ok'],
+      ['grading-session-result', 'ok'],
+    ]);
+    // The outbox runs behind the table stream: wait until the last step has been published.
+    await waitUntilAsync('the outbox to publish the TERMINATED step', async () =>
+      outboundFor(await busLog(local), booked.id).some((p) => p.event.detail.data?.to === 'TERMINATED'),
+    );
+    const outbound = outboundFor(await busLog(local), booked.id);
+    const types = outbound.map((p) => p.event['detail-type']);
+    expect(types[0]).toBe('io.lablet.lcm.session.created.v1');
+    expect(types).toContain('io.lablet.lcm.session.ready.v1');
+    expect(types).toContain('io.lablet.lcm.session.scored.v1');
+    const readyEvent = outbound.find((p) => p.event['detail-type'] === 'io.lablet.lcm.session.ready.v1');
+    expect(readyEvent!.event.detail.data).toMatchObject({ loginUrl: ready.userSession!.loginUrl });
+    const statuses = outbound
+      .filter((p) => p.event['detail-type'] === 'io.lablet.lcm.session.status-changed.v1')
+      .map((p) => p.event.detail.data?.to);
+    expect(statuses).toEqual(statusPath(graded));
+    expect(outbound.every((p) => p.rules.length === 0)).toBe(true); // LCM's own events never loop back
+
+    await stop(first.run, local, 'SIGTERM');
+  }, 240_000);
+
+  it('a restart seeds nothing twice; with the LDS simulator logging in and out, a session runs by itself', async () => {
+    expect(graded, 'the first test must have run').toBeDefined();
+    const { run, local } = await start({
+      LCM_SANDBOX_LDS_AUTOLOGIN_SECONDS: '1',
+      LCM_SANDBOX_LDS_AUTOEND_SECONDS: '2',
+    });
+
+    // The same template, definitions and workers — re-attached to fresh sandbox instances.
+    const templates = await api<{ items: Json[] }>(local, 'viewer', '/v1/worker-templates');
+    expect(templates.body.items.map((t) => [t.name, t.version])).toEqual([['sandbox-cml', 1]]);
+    const defs = await api<{ items: Json[] }>(local, 'viewer', '/v1/definitions');
+    expect(defs.body.items.map((d) => [d.id, d.version])).toEqual([
+      ['demo-console-practice', 1],
+      ['demo-ospf-graded', 1],
+    ]);
+    const workers = await api<{ items: Json[] }>(local, 'viewer', '/v1/workers');
+    expect(workers.body.items.map((w) => [w.id, w.status])).toEqual([
+      ['sandbox-worker-1', 'RUNNING'],
+      ['sandbox-worker-2', 'RUNNING'],
+    ]);
+    for (const w of workers.body.items) {
+      const info = await fetch(`${w.cmlBaseUrl}/system_information`);
+      expect(await info.json()).toMatchObject({ ready: true });
+    }
+    // The first run's session is still there as it ended.
+    const before = await getSession(local, graded.id);
+    expect(before).toMatchObject({ status: 'TERMINATED', score: graded.score });
+
+    // The ungraded lab: the LDS simulator reports the login and the end on its own.
+    const booked = await book(local, 'demo-console-practice', 10);
+    const done = await sessionUntil(local, booked.id, 'TERMINATED', (s) => s.status === 'TERMINATED');
+    expect(statusPath(done)).toEqual([
+      'SCHEDULED',
+      'INSTANTIATING',
+      'READY',
+      'RUNNING',
+      'COLLECTING',
+      'STOPPING',
+      'STOPPED',
+      'ARCHIVED',
+      'TERMINATED',
+    ]);
+    expect(done.score).toBeNull();
+    expect(done.userSession!.loginUrl).toMatch(/\/login\//);
+    const log = await busLog(local);
+    const inbound = log.published.filter((p) => p.event.source !== 'lcm.control-plane');
+    expect(inbound.map((p) => [p.event.source, p.event['detail-type']])).toEqual([
+      ['urn:lablet:lds:sandbox', 'io.lablet.lds.session.running.v1'],
+      ['urn:lablet:lds:sandbox', 'io.lablet.lds.session.ended.v1'],
+    ]);
+    expect(log.deadLetters).toEqual([]);
+
+    await stop(run, local, 'SIGINT');
+  }, 240_000);
+});
+
+async function waitUntilAsync(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
