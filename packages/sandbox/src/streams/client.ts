@@ -1,10 +1,14 @@
-import { createHash, createHmac } from 'node:crypto';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 
 /**
- * A minimal DynamoDB Streams client (JSON 1.0 protocol, SigV4-signed) for DynamoDB Local's
- * Streams API, which it serves on its DynamoDB endpoint. `@aws-sdk/client-dynamodb-streams` is
- * not installed in this workspace; this covers the three calls the poller makes
- * (DescribeStream, GetShardIterator, GetRecords) and nothing else. Local use only.
+ * The three DynamoDB Streams calls the local poller makes (DescribeStream, GetShardIterator,
+ * GetRecords), on the AWS SDK's Streams client pointed at DynamoDB Local, with records in the
+ * shape a Lambda stream event carries (creation time in epoch seconds, images as attribute maps).
  */
 
 export interface StreamsClientOptions {
@@ -50,112 +54,86 @@ export interface StreamRecord {
 
 export type ShardIteratorType = 'TRIM_HORIZON' | 'LATEST' | 'AT_SEQUENCE_NUMBER' | 'AFTER_SEQUENCE_NUMBER';
 
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
-
-/** SigV4 headers for a POST of `body` to `url` (service `dynamodb`). */
-export function signRequest(
-  url: URL,
-  headers: Record<string, string>,
-  body: string,
-  opts: Pick<StreamsClientOptions, 'region' | 'credentials'>,
-  now = new Date(),
-): Record<string, string> {
-  const amzDate = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-  const date = amzDate.slice(0, 8);
-  const all: Record<string, string> = { ...headers, host: url.host, 'x-amz-date': amzDate };
-  const names = Object.keys(all)
-    .map((n) => n.toLowerCase())
-    .sort();
-  const lower = Object.fromEntries(Object.entries(all).map(([k, v]) => [k.toLowerCase(), v.trim()]));
-  const canonicalHeaders = names.map((n) => `${n}:${lower[n]}\n`).join('');
-  const signedHeaders = names.join(';');
-  const canonicalRequest = [
-    'POST',
-    url.pathname || '/',
-    '',
-    canonicalHeaders,
-    signedHeaders,
-    sha256(body),
-  ].join('\n');
-  const scope = `${date}/${opts.region}/dynamodb/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const kDate = hmac(`AWS4${opts.credentials.secretAccessKey}`, date);
-  const kSigning = hmac(hmac(hmac(kDate, opts.region), 'dynamodb'), 'aws4_request');
-  const signature = createHmac('sha256', kSigning).update(stringToSign).digest('hex');
-  return {
-    ...all,
-    authorization: `AWS4-HMAC-SHA256 Credential=${opts.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
-  };
-}
-
 export class DynamoDbStreamsClient {
-  constructor(private readonly opts: StreamsClientOptions) {}
+  private readonly sdk: DynamoDBStreamsClient;
 
-  private async call<T>(operation: string, input: unknown): Promise<T> {
-    const url = new URL(this.opts.endpoint);
-    const body = JSON.stringify(input);
-    const headers = signRequest(
-      url,
-      {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amz-target': `DynamoDBStreams_20120810.${operation}`,
-      },
-      body,
-      this.opts,
-    );
-    delete headers.host; // fetch sets it
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+  constructor(opts: StreamsClientOptions) {
+    this.sdk = new DynamoDBStreamsClient({
+      endpoint: opts.endpoint,
+      region: opts.region,
+      credentials: opts.credentials,
+      maxAttempts: 1, // the poller retries on its own schedule
     });
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
+  }
+
+  /** SDK errors become StreamsApiError with the exception name as `code`. */
+  private async call<T>(send: () => Promise<T>): Promise<T> {
     try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      throw new StreamsApiError('SerializationException', `not JSON: ${text.slice(0, 200)}`, res.status);
+      return await send();
+    } catch (e) {
+      const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+      throw new StreamsApiError(
+        err.name ?? 'UnknownError',
+        err.message ?? String(e),
+        err.$metadata?.httpStatusCode ?? 0,
+      );
     }
-    if (!res.ok) {
-      const type = String(json.__type ?? res.headers.get('x-amzn-errortype') ?? 'UnknownError');
-      const code = type.split('#').pop()?.split(':')[0] ?? type;
-      throw new StreamsApiError(code, String(json.message ?? json.Message ?? text), res.status);
-    }
-    return json as T;
   }
 
-  describeStream(streamArn: string, exclusiveStartShardId?: string) {
-    return this.call<{
+  async describeStream(streamArn: string, exclusiveStartShardId?: string) {
+    const out = await this.call(() =>
+      this.sdk.send(
+        new DescribeStreamCommand({
+          StreamArn: streamArn,
+          ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}),
+        }),
+      ),
+    );
+    const d = out.StreamDescription;
+    return {
       StreamDescription: {
-        StreamArn: string;
-        StreamStatus?: string;
-        Shards?: StreamShard[];
-        LastEvaluatedShardId?: string;
+        StreamArn: d?.StreamArn ?? streamArn,
+        StreamStatus: d?.StreamStatus,
+        Shards: (d?.Shards ?? []) as StreamShard[],
+        LastEvaluatedShardId: d?.LastEvaluatedShardId,
+      },
+    };
+  }
+
+  async getShardIterator(
+    streamArn: string,
+    shardId: string,
+    type: ShardIteratorType,
+    sequenceNumber?: string,
+  ) {
+    const out = await this.call(() =>
+      this.sdk.send(
+        new GetShardIteratorCommand({
+          StreamArn: streamArn,
+          ShardId: shardId,
+          ShardIteratorType: type,
+          ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}),
+        }),
+      ),
+    );
+    return { ShardIterator: out.ShardIterator };
+  }
+
+  async getRecords(shardIterator: string, limit: number) {
+    const out = await this.call(() =>
+      this.sdk.send(new GetRecordsCommand({ ShardIterator: shardIterator, Limit: limit })),
+    );
+    const Records: StreamRecord[] = (out.Records ?? []).map((r) => {
+      const created = r.dynamodb?.ApproximateCreationDateTime;
+      return {
+        ...(r as unknown as StreamRecord),
+        dynamodb: {
+          ...(r.dynamodb as StreamRecord['dynamodb']),
+          // Lambda delivers epoch seconds; the SDK parses the wire number into a Date.
+          ...(created instanceof Date ? { ApproximateCreationDateTime: created.getTime() / 1000 } : {}),
+        },
       };
-    }>('DescribeStream', {
-      StreamArn: streamArn,
-      ...(exclusiveStartShardId ? { ExclusiveStartShardId: exclusiveStartShardId } : {}),
     });
-  }
-
-  getShardIterator(streamArn: string, shardId: string, type: ShardIteratorType, sequenceNumber?: string) {
-    return this.call<{ ShardIterator?: string }>('GetShardIterator', {
-      StreamArn: streamArn,
-      ShardId: shardId,
-      ShardIteratorType: type,
-      ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}),
-    });
-  }
-
-  getRecords(shardIterator: string, limit: number) {
-    return this.call<{ Records?: StreamRecord[]; NextShardIterator?: string | null }>('GetRecords', {
-      ShardIterator: shardIterator,
-      Limit: limit,
-    });
+    return { Records, NextShardIterator: out.NextShardIterator ?? null };
   }
 }

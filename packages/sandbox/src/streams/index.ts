@@ -10,7 +10,7 @@ import { DynamoDbStreamsClient, type StreamRecord, type StreamShard, StreamsApiE
 /**
  * The local stand-in for Lambda's DynamoDB event source mappings: polls DynamoDB Local's
  * Streams API (DescribeTable → LatestStreamArn, DescribeStream, GetShardIterator, GetRecords;
- * through ./client.ts because @aws-sdk/client-dynamodb-streams is not installed) and feeds the
+ * through ./client.ts, on the SDK's Streams client) and feeds the
  * SAME stream consumers the CDK wires (packages/shared/src/events/streams.ts: handler module,
  * filter criteria, batch size, retries), shard by shard, parents before children, with an
  * in-memory checkpoint per consumer and shard. As in Lambda: records no filter matches are
