@@ -827,13 +827,14 @@ export const simulators: LocalService = {
 
 /**
  * The period of a schedule locally: scale-up every LCM_SCALE_INTERVAL_SECONDS (default 60; 0 =
- * never), the others as deployed (scale-down and the sweeps every 5 minutes);
- * LCM_SANDBOX_SCHEDULES=off turns them all off.
+ * never), scale-down every LCM_SCALE_INTERVAL_SECONDS too when it is set (else every 5 minutes, as
+ * deployed), so that with LCM_SCALE_DOWN_IDLE_SECONDS the whole cycle can be watched in a minute;
+ * the sweeps as deployed. LCM_SANDBOX_SCHEDULES=off turns them all off.
  */
 export function scheduleSeconds(schedule: Pick<FleetSchedule, 'name' | 'everySeconds'>): number {
   const off = process.env.LCM_SANDBOX_SCHEDULES?.toLowerCase();
   if (off === 'off' || off === '0' || off === 'false') return 0;
-  if (schedule.name === 'scale-up')
+  if (schedule.name === 'scale-up' || schedule.name === 'scale-down')
     return secondsFromEnv('LCM_SCALE_INTERVAL_SECONDS', schedule.everySeconds);
   return schedule.everySeconds;
 }
