@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { registerWait, type WaitKind } from '@lcm/shared/commands/waits';
 import type { SessionStatus } from '@lcm/shared/domain/enums';
-import { type InboundDeps, type InboundLog, releaseProcessedEvent } from '@lcm/shared/events/inbound';
+import type { InboundDeps, InboundLog } from '@lcm/shared/events/inbound';
 import { createStores, type Stores } from '@lcm/shared/persistence/stores';
 import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
 import type { TestTable } from '../../support/table.ts';
@@ -47,7 +47,6 @@ export function eventsWorld(table: TestTable): EventsWorld {
     deps: {
       sessions: stores.sessions,
       processedEvents: stores.processedEvents,
-      releaseProcessed: releaseProcessedEvent(cfg),
       engine,
       log,
     },

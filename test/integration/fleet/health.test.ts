@@ -54,7 +54,7 @@ describe('healthSweep', () => {
   it('stores the metrics snapshot (CloudWatch CPU, CML stats) and AVAILABLE for a healthy worker', async () => {
     const w = await workerWithInstance(healthy);
     ec2.cpu[w.ec2InstanceId!] = 37.25;
-    const deps = lifecycleDeps(t, s);
+    const deps = lifecycleDeps(s);
     const result = await healthSweep(deps);
     expect(result.healthy).toContain(w.id);
     const after = await s.workers.get(w.id);
@@ -89,7 +89,7 @@ describe('healthSweep', () => {
       waiting.version,
     );
     const working = await placedSession(s, w, 2001);
-    const deps = lifecycleDeps(t, s);
+    const deps = lifecycleDeps(s);
     sick.setControllerUp(false);
 
     for (const expected of [1, 2]) {
@@ -133,7 +133,7 @@ describe('healthSweep', () => {
 
   it('a healthy answer resets the count; CML up but not ready counts as unhealthy (ERROR)', async () => {
     const w = await workerWithInstance(sick);
-    const deps = lifecycleDeps(t, s);
+    const deps = lifecycleDeps(s);
     sick.setReady(false);
     await healthSweep(deps);
     await healthSweep(deps);

@@ -55,7 +55,7 @@ describe('reconcileFleet: instances without a live worker', () => {
     const otherStage = ec2.add({ tags: tags('w-of-prod', 'prod') });
     const notOurs = ec2.add({ tags: { Name: 'bastion' } });
 
-    const result = await reconcileFleet(lifecycleDeps(t, s));
+    const result = await reconcileFleet(lifecycleDeps(s));
     expect(result.orphansTerminated.map((o) => o.instanceId).sort()).toEqual(
       [orphanGone.instanceId, orphanTerminated.instanceId, orphanFailed.instanceId].sort(),
     );
@@ -84,7 +84,7 @@ describe('reconcileFleet: instances without a live worker', () => {
     const recorded = ec2.add({ tags: tags(w.id) });
     await s.workers.update(w.id, { ec2InstanceId: recorded.instanceId }, w.version);
     const duplicate = ec2.add({ tags: tags(w.id) });
-    const result = await reconcileFleet(lifecycleDeps(t, s));
+    const result = await reconcileFleet(lifecycleDeps(s));
     expect(result.orphansTerminated).toEqual([
       {
         instanceId: duplicate.instanceId,
@@ -110,12 +110,12 @@ describe('reconcileFleet: workers whose instance is gone', () => {
     const pending = await runningWorker(s, { status: 'PENDING' });
 
     // Within the grace period (just changed): left alone.
-    const early = await reconcileFleet(lifecycleDeps(t, s));
+    const early = await reconcileFleet(lifecycleDeps(s));
     expect(early.workersTerminated).toEqual([]);
     expect((await s.workers.get(ghost.id)).status).toBe('RUNNING');
 
     const later = new Date(Date.now() + 10 * 60_000);
-    const deps = lifecycleDeps(t, s, { clock: () => later });
+    const deps = lifecycleDeps(s, { clock: () => later });
     const result = await reconcileFleet(deps);
     expect(result.workersTerminated.map((w) => w.workerId).sort()).toEqual(
       [ghost.id, stoppedGone.id, terminatedOutside.id].sort(),
@@ -163,7 +163,7 @@ describe('reconcileFleet: workflows the statuses call for', () => {
     });
 
     const workflows = new RecordingFleetWorkflows();
-    const deps = lifecycleDeps(t, s, { workflows });
+    const deps = lifecycleDeps(s, { workflows });
     const result = await reconcileFleet(deps);
     expect(result.workflowsStarted.map((w) => `${w.workerId}:${w.kind}`).sort()).toEqual(
       [`${created.id}:provisioning`, `${dying.id}:drain`].sort(),

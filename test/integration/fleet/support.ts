@@ -2,7 +2,6 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { fleetConfig } from '@lcm/shared/commands/worker-lifecycle/config';
 import type { LifecycleDeps } from '@lcm/shared/commands/worker-lifecycle/deps';
-import { DynamoLeaseCleaner } from '@lcm/shared/commands/worker-lifecycle/leases';
 import { Ec2Compute } from '@lcm/shared/compute/ec2';
 import { DEFAULT_SCALING_CONFIG } from '@lcm/shared/domain/scaling';
 import type { LabletSession, Worker } from '@lcm/shared/domain/schemas';
@@ -11,11 +10,9 @@ import { staticCredentials } from '@lcm/shared/integrations/secrets';
 import type { Stores } from '@lcm/shared/persistence/stores';
 import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
 import { RecordingFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
-import type { TestTable } from '../../support/table.ts';
 
-/** Fleet dependencies over a test table: real Ec2Compute on mocked SDK clients, CML over HTTP. */
+/** Fleet dependencies over the stores of a test table: real Ec2Compute on mocked SDK clients, CML over HTTP. */
 export function lifecycleDeps(
-  t: TestTable,
   stores: Stores,
   over: Partial<LifecycleDeps> = {},
 ): LifecycleDeps & { workflows: RecordingFleetWorkflows; engine: RecordingWorkflowEngine } {
@@ -39,7 +36,6 @@ export function lifecycleDeps(
     sessions: stores.sessions,
     definitions: stores.definitions,
     leases: stores.leases,
-    leaseCleaner: new DynamoLeaseCleaner({ client: t.client, tableName: t.tableName }),
     compute: new Ec2Compute({
       ec2: new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       cloudwatch: new CloudWatchClient({

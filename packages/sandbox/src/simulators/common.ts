@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CLOUDEVENTS_CONTENT_TYPE } from '@lcm/shared/events/schemas';
+import { CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SPEC_VERSION } from '@lcm/shared/events/schemas';
 import { signatureHeaders } from '@lcm/shared/events/signature';
 
 /**
@@ -444,6 +444,47 @@ export async function deliverCloudEvent(
     ok: status >= 200 && status < 300,
     at: new Date().toISOString(),
   };
+}
+
+/** The event options the partner simulators take (no delivery unless eventsUrl and eventSecret). */
+export interface PartnerEventOptions {
+  eventsUrl?: string | undefined;
+  eventSecret?: string | undefined;
+  eventKeyId?: string | undefined;
+  eventAttempts?: number | undefined;
+  eventRetryDelayMs?: number | undefined;
+}
+
+/**
+ * Builds a partner CloudEvent (new id, JSON data) and delivers it signed with the simulator's
+ * event options; undefined (nothing sent) when no eventsUrl or eventSecret is configured.
+ */
+export async function emitPartnerEvent(
+  opts: PartnerEventOptions,
+  signal: AbortSignal,
+  event: { source: string; type: string; subject: string; data: Record<string, unknown>; time?: string },
+): Promise<EventDelivery | undefined> {
+  if (!opts.eventsUrl || !opts.eventSecret) return undefined;
+  return deliverCloudEvent(
+    {
+      eventsUrl: opts.eventsUrl,
+      secret: opts.eventSecret,
+      keyId: opts.eventKeyId,
+      attempts: opts.eventAttempts,
+      retryDelayMs: opts.eventRetryDelayMs,
+      signal,
+    },
+    {
+      specversion: CLOUDEVENTS_SPEC_VERSION,
+      id: randomUUID(),
+      source: event.source,
+      type: event.type,
+      time: event.time ?? new Date().toISOString(),
+      subject: event.subject,
+      datacontenttype: 'application/json',
+      data: event.data,
+    },
+  );
 }
 
 /** Reads a bearer-style header value. */

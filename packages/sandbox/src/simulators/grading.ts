@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { CLOUDEVENTS_SPEC_VERSION, INBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
+import { INBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
 import { type EvidenceManifest, EvidenceManifestSchema } from '@lcm/shared/integrations/grading-client';
 import {
   controlRoute,
-  deliverCloudEvent,
   type EventDelivery,
+  emitPartnerEvent,
   FaultRegistry,
   type FaultSpec,
   HttpError,
@@ -158,28 +158,13 @@ export async function startGradingSimulator(opts: GradingSimulatorOptions = {}):
   });
 
   const emit = async (type: string, s: GradingSimSession, data: Record<string, unknown>) => {
-    if (!opts.eventsUrl || !opts.eventSecret) return;
-    const delivery = await deliverCloudEvent(
-      {
-        eventsUrl: opts.eventsUrl,
-        secret: opts.eventSecret,
-        keyId: opts.eventKeyId,
-        attempts: opts.eventAttempts,
-        retryDelayMs: opts.eventRetryDelayMs,
-        signal: abort.signal,
-      },
-      {
-        specversion: CLOUDEVENTS_SPEC_VERSION,
-        id: randomUUID(),
-        source,
-        type,
-        time: new Date().toISOString(),
-        subject: s.id,
-        datacontenttype: 'application/json',
-        data: { gradingSessionId: s.id, lcmSessionId: s.externalSessionId, ...data },
-      },
-    );
-    deliveries.push(delivery);
+    const delivery = await emitPartnerEvent(opts, abort.signal, {
+      source,
+      type,
+      subject: s.id,
+      data: { gradingSessionId: s.id, lcmSessionId: s.externalSessionId, ...data },
+    });
+    if (delivery) deliveries.push(delivery);
   };
 
   const grade = async (s: GradingSimSession) => {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { CLOUDEVENTS_SPEC_VERSION, INBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
+import { INBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
 import {
   controlRoute,
-  deliverCloudEvent,
   type EventDelivery,
+  emitPartnerEvent,
   FaultRegistry,
   type FaultSpec,
   HttpError,
@@ -138,29 +138,15 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
   });
 
   const emit = async (s: LdsSimSession, type: string): Promise<EventDelivery | undefined> => {
-    if (!opts.eventsUrl || !opts.eventSecret) return undefined;
     const at = new Date().toISOString();
-    const delivery = await deliverCloudEvent(
-      {
-        eventsUrl: opts.eventsUrl,
-        secret: opts.eventSecret,
-        keyId: opts.eventKeyId,
-        attempts: opts.eventAttempts,
-        retryDelayMs: opts.eventRetryDelayMs,
-        signal: abort.signal,
-      },
-      {
-        specversion: CLOUDEVENTS_SPEC_VERSION,
-        id: randomUUID(),
-        source,
-        type,
-        time: at,
-        subject: s.id,
-        datacontenttype: 'application/json',
-        data: { ldsSessionId: s.id, lcmSessionId: s.externalSessionId, at },
-      },
-    );
-    deliveries.push(delivery);
+    const delivery = await emitPartnerEvent(opts, abort.signal, {
+      source,
+      type,
+      time: at,
+      subject: s.id,
+      data: { ldsSessionId: s.id, lcmSessionId: s.externalSessionId, at },
+    });
+    if (delivery) deliveries.push(delivery);
     return delivery;
   };
 

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient } from '../persistence/client.ts';
 import { createStores } from '../persistence/stores.ts';
 import { workflowEngine } from '../workflow/engine.ts';
-import { type InboundDeps, releaseProcessedEvent } from './inbound.ts';
+import type { InboundDeps } from './inbound.ts';
 
 /**
  * What the event and stream handlers (functions/events, functions/streams) share per cold
@@ -27,7 +27,6 @@ export function inboundDepsFromEnv(): InboundDeps {
   const deps: InboundDeps = {
     sessions: stores.sessions,
     processedEvents: stores.processedEvents,
-    releaseProcessed: releaseProcessedEvent(cfg),
     engine: workflowEngine(),
     log: eventsLogger,
   };

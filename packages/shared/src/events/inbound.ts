@@ -1,4 +1,3 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type ObserveOutcome,
   observeGradingResult,
@@ -6,8 +5,6 @@ import {
   type WaitDeps,
 } from '../commands/waits.ts';
 import { isDomainError, NotFoundError } from '../domain/errors.ts';
-import type { StoreConfig } from '../persistence/dynamo.ts';
-import { keys } from '../persistence/keys.ts';
 import type { ProcessedEventStore } from '../persistence/processed-event-store.ts';
 import {
   INBOUND_EVENT_TYPES,
@@ -46,9 +43,8 @@ export interface InboundLog {
 }
 
 export interface InboundDeps extends WaitDeps {
+  /** Claims (markProcessed) and, on a failure a retry may fix, forgets (release) an event. */
   processedEvents: ProcessedEventStore;
-  /** Forgets a claim so a retried delivery runs again (see releaseProcessedEvent). */
-  releaseProcessed: (source: string, id: string) => Promise<void>;
   log?: InboundLog;
   ttlSeconds?: number;
 }
@@ -199,7 +195,7 @@ export async function handleInboundEvent(
       return { outcome: 'invalid', ...ref };
     }
     try {
-      await deps.releaseProcessed(source, id);
+      await deps.processedEvents.release(source, id);
     } catch (releaseError) {
       deps.log?.error('could not release the processed-event claim; a retry will be skipped', {
         ...ref,
@@ -209,17 +205,4 @@ export async function handleInboundEvent(
     deps.log?.error('inbound event failed; it will be retried', { ...ref, error: e });
     throw e;
   }
-}
-
-/**
- * Deletes the (source, id) claim written by ProcessedEventStore.markProcessed, so a delivery
- * retried after a transient failure is handled again. (It belongs in ProcessedEventStore as
- * `release`; kept here until the store has it.)
- */
-export function releaseProcessedEvent(cfg: StoreConfig): (source: string, id: string) => Promise<void> {
-  return async (source, id) => {
-    await cfg.client.send(
-      new DeleteCommand({ TableName: cfg.tableName, Key: keys.processedEvent(source, id) }),
-    );
-  };
 }

@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
 import { isConditionFailed, type StoreConfig } from './dynamo.ts';
 import { ENTITY, keys } from './keys.ts';
@@ -11,6 +11,11 @@ import { TABLE } from './table.ts';
 export interface ProcessedEventStore {
   /** true the first time (source, id) is seen within ttlSeconds, false on a repeat. */
   markProcessed(source: string, id: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Forgets the (source, id) claim written by markProcessed, so a delivery retried after a
+   * transient failure is handled again.
+   */
+  release(source: string, id: string): Promise<void>;
 }
 
 export class DynamoProcessedEventStore implements ProcessedEventStore {
@@ -47,5 +52,11 @@ export class DynamoProcessedEventStore implements ProcessedEventStore {
       if (isConditionFailed(e)) return false;
       throw e;
     }
+  }
+
+  async release(source: string, id: string): Promise<void> {
+    await this.cfg.client.send(
+      new DeleteCommand({ TableName: this.cfg.tableName, Key: keys.processedEvent(source, id) }),
+    );
   }
 }

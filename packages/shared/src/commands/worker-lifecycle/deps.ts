@@ -11,7 +11,6 @@ import type { WorkerTemplateStore } from '../../persistence/worker-template-stor
 import type { WorkflowEngine } from '../../workflow/engine.ts';
 import type { FleetWorkflows } from '../../workflow/fleet-engine.ts';
 import type { FleetConfig } from './config.ts';
-import type { LeaseCleaner } from './leases.ts';
 import type { SessionTeardown } from './stuck-sessions.ts';
 
 /** The CML client of one worker (its base URL and its credentials). */
@@ -27,8 +26,8 @@ export interface LifecycleDeps {
   templates: Pick<WorkerTemplateStore, 'get' | 'list'>;
   sessions: SessionStore;
   definitions: Pick<DefinitionStore, 'getLatest' | 'getVersion'>;
-  leases: Pick<PortLeaseStore, 'listByWorker'>;
-  leaseCleaner: LeaseCleaner;
+  /** listByWorker, and deleteLeases for the leftover leases of a drained worker. */
+  leases: Pick<PortLeaseStore, 'listByWorker' | 'deleteLeases'>;
   compute: ComputeProvider;
   cml: CmlFactory;
   /** The CML license token (Smart Licensing), when one is configured. */

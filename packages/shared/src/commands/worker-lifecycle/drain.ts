@@ -43,15 +43,7 @@ export interface DrainStepOutput {
 
 type Deps = Pick<
   LifecycleDeps,
-  | 'workers'
-  | 'sessions'
-  | 'leases'
-  | 'leaseCleaner'
-  | 'compute'
-  | 'config'
-  | 'clock'
-  | 'definitions'
-  | 'engine'
+  'workers' | 'sessions' | 'leases' | 'compute' | 'config' | 'clock' | 'definitions' | 'engine'
 >;
 
 const out = (
@@ -143,7 +135,7 @@ async function drainDraining(
   if (then === undefined) return out(deps, 'DONE', 'DRAINING', { activeSessions: 0 });
 
   const leases = await deps.leases.listByWorker(worker.id);
-  const leasesCleared = leases.length > 0 ? await deps.leaseCleaner.deleteLeases(worker.id, leases) : 0;
+  const leasesCleared = leases.length > 0 ? await deps.leases.deleteLeases(worker.id, leases) : 0;
   const to: WorkerStatus = then === 'STOP' ? 'STOPPING' : 'SHUTTING_DOWN';
   const { value: moved } = await retryOnConflict(
     async () => {

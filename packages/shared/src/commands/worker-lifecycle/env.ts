@@ -17,7 +17,6 @@ import { taskDeps as sessionTaskDeps } from '../lifecycle/handler.ts';
 import { scalingConfigFromEnv } from '../scaling.ts';
 import { fleetConfigFromEnv } from './config.ts';
 import type { CmlFactory, LifecycleDeps } from './deps.ts';
-import { DynamoLeaseCleaner } from './leases.ts';
 import { sessionTeardownWith } from './stuck-sessions.ts';
 
 /**
@@ -121,7 +120,6 @@ export function fleetDepsFromEnv(env: Env = process.env, logger?: IntegrationLog
     sessions: stores.sessions,
     definitions: stores.definitions,
     leases: stores.leases,
-    leaseCleaner: new DynamoLeaseCleaner({ client, tableName }),
     compute: createEc2Compute({ imageOwners: list(env.LCM_WORKER_AMI_OWNERS) }),
     cml: cmlFactory(env, secrets, logger),
     licenseToken: licenseTokenSource(env, secrets),
