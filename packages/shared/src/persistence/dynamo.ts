@@ -1,6 +1,8 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
@@ -9,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { z } from 'zod';
-import { NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
+import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../domain/errors.ts';
 import { type IndexName, TABLE } from './table.ts';
 
 /**
@@ -492,4 +494,35 @@ export function conditionError(
     );
   }
   return new VersionConflictError(entity, id);
+}
+
+/** Puts a new item; an item already at its key is a DuplicateError (entity, id). */
+export async function putNew(cfg: StoreConfig, item: Item, entity: string, id: string): Promise<void> {
+  try {
+    await cfg.client.send(
+      new PutCommand({
+        TableName: cfg.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  } catch (e) {
+    if (isConditionFailed(e)) throw new DuplicateError(entity, id);
+    throw e;
+  }
+}
+
+/** One consistent GetItem parsed with `schema`; a missing item is a NotFoundError (entity, id). */
+export async function getParsed<S extends z.ZodType>(
+  cfg: StoreConfig,
+  key: Item,
+  schema: S,
+  entity: string,
+  id: string,
+): Promise<z.output<S>> {
+  const out = await cfg.client.send(
+    new GetCommand({ TableName: cfg.tableName, Key: key, ConsistentRead: true }),
+  );
+  if (!out.Item) throw new NotFoundError(entity, id);
+  return parseItem(schema, out.Item);
 }

@@ -1,17 +1,16 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { ZERO_CAPACITY } from '../domain/capacity.ts';
 import type { WorkerStatus } from '../domain/enums.ts';
-import { DuplicateError, NotFoundError } from '../domain/errors.ts';
 import { type Worker, WorkerSchema, WorkerStatusSchema } from '../domain/schemas.ts';
 import { workerTransition } from '../domain/transitions.ts';
 import {
   checkLimit,
-  isConditionFailed,
+  getParsed,
   nowIso,
   type Page,
   type PageRequest,
   parseItem,
+  putNew,
   queryAll,
   queryPage,
   type StoreConfig,
@@ -89,33 +88,23 @@ export class DynamoWorkerStore implements WorkerStore {
       stateHistory: [],
       ...input,
     });
-    try {
-      await this.cfg.client.send(
-        new PutCommand({
-          TableName: this.cfg.tableName,
-          Item: {
-            ...keys.worker(worker.id),
-            ...keys.workerByStatus(worker.status, worker.id),
-            ...keys.workerListing(worker.id),
-            [TABLE.entityAttribute]: ENTITY.worker,
-            ...worker,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (e) {
-      if (isConditionFailed(e)) throw new DuplicateError(ENTITY.worker, worker.id);
-      throw e;
-    }
+    await putNew(
+      this.cfg,
+      {
+        ...keys.worker(worker.id),
+        ...keys.workerByStatus(worker.status, worker.id),
+        ...keys.workerListing(worker.id),
+        [TABLE.entityAttribute]: ENTITY.worker,
+        ...worker,
+      },
+      ENTITY.worker,
+      worker.id,
+    );
     return worker;
   }
 
   async get(id: string): Promise<Worker> {
-    const out = await this.cfg.client.send(
-      new GetCommand({ TableName: this.cfg.tableName, Key: keys.worker(id), ConsistentRead: true }),
-    );
-    if (!out.Item) throw new NotFoundError(ENTITY.worker, id);
-    return parseItem(WorkerSchema, out.Item);
+    return getParsed(this.cfg, keys.worker(id), WorkerSchema, ENTITY.worker, id);
   }
 
   async listByStatus(status: WorkerStatus, page: PageRequest = {}): Promise<Page<Worker>> {

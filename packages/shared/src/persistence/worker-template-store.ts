@@ -1,17 +1,18 @@
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import { DuplicateError, NotFoundError } from '../domain/errors.ts';
 import { type WorkerTemplate, WorkerTemplateSchema } from '../domain/schemas.ts';
 import {
   checkLimit,
   conditionError,
   Expr,
+  getParsed,
   isConditionFailed,
   nowIso,
   oldItemOf,
   type Page,
   type PageRequest,
   parseItem,
+  putNew,
   queryPage,
   type StoreConfig,
   validateInput,
@@ -57,32 +58,22 @@ export class DynamoWorkerTemplateStore implements WorkerTemplateStore {
       version: 1,
       ...input,
     });
-    try {
-      await this.cfg.client.send(
-        new PutCommand({
-          TableName: this.cfg.tableName,
-          Item: {
-            ...keys.template(template.name),
-            ...keys.templateListing(template.name),
-            [TABLE.entityAttribute]: ENTITY.template,
-            ...template,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
-    } catch (e) {
-      if (isConditionFailed(e)) throw new DuplicateError(ENTITY.template, template.name);
-      throw e;
-    }
+    await putNew(
+      this.cfg,
+      {
+        ...keys.template(template.name),
+        ...keys.templateListing(template.name),
+        [TABLE.entityAttribute]: ENTITY.template,
+        ...template,
+      },
+      ENTITY.template,
+      template.name,
+    );
     return template;
   }
 
   async get(name: string): Promise<WorkerTemplate> {
-    const out = await this.cfg.client.send(
-      new GetCommand({ TableName: this.cfg.tableName, Key: keys.template(name), ConsistentRead: true }),
-    );
-    if (!out.Item) throw new NotFoundError(ENTITY.template, name);
-    return parseItem(WorkerTemplateSchema, out.Item);
+    return getParsed(this.cfg, keys.template(name), WorkerTemplateSchema, ENTITY.template, name);
   }
 
   async list(page: PageRequest = {}): Promise<Page<WorkerTemplate>> {
