@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import type { LicenseType, PodType, WorkerStatus } from '@lcm/shared/domain/enums';
 import {
   choosePlacement,
   type PlacementCandidate,
   type PlacementRequest,
-} from '@lcm/shared/domain/placement';
+} from '@lcm/shared/fleet/rules/placement';
+import type { LicenseType, PodType, WorkerStatus } from '@lcm/shared/kernel/enums';
 
 const SEED = 20250601;
 const SIZES = [100, 1_000, 5_000];
@@ -207,7 +207,7 @@ function markdownSection(rows: Row[]): string {
   return [
     '## Placement',
     '',
-    '`choosePlacement` (packages/shared/src/domain/placement.ts) over synthetic fleets; produced by',
+    '`choosePlacement` (packages/shared/src/fleet/rules/placement.ts) over synthetic fleets; produced by',
     '`npm run bench:placement` (bench/placement.bench.ts), which rewrites this section only.',
     '',
     `Fleets from a seeded PRNG (seed ${SEED}): ${SHAPES.length} EC2 shapes, 85 % RUNNING (the rest draining,`,

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '@lcm/shared/domain/scaling';
+import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '@lcm/shared/fleet/rules/scaling';
 import { DEFAULT_SIM_OPTIONS, POLICIES, type PolicyResult, type SimOptions, simulate } from './sim.ts';
 import { DEFAULT_TRACE_OPTIONS, generateTrace, type Trace } from './trace.ts';
 
@@ -250,7 +250,7 @@ const section = [
   'Fleet simulator (bench/fleet: trace.ts, sim.ts, lower-bound.ts); produced by `npm run bench:fleet`',
   '(bench/fleet/run.ts), which rewrites this section only and writes bench/results/fleet.json. A',
   'discrete-event simulation on a virtual clock (1-minute resolution) that drives the real',
-  '`planScaleUp` / `planScaleDown` (packages/shared/src/domain/scaling.ts), `choosePlacement`, the',
+  '`planScaleUp` / `planScaleDown` (packages/shared/src/fleet/rules/scaling.ts), `choosePlacement`, the',
   'capacity arithmetic, `newWorkerFromTemplate` and the transition tables (every simulated status',
   'change is checked against them).',
   '',
@@ -301,7 +301,7 @@ const section = [
   `${fx(results[0]!.costRatio, 2)}×. Reactive is cheaper than LCM because its late sessions hold capacity for a shorter`,
   'time and nothing is launched before it is needed; the difference is the price of being on time.',
   '',
-  '**End-time-aware placement.** `choosePlacement` (packages/shared/src/domain/placement.ts) now',
+  '**End-time-aware placement.** `choosePlacement` (packages/shared/src/fleet/rules/placement.ts) now',
   "scores MostAllocated + 2 × end-time alignment: the session's timeslot end against the worker's",
   '`latestSessionEnd`; alignment is 1 when they end together, falls to 0 as the host outlives the',
   'session by up to 4 h and to −1 as the session would extend the life of a host whose sessions',

@@ -16,10 +16,8 @@
  * - the scaler runs scale-up every `scaleUpEveryMinutes` and scale-down every
  *   `scaleDownEveryMinutes`, after the minute's placements.
  */
-import { addCapacity, requirementsAsCapacity, subtractCapacity } from '@lcm/shared/domain/capacity';
-import type { SessionStatus, WorkerStatus } from '@lcm/shared/domain/enums';
-import { newWorkerFromTemplate } from '@lcm/shared/domain/factories';
-import { choosePlacement, type PlacementRequest } from '@lcm/shared/domain/placement';
+
+import { choosePlacement, type PlacementRequest } from '@lcm/shared/fleet/rules/placement';
 import {
   DEFAULT_SCALING_CONFIG,
   lookAheadMinutes,
@@ -27,9 +25,12 @@ import {
   planScaleUp,
   type ScalingConfig,
   type ScalingSession,
-} from '@lcm/shared/domain/scaling';
-import type { Capacity, Worker, WorkerTemplate } from '@lcm/shared/domain/schemas';
-import { assertSessionTransition, assertWorkerTransition } from '@lcm/shared/domain/transitions';
+} from '@lcm/shared/fleet/rules/scaling';
+import { addCapacity, requirementsAsCapacity, subtractCapacity } from '@lcm/shared/kernel/capacity';
+import type { SessionStatus, WorkerStatus } from '@lcm/shared/kernel/enums';
+import { newWorkerFromTemplate } from '@lcm/shared/kernel/factories';
+import type { Capacity, Worker, WorkerTemplate } from '@lcm/shared/kernel/schemas';
+import { assertSessionTransition, assertWorkerTransition } from '@lcm/shared/kernel/transitions';
 import { lowerBound, sessionIntervals } from './lower-bound.ts';
 import { prng, type Reservation, type Trace } from './trace.ts';
 

@@ -1,5 +1,7 @@
 import { apiStores } from '@lcm/shared/api/deps';
 import { type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
+import type { Stores } from '@lcm/shared/app/stores';
+import { requestContentSync } from '@lcm/shared/catalogue/content/sync';
 import {
   archiveDefinition,
   createDefinition,
@@ -10,11 +12,9 @@ import {
   listDefinitions,
   listDefinitionVersions,
   updateDefinition,
-} from '@lcm/shared/commands/definitions';
-import { applyObservedToDefinition, getDefinitionObservations } from '@lcm/shared/commands/observations';
-import { requestContentSync } from '@lcm/shared/content/sync';
-import { json } from '@lcm/shared/http/problem';
-import type { Stores } from '@lcm/shared/persistence/stores';
+} from '@lcm/shared/catalogue/definitions';
+import { applyObservedToDefinition, getDefinitionObservations } from '@lcm/shared/catalogue/learn-from-live';
+import { json } from '@lcm/shared/platform/http/problem';
 
 /**
  * /v1/definitions: versioned lab definitions. Thin: the dispatcher routes, checks roles and

@@ -1,8 +1,8 @@
 import { apiStores } from '@lcm/shared/api/deps';
 import { operationsHandler } from '@lcm/shared/api/dispatch';
-import { getFleetCapacity } from '@lcm/shared/commands/fleet';
-import { listScalingDecisions } from '@lcm/shared/commands/scaling';
-import { json } from '@lcm/shared/http/problem';
+import { getFleetCapacity } from '@lcm/shared/fleet/capacity-view';
+import { listScalingDecisions } from '@lcm/shared/fleet/scalers';
+import { json } from '@lcm/shared/platform/http/problem';
 
 /** /v1/fleet: capacity view and the scaling audit trail. */
 export const handler = operationsHandler('fleet', {

@@ -1,6 +1,8 @@
 import { apiStores } from '@lcm/shared/api/deps';
 import { type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
-import { requestObservation } from '@lcm/shared/commands/observations';
+import { requestObservation } from '@lcm/shared/catalogue/learn-from-live';
+import { json } from '@lcm/shared/platform/http/problem';
+import { workflowEngine } from '@lcm/shared/platform/workflow/engine';
 import {
   createSession,
   finishSession,
@@ -10,14 +12,12 @@ import {
   listSessions,
   type SessionDeps,
   terminateSession,
-} from '@lcm/shared/commands/sessions';
-import { json } from '@lcm/shared/http/problem';
-import { workflowEngine } from '@lcm/shared/workflow/engine';
+} from '@lcm/shared/sessions/booking';
 
 /**
  * /v1/sessions and /v1/reservations/{reservationId}. Thin: the dispatcher routes, checks roles
  * and validates; each operation calls a command/query of packages/shared and shapes the reply.
- * The workflow engine is chosen by WORKFLOW_ENGINE (packages/shared/src/workflow/engine.ts).
+ * The workflow engine is chosen by WORKFLOW_ENGINE (packages/shared/src/platform/workflow/engine.ts).
  */
 const defaultDeps = (): SessionDeps => ({ ...apiStores(), engine: workflowEngine() });
 

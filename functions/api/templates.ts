@@ -7,10 +7,10 @@ import {
   getTemplate,
   listTemplates,
   updateTemplate,
-} from '@lcm/shared/commands/templates';
-import { json } from '@lcm/shared/http/problem';
+} from '@lcm/shared/fleet/templates';
+import { json } from '@lcm/shared/platform/http/problem';
 
-/** /v1/worker-templates: thin handlers over packages/shared/src/commands/templates.ts. */
+/** /v1/worker-templates: thin handlers over packages/shared/src/fleet/templates.ts. */
 export const handler = operationsHandler('templates', {
   listWorkerTemplates: async ({ query }) => json(200, await listTemplates(apiStores(), query)),
 

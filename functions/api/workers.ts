@@ -1,7 +1,6 @@
 import type { Worker } from '@lcm/shared';
 import { apiStores } from '@lcm/shared/api/deps';
 import { type Caller, operationsHandler } from '@lcm/shared/api/dispatch';
-import { ensureWorkerWorkflow } from '@lcm/shared/commands/worker-lifecycle/dispatch';
 import {
   createWorker,
   getWorker,
@@ -12,12 +11,13 @@ import {
   requestWorkerAction,
   type WorkerAction,
   workerIdForRequest,
-} from '@lcm/shared/commands/workers';
-import { json } from '@lcm/shared/http/problem';
-import { createFleetWorkflows, type FleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+} from '@lcm/shared/fleet/workers';
+import { ensureWorkerWorkflow } from '@lcm/shared/fleet/workflow-dispatch';
+import { json } from '@lcm/shared/platform/http/problem';
+import { createFleetWorkflows, type FleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
 
 /**
- * /v1/workers: thin handlers over packages/shared/src/commands/workers.ts. The actions record
+ * /v1/workers: thin handlers over packages/shared/src/fleet/workers.ts. The actions record
  * the desired status and make the transition planWorkerAction maps them to; 202 because the
  * fleet workflows finish the job (launch, stop, terminate the EC2 instance).
  */

@@ -5,7 +5,7 @@ import {
   handleInboundEvent,
   type InboundDeps,
   type InboundResult,
-} from '@lcm/shared/events/inbound';
+} from '@lcm/shared/sessions/partner-events';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 
@@ -13,7 +13,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
  * EventBridge rule target of the Grading Engine's results (rules.ts: grading-session-result):
  * completed → ScoreReport recorded and the GRADING wait resolved; failed → grading FAULTED and
  * the wait failed, so the workflow continues to teardown. Idempotent on (source, id); see
- * packages/shared/src/events/inbound.ts. Environment: TABLE_NAME, WORKFLOW_ENGINE.
+ * packages/shared/src/sessions/partner-events.ts. Environment: TABLE_NAME, WORKFLOW_ENGINE.
  */
 export function gradingResultsHandler(deps: () => InboundDeps = inboundDepsFromEnv) {
   return middy<EventBridgeEvent<string, unknown>, InboundResult>()

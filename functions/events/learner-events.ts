@@ -5,14 +5,14 @@ import {
   type InboundDeps,
   type InboundResult,
   LEARNER_EVENT_TYPES,
-} from '@lcm/shared/events/inbound';
+} from '@lcm/shared/sessions/partner-events';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 
 /**
  * EventBridge rule target of the LDS learner events (rules.ts: lds-session-running, -paused,
  * -ended): running → LOGIN, ended/user-finished → END, paused → recorded. Idempotent on
- * (source, id); see packages/shared/src/events/inbound.ts. Throws only when a retry may help.
+ * (source, id); see packages/shared/src/sessions/partner-events.ts. Throws only when a retry may help.
  * Environment: TABLE_NAME, WORKFLOW_ENGINE (+ the engine's own settings).
  */
 export function learnerEventsHandler(deps: () => InboundDeps = inboundDepsFromEnv) {

@@ -1,8 +1,8 @@
-import { fleetJob } from '@lcm/shared/commands/worker-lifecycle/handler';
-import { healthSweepJob } from '@lcm/shared/commands/worker-lifecycle/jobs';
+import { healthSweepJob } from '@lcm/shared/fleet/jobs';
+import { fleetJob } from '@lcm/shared/fleet/steps/handler';
 
 /**
  * Every 5 minutes: reconciliation with EC2, then the health and metrics sweep
- * (packages/shared/src/commands/worker-lifecycle/reconcile.ts and health.ts).
+ * (packages/shared/src/fleet/reconcile.ts and health.ts).
  */
 export const handler = fleetJob('health-sweep', healthSweepJob);

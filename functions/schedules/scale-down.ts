@@ -1,5 +1,5 @@
-import { fleetJob } from '@lcm/shared/commands/worker-lifecycle/handler';
-import { scaleDownJob } from '@lcm/shared/commands/worker-lifecycle/jobs';
+import { scaleDownJob } from '@lcm/shared/fleet/jobs';
+import { fleetJob } from '@lcm/shared/fleet/steps/handler';
 
-/** Every 5 minutes: scale-down evaluation (packages/shared/src/commands/scaling.ts runScaleDown). */
+/** Every 5 minutes: scale-down evaluation (packages/shared/src/fleet/scalers.ts runScaleDown). */
 export const handler = fleetJob('scale-down', scaleDownJob);

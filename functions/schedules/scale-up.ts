@@ -1,5 +1,5 @@
-import { fleetJob } from '@lcm/shared/commands/worker-lifecycle/handler';
-import { scaleUpJob } from '@lcm/shared/commands/worker-lifecycle/jobs';
+import { scaleUpJob } from '@lcm/shared/fleet/jobs';
+import { fleetJob } from '@lcm/shared/fleet/steps/handler';
 
-/** Every minute: scale-up evaluation (packages/shared/src/commands/scaling.ts runScaleUp). */
+/** Every minute: scale-up evaluation (packages/shared/src/fleet/scalers.ts runScaleUp). */
 export const handler = fleetJob('scale-up', scaleUpJob);

@@ -1,14 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { ObserveDeps } from '@lcm/shared/commands/observations';
-import type { ContentSyncDeps } from '@lcm/shared/content/sync';
-import { triggeredTask } from '@lcm/shared/content/triggers';
+import type { ContentSyncDeps } from '@lcm/shared/catalogue/content/sync';
+import type { ObserveDeps } from '@lcm/shared/catalogue/learn-from-live';
 import { changeRecordOf } from '@lcm/shared/events/streams';
+import { triggeredTask } from '@lcm/shared/events/triggers';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { contentSyncDepsFromEnv, performContentSync } from '../tasks/content-sync.ts';
 import { observeDepsFromEnv, performObservation } from '../tasks/observe.ts';
 
 /**
- * Stream-triggered work (consumer TRIGGERS_CONSUMER in packages/shared/src/content/triggers.ts:
+ * Stream-triggered work (consumer TRIGGERS_CONSUMER in packages/shared/src/events/triggers.ts:
  * filters, batch and retry settings): a definition whose sync is PENDING gets its content
  * synced, a session with a PENDING observation request gets observed. Each record is one task,
  * in stream order; a task that throws fails its record (Powertools BatchProcessor reports it,

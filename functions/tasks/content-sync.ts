@@ -1,12 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { defaultContentStore } from '@lcm/shared/content/store';
-import { type ContentSyncDeps, runContentSync, type SyncRunResult } from '@lcm/shared/content/sync';
-import { createDocumentClient } from '@lcm/shared/persistence/client';
-import { createStores } from '@lcm/shared/persistence/stores';
+import { createStores } from '@lcm/shared/app/stores';
+import { defaultContentStore } from '@lcm/shared/catalogue/content/store';
+import { type ContentSyncDeps, runContentSync, type SyncRunResult } from '@lcm/shared/catalogue/content/sync';
+import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
 import type { Context } from 'aws-lambda';
 
 /**
- * Content sync worker (content/sync.ts): performs the pending sync of one definition —
+ * Content sync worker (catalogue/content/sync.ts): performs the pending sync of one definition —
  * download from its contentUri, SHA-256, extract and validate, new version or recorded no-op or
  * FAILED with a diagnostic. Started by the table stream (functions/streams/triggers.ts) and
  * invocable directly with `{ "definitionId": "..." }` (a re-drive). Environment: TABLE_NAME

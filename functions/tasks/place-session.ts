@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/commands/lifecycle/handler';
-import { placeStep } from '@lcm/shared/commands/lifecycle/place';
+import { lifecycleTask } from '@lcm/shared/sessions/steps/handler';
+import { placeStep } from '@lcm/shared/sessions/steps/place';
 
-/** Session workflow task PlaceSession: place on a worker or say when to try again (packages/shared/src/commands/lifecycle/place.ts). */
+/** Session workflow task PlaceSession: place on a worker or say when to try again (packages/shared/src/sessions/steps/place.ts). */
 export const handler = lifecycleTask('PlaceSession', placeStep);

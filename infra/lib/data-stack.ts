@@ -1,4 +1,4 @@
-import { TABLE, tableNameFor } from '@lcm/shared/persistence/table';
+import { TABLE, tableNameFor } from '@lcm/shared/platform/dynamodb/table';
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,7 +8,7 @@ import type { LcmStackProps } from './config.ts';
 
 export type DataStackProps = LcmStackProps;
 
-/** Every key attribute of the single table holds a string (see packages/shared/src/persistence/keys.ts). */
+/** Every key attribute of the single table holds a string (see packages/shared/src/platform/dynamodb/keys.ts). */
 const stringKey = (name: string): dynamodb.Attribute => ({ name, type: dynamodb.AttributeType.STRING });
 
 /**

@@ -20,7 +20,7 @@ import type { IntegrationSecrets } from './secrets.ts';
  * events, workflows and fleet stacks, so a given need means the same thing everywhere.
  */
 
-/** Step Functions adapter of @lcm/shared (workflow/engine.ts): WORKFLOW_ENGINE=stepfunctions. */
+/** Step Functions adapter of @lcm/shared (platform/workflow/engine.ts): WORKFLOW_ENGINE=stepfunctions. */
 export const STEPFUNCTIONS_ENGINE = 'stepfunctions';
 
 /** The session-lifecycle state machine of the stage, by name (no cross-stack reference). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamodbLocal, type LocalStack, lambdaEnvironment, startLocalStack } from '@lcm/sandbox/local-stack';
 import { rolesFromClaims } from '@lcm/shared/api/roles';
-import { createDocumentClient } from '@lcm/shared/persistence/client';
+import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort, isAlive, waitForHealthy, waitUntil } from './support.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { OPERATIONS, routeKeyOf } from '@lcm/shared/api/operations';
-import type { ApiGatewayEvent } from '@lcm/shared/http/middleware';
-import type { HttpResult } from '@lcm/shared/http/problem';
+import type { ApiGatewayEvent } from '@lcm/shared/platform/http/middleware';
+import type { HttpResult } from '@lcm/shared/platform/http/problem';
 import type { Context } from 'aws-lambda';
 
 /**

@@ -1,5 +1,5 @@
-import type { PlacementCandidate } from '@lcm/shared/domain/placement';
-import type { LabletDefinition, ResourceObservation, WorkerTemplate } from '@lcm/shared/domain/schemas';
+import type { PlacementCandidate } from '@lcm/shared/fleet/rules/placement';
+import type { LabletDefinition, ResourceObservation, WorkerTemplate } from '@lcm/shared/kernel/schemas';
 
 /** Small valid entities for unit tests; override what the test is about. */
 

@@ -8,9 +8,9 @@ import {
   subtractCapacity,
   utilisation,
   ZERO_CAPACITY,
-} from '@lcm/shared/domain/capacity';
-import { ValidationError } from '@lcm/shared/domain/errors';
-import type { Capacity } from '@lcm/shared/domain/schemas';
+} from '@lcm/shared/kernel/capacity';
+import { ValidationError } from '@lcm/shared/kernel/errors';
+import type { Capacity } from '@lcm/shared/kernel/schemas';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

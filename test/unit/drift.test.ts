@@ -1,6 +1,6 @@
-import { detectPortDrift } from '@lcm/shared/domain/drift';
-import { ValidationError } from '@lcm/shared/domain/errors';
-import { PortDriftSchema } from '@lcm/shared/domain/schemas';
+import { detectPortDrift } from '@lcm/shared/catalogue/rules/drift';
+import { ValidationError } from '@lcm/shared/kernel/errors';
+import { PortDriftSchema } from '@lcm/shared/kernel/schemas';
 import { describe, expect, it } from 'vitest';
 
 describe('detectPortDrift', () => {

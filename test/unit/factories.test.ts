@@ -1,6 +1,6 @@
-import { ConflictError, ValidationError } from '@lcm/shared/domain/errors';
-import { newSession, newWorkerFromTemplate, nextDefinitionVersion } from '@lcm/shared/domain/factories';
-import { LabletDefinitionSchema, LabletSessionSchema, WorkerSchema } from '@lcm/shared/domain/schemas';
+import { ConflictError, ValidationError } from '@lcm/shared/kernel/errors';
+import { newSession, newWorkerFromTemplate, nextDefinitionVersion } from '@lcm/shared/kernel/factories';
+import { LabletDefinitionSchema, LabletSessionSchema, WorkerSchema } from '@lcm/shared/kernel/schemas';
 import { describe, expect, it } from 'vitest';
 import { definition, NOW, template } from './builders.ts';
 

@@ -1,5 +1,5 @@
-import { ValidationError } from '@lcm/shared/domain/errors';
-import { aggregateObservations } from '@lcm/shared/domain/observations';
+import { aggregateObservations } from '@lcm/shared/catalogue/rules/observations';
+import { ValidationError } from '@lcm/shared/kernel/errors';
 import { describe, expect, it } from 'vitest';
 import { observation } from './builders.ts';
 

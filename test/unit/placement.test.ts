@@ -1,5 +1,3 @@
-import { LICENSE_TYPES, type LicenseType, type PodType, type WorkerStatus } from '@lcm/shared/domain/enums';
-import { ValidationError } from '@lcm/shared/domain/errors';
 import {
   ALIGNMENT_WEIGHT,
   amiMatches,
@@ -10,7 +8,9 @@ import {
   type PlacementCandidate,
   type PlacementRequest,
   REJECTION_CATEGORIES,
-} from '@lcm/shared/domain/placement';
+} from '@lcm/shared/fleet/rules/placement';
+import { LICENSE_TYPES, type LicenseType, type PodType, type WorkerStatus } from '@lcm/shared/kernel/enums';
+import { ValidationError } from '@lcm/shared/kernel/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { candidate } from './builders.ts';

@@ -1,5 +1,5 @@
-import { DomainError } from '@lcm/shared/domain/errors';
-import { type ContentPackage, detectPodType } from '@lcm/shared/domain/pod-type';
+import { type ContentPackage, detectPodType } from '@lcm/shared/catalogue/rules/pod-type';
+import { DomainError } from '@lcm/shared/kernel/errors';
 import { describe, expect, it } from 'vitest';
 
 /** An in-memory content package: path → file text. */

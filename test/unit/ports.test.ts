@@ -1,6 +1,6 @@
-import { DomainError, ValidationError } from '@lcm/shared/domain/errors';
-import { allocatePorts, freePortCount, portRangeSize } from '@lcm/shared/domain/ports';
-import type { PortTemplate } from '@lcm/shared/domain/schemas';
+import { allocatePorts, freePortCount, portRangeSize } from '@lcm/shared/catalogue/rules/ports';
+import { DomainError, ValidationError } from '@lcm/shared/kernel/errors';
+import type { PortTemplate } from '@lcm/shared/kernel/schemas';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -1,5 +1,3 @@
-import { LICENSE_TYPES, type LicenseType, WORKER_STATUSES } from '@lcm/shared/domain/enums';
-import { ValidationError } from '@lcm/shared/domain/errors';
 import {
   DEFAULT_SCALING_CONFIG,
   fleetCounts,
@@ -11,8 +9,10 @@ import {
   type ScalingSession,
   type ScalingTemplate,
   type ScalingWorker,
-} from '@lcm/shared/domain/scaling';
-import type { Capacity, ResourceRequirements } from '@lcm/shared/domain/schemas';
+} from '@lcm/shared/fleet/rules/scaling';
+import { LICENSE_TYPES, type LicenseType, WORKER_STATUSES } from '@lcm/shared/kernel/enums';
+import { ValidationError } from '@lcm/shared/kernel/errors';
+import type { Capacity, ResourceRequirements } from '@lcm/shared/kernel/schemas';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { template } from './builders.ts';

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DomainError, ValidationError } from '@lcm/shared/domain/errors';
-import { allocatePorts } from '@lcm/shared/domain/ports';
-import { PortTemplateSchema } from '@lcm/shared/domain/schemas';
+import { allocatePorts } from '@lcm/shared/catalogue/rules/ports';
 import {
   DEFAULT_NODE,
   estimateResources,
@@ -10,7 +8,9 @@ import {
   parsePattyTag,
   parseTopology,
   rewriteTopologyPorts,
-} from '@lcm/shared/domain/topology';
+} from '@lcm/shared/catalogue/rules/topology';
+import { DomainError, ValidationError } from '@lcm/shared/kernel/errors';
+import { PortTemplateSchema } from '@lcm/shared/kernel/schemas';
 import { describe, expect, it } from 'vitest';
 
 const fixture = (name: string): string =>

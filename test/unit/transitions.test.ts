@@ -3,8 +3,8 @@ import {
   type SessionStatus,
   WORKER_STATUSES,
   type WorkerStatus,
-} from '@lcm/shared/domain/enums';
-import { InvalidTransitionError } from '@lcm/shared/domain/errors';
+} from '@lcm/shared/kernel/enums';
+import { InvalidTransitionError } from '@lcm/shared/kernel/errors';
 import {
   assertSessionTransition,
   assertWorkerTransition,
@@ -15,7 +15,7 @@ import {
   sessionTransition,
   WORKER_TRANSITIONS,
   workerTransition,
-} from '@lcm/shared/domain/transitions';
+} from '@lcm/shared/kernel/transitions';
 import { describe, expect, it } from 'vitest';
 
 /**

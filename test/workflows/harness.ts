@@ -7,9 +7,7 @@ import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cm
 import { type GradingSimulator, startGradingSimulator } from '@lcm/sandbox/simulators/grading';
 import { type LdsSimulator, startLdsSimulator } from '@lcm/sandbox/simulators/lds';
 import { type LocalStepFunctions, startLocalStepFunctions } from '@lcm/sandbox/stepfunctions/server';
-import { observeGradingResult, observeLearnerEvent, type WaitDeps } from '@lcm/shared/commands/waits';
-import type { SessionStatus } from '@lcm/shared/domain/enums';
-import type { LabletSession, Worker } from '@lcm/shared/domain/schemas';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
 import {
   type GradingCompletedData,
   type GradingFailedData,
@@ -18,8 +16,10 @@ import {
   parseInboundEvent,
   scoreReportFromEvent,
 } from '@lcm/shared/events/schemas';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
-import { StepFunctionsWorkflowEngine } from '@lcm/shared/workflow/stepfunctions-engine';
+import type { SessionStatus } from '@lcm/shared/kernel/enums';
+import type { LabletSession, Worker } from '@lcm/shared/kernel/schemas';
+import { StepFunctionsWorkflowEngine } from '@lcm/shared/platform/workflow/stepfunctions-engine';
+import { observeGradingResult, observeLearnerEvent, type WaitDeps } from '@lcm/shared/sessions/waits';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTestTable, type TestTable } from '../support/table.ts';
 
@@ -28,7 +28,7 @@ import { createTestTable, type TestTable } from '../support/table.ts';
  * and Grading simulators over HTTP, the evidence bucket mocked at the S3 SDK boundary, and the
  * local Step Functions endpoint running the repository's ASL with the real task handlers. The
  * handlers read their configuration from process.env, as in Lambda; the partners' CloudEvents
- * reach a small receiver that calls commands/waits.ts, as the event handlers do.
+ * reach a small receiver that calls sessions/waits.ts, as the event handlers do.
  */
 
 export const EVIDENCE_BUCKET = 'lcm-test-evidence';

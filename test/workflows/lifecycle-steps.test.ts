@@ -1,14 +1,12 @@
-import { observedPorts } from '@lcm/shared/commands/lifecycle/collect';
-import type { LifecycleDeps } from '@lcm/shared/commands/lifecycle/deps';
-import { lifecycleConfigFromEnv, lifecycleDepsFromEnv } from '@lcm/shared/commands/lifecycle/env';
-import { causeMessage, reasonForError, toWorkflowError } from '@lcm/shared/commands/lifecycle/errors';
-import { importLabStep } from '@lcm/shared/commands/lifecycle/instantiate';
-import {
-  checkScheduleStep,
-  placeStep,
-  SCHEDULE_CHECK_MAX_SECONDS,
-} from '@lcm/shared/commands/lifecycle/place';
-import { ldsDevices, protocolOf } from '@lcm/shared/commands/lifecycle/provision';
+import { VersionConflictError } from '@lcm/shared/kernel/errors';
+import { IntegrationError } from '@lcm/shared/platform/partners/http';
+import { observedPorts } from '@lcm/shared/sessions/steps/collect';
+import type { LifecycleDeps } from '@lcm/shared/sessions/steps/deps';
+import { lifecycleConfigFromEnv, lifecycleDepsFromEnv } from '@lcm/shared/sessions/steps/env';
+import { causeMessage, reasonForError, toWorkflowError } from '@lcm/shared/sessions/steps/errors';
+import { importLabStep } from '@lcm/shared/sessions/steps/instantiate';
+import { checkScheduleStep, placeStep, SCHEDULE_CHECK_MAX_SECONDS } from '@lcm/shared/sessions/steps/place';
+import { ldsDevices, protocolOf } from '@lcm/shared/sessions/steps/provision';
 import {
   archiveLdsStep,
   beginTeardownStep,
@@ -16,9 +14,7 @@ import {
   deleteLabStep,
   releaseCapacityStep,
   teardownReason,
-} from '@lcm/shared/commands/lifecycle/teardown';
-import { VersionConflictError } from '@lcm/shared/domain/errors';
-import { IntegrationError } from '@lcm/shared/integrations/http';
+} from '@lcm/shared/sessions/steps/teardown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newSession, REQUIREMENTS, startHarness, WORKER_IP } from './harness.ts';
 

@@ -1,9 +1,9 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { ensureWorkflowStarted, finishSession, terminateSession } from '@lcm/shared/commands/sessions';
-import { observeGradingResult, observeLearnerEvent } from '@lcm/shared/commands/waits';
-import type { SessionStatus } from '@lcm/shared/domain/enums';
-import { SESSION_TRANSITIONS } from '@lcm/shared/domain/transitions';
-import { evidenceKeys } from '@lcm/shared/evidence/store';
+import type { SessionStatus } from '@lcm/shared/kernel/enums';
+import { SESSION_TRANSITIONS } from '@lcm/shared/kernel/transitions';
+import { evidenceKeys } from '@lcm/shared/platform/evidence/store';
+import { ensureWorkflowStarted, finishSession, terminateSession } from '@lcm/shared/sessions/booking';
+import { observeGradingResult, observeLearnerEvent } from '@lcm/shared/sessions/waits';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DEF_UNGRADED,
@@ -22,7 +22,7 @@ import {
  * with the real task handlers against DynamoDB Local and the CML/LDS/Grading simulators over
  * HTTP. The workflow is started and its waits resolved through the real StepFunctionsWorkflowEngine
  * and SDK client, by the API commands (finish, terminate), by the partners' events through
- * commands/waits.ts, or by SendTaskSuccess/Failure directly. After every path the session is
+ * sessions/waits.ts, or by SendTaskSuccess/Failure directly. After every path the session is
  * TERMINATED with its reason and a complete history, and everything it held is back.
  */
 

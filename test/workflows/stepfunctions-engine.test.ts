@@ -13,9 +13,12 @@ import {
   startLocalStepFunctions,
   stepFunctionsService,
 } from '@lcm/sandbox/stepfunctions/server';
-import type { LabletSession } from '@lcm/shared/domain/schemas';
-import { createWorkflowEngine } from '@lcm/shared/workflow/engine';
-import { executionArnFor, StepFunctionsWorkflowEngine } from '@lcm/shared/workflow/stepfunctions-engine';
+import type { LabletSession } from '@lcm/shared/kernel/schemas';
+import { createWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
+import {
+  executionArnFor,
+  StepFunctionsWorkflowEngine,
+} from '@lcm/shared/platform/workflow/stepfunctions-engine';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import type { SessionStatus } from '@lcm/shared/kernel/enums';
+import { SESSION_STATUSES } from '@lcm/shared/kernel/enums';
+import { NotFoundError } from '@lcm/shared/kernel/errors';
+import type { ScoreReport } from '@lcm/shared/kernel/schemas';
+import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
 import {
   observeGradingResult,
   observeLearnerEvent,
   registerWait,
   type WaitDeps,
-} from '@lcm/shared/commands/waits';
-import type { SessionStatus } from '@lcm/shared/domain/enums';
-import { SESSION_STATUSES } from '@lcm/shared/domain/enums';
-import { NotFoundError } from '@lcm/shared/domain/errors';
-import type { ScoreReport } from '@lcm/shared/domain/schemas';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
-import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
+} from '@lcm/shared/sessions/waits';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../support/table.ts';
 
 /**
- * commands/waits.ts against DynamoDB Local: the wait registered by the workflow and the facts
+ * sessions/waits.ts against DynamoDB Local: the wait registered by the workflow and the facts
  * observed by the event handlers meet on the session item, whichever comes first, exactly once.
  * The engine is the recording one: what matters is which tokens were resolved, and how.
  */

@@ -1,5 +1,5 @@
-import { fleetTask } from '@lcm/shared/commands/worker-lifecycle/handler';
-import { checkInstance } from '@lcm/shared/commands/worker-lifecycle/provisioning';
+import { fleetTask } from '@lcm/shared/fleet/steps/handler';
+import { checkInstance } from '@lcm/shared/fleet/steps/provisioning';
 
-/** Worker provisioning task CheckInstance: Whether the instance runs with an IP; STARTING with ipAddress and cmlBaseUrl (packages/shared/src/commands/worker-lifecycle/provisioning.ts). */
+/** Worker provisioning task CheckInstance: Whether the instance runs with an IP; STARTING with ipAddress and cmlBaseUrl (packages/shared/src/fleet/steps/provisioning.ts). */
 export const handler = fleetTask('CheckInstance', checkInstance);

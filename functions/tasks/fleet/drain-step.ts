@@ -1,5 +1,5 @@
-import { drainStep } from '@lcm/shared/commands/worker-lifecycle/drain';
-import { fleetTask } from '@lcm/shared/commands/worker-lifecycle/handler';
+import { drainStep } from '@lcm/shared/fleet/steps/drain';
+import { fleetTask } from '@lcm/shared/fleet/steps/handler';
 
-/** Worker drain task DrainStep: One step of a drain: wait for sessions, stop or terminate, STOPPED / TERMINATED (packages/shared/src/commands/worker-lifecycle/drain.ts). */
+/** Worker drain task DrainStep: One step of a drain: wait for sessions, stop or terminate, STOPPED / TERMINATED (packages/shared/src/fleet/steps/drain.ts). */
 export const handler = fleetTask('DrainStep', drainStep);

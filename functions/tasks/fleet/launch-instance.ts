@@ -1,5 +1,5 @@
-import { fleetTask } from '@lcm/shared/commands/worker-lifecycle/handler';
-import { launchInstance } from '@lcm/shared/commands/worker-lifecycle/provisioning';
+import { fleetTask } from '@lcm/shared/fleet/steps/handler';
+import { launchInstance } from '@lcm/shared/fleet/steps/provisioning';
 
-/** Worker provisioning task LaunchInstance: RunInstances (ClientToken = worker id, tags, network, profile, user data); PROVISIONING (packages/shared/src/commands/worker-lifecycle/provisioning.ts). */
+/** Worker provisioning task LaunchInstance: RunInstances (ClientToken = worker id, tags, network, profile, user data); PROVISIONING (packages/shared/src/fleet/steps/provisioning.ts). */
 export const handler = fleetTask('LaunchInstance', launchInstance);

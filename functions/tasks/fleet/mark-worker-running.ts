@@ -1,5 +1,5 @@
-import { fleetTask } from '@lcm/shared/commands/worker-lifecycle/handler';
-import { markRunning } from '@lcm/shared/commands/worker-lifecycle/provisioning';
+import { fleetTask } from '@lcm/shared/fleet/steps/handler';
+import { markRunning } from '@lcm/shared/fleet/steps/provisioning';
 
-/** Worker provisioning task MarkWorkerRunning: STARTING -> RUNNING (packages/shared/src/commands/worker-lifecycle/provisioning.ts). */
+/** Worker provisioning task MarkWorkerRunning: STARTING -> RUNNING (packages/shared/src/fleet/steps/provisioning.ts). */
 export const handler = fleetTask('MarkWorkerRunning', markRunning);

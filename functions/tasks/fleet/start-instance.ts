@@ -1,5 +1,5 @@
-import { fleetTask } from '@lcm/shared/commands/worker-lifecycle/handler';
-import { startInstance } from '@lcm/shared/commands/worker-lifecycle/provisioning';
+import { fleetTask } from '@lcm/shared/fleet/steps/handler';
+import { startInstance } from '@lcm/shared/fleet/steps/provisioning';
 
-/** Worker provisioning task StartInstance: StartInstances for a stopped worker (already STARTING) (packages/shared/src/commands/worker-lifecycle/provisioning.ts). */
+/** Worker provisioning task StartInstance: StartInstances for a stopped worker (already STARTING) (packages/shared/src/fleet/steps/provisioning.ts). */
 export const handler = fleetTask('StartInstance', startInstance);

@@ -3,17 +3,17 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { TRIGGERS_CONSUMER } from '@lcm/shared/content/triggers';
+import { createStores } from '@lcm/shared/app/stores';
 import type { PartnersDocument } from '@lcm/shared/events/partners';
 import { EVENT_RULE_TARGETS } from '@lcm/shared/events/rules';
 import { GRADING_EVENT_TYPE_PREFIX, LDS_EVENT_TYPE_PREFIX } from '@lcm/shared/events/schemas';
 import { KEY_ID_HEADER, SIGNATURE_HEADER } from '@lcm/shared/events/signature';
 import { STREAM_CONSUMERS, type StreamConsumer } from '@lcm/shared/events/streams';
-import { problem } from '@lcm/shared/http/problem';
-import { createDocumentClient } from '@lcm/shared/persistence/client';
-import { ensureTable } from '@lcm/shared/persistence/create-table';
-import { createStores } from '@lcm/shared/persistence/stores';
-import { tableNameFor } from '@lcm/shared/persistence/table';
+import { TRIGGERS_CONSUMER } from '@lcm/shared/events/triggers';
+import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
+import { ensureTable } from '@lcm/shared/platform/dynamodb/create-table';
+import { tableNameFor } from '@lcm/shared/platform/dynamodb/table';
+import { problem } from '@lcm/shared/platform/http/problem';
 import { handlerEntry, ROUTES } from '../../../functions/api/routes.ts';
 import { FLEET_SCHEDULES, type FleetSchedule } from '../../../functions/schedules/index.ts';
 import { FLEET_STATE_MACHINES } from '../../../functions/tasks/fleet/index.ts';
@@ -46,7 +46,7 @@ const lazy = {
   compute: () => import('./compute/index.ts'),
   content: () => import('./content/index.ts'),
   eventBridge: () => import('./eventbridge/index.ts'),
-  fleetHandler: () => import('@lcm/shared/commands/worker-lifecycle/handler'),
+  fleetHandler: () => import('@lcm/shared/fleet/steps/handler'),
   partners: () => import('@lcm/shared/events/partners'),
   seed: () => import('./seed.ts'),
   grading: () => import('./simulators/grading.ts'),
@@ -429,7 +429,7 @@ export const httpApi: LocalService = {
 /**
  * Local defaults, so a session goes from booking to score in seconds. Each applies only when
  * the developer's environment does not set the variable (those are the real knobs; see
- * packages/shared/src/commands/lifecycle/env.ts and commands/worker-lifecycle/config.ts).
+ * packages/shared/src/sessions/steps/env.ts and fleet/config.ts).
  */
 export const SANDBOX_ENV_DEFAULTS: Readonly<Record<string, string>> = {
   LCM_STAGE: LOCAL_STAGE,

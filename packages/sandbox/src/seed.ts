@@ -1,4 +1,11 @@
-import { type CreateDefinitionInput, createDefinition } from '@lcm/shared/commands/definitions';
+import type { Stores } from '@lcm/shared/app/stores';
+import { type CreateDefinitionInput, createDefinition } from '@lcm/shared/catalogue/definitions';
+import type { WorkerPatch } from '@lcm/shared/fleet/stores/worker-store';
+import type { NewWorkerTemplate } from '@lcm/shared/fleet/stores/worker-template-store';
+import type { WorkerStatus } from '@lcm/shared/kernel/enums';
+import { NotFoundError } from '@lcm/shared/kernel/errors';
+import { newWorkerFromTemplate } from '@lcm/shared/kernel/factories';
+import type { Device, Worker, WorkerTemplate } from '@lcm/shared/kernel/schemas';
 import {
   type ComputeProvider,
   type InstanceInfo,
@@ -7,14 +14,7 @@ import {
   TAG_STAGE,
   TAG_TEMPLATE,
   TAG_WORKER_ID,
-} from '@lcm/shared/compute/provider';
-import type { WorkerStatus } from '@lcm/shared/domain/enums';
-import { NotFoundError } from '@lcm/shared/domain/errors';
-import { newWorkerFromTemplate } from '@lcm/shared/domain/factories';
-import type { Device, Worker, WorkerTemplate } from '@lcm/shared/domain/schemas';
-import type { Stores } from '@lcm/shared/persistence/stores';
-import type { WorkerPatch } from '@lcm/shared/persistence/worker-store';
-import type { NewWorkerTemplate } from '@lcm/shared/persistence/worker-template-store';
+} from '@lcm/shared/platform/compute/provider';
 
 /**
  * The demo data of the local stack (`npm start`): one worker template, two ACTIVE lab
@@ -235,7 +235,7 @@ export async function seedCatalogue(
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** What the provisioning workflow tags an instance with (commands/worker-lifecycle/provisioning.ts). */
+/** What the provisioning workflow tags an instance with (fleet/steps/provisioning.ts). */
 function instanceTags(stage: string, worker: Pick<Worker, 'id' | 'templateName'>): Record<string, string> {
   return {
     Name: `lcm-${stage}-${worker.id}`,

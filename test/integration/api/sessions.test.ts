@@ -1,8 +1,8 @@
 import { apiStores } from '@lcm/shared/api/deps';
-import type { SessionStatus } from '@lcm/shared/domain/enums';
-import type { LabletSession } from '@lcm/shared/domain/schemas';
-import type { FieldError } from '@lcm/shared/http/problem';
-import { createWorkflowEngine, RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
+import type { SessionStatus } from '@lcm/shared/kernel/enums';
+import type { LabletSession } from '@lcm/shared/kernel/schemas';
+import type { FieldError } from '@lcm/shared/platform/http/problem';
+import { createWorkflowEngine, RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { handler as defaultSessionsHandler, sessionsHandler } from '../../../functions/api/sessions.ts';

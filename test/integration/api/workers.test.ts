@@ -1,8 +1,8 @@
 import { operationById } from '@lcm/shared/api/operations';
-import { workerIdForRequest } from '@lcm/shared/commands/workers';
-import type { WorkerStatus } from '@lcm/shared/domain/enums';
-import { LabletSessionSchema, PortLeaseSchema, type Worker } from '@lcm/shared/domain/schemas';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { workerIdForRequest } from '@lcm/shared/fleet/workers';
+import type { WorkerStatus } from '@lcm/shared/kernel/enums';
+import { LabletSessionSchema, PortLeaseSchema, type Worker } from '@lcm/shared/kernel/schemas';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/api/workers.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';

@@ -8,7 +8,7 @@ import type { IngestDeps } from '@lcm/shared/events/ingest';
 import { SecretsManagerPartnerRegistry } from '@lcm/shared/events/partners';
 import { EventBridgePublisher } from '@lcm/shared/events/publisher';
 import { signatureHeaders } from '@lcm/shared/events/signature';
-import { SecretCache } from '@lcm/shared/integrations/secrets';
+import { SecretCache } from '@lcm/shared/platform/partners/secrets';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,9 +1,9 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { registerWait, type WaitKind } from '@lcm/shared/commands/waits';
-import type { SessionStatus } from '@lcm/shared/domain/enums';
-import type { InboundDeps, InboundLog } from '@lcm/shared/events/inbound';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
-import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import type { SessionStatus } from '@lcm/shared/kernel/enums';
+import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
+import type { InboundDeps, InboundLog } from '@lcm/shared/sessions/partner-events';
+import { registerWait, type WaitKind } from '@lcm/shared/sessions/waits';
 import type { TestTable } from '../../support/table.ts';
 import { newSession } from '../persistence/builders.ts';
 

@@ -7,8 +7,8 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { Ec2Compute, toComputeError } from '@lcm/shared/compute/ec2';
-import { ComputeError, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/compute/provider';
+import { Ec2Compute, toComputeError } from '@lcm/shared/platform/compute/ec2';
+import { ComputeError, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sdkError } from '../../workflows/fleet/fake-ec2.ts';

@@ -1,8 +1,8 @@
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { reconcileFleet } from '@lcm/shared/commands/worker-lifecycle/reconcile';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/compute/provider';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
-import { RecordingFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { reconcileFleet } from '@lcm/shared/fleet/reconcile';
+import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
+import { RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { FakeEc2 } from '../../workflows/fleet/fake-ec2.ts';

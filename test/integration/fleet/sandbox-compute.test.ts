@@ -1,7 +1,7 @@
 import { createSandboxCompute, type SandboxCompute } from '@lcm/sandbox/compute/index';
-import { ComputeError, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/compute/provider';
-import { CmlClient } from '@lcm/shared/integrations/cml-client';
-import { staticCredentials } from '@lcm/shared/integrations/secrets';
+import { ComputeError, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
+import { CmlClient } from '@lcm/shared/platform/partners/cml-client';
+import { staticCredentials } from '@lcm/shared/platform/partners/secrets';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /**

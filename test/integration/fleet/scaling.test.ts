@@ -1,3 +1,5 @@
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '@lcm/shared/fleet/rules/scaling';
 import {
   runScaleDown,
   runScaleUp,
@@ -5,18 +7,16 @@ import {
   SCALE_UP_SCOPE,
   type ScalingDeps,
   scalingConfigFromEnv,
-} from '@lcm/shared/commands/scaling';
-import { ValidationError } from '@lcm/shared/domain/errors';
-import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '@lcm/shared/domain/scaling';
-import type { Worker } from '@lcm/shared/domain/schemas';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
-import { RecordingFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+} from '@lcm/shared/fleet/scalers';
+import { ValidationError } from '@lcm/shared/kernel/errors';
+import type { Worker } from '@lcm/shared/kernel/schemas';
+import { RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newSession, newTemplate, newWorker } from '../persistence/builders.ts';
 
 /**
- * The scalers (commands/scaling.ts) over DynamoDB Local with the recording fleet workflows: they
+ * The scalers (fleet/scalers.ts) over DynamoDB Local with the recording fleet workflows: they
  * gather the planners' inputs from the stores, act (workers created / transitioned, workflows
  * started under deterministic names), record every decision, respect the cooldown, and of two
  * concurrent runs only one acts.

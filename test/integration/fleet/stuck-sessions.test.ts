@@ -1,21 +1,21 @@
 import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import type { LabletSession } from '@lcm/shared/kernel/schemas';
+import { createCmlClient } from '@lcm/shared/platform/partners/cml-client';
+import { staticCredentials } from '@lcm/shared/platform/partners/secrets';
+import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
+import { type ExecutionStatus, RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
 import {
   DEFAULT_LIFECYCLE_CONFIG,
   labTitleOf,
   type LifecycleDeps as SessionDeps,
-} from '@lcm/shared/commands/lifecycle/deps';
+} from '@lcm/shared/sessions/steps/deps';
 import {
   type SessionTeardown,
   sessionTeardownWith,
   sweepStuckSessions,
   WORKFLOW_LOST_ERROR,
-} from '@lcm/shared/commands/worker-lifecycle/stuck-sessions';
-import type { LabletSession } from '@lcm/shared/domain/schemas';
-import { createCmlClient } from '@lcm/shared/integrations/cml-client';
-import { staticCredentials } from '@lcm/shared/integrations/secrets';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
-import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
-import { type ExecutionStatus, RecordingFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+} from '@lcm/shared/sessions/stuck-sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newSession } from '../persistence/builders.ts';

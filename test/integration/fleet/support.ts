@@ -1,15 +1,15 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { fleetConfig } from '@lcm/shared/commands/worker-lifecycle/config';
-import type { LifecycleDeps } from '@lcm/shared/commands/worker-lifecycle/deps';
-import { Ec2Compute } from '@lcm/shared/compute/ec2';
-import { DEFAULT_SCALING_CONFIG } from '@lcm/shared/domain/scaling';
-import type { LabletSession, Worker } from '@lcm/shared/domain/schemas';
-import { type CmlApi, createCmlClient } from '@lcm/shared/integrations/cml-client';
-import { staticCredentials } from '@lcm/shared/integrations/secrets';
-import type { Stores } from '@lcm/shared/persistence/stores';
-import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
-import { RecordingFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+import type { Stores } from '@lcm/shared/app/stores';
+import { fleetConfig } from '@lcm/shared/fleet/config';
+import type { LifecycleDeps } from '@lcm/shared/fleet/deps';
+import { DEFAULT_SCALING_CONFIG } from '@lcm/shared/fleet/rules/scaling';
+import type { LabletSession, Worker } from '@lcm/shared/kernel/schemas';
+import { Ec2Compute } from '@lcm/shared/platform/compute/ec2';
+import { type CmlApi, createCmlClient } from '@lcm/shared/platform/partners/cml-client';
+import { staticCredentials } from '@lcm/shared/platform/partners/secrets';
+import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
+import { RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
 
 /** Fleet dependencies over the stores of a test table: real Ec2Compute on mocked SDK clients, CML over HTTP. */
 export function lifecycleDeps(

@@ -1,6 +1,6 @@
 import { apiStores } from '@lcm/shared/api/deps';
-import type { ResourceRequirements } from '@lcm/shared/domain/schemas';
-import { extractPortTemplate, parseTopology } from '@lcm/shared/domain/topology';
+import { extractPortTemplate, parseTopology } from '@lcm/shared/catalogue/rules/topology';
+import type { ResourceRequirements } from '@lcm/shared/kernel/schemas';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { type CallOptions, call } from '../../support/api.ts';

@@ -1,7 +1,7 @@
-import type { NewDefinition } from '@lcm/shared/persistence/definition-store';
-import type { NewSession } from '@lcm/shared/persistence/session-store';
-import type { NewWorker } from '@lcm/shared/persistence/worker-store';
-import type { NewWorkerTemplate } from '@lcm/shared/persistence/worker-template-store';
+import type { NewDefinition } from '@lcm/shared/catalogue/definition-store';
+import type { NewWorker } from '@lcm/shared/fleet/stores/worker-store';
+import type { NewWorkerTemplate } from '@lcm/shared/fleet/stores/worker-template-store';
+import type { NewSession } from '@lcm/shared/sessions/session-store';
 
 /** Small valid entities for the persistence tests; override what the test is about. */
 

@@ -1,11 +1,11 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type PlaceSessionResult, placeSession } from '@lcm/shared/commands/place-session';
-import { releaseSession } from '@lcm/shared/commands/release-session';
-import { addCapacity, requirementsAsCapacity, ZERO_CAPACITY } from '@lcm/shared/domain/capacity';
-import { choosePlacement } from '@lcm/shared/domain/placement';
-import type { Capacity, LabletSession } from '@lcm/shared/domain/schemas';
-import { createDocumentClient } from '@lcm/shared/persistence/client';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { type PlaceSessionResult, placeSession } from '@lcm/shared/fleet/place-session';
+import { releaseSession } from '@lcm/shared/fleet/release-session';
+import { choosePlacement } from '@lcm/shared/fleet/rules/placement';
+import { addCapacity, requirementsAsCapacity, ZERO_CAPACITY } from '@lcm/shared/kernel/capacity';
+import type { Capacity, LabletSession } from '@lcm/shared/kernel/schemas';
+import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { at, newSession, newWorker } from './builders.ts';

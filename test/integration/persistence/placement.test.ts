@@ -1,6 +1,8 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { placeSession } from '@lcm/shared/commands/place-session';
-import { releaseSession } from '@lcm/shared/commands/release-session';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { placeSession } from '@lcm/shared/fleet/place-session';
+import { releaseSession } from '@lcm/shared/fleet/release-session';
+import { MAX_PORTS_PER_SESSION } from '@lcm/shared/fleet/stores/placement-store';
 import {
   ConflictError,
   DomainError,
@@ -8,10 +10,8 @@ import {
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/domain/errors';
-import { keys } from '@lcm/shared/persistence/keys';
-import { MAX_PORTS_PER_SESSION } from '@lcm/shared/persistence/placement-store';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
+} from '@lcm/shared/kernel/errors';
+import { keys } from '@lcm/shared/platform/dynamodb/keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { at, newSession, newWorker, steppingClock } from './builders.ts';

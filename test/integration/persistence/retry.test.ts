@@ -1,5 +1,5 @@
-import { NotFoundError, VersionConflictError } from '@lcm/shared/domain/errors';
-import { backoffDelay, retryOnConflict } from '@lcm/shared/persistence/retry';
+import { NotFoundError, VersionConflictError } from '@lcm/shared/kernel/errors';
+import { backoffDelay, retryOnConflict } from '@lcm/shared/platform/dynamodb/retry';
 import { describe, expect, it } from 'vitest';
 
 describe('retryOnConflict', () => {

@@ -1,6 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { ENTITY, type EntityName } from '@lcm/shared/persistence/keys';
-import type { Stores } from '@lcm/shared/persistence/stores';
+import type { Stores } from '@lcm/shared/app/stores';
+import { ENTITY, type EntityName } from '@lcm/shared/platform/dynamodb/keys';
 import type { TestTable } from '../../support/table.ts';
 
 /**

@@ -1,15 +1,15 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoPlacementStore } from '@lcm/shared/fleet/stores/placement-store';
+import { DynamoWorkerStore } from '@lcm/shared/fleet/stores/worker-store';
 import {
   DuplicateError,
   InvalidTransitionError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/domain/errors';
-import { keys } from '@lcm/shared/persistence/keys';
-import { DynamoPlacementStore } from '@lcm/shared/persistence/placement-store';
-import { DynamoSessionStore } from '@lcm/shared/persistence/session-store';
-import { DynamoWorkerStore } from '@lcm/shared/persistence/worker-store';
+} from '@lcm/shared/kernel/errors';
+import { keys } from '@lcm/shared/platform/dynamodb/keys';
+import { DynamoSessionStore } from '@lcm/shared/sessions/session-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { allPages, at, newSession, newWorker, steppingClock } from './builders.ts';

@@ -1,6 +1,6 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { createTableInput, ensureTable } from '@lcm/shared/persistence/create-table';
-import { TABLE } from '@lcm/shared/persistence/table';
+import { createTableInput, ensureTable } from '@lcm/shared/platform/dynamodb/create-table';
+import { TABLE } from '@lcm/shared/platform/dynamodb/table';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 

@@ -1,13 +1,13 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDefinitionStore } from '@lcm/shared/catalogue/definition-store';
+import { DynamoWorkerTemplateStore } from '@lcm/shared/fleet/stores/worker-template-store';
 import {
   DuplicateError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/domain/errors';
-import { DynamoDefinitionStore } from '@lcm/shared/persistence/definition-store';
-import { keys } from '@lcm/shared/persistence/keys';
-import { DynamoWorkerTemplateStore } from '@lcm/shared/persistence/worker-template-store';
+} from '@lcm/shared/kernel/errors';
+import { keys } from '@lcm/shared/platform/dynamodb/keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { allPages, newDefinition, newTemplate, steppingClock } from './builders.ts';

@@ -1,13 +1,13 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoWorkerStore } from '@lcm/shared/fleet/stores/worker-store';
 import {
   DuplicateError,
   InvalidTransitionError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/domain/errors';
-import { keys } from '@lcm/shared/persistence/keys';
-import { DynamoWorkerStore } from '@lcm/shared/persistence/worker-store';
+} from '@lcm/shared/kernel/errors';
+import { keys } from '@lcm/shared/platform/dynamodb/keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { allPages, newWorker, steppingClock } from './builders.ts';

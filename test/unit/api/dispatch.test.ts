@@ -1,6 +1,6 @@
 import { callerOf, type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
-import { idempotencyKeyOf } from '@lcm/shared/http/idempotency';
-import { json } from '@lcm/shared/http/problem';
+import { idempotencyKeyOf } from '@lcm/shared/platform/http/idempotency';
+import { json } from '@lcm/shared/platform/http/problem';
 import { describe, expect, it, vi } from 'vitest';
 import { apiEvent, type CallOptions, call } from '../../support/api.ts';
 

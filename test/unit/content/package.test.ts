@@ -1,7 +1,11 @@
 import { samplePackageBytes } from '@lcm/sandbox/content/samples';
-import { ContentPackageError } from '@lcm/shared/content/errors';
-import { type ExtractedContent, extractContentPackage, sha256Of } from '@lcm/shared/content/package';
-import { estimateResources, extractPortTemplate, parseTopology } from '@lcm/shared/domain/topology';
+import { ContentPackageError } from '@lcm/shared/catalogue/content/errors';
+import {
+  type ExtractedContent,
+  extractContentPackage,
+  sha256Of,
+} from '@lcm/shared/catalogue/content/package';
+import { estimateResources, extractPortTemplate, parseTopology } from '@lcm/shared/catalogue/rules/topology';
 import { describe, expect, it } from 'vitest';
 import { HOSTILE, MANIFEST, TOPOLOGY, zipOf } from './packages.ts';
 

@@ -1,12 +1,12 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { DEFINITION_SYNC_FAILED_EVENT_TYPE, definitionSyncEvents } from '@lcm/shared/content/events';
+import { DEFINITION_SYNC_FAILED_EVENT_TYPE, definitionSyncEvents } from '@lcm/shared/events/content-events';
+import { matchesAnyPattern, validatePattern } from '@lcm/shared/events/pattern';
 import {
   CONTENT_SYNC_FILTER,
   OBSERVATION_REQUEST_FILTER,
   TRIGGERS_CONSUMER,
   triggeredTask,
-} from '@lcm/shared/content/triggers';
-import { matchesAnyPattern, validatePattern } from '@lcm/shared/events/pattern';
+} from '@lcm/shared/events/triggers';
 import { describe, expect, it } from 'vitest';
 
 /** Which stream records start which task, and the sync-failed CloudEvent. */

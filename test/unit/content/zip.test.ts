@@ -1,10 +1,10 @@
-import { ContentPackageError } from '@lcm/shared/content/errors';
-import { DEFAULT_ZIP_LIMITS, normaliseEntryName, readZip } from '@lcm/shared/content/zip';
+import { ContentPackageError } from '@lcm/shared/catalogue/content/errors';
+import { DEFAULT_ZIP_LIMITS, normaliseEntryName, readZip } from '@lcm/shared/catalogue/content/zip';
 import { strFromU8, strToU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { streamedZipOf, withDeclaredSize, zipOf } from './packages.ts';
 
-/** The defensive zip reader (content/zip.ts) on its own. */
+/** The defensive zip reader (catalogue/content/zip.ts) on its own. */
 
 const refused = (fn: () => unknown): ContentPackageError => {
   try {

@@ -264,7 +264,7 @@ describe('outboxEventsFor: workers, definitions, scaling', () => {
     expect(outboxEventsFor(modify(worker(), worker({ version: 2, ipAddress: '10.0.0.1' })))).toEqual([]);
   });
 
-  it('a new definition version → definition.version-created (content/events.ts)', () => {
+  it('a new definition version → definition.version-created (events/content-events.ts)', () => {
     const item = {
       PK: 'DEF#ccna-ospf',
       SK: 'V#00000003',
@@ -288,7 +288,7 @@ describe('outboxEventsFor: workers, definitions, scaling', () => {
     expect(outboxEventsFor(modify(item, { ...item, status: 'DEPRECATED' }))).toEqual([]);
   });
 
-  it('a content sync that failed → definition.sync-failed (content/events.ts)', () => {
+  it('a content sync that failed → definition.sync-failed (events/content-events.ts)', () => {
     const latest = (sync: Item): Item => ({
       PK: 'DEF#ccna-ospf',
       SK: 'LATEST',

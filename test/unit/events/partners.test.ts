@@ -7,7 +7,7 @@ import {
   SecretsManagerPartnerRegistry,
   StaticPartnerRegistry,
 } from '@lcm/shared/events/partners';
-import { SecretCache } from '@lcm/shared/integrations/secrets';
+import { SecretCache } from '@lcm/shared/platform/partners/secrets';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -7,7 +7,7 @@ import {
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/domain/errors';
+} from '@lcm/shared/kernel/errors';
 import {
   DOMAIN_ERROR_HTTP,
   errorToProblem,
@@ -16,7 +16,7 @@ import {
   parseInput,
   problemTypeFor,
   RequestValidationError,
-} from '@lcm/shared/http/errors';
+} from '@lcm/shared/platform/http/errors';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bodyOf } from './fixtures.ts';

@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { NotFoundError } from '@lcm/shared/domain/errors';
-import { HttpError } from '@lcm/shared/http/errors';
-import { type ApiEvent, apiHandler, MAX_BODY_BYTES } from '@lcm/shared/http/middleware';
-import { json } from '@lcm/shared/http/problem';
+import { NotFoundError } from '@lcm/shared/kernel/errors';
+import { HttpError } from '@lcm/shared/platform/http/errors';
+import { type ApiEvent, apiHandler, MAX_BODY_BYTES } from '@lcm/shared/platform/http/middleware';
+import { json } from '@lcm/shared/platform/http/problem';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { z } from 'zod';
 import { bodyOf, httpEvent, lambdaContext } from './fixtures.ts';

@@ -1,4 +1,9 @@
-import { json, PROBLEM_CONTENT_TYPE, ProblemDocumentSchema, problem } from '@lcm/shared/http/problem';
+import {
+  json,
+  PROBLEM_CONTENT_TYPE,
+  ProblemDocumentSchema,
+  problem,
+} from '@lcm/shared/platform/http/problem';
 import { describe, expect, it } from 'vitest';
 import { bodyOf } from './fixtures.ts';
 

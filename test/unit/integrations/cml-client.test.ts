@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
-import { type CmlApi, CmlClient, configurationFiles } from '@lcm/shared/integrations/cml-client';
-import { IntegrationError } from '@lcm/shared/integrations/http';
+import { type CmlApi, CmlClient, configurationFiles } from '@lcm/shared/platform/partners/cml-client';
+import { IntegrationError } from '@lcm/shared/platform/partners/http';
 import {
   type Credentials,
   type CredentialsProvider,
   staticCredentials,
-} from '@lcm/shared/integrations/secrets';
+} from '@lcm/shared/platform/partners/secrets';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rejectionOf } from './support.ts';
 

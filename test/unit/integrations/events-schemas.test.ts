@@ -1,4 +1,3 @@
-import { ScoreReportSchema } from '@lcm/shared/domain/schemas';
 import {
   CloudEventEnvelopeSchema,
   INBOUND_DATA_SCHEMAS,
@@ -14,6 +13,7 @@ import {
   parseInboundEvent,
   scoreReportFromEvent,
 } from '@lcm/shared/events/schemas';
+import { ScoreReportSchema } from '@lcm/shared/kernel/schemas';
 import { describe, expect, it } from 'vitest';
 
 const envelope = (type: string, data: unknown, extra: Record<string, unknown> = {}) => ({

@@ -12,9 +12,9 @@ import {
   type EvidenceManifest,
   EvidenceManifestSchema,
   GradingClient,
-} from '@lcm/shared/integrations/grading-client';
-import type { IntegrationError } from '@lcm/shared/integrations/http';
-import { staticApiKey } from '@lcm/shared/integrations/secrets';
+} from '@lcm/shared/platform/partners/grading-client';
+import type { IntegrationError } from '@lcm/shared/platform/partners/http';
+import { staticApiKey } from '@lcm/shared/platform/partners/secrets';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type EventReceiver, headerOf, rejectionOf, startEventReceiver } from './support.ts';
 

@@ -11,9 +11,9 @@ import {
   parseInboundEvent,
 } from '@lcm/shared/events/schemas';
 import { KEY_ID_HEADER, SIGNATURE_HEADER, verifySignature } from '@lcm/shared/events/signature';
-import type { IntegrationError } from '@lcm/shared/integrations/http';
-import { DEFAULT_LDS_WIRE, LdsClient, type LdsDevice } from '@lcm/shared/integrations/lds-client';
-import { type ApiKeyProvider, staticApiKey } from '@lcm/shared/integrations/secrets';
+import type { IntegrationError } from '@lcm/shared/platform/partners/http';
+import { DEFAULT_LDS_WIRE, LdsClient, type LdsDevice } from '@lcm/shared/platform/partners/lds-client';
+import { type ApiKeyProvider, staticApiKey } from '@lcm/shared/platform/partners/secrets';
 import { HTTP } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {

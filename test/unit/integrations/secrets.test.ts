@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startCmlSimulator } from '@lcm/sandbox/simulators/cml';
-import { CmlClient } from '@lcm/shared/integrations/cml-client';
-import { IntegrationError } from '@lcm/shared/integrations/http';
+import { CmlClient } from '@lcm/shared/platform/partners/cml-client';
+import { IntegrationError } from '@lcm/shared/platform/partners/http';
 import {
   cmlCredentialsFor,
   cmlSecretConfigFromEnv,
@@ -10,7 +10,7 @@ import {
   SecretCache,
   SecretsManagerApiKeyProvider,
   SecretsManagerCredentialsProvider,
-} from '@lcm/shared/integrations/secrets';
+} from '@lcm/shared/platform/partners/secrets';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rejectionOf } from './support.ts';

@@ -1,11 +1,11 @@
 import { StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { releaseSession } from '@lcm/shared/commands/release-session';
-import { workflowForWorker } from '@lcm/shared/commands/worker-lifecycle/dispatch';
-import { requestWorkerAction } from '@lcm/shared/commands/workers';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/compute/provider';
-import type { LabletSession, Worker } from '@lcm/shared/domain/schemas';
-import { keys } from '@lcm/shared/persistence/keys';
+import { releaseSession } from '@lcm/shared/fleet/release-session';
+import { requestWorkerAction } from '@lcm/shared/fleet/workers';
+import { workflowForWorker } from '@lcm/shared/fleet/workflow-dispatch';
+import type { LabletSession, Worker } from '@lcm/shared/kernel/schemas';
+import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
+import { keys } from '@lcm/shared/platform/dynamodb/keys';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FakeInstance } from './fake-ec2.ts';
 import {

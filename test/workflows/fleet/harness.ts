@@ -7,11 +7,11 @@ import {
 import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
 import type { ExecutionSnapshot } from '@lcm/sandbox/stepfunctions/engine';
 import { type LocalStepFunctions, startLocalStepFunctions } from '@lcm/sandbox/stepfunctions/server';
-import { setFleetDepsOverride } from '@lcm/shared/commands/worker-lifecycle/handler';
-import type { Worker } from '@lcm/shared/domain/schemas';
-import { createStores, type Stores } from '@lcm/shared/persistence/stores';
-import { RecordingWorkflowEngine } from '@lcm/shared/workflow/engine';
-import { StepFunctionsFleetWorkflows } from '@lcm/shared/workflow/fleet-engine';
+import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { setFleetDepsOverride } from '@lcm/shared/fleet/steps/handler';
+import type { Worker } from '@lcm/shared/kernel/schemas';
+import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
+import { StepFunctionsFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { FakeEc2 } from './fake-ec2.ts';
 

@@ -1,7 +1,7 @@
 import { RunInstancesCommand, StartInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { launchExecutionName } from '@lcm/shared/commands/worker-lifecycle/dispatch';
-import { createWorker, requestWorkerAction } from '@lcm/shared/commands/workers';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/compute/provider';
+import { createWorker, requestWorkerAction } from '@lcm/shared/fleet/workers';
+import { launchExecutionName } from '@lcm/shared/fleet/workflow-dispatch';
+import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type FleetHarness,

@@ -4,7 +4,7 @@ import {
   LOCAL_PROVISIONING_STATE_MACHINE,
   type SandboxCompute,
 } from '@lcm/sandbox/compute/index';
-import { setFleetDepsOverride } from '@lcm/shared/commands/worker-lifecycle/handler';
+import { setFleetDepsOverride } from '@lcm/shared/fleet/steps/handler';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as healthSweep } from '../../../functions/schedules/health-sweep.ts';
 import { handler as scaleDown } from '../../../functions/schedules/scale-down.ts';

@@ -12,7 +12,7 @@ import {
   type ResolvedImage,
   TAG_STAGE,
   TAG_WORKER_ID,
-} from '@lcm/shared/compute/provider';
+} from '@lcm/shared/platform/compute/provider';
 import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '../simulators/cml.ts';
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { INBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
-import { type EvidenceManifest, EvidenceManifestSchema } from '@lcm/shared/integrations/grading-client';
+import { type EvidenceManifest, EvidenceManifestSchema } from '@lcm/shared/platform/partners/grading-client';
 import {
   controlRoute,
   type EventDelivery,

@@ -1,5 +1,5 @@
-import { createDocumentClient } from '../persistence/client.ts';
-import { createStores, type Stores } from '../persistence/stores.ts';
+import { createStores, type Stores } from '../app/stores.ts';
+import { createDocumentClient } from '../platform/dynamodb/client.ts';
 
 /**
  * What API handlers share per cold start: the stores on the table named by TABLE_NAME

@@ -1,15 +1,15 @@
 import type { MiddyfiedHandler } from '@middy/core';
 import type { z } from 'zod';
-import { HttpError, parseInput } from '../http/errors.ts';
-import { idempotencyKeyOf, runIdempotent } from '../http/idempotency.ts';
+import { HttpError, parseInput } from '../platform/http/errors.ts';
+import { idempotencyKeyOf, runIdempotent } from '../platform/http/idempotency.ts';
 import {
   type ApiEvent,
   type ApiGatewayEvent,
   apiHandler,
   apiLogger,
   principalOf,
-} from '../http/middleware.ts';
-import type { HttpResult } from '../http/problem.ts';
+} from '../platform/http/middleware.ts';
+import type { HttpResult } from '../platform/http/problem.ts';
 import { OPERATIONS, type Operation, routeKeyOf } from './operations.ts';
 import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
 
@@ -18,7 +18,7 @@ import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
  * operation by API Gateway's routeKey, checks the caller's role against the role table,
  * validates path/query/body with the operation's zod schemas and calls the implementation
  * with typed input. Implementations stay thin: call a command/query, shape the reply.
- * Operations marked `idempotent` honour an `Idempotency-Key` header (http/idempotency.ts): a
+ * Operations marked `idempotent` honour an `Idempotency-Key` header (platform/http/idempotency.ts): a
  * repeat by the same caller returns the stored first reply without running the implementation.
  */
 

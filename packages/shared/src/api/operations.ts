@@ -9,7 +9,7 @@ import {
   StateTransitionSchema,
   WorkerSchema,
   WorkerTemplateSchema,
-} from '../domain/schemas.ts';
+} from '../kernel/schemas.ts';
 import {
   ApplyObservedBody,
   CreateDefinitionBody,

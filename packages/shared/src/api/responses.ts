@@ -16,7 +16,7 @@ import {
   StateTransitionSchema,
   UserSessionSchema,
   WorkerStatusSchema,
-} from '../domain/schemas.ts';
+} from '../kernel/schemas.ts';
 
 /** Reply shapes that are not plain entities; the OpenAPI document is generated from them. */
 

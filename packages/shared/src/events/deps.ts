@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createDocumentClient } from '../persistence/client.ts';
-import { createStores } from '../persistence/stores.ts';
-import { workflowEngine } from '../workflow/engine.ts';
-import type { InboundDeps } from './inbound.ts';
+import { createStores } from '../app/stores.ts';
+import { createDocumentClient } from '../platform/dynamodb/client.ts';
+import { workflowEngine } from '../platform/workflow/engine.ts';
+import type { InboundDeps } from '../sessions/partner-events.ts';
 
 /**
  * What the event and stream handlers (functions/events, functions/streams) share per cold

@@ -1,9 +1,9 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { NotFoundError } from '../domain/errors.ts';
-import { createDocumentClient } from '../persistence/client.ts';
-import { DynamoSessionStore } from '../persistence/session-store.ts';
+import { NotFoundError } from '../kernel/errors.ts';
+import { createDocumentClient } from '../platform/dynamodb/client.ts';
+import type { InboundLog } from '../sessions/partner-events.ts';
+import { DynamoSessionStore } from '../sessions/session-store.ts';
 import { eventsLogger } from './deps.ts';
-import type { InboundLog } from './inbound.ts';
 import { outboxEventsFor, withLoginUrls } from './outbox.ts';
 import { type EventPublisher, eventPublisherFromEnv } from './publisher.ts';
 import { changeRecordOf } from './streams.ts';

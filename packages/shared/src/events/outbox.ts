@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { definitionSyncEvents } from '../content/events.ts';
-import { ENTITY } from '../persistence/keys.ts';
-import { TABLE } from '../persistence/table.ts';
+import { ENTITY } from '../platform/dynamodb/keys.ts';
+import { TABLE } from '../platform/dynamodb/table.ts';
+import { definitionSyncEvents } from './content-events.ts';
 import { type LcmCloudEvent, lcmCloudEvent, OUTBOUND_EVENT_TYPES } from './schemas.ts';
 
-/** An outbound CloudEvent (LCM's source; types beyond OUTBOUND_EVENT_TYPES come from content/events.ts). */
+/** An outbound CloudEvent (LCM's source; types beyond OUTBOUND_EVENT_TYPES come from events/content-events.ts). */
 export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
 
 /**
@@ -22,7 +22,7 @@ export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
  *   ResourceObservation  INSERT with drift.hasDrift     → session.port-drift-detected
  *   Worker               INSERT, MODIFY status changed  → worker.status-changed (from null on INSERT)
  *   LabletDefinitionVersion INSERT                      → definition.version-created
- *   LabletDefinition (LATEST) sync → FAILED             → definition.sync-failed (content/events.ts)
+ *   LabletDefinition (LATEST) sync → FAILED             → definition.sync-failed (events/content-events.ts)
  *   ScalingDecision      INSERT SCALE_UP/START_STOPPED  → scaling.scale-up-decided
  *                        INSERT DRAIN                   → scaling.drain-decided
  *
@@ -123,7 +123,7 @@ export function outboxEventsFor(record: ChangeRecord): OutboxEvent[] {
     case ENTITY.definitionVersion:
       return record.eventName === 'INSERT' ? definitionEvents(record, item) : [];
     case ENTITY.definitionLatest:
-      // The content sync's failure event is defined with the content sync (content/events.ts).
+      // The content sync's failure event is defined with the content sync (events/content-events.ts).
       return definitionSyncEvents(record);
     case ENTITY.scalingDecision:
       return record.eventName === 'INSERT' ? scalingEvents(record, item) : [];

@@ -1,10 +1,10 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { TRIGGERS_CONSUMER } from '../content/triggers.ts';
-import { TABLE } from '../persistence/table.ts';
+import { TABLE } from '../platform/dynamodb/table.ts';
 import { type ChangeRecord, type Item, OUTBOX_ENTITIES } from './outbox.ts';
 import type { EventPattern } from './pattern.ts';
+import { TRIGGERS_CONSUMER } from './triggers.ts';
 
 /**
  * The table-stream consumers, defined once: the CDK creates one DynamoDB event source mapping

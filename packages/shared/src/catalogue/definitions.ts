@@ -1,0 +1,340 @@
+import { createHash } from 'node:crypto';
+import { ulid } from 'ulid';
+import type { z } from 'zod';
+import type { CreateDefinitionBody, ListDefinitionsQuery, UpdateDefinitionBody } from '../api/requests.ts';
+import type { DefinitionStatus } from '../kernel/enums.ts';
+import {
+  ConflictError,
+  DuplicateError,
+  InvalidTransitionError,
+  ValidationError,
+  VersionConflictError,
+} from '../kernel/errors.ts';
+import { type DefinitionChanges, nextDefinitionVersion } from '../kernel/factories.ts';
+import type { LabletDefinition, PortTemplate, ResourceRequirements } from '../kernel/schemas.ts';
+import type { Page } from '../platform/dynamodb/dynamo.ts';
+import { retryOnConflict } from '../platform/dynamodb/retry.ts';
+import { isS3Uri } from './content/uri.ts';
+import type { DefinitionStore } from './definition-store.ts';
+import { estimateResources, extractPortTemplate, parseTopology } from './rules/topology.ts';
+
+/**
+ * Lab definition commands and queries (DESIGN §4): versioned and immutable — every change is a
+ * new version, a session pins the version it was created with — with a lifecycle
+ * ACTIVE → DEPRECATED → ARCHIVED (final). A CML topology given with a definition is validated
+ * and, unless the caller states them, yields the port template (PATty tags) and the estimated
+ * resources.
+ */
+
+export interface DefinitionDeps {
+  definitions: DefinitionStore;
+  clock?: () => Date;
+}
+
+export type CreateDefinitionInput = z.output<typeof CreateDefinitionBody>;
+export type UpdateDefinitionInput = z.output<typeof UpdateDefinitionBody>;
+export type ListDefinitionsInput = z.output<typeof ListDefinitionsQuery>;
+
+/** A page as the API returns it: `nextCursor` only when there may be more. */
+export interface ListPage<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+const nowOf = (deps: { clock?: (() => Date) | undefined }): string =>
+  (deps.clock?.() ?? new Date()).toISOString();
+
+// ---------------------------------------------------------------------------------------------
+// Paging with filters applied in code
+
+/**
+ * Fills a page of up to `limit` items that pass `keep` from a store listing. Each round asks
+ * the store for no more raw items than are still missing, so the store's cursor always sits
+ * right after the last item returned: nothing is skipped or repeated across pages. Rounds are
+ * bounded, so a sparse filter may return a short (even empty) page with a cursor; only a
+ * missing `nextCursor` means the end.
+ */
+export async function filteredPage<T>(
+  list: (page: { limit: number; cursor: string | undefined }) => Promise<Page<T>>,
+  opts: { limit: number; cursor?: string | undefined; keep?: (item: T) => boolean; maxRounds?: number },
+): Promise<ListPage<T>> {
+  const keep = opts.keep ?? (() => true);
+  const maxRounds = opts.maxRounds ?? 8;
+  const items: T[] = [];
+  let cursor = opts.cursor;
+  for (let round = 0; round < maxRounds; round++) {
+    const page = await list({ limit: opts.limit - items.length, cursor });
+    items.push(...page.items.filter(keep));
+    cursor = page.cursor;
+    if (!cursor || items.length >= opts.limit) break;
+  }
+  return cursor ? { items, nextCursor: cursor } : { items };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topology-derived fields
+
+export interface DerivedFromTopology {
+  contentHash: string;
+  portTemplate?: PortTemplate;
+  resourceRequirements?: ResourceRequirements;
+}
+
+/** `sha256:<hex>` of the topology text: what changes when the lab content changes. */
+export const topologyContentHash = (yamlText: string): string =>
+  `sha256:${createHash('sha256').update(yamlText, 'utf8').digest('hex')}`;
+
+/**
+ * Validates the topology (TOPOLOGY_INVALID → 400 naming the problem) and derives what the caller
+ * did not state: the port template from PATty node tags, the resources from the nodes.
+ */
+export function deriveFromTopology(
+  yamlText: string,
+  given: { portTemplate?: PortTemplate | undefined; resourceRequirements?: ResourceRequirements | undefined },
+): DerivedFromTopology {
+  const topology = parseTopology(yamlText);
+  return {
+    contentHash: topologyContentHash(yamlText),
+    ...(given.portTemplate === undefined ? { portTemplate: extractPortTemplate(topology) } : {}),
+    ...(given.resourceRequirements === undefined
+      ? { resourceRequirements: estimateResources(topology) }
+      : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content packages
+
+/** Placeholder requirements of a definition created from a contentUri, until its sync fills them in. */
+const NO_REQUIREMENTS: ResourceRequirements = { cpuCores: 0, memoryGb: 0, storageGb: 0, nodeCount: 0 };
+
+function checkContentUri(uri: string): void {
+  if (!isS3Uri(uri)) throw new ValidationError('contentUri', `must be s3://<bucket>/<key>, got ${uri}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids
+
+/** `CCNA OSPF Lab` → `ccna-ospf-lab` (ASCII letters and digits, at most 48 characters). */
+export function slugOf(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  return slug || 'definition';
+}
+
+/**
+ * A new definition id: the slug of the name plus a short suffix — random, or derived from the
+ * caller and its Idempotency-Key so that a retried create lands on the same id.
+ */
+export function generateDefinitionId(name: string, idempotency?: { by: string; key: string }): string {
+  const suffix = idempotency
+    ? createHash('sha256').update(`${idempotency.by}\n${idempotency.key}`, 'utf8').digest('hex').slice(0, 8)
+    : ulid().slice(-8).toLowerCase();
+  return `${slugOf(name)}-${suffix}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+export async function listDefinitions(
+  deps: Pick<DefinitionDeps, 'definitions'>,
+  query: ListDefinitionsInput,
+): Promise<ListPage<LabletDefinition>> {
+  const status = query.status;
+  return filteredPage((page) => deps.definitions.listLatest(page), {
+    limit: query.limit,
+    cursor: query.cursor,
+    ...(status ? { keep: (d: LabletDefinition) => d.status === status } : {}),
+  });
+}
+
+export const getDefinition = (deps: Pick<DefinitionDeps, 'definitions'>, id: string) =>
+  deps.definitions.getLatest(id);
+
+export const getDefinitionVersion = (
+  deps: Pick<DefinitionDeps, 'definitions'>,
+  id: string,
+  version: number,
+) => deps.definitions.getVersion(id, version);
+
+/**
+ * Versions oldest first; an unknown definition is a 404, not an empty list. With a page request,
+ * one page; without, every version (the API operation takes no paging query).
+ */
+export async function listDefinitionVersions(
+  deps: Pick<DefinitionDeps, 'definitions'>,
+  id: string,
+  page?: { limit: number; cursor?: string | undefined },
+): Promise<ListPage<LabletDefinition>> {
+  let out: ListPage<LabletDefinition>;
+  if (page) {
+    const one = await deps.definitions.listVersions(id, { limit: page.limit, cursor: page.cursor });
+    out = one.cursor ? { items: one.items, nextCursor: one.cursor } : { items: one.items };
+  } else {
+    const items: LabletDefinition[] = [];
+    let cursor: string | undefined;
+    do {
+      const one = await deps.definitions.listVersions(id, { limit: 100, cursor });
+      items.push(...one.items);
+      cursor = one.cursor;
+    } while (cursor);
+    out = { items };
+  }
+  if (out.items.length === 0 && page?.cursor === undefined) await deps.definitions.getLatest(id);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+export interface CreateDefinitionResult {
+  definition: LabletDefinition;
+  /** false: a retry with the same Idempotency-Key found the definition it created before. */
+  created: boolean;
+}
+
+/**
+ * Version 1, ACTIVE. The id comes from the body or is generated from the name. Without a
+ * topology the resource requirements must be stated.
+ */
+export async function createDefinition(
+  deps: DefinitionDeps,
+  input: CreateDefinitionInput,
+  ctx: { by: string; idempotencyKey?: string | undefined },
+): Promise<CreateDefinitionResult> {
+  const { id: givenId, ...fields } = input;
+  const derived =
+    fields.topologyYaml !== undefined ? deriveFromTopology(fields.topologyYaml, fields) : undefined;
+  if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
+  // With a contentUri, the content sync fills the requirements in from the package's topology.
+  const resourceRequirements =
+    fields.resourceRequirements ??
+    derived?.resourceRequirements ??
+    (fields.contentUri !== undefined ? { ...NO_REQUIREMENTS } : undefined);
+  if (resourceRequirements === undefined) {
+    throw new ValidationError(
+      'resourceRequirements',
+      'required when neither topologyYaml nor contentUri is given',
+    );
+  }
+  const key = ctx.idempotencyKey?.trim() || undefined;
+  const attempts = givenId !== undefined || key !== undefined ? 1 : 3;
+  for (let attempt = 1; ; attempt++) {
+    const id = givenId ?? generateDefinitionId(fields.name, key ? { by: ctx.by, key } : undefined);
+    try {
+      const definition = await deps.definitions.create({
+        ...fields,
+        ...derived,
+        resourceRequirements,
+        id,
+        status: 'ACTIVE',
+        // A contentUri asks for a content sync (catalogue/content/sync.ts), started by the table stream.
+        ...(fields.contentUri !== undefined ? { sync: { status: 'PENDING' as const, at: nowOf(deps) } } : {}),
+        createdAt: nowOf(deps),
+        createdBy: ctx.by,
+      });
+      return { definition, created: true };
+    } catch (e) {
+      if (!(e instanceof DuplicateError)) throw e;
+      if (givenId === undefined && key !== undefined) {
+        // The id is a function of (caller, key): this request was made before.
+        return { definition: await deps.definitions.getVersion(id, 1), created: false };
+      }
+      if (attempt >= attempts) throw e;
+    }
+  }
+}
+
+/**
+ * The next version: the latest with the given fields changed; older versions stay as they
+ * were. `expectedVersion` makes it conditional (stale → 409); without it, a concurrent update
+ * is re-read and this change applied on top. A new topology re-derives the port template and
+ * resources unless they are given too. Archived definitions do not change.
+ */
+export async function updateDefinition(
+  deps: DefinitionDeps,
+  id: string,
+  input: UpdateDefinitionInput,
+  ctx: { by: string },
+): Promise<LabletDefinition> {
+  const { expectedVersion, ...fields } = input;
+  const changes = Object.fromEntries(
+    Object.entries(fields).filter(([, v]) => v !== undefined),
+  ) as DefinitionChanges;
+  if (Object.keys(changes).length === 0) {
+    throw new ValidationError('body', 'names no field to change');
+  }
+  if (fields.topologyYaml !== undefined)
+    Object.assign(changes, deriveFromTopology(fields.topologyYaml, fields));
+  if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
+
+  const { value } = await retryOnConflict(
+    async () => {
+      const prev = await deps.definitions.getLatest(id);
+      if (expectedVersion !== undefined && expectedVersion !== prev.version) {
+        throw new VersionConflictError(
+          'LabletDefinition',
+          id,
+          `the latest version is ${prev.version}, expected ${expectedVersion}`,
+        );
+      }
+      if (prev.status === 'ARCHIVED') {
+        throw new ConflictError(`definition ${id} is archived; an archived definition does not change`, {
+          definitionId: id,
+          status: prev.status,
+        });
+      }
+      // A new contentUri asks for a content sync of the new version.
+      const resync =
+        changes.contentUri !== undefined && changes.contentUri !== prev.contentUri
+          ? { sync: { status: 'PENDING' as const, at: nowOf(deps) } }
+          : {};
+      const next = nextDefinitionVersion(prev, { ...changes, ...resync }, ctx.by, nowOf(deps));
+      return deps.definitions.putNewVersion(prev, next);
+    },
+    { maxAttempts: expectedVersion === undefined ? 5 : 1 },
+  );
+  return value;
+}
+
+/** Definition lifecycle: ARCHIVED is final. */
+export const DEFINITION_TRANSITIONS: Readonly<Record<DefinitionStatus, readonly DefinitionStatus[]>> = {
+  ACTIVE: ['DEPRECATED', 'ARCHIVED'],
+  DEPRECATED: ['ARCHIVED'],
+  ARCHIVED: [],
+};
+
+/**
+ * Moves the definition (its latest version) to `to`; already there → unchanged (safe to repeat);
+ * not allowed from the current status → 409.
+ */
+export async function setDefinitionStatus(
+  deps: Pick<DefinitionDeps, 'definitions'>,
+  id: string,
+  to: Exclude<DefinitionStatus, 'ACTIVE'>,
+): Promise<LabletDefinition> {
+  const { value } = await retryOnConflict(
+    async () => {
+      const latest = await deps.definitions.getLatest(id);
+      if (latest.status === to) return latest;
+      if (!DEFINITION_TRANSITIONS[latest.status].includes(to)) {
+        throw new InvalidTransitionError('LabletDefinition', latest.status, to);
+      }
+      return deps.definitions.setStatus(id, to, latest.version, { expectedStatus: latest.status });
+    },
+    { maxAttempts: 5 },
+  );
+  return value;
+}
+
+export const deprecateDefinition = (deps: Pick<DefinitionDeps, 'definitions'>, id: string) =>
+  setDefinitionStatus(deps, id, 'DEPRECATED');
+
+export const archiveDefinition = (deps: Pick<DefinitionDeps, 'definitions'>, id: string) =>
+  setDefinitionStatus(deps, id, 'ARCHIVED');

@@ -1,0 +1,549 @@
+import { isMap, isSeq, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { ApplyObservedBody } from '../api/requests.ts';
+import type { PortLeaseStore } from '../fleet/stores/port-lease-store.ts';
+import type { WorkerStore } from '../fleet/stores/worker-store.ts';
+import { ConflictError, DomainError, NotFoundError, VersionConflictError } from '../kernel/errors.ts';
+import { type DefinitionChanges, nextDefinitionVersion } from '../kernel/factories.ts';
+import type {
+  LabletDefinition,
+  LabletSession,
+  ObservationRequest,
+  PortConflict,
+  PortDrift,
+  PortTemplate,
+  ResourceObservation,
+  ResourceRequirements,
+  Worker,
+} from '../kernel/schemas.ts';
+import { retryOnConflict } from '../platform/dynamodb/retry.ts';
+import type { CmlApi, CmlInterfaceInfo, CmlNodeInfo } from '../platform/partners/cml-client.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import { observedPorts, observeNodes } from '../sessions/steps/collect.ts';
+import type { DefinitionStore } from './definition-store.ts';
+import { detectPortDrift } from './rules/drift.ts';
+import { aggregateObservations, type ObservationAggregate } from './rules/observations.ts';
+import { CmlTopologySchema, extractPortTemplate, parseTopology } from './rules/topology.ts';
+
+/**
+ * "Learn from live" (seeds/resource-port-observation-plan): what running labs really use, folded
+ * back into definitions.
+ *
+ * - Manual observation: `requestObservation` (POST /v1/sessions/{id}/observe, RUNNING only)
+ *   records a PENDING `observationRequest` on the session and returns; the table stream triggers
+ *   `runObservationRequest`, which reads the lab from CML (`recordLabObservation`: nodes with
+ *   cpu/ram, tags → observed ports, interfaces, simulation stats), stores the observation with
+ *   `observer` = the requesting principal, detects port drift against the allocated ports and
+ *   flags collisions with other sessions' leases on the worker on both sessions. The outbox turns
+ *   an observation with drift into `session.port-drift-detected` (its data carries the conflicts).
+ * - Review: `getDefinitionObservations` aggregates the newest N observed sessions of a definition
+ *   across all its versions (max/avg/latest, drift count, per-session summaries).
+ * - Apply: `applyObservedToDefinition` makes a new definition version whose resource
+ *   requirements (and, when asked, port template) come from the observations.
+ */
+
+const nowOf = (deps: { clock?: (() => Date) | undefined }): string =>
+  (deps.clock?.() ?? new Date()).toISOString();
+
+// ---------------------------------------------------------------------------------------------
+// Observing a running lab
+
+export interface ObserveDeps {
+  sessions: Pick<SessionStore, 'getSession' | 'update' | 'addObservation'>;
+  workers: Pick<WorkerStore, 'get'>;
+  leases: Pick<PortLeaseStore, 'listByWorker'>;
+  /** The CML client of a worker. */
+  cml: (worker: Worker) => CmlApi;
+  clock?: () => Date;
+}
+
+/** Session statuses in which a lab runs and can be observed. */
+export const OBSERVABLE_STATUSES: readonly LabletSession['status'][] = ['RUNNING', 'COLLECTING'];
+/** At most this many port conflicts are kept on a session (the newest). */
+export const MAX_PORT_CONFLICTS = 100;
+
+function interfaceSummary(byNode: ReadonlyArray<{ node: CmlNodeInfo; interfaces: CmlInterfaceInfo[] }>) {
+  return byNode.map(({ node, interfaces }) => ({
+    node: node.label,
+    interfaces: interfaces.map((i) => ({
+      label: i.label ?? i.id,
+      ...(i.type ? { type: i.type } : {}),
+      ...(typeof i.is_connected === 'boolean' ? { connected: i.is_connected } : {}),
+      ...(i.state ? { state: i.state } : {}),
+    })),
+  }));
+}
+
+/**
+ * Appends conflicts to a session's `portConflicts` (deduplicated on name, port, other session and
+ * observing session; the newest MAX_PORT_CONFLICTS kept). A session that no longer exists is skipped.
+ */
+async function appendConflicts(
+  deps: Pick<ObserveDeps, 'sessions'>,
+  sessionId: string,
+  add: PortConflict[],
+): Promise<void> {
+  if (add.length === 0) return;
+  const keyOf = (c: PortConflict) =>
+    `${c.name}\u0000${c.port}\u0000${c.otherSessionId}\u0000${c.observedSessionId}`;
+  try {
+    await retryOnConflict(
+      async () => {
+        const session = await deps.sessions.getSession(sessionId);
+        const byKey = new Map((session.portConflicts ?? []).map((c) => [keyOf(c), c]));
+        for (const c of add) {
+          byKey.delete(keyOf(c));
+          byKey.set(keyOf(c), c);
+        }
+        const portConflicts = [...byKey.values()].slice(-MAX_PORT_CONFLICTS);
+        await deps.sessions.update(sessionId, { portConflicts }, session.version);
+      },
+      { maxAttempts: 10 },
+    );
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+}
+
+/**
+ * Flags each collision on both sessions: on the observed one (`otherSessionId` = the lease
+ * holder) and on the lease holder (`otherSessionId` = the observed session).
+ */
+export async function flagPortConflicts(
+  deps: Pick<ObserveDeps, 'sessions'>,
+  observedSessionId: string,
+  conflicts: PortDrift['conflicts'],
+  detectedAt: string,
+): Promise<void> {
+  if (conflicts.length === 0) return;
+  await appendConflicts(
+    deps,
+    observedSessionId,
+    conflicts.map((c) => ({
+      name: c.name,
+      port: c.port,
+      otherSessionId: c.otherSessionId,
+      observedSessionId,
+      detectedAt,
+    })),
+  );
+  const byOther = new Map<string, PortConflict[]>();
+  for (const c of conflicts) {
+    const list = byOther.get(c.otherSessionId) ?? [];
+    list.push({
+      name: c.name,
+      port: c.port,
+      otherSessionId: observedSessionId,
+      observedSessionId,
+      detectedAt,
+    });
+    byOther.set(c.otherSessionId, list);
+  }
+  for (const [other, list] of byOther) await appendConflicts(deps, other, list);
+}
+
+/**
+ * One observation of the session's lab, attributed to `observer`: the nodes (cpu/ram as CML
+ * runs them, CPU usage), the ports their PATty tags carry, interfaces and simulation stats, with
+ * port drift against the allocated ports and collisions with other sessions' leases on the
+ * worker (flagged on both sessions).
+ */
+export async function recordLabObservation(
+  deps: ObserveDeps,
+  session: LabletSession,
+  observer: string,
+): Promise<ResourceObservation> {
+  if (!session.cmlLabId || !session.workerId) {
+    throw new ConflictError(`session ${session.id} has no lab to observe`, { sessionId: session.id });
+  }
+  const labId = session.cmlLabId;
+  const worker = await deps.workers.get(session.workerId);
+  const cml = deps.cml(worker);
+  const nodes = await cml.listNodes(labId);
+  const [stats, interfaces, leases] = await Promise.all([
+    cml.simulationStats(labId),
+    Promise.all(nodes.map(async (node) => ({ node, interfaces: await cml.nodeInterfaces(labId, node.id) }))),
+    deps.leases.listByWorker(session.workerId),
+  ]);
+  const { ports, error: tagError } = observedPorts(nodes);
+  const otherLeases = leases.filter((l) => l.sessionId !== session.id);
+  const drift = detectPortDrift(session.allocatedPorts ?? {}, ports, otherLeases);
+  const { nodes: observedNodes, totals } = observeNodes(nodes, stats);
+  const observedAt = nowOf(deps);
+  const observation = await deps.sessions.addObservation({
+    sessionId: session.id,
+    definitionId: session.definitionId,
+    definitionVersion: session.definitionVersion,
+    workerId: session.workerId,
+    cmlLabId: labId,
+    observedAt,
+    observer,
+    nodes: observedNodes,
+    totals,
+    observedPorts: ports,
+    drift,
+    stats: {
+      simulation: { nodes: stats.nodes, linkCount: Object.keys(stats.links).length },
+      interfaces: interfaceSummary(interfaces),
+      ...(tagError ? { tagError } : {}),
+    },
+  });
+  await flagPortConflicts(deps, session.id, drift.conflicts, observedAt);
+  return observation;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manual trigger
+
+export interface ObservationRequestResult {
+  /** `already-requested`: a request is pending; nothing was changed. */
+  outcome: 'requested' | 'already-requested';
+  sessionId: string;
+  request: ObservationRequest;
+}
+
+/**
+ * Records a manual observation request on a RUNNING session (any other status → 409). The work
+ * is done asynchronously by the stream-triggered task (`runObservationRequest`). Repeating while
+ * a request is pending changes nothing.
+ */
+export async function requestObservation(
+  deps: { sessions: Pick<SessionStore, 'getSession' | 'update'>; clock?: () => Date },
+  sessionId: string,
+  ctx: { by: string },
+): Promise<ObservationRequestResult> {
+  const { value } = await retryOnConflict(
+    async () => {
+      const session = await deps.sessions.getSession(sessionId);
+      if (session.status !== 'RUNNING') {
+        throw new ConflictError(
+          `session ${sessionId} is ${session.status}; only a RUNNING session can be observed on request`,
+          { sessionId, status: session.status },
+        );
+      }
+      const pending = session.observationRequest;
+      if (pending?.status === 'PENDING') {
+        return { outcome: 'already-requested' as const, sessionId, request: pending };
+      }
+      const request: ObservationRequest = {
+        status: 'PENDING',
+        requestedBy: ctx.by,
+        requestedAt: nowOf(deps),
+      };
+      await deps.sessions.update(sessionId, { observationRequest: request }, session.version);
+      return { outcome: 'requested' as const, sessionId, request };
+    },
+    { maxAttempts: 10 },
+  );
+  return value;
+}
+
+export type ObservationRunResult =
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'observed'; observation: ResourceObservation }
+  | { outcome: 'failed'; error: string };
+
+/**
+ * Performs the pending observation request of a session (the stream-triggered task): observes
+ * the lab with `observer` = the requesting principal, then removes the request. A request that
+ * cannot be performed (the session left RUNNING/COLLECTING, CML unreachable) is marked FAILED
+ * with the error, so it is visible on the session and not retried by the next change.
+ */
+export async function runObservationRequest(
+  deps: ObserveDeps,
+  sessionId: string,
+): Promise<ObservationRunResult> {
+  let session: LabletSession;
+  try {
+    session = await deps.sessions.getSession(sessionId);
+  } catch (e) {
+    if (e instanceof NotFoundError) return { outcome: 'skipped', reason: `session ${sessionId} not found` };
+    throw e;
+  }
+  const request = session.observationRequest;
+  if (request?.status !== 'PENDING') return { outcome: 'skipped', reason: 'no pending observation request' };
+
+  /** Replaces (or removes, with null) the request, if it is still the one this run performed. */
+  const settle = async (next: ObservationRequest | null): Promise<void> => {
+    await retryOnConflict(
+      async () => {
+        const current = await deps.sessions.getSession(sessionId);
+        const mine = current.observationRequest;
+        if (mine?.status !== 'PENDING' || mine.requestedAt !== request.requestedAt) return;
+        await deps.sessions.update(sessionId, { observationRequest: next }, current.version);
+      },
+      { maxAttempts: 10 },
+    );
+  };
+  const fail = async (error: string): Promise<ObservationRunResult> => {
+    const text = error.length <= 2000 ? error : `${error.slice(0, 1997)}...`;
+    await settle({ ...request, status: 'FAILED', failedAt: nowOf(deps), error: text });
+    return { outcome: 'failed', error: text };
+  };
+
+  if (!OBSERVABLE_STATUSES.includes(session.status)) {
+    return fail(`session is ${session.status}; its lab is no longer running`);
+  }
+  let observation: ResourceObservation;
+  try {
+    observation = await recordLabObservation(deps, session, request.requestedBy);
+  } catch (e) {
+    if (e instanceof VersionConflictError) throw e;
+    return fail(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  }
+  await settle(null);
+  return { outcome: 'observed', observation };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review: aggregation over the newest observed sessions
+
+export interface ObservationQueryDeps {
+  definitions: Pick<DefinitionStore, 'getLatest'>;
+  sessions: Pick<SessionStore, 'listObservationsOfDefinition'>;
+}
+
+export interface DefinitionObservations extends ObservationAggregate {
+  definitionId: string;
+  /** The definition's latest version and its requirements, to compare with. */
+  latestVersion: number;
+  current: ResourceRequirements;
+  /** How many sessions were asked for. */
+  limit: number;
+}
+
+export const DEFAULT_OBSERVATION_LIMIT = 20;
+/** Observation pages read at most while looking for `limit` distinct sessions. */
+const MAX_OBSERVATION_PAGES = 20;
+
+/**
+ * The newest observation of each of the newest `limit` observed sessions of a definition (any
+ * version), newest first. Reads the definition's observations (access pattern 8) page by page
+ * until it has `limit` sessions.
+ */
+export async function newestObservedSessions(
+  deps: Pick<ObservationQueryDeps, 'sessions'>,
+  definitionId: string,
+  limit: number,
+): Promise<ResourceObservation[]> {
+  const newest = new Map<string, ResourceObservation>();
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_OBSERVATION_PAGES; page++) {
+    const out = await deps.sessions.listObservationsOfDefinition(definitionId, 100, cursor);
+    for (const o of out.items) {
+      if (!newest.has(o.sessionId)) newest.set(o.sessionId, o);
+      if (newest.size >= limit) return [...newest.values()];
+    }
+    cursor = out.cursor;
+    if (!cursor) break;
+  }
+  return [...newest.values()];
+}
+
+export async function getDefinitionObservations(
+  deps: ObservationQueryDeps,
+  definitionId: string,
+  query: { limit?: number | undefined } = {},
+): Promise<DefinitionObservations> {
+  const limit = query.limit ?? DEFAULT_OBSERVATION_LIMIT;
+  const latest = await deps.definitions.getLatest(definitionId);
+  const observations = await newestObservedSessions(deps, definitionId, limit);
+  return {
+    definitionId,
+    latestVersion: latest.version,
+    current: { ...latest.resourceRequirements },
+    limit,
+    ...aggregateObservations(observations, limit),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply: a new version from what was observed
+
+export type ApplyObservedInput = z.output<typeof ApplyObservedBody>;
+
+export interface DefinitionShape {
+  version: number;
+  resourceRequirements: ResourceRequirements;
+  portTemplate: PortTemplate;
+}
+
+export interface ApplyObservedResult {
+  definitionId: string;
+  strategy: ApplyObservedInput['strategy'];
+  /** false: the observed values equal the latest version's; no version was created. */
+  changed: boolean;
+  before: DefinitionShape;
+  after: DefinitionShape;
+  /** The observations used (null for a custom strategy without them). */
+  basedOn: {
+    sessionCount: number;
+    versions: number[];
+    sessionIds: string[];
+    newestObservedAt: string;
+  } | null;
+  /** The latest version after the call (the new one when `changed`). */
+  definition: LabletDefinition;
+}
+
+const shapeOf = (d: LabletDefinition): DefinitionShape => ({
+  version: d.version,
+  resourceRequirements: { ...d.resourceRequirements },
+  portTemplate: structuredClone(d.portTemplate),
+});
+
+/** The PATty port template the observed nodes' tags describe (names as placement uses them). */
+export function portTemplateFromObservation(observation: ResourceObservation): PortTemplate {
+  const topology = CmlTopologySchema.parse({
+    lab: { version: 'observed' },
+    nodes: observation.nodes.map((n, i) => ({
+      id: `n${i}`,
+      label: n.label,
+      node_definition: n.nodeDefinition || 'unknown',
+      tags: n.tags,
+    })),
+    links: [],
+  });
+  return extractPortTemplate(topology);
+}
+
+/**
+ * The definition's topology with each observed node's tags replaced by the tags CML reported
+ * (nodes matched by label; unobserved nodes keep theirs), and the port template it now derives.
+ * Keeps topology and template consistent, which instantiation relies on. Observed nodes the
+ * topology does not have cannot be folded back (their definition is unknown): 409.
+ */
+export function topologyWithObservedTags(
+  topologyYaml: string,
+  observation: ResourceObservation,
+): { topologyYaml: string; portTemplate: PortTemplate } {
+  const doc = parseDocument(topologyYaml, { uniqueKeys: true });
+  const nodes = doc.get('nodes', true);
+  const byLabel = new Map<string, { set: (tags: string[]) => void }>();
+  if (isSeq(nodes)) {
+    for (const node of nodes.items) {
+      if (!isMap(node)) continue;
+      const label = node.get('label');
+      if (label === undefined || label === null) continue;
+      byLabel.set(String(label), { set: (tags) => node.set('tags', doc.createNode(tags)) });
+    }
+  }
+  const unknown = observation.nodes.map((n) => n.label).filter((l) => !byLabel.has(l));
+  if (unknown.length > 0) {
+    throw new ConflictError(
+      `observed nodes ${unknown.join(', ')} are not in the definition's topology; update the topology instead`,
+      { nodes: unknown },
+    );
+  }
+  for (const n of observation.nodes) byLabel.get(n.label)!.set([...n.tags]);
+  const text = doc.toString({ lineWidth: 0 });
+  return { topologyYaml: text, portTemplate: extractPortTemplate(parseTopology(text)) };
+}
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** A port template without the outside ports, in name order: what a lab's ports are, not where. */
+const portsShape = (template: PortTemplate) =>
+  template
+    .map(({ templatePort: _port, ...entry }) => entry)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+/**
+ * A new version of the definition whose resource requirements come from its observations —
+ * `max` or `latest` of the newest `limit` observed sessions, or `custom` values (fields not given
+ * keep the latest version's) — and, with `portTemplate: true`, whose port template (and the
+ * topology's node tags) come from the newest observation. Older versions are untouched; values
+ * equal to the latest version's create nothing (`changed: false`). No observations → 409.
+ */
+export async function applyObservedToDefinition(
+  deps: ObservationQueryDeps & {
+    definitions: Pick<DefinitionStore, 'getLatest' | 'putNewVersion'>;
+    clock?: () => Date;
+  },
+  definitionId: string,
+  input: ApplyObservedInput,
+  ctx: { by: string },
+): Promise<ApplyObservedResult> {
+  await deps.definitions.getLatest(definitionId); // 404 before anything else
+  const observations = await newestObservedSessions(deps, definitionId, input.limit);
+  const aggregate = aggregateObservations(observations, input.limit);
+  const newest = aggregate.sessions[0];
+  const needsObservations = input.strategy !== 'custom' || input.portTemplate;
+  if (needsObservations && !newest) {
+    throw new ConflictError(`definition ${definitionId} has no observed sessions to apply`, { definitionId });
+  }
+  const newestObservation = newest
+    ? observations.find((o) => o.sessionId === newest.sessionId && o.observedAt === newest.observedAt)
+    : undefined;
+
+  const { value } = await retryOnConflict(
+    async () => {
+      const prev = await deps.definitions.getLatest(definitionId);
+      if (input.expectedVersion !== undefined && input.expectedVersion !== prev.version) {
+        throw new VersionConflictError(
+          'LabletDefinition',
+          definitionId,
+          `the latest version is ${prev.version}, expected ${input.expectedVersion}`,
+        );
+      }
+      if (prev.status === 'ARCHIVED') {
+        throw new ConflictError(
+          `definition ${definitionId} is archived; an archived definition does not change`,
+          {
+            definitionId,
+            status: prev.status,
+          },
+        );
+      }
+      const resourceRequirements: ResourceRequirements =
+        input.strategy === 'max'
+          ? { ...aggregate.max! }
+          : input.strategy === 'latest'
+            ? { ...aggregate.latest! }
+            : { ...prev.resourceRequirements, ...input.resourceRequirements };
+      const changes: DefinitionChanges = { resourceRequirements };
+      if (input.portTemplate) {
+        try {
+          const observed = portTemplateFromObservation(newestObservation!);
+          // Outside ports differ by nature (each session has its leases): compare the rest.
+          if (!sameJson(portsShape(observed), portsShape(prev.portTemplate))) {
+            if (prev.topologyYaml) {
+              Object.assign(changes, topologyWithObservedTags(prev.topologyYaml, newestObservation!));
+            } else changes.portTemplate = observed;
+          }
+        } catch (e) {
+          if (e instanceof ConflictError || !(e instanceof DomainError)) throw e;
+          throw new ConflictError(`the newest observation's tags do not make a port template: ${e.message}`, {
+            sessionId: newestObservation!.sessionId,
+          });
+        }
+      }
+      const before = shapeOf(prev);
+      const unchanged =
+        sameJson(resourceRequirements, prev.resourceRequirements) &&
+        (changes.portTemplate === undefined || sameJson(changes.portTemplate, prev.portTemplate)) &&
+        (changes.topologyYaml === undefined || changes.topologyYaml === prev.topologyYaml);
+      if (unchanged) return { changed: false, before, definition: prev };
+      const next = nextDefinitionVersion(prev, changes, ctx.by, nowOf(deps));
+      const definition = await deps.definitions.putNewVersion(prev, next);
+      return { changed: true, before, definition };
+    },
+    { maxAttempts: input.expectedVersion === undefined ? 5 : 1 },
+  );
+  return {
+    definitionId,
+    strategy: input.strategy,
+    changed: value.changed,
+    before: value.before,
+    after: shapeOf(value.definition),
+    basedOn: newest
+      ? {
+          sessionCount: aggregate.sessionCount,
+          versions: aggregate.versions,
+          sessionIds: aggregate.sessions.map((s) => s.sessionId),
+          newestObservedAt: newest.observedAt,
+        }
+      : null,
+    definition: value.definition,
+  };
+}

@@ -1,0 +1,82 @@
+import type { FleetCapacity, FleetTotals, FleetWorkerCapacity } from '../api/responses.ts';
+import { addCapacity, freeCapacity, utilisation, ZERO_CAPACITY } from '../kernel/capacity.ts';
+import { WORKER_STATUSES, type WorkerStatus } from '../kernel/enums.ts';
+import type { Worker } from '../kernel/schemas.ts';
+import type { WorkerStore } from './stores/worker-store.ts';
+import { allWorkers } from './workers.ts';
+
+/**
+ * GET /v1/fleet/capacity: per-worker and fleet capacity, utilisation and counts by status, all
+ * computed with the domain capacity functions from one read of the fleet.
+ *
+ * - `workers`: every worker that still exists (not TERMINATED), ordered by id.
+ * - `totals`: the sum over those workers (a STOPPED or FAILED worker still counts: it is part
+ *   of the fleet, not of what can be placed on now).
+ * - `running`: the sum over RUNNING workers only, i.e. what placement can use.
+ * - `countsByStatus`: every status, TERMINATED included, zero when none.
+ * Utilisation is allocated / declared per dimension in [0, 1] (0 when nothing is declared).
+ */
+
+export interface FleetDeps {
+  workers: Pick<WorkerStore, 'listAll'>;
+  clock?: () => Date;
+}
+
+function workerCapacity(w: Worker): FleetWorkerCapacity {
+  return {
+    id: w.id,
+    templateName: w.templateName,
+    status: w.status,
+    ...(w.desiredStatus !== undefined ? { desiredStatus: w.desiredStatus } : {}),
+    serviceStatus: w.serviceStatus,
+    leasedPortCount: w.leasedPortCount,
+    declared: { ...w.declaredCapacity },
+    allocated: { ...w.allocatedCapacity },
+    free: freeCapacity(w.declaredCapacity, w.allocatedCapacity),
+    utilisation: utilisation(w.declaredCapacity, w.allocatedCapacity),
+  };
+}
+
+/** Sums per-worker summaries (free is the sum of each worker's free, never negative). */
+export function totalsOf(workers: readonly FleetWorkerCapacity[]): FleetTotals {
+  let declared = { ...ZERO_CAPACITY };
+  let allocated = { ...ZERO_CAPACITY };
+  let free = { ...ZERO_CAPACITY };
+  for (const w of workers) {
+    declared = addCapacity(declared, w.declared);
+    allocated = addCapacity(allocated, w.allocated);
+    free = addCapacity(free, w.free);
+  }
+  return {
+    workerCount: workers.length,
+    declared,
+    allocated,
+    free,
+    utilisation: utilisation(declared, allocated),
+  };
+}
+
+/** The fleet view from a list of workers (pure). */
+export function fleetCapacityOf(fleet: readonly Worker[], now: Date): FleetCapacity {
+  const countsByStatus = Object.fromEntries(WORKER_STATUSES.map((s) => [s, 0])) as Record<
+    WorkerStatus,
+    number
+  >;
+  for (const w of fleet) countsByStatus[w.status]++;
+  const workers = fleet
+    .filter((w) => w.status !== 'TERMINATED')
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map(workerCapacity);
+  return {
+    generatedAt: now.toISOString(),
+    workers,
+    totals: totalsOf(workers),
+    running: totalsOf(workers.filter((w) => w.status === 'RUNNING')),
+    countsByStatus,
+  };
+}
+
+export async function getFleetCapacity(deps: FleetDeps): Promise<FleetCapacity> {
+  const fleet = await allWorkers(deps.workers);
+  return fleetCapacityOf(fleet, deps.clock ? deps.clock() : new Date());
+}

@@ -1,0 +1,135 @@
+import { allocatePorts } from '../catalogue/rules/ports.ts';
+import { ACTIVE_SESSION_STATUSES } from '../kernel/enums.ts';
+import {
+  DomainError,
+  InvalidTransitionError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../kernel/errors.ts';
+import type { LabletSession, PortAllocations } from '../kernel/schemas.ts';
+import { type RetryOptions, retryOnConflict } from '../platform/dynamodb/retry.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import { choosePlacement, type PlacementRequest, type RejectionCategory } from './rules/placement.ts';
+import { MAX_PORTS_PER_SESSION, type PlacementStore } from './stores/placement-store.ts';
+import type { PortLeaseStore } from './stores/port-lease-store.ts';
+import type { WorkerStore } from './stores/worker-store.ts';
+
+export interface PlaceSessionDeps {
+  sessions: Pick<SessionStore, 'getSession' | 'update'>;
+  workers: Pick<WorkerStore, 'get' | 'listAllByStatus'>;
+  leases: Pick<PortLeaseStore, 'listByWorker'>;
+  placement: Pick<PlacementStore, 'place'>;
+  clock?: () => Date;
+}
+
+export interface PlaceSessionOptions extends RetryOptions {
+  /** Who places (history `by`); default "placement". */
+  by?: string;
+  /** Store the rejection summary on the session when nothing fits (default true). */
+  recordRejections?: boolean;
+}
+
+export type PlaceSessionResult =
+  | { placed: true; workerId: string; ports: PortAllocations; attempts: number }
+  | { placed: false; rejections: Record<RejectionCategory, number>; considered: number; attempts: number };
+
+/**
+ * Places a PENDING session: reads the RUNNING workers, lets the pure placement rules choose,
+ * re-reads the chosen worker and its leases (strongly consistent), allocates ports and runs
+ * the placement transaction. A lost race re-reads and retries with jittered backoff (bounded);
+ * "no worker fits" is an answer, not an error. A session that is already placed returns its
+ * placement (idempotent).
+ */
+export async function placeSession(
+  deps: PlaceSessionDeps,
+  sessionId: string,
+  opts: PlaceSessionOptions = {},
+): Promise<PlaceSessionResult> {
+  const by = opts.by ?? 'placement';
+  // The session is re-read only when it was the item that changed; worker-side races (the
+  // common case under contention) re-read only the workers and leases.
+  let cached: LabletSession | undefined;
+  const { value, attempts } = await retryOnConflict(async () => {
+    const session = cached ?? (await deps.sessions.getSession(sessionId));
+    cached = session;
+    if (session.status !== 'PENDING') {
+      if (session.workerId && ACTIVE_SESSION_STATUSES.includes(session.status)) {
+        return { placed: true as const, workerId: session.workerId, ports: session.allocatedPorts ?? {} };
+      }
+      throw new InvalidTransitionError('LabletSession', session.status, 'SCHEDULED');
+    }
+    if (session.portTemplate.length > MAX_PORTS_PER_SESSION) {
+      throw new ValidationError(
+        'portTemplate',
+        `at most ${MAX_PORTS_PER_SESSION} ports per session, got ${session.portTemplate.length}`,
+      );
+    }
+    const request: PlacementRequest = {
+      requirements: session.requirements,
+      licenseAffinity: session.licenseAffinity,
+      podType: session.podType,
+      amiRequirement: session.amiRequirement,
+      portsNeeded: session.portTemplate.length,
+      // End-time alignment: prefer workers whose sessions end with this one (fleet/rules/placement.ts).
+      sessionEnd: session.timeslot.end,
+    };
+
+    // The status index is eventually consistent: choose from it, then confirm on the item.
+    const choice = choosePlacement(request, await deps.workers.listAllByStatus('RUNNING'));
+    if (!choice.placed) {
+      if (opts.recordRejections ?? true)
+        await recordRejections(deps, sessionId, choice.rejections, session.version);
+      return { placed: false as const, rejections: choice.rejections, considered: choice.considered };
+    }
+    const worker = await deps.workers.get(choice.workerId);
+    if (!choosePlacement(request, [worker]).placed) {
+      throw new VersionConflictError('Worker', worker.id, 'no longer fits after a fresh read');
+    }
+
+    const leases = await deps.leases.listByWorker(worker.id);
+    let ports: PortAllocations;
+    try {
+      ports = allocatePorts(
+        session.portTemplate,
+        worker.portRange,
+        leases.map((l) => l.port),
+      );
+    } catch (e) {
+      // Leases read after the worker: a placement landed in between. Re-read everything.
+      if (e instanceof DomainError && e.code === 'NO_CAPACITY') {
+        throw new VersionConflictError('Worker', worker.id, 'ports taken since the worker was read');
+      }
+      throw e;
+    }
+
+    try {
+      await deps.placement.place({ session, worker, ports, by });
+    } catch (e) {
+      if (
+        e instanceof VersionConflictError &&
+        e.details.entity !== 'Worker' &&
+        e.details.entity !== 'PortLease'
+      ) {
+        cached = undefined;
+      }
+      throw e;
+    }
+    return { placed: true as const, workerId: worker.id, ports };
+  }, opts);
+  return { ...value, attempts };
+}
+
+async function recordRejections(
+  deps: PlaceSessionDeps,
+  sessionId: string,
+  rejections: Record<RejectionCategory, number>,
+  version: number,
+): Promise<void> {
+  try {
+    await deps.sessions.update(sessionId, { placementRejections: rejections }, version);
+  } catch (e) {
+    // Best effort: a concurrent change (or placement) makes this summary stale anyway.
+    if (!(e instanceof VersionConflictError) && !(e instanceof NotFoundError)) throw e;
+  }
+}

@@ -1,0 +1,427 @@
+import { ulid } from 'ulid';
+import { ACTIVE_SESSION_STATUSES } from '../kernel/enums.ts';
+import { DuplicateError, isDomainError, NotFoundError, VersionConflictError } from '../kernel/errors.ts';
+import type { LabletSession, ScalingDecision, Worker, WorkerTemplate } from '../kernel/schemas.ts';
+import { MAX_PAGE_SIZE, type Page, type PageRequest } from '../platform/dynamodb/dynamo.ts';
+import { retryOnConflict } from '../platform/dynamodb/retry.ts';
+import type { DrainThen, FleetWorkflows } from '../platform/workflow/fleet-engine.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import {
+  DEFAULT_SCALING_CONFIG,
+  lookAheadMinutes,
+  planScaleDown,
+  planScaleUp,
+  type ScaleDownAction,
+  type ScaleUpAction,
+  type ScalingConfig,
+  validateScalingConfig,
+} from './rules/scaling.ts';
+import type { ScalerState, ScalingStore } from './stores/scaling-store.ts';
+import type { WorkerStore } from './stores/worker-store.ts';
+import type { WorkerTemplateStore } from './stores/worker-template-store.ts';
+import { allWorkers, createWorker, type ListPage, requestWorkerAction, toListPage } from './workers.ts';
+import { ensureWorkerWorkflow } from './workflow-dispatch.ts';
+
+/**
+ * The scheduled scalers (DESIGN §7): scale-up every minute, scale-down every 5 minutes. Each run
+ * gathers the planners' inputs from the stores (PENDING sessions starting within the look-ahead
+ * window or already waiting, sessions holding capacity, the fleet, the templates, the scaler's
+ * state), calls the pure planners of fleet/rules/scaling.ts, carries out their actions and records
+ * every decision in the ScalingStore (GET /v1/fleet/scaling).
+ *
+ * One run acts at a time: before acting, a run takes its scope's ScalerState under a version
+ * condition (created when absent); of two concurrent runs that planned from the same state only
+ * one wins, the other returns `lostRace` without acting or recording. The scale-up cooldown is the
+ * state's `lastScaleUpAt`, which the planner holds actions back against.
+ *
+ * Actions:
+ * - LAUNCH → a PENDING worker from the template (desired RUNNING) + the provisioning workflow;
+ * - START_STOPPED → STOPPED → STARTING (the API's start) + the provisioning workflow (START path);
+ * - DRAIN → RUNNING → DRAINING with desired STOPPED/TERMINATED (re-checked empty under the
+ *   worker's version) + the drain workflow;
+ * - TERMINATE (a STOPPED worker beyond the warm pool) → SHUTTING_DOWN + the drain workflow.
+ * A decision that found nothing to do (`NONE`) is recorded when its reason differs from the
+ * scaler's previous NONE, so an idle fleet does not fill the audit trail every minute.
+ */
+
+export const SCALE_UP_SCOPE = 'scale-up';
+export const SCALE_DOWN_SCOPE = 'scale-down';
+const BY = 'scaler';
+
+export interface ScalingDeps {
+  workers: Pick<WorkerStore, 'get' | 'create' | 'update' | 'transition' | 'listAll'>;
+  templates: Pick<WorkerTemplateStore, 'get' | 'list'>;
+  sessions: Pick<SessionStore, 'listByStatus' | 'listActiveOnWorker'>;
+  scaling: ScalingStore;
+  workflows: Pick<FleetWorkflows, 'startProvisioning' | 'startDrain'>;
+  config: ScalingConfig;
+  clock?: (() => Date) | undefined;
+  /** Ids of new workers and decisions (ULID-based by default). */
+  newId?: (() => string) | undefined;
+  /** Audit entries expire after this many days (default 90). */
+  decisionTtlDays?: number | undefined;
+}
+
+export type ActionOutcome = 'APPLIED' | 'SKIPPED' | 'FAILED';
+
+export interface AppliedAction<A = ScaleUpAction | ScaleDownAction> {
+  action: A;
+  outcome: ActionOutcome;
+  workerId?: string | undefined;
+  executionArn?: string | undefined;
+  detail?: string | undefined;
+}
+
+export interface ScalingRunResult {
+  scope: string;
+  at: string;
+  reason: string;
+  /** Another run took the scope's state first: this one did nothing. */
+  lostRace: boolean;
+  actions: AppliedAction[];
+  decisions: ScalingDecision[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+function envNumber(env: Record<string, string | undefined>, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got ${raw}`);
+  return n;
+}
+
+/**
+ * DEFAULT_SCALING_CONFIG overridden by LCM_SCALING_MIN_WORKERS, LCM_SCALING_MAX_WORKERS,
+ * LCM_SCALING_MAX_CONCURRENT_LAUNCHES, LCM_SCALING_COOLDOWN_SECONDS,
+ * LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES, LCM_SCALING_IDLE_MINUTES (or LCM_SCALE_DOWN_IDLE_SECONDS,
+ * which wins: the local stack drains after seconds), LCM_SCALING_POST_LAUNCH_GRACE_MINUTES (or
+ * LCM_SCALING_POST_LAUNCH_GRACE_SECONDS), LCM_SCALING_MAX_DRAIN_SHARE,
+ * LCM_SCALING_WARM_STOPPED_PER_TEMPLATE, LCM_SCALING_WARM_START_MINUTES. Validated.
+ */
+export function scalingConfigFromEnv(env: Record<string, string | undefined> = process.env): ScalingConfig {
+  const cfg: ScalingConfig = { ...DEFAULT_SCALING_CONFIG };
+  const set = <K extends keyof ScalingConfig>(key: K, value: number | undefined) => {
+    if (value !== undefined) cfg[key] = value;
+  };
+  set('minWorkers', envNumber(env, 'LCM_SCALING_MIN_WORKERS'));
+  set('maxWorkers', envNumber(env, 'LCM_SCALING_MAX_WORKERS'));
+  set('maxConcurrentLaunches', envNumber(env, 'LCM_SCALING_MAX_CONCURRENT_LAUNCHES'));
+  set('cooldownSeconds', envNumber(env, 'LCM_SCALING_COOLDOWN_SECONDS'));
+  set('lookAheadMarginMinutes', envNumber(env, 'LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES'));
+  set('scaleDownIdleMinutes', envNumber(env, 'LCM_SCALING_IDLE_MINUTES'));
+  const idleSeconds = envNumber(env, 'LCM_SCALE_DOWN_IDLE_SECONDS');
+  if (idleSeconds !== undefined) cfg.scaleDownIdleMinutes = idleSeconds / 60;
+  set('postLaunchGraceMinutes', envNumber(env, 'LCM_SCALING_POST_LAUNCH_GRACE_MINUTES'));
+  const graceSeconds = envNumber(env, 'LCM_SCALING_POST_LAUNCH_GRACE_SECONDS');
+  if (graceSeconds !== undefined) cfg.postLaunchGraceMinutes = graceSeconds / 60;
+  set('maxDrainShare', envNumber(env, 'LCM_SCALING_MAX_DRAIN_SHARE'));
+  set('warmStoppedPerTemplate', envNumber(env, 'LCM_SCALING_WARM_STOPPED_PER_TEMPLATE'));
+  set('warmStartMinutes', envNumber(env, 'LCM_SCALING_WARM_START_MINUTES'));
+  validateScalingConfig(cfg);
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+async function allOf<T>(list: (page: PageRequest) => Promise<Page<T>>, limit = MAX_PAGE_SIZE): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list({ limit, cursor });
+    items.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return items;
+}
+
+const allTemplates = (deps: Pick<ScalingDeps, 'templates'>): Promise<WorkerTemplate[]> =>
+  allOf((p) => deps.templates.list(p));
+
+/** PENDING sessions whose timeslot starts before `to` (waiting ones included: their start is past). */
+const pendingBefore = (deps: Pick<ScalingDeps, 'sessions'>, to: string): Promise<LabletSession[]> =>
+  allOf((p) => deps.sessions.listByStatus('PENDING', { ...p, startTo: to }));
+
+async function holdingSessions(deps: Pick<ScalingDeps, 'sessions'>): Promise<LabletSession[]> {
+  const out: LabletSession[] = [];
+  for (const status of ACTIVE_SESSION_STATUSES) {
+    out.push(...(await allOf((p) => deps.sessions.listByStatus(status, p))));
+  }
+  return out;
+}
+
+async function liveWorkers(deps: Pick<ScalingDeps, 'workers'>): Promise<Worker[]> {
+  return (await allWorkers(deps.workers)).filter((w) => w.status !== 'TERMINATED');
+}
+
+const nowOf = (deps: Pick<ScalingDeps, 'clock'>): Date => deps.clock?.() ?? new Date();
+const newIdOf = (deps: Pick<ScalingDeps, 'newId'>): string => deps.newId?.() ?? ulid();
+
+// ---------------------------------------------------------------------------------------------
+// The state claim (one acting run per scope)
+
+/** Takes the scope's state for this run; false when another run changed it since it was read. */
+async function claim(
+  deps: Pick<ScalingDeps, 'scaling'>,
+  scope: string,
+  state: ScalerState | undefined,
+  next: Partial<ScalerState>,
+): Promise<ScalerState | undefined> {
+  try {
+    const { scope: _s, version: _v, updatedAt: _u, ...kept } = state ?? ({} as Partial<ScalerState>);
+    return await deps.scaling.putState(scope, { data: {}, ...kept, ...next }, state?.version);
+  } catch (e) {
+    if (e instanceof VersionConflictError || e instanceof DuplicateError || e instanceof NotFoundError) {
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+const KIND_OF: Record<(ScaleUpAction | ScaleDownAction)['kind'], ScalingDecision['kind']> = {
+  LAUNCH: 'SCALE_UP',
+  START_STOPPED: 'START_STOPPED',
+  DRAIN: 'DRAIN',
+  TERMINATE: 'TERMINATE',
+};
+
+async function record(
+  deps: Pick<ScalingDeps, 'scaling' | 'decisionTtlDays' | 'newId'>,
+  decision: Omit<ScalingDecision, 'id'>,
+): Promise<ScalingDecision> {
+  const ttlSeconds = Math.round((deps.decisionTtlDays ?? 90) * 86_400);
+  return deps.scaling.putDecision({ id: newIdOf(deps), ...decision }, { ttlSeconds });
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** NONE when nothing was planned: recorded only when the reason changed since the last NONE. */
+async function recordNone(
+  deps: ScalingDeps,
+  scope: string,
+  state: ScalerState | undefined,
+  at: string,
+  reason: string,
+  summary: object,
+): Promise<ScalingDecision[]> {
+  if (state?.data?.lastNoneReason === reason) return [];
+  const taken = await claim(deps, scope, state, { data: { ...(state?.data ?? {}), lastNoneReason: reason } });
+  if (!taken) return [];
+  return [await record(deps, { at, kind: 'NONE', reason, inputs: { scaler: scope, summary } })];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale-up
+
+export async function runScaleUp(deps: ScalingDeps): Promise<ScalingRunResult> {
+  const now = nowOf(deps);
+  const at = now.toISOString();
+  const state = await deps.scaling.getState(SCALE_UP_SCOPE);
+  const templates = await allTemplates(deps);
+  const windowMinutes = lookAheadMinutes(templates, deps.config);
+  const [workers, sessions] = await Promise.all([
+    liveWorkers(deps),
+    pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
+  ]);
+  const plan = planScaleUp({
+    now: at,
+    sessions,
+    workers,
+    templates,
+    config: deps.config,
+    lastScaleUpAt: state?.lastScaleUpAt,
+  });
+  const base = { scope: SCALE_UP_SCOPE, at, reason: plan.reason };
+  if (plan.actions.length === 0) {
+    const decisions = await recordNone(deps, SCALE_UP_SCOPE, state, at, plan.reason, plan.summary);
+    return { ...base, lostRace: false, actions: [], decisions };
+  }
+  const runId = newIdOf(deps);
+  const taken = await claim(deps, SCALE_UP_SCOPE, state, {
+    lastScaleUpAt: at,
+    cooldownUntil: new Date(now.getTime() + deps.config.cooldownSeconds * 1000).toISOString(),
+    lastDecisionId: runId,
+  });
+  if (!taken) return { ...base, lostRace: true, actions: [], decisions: [] };
+
+  const applied: AppliedAction<ScaleUpAction>[] = [];
+  for (const action of plan.actions) applied.push(await applyScaleUp(deps, action));
+  const decisions: ScalingDecision[] = [];
+  for (const a of applied) {
+    decisions.push(
+      await record(deps, {
+        at,
+        kind: KIND_OF[a.action.kind],
+        ...(a.workerId ? { workerId: a.workerId } : {}),
+        templateName: a.action.templateName,
+        reason: a.action.reason,
+        inputs: {
+          scaler: SCALE_UP_SCOPE,
+          run: runId,
+          outcome: a.outcome,
+          ...(a.detail ? { detail: a.detail } : {}),
+          ...(a.executionArn ? { executionArn: a.executionArn } : {}),
+          forSessions:
+            a.action.kind === 'LAUNCH' || a.action.kind === 'START_STOPPED' ? a.action.forSessions : [],
+          plan: plan.reason,
+          summary: plan.summary,
+        },
+      }),
+    );
+  }
+  return { ...base, lostRace: false, actions: applied, decisions };
+}
+
+async function applyScaleUp(deps: ScalingDeps, action: ScaleUpAction): Promise<AppliedAction<ScaleUpAction>> {
+  try {
+    if (action.kind === 'LAUNCH') {
+      const worker = await createWorker(
+        { templates: deps.templates, workers: deps.workers, clock: deps.clock },
+        { templateName: action.templateName, id: `w-${newIdOf(deps).toLowerCase()}` },
+      );
+      const started = await ensureWorkerWorkflow(deps, worker);
+      return { action, outcome: 'APPLIED', workerId: worker.id, executionArn: started?.executionArn };
+    }
+    const before = await deps.workers.get(action.workerId);
+    if (before.status !== 'STOPPED') {
+      return { action, outcome: 'SKIPPED', workerId: action.workerId, detail: `worker is ${before.status}` };
+    }
+    const worker = await requestWorkerAction(
+      { workers: deps.workers, sessions: deps.sessions },
+      action.workerId,
+      'start',
+      BY,
+      action.reason,
+    );
+    const started = await ensureWorkerWorkflow(deps, worker);
+    return { action, outcome: 'APPLIED', workerId: worker.id, executionArn: started?.executionArn };
+  } catch (e) {
+    return {
+      action,
+      outcome: isDomainError(e) && e.code !== 'VERSION_CONFLICT' ? 'SKIPPED' : 'FAILED',
+      ...(action.kind === 'START_STOPPED' ? { workerId: action.workerId } : {}),
+      detail: message(e),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scale-down
+
+export async function runScaleDown(deps: ScalingDeps): Promise<ScalingRunResult> {
+  const now = nowOf(deps);
+  const at = now.toISOString();
+  const state = await deps.scaling.getState(SCALE_DOWN_SCOPE);
+  const templates = await allTemplates(deps);
+  const windowMinutes = lookAheadMinutes(templates, deps.config);
+  const [workers, pending, holding] = await Promise.all([
+    liveWorkers(deps),
+    pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
+    holdingSessions(deps),
+  ]);
+  const plan = planScaleDown({
+    now: at,
+    sessions: [...pending, ...holding],
+    workers,
+    templates,
+    config: deps.config,
+  });
+  const base = { scope: SCALE_DOWN_SCOPE, at, reason: plan.reason };
+  if (plan.actions.length === 0) {
+    const decisions = await recordNone(deps, SCALE_DOWN_SCOPE, state, at, plan.reason, plan.summary);
+    return { ...base, lostRace: false, actions: [], decisions };
+  }
+  const runId = newIdOf(deps);
+  const taken = await claim(deps, SCALE_DOWN_SCOPE, state, { lastScaleDownAt: at, lastDecisionId: runId });
+  if (!taken) return { ...base, lostRace: true, actions: [], decisions: [] };
+
+  const applied: AppliedAction<ScaleDownAction>[] = [];
+  for (const action of plan.actions) applied.push(await applyScaleDown(deps, action));
+  const decisions: ScalingDecision[] = [];
+  for (const a of applied) {
+    decisions.push(
+      await record(deps, {
+        at,
+        kind: KIND_OF[a.action.kind],
+        workerId: a.action.workerId,
+        templateName: a.action.templateName,
+        reason: a.action.reason,
+        inputs: {
+          scaler: SCALE_DOWN_SCOPE,
+          run: runId,
+          outcome: a.outcome,
+          ...(a.action.kind === 'DRAIN' ? { drainThen: a.action.then } : {}),
+          ...(a.detail ? { detail: a.detail } : {}),
+          ...(a.executionArn ? { executionArn: a.executionArn } : {}),
+          plan: plan.reason,
+          summary: plan.summary,
+        },
+      }),
+    );
+  }
+  return { ...base, lostRace: false, actions: applied, decisions };
+}
+
+const isEmpty = (w: Worker): boolean =>
+  w.leasedPortCount === 0 && Object.values(w.allocatedCapacity).every((v) => v === 0);
+
+async function applyScaleDown(
+  deps: ScalingDeps,
+  action: ScaleDownAction,
+): Promise<AppliedAction<ScaleDownAction>> {
+  const workerId = action.workerId;
+  try {
+    if (action.kind === 'DRAIN') {
+      const then: DrainThen = action.then;
+      const { value } = await retryOnConflict(
+        async () => {
+          const w = await deps.workers.get(workerId);
+          if (w.status !== 'RUNNING') return { skipped: `worker is ${w.status}` };
+          // Re-checked under the version the transition is conditioned on: a session placed
+          // since the plan was made keeps the worker.
+          const page = await deps.sessions.listActiveOnWorker(workerId, { limit: 1 });
+          if (!isEmpty(w) || page.items.length > 0) return { skipped: 'worker is no longer empty' };
+          const moved = await deps.workers.transition(workerId, 'RUNNING', 'DRAINING', BY, action.reason, {
+            expectedVersion: w.version,
+            patch: { desiredStatus: then === 'STOP' ? 'STOPPED' : 'TERMINATED' },
+          });
+          return { moved };
+        },
+        { maxAttempts: 5 },
+      );
+      if ('skipped' in value) return { action, outcome: 'SKIPPED', workerId, detail: value.skipped };
+      const started = await ensureWorkerWorkflow(deps, value.moved, then);
+      return { action, outcome: 'APPLIED', workerId, executionArn: started?.executionArn };
+    }
+    const w = await deps.workers.get(workerId);
+    if (w.status !== 'STOPPED')
+      return { action, outcome: 'SKIPPED', workerId, detail: `worker is ${w.status}` };
+    const moved = await deps.workers.transition(workerId, 'STOPPED', 'SHUTTING_DOWN', BY, action.reason, {
+      expectedVersion: w.version,
+      patch: { desiredStatus: 'TERMINATED' },
+    });
+    const started = await ensureWorkerWorkflow(deps, moved, 'TERMINATE');
+    return { action, outcome: 'APPLIED', workerId, executionArn: started?.executionArn };
+  } catch (e) {
+    return {
+      action,
+      outcome: isDomainError(e) && e.code !== 'VERSION_CONFLICT' ? 'SKIPPED' : 'FAILED',
+      workerId,
+      detail: message(e),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query: GET /v1/fleet/scaling
+
+/** The scaling audit trail, newest first. */
+export async function listScalingDecisions(
+  deps: { scaling: Pick<ScalingStore, 'listDecisions'> },
+  page: PageRequest,
+): Promise<ListPage<ScalingDecision>> {
+  return toListPage(await deps.scaling.listDecisions({ limit: page.limit, cursor: page.cursor }));
+}

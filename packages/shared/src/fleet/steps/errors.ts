@@ -1,0 +1,84 @@
+import { isDomainError } from '../../kernel/errors.ts';
+import { isComputeError } from '../../platform/compute/provider.ts';
+import { IntegrationError } from '../../platform/partners/http.ts';
+
+/**
+ * Errors of the fleet workflow tasks. A Lambda task's failure reaches Step Functions as its
+ * error's `name`, so these names are what the state machines' Retry and Catch match on:
+ *
+ * | name                 | meaning                                                    | retried by the ASL |
+ * |----------------------|------------------------------------------------------------|--------------------|
+ * | Fleet.Transient      | throttling, 5xx, network, a lost optimistic-locking race   | yes, with backoff  |
+ * | Fleet.InsufficientCapacity | EC2 has no capacity for the instance type now        | yes, a few times   |
+ * | Fleet.ImageNotFound  | the AMI id does not exist / nothing matches the pattern    | no                 |
+ * | Fleet.LaunchFailed   | RunInstances refused (limits, bad parameters)              | no                 |
+ * | Fleet.InstanceNotRunning | the instance did not reach running (with an IP) in time | no                 |
+ * | Fleet.InstanceLost   | the instance stopped or vanished underneath                | no                 |
+ * | Fleet.CmlNotReady    | CML did not report ready within boot minutes + margin      | no                 |
+ * | Fleet.LicensePending | registration sent, CML does not report COMPLETED yet       | yes, a few times   |
+ * | Fleet.LicenseFailed  | the template asks for a license and registration failed    | no                 |
+ * | Fleet.CmlError       | CML refused a call (non-retryable HTTP error)              | no                 |
+ * | Fleet.WorkerChanged  | the worker is not in a status this step can act on         | no                 |
+ * | Fleet.WorkerNotFound | the worker does not exist                                  | no                 |
+ */
+export const FLEET_ERRORS = [
+  'Fleet.Transient',
+  'Fleet.InsufficientCapacity',
+  'Fleet.ImageNotFound',
+  'Fleet.LaunchFailed',
+  'Fleet.InstanceNotRunning',
+  'Fleet.InstanceLost',
+  'Fleet.CmlNotReady',
+  'Fleet.LicensePending',
+  'Fleet.LicenseFailed',
+  'Fleet.CmlError',
+  'Fleet.WorkerChanged',
+  'Fleet.WorkerNotFound',
+] as const;
+export type FleetErrorName = (typeof FLEET_ERRORS)[number];
+
+export class FleetTaskError extends Error {
+  constructor(name: FleetErrorName, message: string, opts: { cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = name;
+  }
+}
+
+export const fleetError = (name: FleetErrorName, message: string, cause?: unknown): FleetTaskError =>
+  new FleetTaskError(name, message, { cause });
+
+/**
+ * Any error thrown inside a fleet task, as the FleetTaskError the state machine should see:
+ * compute and integration errors by their code, domain errors by kind; anything unknown is
+ * Transient (retried, then caught as a failure).
+ */
+export function asFleetError(e: unknown): FleetTaskError {
+  if (e instanceof FleetTaskError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (isComputeError(e)) {
+    switch (e.code) {
+      case 'IMAGE_NOT_FOUND':
+        return fleetError('Fleet.ImageNotFound', message, e);
+      case 'INSUFFICIENT_CAPACITY':
+        return fleetError('Fleet.InsufficientCapacity', message, e);
+      case 'LIMIT_EXCEEDED':
+      case 'INVALID_REQUEST':
+        return fleetError('Fleet.LaunchFailed', message, e);
+      case 'INSTANCE_NOT_FOUND':
+        return fleetError('Fleet.InstanceLost', message, e);
+      case 'INCORRECT_STATE':
+        return fleetError('Fleet.WorkerChanged', message, e);
+      default:
+        return fleetError('Fleet.Transient', message, e);
+    }
+  }
+  if (isDomainError(e)) {
+    if (e.code === 'VERSION_CONFLICT') return fleetError('Fleet.Transient', message, e);
+    if (e.code === 'NOT_FOUND') return fleetError('Fleet.WorkerNotFound', message, e);
+    return fleetError('Fleet.WorkerChanged', message, e);
+  }
+  if (e instanceof IntegrationError) {
+    return fleetError(e.retryable ? 'Fleet.Transient' : 'Fleet.CmlError', message, e);
+  }
+  return fleetError('Fleet.Transient', message, e);
+}

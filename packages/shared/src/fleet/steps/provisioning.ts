@@ -1,0 +1,502 @@
+import type { WorkerStatus } from '../../kernel/enums.ts';
+import { NotFoundError } from '../../kernel/errors.ts';
+import type { Worker, WorkerTemplate } from '../../kernel/schemas.ts';
+import {
+  type InstanceInfo,
+  MANAGED_BY,
+  TAG_MANAGED_BY,
+  TAG_STAGE,
+  TAG_TEMPLATE,
+  TAG_WORKER_ID,
+  workerIdOf,
+} from '../../platform/compute/provider.ts';
+import { retryOnConflict } from '../../platform/dynamodb/retry.ts';
+import { type CmlFactory, cmlBaseUrlOf, cmlReadyBoundSeconds, type LifecycleDeps, nowOf } from '../deps.ts';
+import type { WorkerPatch } from '../stores/worker-store.ts';
+import { workflowForWorker } from '../workflow-dispatch.ts';
+import { asFleetError, fleetError } from './errors.ts';
+
+/**
+ * The steps of the worker-provisioning workflow (statemachines/worker-provisioning.asl.json),
+ * one function per Task state, each safe to repeat (Step Functions retries them):
+ *
+ * LAUNCH: resolveImage → launchInstance (RunInstances, ClientToken = worker id; PENDING →
+ *   PROVISIONING) → checkInstance until running with an IP (→ STARTING) → checkCml until
+ *   `system_information.ready` (bounded by boot minutes + margin) → registerLicense → markRunning.
+ * START (a STOPPED worker started by the scaler or the API, already STARTING): startInstance
+ *   (StartInstances) → checkInstance → checkCml → registerLicense → markRunning.
+ * Any failure: failProvisioning → FAILED, and every instance of the worker is terminated; a
+ *   worker whose termination was requested meanwhile (SHUTTING_DOWN) goes to TERMINATED instead.
+ */
+
+const BY = 'worker-provisioning';
+
+export type ProvisioningPath = 'LAUNCH' | 'START' | 'DONE';
+
+/** The state every provisioning step receives (the execution's running JSON). */
+export interface ProvisioningState {
+  workerId: string;
+  /** When the workflow began: the deadlines of the polls count from here. */
+  since: string;
+  path: ProvisioningPath;
+  pollSeconds: number;
+}
+
+type Deps<K extends keyof LifecycleDeps> = Pick<LifecycleDeps, K | 'config' | 'clock'>;
+
+async function templateOf(deps: Pick<LifecycleDeps, 'templates'>, worker: Worker): Promise<WorkerTemplate> {
+  return deps.templates.get(worker.templateName);
+}
+
+function expectStatus(worker: Worker, allowed: readonly WorkerStatus[], step: string): void {
+  if (!allowed.includes(worker.status)) {
+    throw fleetError(
+      'Fleet.WorkerChanged',
+      `${step}: worker ${worker.id} is ${worker.status}, expected ${allowed.join(' or ')}`,
+    );
+  }
+}
+
+const elapsedSeconds = (since: string, now: Date): number => (now.getTime() - Date.parse(since)) / 1000;
+
+// ---------------------------------------------------------------------------------------------
+
+export async function prepareProvisioning(
+  deps: Deps<'workers'>,
+  input: { workerId: string },
+): Promise<ProvisioningState> {
+  const worker = await deps.workers.get(input.workerId);
+  const wf = workflowForWorker(worker);
+  return {
+    workerId: worker.id,
+    since: nowOf(deps).toISOString(),
+    path: wf?.kind === 'provisioning' ? wf.path : 'DONE',
+    pollSeconds: deps.config.pollSeconds,
+  };
+}
+
+export interface ResolvedImageOutput {
+  imageId: string;
+  /** null when EC2 does not say (always present: the state machine selects it). */
+  name: string | null;
+}
+
+/** The template's AMI: its explicit id, or the newest image matching its name pattern. */
+export async function resolveImage(
+  deps: Deps<'workers' | 'templates' | 'compute'>,
+  input: { workerId: string },
+): Promise<ResolvedImageOutput> {
+  const worker = await deps.workers.get(input.workerId);
+  const template = await templateOf(deps, worker);
+  if (!template.amiId && !template.amiNamePattern) {
+    throw fleetError(
+      'Fleet.ImageNotFound',
+      `template ${template.name} names neither amiId nor amiNamePattern`,
+    );
+  }
+  const image = await deps.compute.resolveImage({
+    amiId: template.amiId,
+    amiNamePattern: template.amiNamePattern,
+  });
+  return { imageId: image.imageId, name: image.name ?? null };
+}
+
+/** The subnet of a worker: stable per worker id, spread over the configured subnets. */
+export function subnetFor(workerId: string, subnetIds: readonly string[]): string | undefined {
+  if (subnetIds.length === 0) return undefined;
+  let h = 0;
+  for (const c of workerId) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return subnetIds[h % subnetIds.length];
+}
+
+export function workerTags(deps: Pick<LifecycleDeps, 'config'>, worker: Worker): Record<string, string> {
+  return {
+    ...deps.config.extraTags,
+    Name: `lcm-${deps.config.stage}-${worker.id}`,
+    [TAG_WORKER_ID]: worker.id,
+    [TAG_STAGE]: deps.config.stage,
+    [TAG_TEMPLATE]: worker.templateName,
+    [TAG_MANAGED_BY]: MANAGED_BY,
+  };
+}
+
+const renderUserData = (text: string, vars: Record<string, string>): string =>
+  text.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
+
+/**
+ * RunInstances (idempotent: ClientToken = worker id) and PENDING → PROVISIONING with the
+ * instance id. If the worker changed meanwhile (e.g. terminated through the API), the instance
+ * just launched is terminated before the error is raised: nothing is orphaned.
+ */
+export async function launchInstance(
+  deps: Deps<'workers' | 'templates' | 'compute'>,
+  input: { workerId: string; image: { imageId: string; name?: string | null | undefined } },
+): Promise<{ instanceId: string }> {
+  const worker = await deps.workers.get(input.workerId);
+  // Launched already (a repeated step, or a second execution of the same launch): that instance.
+  if ((worker.status === 'PROVISIONING' || worker.status === 'STARTING') && worker.ec2InstanceId) {
+    return { instanceId: worker.ec2InstanceId };
+  }
+  expectStatus(worker, ['PENDING', 'PROVISIONING'], 'launchInstance');
+  const template = await templateOf(deps, worker);
+  const cfg = deps.config;
+  const instance = await deps.compute.launchInstance({
+    clientToken: worker.id,
+    imageId: input.image.imageId,
+    instanceType: template.instanceType,
+    subnetId: subnetFor(worker.id, cfg.subnetIds),
+    securityGroupIds: cfg.securityGroupIds,
+    instanceProfile: cfg.instanceProfile,
+    keyName: cfg.keyName,
+    userData: cfg.userData
+      ? renderUserData(cfg.userData, { workerId: worker.id, stage: cfg.stage, templateName: template.name })
+      : undefined,
+    tags: workerTags(deps, worker),
+  });
+  const now = nowOf(deps).toISOString();
+  try {
+    await retryOnConflict(
+      async () => {
+        const w = await deps.workers.get(worker.id);
+        const patch: WorkerPatch = {
+          ec2InstanceId: instance.instanceId,
+          amiId: input.image.imageId,
+          ...(input.image.name ? { amiName: input.image.name } : {}),
+          launchedAt: now,
+        };
+        if (w.status === 'PENDING') {
+          await deps.workers.transition(
+            w.id,
+            'PENDING',
+            'PROVISIONING',
+            BY,
+            `launched ${instance.instanceId}`,
+            {
+              expectedVersion: w.version,
+              patch,
+            },
+          );
+        } else if (w.status === 'PROVISIONING' && !w.ec2InstanceId) {
+          await deps.workers.update(w.id, patch, w.version);
+        } else {
+          expectStatus(w, ['PROVISIONING'], 'launchInstance');
+        }
+      },
+      { maxAttempts: 5 },
+    );
+  } catch (e) {
+    await deps.compute.terminateInstance(instance.instanceId);
+    throw e;
+  }
+  return { instanceId: instance.instanceId };
+}
+
+/** START path: StartInstances for a STARTING worker that has an instance (stopped). */
+export async function startInstance(
+  deps: Deps<'workers' | 'compute'>,
+  input: { workerId: string },
+): Promise<{ instanceId: string }> {
+  const worker = await deps.workers.get(input.workerId);
+  expectStatus(worker, ['STARTING'], 'startInstance');
+  const instanceId = worker.ec2InstanceId;
+  if (!instanceId) throw fleetError('Fleet.InstanceLost', `worker ${worker.id} has no instance to start`);
+  const instance = await deps.compute.describeInstance(instanceId);
+  if (!instance || instance.state === 'terminated' || instance.state === 'shutting-down') {
+    throw fleetError('Fleet.InstanceLost', `instance ${instanceId} of worker ${worker.id} no longer exists`);
+  }
+  if (instance.state === 'stopping') {
+    throw fleetError('Fleet.Transient', `instance ${instanceId} is still stopping`);
+  }
+  if (instance.state === 'stopped') await deps.compute.startInstance(instanceId);
+  await retryOnConflict(
+    async () => {
+      const w = await deps.workers.get(worker.id);
+      expectStatus(w, ['STARTING'], 'startInstance');
+      await deps.workers.update(
+        w.id,
+        { launchedAt: nowOf(deps).toISOString(), serviceStatus: 'UNAVAILABLE' },
+        w.version,
+      );
+    },
+    { maxAttempts: 5 },
+  );
+  return { instanceId };
+}
+
+export interface CheckOutput {
+  ready: boolean;
+  /** What was seen (instance state, or CML's answer); always present. */
+  state: string;
+}
+
+/**
+ * Polls the instance: running with an IP → records ipAddress and cmlBaseUrl (PROVISIONING →
+ * STARTING on the launch path) and answers ready; pending → not ready until the bound; an
+ * instance that stopped or vanished → InstanceLost.
+ */
+export async function checkInstance(
+  deps: Deps<'workers' | 'compute'>,
+  input: { workerId: string; since: string; path?: ProvisioningPath },
+): Promise<CheckOutput> {
+  const worker = await deps.workers.get(input.workerId);
+  expectStatus(worker, ['PROVISIONING', 'STARTING'], 'checkInstance');
+  const instanceId = worker.ec2InstanceId;
+  if (!instanceId) throw fleetError('Fleet.InstanceLost', `worker ${worker.id} has no instance`);
+  const now = nowOf(deps);
+  const overdue = elapsedSeconds(input.since, now) > deps.config.instanceRunningTimeoutSeconds;
+  const instance = await deps.compute.describeInstance(instanceId);
+  const ip = instance?.privateIp ?? instance?.publicIp;
+  if (instance?.state === 'running' && ip) {
+    await recordAddress(deps, worker.id, instance);
+    return { ready: true, state: instance.state };
+  }
+  const starting =
+    input.path === 'START' && (instance?.state === 'stopped' || instance?.state === 'stopping');
+  if (instance && instance.state !== 'pending' && instance.state !== 'running' && !starting) {
+    throw fleetError(
+      'Fleet.InstanceLost',
+      `instance ${instanceId} of worker ${worker.id} is ${instance.state}`,
+    );
+  }
+  if (overdue) {
+    throw fleetError(
+      'Fleet.InstanceNotRunning',
+      `instance ${instanceId} of worker ${worker.id} is not running with an IP after ${deps.config.instanceRunningTimeoutSeconds} s (${instance?.state ?? 'not found'})`,
+    );
+  }
+  return { ready: false, state: instance?.state ?? 'unknown' };
+}
+
+async function recordAddress(deps: Deps<'workers'>, workerId: string, instance: InstanceInfo): Promise<void> {
+  const ipAddress = instance.privateIp ?? instance.publicIp;
+  const cmlBaseUrl = cmlBaseUrlOf(deps.config, instance);
+  await retryOnConflict(
+    async () => {
+      const w = await deps.workers.get(workerId);
+      const patch: WorkerPatch = { ipAddress, cmlBaseUrl };
+      if (w.status === 'PROVISIONING') {
+        await deps.workers.transition(
+          w.id,
+          'PROVISIONING',
+          'STARTING',
+          BY,
+          `instance running at ${ipAddress}`,
+          {
+            expectedVersion: w.version,
+            patch: { ...patch, serviceStatus: 'STARTING' },
+          },
+        );
+        return;
+      }
+      expectStatus(w, ['STARTING'], 'checkInstance');
+      if (w.ipAddress !== ipAddress || w.cmlBaseUrl !== cmlBaseUrl || w.serviceStatus !== 'STARTING') {
+        await deps.workers.update(w.id, { ...patch, serviceStatus: 'STARTING' }, w.version);
+      }
+    },
+    { maxAttempts: 5 },
+  );
+}
+
+/**
+ * Polls CML `system_information` (no auth): ready → done; 502 / no answer / not ready → not
+ * ready until boot minutes + margin have passed since the workflow began, then CmlNotReady.
+ */
+export async function checkCml(
+  deps: Deps<'workers' | 'templates'> & { cml: CmlFactory },
+  input: { workerId: string; since: string },
+): Promise<CheckOutput & { version: string | null }> {
+  const worker = await deps.workers.get(input.workerId);
+  expectStatus(worker, ['STARTING'], 'checkCml');
+  if (!worker.cmlBaseUrl) throw fleetError('Fleet.InstanceLost', `worker ${worker.id} has no CML address`);
+  const template = await templateOf(deps, worker);
+  const bound = cmlReadyBoundSeconds(deps.config, template);
+  let state: string;
+  try {
+    const info = await deps.cml({ id: worker.id, cmlBaseUrl: worker.cmlBaseUrl }).systemInformation();
+    if (info.ready) return { ready: true, state: 'ready', version: info.version ?? null };
+    state = info.controllerUp ? 'controller up, not ready' : 'controller starting (502)';
+  } catch (e) {
+    state = `unreachable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  if (elapsedSeconds(input.since, nowOf(deps)) > bound) {
+    throw fleetError(
+      'Fleet.CmlNotReady',
+      `CML on worker ${worker.id} not ready after ${bound} s (template ${template.name}: ${template.bootMinutes} min boot + margin): ${state}`,
+    );
+  }
+  return { ready: false, state, version: null };
+}
+
+/**
+ * Licensing as the template asks: EVALUATION needs nothing; any other license type needs CML
+ * registered (Smart Licensing): already COMPLETED → REGISTERED; otherwise the configured token
+ * is registered and, until CML reports COMPLETED, the step fails with LicensePending (the ASL
+ * retries it). No token configured for a template that needs one → LicenseFailed.
+ */
+export async function registerLicense(
+  deps: Deps<'workers' | 'templates' | 'licenseToken'> & { cml: CmlFactory },
+  input: { workerId: string; version?: string | null | undefined },
+): Promise<{ license: Worker['license'] }> {
+  const worker = await deps.workers.get(input.workerId);
+  expectStatus(worker, ['STARTING'], 'registerLicense');
+  const template = await templateOf(deps, worker);
+  let status: Worker['license']['status'];
+  if (template.licenseType === 'EVALUATION') {
+    status = 'EVALUATION';
+  } else {
+    const cml = deps.cml({ id: worker.id, cmlBaseUrl: worker.cmlBaseUrl ?? '' });
+    const before = await cml.licensing().catch((e) => {
+      throw asFleetError(e);
+    });
+    if (before.registration?.status === 'COMPLETED') {
+      status = 'REGISTERED';
+    } else {
+      const token = await deps.licenseToken();
+      if (!token) {
+        throw fleetError(
+          'Fleet.LicenseFailed',
+          `template ${template.name} needs a ${template.licenseType} license; CML on ${worker.id} is not registered and no license token is configured`,
+        );
+      }
+      try {
+        await cml.registerLicense(token);
+      } catch (e) {
+        const err = asFleetError(e);
+        if (err.name === 'Fleet.Transient') throw err;
+        throw fleetError(
+          'Fleet.LicenseFailed',
+          `license registration on ${worker.id} failed: ${err.message}`,
+          e,
+        );
+      }
+      const after = await cml.licensing();
+      if (after.registration?.status !== 'COMPLETED') {
+        throw fleetError(
+          'Fleet.LicensePending',
+          `license registration on ${worker.id} is ${after.registration?.status ?? 'unknown'}`,
+        );
+      }
+      status = 'REGISTERED';
+    }
+  }
+  const license = { type: template.licenseType, status };
+  await retryOnConflict(
+    async () => {
+      const w = await deps.workers.get(worker.id);
+      expectStatus(w, ['STARTING'], 'registerLicense');
+      const metrics = input.version
+        ? { ...(w.metrics ?? { collectedAt: nowOf(deps).toISOString() }), cmlVersion: input.version }
+        : w.metrics;
+      await deps.workers.update(w.id, { license, ...(metrics ? { metrics } : {}) }, w.version);
+    },
+    { maxAttempts: 5 },
+  );
+  return { license };
+}
+
+/** STARTING → RUNNING: placement may use it from now on; idle from now for the scale-down. */
+export async function markRunning(
+  deps: Deps<'workers'>,
+  input: { workerId: string },
+): Promise<{ status: 'RUNNING' }> {
+  await retryOnConflict(
+    async () => {
+      const w = await deps.workers.get(input.workerId);
+      if (w.status === 'RUNNING') return;
+      expectStatus(w, ['STARTING'], 'markRunning');
+      const now = nowOf(deps).toISOString();
+      await deps.workers.transition(w.id, 'STARTING', 'RUNNING', BY, 'CML ready', {
+        expectedVersion: w.version,
+        patch: { serviceStatus: 'AVAILABLE', idleSince: now, lastActivityAt: now },
+      });
+    },
+    { maxAttempts: 5 },
+  );
+  return { status: 'RUNNING' };
+}
+
+export interface StepError {
+  Error?: string;
+  Cause?: string;
+}
+
+export interface FailOutput {
+  outcome: 'FAILED' | 'CANCELLED' | 'NONE';
+  status: WorkerStatus;
+  error: string;
+  cause: string;
+  terminatedInstances: string[];
+}
+
+/** Every instance of the worker: the recorded one and any tagged with its id (a launch whose id was never recorded). */
+async function instancesOf(
+  deps: Pick<LifecycleDeps, 'compute' | 'config'>,
+  worker: Worker,
+): Promise<string[]> {
+  const ids = new Set<string>();
+  if (worker.ec2InstanceId) ids.add(worker.ec2InstanceId);
+  const tagged = await deps.compute.listWorkerInstances({ stage: deps.config.stage });
+  for (const i of tagged) if (workerIdOf(i) === worker.id) ids.add(i.instanceId);
+  return [...ids];
+}
+
+const FAILABLE: ReadonlySet<WorkerStatus> = new Set(['PENDING', 'PROVISIONING', 'STARTING']);
+
+/**
+ * The Catch of every provisioning step: terminates every instance of the worker, then marks it
+ * FAILED with the error as reason (or, if its termination was requested meanwhile, TERMINATED).
+ */
+export async function failProvisioning(
+  deps: Deps<'workers' | 'compute'>,
+  input: { workerId: string; error?: StepError | undefined },
+): Promise<FailOutput> {
+  const error = input.error?.Error ?? 'Fleet.Unknown';
+  const cause = (input.error?.Cause ?? 'provisioning failed').slice(0, 1500);
+  let worker: Worker;
+  try {
+    worker = await deps.workers.get(input.workerId);
+  } catch (e) {
+    if (e instanceof NotFoundError) {
+      return { outcome: 'NONE', status: 'TERMINATED', error, cause, terminatedInstances: [] };
+    }
+    throw e;
+  }
+  if (worker.status === 'RUNNING') {
+    return { outcome: 'NONE', status: worker.status, error, cause, terminatedInstances: [] };
+  }
+  const instances = await instancesOf(deps, worker);
+  for (const id of instances) await deps.compute.terminateInstance(id);
+
+  const { value } = await retryOnConflict(
+    async () => {
+      const w = await deps.workers.get(worker.id);
+      if (w.status === 'SHUTTING_DOWN') {
+        const t = await deps.workers.transition(
+          w.id,
+          'SHUTTING_DOWN',
+          'TERMINATED',
+          BY,
+          'terminated while provisioning',
+          {
+            expectedVersion: w.version,
+            patch: { serviceStatus: 'UNAVAILABLE' },
+          },
+        );
+        return { outcome: 'CANCELLED' as const, status: t.status };
+      }
+      if (FAILABLE.has(w.status)) {
+        const f = await deps.workers.transition(w.id, w.status, 'FAILED', BY, `${error}: ${cause}`, {
+          expectedVersion: w.version,
+          patch: { serviceStatus: 'UNAVAILABLE' },
+        });
+        return { outcome: 'FAILED' as const, status: f.status };
+      }
+      return {
+        outcome: w.status === 'TERMINATED' ? ('CANCELLED' as const) : ('FAILED' as const),
+        status: w.status,
+      };
+    },
+    { maxAttempts: 10 },
+  );
+  return { ...value, error, cause, terminatedInstances: instances };
+}

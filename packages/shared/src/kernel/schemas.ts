@@ -1,0 +1,414 @@
+import { z } from 'zod';
+import {
+  DEFINITION_STATUSES,
+  GRADING_STATUSES,
+  LICENSE_STATUSES,
+  LICENSE_TYPES,
+  POD_TYPES,
+  PORT_KINDS,
+  SERVICE_STATUSES,
+  SESSION_STATUSES,
+  SYNC_STATUSES,
+  USER_SESSION_STATUSES,
+  WORKER_STATUSES,
+} from './enums.ts';
+
+/**
+ * Zod schemas for every entity: the one definition used by persistence (parse on read),
+ * the domain (types via z.infer) and the API (request/response validation, OpenAPI).
+ */
+
+export const Id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, . _ : -');
+export const IsoDateTime = z.iso.datetime({ offset: true });
+export const Name = z.string().trim().min(1).max(128);
+
+export const WorkerStatusSchema = z.enum(WORKER_STATUSES);
+export const SessionStatusSchema = z.enum(SESSION_STATUSES);
+export const ServiceStatusSchema = z.enum(SERVICE_STATUSES);
+export const LicenseTypeSchema = z.enum(LICENSE_TYPES);
+export const LicenseStatusSchema = z.enum(LICENSE_STATUSES);
+export const PodTypeSchema = z.enum(POD_TYPES);
+export const DefinitionStatusSchema = z.enum(DEFINITION_STATUSES);
+export const SyncStatusSchema = z.enum(SYNC_STATUSES);
+export const PortKindSchema = z.enum(PORT_KINDS);
+
+const nonNeg = z.number().finite().nonnegative();
+
+/** Capacity of a worker (declared) or what is in use on it (allocated). */
+export const CapacitySchema = z.object({
+  cpuCores: nonNeg.max(10_000),
+  memoryGb: nonNeg.max(100_000),
+  storageGb: nonNeg.max(1_000_000),
+  maxNodes: z.number().int().nonnegative().max(100_000),
+});
+export type Capacity = z.infer<typeof CapacitySchema>;
+
+/** What one session of a definition needs. */
+export const ResourceRequirementsSchema = z.object({
+  cpuCores: nonNeg.max(10_000),
+  memoryGb: nonNeg.max(100_000),
+  storageGb: nonNeg.max(1_000_000),
+  nodeCount: z.number().int().nonnegative().max(100_000),
+});
+export type ResourceRequirements = z.infer<typeof ResourceRequirementsSchema>;
+
+export const PortNumber = z.number().int().min(1).max(65_535);
+
+/** A worker's range of outside ports for lab consoles (PATty default 2000–7999). */
+export const PortRangeSchema = z
+  .object({ start: PortNumber, end: PortNumber })
+  .refine((r) => r.end >= r.start, { message: 'end must be >= start', path: ['end'] });
+export type PortRange = z.infer<typeof PortRangeSchema>;
+
+/** One named port a definition needs, read from a PATty tag of a CML node. */
+export const PortTemplateEntrySchema = z.object({
+  name: z.string().min(1).max(160),
+  nodeLabel: z.string().min(1).max(128),
+  kind: PortKindSchema,
+  /** Port inside the node (tcp/udp forwards) or console line (serial). */
+  insidePort: z.number().int().min(0).max(65_535).optional(),
+  /** The outside port written in the topology; placement replaces it with a leased one. */
+  templatePort: PortNumber.optional(),
+});
+export type PortTemplateEntry = z.infer<typeof PortTemplateEntrySchema>;
+export const PortTemplateSchema = z.array(PortTemplateEntrySchema).max(500);
+export type PortTemplate = z.infer<typeof PortTemplateSchema>;
+
+/** name → leased outside port. */
+export const PortAllocationsSchema = z.record(z.string().min(1).max(160), PortNumber);
+export type PortAllocations = z.infer<typeof PortAllocationsSchema>;
+
+export const StateTransitionSchema = <S extends z.ZodType<string>>(status: S) =>
+  z.object({
+    from: status,
+    to: status,
+    at: IsoDateTime,
+    by: z.string().min(1).max(256),
+    reason: z.string().max(2000).optional(),
+  });
+
+export const WorkerTemplateSchema = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
+  description: z.string().max(1000).optional(),
+  instanceType: z.string().min(1).max(64),
+  capacity: CapacitySchema,
+  amiId: z.string().max(64).optional(),
+  amiNamePattern: z.string().max(256).optional(),
+  costPerHourUsd: nonNeg.max(10_000),
+  licenseType: LicenseTypeSchema,
+  podType: PodTypeSchema.default('CML_ON_AWS'),
+  bootMinutes: z.number().int().min(1).max(240).default(15),
+  portRange: PortRangeSchema.default({ start: 2000, end: 7999 }),
+  enabled: z.boolean().default(true),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+  version: z.number().int().nonnegative(),
+});
+export type WorkerTemplate = z.infer<typeof WorkerTemplateSchema>;
+
+export const WorkerLicenseSchema = z.object({
+  type: LicenseTypeSchema,
+  status: LicenseStatusSchema,
+});
+
+export const WorkerMetricsSchema = z.object({
+  collectedAt: IsoDateTime,
+  cpuPercent: z.number().optional(),
+  memoryUsedGb: z.number().optional(),
+  memoryTotalGb: z.number().optional(),
+  diskUsedGb: z.number().optional(),
+  diskTotalGb: z.number().optional(),
+  runningNodes: z.number().int().optional(),
+  totalNodes: z.number().int().optional(),
+  cmlVersion: z.string().optional(),
+  cmlReady: z.boolean().optional(),
+  consecutiveFailures: z.number().int().nonnegative().optional(),
+});
+export type WorkerMetrics = z.infer<typeof WorkerMetricsSchema>;
+
+export const WorkerSchema = z.object({
+  id: Id,
+  templateName: z.string().min(1).max(64),
+  ec2InstanceId: z.string().max(64).optional(),
+  ipAddress: z.string().max(64).optional(),
+  /** Base URL of the CML API (https://<ip>/api/v0 in AWS; a simulator locally). */
+  cmlBaseUrl: z.string().max(512).optional(),
+  status: WorkerStatusSchema,
+  desiredStatus: WorkerStatusSchema.optional(),
+  serviceStatus: ServiceStatusSchema.default('UNAVAILABLE'),
+  license: WorkerLicenseSchema,
+  podType: PodTypeSchema.default('CML_ON_AWS'),
+  amiId: z.string().max(64).optional(),
+  amiName: z.string().max(256).optional(),
+  declaredCapacity: CapacitySchema,
+  allocatedCapacity: CapacitySchema,
+  portRange: PortRangeSchema,
+  /** Number of port leases held on this worker; kept in step by the placement transaction. */
+  leasedPortCount: z.number().int().nonnegative().default(0),
+  /**
+   * Latest timeslot end of the sessions placed on this worker, kept by the placement transaction
+   * (max on place; cleared when a release empties the worker). Placement prefers workers whose
+   * sessions end with the new one (fleet/rules/placement.ts). May be stale-late, never early.
+   */
+  latestSessionEnd: IsoDateTime.optional(),
+  metrics: WorkerMetricsSchema.optional(),
+  lastActivityAt: IsoDateTime.optional(),
+  idleSince: IsoDateTime.optional(),
+  launchedAt: IsoDateTime.optional(),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+  version: z.number().int().nonnegative(),
+  stateHistory: z.array(StateTransitionSchema(WorkerStatusSchema)).default([]),
+});
+export type Worker = z.infer<typeof WorkerSchema>;
+
+/** A device LDS shows the learner: which node and which named port to reach it. */
+export const DeviceSchema = z.object({
+  name: z.string().min(1).max(128),
+  nodeLabel: z.string().min(1).max(128).optional(),
+  portName: z.string().min(1).max(160).optional(),
+  protocol: z.enum(['telnet', 'ssh', 'vnc', 'http', 'https', 'rdp', 'tcp', 'udp']).optional(),
+  username: z.string().max(128).optional(),
+  password: z.string().max(128).optional(),
+});
+export type Device = z.infer<typeof DeviceSchema>;
+
+export const DefinitionSyncSchema = z.object({
+  status: SyncStatusSchema,
+  at: IsoDateTime.optional(),
+  contentHash: z.string().max(128).optional(),
+  diagnostic: z.string().max(4000).optional(),
+});
+
+export const LabletDefinitionSchema = z.object({
+  id: Id,
+  version: z.number().int().min(1),
+  name: Name,
+  description: z.string().max(4000).optional(),
+  status: DefinitionStatusSchema,
+  formQualifiedName: z.string().max(512).optional(),
+  topologyYaml: z.string().max(350_000).optional(),
+  contentHash: z.string().max(128).optional(),
+  contentUri: z.string().max(1024).optional(),
+  resourceRequirements: ResourceRequirementsSchema,
+  licenseAffinity: z.array(LicenseTypeSchema).max(3).default([]),
+  podType: PodTypeSchema.default('CML_ON_AWS'),
+  amiRequirement: z.string().max(256).optional(),
+  portTemplate: PortTemplateSchema.default([]),
+  devices: z.array(DeviceSchema).max(200).default([]),
+  gradingRulesRef: z.string().max(1024).optional(),
+  maxDurationMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60),
+  warmPoolDepth: z.number().int().nonnegative().max(1000).default(0),
+  sync: DefinitionSyncSchema.optional(),
+  createdAt: IsoDateTime,
+  createdBy: z.string().max(256),
+});
+export type LabletDefinition = z.infer<typeof LabletDefinitionSchema>;
+
+export const OwnerSchema = z.object({
+  userId: z.string().min(1).max(256),
+  username: z.string().max(256).optional(),
+  email: z.email().max(320).optional(),
+});
+
+export const TimeslotSchema = z
+  .object({ start: IsoDateTime, end: IsoDateTime })
+  .refine((t) => Date.parse(t.end) > Date.parse(t.start), {
+    message: 'end must be after start',
+    path: ['end'],
+  });
+export type Timeslot = z.infer<typeof TimeslotSchema>;
+
+export const UserSessionSchema = z.object({
+  ldsSessionId: z.string().max(256),
+  loginUrl: z.string().max(2048).optional(),
+  status: z.enum(USER_SESSION_STATUSES),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+});
+export type UserSession = z.infer<typeof UserSessionSchema>;
+
+export const GradingSessionSchema = z.object({
+  gradingSessionId: z.string().max(256).optional(),
+  status: z.enum(GRADING_STATUSES),
+  error: z.string().max(4000).optional(),
+  submittedAt: IsoDateTime.optional(),
+  completedAt: IsoDateTime.optional(),
+});
+export type GradingSession = z.infer<typeof GradingSessionSchema>;
+
+export const ScoreSectionSchema = z.object({
+  name: z.string().max(256),
+  score: z.number(),
+  maxScore: z.number(),
+  checks: z
+    .array(
+      z.object({ name: z.string().max(256), passed: z.boolean(), message: z.string().max(2000).optional() }),
+    )
+    .default([]),
+});
+
+export const ScoreReportSchema = z.object({
+  score: z.number(),
+  maxScore: z.number(),
+  passed: z.boolean(),
+  sections: z.array(ScoreSectionSchema).default([]),
+  reportedAt: IsoDateTime,
+});
+export type ScoreReport = z.infer<typeof ScoreReportSchema>;
+
+/** One port seen on the running lab vs the one allocated to it. */
+export const PortDriftSchema = z.object({
+  added: z.array(z.object({ name: z.string(), port: PortNumber })),
+  removed: z.array(z.object({ name: z.string(), port: PortNumber })),
+  changed: z.array(z.object({ name: z.string(), allocated: PortNumber, observed: PortNumber })),
+  hasDrift: z.boolean(),
+  conflicts: z
+    .array(z.object({ name: z.string(), port: PortNumber, otherSessionId: z.string() }))
+    .default([]),
+});
+export type PortDrift = z.infer<typeof PortDriftSchema>;
+
+export const ObservedNodeSchema = z.object({
+  label: z.string(),
+  nodeDefinition: z.string(),
+  state: z.string().optional(),
+  cpus: z.number().optional(),
+  ramMb: z.number().optional(),
+  cpuUsagePercent: z.number().optional(),
+  tags: z.array(z.string()).default([]),
+});
+
+export const ResourceObservationSchema = z.object({
+  sessionId: Id,
+  definitionId: Id,
+  definitionVersion: z.number().int().min(1),
+  workerId: Id.optional(),
+  cmlLabId: z.string().optional(),
+  observedAt: IsoDateTime,
+  observer: z.string().max(256),
+  nodes: z.array(ObservedNodeSchema).default([]),
+  totals: ResourceRequirementsSchema,
+  observedPorts: PortAllocationsSchema.default({}),
+  drift: PortDriftSchema.optional(),
+  stats: z.record(z.string(), z.unknown()).optional(),
+});
+export type ResourceObservation = z.infer<typeof ResourceObservationSchema>;
+
+/**
+ * A manual observation request (POST /v1/sessions/{id}/observe), kept on the session until the
+ * stream-triggered task has performed it (then removed) or could not (FAILED, with the error).
+ */
+export const ObservationRequestSchema = z.object({
+  status: z.enum(['PENDING', 'FAILED']),
+  requestedBy: z.string().min(1).max(256),
+  requestedAt: IsoDateTime,
+  failedAt: IsoDateTime.optional(),
+  error: z.string().max(2000).optional(),
+});
+export type ObservationRequest = z.infer<typeof ObservationRequestSchema>;
+
+/**
+ * A port this session's lab was seen using while another session on the same worker holds its
+ * lease, flagged on both sessions. `observedSessionId` is the session whose observation saw it.
+ */
+export const PortConflictSchema = z.object({
+  name: z.string().max(160),
+  port: PortNumber,
+  otherSessionId: Id,
+  observedSessionId: Id,
+  detectedAt: IsoDateTime,
+});
+export type PortConflict = z.infer<typeof PortConflictSchema>;
+
+/** Which task token a waiting session holds (DESIGN §6). */
+export const PendingWaitSchema = z.object({
+  kind: z.enum(['LOGIN', 'END', 'GRADING']),
+  taskToken: z.string().max(4096),
+  since: IsoDateTime,
+});
+
+export const LabletSessionSchema = z.object({
+  id: Id,
+  definitionId: Id,
+  definitionVersion: z.number().int().min(1),
+  reservationId: z.string().min(1).max(256),
+  owner: OwnerSchema,
+  timeslot: TimeslotSchema,
+  status: SessionStatusSchema,
+  /** Copied from the pinned definition version at creation, so placement needs one read. */
+  requirements: ResourceRequirementsSchema,
+  licenseAffinity: z.array(LicenseTypeSchema).default([]),
+  podType: PodTypeSchema.default('CML_ON_AWS'),
+  amiRequirement: z.string().max(256).optional(),
+  portTemplate: PortTemplateSchema.default([]),
+  workerId: Id.optional(),
+  allocatedPorts: PortAllocationsSchema.optional(),
+  cmlLabId: z.string().max(128).optional(),
+  executionArn: z.string().max(2048).optional(),
+  pendingWait: PendingWaitSchema.optional(),
+  placementRejections: z.record(z.string(), z.number().int()).optional(),
+  failureReason: z.string().max(2000).optional(),
+  /** Set by POST /sessions/{id}/terminate; the workflow's next step sees it and tears down. */
+  terminationRequestedAt: IsoDateTime.optional(),
+  terminationReason: z.string().max(2000).optional(),
+  /** Set by POST /sessions/{id}/finish (the learner is done). */
+  finishRequestedAt: IsoDateTime.optional(),
+  /**
+   * Learner events as seen (LDS CloudEvents), kept so an event that arrives before the
+   * workflow parks on its wait is not lost: registering the wait finds the fact and resolves.
+   */
+  loginObservedAt: IsoDateTime.optional(),
+  endObservedAt: IsoDateTime.optional(),
+  pausedAt: IsoDateTime.optional(),
+  /** A pending (or failed) manual observation request; see ObservationRequestSchema. */
+  observationRequest: ObservationRequestSchema.optional(),
+  /** Port collisions with other sessions' leases found by observations (newest last). */
+  portConflicts: z.array(PortConflictSchema).max(100).optional(),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+  version: z.number().int().nonnegative(),
+});
+export type LabletSession = z.infer<typeof LabletSessionSchema>;
+
+/** A session with its child records, as read in one query (access pattern 4). */
+export interface LabletSessionAggregate {
+  session: LabletSession;
+  userSession?: UserSession | undefined;
+  grading?: GradingSession | undefined;
+  score?: ScoreReport | undefined;
+  observations: ResourceObservation[];
+  history: Array<z.infer<ReturnType<typeof StateTransitionSchema<typeof SessionStatusSchema>>>>;
+}
+
+export const PortLeaseSchema = z.object({
+  workerId: Id,
+  port: PortNumber,
+  sessionId: Id,
+  name: z.string(),
+  leasedAt: IsoDateTime,
+});
+export type PortLease = z.infer<typeof PortLeaseSchema>;
+
+export const ScalingDecisionSchema = z.object({
+  id: Id,
+  at: IsoDateTime,
+  kind: z.enum(['SCALE_UP', 'START_STOPPED', 'DRAIN', 'TERMINATE', 'STOP', 'NONE']),
+  workerId: Id.optional(),
+  templateName: z.string().optional(),
+  reason: z.string().max(2000),
+  inputs: z.record(z.string(), z.unknown()).default({}),
+});
+export type ScalingDecision = z.infer<typeof ScalingDecisionSchema>;

@@ -1,0 +1,209 @@
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyInconsistentStateError,
+  IdempotencyItemNotFoundError,
+  IdempotencyPersistenceLayerError,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { TABLE } from '../dynamodb/table.ts';
+import { HttpError, problemTypeFor, RequestValidationError } from './errors.ts';
+import type { HttpResult } from './problem.ts';
+
+/**
+ * The `Idempotency-Key` request header (draft-ietf-httpapi-idempotency-key-header) for POST
+ * commands, with Powertools idempotency on the single table:
+ *
+ * - the record key is a SHA-256 of (caller sub, operationId, header value), so one caller's key
+ *   never replays another caller's reply and one key may be reused across operations;
+ * - the record also stores a hash of the request (path parameters, query and parsed JSON body):
+ *   the same key with a different request is a 422;
+ * - while the first request runs, a repeat is a 409 with Retry-After (the in-progress mark lasts
+ *   at most the Lambda's remaining time, so a crashed invocation does not block the key);
+ * - a 2xx reply is stored for 24 h and a repeat gets it back with `Idempotency-Replayed: true`;
+ *   errors are not stored (the record is deleted), so a corrected retry runs again.
+ *
+ * Items: PK `IDEMPOTENCY`, SK `lcm-api#<hash>`, `expiresAt` is the table's TTL attribute. They
+ * carry no `entity` attribute, so stream consumers that route by entity ignore them.
+ */
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+export const REPLAYED_HEADER = 'idempotency-replayed';
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';
+export const IDEMPOTENCY_KEY_PREFIX = 'lcm-api';
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * The header's value, or undefined when absent. A structured-field string (`"abc"`, as the draft
+ * specifies) is unquoted; a plain token (`abc`, what most clients send) is taken as it is. Empty,
+ * over 255 characters or non-printable values are a 400.
+ */
+export function idempotencyKeyOf(
+  headers: Record<string, string | undefined> | undefined,
+): string | undefined {
+  if (!headers) return undefined;
+  let raw = headers[IDEMPOTENCY_HEADER];
+  if (raw === undefined) {
+    const name = Object.keys(headers).find((k) => k.toLowerCase() === IDEMPOTENCY_HEADER);
+    raw = name === undefined ? undefined : headers[name];
+  }
+  if (raw === undefined) return undefined;
+  let key = raw.trim();
+  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
+  const problem =
+    key === ''
+      ? 'must not be empty'
+      : key.length > MAX_KEY_LENGTH
+        ? `must be at most ${MAX_KEY_LENGTH} characters`
+        : /^[\x20-\x7e]+$/.test(key)
+          ? undefined
+          : 'must be printable ASCII';
+  if (problem) {
+    throw new RequestValidationError(
+      [{ path: 'Idempotency-Key', message: problem, in: 'header' }],
+      `The Idempotency-Key header ${problem}.`,
+    );
+  }
+  return key;
+}
+
+export interface IdempotentCall {
+  /** Who asks: replies are never shared between callers. */
+  callerSub: string;
+  operationId: string;
+  key: string;
+  /** What a repeat must match (path parameters, query, parsed body). */
+  request: unknown;
+}
+
+/** A reply that is not stored (not 2xx): carried out of the idempotent function. */
+class NotStored extends Error {
+  constructor(readonly result: HttpResult) {
+    super('reply not stored');
+  }
+}
+
+let cached: { key: string; layer: DynamoDBPersistenceLayer } | undefined;
+
+const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
+
+/** One persistence layer per table and endpoint (read from the environment on first use). */
+function persistenceLayer(): DynamoDBPersistenceLayer {
+  const tableName = process.env.TABLE_NAME;
+  if (!tableName) throw new Error('TABLE_NAME is not set');
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  const cacheKey = `${tableName}@${endpoint ?? ''}`;
+  if (cached?.key !== cacheKey) {
+    // DynamoDB Local accepts any credentials; elsewhere the SDK's chain (the Lambda role).
+    const local = endpoint !== undefined && LOOPBACK.test(endpoint);
+    const client = new DynamoDBClient(
+      local
+        ? {
+            endpoint,
+            region: process.env.AWS_REGION ?? 'us-east-1',
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          }
+        : {},
+    );
+    const layer = new DynamoDBPersistenceLayer({
+      tableName,
+      keyAttr: TABLE.partitionKey,
+      sortKeyAttr: TABLE.sortKey,
+      staticPkValue: IDEMPOTENCY_PARTITION,
+      expiryAttr: TABLE.ttlAttribute,
+      awsSdkV3Client: client,
+    });
+    cached = { key: cacheKey, layer };
+  }
+  return cached.layer;
+}
+
+/** The stored form of a reply: plain JSON values only (DynamoDB cannot store undefined). */
+function storable(result: HttpResult): HttpResult {
+  return JSON.parse(JSON.stringify(result)) as HttpResult;
+}
+
+/** A replayed reply says so (the stored reply as it was, plus this header). */
+const withReplayedHeader = <T>(stored: T): T => {
+  const result = stored as HttpResult;
+  return { ...result, headers: { ...result.headers, [REPLAYED_HEADER]: 'true' } } as T;
+};
+
+/**
+ * Runs `fn` at most once per (caller, operation, key) within the TTL; see the module comment.
+ * `context` bounds how long the in-progress mark blocks repeats.
+ */
+export async function runIdempotent(
+  call: IdempotentCall,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  fn: () => Promise<HttpResult>,
+  log: (message: string, extra: Record<string, unknown>) => void = () => {},
+): Promise<HttpResult> {
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: 'key',
+    payloadValidationJmesPath: 'request',
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
+    hashFunction: 'sha256',
+    lambdaContext: context as Context,
+    responseHook: withReplayedHeader,
+  });
+  /** The reply of this invocation's run of `fn`, if it ran. */
+  let outcome: HttpResult | undefined;
+  const once = makeIdempotent(
+    async (_data: { key: unknown; request: unknown }): Promise<HttpResult> => {
+      const result = await fn();
+      const status = result.statusCode ?? 200;
+      if (status < 200 || status > 299) {
+        outcome = result;
+        throw new NotStored(result);
+      }
+      outcome = storable(result);
+      return outcome;
+    },
+    { persistenceStore: persistenceLayer(), config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
+  );
+
+  try {
+    return await once({
+      key: { sub: call.callerSub, operationId: call.operationId, key: call.key },
+      request: call.request ?? null,
+    });
+  } catch (error) {
+    if (error instanceof NotStored) return error.result;
+    if (error instanceof IdempotencyValidationError) {
+      throw new HttpError(
+        422,
+        'This Idempotency-Key was already used with a different request; use a new key for a new request.',
+        { title: 'Idempotency key reused', type: problemTypeFor('IDEMPOTENCY_KEY_REUSED') },
+      );
+    }
+    if (
+      error instanceof IdempotencyAlreadyInProgressError ||
+      error instanceof IdempotencyInconsistentStateError ||
+      error instanceof IdempotencyItemNotFoundError
+    ) {
+      throw new HttpError(409, 'A request with this Idempotency-Key is still in progress; retry shortly.', {
+        title: 'Request in progress',
+        type: problemTypeFor('IDEMPOTENCY_IN_PROGRESS'),
+        headers: { 'retry-after': '1' },
+      });
+    }
+    if (error instanceof IdempotencyPersistenceLayerError) {
+      // The command ran and only saving (or clearing) the record failed: the caller still gets
+      // the reply; a repeat is refused as in progress until the mark lapses, then runs again.
+      if (outcome !== undefined) {
+        log('idempotency record not saved', { operationId: call.operationId, error });
+        return outcome;
+      }
+      // Throttling and the like surface as themselves (503 with Retry-After); the rest is a 500.
+      if (error.cause instanceof Error) throw error.cause;
+    }
+    throw error;
+  }
+}

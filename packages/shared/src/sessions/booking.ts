@@ -1,0 +1,430 @@
+import { ulid } from 'ulid';
+import type { z } from 'zod';
+import type { CreateSessionBody, ListSessionsQuery } from '../api/requests.ts';
+import type { DefinitionStore } from '../catalogue/definition-store.ts';
+import { filteredPage, type ListPage } from '../catalogue/definitions.ts';
+import type { SessionStatus } from '../kernel/enums.ts';
+import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../kernel/errors.ts';
+import { newSession } from '../kernel/factories.ts';
+import type {
+  GradingSession,
+  LabletSession,
+  ResourceObservation,
+  ScoreReport,
+  Timeslot,
+  UserSession,
+} from '../kernel/schemas.ts';
+import { isTerminalSession } from '../kernel/transitions.ts';
+import { retryOnConflict } from '../platform/dynamodb/retry.ts';
+import type { WorkflowEngine } from '../platform/workflow/engine.ts';
+import type { SessionStore } from './session-store.ts';
+
+/**
+ * Session commands and queries behind the API (DESIGN §4, §6, §8). A session is created PENDING
+ * for one reservation (at most one session per reservation, enforced by the store's guard item),
+ * pinned to a definition version, and handed to the session workflow through the workflow
+ * engine; terminate and finish only record the request and resolve the workflow's pending task
+ * token, so the workflow stays the one place that tears down.
+ */
+
+export interface SessionDeps {
+  sessions: SessionStore;
+  definitions: Pick<DefinitionStore, 'getLatest' | 'getVersion'>;
+  engine: WorkflowEngine;
+  clock?: () => Date;
+  /** Session ids; ULIDs by default. */
+  newId?: () => string;
+}
+
+export type CreateSessionInput = z.output<typeof CreateSessionBody>;
+export type ListSessionsInput = z.output<typeof ListSessionsQuery>;
+
+const nowOf = (deps: { clock?: (() => Date) | undefined }): Date => deps.clock?.() ?? new Date();
+
+// ---------------------------------------------------------------------------------------------
+// Timeslot rules
+
+/** How far in the past a timeslot may start, so an on-demand session can start "now". */
+export const START_GRACE_MINUTES = 5;
+
+/**
+ * A bookable timeslot: end after start, start no earlier than START_GRACE_MINUTES ago, end in
+ * the future, and no longer than the definition allows. Each violation names its field.
+ */
+export function checkTimeslot(timeslot: Timeslot, maxDurationMinutes: number, now: Date): void {
+  const start = Date.parse(timeslot.start);
+  const end = Date.parse(timeslot.end);
+  if (Number.isNaN(start)) throw new ValidationError('timeslot.start', 'not an ISO date-time');
+  if (Number.isNaN(end)) throw new ValidationError('timeslot.end', 'not an ISO date-time');
+  if (end <= start) throw new ValidationError('timeslot.end', 'must be after timeslot.start');
+  if (start < now.getTime() - START_GRACE_MINUTES * 60_000) {
+    throw new ValidationError(
+      'timeslot.start',
+      `must not be more than ${START_GRACE_MINUTES} minutes in the past (now is ${now.toISOString()})`,
+    );
+  }
+  if (end <= now.getTime()) {
+    throw new ValidationError('timeslot.end', `must be in the future (now is ${now.toISOString()})`);
+  }
+  const minutes = (end - start) / 60_000;
+  if (minutes > maxDurationMinutes) {
+    throw new ValidationError(
+      'timeslot.end',
+      `the timeslot lasts ${Math.ceil(minutes)} minutes; the definition allows at most ${maxDurationMinutes}`,
+      { maxDurationMinutes },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Create
+
+export interface CreateSessionResult {
+  session: LabletSession;
+  /** false: the reservation already had this session (the reply is 200, not 201). */
+  created: boolean;
+}
+
+/**
+ * Creates the reservation's session, or returns the one it already has (idempotent per
+ * reservationId; concurrent duplicates create exactly one, the store's guard item decides).
+ * A repeat that names another definition, version or user is a 409: a reservation has one
+ * session. A new session needs an ACTIVE definition and a valid timeslot, pins the requested
+ * (default: latest) version, and its workflow is started.
+ */
+export async function createSession(
+  deps: SessionDeps,
+  input: CreateSessionInput,
+): Promise<CreateSessionResult> {
+  const existing = await findByReservation(deps.sessions, input.reservationId);
+  if (existing) return replay(deps, existing, input);
+
+  const latest = await deps.definitions.getLatest(input.definitionId);
+  if (latest.status !== 'ACTIVE') {
+    throw new ConflictError(
+      `definition ${latest.id} is ${latest.status}; only an ACTIVE definition takes new sessions`,
+      { definitionId: latest.id, status: latest.status },
+    );
+  }
+  const pinned =
+    input.definitionVersion === undefined || input.definitionVersion === latest.version
+      ? latest
+      : await deps.definitions.getVersion(input.definitionId, input.definitionVersion);
+
+  const now = nowOf(deps);
+  checkTimeslot(input.timeslot, pinned.maxDurationMinutes, now);
+  const draft = newSession(
+    pinned,
+    {
+      id: deps.newId?.() ?? ulid(),
+      reservationId: input.reservationId,
+      owner: input.owner,
+      timeslot: input.timeslot,
+    },
+    now.toISOString(),
+  );
+  const {
+    status: _status,
+    version: _version,
+    workerId: _workerId,
+    allocatedPorts: _ports,
+    ...fields
+  } = draft;
+
+  let created: LabletSession;
+  try {
+    created = await deps.sessions.create({ ...fields, status: 'PENDING' });
+  } catch (e) {
+    const sessionId = e instanceof DuplicateError ? e.details.sessionId : undefined;
+    if (typeof sessionId !== 'string') throw e;
+    // Lost the race for this reservation: the winner's session is the answer, and the winner
+    // (still in flight) starts its workflow.
+    return replay(deps, await deps.sessions.getSession(sessionId), input, { heal: false });
+  }
+  return { session: await ensureWorkflowStarted(deps, created), created: true };
+}
+
+async function findByReservation(
+  sessions: Pick<SessionStore, 'getByReservation'>,
+  reservationId: string,
+): Promise<LabletSession | undefined> {
+  try {
+    return await sessions.getByReservation(reservationId);
+  } catch (e) {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The answer to a create for a reservation that has a session. `heal` (default): a session
+ * whose workflow never started (its create crashed between the write and the start) is
+ * started now.
+ */
+async function replay(
+  deps: SessionDeps,
+  existing: LabletSession,
+  input: CreateSessionInput,
+  opts: { heal?: boolean } = {},
+): Promise<CreateSessionResult> {
+  const mismatch = [
+    existing.definitionId !== input.definitionId ? 'definitionId' : undefined,
+    input.definitionVersion !== undefined && existing.definitionVersion !== input.definitionVersion
+      ? 'definitionVersion'
+      : undefined,
+    existing.owner.userId !== input.owner.userId ? 'owner.userId' : undefined,
+  ].filter((f) => f !== undefined);
+  if (mismatch.length > 0) {
+    throw new ConflictError(
+      `reservation ${existing.reservationId} already has session ${existing.id} ` +
+        `(definition ${existing.definitionId} v${existing.definitionVersion}, user ${existing.owner.userId}); ` +
+        `this request differs in ${mismatch.join(', ')}`,
+      { reservationId: existing.reservationId, sessionId: existing.id, fields: mismatch },
+    );
+  }
+  const session = opts.heal === false ? existing : await ensureWorkflowStarted(deps, existing);
+  return { session, created: false };
+}
+
+/**
+ * Starts the session's workflow unless it has one, and records its ARN. Safe to repeat and to
+ * run concurrently (a replayed create after a crash between the write and the start heals the
+ * session): the engine's start is idempotent per session.
+ */
+export async function ensureWorkflowStarted(
+  deps: SessionDeps,
+  session: LabletSession,
+): Promise<LabletSession> {
+  if (session.executionArn || session.status !== 'PENDING' || session.terminationRequestedAt) return session;
+  const { executionArn } = await deps.engine.startSession(session);
+  let current = session;
+  const { value } = await retryOnConflict(
+    async (attempt) => {
+      if (attempt > 1) current = await deps.sessions.getSession(session.id);
+      if (current.executionArn) return current;
+      const updated = await deps.sessions.update(session.id, { executionArn }, current.version);
+      if (updated.status === 'TERMINATED') {
+        // Terminated between the write and the start: nothing to run.
+        await deps.engine.stopExecution(executionArn, 'session terminated before its workflow started');
+      }
+      return updated;
+    },
+    { maxAttempts: 10 },
+  );
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+/** A session with its child records, as GET /v1/sessions/{id} returns it. */
+export type SessionView = LabletSession & {
+  userSession: UserSession | null;
+  grading: GradingSession | null;
+  score: ScoreReport | null;
+  observations: ResourceObservation[];
+  history: Awaited<ReturnType<SessionStore['get']>>['history'];
+};
+
+export async function getSessionView(deps: Pick<SessionDeps, 'sessions'>, id: string): Promise<SessionView> {
+  const a = await deps.sessions.get(id);
+  return {
+    ...a.session,
+    userSession: a.userSession ?? null,
+    grading: a.grading ?? null,
+    score: a.score ?? null,
+    observations: a.observations,
+    history: a.history,
+  };
+}
+
+export async function getSessionHistory(deps: Pick<SessionDeps, 'sessions'>, id: string) {
+  return { items: (await deps.sessions.get(id)).history };
+}
+
+/** The session(s) of a reservation; an unknown reservation is a 404. */
+export async function getReservationSessions(
+  deps: Pick<SessionDeps, 'sessions'>,
+  reservationId: string,
+): Promise<{ items: LabletSession[] }> {
+  return { items: [await deps.sessions.getByReservation(reservationId)] };
+}
+
+/**
+ * Sessions by any combination of filters. The most selective index answers — reservationId
+ * (guard item), workerId (sessions holding a placement on the worker), status (ordered by
+ * timeslot start, window in the key condition), else the listing of all sessions by start
+ * (window in the key condition) — and the remaining filters are applied in code. Pages are
+ * cursor-based; a cursor belongs to the filter combination that produced it.
+ */
+export async function listSessions(
+  deps: Pick<SessionDeps, 'sessions'>,
+  q: ListSessionsInput,
+): Promise<ListPage<LabletSession>> {
+  const from = q.startFrom === undefined ? undefined : Date.parse(q.startFrom);
+  const to = q.startTo === undefined ? undefined : Date.parse(q.startTo);
+  if (from !== undefined && to !== undefined && to < from) {
+    throw new ValidationError('startTo', 'must not be before startFrom');
+  }
+  const matches = (s: LabletSession, skip: { status?: boolean; window?: boolean } = {}): boolean => {
+    if (!skip.status && q.status !== undefined && s.status !== q.status) return false;
+    if (q.definitionId !== undefined && s.definitionId !== q.definitionId) return false;
+    if (q.reservationId !== undefined && s.reservationId !== q.reservationId) return false;
+    if (q.workerId !== undefined && s.workerId !== q.workerId) return false;
+    if (!skip.window) {
+      const start = Date.parse(s.timeslot.start);
+      if (from !== undefined && start < from) return false;
+      if (to !== undefined && start >= to) return false;
+    }
+    return true;
+  };
+
+  if (q.reservationId !== undefined) {
+    const one = await findByReservation(deps.sessions, q.reservationId);
+    return { items: one && matches(one) ? [one] : [] };
+  }
+  const window = { startFrom: q.startFrom, startTo: q.startTo };
+  if (q.workerId !== undefined) {
+    const workerId = q.workerId;
+    return filteredPage((page) => deps.sessions.listActiveOnWorker(workerId, page), {
+      limit: q.limit,
+      cursor: q.cursor,
+      keep: (s) => matches(s),
+    });
+  }
+  if (q.status !== undefined) {
+    const status: SessionStatus = q.status;
+    return filteredPage((page) => deps.sessions.listByStatus(status, { ...page, ...window }), {
+      limit: q.limit,
+      cursor: q.cursor,
+      keep: (s) => matches(s, { status: true, window: true }),
+    });
+  }
+  return filteredPage(
+    (page) =>
+      deps.sessions.listStartingBetween(q.startFrom ?? EARLIEST, q.startTo ?? LATEST, {
+        limit: page.limit,
+        cursor: page.cursor,
+      }),
+    {
+      limit: q.limit,
+      cursor: q.cursor,
+      keep: (s) => matches(s, { window: true }),
+    },
+  );
+}
+
+const EARLIEST = '1970-01-01T00:00:00.000Z';
+const LATEST = '9999-12-31T23:59:59.999Z';
+
+// ---------------------------------------------------------------------------------------------
+// Terminate and finish
+
+export type ActionOutcome =
+  /** Went straight to TERMINATED (it had not been placed: nothing to tear down). */
+  | 'terminated'
+  /** Recorded; the workflow tears down (its pending wait, if any, was failed/resolved). */
+  | 'requested'
+  /** Nothing to do in this status (already over, or already past that point). */
+  | 'noop';
+
+export interface ActionResult {
+  session: LabletSession;
+  outcome: ActionOutcome;
+}
+
+/** Failure `error` the workflow's Catch sees when a wait is failed by terminate. */
+export const TERMINATED_ERROR = 'Terminated';
+
+/**
+ * Terminate (safe to repeat): records terminationRequestedAt/reason (the first request's are
+ * kept). A session that has not been placed goes straight to TERMINATED with a history entry
+ * and its execution is stopped; one waiting on a task token gets that token failed with
+ * `Terminated`, so the workflow's Catch runs the teardown; one in a working step is seen by
+ * the workflow's next step. A TERMINATED session is left as it is.
+ */
+export async function terminateSession(
+  deps: SessionDeps,
+  id: string,
+  ctx: { by: string; reason?: string | undefined },
+): Promise<ActionResult> {
+  const at = nowOf(deps).toISOString();
+  const { value } = await retryOnConflict(
+    async () => {
+      const s = await deps.sessions.getSession(id);
+      if (isTerminalSession(s.status)) return { session: s, outcome: 'noop' as const, previous: s };
+      const mark = s.terminationRequestedAt
+        ? {}
+        : { terminationRequestedAt: at, ...(ctx.reason ? { terminationReason: ctx.reason } : {}) };
+      if (s.status === 'PENDING' && !s.workerId) {
+        const t = await deps.sessions.transition(
+          id,
+          'PENDING',
+          'TERMINATED',
+          ctx.by,
+          ctx.reason ?? 'terminated before placement',
+          mark,
+          { expectedVersion: s.version },
+        );
+        return { session: t, outcome: 'terminated' as const, previous: s };
+      }
+      const session = Object.keys(mark).length > 0 ? await deps.sessions.update(id, mark, s.version) : s;
+      return { session, outcome: 'requested' as const, previous: s };
+    },
+    { maxAttempts: 10 },
+  );
+  const cause = ctx.reason ?? value.session.terminationReason ?? `terminated by ${ctx.by}`;
+  if (value.outcome === 'terminated' && value.previous.executionArn) {
+    await deps.engine.stopExecution(value.previous.executionArn, cause);
+  }
+  if (value.outcome === 'requested' && value.session.pendingWait) {
+    await deps.engine.sendTaskFailure(value.session.pendingWait.taskToken, TERMINATED_ERROR, cause);
+  }
+  return { session: value.session, outcome: value.outcome };
+}
+
+const FINISHABLE: ReadonlySet<SessionStatus> = new Set(['READY', 'RUNNING']);
+const NOT_YET_FINISHABLE: ReadonlySet<SessionStatus> = new Set(['PENDING', 'SCHEDULED', 'INSTANTIATING']);
+
+/**
+ * The learner is done (safe to repeat): a READY/RUNNING session records finishRequestedAt and an
+ * END wait is resolved with success; a session already past that point (or being terminated)
+ * is left as it is; one not ready yet is a 409.
+ */
+export async function finishSession(
+  deps: SessionDeps,
+  id: string,
+  ctx: { by: string; reason?: string | undefined },
+): Promise<ActionResult> {
+  const at = nowOf(deps).toISOString();
+  const { value } = await retryOnConflict(
+    async () => {
+      const s = await deps.sessions.getSession(id);
+      if (NOT_YET_FINISHABLE.has(s.status)) {
+        throw new ConflictError(
+          `session ${id} is ${s.status}; the learner can finish it once it is READY or RUNNING`,
+          { sessionId: id, status: s.status },
+        );
+      }
+      if (!FINISHABLE.has(s.status) || s.terminationRequestedAt) {
+        return { session: s, outcome: 'noop' as const };
+      }
+      const session = s.finishRequestedAt
+        ? s
+        : await deps.sessions.update(id, { finishRequestedAt: at }, s.version);
+      return { session, outcome: 'requested' as const };
+    },
+    { maxAttempts: 10 },
+  );
+  const wait = value.session.pendingWait;
+  if (value.outcome === 'requested' && wait?.kind === 'END') {
+    await deps.engine.sendTaskSuccess(wait.taskToken, {
+      ended: 'FINISHED',
+      source: 'api',
+      by: ctx.by,
+      at: value.session.finishRequestedAt ?? at,
+      ...(ctx.reason ? { reason: ctx.reason } : {}),
+    });
+  }
+  return value;
+}

@@ -1,0 +1,101 @@
+import type { Stores } from '../../app/stores.ts';
+import type { SessionStatus } from '../../kernel/enums.ts';
+import { InvalidTransitionError } from '../../kernel/errors.ts';
+import type { LabletSession, Worker } from '../../kernel/schemas.ts';
+import type { EvidenceStore } from '../../platform/evidence/store.ts';
+import type { CmlApi } from '../../platform/partners/cml-client.ts';
+import type { GradingApi } from '../../platform/partners/grading-client.ts';
+import type { LdsApi } from '../../platform/partners/lds-client.ts';
+import type { WorkflowEngine } from '../../platform/workflow/engine.ts';
+import type { SessionPatch } from '../session-store.ts';
+import { terminatedError } from './errors.ts';
+
+/**
+ * What the session workflow's task commands need (one command per task, DESIGN §6). Handlers
+ * build it from the environment (env.ts); tests pass their own.
+ */
+export interface LifecycleDeps {
+  stores: Pick<Stores, 'sessions' | 'workers' | 'definitions' | 'leases' | 'placement'>;
+  engine: Pick<WorkflowEngine, 'sendTaskSuccess' | 'sendTaskFailure'>;
+  /** The CML client of a worker (base URL: the worker's cmlBaseUrl, else https://<ip>/api/v0). */
+  cml: (worker: Worker) => CmlApi;
+  lds: LdsApi;
+  grading: GradingApi;
+  evidence: EvidenceStore;
+  config: LifecycleConfig;
+  clock?: () => Date;
+}
+
+export interface LifecycleConfig {
+  /** How long before the timeslot starts the lab is imported and started (default 600 s). */
+  instantiateLeadSeconds: number;
+  /** How long a started lab may take to converge (default 900 s). */
+  labBootTimeoutSeconds: number;
+  /** How long the Grading Engine gets before grading is FAULTED with GRADING_TIMEOUT (default 1800 s). */
+  gradingTimeoutSeconds: number;
+  /** Placement retry backoff while no worker fits: first delay and ceiling (default 30 s, 300 s). */
+  placementRetryBaseSeconds: number;
+  placementRetryMaxSeconds: number;
+}
+
+export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
+  instantiateLeadSeconds: 600,
+  labBootTimeoutSeconds: 900,
+  gradingTimeoutSeconds: 1800,
+  placementRetryBaseSeconds: 30,
+  placementRetryMaxSeconds: 300,
+};
+
+/** Who the workflow's own transitions are attributed to in the session history. */
+export const WORKFLOW_ACTOR = 'workflow:session-lifecycle';
+
+export const nowOf = (deps: { clock?: (() => Date) | undefined }): Date => deps.clock?.() ?? new Date();
+
+/** The CML base URL of a worker: its `cmlBaseUrl`, else `https://<ipAddress>/api/v0`. */
+export function cmlBaseUrlOf(worker: Pick<Worker, 'id' | 'cmlBaseUrl' | 'ipAddress'>): string {
+  if (worker.cmlBaseUrl) return worker.cmlBaseUrl;
+  if (worker.ipAddress) return `https://${worker.ipAddress}/api/v0`;
+  throw new Error(`worker ${worker.id} has neither cmlBaseUrl nor ipAddress`);
+}
+
+/** The session's CML lab title: deterministic, so a retried import can find its lab. */
+export const labTitleOf = (sessionId: string): string => `lcm-${sessionId}`;
+
+/** Whole seconds from now until `iso`, at least `min` (Step Functions timeouts need >= 1). */
+export function secondsUntil(iso: string, now: Date, min = 1): number {
+  return Math.max(min, Math.ceil((Date.parse(iso) - now.getTime()) / 1000));
+}
+
+/** An RFC 3339 timestamp without fractional seconds (what Wait's TimestampPath accepts everywhere). */
+export const waitTimestamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Every working step calls this first: a termination request is "seen by the next step". */
+export function assertNotTerminated(session: LabletSession): void {
+  if (session.terminationRequestedAt || session.status === 'TERMINATED') {
+    throw terminatedError(session.id, session.terminationReason);
+  }
+}
+
+/**
+ * Moves the session `from` → `to` unless it is already at `to` (a retried task), with the patch
+ * applied in the same write. Any other status is an InvalidTransitionError.
+ */
+export async function advance(
+  deps: Pick<LifecycleDeps, 'stores'>,
+  session: LabletSession,
+  from: SessionStatus,
+  to: SessionStatus,
+  by: string,
+  reason: string,
+  patch: SessionPatch = {},
+): Promise<LabletSession> {
+  if (session.status === to) {
+    return Object.keys(patch).length > 0
+      ? deps.stores.sessions.update(session.id, patch, session.version)
+      : session;
+  }
+  if (session.status !== from) throw new InvalidTransitionError('LabletSession', session.status, to);
+  return deps.stores.sessions.transition(session.id, from, to, by, reason, patch, {
+    expectedVersion: session.version,
+  });
+}

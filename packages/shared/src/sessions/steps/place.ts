@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { placeSession } from '../../fleet/place-session.ts';
+import {
+  assertNotTerminated,
+  type LifecycleDeps,
+  nowOf,
+  secondsUntil,
+  WORKFLOW_ACTOR,
+  waitTimestamp,
+} from './deps.ts';
+import { WORKFLOW_ERRORS, WorkflowTaskError } from './errors.ts';
+
+export const PlaceStepInput = z.object({
+  sessionId: z.string().min(1),
+  /** Placement attempts so far (0 on the first). */
+  attempt: z.number().int().nonnegative().default(0),
+});
+export type PlaceStepInput = z.input<typeof PlaceStepInput>;
+
+export interface PlaceStepOutput {
+  placed: boolean;
+  workerId: string | null;
+  /** Attempts made, this one included (the next call's `attempt`). */
+  attempt: number;
+  /** Not placed: how long to wait before the next attempt (backoff, never past the timeslot end). */
+  retryAfterSeconds: number;
+  /** Placed: when to instantiate (timeslot start minus the lead time), for the Wait state. */
+  instantiateAt: string | null;
+}
+
+/**
+ * PlaceSession: places the session (placement transaction, rejection summary stored on the
+ * session while nothing fits, so the scaler sees the demand). Not placed: the state machine
+ * waits `retryAfterSeconds` (exponential backoff) and calls again, until the timeslot is lost —
+ * then `NoCapacity` (reason NO_CAPACITY).
+ */
+export async function placeStep(deps: LifecycleDeps, input: PlaceStepInput): Promise<PlaceStepOutput> {
+  const { sessionId, attempt } = PlaceStepInput.parse(input);
+  const session = await deps.stores.sessions.getSession(sessionId);
+  assertNotTerminated(session);
+  const result = await placeSession(
+    { ...deps.stores, ...(deps.clock ? { clock: deps.clock } : {}) },
+    sessionId,
+    { by: WORKFLOW_ACTOR },
+  );
+  const now = nowOf(deps);
+  if (result.placed) {
+    const instantiateAt = new Date(
+      Date.parse(session.timeslot.start) - deps.config.instantiateLeadSeconds * 1000,
+    );
+    return {
+      placed: true,
+      workerId: result.workerId,
+      attempt: attempt + 1,
+      retryAfterSeconds: 0,
+      instantiateAt: waitTimestamp(instantiateAt),
+    };
+  }
+  if (now.getTime() >= Date.parse(session.timeslot.end)) {
+    const summary = Object.entries(result.rejections)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
+    throw new WorkflowTaskError(
+      WORKFLOW_ERRORS.noCapacity,
+      `no worker fitted session ${sessionId} before its timeslot ended (${attempt + 1} attempts; ` +
+        `${result.considered} workers considered; rejected by ${summary || 'nothing: no RUNNING worker'})`,
+    );
+  }
+  const { placementRetryBaseSeconds: base, placementRetryMaxSeconds: cap } = deps.config;
+  const backoff = Math.min(cap, base * 2 ** Math.min(attempt, 20));
+  return {
+    placed: false,
+    workerId: null,
+    attempt: attempt + 1,
+    retryAfterSeconds: Math.max(1, Math.min(backoff, secondsUntil(session.timeslot.end, now))),
+    instantiateAt: null,
+  };
+}
+
+/** The longest single Wait before instantiation: a termination request is seen at least this often. */
+export const SCHEDULE_CHECK_MAX_SECONDS = 300;
+
+export const CheckScheduleInput = z.object({
+  sessionId: z.string().min(1),
+  instantiateAt: z.string().min(1),
+});
+
+export interface CheckScheduleOutput {
+  /** Time to instantiate (timeslot start minus the lead time has come). */
+  due: boolean;
+  /** Not due: when to check again (instantiateAt, or sooner so termination is seen). */
+  wakeAt: string;
+}
+
+/**
+ * CheckSchedule: between placement and instantiation the workflow sleeps in Wait states of at
+ * most SCHEDULE_CHECK_MAX_SECONDS, calling this in between, so a termination requested while the
+ * session waits for its timeslot is seen within minutes (`Terminated`), not at the timeslot.
+ */
+export async function checkScheduleStep(
+  deps: LifecycleDeps,
+  input: z.input<typeof CheckScheduleInput>,
+): Promise<CheckScheduleOutput> {
+  const { sessionId, instantiateAt } = CheckScheduleInput.parse(input);
+  const session = await deps.stores.sessions.getSession(sessionId);
+  assertNotTerminated(session);
+  const now = nowOf(deps).getTime();
+  const at = Date.parse(instantiateAt);
+  if (Number.isNaN(at)) throw new Error(`instantiateAt is not a date-time: ${instantiateAt}`);
+  if (at <= now) return { due: true, wakeAt: waitTimestamp(new Date(now)) };
+  const wake = Math.min(at, now + SCHEDULE_CHECK_MAX_SECONDS * 1000);
+  return { due: false, wakeAt: waitTimestamp(new Date(Math.ceil(wake / 1000) * 1000)) };
+}

@@ -1,0 +1,147 @@
+import type { LabletDefinition, LabletSession, PortTemplateEntry, Worker } from '../../kernel/schemas.ts';
+import type { LdsDevice, LdsProtocol } from '../../platform/partners/lds-client.ts';
+import {
+  advance,
+  assertNotTerminated,
+  type LifecycleDeps,
+  nowOf,
+  secondsUntil,
+  WORKFLOW_ACTOR,
+} from './deps.ts';
+import { integrationFailure, WORKFLOW_ERRORS, WorkflowTaskError } from './errors.ts';
+import { SessionStepInput } from './instantiate.ts';
+
+export interface ProvisionLdsOutput {
+  ldsSessionId: string;
+  /** Seconds until the timeslot ends: the LOGIN wait's timeout. */
+  loginTimeoutSeconds: number;
+}
+
+const TCP_PROTOCOLS: Readonly<Record<number, LdsProtocol>> = {
+  22: 'ssh',
+  23: 'telnet',
+  80: 'http',
+  443: 'https',
+  3389: 'rdp',
+};
+
+/** How the learner reaches a port of this kind (serial consoles are telnet on PATty). */
+export function protocolOf(entry: Pick<PortTemplateEntry, 'kind' | 'insidePort'>): LdsProtocol {
+  switch (entry.kind) {
+    case 'serial':
+      return 'telnet';
+    case 'vnc':
+      return 'vnc';
+    case 'udp':
+      return 'udp';
+    default:
+      return (entry.insidePort !== undefined ? TCP_PROTOCOLS[entry.insidePort] : undefined) ?? 'tcp';
+  }
+}
+
+/**
+ * The devices LDS shows: one per port template entry, at the worker's IP and the port leased for
+ * it. A definition device naming that port (`portName`) gives the display name, protocol and
+ * credentials.
+ */
+export function ldsDevices(
+  session: Pick<LabletSession, 'id' | 'portTemplate' | 'allocatedPorts'>,
+  worker: Pick<Worker, 'id' | 'ipAddress'>,
+  definition: Pick<LabletDefinition, 'devices'>,
+): LdsDevice[] {
+  if (!worker.ipAddress) throw new Error(`worker ${worker.id} has no IP address`);
+  return session.portTemplate.map((entry) => {
+    const port = session.allocatedPorts?.[entry.name];
+    if (port === undefined) throw new Error(`session ${session.id} has no port allocated for ${entry.name}`);
+    const device = definition.devices.find((d) => d.portName === entry.name);
+    return {
+      name: device?.name ?? entry.name,
+      host: worker.ipAddress!,
+      port,
+      protocol: device?.protocol ?? protocolOf(entry),
+      ...(device?.username !== undefined ? { username: device.username } : {}),
+      ...(device?.password !== undefined ? { password: device.password } : {}),
+    };
+  });
+}
+
+/**
+ * ProvisionLds: the LDS session for the definition's part (`formQualifiedName`) with the devices
+ * (worker IP + allocated port + protocol per port template entry), recorded as the UserSession
+ * (its id right after creation, so a failure later still lets teardown archive it), then
+ * INSTANTIATING → READY with the login URL. The LDS create is idempotent on the session id.
+ * LDS 5xx/network → `LdsUnavailable` (retried, then reason LDS_UNAVAILABLE); 4xx → `LdsRejected`.
+ */
+export async function provisionLdsStep(
+  deps: LifecycleDeps,
+  input: SessionStepInput,
+): Promise<ProvisionLdsOutput> {
+  const { sessionId } = SessionStepInput.parse(input);
+  const { sessions, workers, definitions } = deps.stores;
+  const aggregate = await sessions.get(sessionId);
+  let session = aggregate.session;
+  assertNotTerminated(session);
+  if (!session.workerId) throw new Error(`session ${sessionId} has no worker`);
+  const [worker, definition] = await Promise.all([
+    workers.get(session.workerId),
+    definitions.getVersion(session.definitionId, session.definitionVersion),
+  ]);
+  if (!definition.formQualifiedName) {
+    throw new WorkflowTaskError(
+      WORKFLOW_ERRORS.ldsRejected,
+      `definition ${definition.id} v${definition.version} has no formQualifiedName (LDS part)`,
+    );
+  }
+  const devices = ldsDevices(session, worker, definition);
+  const lds = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (e) {
+      throw integrationFailure(e, WORKFLOW_ERRORS.ldsUnavailable, WORKFLOW_ERRORS.ldsRejected, `LDS ${what}`);
+    }
+  };
+
+  const now = () => nowOf(deps).toISOString();
+  let userSession = aggregate.userSession;
+  if (!userSession) {
+    const created = await lds('createSession', () =>
+      deps.lds.createSession({
+        partId: definition.formQualifiedName!,
+        externalSessionId: session.id,
+        user: { id: session.owner.userId, username: session.owner.username, email: session.owner.email },
+        timeslot: session.timeslot,
+      }),
+    );
+    userSession = await sessions.putUserSession(session.id, {
+      ldsSessionId: created.id,
+      status: 'PROVISIONED',
+      createdAt: now(),
+      updatedAt: now(),
+    });
+  }
+  const ldsSessionId = userSession.ldsSessionId;
+  await lds('setDevices', () => deps.lds.setDevices(ldsSessionId, devices));
+  const info = await lds('getSession', () => deps.lds.getSession(ldsSessionId));
+  if (!info.loginUrl) {
+    throw new WorkflowTaskError(
+      WORKFLOW_ERRORS.ldsUnavailable,
+      `LDS session ${ldsSessionId} has no login URL yet`,
+    );
+  }
+  if (userSession.loginUrl !== info.loginUrl) {
+    userSession = await sessions.putUserSession(session.id, {
+      ...userSession,
+      loginUrl: info.loginUrl,
+      updatedAt: now(),
+    });
+  }
+  session = await advance(
+    deps,
+    session,
+    'INSTANTIATING',
+    'READY',
+    WORKFLOW_ACTOR,
+    `lab ${session.cmlLabId ?? '?'} booted; LDS session ${ldsSessionId} provisioned with ${devices.length} devices`,
+  );
+  return { ldsSessionId, loginTimeoutSeconds: secondsUntil(session.timeslot.end, nowOf(deps)) };
+}

@@ -1,0 +1,103 @@
+import type { FleetConfig } from '../fleet/config.ts';
+import { nowOf } from '../fleet/deps.ts';
+import type { SessionStatus } from '../kernel/enums.ts';
+import { SESSION_STATUSES } from '../kernel/enums.ts';
+import type { LabletSession } from '../kernel/schemas.ts';
+import { MAX_PAGE_SIZE } from '../platform/dynamodb/dynamo.ts';
+import type { ExecutionStatus, FleetWorkflows } from '../platform/workflow/fleet-engine.ts';
+import type { SessionStore } from './session-store.ts';
+import type { LifecycleDeps as SessionLifecycleDeps } from './steps/deps.ts';
+import {
+  archiveLdsStep,
+  beginTeardownStep,
+  completeTeardownStep,
+  deleteLabStep,
+  releaseCapacityStep,
+} from './steps/teardown.ts';
+
+/**
+ * Stuck-session sweep (DESIGN §2 "suspended-step watchdog", §7): a session that is not
+ * TERMINATED but whose workflow execution is no longer running (failed, timed out, aborted,
+ * ended without tearing down, or gone) would hold its capacity, ports, CML lab and LDS session
+ * forever. The sweep runs the session workflow's own teardown steps for it (lifecycle/teardown.ts:
+ * begin → delete lab → release capacity → archive LDS → TERMINATED) with the error
+ * `WorkflowLost`, so the session ends with failureReason WORKFLOW_ERROR and its history says why.
+ *
+ * Sessions changed within `stuckSessionGraceSeconds` are left alone (an execution that just
+ * ended normally is finishing its last write), and so are executions whose status the engine
+ * cannot tell (`UNKNOWN`: e.g. the recording engine of a test).
+ */
+
+export const WORKFLOW_LOST_ERROR = 'WorkflowLost';
+
+/** Statuses that mean the execution will never act on the session again. */
+const DEAD: ReadonlySet<ExecutionStatus> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'NOT_FOUND',
+]);
+
+export type SessionTeardown = (sessionId: string, why: { Error: string; Cause: string }) => Promise<void>;
+
+export interface StuckSessionDeps {
+  sessions: Pick<SessionStore, 'listByStatus'>;
+  workflows: Pick<FleetWorkflows, 'executionStatus'>;
+  teardown: SessionTeardown;
+  config: Pick<FleetConfig, 'stuckSessionGraceSeconds'>;
+  clock?: (() => Date) | undefined;
+}
+
+export interface StuckSessionResult {
+  checked: number;
+  tornDown: Array<{ sessionId: string; executionArn: string; execution: ExecutionStatus }>;
+  errors: Array<{ sessionId: string; error: string }>;
+}
+
+/** The session workflow's teardown steps in order, for one session (each is idempotent). */
+export function sessionTeardownWith(deps: SessionLifecycleDeps): SessionTeardown {
+  return async (sessionId, why) => {
+    await beginTeardownStep(deps, { sessionId, error: why });
+    await deleteLabStep(deps, { sessionId });
+    await releaseCapacityStep(deps, { sessionId });
+    await archiveLdsStep(deps, { sessionId });
+    await completeTeardownStep(deps, { sessionId });
+  };
+}
+
+const NOT_TERMINAL: readonly SessionStatus[] = SESSION_STATUSES.filter((s) => s !== 'TERMINATED');
+
+export async function sweepStuckSessions(deps: StuckSessionDeps): Promise<StuckSessionResult> {
+  const now = nowOf(deps).getTime();
+  const graceMs = deps.config.stuckSessionGraceSeconds * 1000;
+  const result: StuckSessionResult = { checked: 0, tornDown: [], errors: [] };
+  for (const status of NOT_TERMINAL) {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.sessions.listByStatus(status, { limit: MAX_PAGE_SIZE, cursor });
+      cursor = page.cursor;
+      for (const s of page.items) {
+        if (!s.executionArn || now - Date.parse(s.updatedAt) < graceMs) continue;
+        result.checked++;
+        await checkOne(deps, s, result);
+      }
+    } while (cursor !== undefined);
+  }
+  return result;
+}
+
+async function checkOne(deps: StuckSessionDeps, s: LabletSession, result: StuckSessionResult): Promise<void> {
+  const executionArn = s.executionArn!;
+  try {
+    const execution = await deps.workflows.executionStatus(executionArn);
+    if (!DEAD.has(execution)) return;
+    await deps.teardown(s.id, {
+      Error: WORKFLOW_LOST_ERROR,
+      Cause: `the session workflow ${executionArn} is ${execution} but the session is ${s.status}`,
+    });
+    result.tornDown.push({ sessionId: s.id, executionArn, execution });
+  } catch (e) {
+    result.errors.push({ sessionId: s.id, error: e instanceof Error ? e.message : String(e) });
+  }
+}

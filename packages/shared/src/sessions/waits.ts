@@ -1,0 +1,337 @@
+import type { SessionStatus } from '../kernel/enums.ts';
+import type { GradingSession, LabletSession, ScoreReport } from '../kernel/schemas.ts';
+import { isTerminalSession } from '../kernel/transitions.ts';
+import { retryOnConflict } from '../platform/dynamodb/retry.ts';
+import type { WorkflowEngine } from '../platform/workflow/engine.ts';
+import { TERMINATED_ERROR } from './booking.ts';
+import type { SessionStore } from './session-store.ts';
+
+/**
+ * The session workflow's three waits (DESIGN §6): LOGIN, END and GRADING are
+ * `.waitForTaskToken` tasks. The waiting task registers its token here (`registerWait`); the
+ * facts that end a wait arrive as events or API calls (`observeLearnerEvent`,
+ * `observeGradingResult`, finish/terminate in sessions.ts) and resolve the token when the
+ * session is waiting for them.
+ *
+ * Either side may come first, and both run concurrently: every write is conditioned on the
+ * session's version, so a registration and an observation are serialised by DynamoDB. Whoever
+ * writes second reads what the first one wrote and resolves the token — an event that beats the
+ * wait is never lost, and a wait registered after its event resolves at once.
+ *
+ * Resolution order is "resolve, then clear": the token is sent first and `pendingWait` is cleared
+ * afterwards, so a redelivered event after a crash in between resolves again (harmless: the
+ * engine contract makes resolving twice a no-op) instead of leaving the workflow waiting.
+ */
+
+export type WaitKind = 'LOGIN' | 'END' | 'GRADING';
+export type LearnerEventKind = 'LOGIN' | 'END' | 'PAUSED';
+
+export interface WaitDeps {
+  sessions: Pick<SessionStore, 'getSession' | 'get' | 'update' | 'putGrading' | 'putScore'>;
+  engine: Pick<WorkflowEngine, 'sendTaskSuccess' | 'sendTaskFailure'>;
+  clock?: () => Date;
+}
+
+/** Error of the task failure a GRADING wait gets when the Grading Engine reports a failure. */
+export const GRADING_FAILED_ERROR = 'GradingFailed';
+
+const nowOf = (deps: { clock?: (() => Date) | undefined }): string =>
+  (deps.clock?.() ?? new Date()).toISOString();
+
+// ---------------------------------------------------------------------------------------------
+// What a wait resolves with
+
+/** Output of a resolved LOGIN wait (the task's result in the workflow). */
+export interface LoginWaitOutput {
+  kind: 'LOGIN';
+  at: string;
+}
+
+/** Output of a resolved END wait. `ended`: the learner finished (API) or LDS ended the session. */
+export interface EndWaitOutput {
+  kind: 'END';
+  ended: 'FINISHED' | 'ENDED';
+  at: string;
+}
+
+/** Output of a resolved GRADING wait (a failed grading fails the task instead). */
+export interface GradingWaitOutput {
+  kind: 'GRADING';
+  status: 'COMPLETED';
+  score: number;
+  maxScore: number;
+  passed: boolean;
+}
+
+type Resolution =
+  | { ok: true; output: LoginWaitOutput | EndWaitOutput | GradingWaitOutput }
+  | { ok: false; error: string; cause: string };
+
+/** What resolves a LOGIN/END wait on this session, if its fact has already been seen. */
+function learnerResolution(session: LabletSession, kind: 'LOGIN' | 'END'): Resolution | undefined {
+  if (kind === 'LOGIN') {
+    return session.loginObservedAt
+      ? { ok: true, output: { kind: 'LOGIN', at: session.loginObservedAt } }
+      : undefined;
+  }
+  if (session.endObservedAt) {
+    return { ok: true, output: { kind: 'END', ended: 'ENDED', at: session.endObservedAt } };
+  }
+  if (session.finishRequestedAt) {
+    return { ok: true, output: { kind: 'END', ended: 'FINISHED', at: session.finishRequestedAt } };
+  }
+  return undefined;
+}
+
+/** What resolves a GRADING wait, from the stored grading record (only a final one resolves). */
+function gradingResolution(
+  grading: GradingSession | undefined,
+  score: ScoreReport | undefined,
+): Resolution | undefined {
+  if (grading?.status === 'COMPLETED' && score) {
+    return {
+      ok: true,
+      output: {
+        kind: 'GRADING',
+        status: 'COMPLETED',
+        score: score.score,
+        maxScore: score.maxScore,
+        passed: score.passed,
+      },
+    };
+  }
+  if (grading?.status === 'FAULTED') {
+    return { ok: false, error: GRADING_FAILED_ERROR, cause: grading.error ?? 'grading failed' };
+  }
+  return undefined;
+}
+
+const terminatedResolution = (session: LabletSession): Resolution => ({
+  ok: false,
+  error: TERMINATED_ERROR,
+  cause: session.terminationReason ?? 'termination requested',
+});
+
+async function resolve(deps: WaitDeps, taskToken: string, r: Resolution): Promise<void> {
+  if (r.ok) await deps.engine.sendTaskSuccess(taskToken, r.output);
+  else await deps.engine.sendTaskFailure(taskToken, r.error, r.cause);
+}
+
+/**
+ * Clears `pendingWait` if it still holds `taskToken` (a newer wait is left alone). Safe to
+ * repeat; an unknown session is an error of the caller's (NotFoundError).
+ */
+export async function clearWait(
+  deps: Pick<WaitDeps, 'sessions'>,
+  sessionId: string,
+  taskToken: string,
+): Promise<LabletSession> {
+  const { value } = await retryOnConflict(
+    async () => {
+      const s = await deps.sessions.getSession(sessionId);
+      if (s.pendingWait?.taskToken !== taskToken) return s;
+      return deps.sessions.update(sessionId, { pendingWait: null }, s.version);
+    },
+    { maxAttempts: 20 },
+  );
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// registerWait: called by the waiting task of the workflow
+
+export type RegisterWaitOutcome =
+  /** Stored; an event or API call will resolve it (or the task's timeout fires). */
+  | 'waiting'
+  /** The awaited fact had already happened: resolved with success at once. */
+  | 'resolved'
+  /** Failed at once: termination requested (`Terminated`), or grading already FAULTED. */
+  | 'failed';
+
+export interface RegisterWaitResult {
+  outcome: RegisterWaitOutcome;
+  session: LabletSession;
+}
+
+/**
+ * Stores the waiting task's token on the session (`pendingWait`), so events and API calls can
+ * resolve it. If the awaited fact is already recorded (LOGIN: loginObservedAt; END:
+ * endObservedAt or finishRequestedAt; GRADING: the grading record COMPLETED/FAULTED) the token is
+ * resolved at once; if termination was requested it is failed with `Terminated`. Idempotent per
+ * token (a retried task invocation registers the same token again).
+ */
+export async function registerWait(
+  deps: WaitDeps,
+  sessionId: string,
+  kind: WaitKind,
+  taskToken: string,
+): Promise<RegisterWaitResult> {
+  const since = nowOf(deps);
+  const { value } = await retryOnConflict(
+    async () => {
+      // GRADING needs the child records; the grading observer bumps the session's version after
+      // writing them, so this version condition also fences the grading record.
+      let session: LabletSession;
+      let resolution: Resolution | undefined;
+      if (kind === 'GRADING') {
+        const aggregate = await deps.sessions.get(sessionId);
+        session = aggregate.session;
+        resolution = gradingResolution(aggregate.grading, aggregate.score);
+      } else {
+        session = await deps.sessions.getSession(sessionId);
+        resolution = learnerResolution(session, kind);
+      }
+      const terminal = isTerminalSession(session.status);
+      if (session.terminationRequestedAt || terminal) resolution = terminatedResolution(session);
+      const stored =
+        terminal || (session.pendingWait?.taskToken === taskToken && session.pendingWait.kind === kind)
+          ? session
+          : await deps.sessions.update(
+              sessionId,
+              { pendingWait: { kind, taskToken, since } },
+              session.version,
+            );
+      return { session: stored, resolution };
+    },
+    { maxAttempts: 20 },
+  );
+
+  if (!value.resolution) return { outcome: 'waiting', session: value.session };
+  await resolve(deps, taskToken, value.resolution);
+  const session = await clearWait(deps, sessionId, taskToken);
+  return { outcome: value.resolution.ok ? 'resolved' : 'failed', session };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations: called by the event handlers
+
+export type ObserveOutcome =
+  /** Recorded, and the session's matching wait was resolved. */
+  | 'resolved'
+  /** Recorded; nothing was waiting for it yet (registering the wait will find it). */
+  | 'recorded'
+  /** Already recorded by an earlier delivery: no new effect (a still pending wait is resolved again). */
+  | 'duplicate'
+  /** The moment has passed (e.g. a login after the session was torn down): ignored. */
+  | 'stale';
+
+export interface ObserveResult {
+  outcome: ObserveOutcome;
+  session: LabletSession;
+}
+
+/** Statuses in which a learner event still means something; later ones make it stale. */
+const LEARNER_EVENT_STATUSES: ReadonlySet<SessionStatus> = new Set([
+  'PENDING',
+  'SCHEDULED',
+  'INSTANTIATING',
+  'READY',
+  'RUNNING',
+]);
+
+const LEARNER_FIELD = {
+  LOGIN: 'loginObservedAt',
+  END: 'endObservedAt',
+  PAUSED: 'pausedAt',
+} as const satisfies Record<LearnerEventKind, keyof LabletSession>;
+
+/**
+ * Records a learner event from LDS (LOGIN = the learner is in, END = the session ended or the
+ * learner finished, PAUSED = recorded only). The first observation of each kind wins. When the
+ * session waits for this kind (LOGIN/END), its token is resolved and `pendingWait` cleared.
+ * Unknown session → NotFoundError (the handler acknowledges the event); a session past the
+ * point where the event matters, or being terminated → `stale`.
+ */
+export async function observeLearnerEvent(
+  deps: WaitDeps,
+  sessionId: string,
+  kind: LearnerEventKind,
+  at: string,
+): Promise<ObserveResult> {
+  const field = LEARNER_FIELD[kind];
+  const { value } = await retryOnConflict(
+    async () => {
+      const s = await deps.sessions.getSession(sessionId);
+      if (!LEARNER_EVENT_STATUSES.has(s.status) || s.terminationRequestedAt) {
+        return { session: s, outcome: 'stale' as const };
+      }
+      if (s[field] !== undefined) return { session: s, outcome: 'duplicate' as const };
+      const updated = await deps.sessions.update(sessionId, { [field]: at }, s.version);
+      return { session: updated, outcome: 'recorded' as const };
+    },
+    { maxAttempts: 20 },
+  );
+  if (value.outcome === 'stale' || kind === 'PAUSED') return value;
+
+  const wait = value.session.pendingWait;
+  const resolution = wait?.kind === kind ? learnerResolution(value.session, kind) : undefined;
+  if (!wait || !resolution) return value;
+  await resolve(deps, wait.taskToken, resolution);
+  const session = await clearWait(deps, sessionId, wait.taskToken);
+  return { outcome: value.outcome === 'duplicate' ? 'duplicate' : 'resolved', session };
+}
+
+export type GradingResult =
+  | { completed: ScoreReport; gradingSessionId?: string | undefined }
+  | { failed: string; gradingSessionId?: string | undefined };
+
+const GRADING_EVENT_STATUSES: ReadonlySet<SessionStatus> = new Set(['COLLECTING', 'GRADING']);
+
+/**
+ * Records the Grading Engine's answer: COMPLETED with its ScoreReport, or FAULTED with the
+ * error; the first final answer wins. A GRADING wait is then resolved (success with the score)
+ * or failed (`GradingFailed`). A result for another grading session than the one submitted, for
+ * a session no longer collecting/grading, or one being terminated → `stale`.
+ */
+export async function observeGradingResult(
+  deps: WaitDeps,
+  sessionId: string,
+  result: GradingResult,
+): Promise<ObserveResult> {
+  const at = nowOf(deps);
+  const aggregate = await deps.sessions.get(sessionId);
+  const { session, grading } = aggregate;
+  const otherGrading =
+    result.gradingSessionId !== undefined &&
+    grading?.gradingSessionId !== undefined &&
+    grading.gradingSessionId !== result.gradingSessionId;
+  if (!GRADING_EVENT_STATUSES.has(session.status) || session.terminationRequestedAt || otherGrading) {
+    return { outcome: 'stale', session };
+  }
+
+  let outcome: ObserveOutcome = 'duplicate';
+  let resolution = gradingResolution(grading, aggregate.score);
+  if (!resolution) {
+    outcome = 'recorded';
+    const base: GradingSession = {
+      ...grading,
+      status: 'PENDING',
+      ...(result.gradingSessionId !== undefined ? { gradingSessionId: result.gradingSessionId } : {}),
+      completedAt: at,
+    };
+    if ('completed' in result) {
+      await deps.sessions.putScore(sessionId, result.completed);
+      await deps.sessions.putGrading(sessionId, { ...base, status: 'COMPLETED', error: undefined });
+      resolution = gradingResolution({ ...base, status: 'COMPLETED' }, result.completed);
+    } else {
+      await deps.sessions.putGrading(sessionId, { ...base, status: 'FAULTED', error: result.failed });
+      resolution = gradingResolution({ ...base, status: 'FAULTED', error: result.failed }, undefined);
+    }
+  }
+
+  // Fence: bump the session's version so a GRADING wait being registered concurrently (which
+  // read the grading record before it was written) loses its condition, re-reads and resolves.
+  // Reading pendingWait from this write's result closes the other half of the race.
+  const { value: fenced } = await retryOnConflict(
+    async () => {
+      const s = await deps.sessions.getSession(sessionId);
+      return deps.sessions.update(sessionId, {}, s.version);
+    },
+    { maxAttempts: 20 },
+  );
+  const wait = fenced.pendingWait;
+  if (wait?.kind !== 'GRADING' || !resolution) return { outcome, session: fenced };
+  await resolve(deps, wait.taskToken, resolution);
+  const cleared = await clearWait(deps, sessionId, wait.taskToken);
+  return { outcome: outcome === 'duplicate' ? 'duplicate' : 'resolved', session: cleared };
+}
