@@ -315,8 +315,8 @@ async function microseconds(n: number, fn: () => unknown): Promise<number> {
 
 async function runMicro(spec: MicroSpec): Promise<MicroResult> {
   const { loadLocalIdentityProvider } = await import('@lcm/sandbox/local-auth');
-  const { parseItem } = await import('@lcm/shared/platform/dynamodb/dynamo');
-  const { LabletSessionSchema } = await import('@lcm/shared/kernel/schemas');
+  const { parseItem } = await import('@lcm/shared/platform');
+  const { LabletSessionSchema } = await import('@lcm/shared/kernel');
   const identity = await loadLocalIdentityProvider({ keyPath: spec.keyPath });
   identity.bind(spec.issuer);
   const call = { method: 'GET', path: '/v1/sessions', headers: { authorization: `Bearer ${spec.token}` } };
@@ -1039,9 +1039,9 @@ async function main(): Promise<void> {
       definitionId: DEFINITION_ID,
       runTag,
     };
-    const { createDocumentClient } = await import('@lcm/shared/platform/dynamodb/client');
+    const { createDocumentClient } = await import('@lcm/shared/platform');
     const { GetCommand, QueryCommand } = await import('@aws-sdk/lib-dynamodb');
-    const { keys } = await import('@lcm/shared/platform/dynamodb/keys');
+    const { keys } = await import('@lcm/shared/platform');
     const db = createDocumentClient({ endpoint: stack.dynamodbEndpoint, maxSockets: cfg.connections });
     const tableName = stack.tableName;
     try {

@@ -5,12 +5,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import {
-  choosePlacement,
-  type PlacementCandidate,
-  type PlacementRequest,
-} from '@lcm/shared/fleet/rules/placement';
-import type { LicenseType, PodType, WorkerStatus } from '@lcm/shared/kernel/enums';
+import { choosePlacement, type PlacementCandidate, type PlacementRequest } from '@lcm/shared/fleet';
+import type { LicenseType, PodType, WorkerStatus } from '@lcm/shared/kernel';
 
 const SEED = 20250601;
 const SIZES = [100, 1_000, 5_000];

@@ -3,8 +3,9 @@
  * capacity of the template with the most of that resource per dollar, rounded up to whole hosts;
  * the most demanding resource sets the cost of that instant; integrated over time.
  */
-import { CAPACITY_DIMENSIONS, type CapacityDimension } from '@lcm/shared/kernel/capacity';
-import type { Capacity, WorkerTemplate } from '@lcm/shared/kernel/schemas';
+
+import type { Capacity, WorkerTemplate } from '@lcm/shared/kernel';
+import { CAPACITY_DIMENSIONS, type CapacityDimension } from '@lcm/shared/kernel';
 import type { Reservation, SimDefinition } from './trace.ts';
 
 export interface LowerBound {

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '@lcm/shared/fleet/rules/scaling';
+import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '@lcm/shared/fleet';
 import { DEFAULT_SIM_OPTIONS, POLICIES, type PolicyResult, type SimOptions, simulate } from './sim.ts';
 import { DEFAULT_TRACE_OPTIONS, generateTrace, type Trace } from './trace.ts';
 

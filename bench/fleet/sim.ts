@@ -17,20 +17,25 @@
  *   `scaleDownEveryMinutes`, after the minute's placements.
  */
 
-import { choosePlacement, type PlacementRequest } from '@lcm/shared/fleet/rules/placement';
 import {
+  choosePlacement,
   DEFAULT_SCALING_CONFIG,
   lookAheadMinutes,
+  type PlacementRequest,
   planScaleDown,
   planScaleUp,
   type ScalingConfig,
   type ScalingSession,
-} from '@lcm/shared/fleet/rules/scaling';
-import { addCapacity, requirementsAsCapacity, subtractCapacity } from '@lcm/shared/kernel/capacity';
-import type { SessionStatus, WorkerStatus } from '@lcm/shared/kernel/enums';
-import { newWorkerFromTemplate } from '@lcm/shared/kernel/factories';
-import type { Capacity, Worker, WorkerTemplate } from '@lcm/shared/kernel/schemas';
-import { assertSessionTransition, assertWorkerTransition } from '@lcm/shared/kernel/transitions';
+} from '@lcm/shared/fleet';
+import type { Capacity, SessionStatus, Worker, WorkerStatus, WorkerTemplate } from '@lcm/shared/kernel';
+import {
+  addCapacity,
+  assertSessionTransition,
+  assertWorkerTransition,
+  newWorkerFromTemplate,
+  requirementsAsCapacity,
+  subtractCapacity,
+} from '@lcm/shared/kernel';
 import { lowerBound, sessionIntervals } from './lower-bound.ts';
 import { prng, type Reservation, type Trace } from './trace.ts';
 

@@ -3,7 +3,7 @@
  * cohorts of 20–40 sessions booked together for the same start, individual bookings with lead
  * times from minutes to days, mixed definition sizes and durations of 1–4 h.
  */
-import type { PortTemplate, ResourceRequirements, WorkerTemplate } from '@lcm/shared/kernel/schemas';
+import type { PortTemplate, ResourceRequirements, WorkerTemplate } from '@lcm/shared/kernel';
 
 export const MINUTES_PER_DAY = 24 * 60;
 export const MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY;

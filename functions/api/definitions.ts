@@ -1,7 +1,6 @@
-import { apiStores } from '@lcm/shared/api/deps';
-import { type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
-import type { Stores } from '@lcm/shared/app/stores';
-import { requestContentSync } from '@lcm/shared/catalogue/content/sync';
+import { type OperationRequest, operationsHandler } from '@lcm/shared/api';
+import type { Stores } from '@lcm/shared/app';
+import { apiStores } from '@lcm/shared/app';
 import {
   archiveDefinition,
   createDefinition,
@@ -11,10 +10,11 @@ import {
   getDefinitionVersion,
   listDefinitions,
   listDefinitionVersions,
+  requestContentSync,
   updateDefinition,
-} from '@lcm/shared/catalogue/definitions';
-import { applyObservedToDefinition, getDefinitionObservations } from '@lcm/shared/catalogue/learn-from-live';
-import { json } from '@lcm/shared/platform/http/problem';
+} from '@lcm/shared/catalogue';
+import { json } from '@lcm/shared/platform';
+import { applyObservedToDefinition, getDefinitionObservations } from '@lcm/shared/sessions';
 
 /**
  * /v1/definitions: versioned lab definitions. Thin: the dispatcher routes, checks roles and

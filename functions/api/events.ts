@@ -1,9 +1,10 @@
-import { type IngestDeps, ingestEvents } from '@lcm/shared/events/ingest';
-import { partnerRegistryFromEnv } from '@lcm/shared/events/partners';
-import { eventPublisherFromEnv } from '@lcm/shared/events/publisher';
-import { HttpError } from '@lcm/shared/platform/http/errors';
-import { apiHandler, apiLogger } from '@lcm/shared/platform/http/middleware';
-import { json } from '@lcm/shared/platform/http/problem';
+import {
+  eventPublisherFromEnv,
+  type IngestDeps,
+  ingestEvents,
+  partnerRegistryFromEnv,
+} from '@lcm/shared/events';
+import { apiHandler, apiLogger, HttpError, json } from '@lcm/shared/platform';
 
 /**
  * POST /v1/events: partners push CloudEvents (no JWT: the route is public and the partner is

@@ -1,8 +1,7 @@
-import { apiStores } from '@lcm/shared/api/deps';
-import { operationsHandler } from '@lcm/shared/api/dispatch';
-import { getFleetCapacity } from '@lcm/shared/fleet/capacity-view';
-import { listScalingDecisions } from '@lcm/shared/fleet/scalers';
-import { json } from '@lcm/shared/platform/http/problem';
+import { operationsHandler } from '@lcm/shared/api';
+import { apiStores } from '@lcm/shared/app';
+import { getFleetCapacity, listScalingDecisions } from '@lcm/shared/fleet';
+import { json } from '@lcm/shared/platform';
 
 /** /v1/fleet: capacity view and the scaling audit trail. */
 export const handler = operationsHandler('fleet', {

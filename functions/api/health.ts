@@ -1,9 +1,6 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { operationsHandler } from '@lcm/shared/api/dispatch';
-import { buildOpenApiDocument, type OpenApiDocument } from '@lcm/shared/api/openapi';
-import { HttpError } from '@lcm/shared/platform/http/errors';
-import { apiLogger } from '@lcm/shared/platform/http/middleware';
-import { json } from '@lcm/shared/platform/http/problem';
+import { buildOpenApiDocument, type OpenApiDocument, operationsHandler } from '@lcm/shared/api';
+import { apiLogger, HttpError, json } from '@lcm/shared/platform';
 
 /**
  * GET /v1/health: is the table reachable? Region, credentials and endpoint come from the

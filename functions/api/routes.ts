@@ -1,4 +1,4 @@
-import { OPERATIONS, type Operation, routeKeyOf } from '@lcm/shared/api/operations';
+import { OPERATIONS, type Operation, routeKeyOf } from '@lcm/shared/api';
 
 /**
  * The HTTP API's routes as the gateway sees them, projected from the operation catalogue

@@ -1,8 +1,6 @@
-import { apiStores } from '@lcm/shared/api/deps';
-import { type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
-import { requestObservation } from '@lcm/shared/catalogue/learn-from-live';
-import { json } from '@lcm/shared/platform/http/problem';
-import { workflowEngine } from '@lcm/shared/platform/workflow/engine';
+import { type OperationRequest, operationsHandler } from '@lcm/shared/api';
+import { apiStores } from '@lcm/shared/app';
+import { json, workflowEngine } from '@lcm/shared/platform';
 import {
   createSession,
   finishSession,
@@ -10,9 +8,10 @@ import {
   getSessionHistory,
   getSessionView,
   listSessions,
+  requestObservation,
   type SessionDeps,
   terminateSession,
-} from '@lcm/shared/sessions/booking';
+} from '@lcm/shared/sessions';
 
 /**
  * /v1/sessions and /v1/reservations/{reservationId}. Thin: the dispatcher routes, checks roles

@@ -1,5 +1,5 @@
-import { apiStores } from '@lcm/shared/api/deps';
-import { operationsHandler } from '@lcm/shared/api/dispatch';
+import { operationsHandler } from '@lcm/shared/api';
+import { apiStores } from '@lcm/shared/app';
 import {
   createTemplate,
   deleteTemplate,
@@ -7,8 +7,8 @@ import {
   getTemplate,
   listTemplates,
   updateTemplate,
-} from '@lcm/shared/fleet/templates';
-import { json } from '@lcm/shared/platform/http/problem';
+} from '@lcm/shared/fleet';
+import { json } from '@lcm/shared/platform';
 
 /** /v1/worker-templates: thin handlers over packages/shared/src/fleet/templates.ts. */
 export const handler = operationsHandler('templates', {

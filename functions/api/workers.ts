@@ -1,8 +1,8 @@
-import type { Worker } from '@lcm/shared';
-import { apiStores } from '@lcm/shared/api/deps';
-import { type Caller, operationsHandler } from '@lcm/shared/api/dispatch';
+import { type Caller, operationsHandler } from '@lcm/shared/api';
+import { apiStores } from '@lcm/shared/app';
 import {
   createWorker,
+  ensureWorkerWorkflow,
   getWorker,
   getWorkerCapacity,
   listWorkerPorts,
@@ -11,10 +11,9 @@ import {
   requestWorkerAction,
   type WorkerAction,
   workerIdForRequest,
-} from '@lcm/shared/fleet/workers';
-import { ensureWorkerWorkflow } from '@lcm/shared/fleet/workflow-dispatch';
-import { json } from '@lcm/shared/platform/http/problem';
-import { createFleetWorkflows, type FleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
+} from '@lcm/shared/fleet';
+import type { Worker } from '@lcm/shared/kernel';
+import { createFleetWorkflows, type FleetWorkflows, json } from '@lcm/shared/platform';
 
 /**
  * /v1/workers: thin handlers over packages/shared/src/fleet/workers.ts. The actions record

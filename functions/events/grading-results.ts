@@ -1,11 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/events/deps';
+import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/app';
 import {
   GRADING_EVENT_TYPES,
   handleInboundEvent,
   type InboundDeps,
   type InboundResult,
-} from '@lcm/shared/sessions/partner-events';
+} from '@lcm/shared/sessions';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 

@@ -1,11 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/events/deps';
+import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/app';
 import {
   handleInboundEvent,
   type InboundDeps,
   type InboundResult,
   LEARNER_EVENT_TYPES,
-} from '@lcm/shared/sessions/partner-events';
+} from '@lcm/shared/sessions';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 

@@ -1,5 +1,4 @@
-import { healthSweepJob } from '@lcm/shared/fleet/jobs';
-import { fleetJob } from '@lcm/shared/fleet/steps/handler';
+import { fleetJob, healthSweepJob } from '@lcm/shared/app';
 
 /**
  * Every 5 minutes: reconciliation with EC2, then the health and metrics sweep

@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventsLogger } from '@lcm/shared/events/deps';
-import { type OutboxDeps, outboxDepsFromEnv, outboxRecordHandler } from '@lcm/shared/events/outbox-publisher';
+import { eventsLogger, outboxDepsFromEnv } from '@lcm/shared/app';
+import { type OutboxDeps, outboxRecordHandler } from '@lcm/shared/events';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 

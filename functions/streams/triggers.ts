@@ -1,8 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { ContentSyncDeps } from '@lcm/shared/catalogue/content/sync';
-import type { ObserveDeps } from '@lcm/shared/catalogue/learn-from-live';
-import { changeRecordOf } from '@lcm/shared/events/streams';
-import { triggeredTask } from '@lcm/shared/events/triggers';
+import type { ContentSyncDeps } from '@lcm/shared/catalogue';
+import { changeRecordOf, triggeredTask } from '@lcm/shared/events';
+import type { ObserveDeps } from '@lcm/shared/sessions';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { contentSyncDepsFromEnv, performContentSync } from '../tasks/content-sync.ts';
 import { observeDepsFromEnv, performObservation } from '../tasks/observe.ts';

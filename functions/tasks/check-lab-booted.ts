@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/sessions/steps/handler';
-import { checkLabBootedStep } from '@lcm/shared/sessions/steps/instantiate';
+import { lifecycleTask } from '@lcm/shared/app';
+import { checkLabBootedStep } from '@lcm/shared/sessions';
 
 /** Session workflow task CheckLabBooted: has the lab converged (lifecycle/instantiate.ts). */
 export const handler = lifecycleTask('CheckLabBooted', checkLabBootedStep);

@@ -1,8 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createStores } from '@lcm/shared/app/stores';
-import { defaultContentStore } from '@lcm/shared/catalogue/content/store';
-import { type ContentSyncDeps, runContentSync, type SyncRunResult } from '@lcm/shared/catalogue/content/sync';
-import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
+import { createStores } from '@lcm/shared/app';
+import {
+  type ContentSyncDeps,
+  defaultContentStore,
+  runContentSync,
+  type SyncRunResult,
+} from '@lcm/shared/catalogue';
+import { createDocumentClient } from '@lcm/shared/platform';
 import type { Context } from 'aws-lambda';
 
 /**

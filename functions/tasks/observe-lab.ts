@@ -1,5 +1,5 @@
-import { observeLabStep } from '@lcm/shared/sessions/steps/collect';
-import { lifecycleTask } from '@lcm/shared/sessions/steps/handler';
+import { lifecycleTask } from '@lcm/shared/app';
+import { observeLabStep } from '@lcm/shared/sessions';
 
 /** Session workflow task ObserveLab: resource observation with port drift (lifecycle/collect.ts). */
 export const handler = lifecycleTask('ObserveLab', observeLabStep);

@@ -1,19 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import {
-  type ObservationRunResult,
-  type ObserveDeps,
-  runObservationRequest,
-} from '@lcm/shared/catalogue/learn-from-live';
-import { taskDeps } from '@lcm/shared/sessions/steps/handler';
+import { taskDeps } from '@lcm/shared/app';
+import { type ObservationRunResult, type ObserveDeps, runObservationRequest } from '@lcm/shared/sessions';
 import type { Context } from 'aws-lambda';
 
 /**
- * Manual observation worker (catalogue/learn-from-live.ts): performs the pending observation
+ * Manual observation worker (sessions/observations.ts): performs the pending observation
  * request of one session — reads the lab from CML, records the observation with the requesting
  * principal as observer, port drift and lease conflicts — then clears the request (or marks it
  * FAILED with the error). Started by the table stream (functions/streams/triggers.ts) and
  * invocable directly with `{ "sessionId": "..." }`. Environment: as the session workflow's tasks
- * (TABLE_NAME, CML credentials; sessions/steps/env.ts).
+ * (TABLE_NAME, CML credentials; app/session-env.ts).
  */
 
 export const observeLogger = new Logger({

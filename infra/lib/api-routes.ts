@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { OPERATIONS, type Operation } from '@lcm/shared/api/operations';
+import { OPERATIONS, type Operation } from '@lcm/shared/api';
 import { REPO_ROOT } from './bundling.ts';
 
 /**

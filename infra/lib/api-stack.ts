@@ -1,5 +1,4 @@
-import { OPERATIONS, type Operation } from '@lcm/shared/api/operations';
-import { ROLES } from '@lcm/shared/api/roles';
+import { OPERATIONS, type Operation, ROLES } from '@lcm/shared/api';
 import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {

@@ -1,4 +1,4 @@
-import { TABLE, tableNameFor } from '@lcm/shared/platform/dynamodb/table';
+import { TABLE, tableNameFor } from '@lcm/shared/platform';
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';

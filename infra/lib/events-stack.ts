@@ -3,8 +3,10 @@ import {
   EVENT_RULES,
   type EventRuleTarget,
   eventPatternJson,
-} from '@lcm/shared/events/rules';
-import { filterCriteriaOf, STREAM_CONSUMERS, type StreamConsumer } from '@lcm/shared/events/streams';
+  filterCriteriaOf,
+  STREAM_CONSUMERS,
+  type StreamConsumer,
+} from '@lcm/shared/events';
 import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';

@@ -1,4 +1,4 @@
-import { MANAGED_BY, TAG_MANAGED_BY, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
+import { MANAGED_BY, TAG_MANAGED_BY, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { ArnFormat, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -215,7 +215,7 @@ export class FleetStack extends Stack {
         : {}),
       environment: {
         TABLE_NAME: table.tableName,
-        // The fleet handlers build both engines (fleet/env.ts), which need
+        // The fleet handlers build both engines (app/fleet-env.ts), which need
         // every ARN; permissions follow `needs` only.
         WORKFLOW_ENGINE: STEPFUNCTIONS_ENGINE,
         SESSION_STATE_MACHINE_ARN: sessionStateMachineArnOf(this, config),

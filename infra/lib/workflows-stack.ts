@@ -70,7 +70,7 @@ export const createSessionTask = (
     serviceName: SERVICE_NAME,
     environment: { TABLE_NAME: props.table.tableName },
   });
-  // Every task builds the workflow engine (sessions/steps/env.ts); only `task-tokens` may use it.
+  // Every task builds the workflow engine (app/session-env.ts); only `task-tokens` may use it.
   useSessionWorkflowEngine(fn, config);
   for (const need of new Set(task.needs)) applyNeed(need, fn, props);
   return fn;

@@ -1,7 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ApiGatewayEvent } from '@lcm/shared/platform/http/middleware';
-import type { HttpResult } from '@lcm/shared/platform/http/problem';
+import type { ApiGatewayEvent, HttpResult } from '@lcm/shared/platform';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

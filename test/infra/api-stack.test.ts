@@ -1,8 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OPERATIONS, type Operation, routeKeyOf } from '@lcm/shared/api/operations';
-import { ROLES } from '@lcm/shared/api/roles';
+import { OPERATIONS, type Operation, ROLES, routeKeyOf } from '@lcm/shared/api';
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';

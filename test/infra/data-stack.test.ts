@@ -1,4 +1,4 @@
-import { TABLE, tableNameFor } from '@lcm/shared/platform/dynamodb/table';
+import { TABLE, tableNameFor } from '@lcm/shared/platform';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_TAG } from '../../infra/lib/app.ts';

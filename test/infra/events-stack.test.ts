@@ -1,5 +1,10 @@
-import { EVENT_RULE_TARGETS, EVENT_RULES, eventPatternJson } from '@lcm/shared/events/rules';
-import { filterCriteriaOf, STREAM_CONSUMERS } from '@lcm/shared/events/streams';
+import {
+  EVENT_RULE_TARGETS,
+  EVENT_RULES,
+  eventPatternJson,
+  filterCriteriaOf,
+  STREAM_CONSUMERS,
+} from '@lcm/shared/events';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../infra/lib/config.ts';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { OPERATIONS, routeKeyOf } from '@lcm/shared/api/operations';
-import type { ApiGatewayEvent } from '@lcm/shared/platform/http/middleware';
-import type { HttpResult } from '@lcm/shared/platform/http/problem';
+import { OPERATIONS, routeKeyOf } from '@lcm/shared/api';
+import type { ApiGatewayEvent, HttpResult } from '@lcm/shared/platform';
 import type { Context } from 'aws-lambda';
 
 /**

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
-import { ensureTable } from '@lcm/shared/platform/dynamodb/create-table';
+import { createDocumentClient, ensureTable } from '@lcm/shared/platform';
 import { inject } from 'vitest';
 
 export interface TestTable {

@@ -1,5 +1,5 @@
-import type { PlacementCandidate } from '@lcm/shared/fleet/rules/placement';
-import type { LabletDefinition, ResourceObservation, WorkerTemplate } from '@lcm/shared/kernel/schemas';
+import type { PlacementCandidate } from '@lcm/shared/fleet';
+import type { LabletDefinition, ResourceObservation, WorkerTemplate } from '@lcm/shared/kernel';
 
 /** Small valid entities for unit tests; override what the test is about. */
 

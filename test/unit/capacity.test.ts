@@ -1,3 +1,4 @@
+import type { Capacity } from '@lcm/shared/kernel';
 import {
   addCapacity,
   CAPACITY_DIMENSIONS,
@@ -7,10 +8,9 @@ import {
   shortfall,
   subtractCapacity,
   utilisation,
+  ValidationError,
   ZERO_CAPACITY,
-} from '@lcm/shared/kernel/capacity';
-import { ValidationError } from '@lcm/shared/kernel/errors';
-import type { Capacity } from '@lcm/shared/kernel/schemas';
+} from '@lcm/shared/kernel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

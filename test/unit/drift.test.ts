@@ -1,6 +1,5 @@
-import { detectPortDrift } from '@lcm/shared/catalogue/rules/drift';
-import { ValidationError } from '@lcm/shared/kernel/errors';
-import { PortDriftSchema } from '@lcm/shared/kernel/schemas';
+import { detectPortDrift } from '@lcm/shared/catalogue';
+import { PortDriftSchema, ValidationError } from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
 
 describe('detectPortDrift', () => {

@@ -1,6 +1,13 @@
-import { ConflictError, ValidationError } from '@lcm/shared/kernel/errors';
-import { newSession, newWorkerFromTemplate, nextDefinitionVersion } from '@lcm/shared/kernel/factories';
-import { LabletDefinitionSchema, LabletSessionSchema, WorkerSchema } from '@lcm/shared/kernel/schemas';
+import {
+  ConflictError,
+  LabletDefinitionSchema,
+  LabletSessionSchema,
+  newSession,
+  newWorkerFromTemplate,
+  nextDefinitionVersion,
+  ValidationError,
+  WorkerSchema,
+} from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
 import { definition, NOW, template } from './builders.ts';
 

@@ -1,5 +1,5 @@
-import { aggregateObservations } from '@lcm/shared/catalogue/rules/observations';
-import { ValidationError } from '@lcm/shared/kernel/errors';
+import { aggregateObservations } from '@lcm/shared/catalogue';
+import { ValidationError } from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
 import { observation } from './builders.ts';
 

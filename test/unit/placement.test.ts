@@ -8,9 +8,14 @@ import {
   type PlacementCandidate,
   type PlacementRequest,
   REJECTION_CATEGORIES,
-} from '@lcm/shared/fleet/rules/placement';
-import { LICENSE_TYPES, type LicenseType, type PodType, type WorkerStatus } from '@lcm/shared/kernel/enums';
-import { ValidationError } from '@lcm/shared/kernel/errors';
+} from '@lcm/shared/fleet';
+import {
+  LICENSE_TYPES,
+  type LicenseType,
+  type PodType,
+  ValidationError,
+  type WorkerStatus,
+} from '@lcm/shared/kernel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { candidate } from './builders.ts';

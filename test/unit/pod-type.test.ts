@@ -1,5 +1,5 @@
-import { type ContentPackage, detectPodType } from '@lcm/shared/catalogue/rules/pod-type';
-import { DomainError } from '@lcm/shared/kernel/errors';
+import { type ContentPackage, detectPodType } from '@lcm/shared/catalogue';
+import { DomainError } from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
 
 /** An in-memory content package: path → file text. */

@@ -1,6 +1,6 @@
-import { allocatePorts, freePortCount, portRangeSize } from '@lcm/shared/catalogue/rules/ports';
-import { DomainError, ValidationError } from '@lcm/shared/kernel/errors';
-import type { PortTemplate } from '@lcm/shared/kernel/schemas';
+import { allocatePorts, freePortCount, portRangeSize } from '@lcm/shared/catalogue';
+import type { PortTemplate } from '@lcm/shared/kernel';
+import { DomainError, ValidationError } from '@lcm/shared/kernel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -9,10 +9,9 @@ import {
   type ScalingSession,
   type ScalingTemplate,
   type ScalingWorker,
-} from '@lcm/shared/fleet/rules/scaling';
-import { LICENSE_TYPES, type LicenseType, WORKER_STATUSES } from '@lcm/shared/kernel/enums';
-import { ValidationError } from '@lcm/shared/kernel/errors';
-import type { Capacity, ResourceRequirements } from '@lcm/shared/kernel/schemas';
+} from '@lcm/shared/fleet';
+import type { Capacity, ResourceRequirements } from '@lcm/shared/kernel';
+import { LICENSE_TYPES, type LicenseType, ValidationError, WORKER_STATUSES } from '@lcm/shared/kernel';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { template } from './builders.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { allocatePorts } from '@lcm/shared/catalogue/rules/ports';
 import {
+  allocatePorts,
   DEFAULT_NODE,
   estimateResources,
   extractPortTemplate,
@@ -8,9 +8,8 @@ import {
   parsePattyTag,
   parseTopology,
   rewriteTopologyPorts,
-} from '@lcm/shared/catalogue/rules/topology';
-import { DomainError, ValidationError } from '@lcm/shared/kernel/errors';
-import { PortTemplateSchema } from '@lcm/shared/kernel/schemas';
+} from '@lcm/shared/catalogue';
+import { DomainError, PortTemplateSchema, ValidationError } from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
 
 const fixture = (name: string): string =>

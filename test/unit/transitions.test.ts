@@ -1,21 +1,19 @@
 import {
-  SESSION_STATUSES,
-  type SessionStatus,
-  WORKER_STATUSES,
-  type WorkerStatus,
-} from '@lcm/shared/kernel/enums';
-import { InvalidTransitionError } from '@lcm/shared/kernel/errors';
-import {
   assertSessionTransition,
   assertWorkerTransition,
   canTransitionSession,
   canTransitionWorker,
+  InvalidTransitionError,
   isTerminalSession,
+  SESSION_STATUSES,
   SESSION_TRANSITIONS,
+  type SessionStatus,
   sessionTransition,
+  WORKER_STATUSES,
   WORKER_TRANSITIONS,
+  type WorkerStatus,
   workerTransition,
-} from '@lcm/shared/kernel/transitions';
+} from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
 
 /**

@@ -9,14 +9,14 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { createEvidenceStore } from '@lcm/shared/platform/evidence/index';
-import { S3EvidenceStore } from '@lcm/shared/platform/evidence/s3';
 import {
+  createEvidenceStore,
   evidenceKeys,
   FileEvidenceStore,
   MemoryEvidenceStore,
+  S3EvidenceStore,
   safeSegment,
-} from '@lcm/shared/platform/evidence/store';
+} from '@lcm/shared/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 

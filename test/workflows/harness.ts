@@ -7,7 +7,7 @@ import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cm
 import { type GradingSimulator, startGradingSimulator } from '@lcm/sandbox/simulators/grading';
 import { type LdsSimulator, startLdsSimulator } from '@lcm/sandbox/simulators/lds';
 import { type LocalStepFunctions, startLocalStepFunctions } from '@lcm/sandbox/stepfunctions/server';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { createStores, type Stores } from '@lcm/shared/app';
 import {
   type GradingCompletedData,
   type GradingFailedData,
@@ -15,11 +15,10 @@ import {
   type LdsSessionEventData,
   parseInboundEvent,
   scoreReportFromEvent,
-} from '@lcm/shared/events/schemas';
-import type { SessionStatus } from '@lcm/shared/kernel/enums';
-import type { LabletSession, Worker } from '@lcm/shared/kernel/schemas';
-import { StepFunctionsWorkflowEngine } from '@lcm/shared/platform/workflow/stepfunctions-engine';
-import { observeGradingResult, observeLearnerEvent, type WaitDeps } from '@lcm/shared/sessions/waits';
+} from '@lcm/shared/events';
+import type { LabletSession, SessionStatus, Worker } from '@lcm/shared/kernel';
+import { StepFunctionsWorkflowEngine } from '@lcm/shared/platform';
+import { observeGradingResult, observeLearnerEvent, type WaitDeps } from '@lcm/shared/sessions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTestTable, type TestTable } from '../support/table.ts';
 

@@ -1,20 +1,25 @@
-import { VersionConflictError } from '@lcm/shared/kernel/errors';
-import { IntegrationError } from '@lcm/shared/platform/partners/http';
-import { observedPorts } from '@lcm/shared/sessions/steps/collect';
-import type { LifecycleDeps } from '@lcm/shared/sessions/steps/deps';
-import { lifecycleConfigFromEnv, lifecycleDepsFromEnv } from '@lcm/shared/sessions/steps/env';
-import { causeMessage, reasonForError, toWorkflowError } from '@lcm/shared/sessions/steps/errors';
-import { importLabStep } from '@lcm/shared/sessions/steps/instantiate';
-import { checkScheduleStep, placeStep, SCHEDULE_CHECK_MAX_SECONDS } from '@lcm/shared/sessions/steps/place';
-import { ldsDevices, protocolOf } from '@lcm/shared/sessions/steps/provision';
+import { lifecycleConfigFromEnv, lifecycleDepsFromEnv } from '@lcm/shared/app';
+import { VersionConflictError } from '@lcm/shared/kernel';
+import { IntegrationError } from '@lcm/shared/platform';
+import type { SessionStepDeps } from '@lcm/shared/sessions';
 import {
   archiveLdsStep,
   beginTeardownStep,
+  causeMessage,
+  checkScheduleStep,
   completeTeardownStep,
   deleteLabStep,
+  importLabStep,
+  ldsDevices,
+  observedPorts,
+  placeStep,
+  protocolOf,
+  reasonForError,
   releaseCapacityStep,
+  SCHEDULE_CHECK_MAX_SECONDS,
   teardownReason,
-} from '@lcm/shared/sessions/steps/teardown';
+  toWorkflowError,
+} from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newSession, REQUIREMENTS, startHarness, WORKER_IP } from './harness.ts';
 
@@ -24,7 +29,7 @@ import { type Harness, newSession, REQUIREMENTS, startHarness, WORKER_IP } from 
  */
 
 let h: Harness;
-let deps: LifecycleDeps;
+let deps: SessionStepDeps;
 
 beforeAll(async () => {
   h = await startHarness();

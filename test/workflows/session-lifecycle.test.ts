@@ -1,9 +1,14 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import type { SessionStatus } from '@lcm/shared/kernel/enums';
-import { SESSION_TRANSITIONS } from '@lcm/shared/kernel/transitions';
-import { evidenceKeys } from '@lcm/shared/platform/evidence/store';
-import { ensureWorkflowStarted, finishSession, terminateSession } from '@lcm/shared/sessions/booking';
-import { observeGradingResult, observeLearnerEvent } from '@lcm/shared/sessions/waits';
+import type { SessionStatus } from '@lcm/shared/kernel';
+import { SESSION_TRANSITIONS } from '@lcm/shared/kernel';
+import { evidenceKeys } from '@lcm/shared/platform';
+import {
+  ensureWorkflowStarted,
+  finishSession,
+  observeGradingResult,
+  observeLearnerEvent,
+  terminateSession,
+} from '@lcm/shared/sessions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   DEF_UNGRADED,

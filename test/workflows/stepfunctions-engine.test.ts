@@ -13,12 +13,8 @@ import {
   startLocalStepFunctions,
   stepFunctionsService,
 } from '@lcm/sandbox/stepfunctions/server';
-import type { LabletSession } from '@lcm/shared/kernel/schemas';
-import { createWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
-import {
-  executionArnFor,
-  StepFunctionsWorkflowEngine,
-} from '@lcm/shared/platform/workflow/stepfunctions-engine';
+import type { LabletSession } from '@lcm/shared/kernel';
+import { createWorkflowEngine, executionArnFor, StepFunctionsWorkflowEngine } from '@lcm/shared/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import type { SessionStatus } from '@lcm/shared/kernel/enums';
-import { SESSION_STATUSES } from '@lcm/shared/kernel/enums';
-import { NotFoundError } from '@lcm/shared/kernel/errors';
-import type { ScoreReport } from '@lcm/shared/kernel/schemas';
-import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
-import {
-  observeGradingResult,
-  observeLearnerEvent,
-  registerWait,
-  type WaitDeps,
-} from '@lcm/shared/sessions/waits';
+import { createStores, type Stores } from '@lcm/shared/app';
+import type { ScoreReport, SessionStatus } from '@lcm/shared/kernel';
+import { NotFoundError, SESSION_STATUSES } from '@lcm/shared/kernel';
+import { RecordingWorkflowEngine } from '@lcm/shared/platform';
+import { observeGradingResult, observeLearnerEvent, registerWait, type WaitDeps } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../support/table.ts';
 

@@ -1,5 +1,5 @@
-import { fleetTask } from '@lcm/shared/fleet/steps/handler';
-import { checkInstance } from '@lcm/shared/fleet/steps/provisioning';
+import { fleetTask } from '@lcm/shared/app';
+import { checkInstance } from '@lcm/shared/fleet';
 
 /** Worker provisioning task CheckInstance: Whether the instance runs with an IP; STARTING with ipAddress and cmlBaseUrl (packages/shared/src/fleet/steps/provisioning.ts). */
 export const handler = fleetTask('CheckInstance', checkInstance);

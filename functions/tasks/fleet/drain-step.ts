@@ -1,5 +1,5 @@
-import { drainStep } from '@lcm/shared/fleet/steps/drain';
-import { fleetTask } from '@lcm/shared/fleet/steps/handler';
+import { fleetTask } from '@lcm/shared/app';
+import { drainStep } from '@lcm/shared/fleet';
 
 /** Worker drain task DrainStep: One step of a drain: wait for sessions, stop or terminate, STOPPED / TERMINATED (packages/shared/src/fleet/steps/drain.ts). */
 export const handler = fleetTask('DrainStep', drainStep);

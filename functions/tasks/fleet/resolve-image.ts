@@ -1,5 +1,5 @@
-import { fleetTask } from '@lcm/shared/fleet/steps/handler';
-import { resolveImage } from '@lcm/shared/fleet/steps/provisioning';
+import { fleetTask } from '@lcm/shared/app';
+import { resolveImage } from '@lcm/shared/fleet';
 
 /** Worker provisioning task ResolveImage: The template's AMI: explicit id, or the newest image matching its name pattern (packages/shared/src/fleet/steps/provisioning.ts). */
 export const handler = fleetTask('ResolveImage', resolveImage);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ROLES, type Role } from '@lcm/shared/api/roles';
+import { ROLES, type Role } from '@lcm/shared/api';
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,

@@ -3,17 +3,19 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createStores } from '@lcm/shared/app/stores';
-import type { PartnersDocument } from '@lcm/shared/events/partners';
-import { EVENT_RULE_TARGETS } from '@lcm/shared/events/rules';
-import { GRADING_EVENT_TYPE_PREFIX, LDS_EVENT_TYPE_PREFIX } from '@lcm/shared/events/schemas';
-import { KEY_ID_HEADER, SIGNATURE_HEADER } from '@lcm/shared/events/signature';
-import { STREAM_CONSUMERS, type StreamConsumer } from '@lcm/shared/events/streams';
-import { TRIGGERS_CONSUMER } from '@lcm/shared/events/triggers';
-import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
-import { ensureTable } from '@lcm/shared/platform/dynamodb/create-table';
-import { tableNameFor } from '@lcm/shared/platform/dynamodb/table';
-import { problem } from '@lcm/shared/platform/http/problem';
+import { createStores } from '@lcm/shared/app';
+import type { PartnersDocument } from '@lcm/shared/events';
+import {
+  EVENT_RULE_TARGETS,
+  GRADING_EVENT_TYPE_PREFIX,
+  KEY_ID_HEADER,
+  LDS_EVENT_TYPE_PREFIX,
+  SIGNATURE_HEADER,
+  STREAM_CONSUMERS,
+  type StreamConsumer,
+  TRIGGERS_CONSUMER,
+} from '@lcm/shared/events';
+import { createDocumentClient, ensureTable, problem, tableNameFor } from '@lcm/shared/platform';
 import { handlerEntry, ROUTES } from '../../../functions/api/routes.ts';
 import { FLEET_SCHEDULES, type FleetSchedule } from '../../../functions/schedules/index.ts';
 import { FLEET_STATE_MACHINES } from '../../../functions/tasks/fleet/index.ts';
@@ -46,8 +48,8 @@ const lazy = {
   compute: () => import('./compute/index.ts'),
   content: () => import('./content/index.ts'),
   eventBridge: () => import('./eventbridge/index.ts'),
-  fleetHandler: () => import('@lcm/shared/fleet/steps/handler'),
-  partners: () => import('@lcm/shared/events/partners'),
+  fleetHandler: () => import('@lcm/shared/app'),
+  partners: () => import('@lcm/shared/events'),
   seed: () => import('./seed.ts'),
   grading: () => import('./simulators/grading.ts'),
   lds: () => import('./simulators/lds.ts'),
@@ -429,7 +431,7 @@ export const httpApi: LocalService = {
 /**
  * Local defaults, so a session goes from booking to score in seconds. Each applies only when
  * the developer's environment does not set the variable (those are the real knobs; see
- * packages/shared/src/sessions/steps/env.ts and fleet/config.ts).
+ * packages/shared/src/app/session-env.ts and fleet/config.ts).
  */
 export const SANDBOX_ENV_DEFAULTS: Readonly<Record<string, string>> = {
   LCM_STAGE: LOCAL_STAGE,

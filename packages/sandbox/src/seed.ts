@@ -1,11 +1,8 @@
-import type { Stores } from '@lcm/shared/app/stores';
-import { type CreateDefinitionInput, createDefinition } from '@lcm/shared/catalogue/definitions';
-import type { WorkerPatch } from '@lcm/shared/fleet/stores/worker-store';
-import type { NewWorkerTemplate } from '@lcm/shared/fleet/stores/worker-template-store';
-import type { WorkerStatus } from '@lcm/shared/kernel/enums';
-import { NotFoundError } from '@lcm/shared/kernel/errors';
-import { newWorkerFromTemplate } from '@lcm/shared/kernel/factories';
-import type { Device, Worker, WorkerTemplate } from '@lcm/shared/kernel/schemas';
+import type { Stores } from '@lcm/shared/app';
+import { type CreateDefinitionInput, createDefinition } from '@lcm/shared/catalogue';
+import type { NewWorkerTemplate, WorkerPatch } from '@lcm/shared/fleet';
+import type { Device, Worker, WorkerStatus, WorkerTemplate } from '@lcm/shared/kernel';
+import { NotFoundError, newWorkerFromTemplate } from '@lcm/shared/kernel';
 import {
   type ComputeProvider,
   type InstanceInfo,
@@ -14,7 +11,7 @@ import {
   TAG_STAGE,
   TAG_TEMPLATE,
   TAG_WORKER_ID,
-} from '@lcm/shared/platform/compute/provider';
+} from '@lcm/shared/platform';
 
 /**
  * The demo data of the local stack (`npm start`): one worker template, two ACTIVE lab

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildOpenApiDocument, formatOpenApiDocument } from '@lcm/shared/api/openapi';
+import { buildOpenApiDocument, formatOpenApiDocument } from '@lcm/shared/api';
 
 /**
  * `npm run openapi`: writes docs/openapi.json from the operation catalogue and its zod schemas.

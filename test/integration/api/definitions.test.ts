@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { LabletDefinition, PortTemplateEntry } from '@lcm/shared/kernel/schemas';
-import type { FieldError } from '@lcm/shared/platform/http/problem';
+import type { LabletDefinition, PortTemplateEntry } from '@lcm/shared/kernel';
+import type { FieldError } from '@lcm/shared/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/api/definitions.ts';
 import { type CallOptions, call } from '../../support/api.ts';

@@ -1,5 +1,5 @@
-import { FleetCapacitySchema } from '@lcm/shared/api/responses';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
+import { FleetCapacitySchema } from '@lcm/shared/api';
+import { createStores, type Stores } from '@lcm/shared/app';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/api/fleet.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';

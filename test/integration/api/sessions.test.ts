@@ -1,8 +1,7 @@
-import { apiStores } from '@lcm/shared/api/deps';
-import type { SessionStatus } from '@lcm/shared/kernel/enums';
-import type { LabletSession } from '@lcm/shared/kernel/schemas';
-import type { FieldError } from '@lcm/shared/platform/http/problem';
-import { createWorkflowEngine, RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
+import { apiStores } from '@lcm/shared/app';
+import type { LabletSession, SessionStatus } from '@lcm/shared/kernel';
+import type { FieldError } from '@lcm/shared/platform';
+import { createWorkflowEngine, RecordingWorkflowEngine } from '@lcm/shared/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { handler as defaultSessionsHandler, sessionsHandler } from '../../../functions/api/sessions.ts';

@@ -1,6 +1,6 @@
-import { operationById } from '@lcm/shared/api/operations';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { WorkerTemplateSchema } from '@lcm/shared/kernel/schemas';
+import { operationById } from '@lcm/shared/api';
+import { createStores, type Stores } from '@lcm/shared/app';
+import { WorkerTemplateSchema } from '@lcm/shared/kernel';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/api/templates.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';

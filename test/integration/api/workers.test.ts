@@ -1,8 +1,8 @@
-import { operationById } from '@lcm/shared/api/operations';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { workerIdForRequest } from '@lcm/shared/fleet/workers';
-import type { WorkerStatus } from '@lcm/shared/kernel/enums';
-import { LabletSessionSchema, PortLeaseSchema, type Worker } from '@lcm/shared/kernel/schemas';
+import { operationById } from '@lcm/shared/api';
+import { createStores, type Stores } from '@lcm/shared/app';
+import { workerIdForRequest } from '@lcm/shared/fleet';
+import type { WorkerStatus } from '@lcm/shared/kernel';
+import { LabletSessionSchema, PortLeaseSchema, type Worker } from '@lcm/shared/kernel';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/api/workers.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';

@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
-import { OPERATIONS, type Operation } from '@lcm/shared/api/operations';
-import { PROBLEM_CONTENT_TYPE, ProblemDocumentSchema } from '@lcm/shared/platform/http/problem';
+import { OPERATIONS, type Operation } from '@lcm/shared/api';
+import { PROBLEM_CONTENT_TYPE, ProblemDocumentSchema } from '@lcm/shared/platform';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';

@@ -1,12 +1,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { operationsHandler } from '@lcm/shared/api/dispatch';
-import { ConflictError } from '@lcm/shared/kernel/errors';
-import {
-  IDEMPOTENCY_PARTITION,
-  IDEMPOTENCY_TTL_SECONDS,
-  REPLAYED_HEADER,
-} from '@lcm/shared/platform/http/idempotency';
-import { json } from '@lcm/shared/platform/http/problem';
+import { operationsHandler } from '@lcm/shared/api';
+import { ConflictError } from '@lcm/shared/kernel';
+import { IDEMPOTENCY_PARTITION, IDEMPOTENCY_TTL_SECONDS, json, REPLAYED_HEADER } from '@lcm/shared/platform';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, type CallOptions, type CallResult, call, lambdaContext } from '../../support/api.ts';

@@ -10,7 +10,7 @@ import {
   loadLocalIdentityProvider,
   SIGNING_KEY_FILE,
 } from '@lcm/sandbox/local-auth';
-import { rolesFromClaims } from '@lcm/shared/api/roles';
+import { rolesFromClaims } from '@lcm/shared/api';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -1,5 +1,4 @@
-import { OPERATIONS, type OperationId } from '@lcm/shared/api/operations';
-import { hasPermission, ROLE_PERMISSIONS, ROLES } from '@lcm/shared/api/roles';
+import { hasPermission, OPERATIONS, type OperationId, ROLE_PERMISSIONS, ROLES } from '@lcm/shared/api';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AuthTestStack, pathOf, startAuthTestStack, type TokenName } from './stack.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { type LocalStack, REPO_ROOT, startLocalStack } from '@lcm/sandbox/local-stack';
-import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
+import { createDocumentClient } from '@lcm/shared/platform';
 import { inject } from 'vitest';
 import { handlerEntry, ROUTE_GROUPS } from '../../../functions/api/routes.ts';
 

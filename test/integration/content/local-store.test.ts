@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalContentStore, localContentDir } from '@lcm/sandbox/content/local-store';
 import { SAMPLE_PACKAGES, samplePackageBytes, seedSampleContent } from '@lcm/sandbox/content/samples';
-import { ContentPackageError } from '@lcm/shared/catalogue/content/errors';
+import { ContentPackageError } from '@lcm/shared/catalogue';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /** The local stack's `lcm-content` bucket: a folder, seeded with the shipped sample packages. */

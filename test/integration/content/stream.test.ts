@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localContentTriggers } from '@lcm/sandbox/content/index';
 import { type StreamPoller, startStreamPoller } from '@lcm/sandbox/streams/index';
-import { TRIGGERS_CONSUMER } from '@lcm/shared/events/triggers';
+import { TRIGGERS_CONSUMER } from '@lcm/shared/events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { type CallOptions, call } from '../../support/api.ts';

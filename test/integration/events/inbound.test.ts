@@ -1,6 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
-import { handleInboundEvent, LEARNER_EVENT_TYPES } from '@lcm/shared/sessions/partner-events';
+import { keys } from '@lcm/shared/platform';
+import { handleInboundEvent, LEARNER_EVENT_TYPES } from '@lcm/shared/sessions';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gradingResultsHandler } from '../../../functions/events/grading-results.ts';

@@ -1,7 +1,6 @@
 import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type LocalEventBridge, startLocalEventBridge } from '@lcm/sandbox/eventbridge/index';
-import { EventBridgePublisher, PublishError } from '@lcm/shared/events/publisher';
-import { EVENT_RULES, type EventRule } from '@lcm/shared/events/rules';
+import { EVENT_RULES, EventBridgePublisher, type EventRule, PublishError } from '@lcm/shared/events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable } from '../../support/table.ts';
 

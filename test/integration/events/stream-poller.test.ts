@@ -1,11 +1,16 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type LocalEventBridge, startLocalEventBridge } from '@lcm/sandbox/eventbridge/index';
 import { type StreamPoller, startStreamPoller } from '@lcm/sandbox/streams/index';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import type { OutboxDeps } from '@lcm/shared/events/outbox-publisher';
-import { EventBridgePublisher, type PublishableEvent, PublishError } from '@lcm/shared/events/publisher';
-import { LCM_EVENT_SOURCE, OUTBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
-import { OUTBOX_CONSUMER } from '@lcm/shared/events/streams';
+import { createStores, type Stores } from '@lcm/shared/app';
+import type { OutboxDeps } from '@lcm/shared/events';
+import {
+  EventBridgePublisher,
+  LCM_EVENT_SOURCE,
+  OUTBOUND_EVENT_TYPES,
+  OUTBOX_CONSUMER,
+  type PublishableEvent,
+  PublishError,
+} from '@lcm/shared/events';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { outboxHandler } from '../../../functions/streams/outbox.ts';

@@ -1,9 +1,9 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import type { SessionStatus } from '@lcm/shared/kernel/enums';
-import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
-import type { InboundDeps, InboundLog } from '@lcm/shared/sessions/partner-events';
-import { registerWait, type WaitKind } from '@lcm/shared/sessions/waits';
+import { createStores, type Stores } from '@lcm/shared/app';
+import type { SessionStatus } from '@lcm/shared/kernel';
+import { RecordingWorkflowEngine } from '@lcm/shared/platform';
+import type { InboundDeps, InboundLog } from '@lcm/shared/sessions';
+import { registerWait, type WaitKind } from '@lcm/shared/sessions';
 import type { TestTable } from '../../support/table.ts';
 import { newSession } from '../persistence/builders.ts';
 

@@ -7,8 +7,7 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { Ec2Compute, toComputeError } from '@lcm/shared/platform/compute/ec2';
-import { ComputeError, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
+import { ComputeError, Ec2Compute, TAG_STAGE, TAG_WORKER_ID, toComputeError } from '@lcm/shared/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sdkError } from '../../workflows/fleet/fake-ec2.ts';

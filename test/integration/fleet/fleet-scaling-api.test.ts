@@ -1,5 +1,5 @@
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { ScalingDecisionSchema } from '@lcm/shared/kernel/schemas';
+import { createStores, type Stores } from '@lcm/shared/app';
+import { ScalingDecisionSchema } from '@lcm/shared/kernel';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler } from '../../../functions/api/fleet.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';

@@ -1,9 +1,9 @@
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { healthSweep } from '@lcm/shared/fleet/health-sweep';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
+import { createStores, type Stores } from '@lcm/shared/app';
+import { healthSweep } from '@lcm/shared/fleet';
+import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { FakeEc2 } from '../../workflows/fleet/fake-ec2.ts';

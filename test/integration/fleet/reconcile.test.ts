@@ -1,8 +1,7 @@
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { reconcileFleet } from '@lcm/shared/fleet/reconcile';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
-import { RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
+import { createStores, type Stores } from '@lcm/shared/app';
+import { reconcileFleet } from '@lcm/shared/fleet';
+import { RecordingFleetWorkflows, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { FakeEc2 } from '../../workflows/fleet/fake-ec2.ts';

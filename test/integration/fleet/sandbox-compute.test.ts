@@ -1,7 +1,5 @@
 import { createSandboxCompute, type SandboxCompute } from '@lcm/sandbox/compute/index';
-import { ComputeError, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
-import { CmlClient } from '@lcm/shared/platform/partners/cml-client';
-import { staticCredentials } from '@lcm/shared/platform/partners/secrets';
+import { CmlClient, ComputeError, staticCredentials, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /**

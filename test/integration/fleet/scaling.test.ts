@@ -1,16 +1,17 @@
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { DEFAULT_SCALING_CONFIG, type ScalingConfig } from '@lcm/shared/fleet/rules/scaling';
+import { createStores, type Stores } from '@lcm/shared/app';
 import {
+  DEFAULT_SCALING_CONFIG,
   runScaleDown,
   runScaleUp,
   SCALE_DOWN_SCOPE,
   SCALE_UP_SCOPE,
+  type ScalingConfig,
   type ScalingDeps,
   scalingConfigFromEnv,
-} from '@lcm/shared/fleet/scalers';
-import { ValidationError } from '@lcm/shared/kernel/errors';
-import type { Worker } from '@lcm/shared/kernel/schemas';
-import { RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
+} from '@lcm/shared/fleet';
+import type { Worker } from '@lcm/shared/kernel';
+import { ValidationError } from '@lcm/shared/kernel';
+import { RecordingFleetWorkflows } from '@lcm/shared/platform';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newSession, newTemplate, newWorker } from '../persistence/builders.ts';

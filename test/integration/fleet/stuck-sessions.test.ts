@@ -1,21 +1,22 @@
 import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import type { LabletSession } from '@lcm/shared/kernel/schemas';
-import { createCmlClient } from '@lcm/shared/platform/partners/cml-client';
-import { staticCredentials } from '@lcm/shared/platform/partners/secrets';
-import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
-import { type ExecutionStatus, RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
+import { createStores, type Stores } from '@lcm/shared/app';
+import type { LabletSession } from '@lcm/shared/kernel';
+import {
+  createCmlClient,
+  type ExecutionStatus,
+  RecordingFleetWorkflows,
+  RecordingWorkflowEngine,
+  staticCredentials,
+} from '@lcm/shared/platform';
 import {
   DEFAULT_LIFECYCLE_CONFIG,
   labTitleOf,
-  type LifecycleDeps as SessionDeps,
-} from '@lcm/shared/sessions/steps/deps';
-import {
+  type SessionStepDeps as SessionDeps,
   type SessionTeardown,
   sessionTeardownWith,
   sweepStuckSessions,
   WORKFLOW_LOST_ERROR,
-} from '@lcm/shared/sessions/stuck-sessions';
+} from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newSession } from '../persistence/builders.ts';

@@ -1,21 +1,26 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import type { Stores } from '@lcm/shared/app/stores';
-import { fleetConfig } from '@lcm/shared/fleet/config';
-import type { LifecycleDeps } from '@lcm/shared/fleet/deps';
-import { DEFAULT_SCALING_CONFIG } from '@lcm/shared/fleet/rules/scaling';
-import type { LabletSession, Worker } from '@lcm/shared/kernel/schemas';
-import { Ec2Compute } from '@lcm/shared/platform/compute/ec2';
-import { type CmlApi, createCmlClient } from '@lcm/shared/platform/partners/cml-client';
-import { staticCredentials } from '@lcm/shared/platform/partners/secrets';
-import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
-import { RecordingFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
+import type { Stores } from '@lcm/shared/app';
+import type { FleetDeps } from '@lcm/shared/fleet';
+import { DEFAULT_SCALING_CONFIG, fleetConfig } from '@lcm/shared/fleet';
+import type { LabletSession, Worker } from '@lcm/shared/kernel';
+import {
+  type CmlApi,
+  createCmlClient,
+  Ec2Compute,
+  RecordingFleetWorkflows,
+  RecordingWorkflowEngine,
+  staticCredentials,
+} from '@lcm/shared/platform';
+import { sessionFailerFor } from '@lcm/shared/sessions';
 
 /** Fleet dependencies over the stores of a test table: real Ec2Compute on mocked SDK clients, CML over HTTP. */
 export function lifecycleDeps(
   stores: Stores,
-  over: Partial<LifecycleDeps> = {},
-): LifecycleDeps & { workflows: RecordingFleetWorkflows; engine: RecordingWorkflowEngine } {
+  over: Partial<FleetDeps> = {},
+): FleetDeps & { workflows: RecordingFleetWorkflows; engine: RecordingWorkflowEngine } {
+  // The session workflow engine through which a lost worker's sessions are failed.
+  const engine = new RecordingWorkflowEngine();
   const clients = new Map<string, CmlApi>();
   const cml = (w: { id: string; cmlBaseUrl: string }) => {
     let c = clients.get(w.cmlBaseUrl);
@@ -46,15 +51,13 @@ export function lifecycleDeps(
     cml,
     licenseToken: async () => undefined,
     workflows: new RecordingFleetWorkflows(),
-    engine: new RecordingWorkflowEngine(),
-    sessionTeardown: async () => {
-      throw new Error('no teardown in this test');
-    },
+    engine,
+    failSessionsOn: sessionFailerFor({ sessions: stores.sessions, definitions: stores.definitions, engine }),
     scaling: stores.scaling,
     scalingConfig: { ...DEFAULT_SCALING_CONFIG },
     config: fleetConfig({ stage: 'itest', maxConsecutiveFailures: 3, missingInstanceGraceSeconds: 300 }),
     ...over,
-  } as LifecycleDeps & { workflows: RecordingFleetWorkflows; engine: RecordingWorkflowEngine };
+  } as FleetDeps & { workflows: RecordingFleetWorkflows; engine: RecordingWorkflowEngine };
 }
 
 let n = 0;

@@ -1,6 +1,6 @@
-import { apiStores } from '@lcm/shared/api/deps';
-import { extractPortTemplate, parseTopology } from '@lcm/shared/catalogue/rules/topology';
-import type { ResourceRequirements } from '@lcm/shared/kernel/schemas';
+import { apiStores } from '@lcm/shared/app';
+import { extractPortTemplate, parseTopology } from '@lcm/shared/catalogue';
+import type { ResourceRequirements } from '@lcm/shared/kernel';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { type CallOptions, call } from '../../support/api.ts';

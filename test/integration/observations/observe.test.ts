@@ -1,17 +1,16 @@
 import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
-import { apiStores } from '@lcm/shared/api/deps';
-import type { ObserveDeps } from '@lcm/shared/catalogue/learn-from-live';
-import { rewriteTopologyPorts } from '@lcm/shared/catalogue/rules/topology';
-import { outboxEventsFor } from '@lcm/shared/events/outbox';
-import { matchesAnyPattern } from '@lcm/shared/events/pattern';
-import { changeRecordOf } from '@lcm/shared/events/streams';
-import { TRIGGERS_CONSUMER } from '@lcm/shared/events/triggers';
-import type { SessionStatus } from '@lcm/shared/kernel/enums';
-import type { LabletSession, PortAllocations } from '@lcm/shared/kernel/schemas';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
-import { type CmlApi, createCmlClient } from '@lcm/shared/platform/partners/cml-client';
-import { staticCredentials } from '@lcm/shared/platform/partners/secrets';
-import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
+import { apiStores } from '@lcm/shared/app';
+import { rewriteTopologyPorts } from '@lcm/shared/catalogue';
+import { changeRecordOf, matchesAnyPattern, outboxEventsFor, TRIGGERS_CONSUMER } from '@lcm/shared/events';
+import type { LabletSession, PortAllocations, SessionStatus } from '@lcm/shared/kernel';
+import {
+  type CmlApi,
+  createCmlClient,
+  keys,
+  RecordingWorkflowEngine,
+  staticCredentials,
+} from '@lcm/shared/platform';
+import type { ObserveDeps } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { sessionsHandler } from '../../../functions/api/sessions.ts';

@@ -1,7 +1,6 @@
-import type { NewDefinition } from '@lcm/shared/catalogue/definition-store';
-import type { NewWorker } from '@lcm/shared/fleet/stores/worker-store';
-import type { NewWorkerTemplate } from '@lcm/shared/fleet/stores/worker-template-store';
-import type { NewSession } from '@lcm/shared/sessions/session-store';
+import type { NewDefinition } from '@lcm/shared/catalogue';
+import type { NewWorker, NewWorkerTemplate } from '@lcm/shared/fleet';
+import type { NewSession } from '@lcm/shared/sessions';
 
 /** Small valid entities for the persistence tests; override what the test is about. */
 

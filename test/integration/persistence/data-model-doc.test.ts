@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createStores } from '@lcm/shared/app/stores';
-import { ENTITY } from '@lcm/shared/platform/dynamodb/keys';
+import { createStores } from '@lcm/shared/app';
+import { ENTITY } from '@lcm/shared/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { sampleClock, sampleItems, writeSampleData } from './sample-data.ts';

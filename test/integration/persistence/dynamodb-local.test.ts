@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { startDynamoDbLocal } from '@lcm/sandbox/dynamodb-local';
-import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
+import { createDocumentClient } from '@lcm/shared/platform';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);

@@ -1,8 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoScalingStore } from '@lcm/shared/fleet/stores/scaling-store';
-import { DuplicateError, VersionConflictError } from '@lcm/shared/kernel/errors';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
-import { DynamoProcessedEventStore } from '@lcm/shared/sessions/processed-event-store';
+import { DynamoScalingStore } from '@lcm/shared/fleet';
+import { DuplicateError, VersionConflictError } from '@lcm/shared/kernel';
+import { keys } from '@lcm/shared/platform';
+import { DynamoProcessedEventStore } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { allPages, at, T0 } from './builders.ts';

@@ -1,11 +1,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { type PlaceSessionResult, placeSession } from '@lcm/shared/fleet/place-session';
-import { releaseSession } from '@lcm/shared/fleet/release-session';
-import { choosePlacement } from '@lcm/shared/fleet/rules/placement';
-import { addCapacity, requirementsAsCapacity, ZERO_CAPACITY } from '@lcm/shared/kernel/capacity';
-import type { Capacity, LabletSession } from '@lcm/shared/kernel/schemas';
-import { createDocumentClient } from '@lcm/shared/platform/dynamodb/client';
+import { createStores, type Stores } from '@lcm/shared/app';
+import { choosePlacement } from '@lcm/shared/fleet';
+import type { Capacity, LabletSession } from '@lcm/shared/kernel';
+import { addCapacity, requirementsAsCapacity, ZERO_CAPACITY } from '@lcm/shared/kernel';
+import { createDocumentClient } from '@lcm/shared/platform';
+import { type PlaceSessionResult, placeSession, releaseSession } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { at, newSession, newWorker } from './builders.ts';

@@ -1,8 +1,5 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { placeSession } from '@lcm/shared/fleet/place-session';
-import { releaseSession } from '@lcm/shared/fleet/release-session';
-import { MAX_PORTS_PER_SESSION } from '@lcm/shared/fleet/stores/placement-store';
+import { createStores, type Stores } from '@lcm/shared/app';
 import {
   ConflictError,
   DomainError,
@@ -10,8 +7,9 @@ import {
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/kernel/errors';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
+} from '@lcm/shared/kernel';
+import { keys } from '@lcm/shared/platform';
+import { MAX_PORTS_PER_SESSION, placeSession, releaseSession } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { at, newSession, newWorker, steppingClock } from './builders.ts';

@@ -1,5 +1,5 @@
-import { NotFoundError, VersionConflictError } from '@lcm/shared/kernel/errors';
-import { backoffDelay, retryOnConflict } from '@lcm/shared/platform/dynamodb/retry';
+import { NotFoundError, VersionConflictError } from '@lcm/shared/kernel';
+import { backoffDelay, retryOnConflict } from '@lcm/shared/platform';
 import { describe, expect, it } from 'vitest';
 
 describe('retryOnConflict', () => {

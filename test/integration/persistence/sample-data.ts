@@ -1,6 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Stores } from '@lcm/shared/app/stores';
-import { ENTITY, type EntityName } from '@lcm/shared/platform/dynamodb/keys';
+import type { Stores } from '@lcm/shared/app';
+import { ENTITY, type EntityName } from '@lcm/shared/platform';
 import type { TestTable } from '../../support/table.ts';
 
 /**

@@ -1,15 +1,14 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoPlacementStore } from '@lcm/shared/fleet/stores/placement-store';
-import { DynamoWorkerStore } from '@lcm/shared/fleet/stores/worker-store';
+import { DynamoWorkerStore } from '@lcm/shared/fleet';
 import {
   DuplicateError,
   InvalidTransitionError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/kernel/errors';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
-import { DynamoSessionStore } from '@lcm/shared/sessions/session-store';
+} from '@lcm/shared/kernel';
+import { keys } from '@lcm/shared/platform';
+import { DynamoPlacementStore, DynamoSessionStore } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { allPages, at, newSession, newWorker, steppingClock } from './builders.ts';

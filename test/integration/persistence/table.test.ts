@@ -1,6 +1,5 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { createTableInput, ensureTable } from '@lcm/shared/platform/dynamodb/create-table';
-import { TABLE } from '@lcm/shared/platform/dynamodb/table';
+import { createTableInput, ensureTable, TABLE } from '@lcm/shared/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 

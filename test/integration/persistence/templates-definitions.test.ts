@@ -1,13 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDefinitionStore } from '@lcm/shared/catalogue/definition-store';
-import { DynamoWorkerTemplateStore } from '@lcm/shared/fleet/stores/worker-template-store';
-import {
-  DuplicateError,
-  NotFoundError,
-  ValidationError,
-  VersionConflictError,
-} from '@lcm/shared/kernel/errors';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
+import { DynamoDefinitionStore } from '@lcm/shared/catalogue';
+import { DynamoWorkerTemplateStore } from '@lcm/shared/fleet';
+import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '@lcm/shared/kernel';
+import { keys } from '@lcm/shared/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { allPages, newDefinition, newTemplate, steppingClock } from './builders.ts';

@@ -1,13 +1,13 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoWorkerStore } from '@lcm/shared/fleet/stores/worker-store';
+import { DynamoWorkerStore } from '@lcm/shared/fleet';
 import {
   DuplicateError,
   InvalidTransitionError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/kernel/errors';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
+} from '@lcm/shared/kernel';
+import { keys } from '@lcm/shared/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { allPages, newWorker, steppingClock } from './builders.ts';

@@ -1,6 +1,5 @@
-import { callerOf, type OperationRequest, operationsHandler } from '@lcm/shared/api/dispatch';
-import { idempotencyKeyOf } from '@lcm/shared/platform/http/idempotency';
-import { json } from '@lcm/shared/platform/http/problem';
+import { callerOf, type OperationRequest, operationsHandler } from '@lcm/shared/api';
+import { idempotencyKeyOf, json } from '@lcm/shared/platform';
 import { describe, expect, it, vi } from 'vitest';
 import { apiEvent, type CallOptions, call } from '../../support/api.ts';
 

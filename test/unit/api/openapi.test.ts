@@ -4,13 +4,15 @@ import {
   buildOpenApiDocument,
   errorStatusesOf,
   formatOpenApiDocument,
+  OPERATIONS,
   type OpenApiDocument,
+  type Operation,
   PARTNER_SCHEME,
+  ROLES,
+  rolesWith,
   SECURITY_SCHEME,
   TAG_DESCRIPTIONS,
-} from '@lcm/shared/api/openapi';
-import { OPERATIONS, type Operation } from '@lcm/shared/api/operations';
-import { ROLES, rolesWith } from '@lcm/shared/api/roles';
+} from '@lcm/shared/api';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { call } from '../../support/api.ts';

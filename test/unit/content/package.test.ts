@@ -1,11 +1,13 @@
 import { samplePackageBytes } from '@lcm/sandbox/content/samples';
-import { ContentPackageError } from '@lcm/shared/catalogue/content/errors';
 import {
+  ContentPackageError,
   type ExtractedContent,
+  estimateResources,
   extractContentPackage,
+  extractPortTemplate,
+  parseTopology,
   sha256Of,
-} from '@lcm/shared/catalogue/content/package';
-import { estimateResources, extractPortTemplate, parseTopology } from '@lcm/shared/catalogue/rules/topology';
+} from '@lcm/shared/catalogue';
 import { describe, expect, it } from 'vitest';
 import { HOSTILE, MANIFEST, TOPOLOGY, zipOf } from './packages.ts';
 

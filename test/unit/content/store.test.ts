@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { ContentPackageError } from '@lcm/shared/catalogue/content/errors';
-import { parseS3Uri, S3ContentStore } from '@lcm/shared/catalogue/content/store';
+import { ContentPackageError, parseS3Uri, S3ContentStore } from '@lcm/shared/catalogue';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 

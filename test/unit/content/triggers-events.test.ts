@@ -1,12 +1,14 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { DEFINITION_SYNC_FAILED_EVENT_TYPE, definitionSyncEvents } from '@lcm/shared/events/content-events';
-import { matchesAnyPattern, validatePattern } from '@lcm/shared/events/pattern';
 import {
   CONTENT_SYNC_FILTER,
+  DEFINITION_SYNC_FAILED_EVENT_TYPE,
+  definitionSyncEvents,
+  matchesAnyPattern,
   OBSERVATION_REQUEST_FILTER,
   TRIGGERS_CONSUMER,
   triggeredTask,
-} from '@lcm/shared/events/triggers';
+  validatePattern,
+} from '@lcm/shared/events';
 import { describe, expect, it } from 'vitest';
 
 /** Which stream records start which task, and the sync-failed CloudEvent. */

@@ -1,5 +1,4 @@
-import { ContentPackageError } from '@lcm/shared/catalogue/content/errors';
-import { DEFAULT_ZIP_LIMITS, normaliseEntryName, readZip } from '@lcm/shared/catalogue/content/zip';
+import { ContentPackageError, DEFAULT_ZIP_LIMITS, normaliseEntryName, readZip } from '@lcm/shared/catalogue';
 import { strFromU8, strToU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { streamedZipOf, withDeclaredSize, zipOf } from './packages.ts';

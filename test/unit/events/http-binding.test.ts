@@ -1,4 +1,4 @@
-import { BindingError, MAX_BATCH_EVENTS, parseHttpMessage } from '@lcm/shared/events/http-binding';
+import { BindingError, MAX_BATCH_EVENTS, parseHttpMessage } from '@lcm/shared/events';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
 

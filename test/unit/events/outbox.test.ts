@@ -1,14 +1,16 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import {
   type ChangeRecord,
+  changeRecordOf,
   digestOf,
   type Item,
+  LCM_EVENT_SOURCE,
+  matchesPattern,
+  OUTBOUND_EVENT_TYPES,
+  OUTBOX_STREAM_FILTER,
   outboxEventsFor,
   withLoginUrls,
-} from '@lcm/shared/events/outbox';
-import { matchesPattern } from '@lcm/shared/events/pattern';
-import { LCM_EVENT_SOURCE, OUTBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
-import { changeRecordOf, OUTBOX_STREAM_FILTER } from '@lcm/shared/events/streams';
+} from '@lcm/shared/events';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 

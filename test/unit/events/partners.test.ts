@@ -6,8 +6,8 @@ import {
   partnerRegistryFromEnv,
   SecretsManagerPartnerRegistry,
   StaticPartnerRegistry,
-} from '@lcm/shared/events/partners';
-import { SecretCache } from '@lcm/shared/platform/partners/secrets';
+} from '@lcm/shared/events';
+import { SecretCache } from '@lcm/shared/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 

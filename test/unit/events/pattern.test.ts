@@ -1,9 +1,4 @@
-import {
-  type EventPattern,
-  matchesAnyPattern,
-  matchesPattern,
-  validatePattern,
-} from '@lcm/shared/events/pattern';
+import { type EventPattern, matchesAnyPattern, matchesPattern, validatePattern } from '@lcm/shared/events';
 import { describe, expect, it } from 'vitest';
 
 const event = {

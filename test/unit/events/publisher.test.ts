@@ -7,7 +7,7 @@ import {
   type PublishableEvent,
   PublishError,
   toPutEventsEntry,
-} from '@lcm/shared/events/publisher';
+} from '@lcm/shared/events';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { validatePattern } from '@lcm/shared/events/pattern';
-import { EVENT_RULE_TARGETS, EVENT_RULES, eventPatternJson, rulesMatching } from '@lcm/shared/events/rules';
 import {
+  EVENT_RULE_TARGETS,
+  EVENT_RULES,
+  eventPatternJson,
   INBOUND_EVENT_TYPE_LIST,
   LCM_EVENT_SOURCE,
   OUTBOUND_EVENT_TYPE_LIST,
-} from '@lcm/shared/events/schemas';
+  rulesMatching,
+  validatePattern,
+} from '@lcm/shared/events';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

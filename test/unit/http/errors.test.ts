@@ -7,7 +7,7 @@ import {
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '@lcm/shared/kernel/errors';
+} from '@lcm/shared/kernel';
 import {
   DOMAIN_ERROR_HTTP,
   errorToProblem,
@@ -16,7 +16,7 @@ import {
   parseInput,
   problemTypeFor,
   RequestValidationError,
-} from '@lcm/shared/platform/http/errors';
+} from '@lcm/shared/platform';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bodyOf } from './fixtures.ts';

@@ -1,4 +1,4 @@
-import type { ApiGatewayEvent, JwtClaims } from '@lcm/shared/platform/http/middleware';
+import type { ApiGatewayEvent, JwtClaims } from '@lcm/shared/platform';
 import type { Context } from 'aws-lambda';
 
 /** A payload-2.0 event as API Gateway HTTP API sends it (header names lower-cased). */

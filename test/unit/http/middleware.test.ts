@@ -1,8 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { NotFoundError } from '@lcm/shared/kernel/errors';
-import { HttpError } from '@lcm/shared/platform/http/errors';
-import { type ApiEvent, apiHandler, MAX_BODY_BYTES } from '@lcm/shared/platform/http/middleware';
-import { json } from '@lcm/shared/platform/http/problem';
+import { NotFoundError } from '@lcm/shared/kernel';
+import { type ApiEvent, apiHandler, HttpError, json, MAX_BODY_BYTES } from '@lcm/shared/platform';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { z } from 'zod';
 import { bodyOf, httpEvent, lambdaContext } from './fixtures.ts';

@@ -1,9 +1,4 @@
-import {
-  json,
-  PROBLEM_CONTENT_TYPE,
-  ProblemDocumentSchema,
-  problem,
-} from '@lcm/shared/platform/http/problem';
+import { json, PROBLEM_CONTENT_TYPE, ProblemDocumentSchema, problem } from '@lcm/shared/platform';
 import { describe, expect, it } from 'vitest';
 import { bodyOf } from './fixtures.ts';
 

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
-import { type CmlApi, CmlClient, configurationFiles } from '@lcm/shared/platform/partners/cml-client';
-import { IntegrationError } from '@lcm/shared/platform/partners/http';
 import {
+  type CmlApi,
+  CmlClient,
   type Credentials,
   type CredentialsProvider,
+  configurationFiles,
+  IntegrationError,
   staticCredentials,
-} from '@lcm/shared/platform/partners/secrets';
+} from '@lcm/shared/platform';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rejectionOf } from './support.ts';
 

@@ -12,8 +12,8 @@ import {
   OUTBOUND_EVENT_TYPES,
   parseInboundEvent,
   scoreReportFromEvent,
-} from '@lcm/shared/events/schemas';
-import { ScoreReportSchema } from '@lcm/shared/kernel/schemas';
+} from '@lcm/shared/events';
+import { ScoreReportSchema } from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
 
 const envelope = (type: string, data: unknown, extra: Record<string, unknown> = {}) => ({

@@ -6,7 +6,7 @@ import {
   signatureHeaders,
   signBody,
   verifySignature,
-} from '@lcm/shared/events/signature';
+} from '@lcm/shared/events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -4,17 +4,22 @@ import {
   scoreEvidence,
   startGradingSimulator,
 } from '@lcm/sandbox/simulators/grading';
-import { INBOUND_EVENT_TYPES, parseInboundEvent, scoreReportFromEvent } from '@lcm/shared/events/schemas';
-import { SIGNATURE_HEADER, verifySignature } from '@lcm/shared/events/signature';
+import {
+  INBOUND_EVENT_TYPES,
+  parseInboundEvent,
+  SIGNATURE_HEADER,
+  scoreReportFromEvent,
+  verifySignature,
+} from '@lcm/shared/events';
+import type { IntegrationError } from '@lcm/shared/platform';
 import {
   DEFAULT_GRADING_WIRE,
   EVIDENCE_MANIFEST_VERSION,
   type EvidenceManifest,
   EvidenceManifestSchema,
   GradingClient,
-} from '@lcm/shared/platform/partners/grading-client';
-import type { IntegrationError } from '@lcm/shared/platform/partners/http';
-import { staticApiKey } from '@lcm/shared/platform/partners/secrets';
+  staticApiKey,
+} from '@lcm/shared/platform';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type EventReceiver, headerOf, rejectionOf, startEventReceiver } from './support.ts';
 

@@ -7,7 +7,7 @@ import {
   IntegrationError,
   type IntegrationLogger,
   parseErrorBody,
-} from '@lcm/shared/platform/partners/http';
+} from '@lcm/shared/platform';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rejectionOf } from './support.ts';

@@ -8,12 +8,19 @@ import {
   CLOUDEVENTS_CONTENT_TYPE,
   INBOUND_EVENT_TYPES,
   type InboundCloudEvent,
+  KEY_ID_HEADER,
   parseInboundEvent,
-} from '@lcm/shared/events/schemas';
-import { KEY_ID_HEADER, SIGNATURE_HEADER, verifySignature } from '@lcm/shared/events/signature';
-import type { IntegrationError } from '@lcm/shared/platform/partners/http';
-import { DEFAULT_LDS_WIRE, LdsClient, type LdsDevice } from '@lcm/shared/platform/partners/lds-client';
-import { type ApiKeyProvider, staticApiKey } from '@lcm/shared/platform/partners/secrets';
+  SIGNATURE_HEADER,
+  verifySignature,
+} from '@lcm/shared/events';
+import type { IntegrationError } from '@lcm/shared/platform';
+import {
+  type ApiKeyProvider,
+  DEFAULT_LDS_WIRE,
+  LdsClient,
+  type LdsDevice,
+  staticApiKey,
+} from '@lcm/shared/platform';
 import { HTTP } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,16 +1,16 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startCmlSimulator } from '@lcm/sandbox/simulators/cml';
-import { CmlClient } from '@lcm/shared/platform/partners/cml-client';
-import { IntegrationError } from '@lcm/shared/platform/partners/http';
 import {
+  CmlClient,
   cmlCredentialsFor,
   cmlSecretConfigFromEnv,
   cmlSecretIdFor,
+  IntegrationError,
   loadSigningSecrets,
   SecretCache,
   SecretsManagerApiKeyProvider,
   SecretsManagerCredentialsProvider,
-} from '@lcm/shared/platform/partners/secrets';
+} from '@lcm/shared/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rejectionOf } from './support.ts';

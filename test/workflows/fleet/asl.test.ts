@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FLEET_ERRORS } from '@lcm/shared/fleet/steps/errors';
+import { FLEET_ERRORS } from '@lcm/shared/fleet';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { FLEET_STATE_MACHINES } from '../../../functions/tasks/fleet/index.ts';

@@ -1,11 +1,9 @@
 import { StopInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { releaseSession } from '@lcm/shared/fleet/release-session';
-import { requestWorkerAction } from '@lcm/shared/fleet/workers';
-import { workflowForWorker } from '@lcm/shared/fleet/workflow-dispatch';
-import type { LabletSession, Worker } from '@lcm/shared/kernel/schemas';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
-import { keys } from '@lcm/shared/platform/dynamodb/keys';
+import { requestWorkerAction, workflowForWorker } from '@lcm/shared/fleet';
+import type { LabletSession, Worker } from '@lcm/shared/kernel';
+import { keys, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
+import { releaseSession } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FakeInstance } from './fake-ec2.ts';
 import {

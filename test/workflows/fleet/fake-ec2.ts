@@ -10,7 +10,7 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { matchesNamePattern } from '@lcm/shared/platform/compute/provider';
+import { matchesNamePattern } from '@lcm/shared/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 
 /**

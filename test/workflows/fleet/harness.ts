@@ -7,11 +7,10 @@ import {
 import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
 import type { ExecutionSnapshot } from '@lcm/sandbox/stepfunctions/engine';
 import { type LocalStepFunctions, startLocalStepFunctions } from '@lcm/sandbox/stepfunctions/server';
-import { createStores, type Stores } from '@lcm/shared/app/stores';
-import { setFleetDepsOverride } from '@lcm/shared/fleet/steps/handler';
-import type { Worker } from '@lcm/shared/kernel/schemas';
-import { RecordingWorkflowEngine } from '@lcm/shared/platform/workflow/engine';
-import { StepFunctionsFleetWorkflows } from '@lcm/shared/platform/workflow/fleet-engine';
+import { createStores, type Stores, setFleetDepsOverride } from '@lcm/shared/app';
+import type { Worker } from '@lcm/shared/kernel';
+import { RecordingWorkflowEngine, StepFunctionsFleetWorkflows } from '@lcm/shared/platform';
+import { sessionFailerFor } from '@lcm/shared/sessions';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { FakeEc2 } from './fake-ec2.ts';
 
@@ -126,7 +125,7 @@ export async function startFleetHarness(cmlOpts: CmlSimulatorOptions = {}): Prom
 
     // The session engine the drain's WORKER_TERMINATED path fails sessions through.
     const sessionEngine = new RecordingWorkflowEngine();
-    setFleetDepsOverride({ engine: sessionEngine });
+    setFleetDepsOverride({ failSessionsOn: failerOf(stores, sessionEngine) });
     closers.push(() => setFleetDepsOverride(undefined));
 
     const sfn = await startLocalStepFunctions({
@@ -206,3 +205,7 @@ export async function eventually<T>(
 }
 
 export const statusesOf = (w: Worker): string[] => w.stateHistory.map((h) => `${h.from}→${h.to}`);
+
+/** The sessions context's FailSessionsOn over the harness's stores and a recording session engine. */
+export const failerOf = (stores: Stores, engine: RecordingWorkflowEngine) =>
+  sessionFailerFor({ sessions: stores.sessions, definitions: stores.definitions, engine });

@@ -1,7 +1,6 @@
 import { RunInstancesCommand, StartInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { createWorker, requestWorkerAction } from '@lcm/shared/fleet/workers';
-import { launchExecutionName } from '@lcm/shared/fleet/workflow-dispatch';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform/compute/provider';
+import { createWorker, launchExecutionName, requestWorkerAction } from '@lcm/shared/fleet';
+import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type FleetHarness,

@@ -4,12 +4,20 @@ import {
   LOCAL_PROVISIONING_STATE_MACHINE,
   type SandboxCompute,
 } from '@lcm/sandbox/compute/index';
-import { setFleetDepsOverride } from '@lcm/shared/fleet/steps/handler';
+import { setFleetDepsOverride } from '@lcm/shared/app';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { handler as healthSweep } from '../../../functions/schedules/health-sweep.ts';
 import { handler as scaleDown } from '../../../functions/schedules/scale-down.ts';
 import { handler as scaleUp } from '../../../functions/schedules/scale-up.ts';
-import { eventually, type FleetHarness, finished, startFleetHarness, statusesOf, trace } from './harness.ts';
+import {
+  eventually,
+  type FleetHarness,
+  failerOf,
+  finished,
+  startFleetHarness,
+  statusesOf,
+  trace,
+} from './harness.ts';
 
 vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -29,7 +37,7 @@ let compute: SandboxCompute;
 beforeAll(async () => {
   h = await startFleetHarness();
   compute = createSandboxCompute({ bootSeconds: 0.8, transitionMs: 50 });
-  setFleetDepsOverride({ compute, engine: h.sessionEngine });
+  setFleetDepsOverride({ compute, failSessionsOn: failerOf(h.stores, h.sessionEngine) });
   // The sandbox's instances report their own CML endpoint; the URL template is not used.
   h.setEnv('LCM_CML_BASE_URL_TEMPLATE', 'http://unused.invalid/{ip}');
   h.setEnv('WORKFLOW_ENGINE', 'stepfunctions');

@@ -12,7 +12,7 @@ import {
   type ResolvedImage,
   TAG_STAGE,
   TAG_WORKER_ID,
-} from '@lcm/shared/platform/compute/provider';
+} from '@lcm/shared/platform';
 import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '../simulators/cml.ts';
 
 /**

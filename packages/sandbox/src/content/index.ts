@@ -1,4 +1,4 @@
-import { TRIGGERS_CONSUMER } from '@lcm/shared/events/triggers';
+import { TRIGGERS_CONSUMER } from '@lcm/shared/events';
 import { triggersHandler } from '../../../../functions/streams/triggers.ts';
 import { contentSyncDepsFromEnv } from '../../../../functions/tasks/content-sync.ts';
 import type { LambdaHandler } from '../lambda-runtime.ts';

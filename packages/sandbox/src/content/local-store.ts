@@ -1,8 +1,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ContentPackageError, PACKAGE_FILE } from '@lcm/shared/catalogue/content/errors';
-import { type ContentStore, parseS3Uri, tooLarge } from '@lcm/shared/catalogue/content/store';
+import {
+  ContentPackageError,
+  type ContentStore,
+  PACKAGE_FILE,
+  parseS3Uri,
+  tooLarge,
+} from '@lcm/shared/catalogue';
 import { seedSampleContent } from './samples.ts';
 
 /**

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { EVENT_RULES, type EventRule, rulesMatching } from '@lcm/shared/events/rules';
+import { EVENT_RULES, type EventRule, rulesMatching } from '@lcm/shared/events';
 import { invokeLambda, type LambdaHandler, LOCAL_ACCOUNT_ID, type LocalFunction } from '../lambda-runtime.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { nodeDefaults } from '@lcm/shared/catalogue/rules/topology';
+import { nodeDefaults } from '@lcm/shared/catalogue';
 import { parse as parseYaml } from 'yaml';
 import {
   controlRoute,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SPEC_VERSION } from '@lcm/shared/events/schemas';
-import { signatureHeaders } from '@lcm/shared/events/signature';
+import { CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SPEC_VERSION, signatureHeaders } from '@lcm/shared/events';
 
 /**
  * What the partner simulators share: an HTTP server on a free loopback port that closes every

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { INBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
-import { type EvidenceManifest, EvidenceManifestSchema } from '@lcm/shared/platform/partners/grading-client';
+import { INBOUND_EVENT_TYPES } from '@lcm/shared/events';
+import { type EvidenceManifest, EvidenceManifestSchema } from '@lcm/shared/platform';
 import {
   controlRoute,
   type EventDelivery,

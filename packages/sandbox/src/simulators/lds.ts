@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { INBOUND_EVENT_TYPES } from '@lcm/shared/events/schemas';
+import { INBOUND_EVENT_TYPES } from '@lcm/shared/events';
 import {
   controlRoute,
   type EventDelivery,

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { matchesAnyPattern } from '@lcm/shared/events/pattern';
-import { STREAM_CONSUMERS, type StreamConsumer } from '@lcm/shared/events/streams';
+import { matchesAnyPattern, STREAM_CONSUMERS, type StreamConsumer } from '@lcm/shared/events';
 import { invokeLambda, type LambdaHandler, type LocalFunction } from '../lambda-runtime.ts';
 import { DynamoDbStreamsClient, type StreamRecord, type StreamShard, StreamsApiError } from './client.ts';
 

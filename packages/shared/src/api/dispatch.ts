@@ -1,15 +1,17 @@
 import type { MiddyfiedHandler } from '@middy/core';
 import type { z } from 'zod';
-import { HttpError, parseInput } from '../platform/http/errors.ts';
-import { idempotencyKeyOf, runIdempotent } from '../platform/http/idempotency.ts';
+import type { HttpResult } from '../platform/index.ts';
 import {
   type ApiEvent,
   type ApiGatewayEvent,
   apiHandler,
   apiLogger,
+  HttpError,
+  idempotencyKeyOf,
+  parseInput,
   principalOf,
-} from '../platform/http/middleware.ts';
-import type { HttpResult } from '../platform/http/problem.ts';
+  runIdempotent,
+} from '../platform/index.ts';
 import { OPERATIONS, type Operation, routeKeyOf } from './operations.ts';
 import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
 
@@ -23,7 +25,7 @@ import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
  */
 
 type Op = (typeof OPERATIONS)[number];
-export type OperationId = Op['operationId'];
+type OperationId = Op['operationId'];
 type OpOf<K extends OperationId> = Extract<Op, { operationId: K }>;
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 

@@ -13,8 +13,8 @@ import {
   PortLeaseSchema,
   WorkerSchema,
   WorkerTemplateSchema,
-} from '../kernel/schemas.ts';
-import { PROBLEM_CONTENT_TYPE, ProblemDocumentSchema } from '../platform/http/problem.ts';
+} from '../kernel/index.ts';
+import { PROBLEM_CONTENT_TYPE, ProblemDocumentSchema } from '../platform/index.ts';
 import { OPERATIONS, type Operation } from './operations.ts';
 import { rolesWith } from './roles.ts';
 

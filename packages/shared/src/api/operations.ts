@@ -9,7 +9,7 @@ import {
   StateTransitionSchema,
   WorkerSchema,
   WorkerTemplateSchema,
-} from '../kernel/schemas.ts';
+} from '../kernel/index.ts';
 import {
   ApplyObservedBody,
   CreateDefinitionBody,

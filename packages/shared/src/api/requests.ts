@@ -14,7 +14,7 @@ import {
   TimeslotSchema,
   WorkerStatusSchema,
   WorkerTemplateSchema,
-} from '../kernel/schemas.ts';
+} from '../kernel/index.ts';
 
 /**
  * Request shapes of the HTTPS API, built from the entity schemas (one source of truth);

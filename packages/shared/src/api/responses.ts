@@ -16,7 +16,7 @@ import {
   StateTransitionSchema,
   UserSessionSchema,
   WorkerStatusSchema,
-} from '../kernel/schemas.ts';
+} from '../kernel/index.ts';
 
 /** Reply shapes that are not plain entities; the OpenAPI document is generated from them. */
 

@@ -1,29 +1,33 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import type { DefinitionStatus, SyncStatus } from '../kernel/enums.ts';
-import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../kernel/errors.ts';
+import type { DefinitionStatus, SyncStatus } from '../kernel/index.ts';
 import {
   DefinitionStatusSchema,
   DefinitionSyncSchema,
+  DuplicateError,
   type LabletDefinition,
   LabletDefinitionSchema,
-} from '../kernel/schemas.ts';
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../kernel/index.ts';
 import {
   checkLimit,
   conditionError,
+  ENTITY,
   Expr,
+  keys,
   nowIso,
   type Page,
   type PageRequest,
   parseItem,
   queryPage,
   type StoreConfig,
+  TABLE,
   type TxOp,
   transactWrite,
   validateInput,
-} from '../platform/dynamodb/dynamo.ts';
-import { ENTITY, keys } from '../platform/dynamodb/keys.ts';
-import { TABLE } from '../platform/dynamodb/table.ts';
+} from '../platform/index.ts';
 
 /** Content of a definition version; id/version/createdAt are set by the store when absent. */
 export type DefinitionContent = Omit<z.input<typeof LabletDefinitionSchema>, 'id' | 'version' | 'createdAt'> &

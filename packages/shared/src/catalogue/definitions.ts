@@ -1,19 +1,24 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
 import type { z } from 'zod';
-import type { CreateDefinitionBody, ListDefinitionsQuery, UpdateDefinitionBody } from '../api/requests.ts';
-import type { DefinitionStatus } from '../kernel/enums.ts';
+import type { CreateDefinitionBody, ListDefinitionsQuery, UpdateDefinitionBody } from '../api/index.ts';
+import type {
+  DefinitionStatus,
+  LabletDefinition,
+  PortTemplate,
+  ResourceRequirements,
+} from '../kernel/index.ts';
 import {
   ConflictError,
+  type DefinitionChanges,
   DuplicateError,
   InvalidTransitionError,
+  nextDefinitionVersion,
   ValidationError,
   VersionConflictError,
-} from '../kernel/errors.ts';
-import { type DefinitionChanges, nextDefinitionVersion } from '../kernel/factories.ts';
-import type { LabletDefinition, PortTemplate, ResourceRequirements } from '../kernel/schemas.ts';
-import type { Page } from '../platform/dynamodb/dynamo.ts';
-import { retryOnConflict } from '../platform/dynamodb/retry.ts';
+} from '../kernel/index.ts';
+import type { Page } from '../platform/index.ts';
+import { retryOnConflict } from '../platform/index.ts';
 import { isS3Uri } from './content/uri.ts';
 import type { DefinitionStore } from './definition-store.ts';
 import { estimateResources, extractPortTemplate, parseTopology } from './rules/topology.ts';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ENTITY } from '../platform/dynamodb/keys.ts';
-import { TABLE } from '../platform/dynamodb/table.ts';
+import { ENTITY, TABLE } from '../platform/index.ts';
 import {
   CLOUDEVENTS_SPEC_VERSION,
   LCM_EVENT_SOURCE,

@@ -1,5 +1,5 @@
-import { HttpError } from '../platform/http/errors.ts';
-import type { FieldError } from '../platform/http/problem.ts';
+import type { FieldError } from '../platform/index.ts';
+import { HttpError } from '../platform/index.ts';
 import { BindingError, type BindingMode, type HeaderMap, parseHttpMessage } from './http-binding.ts';
 import { type PartnerConfig, type PartnerRegistry, partnerAllows } from './partners.ts';
 import { type EventPublisher, PublishError } from './publisher.ts';

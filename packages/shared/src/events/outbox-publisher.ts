@@ -1,11 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { NotFoundError } from '../kernel/errors.ts';
-import { createDocumentClient } from '../platform/dynamodb/client.ts';
-import type { InboundLog } from '../sessions/partner-events.ts';
-import { DynamoSessionStore } from '../sessions/session-store.ts';
-import { eventsLogger } from './deps.ts';
+import type { Log } from '../platform/index.ts';
 import { outboxEventsFor, withLoginUrls } from './outbox.ts';
-import { type EventPublisher, eventPublisherFromEnv } from './publisher.ts';
+import type { EventPublisher } from './publisher.ts';
 import { changeRecordOf } from './streams.ts';
 
 /**
@@ -21,7 +17,7 @@ export interface OutboxDeps {
   publisher: EventPublisher;
   /** The login URL on a session's UserSession, if any. */
   loginUrlOf(sessionId: string): Promise<string | undefined>;
-  log?: InboundLog;
+  log?: Log;
 }
 
 export class EarlierRecordFailedError extends Error {
@@ -53,34 +49,4 @@ export function outboxRecordHandler(deps: OutboxDeps): (record: DynamoDBRecord) 
       throw e;
     }
   };
-}
-
-let cached: { key: string; deps: OutboxDeps } | undefined;
-
-/** EVENT_BUS_NAME, TABLE_NAME (+ the SDK endpoints) from the environment, once per cold start. */
-export function outboxDepsFromEnv(): OutboxDeps {
-  const tableName = process.env.TABLE_NAME;
-  if (!tableName) throw new Error('TABLE_NAME is not set');
-  const key = [
-    tableName,
-    process.env.EVENT_BUS_NAME,
-    process.env.AWS_ENDPOINT_URL_DYNAMODB,
-    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE,
-  ].join('@');
-  if (cached?.key === key) return cached.deps;
-  const sessions = new DynamoSessionStore({ client: createDocumentClient(), tableName });
-  const deps: OutboxDeps = {
-    publisher: eventPublisherFromEnv(),
-    loginUrlOf: async (sessionId) => {
-      try {
-        return (await sessions.get(sessionId)).userSession?.loginUrl;
-      } catch (e) {
-        if (e instanceof NotFoundError) return undefined;
-        throw e;
-      }
-    },
-    log: eventsLogger,
-  };
-  cached = { key, deps };
-  return deps;
 }

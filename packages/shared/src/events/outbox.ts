@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ENTITY } from '../platform/dynamodb/keys.ts';
-import { TABLE } from '../platform/dynamodb/table.ts';
+import { ENTITY, TABLE } from '../platform/index.ts';
 import { definitionSyncEvents } from './content-events.ts';
 import { type LcmCloudEvent, lcmCloudEvent, OUTBOUND_EVENT_TYPES } from './schemas.ts';
 

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { SecretCache } from '../platform/partners/secrets.ts';
+import { SecretCache } from '../platform/index.ts';
 import type { SigningSecret } from './signature.ts';
 
 /**

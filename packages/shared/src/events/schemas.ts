@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ScoreReport, ScoreSectionSchema } from '../kernel/schemas.ts';
+import { type ScoreReport, ScoreSectionSchema } from '../kernel/index.ts';
 
 /**
  * CloudEvents 1.0 (DESIGN §7): every event type string LCM sends or receives, the envelope

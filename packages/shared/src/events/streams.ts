@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { TABLE } from '../platform/dynamodb/table.ts';
+import { TABLE } from '../platform/index.ts';
 import { type ChangeRecord, type Item, OUTBOX_ENTITIES } from './outbox.ts';
 import type { EventPattern } from './pattern.ts';
 import { TRIGGERS_CONSUMER } from './triggers.ts';

@@ -1,5 +1,4 @@
-import { ENTITY } from '../platform/dynamodb/keys.ts';
-import { TABLE } from '../platform/dynamodb/table.ts';
+import { ENTITY, TABLE } from '../platform/index.ts';
 import type { ChangeRecord } from './outbox.ts';
 import type { EventPattern } from './pattern.ts';
 import type { StreamConsumer } from './streams.ts';
@@ -11,7 +10,7 @@ import type { StreamConsumer } from './streams.ts';
  * | item | when | task |
  * |---|---|---|
  * | LATEST definition (`LabletDefinition`) | `sync.status` = PENDING | content sync (catalogue/content/sync.ts) |
- * | `LabletSession` | `observationRequest.status` = PENDING | observation (catalogue/learn-from-live.ts) |
+ * | `LabletSession` | `observationRequest.status` = PENDING | observation (sessions/observations.ts) |
  *
  * Both tasks claim or re-check the request before doing anything, so a record delivered twice,
  * or a later change of the item while the request is still pending, does the work once.

@@ -1,7 +1,13 @@
-import type { FleetCapacity, FleetTotals, FleetWorkerCapacity } from '../api/responses.ts';
-import { addCapacity, freeCapacity, utilisation, ZERO_CAPACITY } from '../kernel/capacity.ts';
-import { WORKER_STATUSES, type WorkerStatus } from '../kernel/enums.ts';
-import type { Worker } from '../kernel/schemas.ts';
+import type { FleetCapacity, FleetTotals, FleetWorkerCapacity } from '../api/index.ts';
+import type { Worker } from '../kernel/index.ts';
+import {
+  addCapacity,
+  freeCapacity,
+  utilisation,
+  WORKER_STATUSES,
+  type WorkerStatus,
+  ZERO_CAPACITY,
+} from '../kernel/index.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
 import { allWorkers } from './workers.ts';
 
@@ -17,7 +23,7 @@ import { allWorkers } from './workers.ts';
  * Utilisation is allocated / declared per dimension in [0, 1] (0 when nothing is declared).
  */
 
-export interface FleetDeps {
+export interface CapacityViewDeps {
   workers: Pick<WorkerStore, 'listAll'>;
   clock?: () => Date;
 }
@@ -76,7 +82,7 @@ export function fleetCapacityOf(fleet: readonly Worker[], now: Date): FleetCapac
   };
 }
 
-export async function getFleetCapacity(deps: FleetDeps): Promise<FleetCapacity> {
+export async function getFleetCapacity(deps: CapacityViewDeps): Promise<FleetCapacity> {
   const fleet = await allWorkers(deps.workers);
   return fleetCapacityOf(fleet, deps.clock ? deps.clock() : new Date());
 }

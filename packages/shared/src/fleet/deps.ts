@@ -1,11 +1,13 @@
-import type { DefinitionStore } from '../catalogue/definition-store.ts';
-import type { Worker, WorkerTemplate } from '../kernel/schemas.ts';
-import type { ComputeProvider, InstanceInfo } from '../platform/compute/provider.ts';
-import type { CmlApi } from '../platform/partners/cml-client.ts';
-import type { WorkflowEngine } from '../platform/workflow/engine.ts';
-import type { FleetWorkflows } from '../platform/workflow/fleet-engine.ts';
-import type { SessionStore } from '../sessions/session-store.ts';
-import type { SessionTeardown } from '../sessions/stuck-sessions.ts';
+import type { DefinitionStore } from '../catalogue/index.ts';
+import type { LabletSession, SessionStatus, Worker, WorkerTemplate } from '../kernel/index.ts';
+import type {
+  CmlApi,
+  ComputeProvider,
+  FleetWorkflows,
+  InstanceInfo,
+  Page,
+  PageRequest,
+} from '../platform/index.ts';
 import type { FleetConfig } from './config.ts';
 import type { ScalingConfig } from './rules/scaling.ts';
 import type { PortLeaseStore } from './stores/port-lease-store.ts';
@@ -17,14 +19,35 @@ import type { WorkerTemplateStore } from './stores/worker-template-store.ts';
 export type CmlFactory = (worker: Pick<Worker, 'id'> & { cmlBaseUrl: string }) => CmlApi;
 
 /**
+ * What the fleet reads of the sessions (the sessions context's store satisfies it): the fleet
+ * depends on this port, never on the sessions context itself.
+ */
+export interface FleetSessionQueries {
+  listByStatus(
+    status: SessionStatus,
+    opts?: PageRequest & { startFrom?: string; startTo?: string },
+  ): Promise<Page<LabletSession>>;
+  listActiveOnWorker(workerId: string, page?: PageRequest): Promise<Page<LabletSession>>;
+}
+
+/**
+ * Fails every session on a lost or terminated worker into teardown and returns their ids; the
+ * sessions context implements it (sessions/worker-loss.ts), the composition root wires it.
+ */
+export type FailSessionsOn = (workerId: string, reason: string) => Promise<string[]>;
+
+/** Reason recorded on sessions whose worker was lost (unreachable, or its instance gone). */
+export const WORKER_LOST = 'WORKER_LOST';
+
+/**
  * Everything the worker-lifecycle commands may use; each command takes the `Pick` it needs, so
  * tests pass only that. Built once per cold start by functions/tasks/fleet/deps.ts and
  * functions/schedules/deps.ts.
  */
-export interface LifecycleDeps {
+export interface FleetDeps {
   workers: WorkerStore;
   templates: Pick<WorkerTemplateStore, 'get' | 'list'>;
-  sessions: SessionStore;
+  sessions: FleetSessionQueries;
   definitions: Pick<DefinitionStore, 'getLatest' | 'getVersion'>;
   /** listByWorker, and deleteLeases for the leftover leases of a drained worker. */
   leases: Pick<PortLeaseStore, 'listByWorker' | 'deleteLeases'>;
@@ -34,10 +57,8 @@ export interface LifecycleDeps {
   licenseToken: () => Promise<string | undefined>;
   /** Worker workflows (reconciliation starts the one a worker's status needs). */
   workflows: FleetWorkflows;
-  /** Session workflow engine (fails a session's pending wait when its worker is lost). */
-  engine: WorkflowEngine;
-  /** The session workflow's teardown steps, for sessions whose execution is gone. */
-  sessionTeardown: SessionTeardown;
+  /** The sessions context's reaction to a lost worker. */
+  failSessionsOn: FailSessionsOn;
   /** Scaling audit trail and scaler state. */
   scaling: ScalingStore;
   scalingConfig: ScalingConfig;

@@ -1,14 +1,7 @@
-import type { ServiceStatus, WorkerStatus } from '../kernel/enums.ts';
-import type { Worker, WorkerMetrics } from '../kernel/schemas.ts';
-import type { CpuReading } from '../platform/compute/provider.ts';
-import { retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type {
-  CmlSystemHealth,
-  CmlSystemInformation,
-  CmlSystemStats,
-} from '../platform/partners/cml-client.ts';
-import { type LifecycleDeps, nowOf } from './deps.ts';
-import { failWorkerSessions, WORKER_LOST } from './worker-sessions.ts';
+import type { ServiceStatus, Worker, WorkerMetrics, WorkerStatus } from '../kernel/index.ts';
+import type { CmlSystemHealth, CmlSystemInformation, CmlSystemStats, CpuReading } from '../platform/index.ts';
+import { retryOnConflict } from '../platform/index.ts';
+import { type FleetDeps, nowOf, WORKER_LOST } from './deps.ts';
 
 /**
  * Health sweep (every 5 minutes, DESIGN §7): for every live worker (RUNNING, DRAINING) it reads
@@ -42,8 +35,8 @@ export interface HealthSweepResult {
 }
 
 type Deps = Pick<
-  LifecycleDeps,
-  'workers' | 'sessions' | 'definitions' | 'engine' | 'compute' | 'cml' | 'config' | 'clock'
+  FleetDeps,
+  'workers' | 'sessions' | 'failSessionsOn' | 'compute' | 'cml' | 'config' | 'clock'
 >;
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -209,7 +202,7 @@ async function recordProbe(
  * instance is terminated, so nothing keeps running and billing.
  */
 export async function loseWorker(deps: Deps, workerId: string): Promise<string[]> {
-  const sessions = await failWorkerSessions(deps, workerId, WORKER_LOST);
+  const sessions = await deps.failSessionsOn(workerId, WORKER_LOST);
   const worker = await deps.workers.get(workerId);
   if (worker.ec2InstanceId) await deps.compute.terminateInstance(worker.ec2InstanceId);
   return sessions;

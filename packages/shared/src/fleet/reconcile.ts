@@ -1,9 +1,6 @@
-import type { WorkerStatus } from '../kernel/enums.ts';
-import type { Worker } from '../kernel/schemas.ts';
-import { type InstanceInfo, workerIdOf } from '../platform/compute/provider.ts';
-import { retryOnConflict } from '../platform/dynamodb/retry.ts';
-import { type LifecycleDeps, nowOf } from './deps.ts';
-import { failWorkerSessions, WORKER_LOST } from './worker-sessions.ts';
+import type { Worker, WorkerStatus } from '../kernel/index.ts';
+import { type InstanceInfo, retryOnConflict, workerIdOf } from '../platform/index.ts';
+import { type FleetDeps, nowOf, WORKER_LOST } from './deps.ts';
 import { allWorkers } from './workers.ts';
 import { ensureWorkerWorkflow } from './workflow-dispatch.ts';
 
@@ -33,8 +30,8 @@ export interface ReconcileResult {
 }
 
 type Deps = Pick<
-  LifecycleDeps,
-  'workers' | 'sessions' | 'definitions' | 'engine' | 'compute' | 'workflows' | 'config' | 'clock'
+  FleetDeps,
+  'workers' | 'sessions' | 'failSessionsOn' | 'compute' | 'workflows' | 'config' | 'clock'
 >;
 
 /** Statuses in which a worker holds (or held) an instance that must exist. */
@@ -94,7 +91,7 @@ export async function reconcileFleet(deps: Deps): Promise<ReconcileResult> {
     if (instance && instance.state !== 'terminated') continue;
     const terminated = await markTerminated(deps, w.id, w.ec2InstanceId);
     if (terminated) {
-      const sessions = await failWorkerSessions(deps, w.id, WORKER_LOST);
+      const sessions = await deps.failSessionsOn(w.id, WORKER_LOST);
       result.workersTerminated.push({ workerId: w.id, sessions });
     }
   }

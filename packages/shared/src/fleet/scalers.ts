@@ -1,11 +1,15 @@
 import { ulid } from 'ulid';
-import { ACTIVE_SESSION_STATUSES } from '../kernel/enums.ts';
-import { DuplicateError, isDomainError, NotFoundError, VersionConflictError } from '../kernel/errors.ts';
-import type { LabletSession, ScalingDecision, Worker, WorkerTemplate } from '../kernel/schemas.ts';
-import { MAX_PAGE_SIZE, type Page, type PageRequest } from '../platform/dynamodb/dynamo.ts';
-import { retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type { DrainThen, FleetWorkflows } from '../platform/workflow/fleet-engine.ts';
-import type { SessionStore } from '../sessions/session-store.ts';
+import type { LabletSession, ScalingDecision, Worker, WorkerTemplate } from '../kernel/index.ts';
+import {
+  ACTIVE_SESSION_STATUSES,
+  DuplicateError,
+  isDomainError,
+  NotFoundError,
+  VersionConflictError,
+} from '../kernel/index.ts';
+import type { DrainThen, FleetWorkflows } from '../platform/index.ts';
+import { MAX_PAGE_SIZE, type Page, type PageRequest, retryOnConflict } from '../platform/index.ts';
+import type { FleetSessionQueries } from './deps.ts';
 import {
   DEFAULT_SCALING_CONFIG,
   lookAheadMinutes,
@@ -51,7 +55,7 @@ const BY = 'scaler';
 export interface ScalingDeps {
   workers: Pick<WorkerStore, 'get' | 'create' | 'update' | 'transition' | 'listAll'>;
   templates: Pick<WorkerTemplateStore, 'get' | 'list'>;
-  sessions: Pick<SessionStore, 'listByStatus' | 'listActiveOnWorker'>;
+  sessions: FleetSessionQueries;
   scaling: ScalingStore;
   workflows: Pick<FleetWorkflows, 'startProvisioning' | 'startDrain'>;
   config: ScalingConfig;

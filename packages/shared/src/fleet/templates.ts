@@ -1,9 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
-import { ConflictError, DuplicateError, ValidationError } from '../kernel/errors.ts';
-import { type Worker, type WorkerTemplate, WorkerTemplateSchema } from '../kernel/schemas.ts';
-import type { PageRequest } from '../platform/dynamodb/dynamo.ts';
-import { type RetryOptions, retryOnConflict } from '../platform/dynamodb/retry.ts';
+import {
+  ConflictError,
+  DuplicateError,
+  ValidationError,
+  type Worker,
+  type WorkerTemplate,
+  WorkerTemplateSchema,
+} from '../kernel/index.ts';
+import type { PageRequest } from '../platform/index.ts';
+import { type RetryOptions, retryOnConflict } from '../platform/index.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
 import type {
   NewWorkerTemplate,

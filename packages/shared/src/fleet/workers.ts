@@ -1,14 +1,23 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
-import { CAPACITY_DIMENSIONS, freeCapacity } from '../kernel/capacity.ts';
-import type { WorkerStatus } from '../kernel/enums.ts';
-import { ConflictError, DuplicateError, InvalidTransitionError } from '../kernel/errors.ts';
-import { newWorkerFromTemplate } from '../kernel/factories.ts';
-import type { Capacity, LabletSession, PortLease, Worker } from '../kernel/schemas.ts';
-import { assertWorkerTransition } from '../kernel/transitions.ts';
-import { MAX_PAGE_SIZE, type Page, type PageRequest } from '../platform/dynamodb/dynamo.ts';
-import { type RetryOptions, retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type { SessionStore } from '../sessions/session-store.ts';
+import type { Capacity, LabletSession, PortLease, Worker, WorkerStatus } from '../kernel/index.ts';
+import {
+  assertWorkerTransition,
+  CAPACITY_DIMENSIONS,
+  ConflictError,
+  DuplicateError,
+  freeCapacity,
+  InvalidTransitionError,
+  newWorkerFromTemplate,
+} from '../kernel/index.ts';
+import {
+  MAX_PAGE_SIZE,
+  type Page,
+  type PageRequest,
+  type RetryOptions,
+  retryOnConflict,
+} from '../platform/index.ts';
+import type { FleetSessionQueries } from './deps.ts';
 import type { PortLeaseStore } from './stores/port-lease-store.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
 import type { WorkerTemplateStore } from './stores/worker-template-store.ts';
@@ -56,7 +65,7 @@ const RETRY: RetryOptions = { maxAttempts: 5 };
 
 export interface WorkerQueryDeps {
   workers: Pick<WorkerStore, 'get' | 'listAll' | 'listByStatus'>;
-  sessions: Pick<SessionStore, 'listActiveOnWorker'>;
+  sessions: Pick<FleetSessionQueries, 'listActiveOnWorker'>;
   leases: Pick<PortLeaseStore, 'listByWorker'>;
 }
 
@@ -243,7 +252,7 @@ async function isIdle(deps: Pick<WorkerActionDeps, 'sessions'>, worker: Worker):
 
 export interface WorkerActionDeps {
   workers: Pick<WorkerStore, 'get' | 'update' | 'transition'>;
-  sessions: Pick<SessionStore, 'listActiveOnWorker'>;
+  sessions: Pick<FleetSessionQueries, 'listActiveOnWorker'>;
 }
 
 /**

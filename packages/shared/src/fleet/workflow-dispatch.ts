@@ -1,6 +1,5 @@
-import type { WorkerStatus } from '../kernel/enums.ts';
-import type { Worker } from '../kernel/schemas.ts';
-import type { DrainThen, FleetWorkflows } from '../platform/workflow/fleet-engine.ts';
+import type { Worker, WorkerStatus } from '../kernel/index.ts';
+import type { DrainThen, FleetWorkflows } from '../platform/index.ts';
 
 /**
  * Which fleet workflow a worker's status calls for, and under which execution name. The name is

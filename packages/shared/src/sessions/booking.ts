@@ -1,22 +1,27 @@
 import { ulid } from 'ulid';
 import type { z } from 'zod';
-import type { CreateSessionBody, ListSessionsQuery } from '../api/requests.ts';
-import type { DefinitionStore } from '../catalogue/definition-store.ts';
-import { filteredPage, type ListPage } from '../catalogue/definitions.ts';
-import type { SessionStatus } from '../kernel/enums.ts';
-import { ConflictError, DuplicateError, NotFoundError, ValidationError } from '../kernel/errors.ts';
-import { newSession } from '../kernel/factories.ts';
+import type { CreateSessionBody, ListSessionsQuery } from '../api/index.ts';
+import type { DefinitionStore } from '../catalogue/index.ts';
+import { filteredPage, type ListPage } from '../catalogue/index.ts';
 import type {
   GradingSession,
   LabletSession,
   ResourceObservation,
   ScoreReport,
+  SessionStatus,
   Timeslot,
   UserSession,
-} from '../kernel/schemas.ts';
-import { isTerminalSession } from '../kernel/transitions.ts';
-import { retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type { WorkflowEngine } from '../platform/workflow/engine.ts';
+} from '../kernel/index.ts';
+import {
+  ConflictError,
+  DuplicateError,
+  isTerminalSession,
+  NotFoundError,
+  newSession,
+  ValidationError,
+} from '../kernel/index.ts';
+import type { WorkflowEngine } from '../platform/index.ts';
+import { retryOnConflict } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
 
 /**

@@ -4,8 +4,9 @@ import {
   type InboundEventType,
   parseInboundEvent,
   scoreReportFromEvent,
-} from '../events/schemas.ts';
-import { isDomainError, NotFoundError } from '../kernel/errors.ts';
+} from '../events/index.ts';
+import { isDomainError, NotFoundError } from '../kernel/index.ts';
+import type { Log } from '../platform/index.ts';
 import type { ProcessedEventStore } from './processed-event-store.ts';
 import { type ObserveOutcome, observeGradingResult, observeLearnerEvent, type WaitDeps } from './waits.ts';
 
@@ -31,11 +32,7 @@ import { type ObserveOutcome, observeGradingResult, observeLearnerEvent, type Wa
 export const PROCESSED_EVENT_TTL_SECONDS = 7 * 24 * 3600;
 
 /** The logging the handlers need (Powertools Logger fits). */
-export interface InboundLog {
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type InboundLog = Log;
 
 export interface InboundDeps extends WaitDeps {
   /** Claims (markProcessed) and, on a failure a retry may fix, forgets (release) an event. */

@@ -1,8 +1,6 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../kernel/errors.ts';
-import { isConditionFailed, type StoreConfig } from '../platform/dynamodb/dynamo.ts';
-import { ENTITY, keys } from '../platform/dynamodb/keys.ts';
-import { TABLE } from '../platform/dynamodb/table.ts';
+import { ValidationError } from '../kernel/index.ts';
+import { ENTITY, isConditionFailed, keys, type StoreConfig, TABLE } from '../platform/index.ts';
 
 /**
  * Access pattern 10: inbound CloudEvents already handled, keyed by (source, id) and expiring

@@ -1,28 +1,33 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import type { SessionStatus } from '../kernel/enums.ts';
-import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../kernel/errors.ts';
+import type { SessionStatus } from '../kernel/index.ts';
 import {
+  DuplicateError,
   type GradingSession,
   GradingSessionSchema,
   type LabletSession,
   type LabletSessionAggregate,
   LabletSessionSchema,
+  NotFoundError,
   type ResourceObservation,
   ResourceObservationSchema,
   type ScoreReport,
   ScoreReportSchema,
   SessionStatusSchema,
   StateTransitionSchema,
+  sessionTransition,
   type UserSession,
   UserSessionSchema,
-} from '../kernel/schemas.ts';
-import { sessionTransition } from '../kernel/transitions.ts';
+  ValidationError,
+  VersionConflictError,
+} from '../kernel/index.ts';
 import {
   checkLimit,
   conditionError,
+  ENTITY,
   Expr,
   type Item,
+  keys,
   nowIso,
   type Page,
   type PageRequest,
@@ -31,15 +36,14 @@ import {
   queryPage,
   type SortKeyCondition,
   type StoreConfig,
+  TABLE,
   type TxOp,
   transactWrite,
   utcKey,
   validateInput,
   validatePatch,
   versionedUpdate,
-} from '../platform/dynamodb/dynamo.ts';
-import { ENTITY, keys } from '../platform/dynamodb/keys.ts';
-import { TABLE } from '../platform/dynamodb/table.ts';
+} from '../platform/index.ts';
 
 /** A new session: it always starts PENDING; timestamps and version are stamped when absent. */
 export type NewSession = Omit<

@@ -1,12 +1,11 @@
-import type { FleetConfig } from '../fleet/config.ts';
-import { nowOf } from '../fleet/deps.ts';
-import type { SessionStatus } from '../kernel/enums.ts';
-import { SESSION_STATUSES } from '../kernel/enums.ts';
-import type { LabletSession } from '../kernel/schemas.ts';
-import { MAX_PAGE_SIZE } from '../platform/dynamodb/dynamo.ts';
-import type { ExecutionStatus, FleetWorkflows } from '../platform/workflow/fleet-engine.ts';
+import type { FleetConfig } from '../fleet/index.ts';
+import { nowOf } from '../fleet/index.ts';
+import type { LabletSession, SessionStatus } from '../kernel/index.ts';
+import { SESSION_STATUSES } from '../kernel/index.ts';
+import type { ExecutionStatus, FleetWorkflows } from '../platform/index.ts';
+import { MAX_PAGE_SIZE } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
-import type { LifecycleDeps as SessionLifecycleDeps } from './steps/deps.ts';
+import type { SessionStepDeps as SessionLifecycleDeps } from './steps/deps.ts';
 import {
   archiveLdsStep,
   beginTeardownStep,

@@ -1,8 +1,7 @@
-import type { SessionStatus } from '../kernel/enums.ts';
-import type { GradingSession, LabletSession, ScoreReport } from '../kernel/schemas.ts';
-import { isTerminalSession } from '../kernel/transitions.ts';
-import { retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type { WorkflowEngine } from '../platform/workflow/engine.ts';
+import type { GradingSession, LabletSession, ScoreReport, SessionStatus } from '../kernel/index.ts';
+import { isTerminalSession } from '../kernel/index.ts';
+import type { WorkflowEngine } from '../platform/index.ts';
+import { retryOnConflict } from '../platform/index.ts';
 import { TERMINATED_ERROR } from './booking.ts';
 import type { SessionStore } from './session-store.ts';
 

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { PodType } from '../../kernel/enums.ts';
-import { DomainError } from '../../kernel/errors.ts';
+import type { PodType } from '../../kernel/index.ts';
 import {
   type Device,
   DeviceSchema,
+  DomainError,
   type PortTemplate,
   type ResourceRequirements,
-} from '../../kernel/schemas.ts';
+} from '../../kernel/index.ts';
 import { detectPodType } from '../rules/pod-type.ts';
 import { estimateResources, extractPortTemplate, parseTopology } from '../rules/topology.ts';
 import { ContentPackageError, PACKAGE_FILE } from './errors.ts';

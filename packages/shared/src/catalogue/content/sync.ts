@@ -1,7 +1,11 @@
-import { ConflictError, VersionConflictError } from '../../kernel/errors.ts';
-import { type DefinitionChanges, nextDefinitionVersion } from '../../kernel/factories.ts';
-import type { LabletDefinition } from '../../kernel/schemas.ts';
-import { retryOnConflict } from '../../platform/dynamodb/retry.ts';
+import type { LabletDefinition } from '../../kernel/index.ts';
+import {
+  ConflictError,
+  type DefinitionChanges,
+  nextDefinitionVersion,
+  VersionConflictError,
+} from '../../kernel/index.ts';
+import { retryOnConflict } from '../../platform/index.ts';
 import type { DefinitionStore, DefinitionSync } from '../definition-store.ts';
 import { ContentPackageError, isContentPackageError, PACKAGE_FILE } from './errors.ts';
 import {

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../kernel/errors.ts';
-import type { PortAllocations, PortDrift } from '../../kernel/schemas.ts';
+import type { PortAllocations, PortDrift } from '../../kernel/index.ts';
+import { ValidationError } from '../../kernel/index.ts';
 
 /**
  * Port drift: the ports a running lab really uses (read back from its node tags) against the

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../kernel/errors.ts';
-import type { ResourceObservation, ResourceRequirements } from '../../kernel/schemas.ts';
+import type { ResourceObservation, ResourceRequirements } from '../../kernel/index.ts';
+import { ValidationError } from '../../kernel/index.ts';
 
 /**
  * Aggregation of runtime observations across the sessions of a definition, so an operator can

@@ -1,6 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { POD_TYPES, type PodType } from '../../kernel/enums.ts';
-import { DomainError } from '../../kernel/errors.ts';
+import { DomainError, POD_TYPES, type PodType } from '../../kernel/index.ts';
 
 /**
  * Pod-type detection for a content package (seeds: cpa-scenario-engine-integration-plan §5.1).

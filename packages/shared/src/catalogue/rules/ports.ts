@@ -1,5 +1,5 @@
-import { DomainError, ValidationError } from '../../kernel/errors.ts';
-import type { PortAllocations, PortRange, PortTemplate } from '../../kernel/schemas.ts';
+import type { PortAllocations, PortRange, PortTemplate } from '../../kernel/index.ts';
+import { DomainError, ValidationError } from '../../kernel/index.ts';
 
 /** Port allocation on one worker: the lowest free outside ports of its PATty range. */
 

@@ -1,13 +1,13 @@
 import { type Document, isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLError } from 'yaml';
 import { z } from 'zod';
-import type { PortKind } from '../../kernel/enums.ts';
-import { DomainError, ValidationError } from '../../kernel/errors.ts';
 import type {
   PortAllocations,
+  PortKind,
   PortTemplate,
   PortTemplateEntry,
   ResourceRequirements,
-} from '../../kernel/schemas.ts';
+} from '../../kernel/index.ts';
+import { DomainError, ValidationError } from '../../kernel/index.ts';
 
 /**
  * CML topology YAML (cml-api.md §7): validation, the port template read from PATty node tags,

@@ -1,7 +1,5 @@
-import { fits, requirementsAsCapacity } from '../../kernel/capacity.ts';
-import type { LicenseType, PodType } from '../../kernel/enums.ts';
-import { ValidationError } from '../../kernel/errors.ts';
-import type { ResourceRequirements, Worker } from '../../kernel/schemas.ts';
+import type { LicenseType, PodType, ResourceRequirements, Worker } from '../../kernel/index.ts';
+import { fits, requirementsAsCapacity, ValidationError } from '../../kernel/index.ts';
 
 /**
  * Placement in the spirit of the Kubernetes scheduler: a chain of filters, then a score over the

@@ -1,7 +1,5 @@
-import { addCapacity, requirementsAsCapacity, ZERO_CAPACITY } from '../../kernel/capacity.ts';
-import type { WorkerStatus } from '../../kernel/enums.ts';
-import { ValidationError } from '../../kernel/errors.ts';
-import type { Capacity, LabletSession, Worker, WorkerTemplate } from '../../kernel/schemas.ts';
+import type { Capacity, LabletSession, Worker, WorkerStatus, WorkerTemplate } from '../../kernel/index.ts';
+import { addCapacity, requirementsAsCapacity, ValidationError, ZERO_CAPACITY } from '../../kernel/index.ts';
 import { choosePlacement, type PlacementCandidate, type PlacementRequest } from './placement.ts';
 
 /**

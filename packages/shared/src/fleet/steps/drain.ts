@@ -1,11 +1,8 @@
-import { ZERO_CAPACITY } from '../../kernel/capacity.ts';
-import type { WorkerStatus } from '../../kernel/enums.ts';
-import { NotFoundError } from '../../kernel/errors.ts';
-import type { LabletSession, Worker } from '../../kernel/schemas.ts';
-import { retryOnConflict } from '../../platform/dynamodb/retry.ts';
-import type { DrainThen } from '../../platform/workflow/fleet-engine.ts';
-import { type LifecycleDeps, nowOf } from '../deps.ts';
-import { failWorkerSessions } from '../worker-sessions.ts';
+import type { LabletSession, Worker, WorkerStatus } from '../../kernel/index.ts';
+import { NotFoundError, ZERO_CAPACITY } from '../../kernel/index.ts';
+import type { DrainThen } from '../../platform/index.ts';
+import { retryOnConflict } from '../../platform/index.ts';
+import { type FleetDeps, nowOf } from '../deps.ts';
 import { drainThenOf } from '../workflow-dispatch.ts';
 import type { StepError } from './provisioning.ts';
 
@@ -42,8 +39,8 @@ export interface DrainStepOutput {
 }
 
 type Deps = Pick<
-  LifecycleDeps,
-  'workers' | 'sessions' | 'leases' | 'compute' | 'config' | 'clock' | 'definitions' | 'engine'
+  FleetDeps,
+  'workers' | 'sessions' | 'leases' | 'compute' | 'config' | 'clock' | 'failSessionsOn'
 >;
 
 const out = (
@@ -227,7 +224,7 @@ async function stepShuttingDown(deps: Deps, worker: Worker): Promise<DrainStepOu
   // Sessions still on a worker being terminated (terminate requested while they ran): their
   // workflows tear down now rather than wait for a worker that is going away.
   if ((await activeSessionCount(deps, worker.id)) > 0) {
-    await failWorkerSessions(deps, worker.id, 'WORKER_TERMINATED');
+    await deps.failSessionsOn(worker.id, 'WORKER_TERMINATED');
   }
   if (!worker.ec2InstanceId) {
     const w = await finish(deps, worker, 'TERMINATED', 'no instance to terminate');

@@ -1,6 +1,5 @@
-import { isDomainError } from '../../kernel/errors.ts';
-import { isComputeError } from '../../platform/compute/provider.ts';
-import { IntegrationError } from '../../platform/partners/http.ts';
+import { isDomainError } from '../../kernel/index.ts';
+import { IntegrationError, isComputeError } from '../../platform/index.ts';
 
 /**
  * Errors of the fleet workflow tasks. A Lambda task's failure reaches Step Functions as its

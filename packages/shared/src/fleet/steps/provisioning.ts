@@ -1,17 +1,16 @@
-import type { WorkerStatus } from '../../kernel/enums.ts';
-import { NotFoundError } from '../../kernel/errors.ts';
-import type { Worker, WorkerTemplate } from '../../kernel/schemas.ts';
+import type { Worker, WorkerStatus, WorkerTemplate } from '../../kernel/index.ts';
+import { NotFoundError } from '../../kernel/index.ts';
 import {
   type InstanceInfo,
   MANAGED_BY,
+  retryOnConflict,
   TAG_MANAGED_BY,
   TAG_STAGE,
   TAG_TEMPLATE,
   TAG_WORKER_ID,
   workerIdOf,
-} from '../../platform/compute/provider.ts';
-import { retryOnConflict } from '../../platform/dynamodb/retry.ts';
-import { type CmlFactory, cmlBaseUrlOf, cmlReadyBoundSeconds, type LifecycleDeps, nowOf } from '../deps.ts';
+} from '../../platform/index.ts';
+import { type CmlFactory, cmlBaseUrlOf, cmlReadyBoundSeconds, type FleetDeps, nowOf } from '../deps.ts';
 import type { WorkerPatch } from '../stores/worker-store.ts';
 import { workflowForWorker } from '../workflow-dispatch.ts';
 import { asFleetError, fleetError } from './errors.ts';
@@ -42,9 +41,9 @@ export interface ProvisioningState {
   pollSeconds: number;
 }
 
-type Deps<K extends keyof LifecycleDeps> = Pick<LifecycleDeps, K | 'config' | 'clock'>;
+type Deps<K extends keyof FleetDeps> = Pick<FleetDeps, K | 'config' | 'clock'>;
 
-async function templateOf(deps: Pick<LifecycleDeps, 'templates'>, worker: Worker): Promise<WorkerTemplate> {
+async function templateOf(deps: Pick<FleetDeps, 'templates'>, worker: Worker): Promise<WorkerTemplate> {
   return deps.templates.get(worker.templateName);
 }
 
@@ -109,7 +108,7 @@ export function subnetFor(workerId: string, subnetIds: readonly string[]): strin
   return subnetIds[h % subnetIds.length];
 }
 
-export function workerTags(deps: Pick<LifecycleDeps, 'config'>, worker: Worker): Record<string, string> {
+export function workerTags(deps: Pick<FleetDeps, 'config'>, worker: Worker): Record<string, string> {
   return {
     ...deps.config.extraTags,
     Name: `lcm-${deps.config.stage}-${worker.id}`,
@@ -429,10 +428,7 @@ export interface FailOutput {
 }
 
 /** Every instance of the worker: the recorded one and any tagged with its id (a launch whose id was never recorded). */
-async function instancesOf(
-  deps: Pick<LifecycleDeps, 'compute' | 'config'>,
-  worker: Worker,
-): Promise<string[]> {
+async function instancesOf(deps: Pick<FleetDeps, 'compute' | 'config'>, worker: Worker): Promise<string[]> {
   const ids = new Set<string>();
   if (worker.ec2InstanceId) ids.add(worker.ec2InstanceId);
   const tagged = await deps.compute.listWorkerInstances({ stage: deps.config.stage });

@@ -1,7 +1,6 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { type PortLease, PortLeaseSchema } from '../../kernel/schemas.ts';
-import { isConditionFailed, parseItem, queryAll, type StoreConfig } from '../../platform/dynamodb/dynamo.ts';
-import { keys } from '../../platform/dynamodb/keys.ts';
+import { type PortLease, PortLeaseSchema } from '../../kernel/index.ts';
+import { isConditionFailed, keys, parseItem, queryAll, type StoreConfig } from '../../platform/index.ts';
 
 /**
  * Access pattern 9: the port leases of a worker (items `WORKER#<id> / PORT#<port>` in the

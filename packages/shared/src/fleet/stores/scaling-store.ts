@@ -1,11 +1,18 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { DuplicateError, ValidationError } from '../../kernel/errors.ts';
-import { IsoDateTime, type ScalingDecision, ScalingDecisionSchema } from '../../kernel/schemas.ts';
+import {
+  DuplicateError,
+  IsoDateTime,
+  type ScalingDecision,
+  ScalingDecisionSchema,
+  ValidationError,
+} from '../../kernel/index.ts';
 import {
   checkLimit,
   conditionError,
+  ENTITY,
   isConditionFailed,
+  keys,
   nowIso,
   oldItemOf,
   type Page,
@@ -13,11 +20,10 @@ import {
   parseItem,
   queryPage,
   type StoreConfig,
+  TABLE,
   utcKey,
   validateInput,
-} from '../../platform/dynamodb/dynamo.ts';
-import { ENTITY, keys } from '../../platform/dynamodb/keys.ts';
-import { TABLE } from '../../platform/dynamodb/table.ts';
+} from '../../platform/index.ts';
 
 /** The scaler's memory between runs, per scope (e.g. a template name or "fleet"). */
 export const ScalerStateSchema = z.object({

@@ -1,11 +1,17 @@
 import type { z } from 'zod';
-import { ZERO_CAPACITY } from '../../kernel/capacity.ts';
-import type { WorkerStatus } from '../../kernel/enums.ts';
-import { type Worker, WorkerSchema, WorkerStatusSchema } from '../../kernel/schemas.ts';
-import { workerTransition } from '../../kernel/transitions.ts';
+import type { WorkerStatus } from '../../kernel/index.ts';
+import {
+  type Worker,
+  WorkerSchema,
+  WorkerStatusSchema,
+  workerTransition,
+  ZERO_CAPACITY,
+} from '../../kernel/index.ts';
 import {
   checkLimit,
+  ENTITY,
   getParsed,
+  keys,
   nowIso,
   type Page,
   type PageRequest,
@@ -14,12 +20,11 @@ import {
   queryAll,
   queryPage,
   type StoreConfig,
+  TABLE,
   validateInput,
   validatePatch,
   versionedUpdate,
-} from '../../platform/dynamodb/dynamo.ts';
-import { ENTITY, keys } from '../../platform/dynamodb/keys.ts';
-import { TABLE } from '../../platform/dynamodb/table.ts';
+} from '../../platform/index.ts';
 
 /** A new worker: timestamps, version, empty allocation and history are stamped when absent. */
 export type NewWorker = Omit<

@@ -1,12 +1,14 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import { type WorkerTemplate, WorkerTemplateSchema } from '../../kernel/schemas.ts';
+import { type WorkerTemplate, WorkerTemplateSchema } from '../../kernel/index.ts';
 import {
   checkLimit,
   conditionError,
+  ENTITY,
   Expr,
   getParsed,
   isConditionFailed,
+  keys,
   nowIso,
   oldItemOf,
   type Page,
@@ -15,12 +17,11 @@ import {
   putNew,
   queryPage,
   type StoreConfig,
+  TABLE,
   validateInput,
   validatePatch,
   versionedUpdate,
-} from '../../platform/dynamodb/dynamo.ts';
-import { ENTITY, keys } from '../../platform/dynamodb/keys.ts';
-import { TABLE } from '../../platform/dynamodb/table.ts';
+} from '../../platform/index.ts';
 
 /** A new template: timestamps and version are stamped by the store when absent. */
 export type NewWorkerTemplate = Omit<

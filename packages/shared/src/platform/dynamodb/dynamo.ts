@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { z } from 'zod';
-import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../../kernel/errors.ts';
+import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../../kernel/index.ts';
 import { type IndexName, TABLE } from './table.ts';
 
 /**

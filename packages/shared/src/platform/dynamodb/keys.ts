@@ -1,4 +1,4 @@
-import type { SessionStatus, WorkerStatus } from '../../kernel/enums.ts';
+import type { SessionStatus, WorkerStatus } from '../../kernel/index.ts';
 
 /**
  * Key formats of the single table (docs/data-model.md documents them with examples).

@@ -1,4 +1,4 @@
-import { VersionConflictError } from '../../kernel/errors.ts';
+import { VersionConflictError } from '../../kernel/index.ts';
 
 /** Jittered exponential backoff for optimistic-concurrency retries. */
 export interface RetryOptions {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type DomainErrorCode, isDomainError, ValidationError } from '../../kernel/errors.ts';
+import { type DomainErrorCode, isDomainError, ValidationError } from '../../kernel/index.ts';
 import { type FieldError, type HttpHeaders, type HttpResult, PROBLEM_TYPE_BASE, problem } from './problem.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { LabletSession } from '../../kernel/schemas.ts';
+import type { LabletSession } from '../../kernel/index.ts';
 import { StepFunctionsWorkflowEngine } from './stepfunctions-engine.ts';
 
 /**

@@ -6,7 +6,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import type { LabletSession } from '../../kernel/schemas.ts';
+import type { LabletSession } from '../../kernel/index.ts';
 import { sessionExecutionName, sessionWorkflowInput, type WorkflowEngine } from './engine.ts';
 
 /**

@@ -1,20 +1,20 @@
 import type { z } from 'zod';
-import { detectPortDrift } from '../../catalogue/rules/drift.ts';
-import { CmlTopologySchema, extractPortTemplate, nodeDefaults } from '../../catalogue/rules/topology.ts';
-import { DomainError } from '../../kernel/errors.ts';
-import type { LabletSession, PortAllocations, ResourceObservation } from '../../kernel/schemas.ts';
-import { evidenceKeys } from '../../platform/evidence/store.ts';
-import type {
-  CmlInterfaceInfo,
-  CmlNodeInfo,
-  CmlSimulationStats,
-} from '../../platform/partners/cml-client.ts';
+import {
+  CmlTopologySchema,
+  detectPortDrift,
+  extractPortTemplate,
+  nodeDefaults,
+} from '../../catalogue/index.ts';
+import type { LabletSession, PortAllocations, ResourceObservation } from '../../kernel/index.ts';
+import { DomainError } from '../../kernel/index.ts';
+import type { CmlInterfaceInfo, CmlNodeInfo, CmlSimulationStats } from '../../platform/index.ts';
 import {
   EVIDENCE_MANIFEST_VERSION,
   type EvidenceDevice,
   type EvidenceManifest,
-} from '../../platform/partners/grading-client.ts';
-import { advance, assertNotTerminated, type LifecycleDeps, nowOf, WORKFLOW_ACTOR } from './deps.ts';
+  evidenceKeys,
+} from '../../platform/index.ts';
+import { advance, assertNotTerminated, nowOf, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { SessionStepInput, workerOf } from './instantiate.ts';
 import { WaitOutput } from './running.ts';
 
@@ -48,7 +48,7 @@ function endCause(end: z.output<typeof WaitOutput>): { by: string; reason: strin
  * device and the manifest the Grading Engine reads. Keys are per session, so a retry overwrites.
  */
 export async function collectEvidenceStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof CollectEvidenceInput>,
 ): Promise<CollectEvidenceOutput> {
   const { sessionId, end } = CollectEvidenceInput.parse(input);
@@ -202,7 +202,7 @@ const OBSERVER = 'workflow:ObserveLab';
  * per lab (a retry does not add a second). Tells the state machine whether to grade.
  */
 export async function observeLabStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof SessionStepInput>,
 ): Promise<ObserveLabOutput> {
   const { sessionId } = SessionStepInput.parse(input);

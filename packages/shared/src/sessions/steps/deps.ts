@@ -1,21 +1,24 @@
-import type { Stores } from '../../app/stores.ts';
-import type { SessionStatus } from '../../kernel/enums.ts';
-import { InvalidTransitionError } from '../../kernel/errors.ts';
-import type { LabletSession, Worker } from '../../kernel/schemas.ts';
-import type { EvidenceStore } from '../../platform/evidence/store.ts';
-import type { CmlApi } from '../../platform/partners/cml-client.ts';
-import type { GradingApi } from '../../platform/partners/grading-client.ts';
-import type { LdsApi } from '../../platform/partners/lds-client.ts';
-import type { WorkflowEngine } from '../../platform/workflow/engine.ts';
-import type { SessionPatch } from '../session-store.ts';
+import type { DefinitionStore } from '../../catalogue/index.ts';
+import type { PortLeaseStore, WorkerStore } from '../../fleet/index.ts';
+import type { LabletSession, SessionStatus, Worker } from '../../kernel/index.ts';
+import { InvalidTransitionError } from '../../kernel/index.ts';
+import type { CmlApi, EvidenceStore, GradingApi, LdsApi, WorkflowEngine } from '../../platform/index.ts';
+import type { PlacementStore } from '../placement-store.ts';
+import type { SessionPatch, SessionStore } from '../session-store.ts';
 import { terminatedError } from './errors.ts';
 
 /**
  * What the session workflow's task commands need (one command per task, DESIGN §6). Handlers
  * build it from the environment (env.ts); tests pass their own.
  */
-export interface LifecycleDeps {
-  stores: Pick<Stores, 'sessions' | 'workers' | 'definitions' | 'leases' | 'placement'>;
+export interface SessionStepDeps {
+  stores: {
+    sessions: SessionStore;
+    workers: WorkerStore;
+    definitions: DefinitionStore;
+    leases: PortLeaseStore;
+    placement: PlacementStore;
+  };
   engine: Pick<WorkflowEngine, 'sendTaskSuccess' | 'sendTaskFailure'>;
   /** The CML client of a worker (base URL: the worker's cmlBaseUrl, else https://<ip>/api/v0). */
   cml: (worker: Worker) => CmlApi;
@@ -81,7 +84,7 @@ export function assertNotTerminated(session: LabletSession): void {
  * applied in the same write. Any other status is an InvalidTransitionError.
  */
 export async function advance(
-  deps: Pick<LifecycleDeps, 'stores'>,
+  deps: Pick<SessionStepDeps, 'stores'>,
   session: LabletSession,
   from: SessionStatus,
   to: SessionStatus,

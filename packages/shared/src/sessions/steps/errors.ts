@@ -1,5 +1,5 @@
-import { VersionConflictError } from '../../kernel/errors.ts';
-import { IntegrationError } from '../../platform/partners/http.ts';
+import { VersionConflictError } from '../../kernel/index.ts';
+import { IntegrationError } from '../../platform/index.ts';
 
 /**
  * Errors the session workflow's tasks throw, by name. A Lambda error's `errorType` is the

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { advance, assertNotTerminated, type LifecycleDeps, nowOf, WORKFLOW_ACTOR } from './deps.ts';
+import { advance, assertNotTerminated, nowOf, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { integrationFailure, WORKFLOW_ERRORS } from './errors.ts';
 import { SessionStepInput } from './instantiate.ts';
 
@@ -18,7 +18,7 @@ export interface SubmitGradingOutput {
  * 5xx/network → `GradingUnavailable` (retried, then reason GRADING_UNAVAILABLE).
  */
 export async function submitGradingStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof SubmitGradingInput>,
 ): Promise<SubmitGradingOutput> {
   const { sessionId, evidenceUri } = SubmitGradingInput.parse(input);

@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { rewriteTopologyPorts } from '../../catalogue/rules/topology.ts';
-import { DomainError } from '../../kernel/errors.ts';
-import type { LabletSession, Worker } from '../../kernel/schemas.ts';
-import type { CmlApi } from '../../platform/partners/cml-client.ts';
-import { IntegrationError } from '../../platform/partners/http.ts';
+import { rewriteTopologyPorts } from '../../catalogue/index.ts';
+import type { LabletSession, Worker } from '../../kernel/index.ts';
+import { DomainError } from '../../kernel/index.ts';
+import type { CmlApi } from '../../platform/index.ts';
+import { IntegrationError } from '../../platform/index.ts';
 import {
   advance,
   assertNotTerminated,
-  type LifecycleDeps,
   labTitleOf,
   nowOf,
+  type SessionStepDeps,
   WORKFLOW_ACTOR,
   waitTimestamp,
 } from './deps.ts';
@@ -27,7 +27,7 @@ export interface ImportLabOutput {
 
 /** The session's worker and its CML client (a session without a placement is a bug upstream). */
 export async function workerOf(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   session: LabletSession,
 ): Promise<{ worker: Worker; cml: CmlApi }> {
   if (!session.workerId) throw new Error(`session ${session.id} has no worker`);
@@ -65,7 +65,10 @@ export async function findSessionLab(cml: CmlApi, session: LabletSession): Promi
  * instead of importing twice), its id recorded, and started. Import failures: 5xx/network →
  * `CmlImportFailed` (retried), 4xx or no topology → `CmlImportRejected`.
  */
-export async function importLabStep(deps: LifecycleDeps, input: SessionStepInput): Promise<ImportLabOutput> {
+export async function importLabStep(
+  deps: SessionStepDeps,
+  input: SessionStepInput,
+): Promise<ImportLabOutput> {
   const { sessionId } = SessionStepInput.parse(input);
   let session = await deps.stores.sessions.getSession(sessionId);
   assertNotTerminated(session);
@@ -146,7 +149,7 @@ export const CheckLabBootedInput = SessionStepInput.extend({ bootDeadline: z.str
  * without convergence → `CmlBootTimeout`. The state machine polls it with a Wait in between.
  */
 export async function checkLabBootedStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof CheckLabBootedInput>,
 ): Promise<{ converged: boolean }> {
   const { sessionId, bootDeadline } = CheckLabBootedInput.parse(input);

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { placeSession } from '../../fleet/place-session.ts';
+import { placeSession } from '../place-session.ts';
 import {
   assertNotTerminated,
-  type LifecycleDeps,
   nowOf,
+  type SessionStepDeps,
   secondsUntil,
   WORKFLOW_ACTOR,
   waitTimestamp,
@@ -34,7 +34,7 @@ export interface PlaceStepOutput {
  * waits `retryAfterSeconds` (exponential backoff) and calls again, until the timeslot is lost —
  * then `NoCapacity` (reason NO_CAPACITY).
  */
-export async function placeStep(deps: LifecycleDeps, input: PlaceStepInput): Promise<PlaceStepOutput> {
+export async function placeStep(deps: SessionStepDeps, input: PlaceStepInput): Promise<PlaceStepOutput> {
   const { sessionId, attempt } = PlaceStepInput.parse(input);
   const session = await deps.stores.sessions.getSession(sessionId);
   assertNotTerminated(session);
@@ -99,7 +99,7 @@ export interface CheckScheduleOutput {
  * session waits for its timeslot is seen within minutes (`Terminated`), not at the timeslot.
  */
 export async function checkScheduleStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof CheckScheduleInput>,
 ): Promise<CheckScheduleOutput> {
   const { sessionId, instantiateAt } = CheckScheduleInput.parse(input);

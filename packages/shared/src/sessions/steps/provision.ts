@@ -1,10 +1,10 @@
-import type { LabletDefinition, LabletSession, PortTemplateEntry, Worker } from '../../kernel/schemas.ts';
-import type { LdsDevice, LdsProtocol } from '../../platform/partners/lds-client.ts';
+import type { LabletDefinition, LabletSession, PortTemplateEntry, Worker } from '../../kernel/index.ts';
+import type { LdsDevice, LdsProtocol } from '../../platform/index.ts';
 import {
   advance,
   assertNotTerminated,
-  type LifecycleDeps,
   nowOf,
+  type SessionStepDeps,
   secondsUntil,
   WORKFLOW_ACTOR,
 } from './deps.ts';
@@ -73,7 +73,7 @@ export function ldsDevices(
  * LDS 5xx/network → `LdsUnavailable` (retried, then reason LDS_UNAVAILABLE); 4xx → `LdsRejected`.
  */
 export async function provisionLdsStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: SessionStepInput,
 ): Promise<ProvisionLdsOutput> {
   const { sessionId } = SessionStepInput.parse(input);

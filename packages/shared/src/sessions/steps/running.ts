@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { registerWait } from '../waits.ts';
-import { advance, assertNotTerminated, type LifecycleDeps, nowOf, secondsUntil } from './deps.ts';
+import { advance, assertNotTerminated, nowOf, type SessionStepDeps, secondsUntil } from './deps.ts';
 import { SessionStepInput } from './instantiate.ts';
 
 export const AwaitStepInput = z.object({
@@ -15,7 +15,7 @@ export type AwaitStepInput = z.input<typeof AwaitStepInput>;
  * (waits.ts). The task ends when the token is resolved — by an event, an API call, or at once
  * when the fact was already recorded — or when its timeout fires.
  */
-export async function awaitStep(deps: LifecycleDeps, input: AwaitStepInput): Promise<{ outcome: string }> {
+export async function awaitStep(deps: SessionStepDeps, input: AwaitStepInput): Promise<{ outcome: string }> {
   const { sessionId, kind, taskToken } = AwaitStepInput.parse(input);
   const { outcome } = await registerWait(
     { sessions: deps.stores.sessions, engine: deps.engine, ...(deps.clock ? { clock: deps.clock } : {}) },
@@ -44,7 +44,7 @@ export const MarkRunningInput = SessionStepInput.extend({ login: WaitOutput });
  * cleared and the UserSession ACTIVE. Returns the END wait's timeout (seconds to timeslot end).
  */
 export async function markRunningStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof MarkRunningInput>,
 ): Promise<{ endTimeoutSeconds: number }> {
   const { sessionId, login } = MarkRunningInput.parse(input);

@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { releaseSession } from '../../fleet/release-session.ts';
-import { NotFoundError } from '../../kernel/errors.ts';
-import type { LabletSession, Worker } from '../../kernel/schemas.ts';
-import { canTransitionSession, isTerminalSession } from '../../kernel/transitions.ts';
-import { IntegrationError } from '../../platform/partners/http.ts';
+import type { LabletSession, Worker } from '../../kernel/index.ts';
+import { canTransitionSession, isTerminalSession, NotFoundError } from '../../kernel/index.ts';
+import { IntegrationError } from '../../platform/index.ts';
+import { releaseSession } from '../release-session.ts';
 import type { SessionPatch } from '../session-store.ts';
-import { type LifecycleDeps, nowOf, WORKFLOW_ACTOR } from './deps.ts';
+import { nowOf, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { causeMessage, FAILURE_REASONS, type FailureReason, reasonForError } from './errors.ts';
 import { findSessionLab, SessionStepInput } from './instantiate.ts';
 
@@ -57,7 +56,7 @@ export function teardownReason(input: Pick<z.output<typeof BeginTeardownInput>, 
  * GRADING_TIMEOUT grading FAULTED, and moves a working session to STOPPING.
  */
 export async function beginTeardownStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof BeginTeardownInput>,
 ): Promise<BeginTeardownOutput> {
   const parsed = BeginTeardownInput.parse(input);
@@ -110,7 +109,7 @@ const notFound = (e: unknown): boolean => e instanceof IntegrationError && e.sta
  * imported by a crashed step is not orphaned). A lab that is gone is done.
  */
 export async function deleteLabStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof SessionStepInput>,
 ): Promise<{ cmlLabId: string | null; deleted: boolean }> {
   const { sessionId } = SessionStepInput.parse(input);
@@ -144,7 +143,7 @@ export async function deleteLabStep(
  * worker; idempotent), then STOPPING → STOPPED.
  */
 export async function releaseCapacityStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof SessionStepInput>,
 ): Promise<{ released: boolean }> {
   const { sessionId } = SessionStepInput.parse(input);
@@ -169,7 +168,7 @@ export async function releaseCapacityStep(
  * UserSession ARCHIVED, then STOPPED → ARCHIVED.
  */
 export async function archiveLdsStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof SessionStepInput>,
 ): Promise<{ archived: boolean }> {
   const { sessionId } = SessionStepInput.parse(input);
@@ -206,7 +205,7 @@ export async function archiveLdsStep(
 export const CompleteTeardownInput = SessionStepInput.extend({ detail: z.string().nullish() });
 
 export async function completeTeardownStep(
-  deps: LifecycleDeps,
+  deps: SessionStepDeps,
   input: z.input<typeof CompleteTeardownInput>,
 ): Promise<{ status: 'TERMINATED'; failureReason: string | null }> {
   const { sessionId, detail } = CompleteTeardownInput.parse(input);

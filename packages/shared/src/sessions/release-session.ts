@@ -1,5 +1,5 @@
-import { type RetryOptions, retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type { PlacementStore, ReleaseResult } from './stores/placement-store.ts';
+import { type RetryOptions, retryOnConflict } from '../platform/index.ts';
+import type { PlacementStore, ReleaseResult } from './placement-store.ts';
 
 export interface ReleaseSessionDeps {
   placement: Pick<PlacementStore, 'release'>;

@@ -1,24 +1,32 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createStores } from '../../app/stores.ts';
-import type { Worker } from '../../kernel/schemas.ts';
-import { createDocumentClient } from '../../platform/dynamodb/client.ts';
-import { createEvidenceStore } from '../../platform/evidence/index.ts';
-import { type CmlApi, createCmlClient } from '../../platform/partners/cml-client.ts';
-import { createGradingClient, type GradingApi } from '../../platform/partners/grading-client.ts';
-import type { IntegrationLogger } from '../../platform/partners/http.ts';
-import { createLdsClient, type LdsApi } from '../../platform/partners/lds-client.ts';
+import type { Worker } from '../kernel/index.ts';
+import type { IntegrationLogger } from '../platform/index.ts';
 import {
   type ApiKeyProvider,
+  type CmlApi,
   type CredentialsProvider,
   cmlCredentialsFor,
   cmlSecretConfigFromEnv,
+  createCmlClient,
+  createDocumentClient,
+  createEvidenceStore,
+  createGradingClient,
+  createLdsClient,
+  createWorkflowEngine,
+  type GradingApi,
+  type LdsApi,
   SecretCache,
   SecretsManagerApiKeyProvider,
   staticApiKey,
   staticCredentials,
-} from '../../platform/partners/secrets.ts';
-import { createWorkflowEngine } from '../../platform/workflow/engine.ts';
-import { cmlBaseUrlOf, DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig, type LifecycleDeps } from './deps.ts';
+} from '../platform/index.ts';
+import {
+  cmlBaseUrlOf,
+  DEFAULT_LIFECYCLE_CONFIG,
+  type LifecycleConfig,
+  type SessionStepDeps,
+} from '../sessions/index.ts';
+import { createStores } from './stores.ts';
 
 /**
  * The task handlers' dependencies from the Lambda environment (built once per cold start):
@@ -84,7 +92,7 @@ function apiKeyFrom(env: Env, name: 'LDS' | 'GRADING', secrets: () => SecretCach
   return new SecretsManagerApiKeyProvider(secrets(), secretId);
 }
 
-export function lifecycleDepsFromEnv(env: Env = process.env, logger?: IntegrationLogger): LifecycleDeps {
+export function lifecycleDepsFromEnv(env: Env = process.env, logger?: IntegrationLogger): SessionStepDeps {
   const tableName = env.TABLE_NAME;
   if (!tableName) throw new Error('TABLE_NAME is not set');
   let cache: SecretCache | undefined;

@@ -1,9 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type { IntegrationLogger } from '../../platform/partners/http.ts';
-import type { LifecycleDeps } from '../deps.ts';
-import { FLEET_ENV_KEYS, fleetDepsFromEnv } from '../env.ts';
-import { asFleetError } from './errors.ts';
+import { asFleetError } from '../fleet/index.ts';
+import type { IntegrationLogger } from '../platform/index.ts';
+import { FLEET_ENV_KEYS, type FleetRuntimeDeps, fleetDepsFromEnv } from './fleet-env.ts';
 
 /**
  * The wrappers of the fleet Lambda handlers: `fleetTask` for the provisioning and drain
@@ -20,20 +19,20 @@ const integrationLogger: IntegrationLogger = {
   warn: (message, extra) => fleetLogger.warn(message, { ...extra }),
 };
 
-let cached: { key: string; deps: LifecycleDeps } | undefined;
-let override: Partial<LifecycleDeps> | undefined;
+let cached: { key: string; deps: FleetRuntimeDeps } | undefined;
+let override: Partial<FleetRuntimeDeps> | undefined;
 
 /**
  * Replaces parts of the environment-built dependencies in this process: the local stack passes
  * the sandbox compute provider (there is no local EC2 endpoint), tests pass their fakes.
  * `undefined` removes the override.
  */
-export function setFleetDepsOverride(parts: Partial<LifecycleDeps> | undefined): void {
+export function setFleetDepsOverride(parts: Partial<FleetRuntimeDeps> | undefined): void {
   override = parts;
 }
 
 /** The process's fleet dependencies, rebuilt when the environment they come from changes. */
-export function fleetDeps(): LifecycleDeps {
+export function fleetDeps(): FleetRuntimeDeps {
   const key = FLEET_ENV_KEYS.map((k) => process.env[k] ?? '').join('\u0000');
   if (cached?.key !== key) cached = { key, deps: fleetDepsFromEnv(process.env, integrationLogger) };
   return override ? { ...cached.deps, ...override } : cached.deps;
@@ -44,8 +43,8 @@ const EXPECTED: ReadonlySet<string> = new Set(['Fleet.LicensePending', 'Fleet.In
 
 export function fleetTask<I, O>(
   taskName: string,
-  step: (deps: LifecycleDeps, input: I) => Promise<O>,
-  opts: { deps?: () => LifecycleDeps } = {},
+  step: (deps: FleetRuntimeDeps, input: I) => Promise<O>,
+  opts: { deps?: () => FleetRuntimeDeps } = {},
 ): (event: I, context?: Context) => Promise<O> {
   const depsOf = opts.deps ?? fleetDeps;
   return async (event, context) => {
@@ -73,8 +72,8 @@ export function fleetTask<I, O>(
 /** A scheduled job: logs its result (the summary a run returns) and rethrows failures. */
 export function fleetJob<O>(
   jobName: string,
-  run: (deps: LifecycleDeps) => Promise<O>,
-  opts: { deps?: () => LifecycleDeps } = {},
+  run: (deps: FleetRuntimeDeps) => Promise<O>,
+  opts: { deps?: () => FleetRuntimeDeps } = {},
 ): (event?: unknown, context?: Context) => Promise<O> {
   const depsOf = opts.deps ?? fleetDeps;
   return async (_event, context) => {

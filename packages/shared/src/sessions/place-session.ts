@@ -1,19 +1,18 @@
-import { allocatePorts } from '../catalogue/rules/ports.ts';
-import { ACTIVE_SESSION_STATUSES } from '../kernel/enums.ts';
+import { allocatePorts } from '../catalogue/index.ts';
+import type { PortLeaseStore, WorkerStore } from '../fleet/index.ts';
+import { choosePlacement, type PlacementRequest, type RejectionCategory } from '../fleet/index.ts';
+import type { LabletSession, PortAllocations } from '../kernel/index.ts';
 import {
+  ACTIVE_SESSION_STATUSES,
   DomainError,
   InvalidTransitionError,
   NotFoundError,
   ValidationError,
   VersionConflictError,
-} from '../kernel/errors.ts';
-import type { LabletSession, PortAllocations } from '../kernel/schemas.ts';
-import { type RetryOptions, retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type { SessionStore } from '../sessions/session-store.ts';
-import { choosePlacement, type PlacementRequest, type RejectionCategory } from './rules/placement.ts';
-import { MAX_PORTS_PER_SESSION, type PlacementStore } from './stores/placement-store.ts';
-import type { PortLeaseStore } from './stores/port-lease-store.ts';
-import type { WorkerStore } from './stores/worker-store.ts';
+} from '../kernel/index.ts';
+import { type RetryOptions, retryOnConflict } from '../platform/index.ts';
+import { MAX_PORTS_PER_SESSION, type PlacementStore } from './placement-store.ts';
+import type { SessionStore } from './session-store.ts';
 
 export interface PlaceSessionDeps {
   sessions: Pick<SessionStore, 'getSession' | 'update'>;

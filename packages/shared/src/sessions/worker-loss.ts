@@ -1,16 +1,13 @@
-import type { LabletSession } from '../kernel/schemas.ts';
-import { MAX_PAGE_SIZE } from '../platform/dynamodb/dynamo.ts';
-import { terminateSession } from '../sessions/booking.ts';
-import type { LifecycleDeps } from './deps.ts';
+import { type FailSessionsOn, type FleetSessionQueries, WORKER_LOST } from '../fleet/index.ts';
+import type { LabletSession } from '../kernel/index.ts';
+import { MAX_PAGE_SIZE } from '../platform/index.ts';
+import { type SessionDeps as BookingDeps, terminateSession } from './booking.ts';
 
-/** Reason recorded on sessions whose worker was lost (unreachable, or its instance gone). */
-export const WORKER_LOST = 'WORKER_LOST';
-
-export type SessionFailDeps = Pick<LifecycleDeps, 'sessions' | 'definitions' | 'engine' | 'clock'>;
+export type SessionFailDeps = Pick<BookingDeps, 'sessions' | 'definitions' | 'engine' | 'clock'>;
 
 /** Every session holding a placement on the worker (all pages). */
 export async function activeSessionsOn(
-  deps: Pick<LifecycleDeps, 'sessions'>,
+  deps: { sessions: FleetSessionQueries },
   workerId: string,
 ): Promise<LabletSession[]> {
   const out: LabletSession[] = [];
@@ -46,3 +43,9 @@ export async function failWorkerSessions(
   }
   return failed;
 }
+
+/** The fleet's FailSessionsOn port, implemented by the sessions context. */
+export const sessionFailerFor =
+  (deps: SessionFailDeps): FailSessionsOn =>
+  (workerId, reason) =>
+    failWorkerSessions(deps, workerId, reason);

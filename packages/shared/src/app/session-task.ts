@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type { IntegrationLogger } from '../../platform/partners/http.ts';
-import type { LifecycleDeps } from './deps.ts';
-import { LIFECYCLE_ENV_KEYS, lifecycleDepsFromEnv } from './env.ts';
-import { toWorkflowError, WORKFLOW_ERRORS } from './errors.ts';
+import type { IntegrationLogger } from '../platform/index.ts';
+import type { SessionStepDeps } from '../sessions/index.ts';
+import { toWorkflowError, WORKFLOW_ERRORS } from '../sessions/index.ts';
+import { LIFECYCLE_ENV_KEYS, lifecycleDepsFromEnv } from './session-env.ts';
 
 /**
  * The wrapper every session-workflow task handler (functions/tasks/*.ts) uses: Powertools Logger
@@ -22,10 +22,10 @@ const integrationLogger: IntegrationLogger = {
   warn: (message, extra) => taskLogger.warn(message, { ...extra }),
 };
 
-let cached: { key: string; deps: LifecycleDeps } | undefined;
+let cached: { key: string; deps: SessionStepDeps } | undefined;
 
 /** The process's task dependencies, rebuilt when the environment they come from changes. */
-export function taskDeps(): LifecycleDeps {
+export function taskDeps(): SessionStepDeps {
   const key = LIFECYCLE_ENV_KEYS.map((k) => process.env[k] ?? '').join('\u0000');
   if (cached?.key !== key) cached = { key, deps: lifecycleDepsFromEnv(process.env, integrationLogger) };
   return cached.deps;
@@ -36,8 +36,8 @@ const EXPECTED: ReadonlySet<string> = new Set([WORKFLOW_ERRORS.terminated, WORKF
 
 export function lifecycleTask<I, O>(
   taskName: string,
-  step: (deps: LifecycleDeps, input: I) => Promise<O>,
-  opts: { deps?: () => LifecycleDeps } = {},
+  step: (deps: SessionStepDeps, input: I) => Promise<O>,
+  opts: { deps?: () => SessionStepDeps } = {},
 ): (event: I, context?: Context) => Promise<O> {
   const depsOf = opts.deps ?? taskDeps;
   return async (event, context) => {

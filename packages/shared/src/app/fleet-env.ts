@@ -1,23 +1,23 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createStores } from '../app/stores.ts';
-import { createEc2Compute } from '../platform/compute/ec2.ts';
-import { createDocumentClient } from '../platform/dynamodb/client.ts';
-import { type CmlApi, createCmlClient } from '../platform/partners/cml-client.ts';
-import type { IntegrationLogger } from '../platform/partners/http.ts';
+import type { CmlFactory, FleetDeps } from '../fleet/index.ts';
+import { fleetConfigFromEnv, scalingConfigFromEnv } from '../fleet/index.ts';
+import type { IntegrationLogger } from '../platform/index.ts';
 import {
+  type CmlApi,
   type CredentialsProvider,
   cmlCredentialsFor,
   cmlSecretConfigFromEnv,
+  createCmlClient,
+  createDocumentClient,
+  createEc2Compute,
+  createFleetWorkflows,
+  createWorkflowEngine,
   SecretCache,
   staticCredentials,
-} from '../platform/partners/secrets.ts';
-import { createWorkflowEngine } from '../platform/workflow/engine.ts';
-import { createFleetWorkflows } from '../platform/workflow/fleet-engine.ts';
-import { taskDeps as sessionTaskDeps } from '../sessions/steps/handler.ts';
-import { sessionTeardownWith } from '../sessions/stuck-sessions.ts';
-import { fleetConfigFromEnv } from './config.ts';
-import type { CmlFactory, LifecycleDeps } from './deps.ts';
-import { scalingConfigFromEnv } from './scalers.ts';
+} from '../platform/index.ts';
+import { type SessionTeardown, sessionFailerFor, sessionTeardownWith } from '../sessions/index.ts';
+import { taskDeps as sessionTaskDeps } from './session-task.ts';
+import { createStores } from './stores.ts';
 
 /**
  * The fleet handlers' dependencies (workflow tasks in functions/tasks/fleet, schedules in
@@ -104,7 +104,13 @@ function licenseTokenSource(env: Env, secrets: () => SecretCache): () => Promise
   };
 }
 
-export function fleetDepsFromEnv(env: Env = process.env, logger?: IntegrationLogger): LifecycleDeps {
+/** The fleet's dependencies plus what the schedules need of the sessions context. */
+export interface FleetRuntimeDeps extends FleetDeps {
+  /** The session workflow's teardown steps, for the stuck-session sweep. */
+  sessionTeardown: SessionTeardown;
+}
+
+export function fleetDepsFromEnv(env: Env = process.env, logger?: IntegrationLogger): FleetRuntimeDeps {
   const tableName = env.TABLE_NAME;
   if (!tableName) throw new Error('TABLE_NAME is not set');
   let cache: SecretCache | undefined;
@@ -124,7 +130,11 @@ export function fleetDepsFromEnv(env: Env = process.env, logger?: IntegrationLog
     cml: cmlFactory(env, secrets, logger),
     licenseToken: licenseTokenSource(env, secrets),
     workflows: createFleetWorkflows(env as NodeJS.ProcessEnv),
-    engine: createWorkflowEngine(env as NodeJS.ProcessEnv),
+    failSessionsOn: sessionFailerFor({
+      sessions: stores.sessions,
+      definitions: stores.definitions,
+      engine: createWorkflowEngine(env as NodeJS.ProcessEnv),
+    }),
     // The session workflow's own task dependencies (LDS, evidence, ...), built on first use.
     sessionTeardown: (sessionId, why) => sessionTeardownWith(sessionTaskDeps())(sessionId, why),
     scaling: stores.scaling,

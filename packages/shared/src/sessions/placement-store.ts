@@ -1,43 +1,40 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   addCapacity,
-  fits,
-  requirementsAsCapacity,
-  shortfall,
-  subtractCapacity,
-} from '../../kernel/capacity.ts';
-import {
   ConflictError,
   DomainError,
-  NotFoundError,
-  ValidationError,
-  VersionConflictError,
-} from '../../kernel/errors.ts';
-import {
+  fits,
   type LabletSession,
   LabletSessionSchema,
+  NotFoundError,
   type PortAllocations,
   PortAllocationsSchema,
+  requirementsAsCapacity,
+  sessionTransition,
+  shortfall,
+  subtractCapacity,
+  ValidationError,
+  VersionConflictError,
   type Worker,
   WorkerSchema,
-} from '../../kernel/schemas.ts';
-import { sessionTransition } from '../../kernel/transitions.ts';
+} from '../kernel/index.ts';
 import {
   conditionError,
+  ENTITY,
   Expr,
   type Item,
+  keys,
   MAX_TRANSACTION_ITEMS,
   nowIso,
   parseItem,
   type StoreConfig,
+  TABLE,
   type TxOp,
   transactWrite,
   utcKey,
   validateInput,
-} from '../../platform/dynamodb/dynamo.ts';
-import { ENTITY, keys } from '../../platform/dynamodb/keys.ts';
-import { TABLE } from '../../platform/dynamodb/table.ts';
-import { historyPut } from '../../sessions/session-store.ts';
+} from '../platform/index.ts';
+import { historyPut } from './session-store.ts';
 
 /**
  * Placement transaction = worker update + session update + history item + one lease per port,

@@ -1,9 +1,6 @@
 import { S3EvidenceStore } from './s3.ts';
 import { type EvidenceStore, FileEvidenceStore } from './store.ts';
 
-export * from './s3.ts';
-export * from './store.ts';
-
 /**
  * The evidence store named by the environment: EVIDENCE_BUCKET (the S3 bucket, in AWS) or
  * EVIDENCE_DIR (a directory, the local stack).

@@ -1,10 +1,16 @@
 import { isMap, isSeq, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { ApplyObservedBody } from '../api/requests.ts';
-import type { PortLeaseStore } from '../fleet/stores/port-lease-store.ts';
-import type { WorkerStore } from '../fleet/stores/worker-store.ts';
-import { ConflictError, DomainError, NotFoundError, VersionConflictError } from '../kernel/errors.ts';
-import { type DefinitionChanges, nextDefinitionVersion } from '../kernel/factories.ts';
+import type { ApplyObservedBody } from '../api/index.ts';
+import type { DefinitionStore } from '../catalogue/index.ts';
+import {
+  aggregateObservations,
+  CmlTopologySchema,
+  detectPortDrift,
+  extractPortTemplate,
+  type ObservationAggregate,
+  parseTopology,
+} from '../catalogue/index.ts';
+import type { PortLeaseStore, WorkerStore } from '../fleet/index.ts';
 import type {
   LabletDefinition,
   LabletSession,
@@ -15,15 +21,19 @@ import type {
   ResourceObservation,
   ResourceRequirements,
   Worker,
-} from '../kernel/schemas.ts';
-import { retryOnConflict } from '../platform/dynamodb/retry.ts';
-import type { CmlApi, CmlInterfaceInfo, CmlNodeInfo } from '../platform/partners/cml-client.ts';
-import type { SessionStore } from '../sessions/session-store.ts';
-import { observedPorts, observeNodes } from '../sessions/steps/collect.ts';
-import type { DefinitionStore } from './definition-store.ts';
-import { detectPortDrift } from './rules/drift.ts';
-import { aggregateObservations, type ObservationAggregate } from './rules/observations.ts';
-import { CmlTopologySchema, extractPortTemplate, parseTopology } from './rules/topology.ts';
+} from '../kernel/index.ts';
+import {
+  ConflictError,
+  type DefinitionChanges,
+  DomainError,
+  NotFoundError,
+  nextDefinitionVersion,
+  VersionConflictError,
+} from '../kernel/index.ts';
+import type { CmlApi, CmlInterfaceInfo, CmlNodeInfo } from '../platform/index.ts';
+import { retryOnConflict } from '../platform/index.ts';
+import type { SessionStore } from './session-store.ts';
+import { observedPorts, observeNodes } from './steps/collect.ts';
 
 /**
  * "Learn from live" (seeds/resource-port-observation-plan): what running labs really use, folded

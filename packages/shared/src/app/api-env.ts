@@ -1,5 +1,5 @@
-import { createStores, type Stores } from '../app/stores.ts';
-import { createDocumentClient } from '../platform/dynamodb/client.ts';
+import { createDocumentClient } from '../platform/index.ts';
+import { createStores, type Stores } from './stores.ts';
 
 /**
  * What API handlers share per cold start: the stores on the table named by TABLE_NAME

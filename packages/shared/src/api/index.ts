@@ -1,0 +1,7 @@
+/** Public surface of the `api` context. */
+export * from './dispatch.ts';
+export * from './openapi.ts';
+export * from './operations.ts';
+export * from './requests.ts';
+export * from './responses.ts';
+export * from './roles.ts';

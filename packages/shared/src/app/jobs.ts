@@ -1,0 +1,32 @@
+import type { FleetDeps } from '../fleet/index.ts';
+import {
+  type HealthSweepResult,
+  healthSweep,
+  type ReconcileResult,
+  reconcileFleet,
+  runScaleDown,
+  runScaleUp,
+  type ScalingRunResult,
+} from '../fleet/index.ts';
+import { type StuckSessionResult, sweepStuckSessions } from '../sessions/index.ts';
+import type { FleetRuntimeDeps } from './fleet-env.ts';
+
+/** The scheduled jobs (functions/schedules/*.ts), each over the fleet dependencies. */
+
+export const scaleUpJob = (deps: FleetDeps): Promise<ScalingRunResult> =>
+  runScaleUp({ ...deps, config: deps.scalingConfig });
+
+export const scaleDownJob = (deps: FleetDeps): Promise<ScalingRunResult> =>
+  runScaleDown({ ...deps, config: deps.scalingConfig });
+
+/** Reconciliation with EC2 first (so the sweep does not probe a worker whose instance is gone), then health. */
+export async function healthSweepJob(
+  deps: FleetDeps,
+): Promise<{ reconcile: ReconcileResult; health: HealthSweepResult }> {
+  const reconcile = await reconcileFleet(deps);
+  const health = await healthSweep(deps);
+  return { reconcile, health };
+}
+
+export const stuckSessionsJob = (deps: FleetRuntimeDeps): Promise<StuckSessionResult> =>
+  sweepStuckSessions({ ...deps, teardown: deps.sessionTeardown });
