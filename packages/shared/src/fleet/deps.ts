@@ -9,7 +9,7 @@ import type {
   PageRequest,
 } from '../platform/index.ts';
 import type { FleetConfig } from './config.ts';
-import type { ScalingConfig } from './rules/scaling.ts';
+import type { ScalingConfig } from './rules/scaling/index.ts';
 import type { PortLeaseStore } from './stores/port-lease-store.ts';
 import type { ScalingStore } from './stores/scaling-store.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
@@ -41,8 +41,7 @@ export const WORKER_LOST = 'WORKER_LOST';
 
 /**
  * Everything the worker-lifecycle commands may use; each command takes the `Pick` it needs, so
- * tests pass only that. Built once per cold start by functions/tasks/fleet/deps.ts and
- * functions/schedules/deps.ts.
+ * tests pass only that. Built once per cold start by the composition root (packages/shared/src/app/).
  */
 export interface FleetDeps {
   workers: WorkerStore;
