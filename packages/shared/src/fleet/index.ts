@@ -5,7 +5,7 @@ export * from './deps.ts';
 export * from './health-sweep.ts';
 export * from './reconcile.ts';
 export * from './rules/placement.ts';
-export * from './rules/scaling.ts';
+export * from './rules/scaling/index.ts';
 export * from './scalers.ts';
 export * from './steps/drain.ts';
 export * from './steps/errors.ts';

@@ -19,7 +19,7 @@ import {
   type ScaleUpAction,
   type ScalingConfig,
   validateScalingConfig,
-} from './rules/scaling.ts';
+} from './rules/scaling/index.ts';
 import type { ScalerState, ScalingStore } from './stores/scaling-store.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
 import type { WorkerTemplateStore } from './stores/worker-template-store.ts';
@@ -30,7 +30,7 @@ import { ensureWorkerWorkflow } from './workflow-dispatch.ts';
  * The scheduled scalers (DESIGN §7): scale-up every minute, scale-down every 5 minutes. Each run
  * gathers the planners' inputs from the stores (PENDING sessions starting within the look-ahead
  * window or already waiting, sessions holding capacity, the fleet, the templates, the scaler's
- * state), calls the pure planners of fleet/rules/scaling.ts, carries out their actions and records
+ * state), calls the pure planners of fleet/rules/scaling/, carries out their actions and records
  * every decision in the ScalingStore (GET /v1/fleet/scaling).
  *
  * One run acts at a time: before acting, a run takes its scope's ScalerState under a version

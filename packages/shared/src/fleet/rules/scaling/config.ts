@@ -1,0 +1,111 @@
+import { ValidationError } from '../../../kernel/index.ts';
+import type { ScalingTemplate } from './model.ts';
+
+/** How the scalers size the fleet (defaults below; validated by every planner run). */
+export interface ScalingConfig {
+  /** Serving fleet floor: scale-up tops up to it, scale-down never drains below it. Default 0. */
+  minWorkers: number;
+  /** Ceiling on the fleet size (workers holding a running instance). Default 100. */
+  maxWorkers: number;
+  /** Ceiling on workers launching or starting at once (in flight + this plan's actions). Default 20. */
+  maxConcurrentLaunches: number;
+  /**
+   * No scale-up action within this many seconds of the previous one. Short by default (45 s, under
+   * the 1-minute schedule) because the planner already counts in-flight workers as supply, so it does
+   * not re-launch for demand it has covered; the cooldown only guards against a duplicated or
+   * overlapping scaler run reading the fleet before the previous run's workers are visible.
+   */
+  cooldownSeconds: number;
+  /**
+   * The look-ahead window is the longest enabled template's boot time plus this margin. The margin
+   * covers the session workflow's placement lead (it starts placing 10 min before the timeslot so the
+   * 5-min instantiation finishes on time) and one scaler period. Default 10.
+   */
+  lookAheadMarginMinutes: number;
+  /**
+   * A worker must have been idle (no session) this long before it may be drained. Default 5: the
+   * look-ahead check already keeps hosts that upcoming reservations need, so a longer wait only pays
+   * for empty hosts (bench/fleet: 10 min costs ~1 % more with no on-time gain).
+   */
+  scaleDownIdleMinutes: number;
+  /** A worker launched (or started) less than this long ago is never drained. Default 20. */
+  postLaunchGraceMinutes: number;
+  /**
+   * At most max(1, floor(share × serving fleet)) drains per scale-down run. Default 0.5: half the
+   * fleet at most, so one run cannot empty a fleet that a miscounted reservation still needs.
+   */
+  maxDrainShare: number;
+  /**
+   * STOPPED workers kept per template as warm capacity (started instead of launching); drained
+   * workers beyond it are terminated, and so are STOPPED workers beyond it. Default 0: on the
+   * fleet benchmark a warm host's volume (EBS) costs more than the boot minutes it saves, and the
+   * look-ahead already hides the boot for all but short-notice bookings, which mostly find room on
+   * running hosts (1 per template measured slightly dearer at the same on-time share). Raise it when
+   * short-notice demand is common.
+   */
+  warmStoppedPerTemplate: number;
+  /**
+   * Minutes from starting a STOPPED worker until it is RUNNING. A START_STOPPED is deferred until
+   * the earliest session it is for starts within this plus the margin (launches are deferred the
+   * same way with their template's boot time), so a warm host is not paid for while it waits.
+   * Default 8.
+   */
+  warmStartMinutes: number;
+}
+
+export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
+  minWorkers: 0,
+  maxWorkers: 100,
+  maxConcurrentLaunches: 20,
+  cooldownSeconds: 45,
+  lookAheadMarginMinutes: 10,
+  scaleDownIdleMinutes: 5,
+  postLaunchGraceMinutes: 20,
+  maxDrainShare: 0.5,
+  warmStoppedPerTemplate: 0,
+  warmStartMinutes: 8,
+});
+
+const CONFIG_INTEGERS = [
+  'minWorkers',
+  'maxWorkers',
+  'maxConcurrentLaunches',
+  'warmStoppedPerTemplate',
+] as const satisfies ReadonlyArray<keyof ScalingConfig>;
+const CONFIG_DURATIONS = [
+  'cooldownSeconds',
+  'lookAheadMarginMinutes',
+  'scaleDownIdleMinutes',
+  'postLaunchGraceMinutes',
+  'warmStartMinutes',
+] as const satisfies ReadonlyArray<keyof ScalingConfig>;
+
+/** Throws a ValidationError naming the first bad field of a scaling configuration. */
+export function validateScalingConfig(config: ScalingConfig): void {
+  for (const f of CONFIG_INTEGERS) {
+    const v = config?.[f];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      throw new ValidationError(`config.${f}`, `must be an integer >= 0, got ${String(v)}`);
+    }
+  }
+  for (const f of CONFIG_DURATIONS) {
+    const v = config[f];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new ValidationError(`config.${f}`, `must be a finite number >= 0, got ${String(v)}`);
+    }
+  }
+  if (config.maxWorkers < config.minWorkers) {
+    throw new ValidationError('config.maxWorkers', `must be >= minWorkers (${config.minWorkers})`);
+  }
+  const share = config.maxDrainShare;
+  if (typeof share !== 'number' || !Number.isFinite(share) || share < 0 || share > 1) {
+    throw new ValidationError('config.maxDrainShare', `must be a number in [0, 1], got ${String(share)}`);
+  }
+}
+
+/** Minutes ahead the planners look: the longest enabled template's boot time plus the margin. */
+export function lookAheadMinutes(templates: readonly ScalingTemplate[], config: ScalingConfig): number {
+  let boot = 0;
+  for (const t of templates) if (t.enabled !== false && t.bootMinutes > boot) boot = t.bootMinutes;
+  return boot + config.lookAheadMarginMinutes;
+}
