@@ -6,6 +6,15 @@ import { defineConfig } from 'vitest/config';
  * the real task handlers against DynamoDB Local and the simulators; `infra` synthesises the CDK
  * app; `e2e` drives `npm start`.
  */
+
+/**
+ * Environment of the projects that run Lambda code in the test process: Powertools stays quiet
+ * (`POWERTOOLS_LOG_LEVEL=DEBUG npx vitest run …` still shows its logs). Not e2e, which reads the
+ * local stack's log lines, nor infra, which runs no handler. A test that reads log lines gives its
+ * logger an explicit `logLevel`, which wins over the environment.
+ */
+const quietLambdaEnv = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
+
 export default defineConfig({
   test: {
     projects: [
@@ -13,12 +22,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          env: quietLambdaEnv,
         },
       },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          env: quietLambdaEnv,
           globalSetup: ['test/support/dynamodb-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -28,6 +39,7 @@ export default defineConfig({
         test: {
           name: 'workflows',
           include: ['test/workflows/**/*.test.ts'],
+          env: quietLambdaEnv,
           globalSetup: ['test/support/dynamodb-global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

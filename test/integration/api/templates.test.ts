@@ -1,15 +1,11 @@
 import { operationById } from '@lcm/shared/api';
 import { createStores, type Stores } from '@lcm/shared/app';
 import { WorkerTemplateSchema } from '@lcm/shared/kernel';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/api/templates.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newWorker } from '../persistence/builders.ts';
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 let t: TestTable;
 let s: Stores;

@@ -3,15 +3,11 @@ import { createStores, type Stores } from '@lcm/shared/app';
 import { workerIdForRequest } from '@lcm/shared/fleet';
 import type { WorkerStatus } from '@lcm/shared/kernel';
 import { LabletSessionSchema, PortLeaseSchema, type Worker } from '@lcm/shared/kernel';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/api/workers.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newSession, newTemplate, newWorker } from '../persistence/builders.ts';
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 let t: TestTable;
 let s: Stores;

@@ -2,7 +2,7 @@ import { Agent, request } from 'node:http';
 import { OPERATIONS, type Operation } from '@lcm/shared/api';
 import { PROBLEM_CONTENT_TYPE, ProblemDocumentSchema } from '@lcm/shared/platform';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type AuthTestStack, startAuthTestStack } from './stack.ts';
 
@@ -14,10 +14,6 @@ import { type AuthTestStack, startAuthTestStack } from './stack.ts';
  * every 4xx must be application/problem+json with type, title, status (= the HTTP status) and
  * detail. The figures are printed at the end.
  */
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 /** Runs per kind of bad request; 12 kinds. */
 const RUNS_PER_KIND = Number(process.env.LCM_FUZZ_RUNS_PER_KIND ?? 250);

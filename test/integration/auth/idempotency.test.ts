@@ -13,10 +13,6 @@ import { createTestTable, type TestTable } from '../../support/table.ts';
  * workers and templates handlers.
  */
 
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
-
 let t: TestTable;
 beforeAll(async () => {
   t = await createTestTable('auth-idem');

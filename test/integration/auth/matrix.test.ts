@@ -1,5 +1,5 @@
 import { hasPermission, OPERATIONS, type OperationId, ROLE_PERMISSIONS, ROLES } from '@lcm/shared/api';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthTestStack, pathOf, startAuthTestStack, type TokenName } from './stack.ts';
 
 /**
@@ -17,10 +17,6 @@ import { type AuthTestStack, pathOf, startAuthTestStack, type TokenName } from '
  * callers get the same status (the gateway's 401 never; the handler may refuse on its own terms,
  * e.g. POST /v1/events without a valid partner signature).
  */
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 type Caller = TokenName | 'none';
 const CALLERS: readonly Caller[] = ['admin', 'operator', 'portal', 'viewer', 'none'];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { localContentTriggers } from '@lcm/sandbox/content/index';
 import { type StreamPoller, startStreamPoller } from '@lcm/sandbox/streams/index';
 import { TRIGGERS_CONSUMER } from '@lcm/shared/events';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { type CallOptions, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
@@ -15,10 +15,6 @@ import { TOPOLOGY, zipOf } from '../../unit/content/packages.ts';
  * consumer (its filters, batch settings) → the triggers handler reading the folder bucket. Only
  * API calls start anything.
  */
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 let t: TestTable;
 let dir: string;

@@ -9,7 +9,7 @@ import { type ContentSyncDeps, runContentSync, sha256Of } from '@lcm/shared/cata
 import { definitionSyncEvents, matchesAnyPattern, TRIGGERS_CONSUMER } from '@lcm/shared/events';
 import { keys } from '@lcm/shared/platform';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { triggersHandler } from '../../../functions/streams/triggers.ts';
 import { type CallOptions, call, lambdaContext } from '../../support/api.ts';
@@ -22,10 +22,6 @@ import { HOSTILE, TOPOLOGY, zipOf } from '../../unit/content/packages.ts';
  * stored and checked against the consumer's filter — goes through the triggers handler, which
  * syncs from the sandbox's folder-backed lcm-content bucket.
  */
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 let t: TestTable;
 let dir: string;

@@ -1,13 +1,9 @@
 import { createStores, type Stores } from '@lcm/shared/app';
 import { ScalingDecisionSchema } from '@lcm/shared/kernel';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/api/fleet.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 /** GET /v1/fleet/scaling: the scaling audit trail, newest first, paged with an opaque cursor. */
 

@@ -1,7 +1,7 @@
 import { apiStores } from '@lcm/shared/app';
 import { extractPortTemplate, parseTopology } from '@lcm/shared/catalogue';
 import type { ResourceRequirements } from '@lcm/shared/kernel';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { type CallOptions, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
@@ -12,10 +12,6 @@ import { TOPOLOGY } from '../../unit/content/packages.ts';
  * observed sessions over all versions; POST /apply-observed makes a new version from them.
  * Observations are stored through the session store (as the observe task does).
  */
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 let t: TestTable;
 beforeAll(async () => {

@@ -11,7 +11,7 @@ import {
   staticCredentials,
 } from '@lcm/shared/platform';
 import type { ObserveDeps } from '@lcm/shared/sessions';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { sessionsHandler } from '../../../functions/api/sessions.ts';
 import { triggersHandler } from '../../../functions/streams/triggers.ts';
@@ -26,10 +26,6 @@ import { streamEvent, streamRecordOf } from './support.ts';
  * which reads the lab from the CML simulator through the real CML client. Drift is produced the
  * way it happens in life: the lab's node tags are edited on CML behind LCM's back.
  */
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 const CML_USER = { username: 'admin', password: 'admin-password' };
 let t: TestTable;

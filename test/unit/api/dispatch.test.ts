@@ -10,7 +10,6 @@ import { apiEvent, type CallOptions, call } from '../../support/api.ts';
  */
 
 vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   delete process.env.TABLE_NAME; // reaching the idempotency store would be a 500
 });
 

@@ -14,12 +14,8 @@ import {
   TAG_DESCRIPTIONS,
 } from '@lcm/shared/api';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../support/api.ts';
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 const COMMITTED = fileURLToPath(new URL('../../../docs/openapi.json', import.meta.url));
 const ops = OPERATIONS as readonly Operation[];

@@ -28,7 +28,8 @@ const logLines = () =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-const logger = new Logger({ serviceName: 'lcm-test' });
+/** Logs at INFO whatever POWERTOOLS_LOG_LEVEL says (vitest.config.ts keeps the unit project SILENT). */
+const logger = new Logger({ serviceName: 'lcm-test', logLevel: 'INFO' });
 
 /** Echoes what the handler saw. */
 const echo = (mode?: 'optional' | 'required' | 'raw') =>

@@ -4,7 +4,7 @@ import { requestWorkerAction, workflowForWorker } from '@lcm/shared/fleet';
 import type { LabletSession, Worker } from '@lcm/shared/kernel';
 import { keys, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { releaseSession } from '@lcm/shared/sessions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeInstance } from './fake-ec2.ts';
 import {
   eventually,
@@ -15,10 +15,6 @@ import {
   statusesOf,
   trace,
 } from './harness.ts';
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 /**
  * statemachines/worker-drain.asl.json run locally with the real task handlers over DynamoDB

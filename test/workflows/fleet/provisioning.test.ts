@@ -1,7 +1,7 @@
 import { RunInstancesCommand, StartInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { createWorker, launchExecutionName, requestWorkerAction } from '@lcm/shared/fleet';
 import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type FleetHarness,
   finished,
@@ -20,10 +20,6 @@ import {
  * simulator over HTTP: the launch from a template, the start of a stopped worker, and the failure
  * paths, after each of which no instance is left running for a worker that is not RUNNING.
  */
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 let h: FleetHarness;
 let n = 0;

@@ -5,7 +5,7 @@ import {
   type SandboxCompute,
 } from '@lcm/sandbox/compute/index';
 import { setFleetDepsOverride } from '@lcm/shared/app';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as healthSweep } from '../../../functions/schedules/health-sweep.ts';
 import { handler as scaleDown } from '../../../functions/schedules/scale-down.ts';
 import { handler as scaleUp } from '../../../functions/schedules/scale-up.ts';
@@ -18,10 +18,6 @@ import {
   statusesOf,
   trace,
 } from './harness.ts';
-
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-});
 
 /**
  * What `npm start` does with the fleet: the schedule handlers (configured from the environment
