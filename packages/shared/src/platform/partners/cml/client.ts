@@ -8,8 +8,34 @@ import {
   type IntegrationLogger,
   type RetryPolicy,
   seg,
-} from './http.ts';
-import type { CredentialsProvider } from './secrets.ts';
+} from '../http.ts';
+import type { CredentialsProvider } from '../secrets.ts';
+import type { CmlApi, CmlExtractResult, CmlImportResult, CmlLabState, CmlSystemInformation } from './api.ts';
+import {
+  CmlConvergedSchema,
+  CmlImportAnswerSchema,
+  type CmlInterfaceInfo,
+  CmlInterfaceInfoSchema,
+  type CmlLab,
+  CmlLabIdsSchema,
+  CmlLabSchema,
+  CmlLabStateSchema,
+  type CmlLayer3Addresses,
+  CmlLayer3AddressesSchema,
+  type CmlLicensing,
+  CmlLicensingSchema,
+  type CmlNodeInfo,
+  CmlNodeInfoSchema,
+  type CmlSimulationStats,
+  CmlSimulationStatsSchema,
+  type CmlSystemHealth,
+  CmlSystemHealthSchema,
+  CmlSystemInformationSchema,
+  type CmlSystemStats,
+  CmlSystemStatsSchema,
+  CmlTokenSchema,
+  configurationFiles,
+} from './wire.ts';
 
 /**
  * Client of one CML worker's REST API (`https://<ip>/api/v0`, contract in
@@ -20,256 +46,6 @@ import type { CredentialsProvider } from './secrets.ts';
  * `/authenticate` is BAD_CREDENTIALS (after one retry with freshly read credentials, in case
  * the secret was rotated).
  */
-
-// ---------------------------------------------------------------------------------------------
-// Response shapes (loose: CML adds fields between versions; only what LCM reads is checked)
-
-export const CmlSystemInformationSchema = z.looseObject({
-  version: z.string().nullish(),
-  ready: z.boolean(),
-  allow_ssh_pubkey_auth: z.boolean().nullish(),
-  oui: z.string().nullish(),
-});
-
-/** `controllerUp: false` means HTTP 502/503 (the controller is still starting): not ready. */
-export interface CmlSystemInformation {
-  controllerUp: boolean;
-  ready: boolean;
-  version?: string | undefined;
-}
-
-export const CmlLabStateSchema = z.string().min(1);
-/** Lab states CML reports (any other string is passed through). */
-export type CmlLabState = 'DEFINED_ON_CORE' | 'STOPPED' | 'STARTED' | (string & {});
-
-export const CmlLabSchema = z.looseObject({
-  id: z.string(),
-  lab_title: z.string().nullish(),
-  state: z.string().nullish(),
-  node_count: z.number().nullish(),
-  link_count: z.number().nullish(),
-  owner: z.string().nullish(),
-  owner_username: z.string().nullish(),
-  created: z.string().nullish(),
-  modified: z.string().nullish(),
-});
-export type CmlLab = z.infer<typeof CmlLabSchema>;
-
-const ConfigFileSchema = z.looseObject({ name: z.string().nullish(), content: z.string().nullish() });
-/** `configuration` is a list of files in 2.7+, a plain string in older servers, or null. */
-const ConfigurationSchema = z.union([z.string(), z.array(ConfigFileSchema)]).nullish();
-
-export const CmlNodeOperationalSchema = z.looseObject({
-  cpus: z.number().nullish(),
-  ram: z.number().nullish(),
-  cpu_limit: z.number().nullish(),
-  boot_disk_size: z.number().nullish(),
-  data_volume: z.number().nullish(),
-  compute_id: z.string().nullish(),
-  image_definition: z.string().nullish(),
-  resource_pool: z.string().nullish(),
-  serial_consoles: z.array(z.unknown()).nullish(),
-});
-
-export const CmlNodeInfoSchema = z.looseObject({
-  id: z.string(),
-  lab_id: z.string().nullish(),
-  label: z.string(),
-  node_definition: z.string(),
-  state: z.string().nullish(),
-  boot_progress: z.string().nullish(),
-  cpus: z.number().nullish(),
-  ram: z.number().nullish(),
-  cpu_limit: z.number().nullish(),
-  tags: z
-    .array(z.string())
-    .nullish()
-    .transform((t) => t ?? []),
-  configuration: ConfigurationSchema,
-  operational: CmlNodeOperationalSchema.nullish(),
-});
-export type CmlNodeInfo = z.infer<typeof CmlNodeInfoSchema>;
-
-export const CmlInterfaceInfoSchema = z.looseObject({
-  id: z.string(),
-  lab_id: z.string().nullish(),
-  node: z.string().nullish(),
-  label: z.string().nullish(),
-  slot: z.number().nullish(),
-  type: z.string().nullish(),
-  mac_address: z.string().nullish(),
-  is_connected: z.boolean().nullish(),
-  state: z.string().nullish(),
-  operational: z
-    .looseObject({
-      device_name: z.string().nullish(),
-      mac_address: z.string().nullish(),
-      src_udp_port: z.number().nullish(),
-      dst_udp_port: z.number().nullish(),
-    })
-    .nullish(),
-});
-export type CmlInterfaceInfo = z.infer<typeof CmlInterfaceInfoSchema>;
-
-export const CmlLayer3AddressesSchema = z.record(
-  z.string(),
-  z.looseObject({
-    name: z.string().nullish(),
-    interfaces: z
-      .record(
-        z.string(),
-        z.looseObject({
-          id: z.string().nullish(),
-          label: z.string().nullish(),
-          ip4: z.array(z.string()).nullish(),
-          ip6: z.array(z.string()).nullish(),
-        }),
-      )
-      .nullish(),
-  }),
-);
-export type CmlLayer3Addresses = z.infer<typeof CmlLayer3AddressesSchema>;
-
-export const CmlSimulationStatsSchema = z.looseObject({
-  nodes: z
-    .record(
-      z.string(),
-      z.looseObject({
-        cpu_usage: z.number().nullish(),
-        ram_usage: z.number().nullish(),
-        disk_usage: z.number().nullish(),
-        block0_wr_bytes: z.number().nullish(),
-        block0_rd_bytes: z.number().nullish(),
-        times: z.record(z.string(), z.number()).nullish(),
-      }),
-    )
-    .nullish()
-    .transform((n) => n ?? {}),
-  links: z
-    .record(z.string(), z.looseObject({}))
-    .nullish()
-    .transform((l) => l ?? {}),
-});
-export type CmlSimulationStats = z.infer<typeof CmlSimulationStatsSchema>;
-
-const StatsTripleSchema = z.looseObject({
-  used: z.number().nullish(),
-  free: z.number().nullish(),
-  total: z.number().nullish(),
-});
-
-export const CmlSystemStatsSchema = z.looseObject({
-  computes: z
-    .record(
-      z.string(),
-      z.looseObject({
-        hostname: z.string().nullish(),
-        is_controller: z.boolean().nullish(),
-        stats: z
-          .looseObject({
-            cpu: z.looseObject({ count: z.number().nullish(), percent: z.number().nullish() }).nullish(),
-            memory: StatsTripleSchema.nullish(),
-            disk: StatsTripleSchema.nullish(),
-            dominfo: z
-              .looseObject({
-                total_nodes: z.number().nullish(),
-                running_nodes: z.number().nullish(),
-                allocated_cpus: z.number().nullish(),
-                allocated_memory: z.number().nullish(),
-              })
-              .nullish(),
-          })
-          .nullish(),
-      }),
-    )
-    .nullish()
-    .transform((c) => c ?? {}),
-  all: z
-    .looseObject({
-      cpu: z.looseObject({ count: z.number().nullish(), percent: z.number().nullish() }).nullish(),
-      memory: StatsTripleSchema.nullish(),
-      disk: StatsTripleSchema.nullish(),
-    })
-    .nullish(),
-});
-export type CmlSystemStats = z.infer<typeof CmlSystemStatsSchema>;
-
-export const CmlSystemHealthSchema = z.looseObject({
-  valid: z.boolean().nullish(),
-  is_licensed: z.boolean().nullish(),
-  is_enterprise: z.boolean().nullish(),
-  computes: z.record(z.string(), z.unknown()).nullish(),
-  controller: z.unknown().optional(),
-});
-export type CmlSystemHealth = z.infer<typeof CmlSystemHealthSchema>;
-
-export const CmlLicensingSchema = z.looseObject({
-  registration: z.looseObject({ status: z.string().nullish() }).nullish(),
-  authorization: z.looseObject({ status: z.string().nullish() }).nullish(),
-  product_license: z
-    .looseObject({ active: z.string().nullish(), is_enterprise: z.boolean().nullish() })
-    .nullish(),
-  features: z.array(z.unknown()).nullish(),
-});
-export type CmlLicensing = z.infer<typeof CmlLicensingSchema>;
-
-export interface CmlImportResult {
-  id: string;
-  warnings: string[];
-}
-
-export type CmlExtractResult =
-  | {
-      supported: true;
-      /** The main configuration ("Main" file, or all files joined when none is called Main). */
-      configuration: string;
-      files: Array<{ name: string; content: string }>;
-    }
-  | {
-      supported: false;
-      /** CML's 400 description (e.g. node not booted, or its node definition cannot extract). */
-      reason: string;
-    };
-
-/** Node states in which a node runs. */
-export const CML_ACTIVE_NODE_STATES: readonly string[] = ['STARTED', 'QUEUED', 'BOOTED'];
-
-// ---------------------------------------------------------------------------------------------
-// The interface
-
-/** The CML calls LCM makes against one worker. */
-export interface CmlApi {
-  readonly baseUrl: string;
-  /** No auth. 502/503 (controller still starting) → `{controllerUp: false, ready: false}`. */
-  systemInformation(): Promise<CmlSystemInformation>;
-  systemHealth(): Promise<CmlSystemHealth>;
-  systemStats(): Promise<CmlSystemStats>;
-  licensing(): Promise<CmlLicensing>;
-  registerLicense(token: string, opts?: { reregister?: boolean }): Promise<void>;
-  /** Lab ids (`showAll` needs an admin user). */
-  listLabs(opts?: { showAll?: boolean }): Promise<string[]>;
-  /** `POST /import?title=` with the topology YAML; not retried (it is not idempotent). */
-  importLab(topologyYaml: string, title?: string): Promise<CmlImportResult>;
-  getLab(labId: string): Promise<CmlLab>;
-  labState(labId: string): Promise<CmlLabState>;
-  startLab(labId: string): Promise<void>;
-  checkIfConverged(labId: string): Promise<boolean>;
-  stopLab(labId: string): Promise<void>;
-  wipeLab(labId: string): Promise<void>;
-  /** Needs a stopped and wiped lab. A lab that is already gone (404) → `{deleted: false}`. */
-  deleteLab(labId: string): Promise<{ deleted: boolean }>;
-  /** Node objects with operational data. */
-  listNodes(labId: string): Promise<CmlNodeInfo[]>;
-  getNode(labId: string, nodeId: string, opts?: { excludeConfigurations?: boolean }): Promise<CmlNodeInfo>;
-  nodeInterfaces(labId: string, nodeId: string): Promise<CmlInterfaceInfo[]>;
-  layer3Addresses(labId: string): Promise<CmlLayer3Addresses>;
-  simulationStats(labId: string): Promise<CmlSimulationStats>;
-  /** 400 (not booted, or extraction unsupported) → `{supported: false}`, not an error. */
-  extractConfiguration(labId: string, nodeId: string): Promise<CmlExtractResult>;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The client
 
 export interface CmlClientOptions {
   /** e.g. `https://10.0.1.7/api/v0` or a simulator's URL. */
@@ -340,7 +116,7 @@ export class CmlClient implements CmlApi {
           // Authenticating has no side effect: safe to repeat.
           idempotent: true,
         });
-        const token = z.string().min(1).safeParse(res.body);
+        const token = CmlTokenSchema.safeParse(res.body);
         if (!token.success) {
           throw new IntegrationError('cml authenticate: expected a JSON string token', {
             service: 'cml',
@@ -460,7 +236,7 @@ export class CmlClient implements CmlApi {
         operation: 'listLabs',
         query: { show_all: opts.showAll ? true : undefined },
       },
-      z.array(z.string()),
+      CmlLabIdsSchema,
     );
   }
 
@@ -476,7 +252,7 @@ export class CmlClient implements CmlApi {
         timeoutMs: this.importTimeoutMs,
         idempotent: false,
       },
-      z.looseObject({ id: z.string().min(1), warnings: z.array(z.unknown()).nullish() }),
+      CmlImportAnswerSchema,
     );
     const warnings = (out.warnings ?? []).map((w) => (typeof w === 'string' ? w : JSON.stringify(w)));
     return { id: out.id, warnings };
@@ -522,7 +298,7 @@ export class CmlClient implements CmlApi {
   checkIfConverged(labId: string): Promise<boolean> {
     return this.authedJson(
       { method: 'GET', path: `/labs/${seg(labId)}/check_if_converged`, operation: 'checkIfConverged' },
-      z.boolean(),
+      CmlConvergedSchema,
     );
   }
 
@@ -623,18 +399,6 @@ export class CmlClient implements CmlApi {
     return { supported: true, configuration, files };
   }
 }
-
-/** Normalises `configuration` (string | [{name, content}] | null) to a list of files. */
-export function configurationFiles(
-  configuration: CmlNodeInfo['configuration'],
-): Array<{ name: string; content: string }> {
-  if (configuration == null) return [];
-  if (typeof configuration === 'string') return [{ name: 'Main', content: configuration }];
-  return configuration
-    .filter((f) => typeof f.content === 'string')
-    .map((f) => ({ name: f.name ?? 'Main', content: f.content as string }));
-}
-
 function jsonStringOrUndefined(text: string): string | undefined {
   try {
     const v: unknown = JSON.parse(text);
