@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { PodType } from '../../kernel/index.ts';
 import {
   type Device,
-  DeviceSchema,
   DomainError,
   type PortTemplate,
   type ResourceRequirements,
@@ -12,6 +10,16 @@ import {
 import { detectPodType } from '../rules/pod-type.ts';
 import { estimateResources, extractPortTemplate, parseTopology } from '../rules/topology.ts';
 import { ContentPackageError, PACKAGE_FILE } from './errors.ts';
+import {
+  DevicesSchema,
+  firstIssue,
+  isRecord,
+  jsonOf,
+  ManifestSchema,
+  MosaicMetaSchema,
+  textOf,
+  yamlOf,
+} from './files.ts';
 import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from './zip.ts';
 
 /**
@@ -26,7 +34,8 @@ import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from './zip.ts';
  * The pod type comes from the priority chain of catalogue/rules/pod-type.ts. Every file that is read is
  * validated (YAML/JSON syntax, the CML topology with its link references and PATty tags, device
  * references to nodes and named ports); the first problem becomes a ContentPackageError naming the
- * file. Nothing here does I/O: the bytes come from a ContentStore (store.ts).
+ * file (the readers and file schemas are in files.ts). Nothing here does I/O: the bytes come from
+ * a ContentStore (store.ts).
  */
 
 export interface ContentLimits extends ZipLimits {
@@ -100,114 +109,6 @@ const MAX_TOPOLOGY_CHARS = 350_000;
 
 export const sha256Of = (bytes: Uint8Array): string =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-// ---------------------------------------------------------------------------------------------
-// File readers: each failure names the file
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function textOf(path: string, bytes: Uint8Array): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new ContentPackageError('INVALID_FILE', path, 'not UTF-8 text');
-  }
-}
-
-function checkParsedSize(path: string, text: string, max: number): void {
-  if (text.length > max) {
-    throw new ContentPackageError(
-      'TOO_LARGE',
-      path,
-      `${text.length} characters; files LCM parses may have at most ${max}`,
-      { maxParsedFileChars: max },
-    );
-  }
-}
-
-function yamlOf(path: string, text: string, max: number): unknown {
-  checkParsedSize(path, text, max);
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) {
-    const pos = err.linePos?.[0];
-    const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-    const reason = err.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? err.code;
-    throw new ContentPackageError('INVALID_FILE', path, `invalid YAML${where}: ${reason}`);
-  }
-  try {
-    return doc.toJS({ maxAliasCount: 100 });
-  } catch (e) {
-    throw new ContentPackageError('INVALID_FILE', path, `invalid YAML: ${(e as Error).message}`);
-  }
-}
-
-function jsonOf(path: string, text: string, max: number): unknown {
-  checkParsedSize(path, text, max);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ContentPackageError('INVALID_FILE', path, `invalid JSON: ${(e as Error).message}`);
-  }
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function firstIssue(path: string, error: z.ZodError, prefix = ''): ContentPackageError {
-  const issue = error.issues[0]!;
-  const field = [prefix, ...issue.path.map(String)].filter((s) => s !== '').join('.') || '(root)';
-  return new ContentPackageError('INVALID_FILE', path, `${field}: ${issue.message}`, { field });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Schemas of the files LCM reads
-
-/** PAv1/manifest.yaml: what LCM reads (unknown keys are kept). */
-const ManifestSchema = z.looseObject({
-  version: z.union([z.string().min(1), z.number()]).optional(),
-  pod_type: z.string().optional(),
-  content_id: z.string().trim().min(1).max(512).optional(),
-  name: z.string().max(256).optional(),
-  /** Path of the topology, relative to PAv1/ (e.g. `topology/cml.yaml`). */
-  topology: z.string().min(1).max(512).optional(),
-  /** Path of the devices file, relative to PAv1/. */
-  devices: z.string().min(1).max(512).optional(),
-});
-
-/** One device in devices.json; `node`/`port` are accepted for `nodeLabel`/`portName`. */
-const DeviceEntrySchema = z
-  .looseObject({
-    name: z.string(),
-    nodeLabel: z.string().optional(),
-    node: z.string().optional(),
-    portName: z.string().optional(),
-    port: z.string().optional(),
-    protocol: z
-      .string()
-      .transform((p) => p.toLowerCase())
-      .optional(),
-    username: z.string().optional(),
-    password: z.string().optional(),
-  })
-  .transform(({ node, port, nodeLabel, portName, name, protocol, username, password }) => {
-    const device: Record<string, unknown> = { name };
-    if ((nodeLabel ?? node) !== undefined) device.nodeLabel = nodeLabel ?? node;
-    if ((portName ?? port) !== undefined) device.portName = portName ?? port;
-    if (protocol !== undefined) device.protocol = protocol;
-    if (username !== undefined) device.username = username;
-    if (password !== undefined) device.password = password;
-    return device;
-  })
-  .pipe(DeviceSchema);
-const DevicesSchema = z.array(DeviceEntrySchema).max(200);
-
-const MosaicMetaSchema = z.looseObject({
-  formQualifiedName: z.string().trim().min(1).max(512).optional(),
-  form_qualified_name: z.string().trim().min(1).max(512).optional(),
-});
-
-// ---------------------------------------------------------------------------------------------
 
 /** A path named in the manifest, relative to PAv1/; it must stay inside PAv1/ and exist. */
 function manifestRef(field: string, ref: string, present: Set<string>): string {
