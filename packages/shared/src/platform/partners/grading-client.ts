@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { seg } from './http.ts';
 import { ApiKeyHttp, type PartnerClientOptions } from './partner-http.ts';
 
@@ -87,20 +87,15 @@ export class GradingClient implements GradingApi {
     this.api = new ApiKeyHttp('grading', opts, opts.apiKey, this.wire.apiKeyHeader, this.wire.apiKeyPrefix);
   }
 
-  async submitGrading(input: SubmitGradingInput): Promise<{ gradingSessionId: string }> {
-    const headers: Record<string, string> = {};
-    if (this.wire.idempotencyKeyHeader) {
-      headers[this.wire.idempotencyKeyHeader] = input.idempotencyKey ?? input.externalSessionId;
-    }
-    const res = await this.api.request<unknown>({
-      method: 'POST',
+  submitGrading(input: SubmitGradingInput): Promise<{ gradingSessionId: string }> {
+    return this.api.createKeyed({
       path: this.wire.paths.submit,
       operation: 'submitGrading',
-      headers,
       body: this.wire.encodeSubmit(input),
-      idempotent: this.wire.idempotencyKeyHeader !== '',
+      keyHeader: this.wire.idempotencyKeyHeader,
+      key: input.idempotencyKey ?? input.externalSessionId,
+      decode: (body) => this.wire.decodeSubmitted(body),
     });
-    return this.api.decode('submitGrading', res.status, () => this.wire.decodeSubmitted(res.body));
   }
 
   async getGradingSession(gradingSessionId: string): Promise<GradingSessionInfo> {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { seg } from './http.ts';
 import { ApiKeyHttp, type PartnerClientOptions } from './partner-http.ts';
 
@@ -142,19 +142,16 @@ export class LdsClient implements LdsApi {
     this.api = new ApiKeyHttp('lds', opts, opts.apiKey, this.wire.apiKeyHeader, this.wire.apiKeyPrefix);
   }
 
-  async createSession(input: CreateLdsSessionInput): Promise<{ id: string }> {
-    const headers: Record<string, string> = {};
-    if (this.wire.idempotencyKeyHeader) headers[this.wire.idempotencyKeyHeader] = input.externalSessionId;
-    const res = await this.api.request<unknown>({
-      method: 'POST',
+  createSession(input: CreateLdsSessionInput): Promise<{ id: string }> {
+    // The external session id makes the create idempotent on the LDS side.
+    return this.api.createKeyed({
       path: this.wire.paths.createSession,
       operation: 'createSession',
-      headers,
       body: this.wire.encodeCreateSession(input),
-      // The external session id makes the create idempotent on the LDS side.
-      idempotent: this.wire.idempotencyKeyHeader !== '',
+      keyHeader: this.wire.idempotencyKeyHeader,
+      key: input.externalSessionId,
+      decode: (body) => this.wire.decodeCreated(body),
     });
-    return this.api.decode('createSession', res.status, () => this.wire.decodeCreated(res.body));
   }
 
   async setDevices(ldsSessionId: string, devices: readonly LdsDevice[]): Promise<void> {

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import {
   HttpClient,
   type HttpClientOptions,
@@ -64,11 +65,34 @@ export class ApiKeyHttp {
     }
   }
 
+  /**
+   * A create-style POST made idempotent on the partner's side by its idempotency-key header
+   * (`keyHeader`, empty when the partner's wire format has none: then it is not retried), decoded.
+   */
+  async createKeyed<T>(op: {
+    path: string;
+    operation: string;
+    body: unknown;
+    keyHeader: string;
+    key: string;
+    decode: (body: unknown) => T;
+  }): Promise<T> {
+    const res = await this.request<unknown>({
+      method: 'POST',
+      path: op.path,
+      operation: op.operation,
+      headers: op.keyHeader ? { [op.keyHeader]: op.key } : {},
+      body: op.body,
+      idempotent: op.keyHeader !== '',
+    });
+    return this.decode(op.operation, res.status, () => op.decode(res.body));
+  }
+
   decode<T>(operation: string, status: number, decode: () => T): T {
     try {
       return decode();
     } catch (cause) {
-      const first = cause instanceof z.ZodError ? cause.issues[0] : undefined;
+      const first = cause instanceof $ZodError ? cause.issues[0] : undefined;
       const where = first ? ` at ${first.path.join('.') || '(root)'}: ${first.message}` : '';
       throw new IntegrationError(`${this.http.service} ${operation}: unexpected response${where}`, {
         service: this.http.service,
