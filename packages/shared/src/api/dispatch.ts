@@ -1,5 +1,5 @@
 import type { MiddyfiedHandler } from '@middy/core';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { HttpResult } from '../platform/index.ts';
 import {
   type ApiEvent,

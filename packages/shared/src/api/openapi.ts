@@ -5,7 +5,7 @@ import {
   type ResponseConfig,
   zodToOpenAPIRegistry,
 } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   CapacitySchema,
   LabletDefinitionSchema,

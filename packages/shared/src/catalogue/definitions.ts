@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { CreateDefinitionBody, ListDefinitionsQuery, UpdateDefinitionBody } from '../api/index.ts';
 import type {
   DefinitionStatus,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENTITY, TABLE } from '../platform/index.ts';
 import {
   CLOUDEVENTS_SPEC_VERSION,

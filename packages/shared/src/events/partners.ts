@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SecretCache } from '../platform/index.ts';
 import type { SigningSecret } from './signature.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ScoreReport, ScoreSectionSchema } from '../kernel/index.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { CreateSessionBody, ListSessionsQuery } from '../api/index.ts';
 import type { DefinitionStore } from '../catalogue/index.ts';
 import { filteredPage, type ListPage } from '../catalogue/index.ts';

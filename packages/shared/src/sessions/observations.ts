@@ -1,5 +1,5 @@
 import { isMap, isSeq, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { ApplyObservedBody } from '../api/index.ts';
 import type { DefinitionStore } from '../catalogue/index.ts';
 import {

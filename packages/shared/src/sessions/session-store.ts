@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { SessionStatus } from '../kernel/index.ts';
 import {
   DuplicateError,

@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeviceSchema } from '../../kernel/index.ts';
 import { ContentPackageError } from './errors.ts';
 

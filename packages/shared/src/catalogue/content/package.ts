@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { PodType } from '../../kernel/index.ts';
 import {
   type Device,

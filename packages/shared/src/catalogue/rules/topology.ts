@@ -1,5 +1,5 @@
 import { type Document, isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLError } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type {
   PortAllocations,
   PortKind,

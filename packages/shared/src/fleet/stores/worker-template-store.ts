@@ -1,5 +1,5 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type WorkerTemplate, WorkerTemplateSchema } from '../../kernel/index.ts';
 import {
   checkLimit,

@@ -10,7 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../../kernel/index.ts';
 import { type IndexName, TABLE } from './table.ts';
 

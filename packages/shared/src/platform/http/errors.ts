@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type * as z from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { type DomainErrorCode, isDomainError, ValidationError } from '../../kernel/index.ts';
 import { type FieldError, type HttpHeaders, type HttpResult, PROBLEM_TYPE_BASE, problem } from './problem.ts';
 
@@ -159,7 +160,7 @@ export function errorToProblem(error: unknown, ctx: ProblemContext = {}): Mapped
   }
 
   // Any zod schema failure that escaped a handler is bad input: the schemas guard requests.
-  if (error instanceof z.core.$ZodError) {
+  if (error instanceof $ZodError) {
     return {
       response: problem({
         ...base,

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * RFC 9457 problem details and JSON success replies, shaped as API Gateway HTTP API (payload

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { $ZodError } from 'zod/v4/core';
 import {
   HttpClient,

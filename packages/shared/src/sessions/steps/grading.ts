@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { advance, assertNotTerminated, nowOf, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { integrationFailure, WORKFLOW_ERRORS } from './errors.ts';
 import { SessionStepInput } from './instantiate.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { rewriteTopologyPorts } from '../../catalogue/index.ts';
 import type { LabletSession, Worker } from '../../kernel/index.ts';
 import { DomainError } from '../../kernel/index.ts';

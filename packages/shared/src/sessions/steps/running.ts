@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { registerWait } from '../waits.ts';
 import { advance, assertNotTerminated, nowOf, type SessionStepDeps, secondsUntil } from './deps.ts';
 import { SessionStepInput } from './instantiate.ts';

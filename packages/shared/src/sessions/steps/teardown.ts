@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LabletSession, Worker } from '../../kernel/index.ts';
 import { canTransitionSession, isTerminalSession, NotFoundError } from '../../kernel/index.ts';
 import { IntegrationError } from '../../platform/index.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * CML's REST answers as LCM checks them (contract in shared/reference/cml-api.md). Loose: CML
