@@ -1,0 +1,241 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type FaultRegistry, type FaultSpec, faultFromJson } from './faults.ts';
+
+/**
+ * The simulators' HTTP plumbing: a server on a free loopback port that closes every connection
+ * on stop, JSON replies, a request log, injected faults applied before the handler, and the
+ * shared `/_sim` control routes.
+ */
+
+export interface RequestLogEntry {
+  at: string;
+  method: string;
+  path: string;
+  status: number;
+  /** Set when a fault answered the call. */
+  faultId?: string | undefined;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface SimRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  body: string;
+  /** The body as JSON; throws HttpError 400 when it is not JSON. */
+  json(): unknown;
+}
+
+export interface SimReply {
+  status: number;
+  body?: unknown;
+  /** Send `body` as is (string) with this content type instead of JSON. */
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export type SimHandler = (req: SimRequest) => Promise<SimReply> | SimReply;
+
+export interface SimServerOptions {
+  host?: string | undefined;
+  /** 0 (default) picks a free port. */
+  port?: number | undefined;
+  /** The simulator's error body for a status and message. */
+  errorBody: (status: number, message: string) => unknown;
+  faults: FaultRegistry;
+  /** Paths that are never subject to faults (control API). */
+  controlPrefix?: string;
+  handler: SimHandler;
+  /** Keep at most this many log entries (default 2000). */
+  logLimit?: number;
+}
+
+export interface SimServer {
+  url: string;
+  port: number;
+  log: RequestLogEntry[];
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 5 * 1024 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    size += b.length;
+    if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function startSimServer(opts: SimServerOptions): Promise<SimServer> {
+  const log: RequestLogEntry[] = [];
+  const logLimit = opts.logLimit ?? 2000;
+  const control = opts.controlPrefix ?? '/_sim/';
+  const sockets = new Set<Socket>();
+  let closing = false;
+
+  const record = (entry: RequestLogEntry) => {
+    log.push(entry);
+    if (log.length > logLimit) log.splice(0, log.length - logLimit);
+  };
+
+  const send = (res: ServerResponse, reply: SimReply) => {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string> = { ...reply.headers };
+    let payload: string | undefined;
+    if (reply.body !== undefined && reply.status !== 204) {
+      if (reply.contentType) {
+        headers['content-type'] = reply.contentType;
+        payload = String(reply.body);
+      } else {
+        headers['content-type'] = 'application/json';
+        payload = JSON.stringify(reply.body);
+      }
+    }
+    res.writeHead(reply.status, headers);
+    res.end(payload);
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const path = url.pathname;
+    const entry: RequestLogEntry = { at: new Date().toISOString(), method, path, status: 0 };
+    try {
+      const fault = path.startsWith(control) ? undefined : opts.faults.take(method, path);
+      if (fault) {
+        entry.faultId = fault.id;
+        if (fault.delayMs > 0) await sleep(fault.delayMs);
+        if (fault.reset) {
+          entry.status = -1;
+          record(entry);
+          req.socket.destroy();
+          return;
+        }
+        if (fault.status !== undefined) {
+          // Drain the body so the client sees a clean reply.
+          await readBody(req).catch(() => '');
+          entry.status = fault.status;
+          record(entry);
+          send(res, {
+            status: fault.status,
+            body: fault.body ?? opts.errorBody(fault.status, `injected fault (HTTP ${fault.status})`),
+          });
+          return;
+        }
+      }
+      const body = await readBody(req);
+      const simReq: SimRequest = {
+        method,
+        path,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        json: () => {
+          try {
+            return JSON.parse(body);
+          } catch {
+            throw new HttpError(400, 'request body is not valid JSON');
+          }
+        },
+      };
+      const reply = await opts.handler(simReq);
+      entry.status = reply.status;
+      record(entry);
+      send(res, reply);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      const message = e instanceof Error ? e.message : String(e);
+      entry.status = status;
+      record(entry);
+      send(res, {
+        status,
+        body: e instanceof HttpError && e.body !== undefined ? e.body : opts.errorBody(status, message),
+      });
+    }
+  });
+  server.on('connection', (s) => {
+    if (closing) {
+      s.destroy();
+      return;
+    }
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    log,
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Answers the shared control routes (`/_sim/faults`, `/_sim/requests`); undefined if not one. */
+export function controlRoute(
+  req: SimRequest,
+  faults: FaultRegistry,
+  log: () => RequestLogEntry[],
+): SimReply | undefined {
+  if (req.path === '/_sim/faults') {
+    if (req.method === 'GET') return { status: 200, body: faults.list() };
+    if (req.method === 'DELETE') {
+      faults.clear();
+      return { status: 204 };
+    }
+    if (req.method === 'POST') {
+      let spec: FaultSpec;
+      try {
+        spec = faultFromJson(req.json());
+        return { status: 201, body: { id: faults.add(spec) } };
+      } catch (e) {
+        if (e instanceof HttpError) throw e;
+        throw new HttpError(400, (e as Error).message);
+      }
+    }
+  }
+  const one = /^\/_sim\/faults\/([^/]+)$/.exec(req.path);
+  if (one && req.method === 'DELETE') {
+    return faults.remove(decodeURIComponent(one[1]!))
+      ? { status: 204 }
+      : { status: 404, body: { error: 'no such fault' } };
+  }
+  if (req.path === '/_sim/requests' && req.method === 'GET') return { status: 200, body: log() };
+  return undefined;
+}
+
+/** Reads a bearer-style header value. */
+export function header(req: SimRequest, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
