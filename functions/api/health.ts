@@ -1,14 +1,13 @@
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { buildOpenApiDocument, type OpenApiDocument, operationsHandler } from '@lcm/shared/api';
-import { apiLogger, HttpError, json } from '@lcm/shared/platform';
+import { dynamoDbClient, HttpError, json, logger, readEnv, TABLE_ENV } from '@lcm/shared/platform';
 
 /**
- * GET /v1/health: is the table reachable? Region, credentials and endpoint come from the
- * environment through the SDK's standard chain (AWS_ENDPOINT_URL_DYNAMODB points it at
- * DynamoDB Local). Needs dynamodb:DescribeTable on the table.
+ * GET /v1/health: is the table reachable? Through the runtime kit's DynamoDB client (region,
+ * credentials and endpoint from the SDK's standard chain; AWS_ENDPOINT_URL_DYNAMODB points it at
+ * DynamoDB Local); the check is bounded by CHECK_TIMEOUT_MS. Needs dynamodb:DescribeTable on the table.
  * GET /v1/openapi.json: the API's OpenAPI 3.1 document (packages/shared/src/api/openapi.ts).
  */
-const dynamodb = new DynamoDBClient({ maxAttempts: 2 });
 const CHECK_TIMEOUT_MS = 2500;
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -39,16 +38,15 @@ function serverUrlOf(event: {
 
 export const handler = operationsHandler('health', {
   getHealth: async () => {
-    const tableName = process.env.TABLE_NAME;
-    if (!tableName) throw new Error('TABLE_NAME is not set');
+    const { TABLE_NAME: tableName } = readEnv(TABLE_ENV, 'api');
     let tableStatus: string | undefined;
     try {
-      const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }), {
+      const { Table } = await dynamoDbClient().send(new DescribeTableCommand({ TableName: tableName }), {
         abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
       });
       tableStatus = Table?.TableStatus;
     } catch (error) {
-      apiLogger.warn('table unreachable', { tableName, error });
+      logger.warn('table unreachable', { tableName, error });
       throw new HttpError(503, `The table ${tableName} is not reachable.`, {
         title: 'Unhealthy',
         headers: { ...NO_STORE, 'retry-after': '5' },

@@ -1,6 +1,6 @@
 import { type OperationRequest, operationsHandler } from '@lcm/shared/api';
-import { apiStores } from '@lcm/shared/app';
-import { json, workflowEngine } from '@lcm/shared/platform';
+import { apiSessionEngine, apiStores } from '@lcm/shared/app';
+import { json } from '@lcm/shared/platform';
 import {
   createSession,
   finishSession,
@@ -16,9 +16,9 @@ import {
 /**
  * /v1/sessions and /v1/reservations/{reservationId}. Thin: the dispatcher routes, checks roles
  * and validates; each operation calls a command/query of packages/shared and shapes the reply.
- * The workflow engine is chosen by WORKFLOW_ENGINE (packages/shared/src/platform/workflow/engine.ts).
+ * The workflow engine is chosen by WORKFLOW_ENGINE (packages/shared/src/app/api-env.ts).
  */
-const defaultDeps = (): SessionDeps => ({ ...apiStores(), engine: workflowEngine() });
+const defaultDeps = (): SessionDeps => ({ ...apiStores(), engine: apiSessionEngine() });
 
 const byOf = (req: Pick<OperationRequest<'terminateSession'>, 'caller'>): string => req.caller?.sub ?? 'api';
 const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;

@@ -1,5 +1,5 @@
 import { type Caller, operationsHandler } from '@lcm/shared/api';
-import { apiStores } from '@lcm/shared/app';
+import { apiFleetWorkflows, apiStores } from '@lcm/shared/app';
 import {
   createWorker,
   ensureWorkerWorkflow,
@@ -13,7 +13,7 @@ import {
   workerIdForRequest,
 } from '@lcm/shared/fleet';
 import type { Worker } from '@lcm/shared/kernel';
-import { createFleetWorkflows, type FleetWorkflows, json } from '@lcm/shared/platform';
+import { json } from '@lcm/shared/platform';
 
 /**
  * /v1/workers: thin handlers over packages/shared/src/fleet/workers.ts. The actions record
@@ -32,15 +32,12 @@ const action = async (
   }: { params: { id: string }; body: { reason?: string | undefined }; caller: Caller | undefined },
 ) => withWorkflow(await requestWorkerAction(apiStores(), params.id, name, actor(caller), body.reason));
 
-let workflows: FleetWorkflows | undefined;
-
 /**
  * Starts the provisioning or drain workflow the worker's new status calls for, at once rather
  * than at the next reconciliation sweep (idempotent: execution names come from the history).
  */
 async function withWorkflow(worker: Worker): Promise<Worker> {
-  workflows ??= createFleetWorkflows();
-  await ensureWorkerWorkflow({ workflows }, worker);
+  await ensureWorkerWorkflow({ workflows: apiFleetWorkflows() }, worker);
   return worker;
 }
 

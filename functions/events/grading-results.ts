@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/app';
+import { inboundDeps } from '@lcm/shared/app';
+import { logger } from '@lcm/shared/platform';
 import {
   GRADING_EVENT_TYPES,
   handleInboundEvent,
@@ -15,9 +16,9 @@ import type { EventBridgeEvent } from 'aws-lambda';
  * the wait failed, so the workflow continues to teardown. Idempotent on (source, id); see
  * packages/shared/src/sessions/partner-events.ts. Environment: TABLE_NAME, WORKFLOW_ENGINE.
  */
-export function gradingResultsHandler(deps: () => InboundDeps = inboundDepsFromEnv) {
+export function gradingResultsHandler(deps: () => InboundDeps = inboundDeps) {
   return middy<EventBridgeEvent<string, unknown>, InboundResult>()
-    .use(injectLambdaContext(eventsLogger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler((event) => handleInboundEvent(deps(), event, GRADING_EVENT_TYPES));
 }
 

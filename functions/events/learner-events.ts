@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventsLogger, inboundDepsFromEnv } from '@lcm/shared/app';
+import { inboundDeps } from '@lcm/shared/app';
+import { logger } from '@lcm/shared/platform';
 import {
   handleInboundEvent,
   type InboundDeps,
@@ -15,9 +16,9 @@ import type { EventBridgeEvent } from 'aws-lambda';
  * (source, id); see packages/shared/src/sessions/partner-events.ts. Throws only when a retry may help.
  * Environment: TABLE_NAME, WORKFLOW_ENGINE (+ the engine's own settings).
  */
-export function learnerEventsHandler(deps: () => InboundDeps = inboundDepsFromEnv) {
+export function learnerEventsHandler(deps: () => InboundDeps = inboundDeps) {
   return middy<EventBridgeEvent<string, unknown>, InboundResult>()
-    .use(injectLambdaContext(eventsLogger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler((event) => handleInboundEvent(deps(), event, LEARNER_EVENT_TYPES));
 }
 

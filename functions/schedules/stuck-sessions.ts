@@ -1,4 +1,4 @@
-import { fleetJob, stuckSessionsJob } from '@lcm/shared/app';
+import { fleetJob, sessionTeardownOf, stuckSessionsJob } from '@lcm/shared/app';
 
-/** Every 5 minutes: sessions whose workflow is gone are torn down (worker-lifecycle/stuck-sessions.ts). */
-export const handler = fleetJob('stuck-sessions', stuckSessionsJob);
+/** Every 5 minutes: sessions whose workflow is gone are torn down (packages/shared/src/sessions/stuck-sessions.ts). */
+export const handler = fleetJob('stuck-sessions', stuckSessionsJob, { sessionTeardown: sessionTeardownOf });

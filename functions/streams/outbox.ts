@@ -1,7 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { eventsLogger, outboxDepsFromEnv } from '@lcm/shared/app';
+import { outboxDeps } from '@lcm/shared/app';
 import { type OutboxDeps, outboxRecordHandler } from '@lcm/shared/events';
+import { logger } from '@lcm/shared/platform';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 
@@ -11,9 +12,9 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
  * the failed records (ReportBatchItemFailures), in order. Environment: TABLE_NAME,
  * EVENT_BUS_NAME. Needs events:PutEvents on the bus, dynamodb:Query on the table (login URLs).
  */
-export function outboxHandler(deps: () => OutboxDeps = outboxDepsFromEnv) {
+export function outboxHandler(deps: () => OutboxDeps = outboxDeps) {
   return middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
-    .use(injectLambdaContext(eventsLogger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event, context) => {
       // One processor per invocation: its state must not be shared by concurrent invocations.
       const processor = new BatchProcessor(EventType.DynamoDBStreams);

@@ -1,10 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { contentSyncDeps, observeDeps, performContentSync, performObservation } from '@lcm/shared/app';
 import type { ContentSyncDeps } from '@lcm/shared/catalogue';
 import { changeRecordOf, triggeredTask } from '@lcm/shared/events';
 import type { ObserveDeps } from '@lcm/shared/sessions';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { contentSyncDepsFromEnv, performContentSync } from '../tasks/content-sync.ts';
-import { observeDepsFromEnv, performObservation } from '../tasks/observe.ts';
 
 /**
  * Stream-triggered work (consumer TRIGGERS_CONSUMER in packages/shared/src/events/triggers.ts:
@@ -32,9 +31,9 @@ export function triggerRecordHandler(
     const task = triggeredTask(changeRecordOf(record));
     if (!task) return null;
     if (task.kind === 'content-sync') {
-      return performContentSync((deps.contentSync ?? contentSyncDepsFromEnv)(), task.definitionId);
+      return performContentSync((deps.contentSync ?? contentSyncDeps)(), task.definitionId);
     }
-    return performObservation((deps.observe ?? observeDepsFromEnv)(), task.sessionId);
+    return performObservation((deps.observe ?? observeDeps)(), task.sessionId);
   };
 }
 

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { checkLabBootedStep } from '@lcm/shared/sessions';
 
 /** Session workflow task CheckLabBooted: has the lab converged (lifecycle/instantiate.ts). */
-export const handler = lifecycleTask('CheckLabBooted', checkLabBootedStep);
+export const handler = sessionTask('CheckLabBooted', checkLabBootedStep);

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { checkScheduleStep } from '@lcm/shared/sessions';
 
 /** Session workflow task CheckSchedule: is it time to instantiate; sees termination while waiting (lifecycle/place.ts). */
-export const handler = lifecycleTask('CheckSchedule', checkScheduleStep);
+export const handler = sessionTask('CheckSchedule', checkScheduleStep);

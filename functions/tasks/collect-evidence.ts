@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { evidenceStore, sessionTask } from '@lcm/shared/app';
 import { collectEvidenceStep } from '@lcm/shared/sessions';
 
-/** Session workflow task CollectEvidence: RUNNING → COLLECTING, device configurations to the evidence store (lifecycle/collect.ts). */
-export const handler = lifecycleTask('CollectEvidence', collectEvidenceStep);
+/** Session workflow task CollectEvidence: RUNNING → COLLECTING, device configurations to the evidence store (sessions/steps/collect.ts). */
+export const handler = sessionTask('CollectEvidence', collectEvidenceStep, { evidence: evidenceStore });

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { completeTeardownStep } from '@lcm/shared/sessions';
 
 /** Session workflow task CompleteTeardown: TERMINATED once everything is released (lifecycle/teardown.ts). */
-export const handler = lifecycleTask('CompleteTeardown', completeTeardownStep);
+export const handler = sessionTask('CompleteTeardown', completeTeardownStep);

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { deleteLabStep } from '@lcm/shared/sessions';
 
 /** Session workflow task DeleteLab: stop, wipe and delete the CML lab (lifecycle/teardown.ts). */
-export const handler = lifecycleTask('DeleteLab', deleteLabStep);
+export const handler = sessionTask('DeleteLab', deleteLabStep);

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { importLabStep } from '@lcm/shared/sessions';
 
 /** Session workflow task ImportLab: import the topology with the allocated ports and start it (lifecycle/instantiate.ts). */
-export const handler = lifecycleTask('ImportLab', importLabStep);
+export const handler = sessionTask('ImportLab', importLabStep);

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { markRunningStep } from '@lcm/shared/sessions';
 
 /** Session workflow task MarkRunning: READY → RUNNING after the login (lifecycle/running.ts). */
-export const handler = lifecycleTask('MarkRunning', markRunningStep);
+export const handler = sessionTask('MarkRunning', markRunningStep);

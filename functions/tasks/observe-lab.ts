@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { observeLabStep } from '@lcm/shared/sessions';
 
 /** Session workflow task ObserveLab: resource observation with port drift (lifecycle/collect.ts). */
-export const handler = lifecycleTask('ObserveLab', observeLabStep);
+export const handler = sessionTask('ObserveLab', observeLabStep);

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { provisionLdsStep } from '@lcm/shared/sessions';
 
 /** Session workflow task ProvisionLds: LDS session with devices, then READY (lifecycle/provision.ts). */
-export const handler = lifecycleTask('ProvisionLds', provisionLdsStep);
+export const handler = sessionTask('ProvisionLds', provisionLdsStep);

@@ -1,5 +1,5 @@
-import { lifecycleTask } from '@lcm/shared/app';
+import { sessionTask } from '@lcm/shared/app';
 import { releaseCapacityStep } from '@lcm/shared/sessions';
 
 /** Session workflow task ReleaseCapacity: the placement release transaction, STOPPED (lifecycle/teardown.ts). */
-export const handler = lifecycleTask('ReleaseCapacity', releaseCapacityStep);
+export const handler = sessionTask('ReleaseCapacity', releaseCapacityStep);

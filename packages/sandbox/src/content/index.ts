@@ -1,6 +1,6 @@
+import { contentSyncDeps } from '@lcm/shared/app';
 import { TRIGGERS_CONSUMER } from '@lcm/shared/events';
 import { triggersHandler } from '../../../../functions/streams/triggers.ts';
-import { contentSyncDepsFromEnv } from '../../../../functions/tasks/content-sync.ts';
 import type { LambdaHandler } from '../lambda-runtime.ts';
 import { createLocalContentStore, type LocalContentStore, localContentDir } from './local-store.ts';
 
@@ -22,6 +22,6 @@ export interface LocalContentTriggers {
  */
 export function localContentTriggers(opts: { dir?: string } = {}): LocalContentTriggers {
   const store = createLocalContentStore(opts.dir ?? localContentDir());
-  const handler = triggersHandler({ contentSync: () => ({ ...contentSyncDepsFromEnv(), content: store }) });
+  const handler = triggersHandler({ contentSync: () => ({ ...contentSyncDeps(), content: store }) });
   return { store, handlers: { [TRIGGERS_CONSUMER.module]: handler as LambdaHandler } };
 }

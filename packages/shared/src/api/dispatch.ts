@@ -5,9 +5,9 @@ import {
   type ApiEvent,
   type ApiGatewayEvent,
   apiHandler,
-  apiLogger,
   HttpError,
   idempotencyKeyOf,
+  logger,
   parseInput,
   principalOf,
   runIdempotent,
@@ -122,7 +122,7 @@ export function operationsHandler<G extends string>(
         },
         context,
         run,
-        (message, extra) => apiLogger.warn(message, extra),
+        (message, extra) => logger.warn(message, extra),
       );
     },
     {

@@ -1,19 +1,34 @@
-import { createDocumentClient } from '../platform/index.ts';
+import type { FleetWorkflows, WorkflowEngine } from '../platform/index.ts';
+import {
+  cachedDeps,
+  createFleetWorkflows,
+  createWorkflowEngine,
+  documentClient,
+  TABLE_ENV,
+} from '../platform/index.ts';
+import { API_ENV, fleetEngineEnv, sessionEngineEnv } from './env.ts';
 import { createStores, type Stores } from './stores.ts';
 
 /**
- * What API handlers share per cold start: the stores on the table named by TABLE_NAME
- * (endpoint from AWS_ENDPOINT_URL_DYNAMODB when set, e.g. DynamoDB Local). Built lazily so a
- * test can set the environment before the first request.
+ * What the API handlers (functions/api/*.ts) share per cold start, from API_ENV (app/env.ts):
+ * the stores on TABLE_NAME (AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local), and for the groups
+ * that start workflows the engines WORKFLOW_ENGINE names. Separate builders, so a group that
+ * starts no workflow neither builds nor bundles a Step Functions client. Built on first use, so
+ * a test can set the environment before the first request.
  */
-let cached: { key: string; stores: Stores } | undefined;
 
-export function apiStores(): Stores {
-  const tableName = process.env.TABLE_NAME;
-  if (!tableName) throw new Error('TABLE_NAME is not set');
-  const key = `${tableName}@${process.env.AWS_ENDPOINT_URL_DYNAMODB ?? ''}`;
-  if (cached?.key !== key) {
-    cached = { key, stores: createStores({ client: createDocumentClient(), tableName }) };
-  }
-  return cached.stores;
-}
+const stores = cachedDeps('api', TABLE_ENV, (env) =>
+  createStores({ client: documentClient(), tableName: env.TABLE_NAME }),
+);
+
+export const apiStores = (): Stores => stores();
+
+/** The session workflow engine (the sessions group books, terminates and finishes sessions). */
+export const apiSessionEngine: () => WorkflowEngine = cachedDeps('api', API_ENV, (env) =>
+  createWorkflowEngine(sessionEngineEnv(env)),
+);
+
+/** The worker workflows (the workers group starts provisioning and drains at once). */
+export const apiFleetWorkflows: () => FleetWorkflows = cachedDeps('api', API_ENV, (env) =>
+  createFleetWorkflows(fleetEngineEnv(env)),
+);

@@ -1,27 +1,25 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CmlFactory, FleetDeps } from '../fleet/index.ts';
-import { fleetConfigFromEnv, scalingConfigFromEnv } from '../fleet/index.ts';
-import type { IntegrationLogger } from '../platform/index.ts';
+import type { FleetDeps } from '../fleet/index.ts';
+import { fleetConfigOf, scalingConfigOf } from '../fleet/index.ts';
+import type { ComputeProvider } from '../platform/index.ts';
 import {
-  type CmlApi,
-  type CredentialsProvider,
-  cmlCredentialsFor,
-  cmlSecretConfigFromEnv,
-  createCmlClient,
-  createDocumentClient,
+  cachedDeps,
   createEc2Compute,
   createFleetWorkflows,
   createWorkflowEngine,
-  SecretCache,
-  staticCredentials,
+  failing,
+  lazy,
+  type SecretCache,
 } from '../platform/index.ts';
 import { type SessionTeardown, sessionFailerFor, sessionTeardownWith } from '../sessions/index.ts';
-import { taskDeps as sessionTaskDeps } from './session-task.ts';
-import { createStores } from './stores.ts';
+import { FLEET_ENV, type FleetEnv, fleetEngineEnv, sessionEngineEnv } from './env.ts';
+import { cmlClients, secretCache } from './partner-clients.ts';
+import { sessionTaskDeps } from './session-env.ts';
+import { tableStores } from './stores.ts';
 
 /**
  * The fleet handlers' dependencies (workflow tasks in functions/tasks/fleet, schedules in
- * functions/schedules) from the Lambda environment, built once per cold start:
+ * functions/schedules) from FLEET_ENV (app/env.ts), built once per cold start and each one on
+ * first use:
  *
  * | variable | what |
  * |---|---|
@@ -30,64 +28,23 @@ import { createStores } from './stores.ts';
  * | LCM_CML_SECRET_ID (+ LCM_CML_SECRET_OVERRIDES), or LCM_CML_CREDENTIALS locally | CML credentials |
  * | LCM_CML_LICENSE_SECRET_ID, or LCM_CML_LICENSE_TOKEN locally | CML Smart Licensing token |
  * | WORKFLOW_ENGINE, WORKER_PROVISIONING_STATE_MACHINE_ARN, WORKER_DRAIN_STATE_MACHINE_ARN, SESSION_STATE_MACHINE_ARN (+ AWS_ENDPOINT_URL_SFN locally) | workflows |
- * | LCM_STAGE, LCM_WORKER_* and the timing variables | FleetConfig (config.ts) |
+ * | LCM_STAGE, LCM_WORKER_* and the timing variables | FleetConfig (fleet/config.ts) |
+ * | LCM_SCALING_* | ScalingConfig (fleet/scalers.ts) |
  *
- * The local stack replaces what has no local endpoint (EC2: the sandbox compute provider) with
- * `setFleetDepsOverride`, since production code never imports the sandbox.
+ * Two parts are wired by the handlers that use them, so the others neither build nor bundle
+ * them: `compute: ec2Compute` (EC2 and CloudWatch) and `sessionTeardown: sessionTeardownOf`
+ * (the session workflow's teardown, for the stuck-session sweep). The local stack replaces what
+ * has no local endpoint (EC2: the sandbox compute provider) with `setFleetDepsOverride`, since
+ * production code never imports the sandbox.
  */
 
-type Env = Record<string, string | undefined>;
-
-const list = (v: string | undefined): string[] | undefined =>
-  v
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-
-function cmlFactory(env: Env, secrets: () => SecretCache, logger?: IntegrationLogger): CmlFactory {
-  let credentialsOf: (workerId: string) => CredentialsProvider;
-  const staticCml = env.LCM_CML_CREDENTIALS;
-  if (staticCml) {
-    const parsed = JSON.parse(staticCml) as { username?: unknown; password?: unknown };
-    if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-      throw new Error('LCM_CML_CREDENTIALS must be JSON {"username", "password"}');
-    }
-    const provider = staticCredentials({ username: parsed.username, password: parsed.password });
-    credentialsOf = () => provider;
-  } else {
-    const secretConfig = env.LCM_CML_SECRET_ID ? cmlSecretConfigFromEnv(env) : undefined;
-    credentialsOf = (workerId) => {
-      if (secretConfig) return cmlCredentialsFor(secrets(), secretConfig, workerId);
-      // system_information needs no credentials; anything else fails with a clear message.
-      return {
-        getCredentials: async () => {
-          throw new Error('CML credentials are not configured (LCM_CML_SECRET_ID or LCM_CML_CREDENTIALS)');
-        },
-      };
-    };
-  }
-  // One client per worker and base URL per cold start, so its token is reused between calls.
-  const clients = new Map<string, CmlApi>();
-  return (worker) => {
-    const key = `${worker.id} ${worker.cmlBaseUrl}`;
-    let client = clients.get(key);
-    if (!client) {
-      client = createCmlClient({
-        baseUrl: worker.cmlBaseUrl,
-        credentials: credentialsOf(worker.id),
-        logger,
-        // Readiness and health are polled (the poll is the retry): short, few attempts, so one
-        // check of an unreachable host stays well inside its task's timeout.
-        timeoutMs: 8_000,
-        retry: { attempts: 2 },
-      });
-      clients.set(key, client);
-    }
-    return client;
-  };
+/** The fleet's dependencies plus what the schedules need of the sessions context. */
+export interface FleetRuntimeDeps extends FleetDeps {
+  /** The session workflow's teardown steps, for the stuck-session sweep. */
+  sessionTeardown: SessionTeardown;
 }
 
-function licenseTokenSource(env: Env, secrets: () => SecretCache): () => Promise<string | undefined> {
+function licenseTokenSource(env: FleetEnv, secrets: () => SecretCache): () => Promise<string | undefined> {
   const direct = env.LCM_CML_LICENSE_TOKEN;
   if (direct) return async () => direct;
   const secretId = env.LCM_CML_LICENSE_SECRET_ID;
@@ -104,89 +61,70 @@ function licenseTokenSource(env: Env, secrets: () => SecretCache): () => Promise
   };
 }
 
-/** The fleet's dependencies plus what the schedules need of the sessions context. */
-export interface FleetRuntimeDeps extends FleetDeps {
-  /** The session workflow's teardown steps, for the stuck-session sweep. */
-  sessionTeardown: SessionTeardown;
+const notWired = <T>(what: string, wiring: string): T =>
+  failing<T>(`${what} is not wired into this function: ${wiring}`);
+
+/** The dependencies of a parsed environment, each built on first use. */
+export function fleetDepsOf(env: FleetEnv): FleetRuntimeDeps {
+  const secrets = secretCache();
+  const stores = tableStores(env.TABLE_NAME);
+  return lazy<FleetRuntimeDeps>({
+    workers: () => stores().workers,
+    templates: () => stores().templates,
+    sessions: () => stores().sessions,
+    definitions: () => stores().definitions,
+    leases: () => stores().leases,
+    scaling: () => stores().scaling,
+    compute: () => notWired<ComputeProvider>('EC2 compute', 'fleetTask(..., { compute: ec2Compute })'),
+    cml: () => {
+      // Readiness and health are polled (the poll is the retry): short, few attempts, so one
+      // check of an unreachable host stays well inside its task's timeout.
+      const clients = cmlClients(env, {
+        secrets,
+        unconfigured: 'lazy',
+        timeoutMs: 8_000,
+        retry: { attempts: 2 },
+      });
+      return (worker) => clients(worker.id, worker.cmlBaseUrl);
+    },
+    licenseToken: () => licenseTokenSource(env, secrets),
+    workflows: () => createFleetWorkflows(fleetEngineEnv(env)),
+    failSessionsOn: () =>
+      sessionFailerFor({
+        sessions: stores().sessions,
+        definitions: stores().definitions,
+        engine: createWorkflowEngine(sessionEngineEnv(env)),
+      }),
+    sessionTeardown: () =>
+      notWired<SessionTeardown>(
+        'the session teardown',
+        'fleetJob(..., { sessionTeardown: sessionTeardownOf })',
+      ),
+    scalingConfig: () => scalingConfigOf(env),
+    config: () => fleetConfigOf(env),
+  });
 }
 
-export function fleetDepsFromEnv(env: Env = process.env, logger?: IntegrationLogger): FleetRuntimeDeps {
-  const tableName = env.TABLE_NAME;
-  if (!tableName) throw new Error('TABLE_NAME is not set');
-  let cache: SecretCache | undefined;
-  const secrets = () => {
-    cache ??= new SecretCache({ client: new SecretsManagerClient({}) });
-    return cache;
-  };
-  const client = createDocumentClient();
-  const stores = createStores({ client, tableName });
-  return {
-    workers: stores.workers,
-    templates: stores.templates,
-    sessions: stores.sessions,
-    definitions: stores.definitions,
-    leases: stores.leases,
-    compute: createEc2Compute({ imageOwners: list(env.LCM_WORKER_AMI_OWNERS) }),
-    cml: cmlFactory(env, secrets, logger),
-    licenseToken: licenseTokenSource(env, secrets),
-    workflows: createFleetWorkflows(env as NodeJS.ProcessEnv),
-    failSessionsOn: sessionFailerFor({
-      sessions: stores.sessions,
-      definitions: stores.definitions,
-      engine: createWorkflowEngine(env as NodeJS.ProcessEnv),
-    }),
-    // The session workflow's own task dependencies (LDS, evidence, ...), built on first use.
-    sessionTeardown: (sessionId, why) => sessionTeardownWith(sessionTaskDeps())(sessionId, why),
-    scaling: stores.scaling,
-    scalingConfig: scalingConfigFromEnv(env),
-    config: fleetConfigFromEnv(env),
-  };
-}
+/** Part `compute`: EC2 (instances, images) and CloudWatch (CPU), through the runtime kit's clients. */
+export const ec2Compute = (env: FleetEnv): ComputeProvider =>
+  createEc2Compute({ imageOwners: env.LCM_WORKER_AMI_OWNERS });
 
-/** Environment variables whose change means "new dependencies" (tests and the local stack reuse a process). */
-export const FLEET_ENV_KEYS = [
-  'TABLE_NAME',
-  'AWS_ENDPOINT_URL_DYNAMODB',
-  'AWS_ENDPOINT_URL_SFN',
-  'LCM_WORKER_AMI_OWNERS',
-  'LCM_CML_SECRET_ID',
-  'LCM_CML_SECRET_OVERRIDES',
-  'LCM_CML_CREDENTIALS',
-  'LCM_CML_LICENSE_TOKEN',
-  'LCM_CML_LICENSE_SECRET_ID',
-  'WORKFLOW_ENGINE',
-  'SESSION_STATE_MACHINE_ARN',
-  'WORKER_PROVISIONING_STATE_MACHINE_ARN',
-  'WORKER_DRAIN_STATE_MACHINE_ARN',
-  'LCM_STAGE',
-  'LCM_WORKER_SUBNET_IDS',
-  'LCM_WORKER_SECURITY_GROUP_IDS',
-  'LCM_WORKER_INSTANCE_PROFILE',
-  'LCM_WORKER_KEY_NAME',
-  'LCM_WORKER_USER_DATA',
-  'LCM_WORKER_USER_DATA_B64',
-  'LCM_WORKER_EXTRA_TAGS',
-  'LCM_FLEET_POLL_SECONDS',
-  'LCM_DRAIN_POLL_SECONDS',
-  'LCM_INSTANCE_POLL_SECONDS',
-  'LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS',
-  'LCM_CML_READY_MARGIN_MINUTES',
-  'LCM_CML_READY_TIMEOUT_SECONDS',
-  'LCM_CML_BASE_URL_TEMPLATE',
-  'LCM_HEALTH_MAX_FAILURES',
-  'LCM_HEALTH_CPU_WINDOW_MINUTES',
-  'LCM_MISSING_INSTANCE_GRACE_SECONDS',
-  'LCM_STUCK_SESSION_GRACE_SECONDS',
-  'LCM_SCALING_MIN_WORKERS',
-  'LCM_SCALING_MAX_WORKERS',
-  'LCM_SCALING_MAX_CONCURRENT_LAUNCHES',
-  'LCM_SCALING_COOLDOWN_SECONDS',
-  'LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES',
-  'LCM_SCALING_IDLE_MINUTES',
-  'LCM_SCALE_DOWN_IDLE_SECONDS',
-  'LCM_SCALING_POST_LAUNCH_GRACE_MINUTES',
-  'LCM_SCALING_POST_LAUNCH_GRACE_SECONDS',
-  'LCM_SCALING_MAX_DRAIN_SHARE',
-  'LCM_SCALING_WARM_STOPPED_PER_TEMPLATE',
-  'LCM_SCALING_WARM_START_MINUTES',
-] as const;
+/** Part `sessionTeardown`: the session workflow's teardown steps on the session task dependencies. */
+export const sessionTeardownOf =
+  (_env: FleetEnv): SessionTeardown =>
+  (sessionId, why) =>
+    sessionTeardownWith(sessionTaskDeps())(sessionId, why);
+
+/**
+ * The process's fleet dependencies, rebuilt when FLEET_ENV changes; `fleetDeps.with(parts)`
+ * wires parts in, `fleetDeps.override(parts)` replaces parts in this process.
+ */
+export const fleetDeps = cachedDeps('fleet', FLEET_ENV, fleetDepsOf);
+
+/**
+ * Replaces parts of every fleet handler's dependencies in this process: the local stack passes
+ * the sandbox compute provider (there is no local EC2 endpoint), tests pass their fakes.
+ * `undefined` removes the override.
+ */
+export const setFleetDepsOverride = (parts: Partial<FleetRuntimeDeps> | undefined): void =>
+  fleetDeps.override(parts);

@@ -1,24 +1,17 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Worker } from '../kernel/index.ts';
-import type { IntegrationLogger } from '../platform/index.ts';
+import type { EnvOf, EvidenceStore, GradingApi, LdsApi, RawEnv } from '../platform/index.ts';
 import {
   type ApiKeyProvider,
-  type CmlApi,
-  type CredentialsProvider,
-  cmlCredentialsFor,
-  cmlSecretConfigFromEnv,
-  createCmlClient,
-  createDocumentClient,
+  cachedDeps,
   createEvidenceStore,
   createGradingClient,
   createLdsClient,
   createWorkflowEngine,
-  type GradingApi,
-  type LdsApi,
-  SecretCache,
+  failing,
+  lazy,
+  parseEnv,
+  type SecretCache,
   SecretsManagerApiKeyProvider,
   staticApiKey,
-  staticCredentials,
 } from '../platform/index.ts';
 import {
   cmlBaseUrlOf,
@@ -26,29 +19,28 @@ import {
   type LifecycleConfig,
   type SessionStepDeps,
 } from '../sessions/index.ts';
-import { createStores } from './stores.ts';
+import { LIFECYCLE_CONFIG_ENV, SESSION_TASK_ENV, type SessionTaskEnv, sessionEngineEnv } from './env.ts';
+import { cmlClients, integrationLogger, secretCache } from './partner-clients.ts';
+import { tableStores } from './stores.ts';
 
 /**
- * The task handlers' dependencies from the Lambda environment (built once per cold start):
+ * The session workflow tasks' dependencies (functions/tasks/*.ts), from SESSION_TASK_ENV
+ * (app/env.ts), built once per cold start and each one on first use:
  *
  * | variable | what |
  * |---|---|
  * | TABLE_NAME (+ AWS_ENDPOINT_URL_DYNAMODB locally) | the table |
- * | EVIDENCE_BUCKET, or EVIDENCE_DIR locally | the evidence store |
- * | LCM_CML_SECRET_ID (+ LCM_CML_SECRET_OVERRIDES) | CML credentials secret (JSON username/password) |
- * | LCM_LDS_BASE_URL, LCM_LDS_API_KEY_SECRET_ID | LDS |
- * | LCM_GRADING_BASE_URL, LCM_GRADING_API_KEY_SECRET_ID | Grading Engine |
- * | WORKFLOW_ENGINE (+ AWS_ENDPOINT_URL_SFN locally) | resolving task tokens (stepfunctions) |
+ * | LCM_CML_SECRET_ID (+ LCM_CML_SECRET_OVERRIDES), or LCM_CML_CREDENTIALS locally | CML credentials |
+ * | LCM_LDS_BASE_URL, LCM_LDS_API_KEY_SECRET_ID (or LCM_LDS_API_KEY locally) | LDS |
+ * | LCM_GRADING_BASE_URL, LCM_GRADING_API_KEY_SECRET_ID (or LCM_GRADING_API_KEY locally) | Grading Engine |
+ * | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN (+ AWS_ENDPOINT_URL_SFN locally) | resolving task tokens |
+ * | EVIDENCE_BUCKET, or EVIDENCE_DIR locally | the evidence store: wired by the tasks that write it (`evidenceStore`) |
  * | LCM_INSTANTIATE_LEAD_SECONDS, LCM_LAB_BOOT_TIMEOUT_SECONDS, LCM_GRADING_TIMEOUT_SECONDS, LCM_PLACEMENT_RETRY_BASE_SECONDS, LCM_PLACEMENT_RETRY_MAX_SECONDS | timing (LifecycleConfig) |
  *
- * The local stack has no Secrets Manager: LCM_CML_CREDENTIALS (JSON username/password),
- * LCM_LDS_API_KEY and LCM_GRADING_API_KEY give the values directly. They are for the sandbox
- * only; the CDK stacks set the secret ids.
+ * A partner that is not configured fails with a clear message when first called.
  */
 
-type Env = Record<string, string | undefined>;
-
-const CONFIG_ENV: Record<keyof LifecycleConfig, string> = {
+const CONFIG_FIELDS: Record<keyof LifecycleConfig, keyof typeof LIFECYCLE_CONFIG_ENV> = {
   instantiateLeadSeconds: 'LCM_INSTANTIATE_LEAD_SECONDS',
   labBootTimeoutSeconds: 'LCM_LAB_BOOT_TIMEOUT_SECONDS',
   gradingTimeoutSeconds: 'LCM_GRADING_TIMEOUT_SECONDS',
@@ -56,35 +48,25 @@ const CONFIG_ENV: Record<keyof LifecycleConfig, string> = {
   placementRetryMaxSeconds: 'LCM_PLACEMENT_RETRY_MAX_SECONDS',
 };
 
-/** Timing from the environment; each variable is a whole number of seconds (>= 0, timeouts >= 1). */
-export function lifecycleConfigFromEnv(env: Env = process.env): LifecycleConfig {
+/** Timing from its parsed variables; unset ones keep DEFAULT_LIFECYCLE_CONFIG's value. */
+export function lifecycleConfigOf(env: EnvOf<typeof LIFECYCLE_CONFIG_ENV>): LifecycleConfig {
   const config = { ...DEFAULT_LIFECYCLE_CONFIG };
-  for (const [field, name] of Object.entries(CONFIG_ENV) as [keyof LifecycleConfig, string][]) {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') continue;
-    const value = Number(raw);
-    const min = field === 'instantiateLeadSeconds' ? 0 : 1;
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(`${name} must be a whole number of seconds >= ${min}, got ${raw}`);
-    }
-    config[field] = value;
+  for (const [field, name] of Object.entries(CONFIG_FIELDS) as [keyof LifecycleConfig, keyof typeof env][]) {
+    const value = env[name];
+    if (value !== undefined) config[field] = value;
   }
   return config;
 }
 
-/** A dependency that is not configured: fails with a clear message when first used. */
-function unconfigured<T extends object>(what: string, variable: string): T {
-  return new Proxy({} as T, {
-    get: (_t, prop) =>
-      prop === 'then'
-        ? undefined
-        : () => {
-            throw new Error(`${what} is not configured: set ${variable}`);
-          },
-  });
-}
+/** Timing from raw variables: whole seconds, >= 0 for the lead, >= 1 for the others. */
+export const lifecycleConfigFromEnv = (env: RawEnv): LifecycleConfig =>
+  lifecycleConfigOf(parseEnv(LIFECYCLE_CONFIG_ENV, env));
 
-function apiKeyFrom(env: Env, name: 'LDS' | 'GRADING', secrets: () => SecretCache): ApiKeyProvider {
+function apiKeyFrom(
+  env: SessionTaskEnv,
+  name: 'LDS' | 'GRADING',
+  secrets: () => SecretCache,
+): ApiKeyProvider {
   const direct = env[`LCM_${name}_API_KEY`];
   if (direct) return staticApiKey(direct);
   const secretId = env[`LCM_${name}_API_KEY_SECRET_ID`];
@@ -92,87 +74,69 @@ function apiKeyFrom(env: Env, name: 'LDS' | 'GRADING', secrets: () => SecretCach
   return new SecretsManagerApiKeyProvider(secrets(), secretId);
 }
 
-export function lifecycleDepsFromEnv(env: Env = process.env, logger?: IntegrationLogger): SessionStepDeps {
-  const tableName = env.TABLE_NAME;
-  if (!tableName) throw new Error('TABLE_NAME is not set');
-  let cache: SecretCache | undefined;
-  const secrets = () => {
-    cache ??= new SecretCache({ client: new SecretsManagerClient({}) });
-    return cache;
-  };
+const notConfigured = <T>(what: string, variable: string): T =>
+  failing<T>(`${what} is not configured: set ${variable}`);
 
-  const staticCml = env.LCM_CML_CREDENTIALS;
-  let cmlCredentials: (worker: Worker) => CredentialsProvider;
-  if (staticCml) {
-    const parsed = JSON.parse(staticCml) as { username?: unknown; password?: unknown };
-    if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-      throw new Error('LCM_CML_CREDENTIALS must be JSON {"username", "password"}');
-    }
-    const provider = staticCredentials({ username: parsed.username, password: parsed.password });
-    cmlCredentials = () => provider;
-  } else {
-    const secretConfig = env.LCM_CML_SECRET_ID ? cmlSecretConfigFromEnv(env) : undefined;
-    cmlCredentials = (worker) => {
-      if (!secretConfig) throw new Error('LCM_CML_SECRET_ID is not set');
-      return cmlCredentialsFor(secrets(), secretConfig, worker.id);
-    };
-  }
-  // One client per worker and base URL per cold start, so its CML token is reused.
-  const cmlClients = new Map<string, CmlApi>();
-  const cml = (worker: Worker): CmlApi => {
-    const baseUrl = cmlBaseUrlOf(worker);
-    const key = `${worker.id} ${baseUrl}`;
-    let client = cmlClients.get(key);
-    if (!client) {
-      client = createCmlClient({ baseUrl, credentials: cmlCredentials(worker), logger });
-      cmlClients.set(key, client);
-    }
-    return client;
-  };
+/** The evidence store of a parsed environment (EVIDENCE_BUCKET, or EVIDENCE_DIR locally). */
+export const evidenceStore = (env: SessionTaskEnv): EvidenceStore =>
+  env.EVIDENCE_BUCKET || env.EVIDENCE_DIR
+    ? createEvidenceStore({ EVIDENCE_BUCKET: env.EVIDENCE_BUCKET, EVIDENCE_DIR: env.EVIDENCE_DIR })
+    : notConfigured('the evidence store', 'EVIDENCE_BUCKET');
 
-  const lds: LdsApi = env.LCM_LDS_BASE_URL
-    ? createLdsClient({ baseUrl: env.LCM_LDS_BASE_URL, apiKey: apiKeyFrom(env, 'LDS', secrets), logger })
-    : unconfigured<LdsApi>('LDS', 'LCM_LDS_BASE_URL');
-  const grading: GradingApi = env.LCM_GRADING_BASE_URL
-    ? createGradingClient({
-        baseUrl: env.LCM_GRADING_BASE_URL,
-        apiKey: apiKeyFrom(env, 'GRADING', secrets),
-        logger,
-      })
-    : unconfigured<GradingApi>('the Grading Engine', 'LCM_GRADING_BASE_URL');
-
-  return {
-    stores: createStores({ client: createDocumentClient(), tableName }),
-    engine: createWorkflowEngine(env as NodeJS.ProcessEnv),
-    cml,
-    lds,
-    grading,
-    evidence:
-      env.EVIDENCE_BUCKET || env.EVIDENCE_DIR
-        ? createEvidenceStore(env)
-        : unconfigured('the evidence store', 'EVIDENCE_BUCKET'),
-    config: lifecycleConfigFromEnv(env),
-  };
+/**
+ * The dependencies of a parsed environment, each built on first use. The evidence store (S3) is
+ * left to the tasks that wire it (`sessionTask(..., { evidence: evidenceStore })`), so the
+ * others neither build nor bundle it; `withEvidence` builds it too (tests, observation worker).
+ */
+export function sessionStepDepsOf(
+  env: SessionTaskEnv,
+  opts: { withEvidence?: boolean } = {},
+): SessionStepDeps {
+  const secrets = secretCache();
+  return lazy<SessionStepDeps>({
+    stores: tableStores(env.TABLE_NAME),
+    engine: () => createWorkflowEngine(sessionEngineEnv(env)),
+    cml: () => {
+      const clients = cmlClients(env, { secrets, unconfigured: 'strict' });
+      return (worker) => clients(worker.id, cmlBaseUrlOf(worker));
+    },
+    lds: () =>
+      env.LCM_LDS_BASE_URL
+        ? createLdsClient({
+            baseUrl: env.LCM_LDS_BASE_URL,
+            apiKey: apiKeyFrom(env, 'LDS', secrets),
+            logger: integrationLogger,
+          })
+        : notConfigured<LdsApi>('LDS', 'LCM_LDS_BASE_URL'),
+    grading: () =>
+      env.LCM_GRADING_BASE_URL
+        ? createGradingClient({
+            baseUrl: env.LCM_GRADING_BASE_URL,
+            apiKey: apiKeyFrom(env, 'GRADING', secrets),
+            logger: integrationLogger,
+          })
+        : notConfigured<GradingApi>('the Grading Engine', 'LCM_GRADING_BASE_URL'),
+    evidence: () =>
+      opts.withEvidence
+        ? evidenceStore(env)
+        : failing<EvidenceStore>(
+            'the evidence store is not wired into this function: sessionTask(..., { evidence: evidenceStore })',
+          ),
+    config: () => lifecycleConfigOf(env),
+  });
 }
 
-/** Environment variables whose change means "new dependencies" (tests and the local stack reuse a process). */
-export const LIFECYCLE_ENV_KEYS = [
-  'TABLE_NAME',
-  'AWS_ENDPOINT_URL_DYNAMODB',
-  'AWS_ENDPOINT_URL_SFN',
-  'AWS_ENDPOINT_URL_S3',
-  'EVIDENCE_BUCKET',
-  'EVIDENCE_DIR',
-  'LCM_CML_SECRET_ID',
-  'LCM_CML_SECRET_OVERRIDES',
-  'LCM_CML_CREDENTIALS',
-  'LCM_LDS_BASE_URL',
-  'LCM_LDS_API_KEY',
-  'LCM_LDS_API_KEY_SECRET_ID',
-  'LCM_GRADING_BASE_URL',
-  'LCM_GRADING_API_KEY',
-  'LCM_GRADING_API_KEY_SECRET_ID',
-  'WORKFLOW_ENGINE',
-  'SESSION_STATE_MACHINE_ARN',
-  ...Object.values(CONFIG_ENV),
-] as const;
+/** Every dependency, the evidence store included, from raw variables (tests). */
+export const lifecycleDepsFromEnv = (env: RawEnv): SessionStepDeps =>
+  sessionStepDepsOf(parseEnv(SESSION_TASK_ENV, env, 'session-task'), { withEvidence: true });
+
+/**
+ * The process's session task dependencies, rebuilt when SESSION_TASK_ENV changes;
+ * `sessionTaskDeps.with({ evidence: evidenceStore })` wires the evidence store in, and
+ * `sessionTaskDeps.override(parts)` replaces parts in this process (tests).
+ */
+export const sessionTaskDeps = cachedDeps('session-task', SESSION_TASK_ENV, (env) => sessionStepDepsOf(env));
+
+/** Replaces parts of every session task's dependencies in this process; `undefined` removes it. */
+export const setSessionDepsOverride = (parts: Partial<SessionStepDeps> | undefined): void =>
+  sessionTaskDeps.override(parts);

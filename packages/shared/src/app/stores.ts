@@ -5,7 +5,7 @@ import {
   DynamoWorkerStore,
   DynamoWorkerTemplateStore,
 } from '../fleet/index.ts';
-import type { StoreConfig } from '../platform/index.ts';
+import { documentClient, type StoreConfig } from '../platform/index.ts';
 import { DynamoPlacementStore, DynamoProcessedEventStore, DynamoSessionStore } from '../sessions/index.ts';
 
 /** Every repository on one table and client: what a handler builds once per cold start. */
@@ -22,3 +22,12 @@ export function createStores(cfg: StoreConfig) {
   };
 }
 export type Stores = ReturnType<typeof createStores>;
+
+/** The stores on `tableName` and the runtime kit's document client, built on first use. */
+export function tableStores(tableName: string): () => Stores {
+  let stores: Stores | undefined;
+  return () => {
+    stores ??= createStores({ client: documentClient(), tableName });
+    return stores;
+  };
+}

@@ -1,6 +1,6 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
-import { SecretCache } from '../platform/index.ts';
+import { SecretCache, secretsManagerClient } from '../platform/index.ts';
 import type { SigningSecret } from './signature.ts';
 
 /**
@@ -129,8 +129,8 @@ export const PARTNERS_JSON_ENV = 'LCM_EVENT_PARTNERS';
  * deployment) or `LCM_EVENT_PARTNERS` (the JSON document inline: local stack, tests).
  */
 export function partnerRegistryFromEnv(
-  env: Record<string, string | undefined> = process.env,
-  client: () => SecretsManagerClient = () => new SecretsManagerClient({}),
+  env: Readonly<Record<string, string | undefined>>,
+  client: () => SecretsManagerClient = secretsManagerClient,
 ): PartnerRegistry {
   const secretId = env[PARTNERS_SECRET_ENV];
   if (secretId) return new SecretsManagerPartnerRegistry(new SecretCache({ client: client() }), secretId);

@@ -1,9 +1,10 @@
 import {
-  EventBridgeClient,
+  type EventBridgeClient,
   PutEventsCommand,
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
+import { eventBridgeClient } from '../platform/index.ts';
 
 /**
  * Publishes CloudEvents to the EventBridge bus (DESIGN §7): `Source` = CloudEvent source,
@@ -208,21 +209,13 @@ function isRetryableCallError(e: unknown): boolean {
 
 export const EVENT_BUS_ENV = 'EVENT_BUS_NAME';
 
-let cached: { key: string; publisher: EventBridgePublisher } | undefined;
-
 /**
- * The process's publisher on the bus named by EVENT_BUS_NAME (endpoint from the SDK's standard
- * configuration: AWS_ENDPOINT_URL_EVENTBRIDGE points it at the local bus). Built on first use.
+ * The publisher on the bus named by EVENT_BUS_NAME, through the runtime kit's EventBridge client
+ * (AWS_ENDPOINT_URL_EVENTBRIDGE points it at the local bus). The handlers' dependency builders
+ * (app/) call it once per cold start.
  */
-export function eventPublisherFromEnv(env: Record<string, string | undefined> = process.env): EventPublisher {
+export function eventPublisherFromEnv(env: Readonly<Record<string, string | undefined>>): EventPublisher {
   const eventBusName = env[EVENT_BUS_ENV];
   if (!eventBusName) throw new Error(`${EVENT_BUS_ENV} is not set`);
-  const key = `${eventBusName}@${env.AWS_ENDPOINT_URL_EVENTBRIDGE ?? ''}`;
-  if (cached?.key !== key) {
-    cached = {
-      key,
-      publisher: new EventBridgePublisher({ client: new EventBridgeClient({}), eventBusName }),
-    };
-  }
-  return cached.publisher;
+  return new EventBridgePublisher({ client: eventBridgeClient(), eventBusName });
 }

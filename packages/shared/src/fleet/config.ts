@@ -1,7 +1,19 @@
+import * as z from 'zod';
+import {
+  type EnvOf,
+  type EnvShape,
+  envJson,
+  envList,
+  envNumber,
+  envOptional,
+  parseEnv,
+  type RawEnv,
+} from '../platform/index.ts';
+
 /**
  * Configuration of the fleet workflows and sweeps: where workers are launched (network, profile,
  * user data: the "context" next to the template), how often and how long the workflows poll,
- * and the health sweep's thresholds. Read from the environment by `fleetConfigFromEnv`; tests
+ * and the health sweep's thresholds. Read from the environment (FLEET_CONFIG_ENV) by `fleetConfigOf`; tests
  * build it directly with `fleetConfig({...})`.
  */
 export interface FleetConfig {
@@ -71,71 +83,70 @@ export const fleetConfig = (over: Partial<FleetConfig> = {}): FleetConfig => ({
   ...over,
 });
 
-const list = (v: string | undefined): string[] | undefined =>
-  v === undefined
-    ? undefined
-    : v
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s.length > 0);
+/** JSON object of tag → value (values stringified). */
+const TAGS = z
+  .record(z.string(), z.unknown())
+  .refine((o) => !Array.isArray(o))
+  .transform((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)])));
 
-function num(env: Record<string, string | undefined>, name: string, min = 0): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got ${raw}`);
-  return n;
-}
-
-function tags(raw: string | undefined): Record<string, string> | undefined {
-  if (!raw) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new Error('LCM_WORKER_EXTRA_TAGS must be a JSON object of tag → value');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error('LCM_WORKER_EXTRA_TAGS must be a JSON object of tag → value');
-  }
-  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
-}
+/**
+ * The variables of the fleet configuration (CDK sets them on the fleet Lambdas); part of the
+ * fleet functions' environment schema (app/env.ts). LCM_WORKER_SUBNET_IDS and
+ * LCM_WORKER_SECURITY_GROUP_IDS are comma lists, LCM_WORKER_USER_DATA may be given base64 as
+ * LCM_WORKER_USER_DATA_B64, LCM_WORKER_EXTRA_TAGS is JSON; the rest are numbers.
+ */
+export const FLEET_CONFIG_ENV = {
+  LCM_STAGE: envOptional(),
+  LCM_WORKER_SUBNET_IDS: envList(),
+  LCM_WORKER_SECURITY_GROUP_IDS: envList(),
+  LCM_WORKER_INSTANCE_PROFILE: envOptional(),
+  LCM_WORKER_KEY_NAME: envOptional(),
+  LCM_WORKER_USER_DATA: envOptional(),
+  LCM_WORKER_USER_DATA_B64: envOptional(),
+  LCM_WORKER_EXTRA_TAGS: envJson(TAGS, 'a JSON object of tag → value'),
+  LCM_FLEET_POLL_SECONDS: envNumber({ min: 0 }),
+  LCM_DRAIN_POLL_SECONDS: envNumber({ min: 0 }),
+  LCM_INSTANCE_POLL_SECONDS: envNumber({ min: 0 }),
+  LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS: envNumber({ min: 1 }),
+  LCM_CML_READY_MARGIN_MINUTES: envNumber({ min: 0 }),
+  LCM_CML_READY_TIMEOUT_SECONDS: envNumber({ min: 1 }),
+  LCM_CML_BASE_URL_TEMPLATE: envOptional(),
+  LCM_HEALTH_MAX_FAILURES: envNumber({ min: 1 }),
+  LCM_HEALTH_CPU_WINDOW_MINUTES: envNumber({ min: 1 }),
+  LCM_MISSING_INSTANCE_GRACE_SECONDS: envNumber({ min: 0 }),
+  LCM_STUCK_SESSION_GRACE_SECONDS: envNumber({ min: 0 }),
+} satisfies EnvShape;
 
 const defined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-/**
- * From the environment (CDK sets these on the fleet Lambdas):
- * LCM_STAGE, LCM_WORKER_SUBNET_IDS, LCM_WORKER_SECURITY_GROUP_IDS (comma lists),
- * LCM_WORKER_INSTANCE_PROFILE, LCM_WORKER_KEY_NAME, LCM_WORKER_USER_DATA (or
- * LCM_WORKER_USER_DATA_B64), LCM_WORKER_EXTRA_TAGS (JSON), LCM_FLEET_POLL_SECONDS,
- * LCM_DRAIN_POLL_SECONDS, LCM_INSTANCE_POLL_SECONDS, LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS,
- * LCM_CML_READY_MARGIN_MINUTES, LCM_CML_READY_TIMEOUT_SECONDS, LCM_CML_BASE_URL_TEMPLATE,
- * LCM_HEALTH_MAX_FAILURES, LCM_HEALTH_CPU_WINDOW_MINUTES, LCM_MISSING_INSTANCE_GRACE_SECONDS,
- * LCM_STUCK_SESSION_GRACE_SECONDS.
- */
-export function fleetConfigFromEnv(env: Record<string, string | undefined> = process.env): FleetConfig {
+/** The configuration from its parsed variables (unset ones keep DEFAULT_FLEET_CONFIG's value). */
+export function fleetConfigOf(env: EnvOf<typeof FLEET_CONFIG_ENV>): FleetConfig {
   const b64 = env.LCM_WORKER_USER_DATA_B64;
   return fleetConfig(
     defined({
-      stage: env.LCM_STAGE || undefined,
-      subnetIds: list(env.LCM_WORKER_SUBNET_IDS),
-      securityGroupIds: list(env.LCM_WORKER_SECURITY_GROUP_IDS),
-      instanceProfile: env.LCM_WORKER_INSTANCE_PROFILE || undefined,
-      keyName: env.LCM_WORKER_KEY_NAME || undefined,
-      userData: env.LCM_WORKER_USER_DATA || (b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined),
-      extraTags: tags(env.LCM_WORKER_EXTRA_TAGS),
-      pollSeconds: num(env, 'LCM_FLEET_POLL_SECONDS'),
-      drainPollSeconds: num(env, 'LCM_DRAIN_POLL_SECONDS'),
-      instancePollSeconds: num(env, 'LCM_INSTANCE_POLL_SECONDS'),
-      instanceRunningTimeoutSeconds: num(env, 'LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS', 1),
-      cmlReadyMarginMinutes: num(env, 'LCM_CML_READY_MARGIN_MINUTES'),
-      cmlReadyTimeoutSeconds: num(env, 'LCM_CML_READY_TIMEOUT_SECONDS', 1),
-      cmlBaseUrlTemplate: env.LCM_CML_BASE_URL_TEMPLATE || undefined,
-      maxConsecutiveFailures: num(env, 'LCM_HEALTH_MAX_FAILURES', 1),
-      cpuWindowMinutes: num(env, 'LCM_HEALTH_CPU_WINDOW_MINUTES', 1),
-      missingInstanceGraceSeconds: num(env, 'LCM_MISSING_INSTANCE_GRACE_SECONDS'),
-      stuckSessionGraceSeconds: num(env, 'LCM_STUCK_SESSION_GRACE_SECONDS'),
+      stage: env.LCM_STAGE,
+      subnetIds: env.LCM_WORKER_SUBNET_IDS,
+      securityGroupIds: env.LCM_WORKER_SECURITY_GROUP_IDS,
+      instanceProfile: env.LCM_WORKER_INSTANCE_PROFILE,
+      keyName: env.LCM_WORKER_KEY_NAME,
+      userData: env.LCM_WORKER_USER_DATA ?? (b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined),
+      extraTags: env.LCM_WORKER_EXTRA_TAGS,
+      pollSeconds: env.LCM_FLEET_POLL_SECONDS,
+      drainPollSeconds: env.LCM_DRAIN_POLL_SECONDS,
+      instancePollSeconds: env.LCM_INSTANCE_POLL_SECONDS,
+      instanceRunningTimeoutSeconds: env.LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS,
+      cmlReadyMarginMinutes: env.LCM_CML_READY_MARGIN_MINUTES,
+      cmlReadyTimeoutSeconds: env.LCM_CML_READY_TIMEOUT_SECONDS,
+      cmlBaseUrlTemplate: env.LCM_CML_BASE_URL_TEMPLATE,
+      maxConsecutiveFailures: env.LCM_HEALTH_MAX_FAILURES,
+      cpuWindowMinutes: env.LCM_HEALTH_CPU_WINDOW_MINUTES,
+      missingInstanceGraceSeconds: env.LCM_MISSING_INSTANCE_GRACE_SECONDS,
+      stuckSessionGraceSeconds: env.LCM_STUCK_SESSION_GRACE_SECONDS,
     }),
   );
 }
+
+/** The configuration from raw variables (FLEET_CONFIG_ENV); an invalid one is an EnvError naming it. */
+export const fleetConfigFromEnv = (env: RawEnv): FleetConfig =>
+  fleetConfigOf(parseEnv(FLEET_CONFIG_ENV, env));

@@ -65,8 +65,6 @@ export interface FleetDeps {
   clock?: (() => Date) | undefined;
 }
 
-export const nowOf = (deps: { clock?: (() => Date) | undefined }): Date => deps.clock?.() ?? new Date();
-
 /** Where a worker's CML API answers: the provider's endpoint, else the configured URL template. */
 export function cmlBaseUrlOf(
   config: Pick<FleetConfig, 'cmlBaseUrlTemplate'>,

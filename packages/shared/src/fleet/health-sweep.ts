@@ -1,7 +1,7 @@
 import type { ServiceStatus, Worker, WorkerMetrics, WorkerStatus } from '../kernel/index.ts';
 import type { CmlSystemHealth, CmlSystemInformation, CmlSystemStats, CpuReading } from '../platform/index.ts';
-import { retryOnConflict } from '../platform/index.ts';
-import { type FleetDeps, nowOf, WORKER_LOST } from './deps.ts';
+import { nowOf, retryOnConflict } from '../platform/index.ts';
+import { type FleetDeps, WORKER_LOST } from './deps.ts';
 
 /**
  * Health sweep (every 5 minutes, DESIGN §7): for every live worker (RUNNING, DRAINING) it reads

@@ -1,6 +1,6 @@
 import type { Worker, WorkerStatus } from '../kernel/index.ts';
-import { type InstanceInfo, retryOnConflict, workerIdOf } from '../platform/index.ts';
-import { type FleetDeps, nowOf, WORKER_LOST } from './deps.ts';
+import { type InstanceInfo, nowOf, retryOnConflict, workerIdOf } from '../platform/index.ts';
+import { type FleetDeps, WORKER_LOST } from './deps.ts';
 import { allWorkers } from './workers.ts';
 import { ensureWorkerWorkflow } from './workflow-dispatch.ts';
 

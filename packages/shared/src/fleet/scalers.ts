@@ -8,7 +8,18 @@ import {
   VersionConflictError,
 } from '../kernel/index.ts';
 import type { DrainThen, FleetWorkflows } from '../platform/index.ts';
-import { MAX_PAGE_SIZE, type Page, type PageRequest, retryOnConflict } from '../platform/index.ts';
+import {
+  type EnvOf,
+  type EnvShape,
+  envNumber,
+  MAX_PAGE_SIZE,
+  nowOf,
+  type Page,
+  type PageRequest,
+  parseEnv,
+  type RawEnv,
+  retryOnConflict,
+} from '../platform/index.ts';
 import type { FleetSessionQueries } from './deps.ts';
 import {
   DEFAULT_SCALING_CONFIG,
@@ -89,44 +100,54 @@ export interface ScalingRunResult {
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-function envNumber(env: Record<string, string | undefined>, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got ${raw}`);
-  return n;
-}
-
 /**
- * DEFAULT_SCALING_CONFIG overridden by LCM_SCALING_MIN_WORKERS, LCM_SCALING_MAX_WORKERS,
- * LCM_SCALING_MAX_CONCURRENT_LAUNCHES, LCM_SCALING_COOLDOWN_SECONDS,
- * LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES, LCM_SCALING_IDLE_MINUTES (or LCM_SCALE_DOWN_IDLE_SECONDS,
- * which wins: the local stack drains after seconds), LCM_SCALING_POST_LAUNCH_GRACE_MINUTES (or
- * LCM_SCALING_POST_LAUNCH_GRACE_SECONDS), LCM_SCALING_MAX_DRAIN_SHARE,
- * LCM_SCALING_WARM_STOPPED_PER_TEMPLATE, LCM_SCALING_WARM_START_MINUTES. Validated.
+ * The variables of the scaling configuration, part of the fleet functions' environment schema
+ * (app/env.ts); each overrides its DEFAULT_SCALING_CONFIG field. LCM_SCALE_DOWN_IDLE_SECONDS wins
+ * over LCM_SCALING_IDLE_MINUTES (the local stack drains after seconds), and
+ * LCM_SCALING_POST_LAUNCH_GRACE_SECONDS over LCM_SCALING_POST_LAUNCH_GRACE_MINUTES.
  */
-export function scalingConfigFromEnv(env: Record<string, string | undefined> = process.env): ScalingConfig {
-  const cfg: ScalingConfig = { ...DEFAULT_SCALING_CONFIG };
-  const set = <K extends keyof ScalingConfig>(key: K, value: number | undefined) => {
-    if (value !== undefined) cfg[key] = value;
+export const SCALING_CONFIG_ENV = {
+  LCM_SCALING_MIN_WORKERS: envNumber(),
+  LCM_SCALING_MAX_WORKERS: envNumber(),
+  LCM_SCALING_MAX_CONCURRENT_LAUNCHES: envNumber(),
+  LCM_SCALING_COOLDOWN_SECONDS: envNumber(),
+  LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES: envNumber(),
+  LCM_SCALING_IDLE_MINUTES: envNumber(),
+  LCM_SCALE_DOWN_IDLE_SECONDS: envNumber(),
+  LCM_SCALING_POST_LAUNCH_GRACE_MINUTES: envNumber(),
+  LCM_SCALING_POST_LAUNCH_GRACE_SECONDS: envNumber(),
+  LCM_SCALING_MAX_DRAIN_SHARE: envNumber(),
+  LCM_SCALING_WARM_STOPPED_PER_TEMPLATE: envNumber(),
+  LCM_SCALING_WARM_START_MINUTES: envNumber(),
+} satisfies EnvShape;
+
+/** DEFAULT_SCALING_CONFIG overridden by the parsed variables, validated as the planners need. */
+export function scalingConfigOf(env: EnvOf<typeof SCALING_CONFIG_ENV>): ScalingConfig {
+  const seconds = (s: number | undefined) => (s === undefined ? undefined : s / 60);
+  const overrides: Partial<ScalingConfig> = {
+    minWorkers: env.LCM_SCALING_MIN_WORKERS,
+    maxWorkers: env.LCM_SCALING_MAX_WORKERS,
+    maxConcurrentLaunches: env.LCM_SCALING_MAX_CONCURRENT_LAUNCHES,
+    cooldownSeconds: env.LCM_SCALING_COOLDOWN_SECONDS,
+    lookAheadMarginMinutes: env.LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES,
+    scaleDownIdleMinutes: seconds(env.LCM_SCALE_DOWN_IDLE_SECONDS) ?? env.LCM_SCALING_IDLE_MINUTES,
+    postLaunchGraceMinutes:
+      seconds(env.LCM_SCALING_POST_LAUNCH_GRACE_SECONDS) ?? env.LCM_SCALING_POST_LAUNCH_GRACE_MINUTES,
+    maxDrainShare: env.LCM_SCALING_MAX_DRAIN_SHARE,
+    warmStoppedPerTemplate: env.LCM_SCALING_WARM_STOPPED_PER_TEMPLATE,
+    warmStartMinutes: env.LCM_SCALING_WARM_START_MINUTES,
   };
-  set('minWorkers', envNumber(env, 'LCM_SCALING_MIN_WORKERS'));
-  set('maxWorkers', envNumber(env, 'LCM_SCALING_MAX_WORKERS'));
-  set('maxConcurrentLaunches', envNumber(env, 'LCM_SCALING_MAX_CONCURRENT_LAUNCHES'));
-  set('cooldownSeconds', envNumber(env, 'LCM_SCALING_COOLDOWN_SECONDS'));
-  set('lookAheadMarginMinutes', envNumber(env, 'LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES'));
-  set('scaleDownIdleMinutes', envNumber(env, 'LCM_SCALING_IDLE_MINUTES'));
-  const idleSeconds = envNumber(env, 'LCM_SCALE_DOWN_IDLE_SECONDS');
-  if (idleSeconds !== undefined) cfg.scaleDownIdleMinutes = idleSeconds / 60;
-  set('postLaunchGraceMinutes', envNumber(env, 'LCM_SCALING_POST_LAUNCH_GRACE_MINUTES'));
-  const graceSeconds = envNumber(env, 'LCM_SCALING_POST_LAUNCH_GRACE_SECONDS');
-  if (graceSeconds !== undefined) cfg.postLaunchGraceMinutes = graceSeconds / 60;
-  set('maxDrainShare', envNumber(env, 'LCM_SCALING_MAX_DRAIN_SHARE'));
-  set('warmStoppedPerTemplate', envNumber(env, 'LCM_SCALING_WARM_STOPPED_PER_TEMPLATE'));
-  set('warmStartMinutes', envNumber(env, 'LCM_SCALING_WARM_START_MINUTES'));
+  const cfg: ScalingConfig = { ...DEFAULT_SCALING_CONFIG };
+  for (const [key, value] of Object.entries(overrides) as [keyof ScalingConfig, number | undefined][]) {
+    if (value !== undefined) cfg[key] = value;
+  }
   validateScalingConfig(cfg);
   return cfg;
 }
+
+/** The scaling configuration from raw variables (SCALING_CONFIG_ENV). */
+export const scalingConfigFromEnv = (env: RawEnv): ScalingConfig =>
+  scalingConfigOf(parseEnv(SCALING_CONFIG_ENV, env));
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -161,7 +182,6 @@ async function liveWorkers(deps: Pick<ScalingDeps, 'workers'>): Promise<Worker[]
   return (await allWorkers(deps.workers)).filter((w) => w.status !== 'TERMINATED');
 }
 
-const nowOf = (deps: Pick<ScalingDeps, 'clock'>): Date => deps.clock?.() ?? new Date();
 const newIdOf = (deps: Pick<ScalingDeps, 'newId'>): string => deps.newId?.() ?? ulid();
 
 // ---------------------------------------------------------------------------------------------

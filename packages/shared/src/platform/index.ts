@@ -22,7 +22,7 @@ export * from './partners/http.ts';
 export * from './partners/lds-client.ts';
 export * from './partners/partner-http.ts';
 export * from './partners/secrets.ts';
-export * from './runtime/log.ts';
+export * from './runtime/index.ts';
 export * from './workflow/engine.ts';
 export * from './workflow/fleet-engine.ts';
 export * from './workflow/stepfunctions-engine.ts';

@@ -6,7 +6,7 @@ import {
   scoreReportFromEvent,
 } from '../events/index.ts';
 import { isDomainError, NotFoundError } from '../kernel/index.ts';
-import type { Log } from '../platform/index.ts';
+import { type Log, nowIso } from '../platform/index.ts';
 import type { ProcessedEventStore } from './processed-event-store.ts';
 import { type ObserveOutcome, observeGradingResult, observeLearnerEvent, type WaitDeps } from './waits.ts';
 
@@ -78,8 +78,6 @@ export const GRADING_EVENT_TYPES: readonly InboundEventType[] = [
   INBOUND_EVENT_TYPES.gradingSessionCompleted,
   INBOUND_EVENT_TYPES.gradingSessionFailed,
 ];
-
-const nowIso = (deps: { clock?: (() => Date) | undefined }) => (deps.clock?.() ?? new Date()).toISOString();
 
 const timeOf = (event: InboundCloudEvent): string | undefined =>
   typeof event.time === 'string' ? event.time : undefined;

@@ -1,9 +1,8 @@
 import type { FleetConfig } from '../fleet/index.ts';
-import { nowOf } from '../fleet/index.ts';
 import type { LabletSession, SessionStatus } from '../kernel/index.ts';
 import { SESSION_STATUSES } from '../kernel/index.ts';
 import type { ExecutionStatus, FleetWorkflows } from '../platform/index.ts';
-import { MAX_PAGE_SIZE } from '../platform/index.ts';
+import { MAX_PAGE_SIZE, nowOf } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
 import type { SessionStepDeps as SessionLifecycleDeps } from './steps/deps.ts';
 import {

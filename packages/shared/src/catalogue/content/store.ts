@@ -1,4 +1,5 @@
-import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from '../../platform/index.ts';
 import { ContentPackageError, PACKAGE_FILE } from './errors.ts';
 import { parseS3Uri } from './uri.ts';
 
@@ -47,7 +48,7 @@ const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
 const DENIED = new Set(['AccessDenied', 'Forbidden', 'InvalidObjectState']);
 
 export class S3ContentStore implements ContentStore {
-  constructor(private readonly s3: S3Client = new S3Client({})) {}
+  constructor(private readonly s3: S3Client = s3Client()) {}
 
   async get(uri: string, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
     const { bucket, key } = parseS3Uri(uri);
@@ -85,10 +86,5 @@ export class S3ContentStore implements ContentStore {
   }
 }
 
-let cached: ContentStore | undefined;
-
-/** The content store of a Lambda (S3; the endpoint follows AWS_ENDPOINT_URL_S3 when set). */
-export function defaultContentStore(): ContentStore {
-  cached ??= new S3ContentStore(new S3Client({}));
-  return cached;
-}
+/** The content store of a Lambda: S3 through the runtime kit's client (AWS_ENDPOINT_URL_S3 when set). */
+export const defaultContentStore = (): ContentStore => new S3ContentStore(s3Client());

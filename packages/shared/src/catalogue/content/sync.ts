@@ -5,7 +5,7 @@ import {
   nextDefinitionVersion,
   VersionConflictError,
 } from '../../kernel/index.ts';
-import { retryOnConflict } from '../../platform/index.ts';
+import { nowIso, retryOnConflict } from '../../platform/index.ts';
 import type { DefinitionStore, DefinitionSync } from '../definition-store.ts';
 import { ContentPackageError, isContentPackageError, PACKAGE_FILE } from './errors.ts';
 import {
@@ -51,9 +51,6 @@ export interface ContentSyncDeps {
 export const CONTENT_SYNC_AUTHOR = 'content-sync';
 export const DEFAULT_STALE_SYNC_MS = 15 * 60_000;
 
-const nowOf = (deps: { clock?: (() => Date) | undefined }): string =>
-  (deps.clock?.() ?? new Date()).toISOString();
-
 // ---------------------------------------------------------------------------------------------
 // Request
 
@@ -84,7 +81,7 @@ export async function requestContentSync(
           status: latest.status,
         });
       }
-      const now = nowOf(deps);
+      const now = nowIso(deps);
       const current = latest.sync;
       const running =
         current?.status === 'PENDING' ||
@@ -140,7 +137,7 @@ export async function runContentSync(deps: ContentSyncDeps, id: string): Promise
   if (pending?.status !== 'PENDING') {
     return { outcome: 'skipped', reason: `sync is ${pending?.status ?? 'NONE'}`, definition: latest };
   }
-  const claimedAt = nowOf(deps);
+  const claimedAt = nowIso(deps);
   let claimed: LabletDefinition;
   try {
     claimed = await deps.definitions.setSync(id, { status: 'SYNCING', at: claimedAt }, latest.version, {
@@ -183,7 +180,7 @@ export async function runContentSync(deps: ContentSyncDeps, id: string): Promise
     const diagnostic = error.diagnostic;
     const definition = await finish({
       status: 'FAILED',
-      at: nowOf(deps),
+      at: nowIso(deps),
       ...(contentHash ? { contentHash } : {}),
       diagnostic,
     });
@@ -200,7 +197,7 @@ export async function runContentSync(deps: ContentSyncDeps, id: string): Promise
     if (contentHash === claimed.contentHash) {
       const definition = await finish({
         status: 'SUCCEEDED',
-        at: nowOf(deps),
+        at: nowIso(deps),
         contentHash,
         diagnostic: `unchanged: version ${claimed.version} already has this content`,
       });
@@ -223,7 +220,7 @@ export async function runContentSync(deps: ContentSyncDeps, id: string): Promise
             'the definition was archived during the sync',
           );
         }
-        const at = nowOf(deps);
+        const at = nowIso(deps);
         const sync: DefinitionSync = { status: 'SUCCEEDED', at, contentHash: hash };
         const next = nextDefinitionVersion(
           prev,

@@ -1,8 +1,8 @@
 import type { LabletSession, Worker, WorkerStatus } from '../../kernel/index.ts';
 import { NotFoundError, ZERO_CAPACITY } from '../../kernel/index.ts';
 import type { DrainThen } from '../../platform/index.ts';
-import { retryOnConflict } from '../../platform/index.ts';
-import { type FleetDeps, nowOf } from '../deps.ts';
+import { nowOf, retryOnConflict } from '../../platform/index.ts';
+import type { FleetDeps } from '../deps.ts';
 import { drainThenOf } from '../workflow-dispatch.ts';
 import type { StepError } from './provisioning.ts';
 

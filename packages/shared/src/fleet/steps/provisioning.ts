@@ -3,6 +3,7 @@ import { NotFoundError } from '../../kernel/index.ts';
 import {
   type InstanceInfo,
   MANAGED_BY,
+  nowOf,
   retryOnConflict,
   TAG_MANAGED_BY,
   TAG_STAGE,
@@ -10,7 +11,7 @@ import {
   TAG_WORKER_ID,
   workerIdOf,
 } from '../../platform/index.ts';
-import { type CmlFactory, cmlBaseUrlOf, cmlReadyBoundSeconds, type FleetDeps, nowOf } from '../deps.ts';
+import { type CmlFactory, cmlBaseUrlOf, cmlReadyBoundSeconds, type FleetDeps } from '../deps.ts';
 import type { WorkerPatch } from '../stores/worker-store.ts';
 import { workflowForWorker } from '../workflow-dispatch.ts';
 import { asFleetError, fleetError } from './errors.ts';

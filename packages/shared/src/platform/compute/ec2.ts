@@ -1,8 +1,12 @@
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  type CloudWatchClient,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
-  EC2Client,
+  type EC2Client,
   type Filter,
   type Instance,
   RunInstancesCommand,
@@ -11,6 +15,8 @@ import {
   type Tag,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { cloudWatchClient } from '../runtime/aws/cloudwatch.ts';
+import { ec2Client } from '../runtime/aws/ec2.ts';
 import {
   ComputeError,
   type ComputeErrorCode,
@@ -112,8 +118,8 @@ export class Ec2Compute implements ComputeProvider {
   private readonly now: () => Date;
 
   constructor(opts: Ec2ComputeOptions = {}) {
-    this.ec2 = opts.ec2 ?? new EC2Client({});
-    this.cloudwatch = opts.cloudwatch ?? new CloudWatchClient({});
+    this.ec2 = opts.ec2 ?? ec2Client();
+    this.cloudwatch = opts.cloudwatch ?? cloudWatchClient();
     this.imageOwners = opts.imageOwners;
     this.periodSeconds = opts.metricPeriodSeconds ?? 300;
     this.now = opts.now ?? (() => new Date());

@@ -410,8 +410,6 @@ function withOldValues(item: TransactItem): TransactItem {
   return item;
 }
 
-export const nowIso = (clock?: () => Date): string => (clock ? clock() : new Date()).toISOString();
-
 // ---------------------------------------------------------------------------------------------
 // Versioned single-item updates (optimistic concurrency)
 

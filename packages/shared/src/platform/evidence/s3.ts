@@ -3,8 +3,9 @@ import {
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3Client } from '../runtime/aws/s3.ts';
 import type { EvidenceStore } from './store.ts';
 
 /**
@@ -17,7 +18,7 @@ export class S3EvidenceStore implements EvidenceStore {
 
   constructor(
     private readonly bucket: string,
-    private readonly client: S3Client = new S3Client({}),
+    private readonly client: S3Client = s3Client(),
   ) {
     if (!bucket) throw new Error('S3EvidenceStore needs a bucket name');
   }

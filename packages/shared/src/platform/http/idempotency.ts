@@ -8,9 +8,11 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { TABLE } from '../dynamodb/table.ts';
+import { dynamoDbClient } from '../runtime/aws/dynamodb.ts';
+import { readEnv, TABLE_ENV } from '../runtime/env.ts';
 import { HttpError, problemTypeFor, RequestValidationError } from './errors.ts';
 import type { HttpResult } from './problem.ts';
 
@@ -88,28 +90,13 @@ class NotStored extends Error {
   }
 }
 
-let cached: { key: string; layer: DynamoDBPersistenceLayer } | undefined;
+let cached: { tableName: string; client: DynamoDBClient; layer: DynamoDBPersistenceLayer } | undefined;
 
-const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?(\/|$)/i;
-
-/** One persistence layer per table and endpoint (read from the environment on first use). */
+/** One persistence layer per table and client (TABLE_NAME, and the runtime kit's DynamoDB client). */
 function persistenceLayer(): DynamoDBPersistenceLayer {
-  const tableName = process.env.TABLE_NAME;
-  if (!tableName) throw new Error('TABLE_NAME is not set');
-  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  const cacheKey = `${tableName}@${endpoint ?? ''}`;
-  if (cached?.key !== cacheKey) {
-    // DynamoDB Local accepts any credentials; elsewhere the SDK's chain (the Lambda role).
-    const local = endpoint !== undefined && LOOPBACK.test(endpoint);
-    const client = new DynamoDBClient(
-      local
-        ? {
-            endpoint,
-            region: process.env.AWS_REGION ?? 'us-east-1',
-            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-          }
-        : {},
-    );
+  const { TABLE_NAME: tableName } = readEnv(TABLE_ENV, 'api');
+  const client = dynamoDbClient();
+  if (cached?.tableName !== tableName || cached.client !== client) {
     const layer = new DynamoDBPersistenceLayer({
       tableName,
       keyAttr: TABLE.partitionKey,
@@ -118,7 +105,7 @@ function persistenceLayer(): DynamoDBPersistenceLayer {
       expiryAttr: TABLE.ttlAttribute,
       awsSdkV3Client: client,
     });
-    cached = { key: cacheKey, layer };
+    cached = { tableName, client, layer };
   }
   return cached.layer;
 }

@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj, type MiddyfiedHandler, type Request } from '@middy/core';
 import type {
@@ -7,6 +7,7 @@ import type {
   APIGatewayProxyEventV2WithRequestContext,
   Context,
 } from 'aws-lambda';
+import { logger as runtimeLogger } from '../runtime/logger.ts';
 import { errorToProblem, HttpError } from './errors.ts';
 import type { HttpResult } from './problem.ts';
 
@@ -53,16 +54,11 @@ export interface ApiHandlerOptions {
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
-/** Shared by the API handlers unless one passes its own. */
-export const apiLogger = new Logger({
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'lcm-api',
-});
-
 export function apiHandler(
   fn: ApiHandler,
   opts: ApiHandlerOptions = {},
 ): MiddyfiedHandler<ApiGatewayEvent, HttpResult> {
-  const logger = opts.logger ?? apiLogger;
+  const logger = opts.logger ?? runtimeLogger;
   return middy<ApiGatewayEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(requestLogging(logger))

@@ -208,9 +208,7 @@ export function cmlSecretIdFor(config: CmlSecretConfig, workerId: string): strin
  * Reads the CML secret config from the environment: `LCM_CML_SECRET_ID` (default secret id)
  * and optional `LCM_CML_SECRET_OVERRIDES`, a JSON object `{"<workerId>": "<secretId>"}`.
  */
-export function cmlSecretConfigFromEnv(
-  env: Record<string, string | undefined> = process.env,
-): CmlSecretConfig {
+export function cmlSecretConfigFromEnv(env: Readonly<Record<string, string | undefined>>): CmlSecretConfig {
   const defaultSecretId = env.LCM_CML_SECRET_ID;
   if (!defaultSecretId) throw new Error('LCM_CML_SECRET_ID is not set');
   const raw = env.LCM_CML_SECRET_OVERRIDES;

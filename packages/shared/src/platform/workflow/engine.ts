@@ -1,4 +1,5 @@
 import type { LabletSession } from '../../kernel/index.ts';
+import type { RawEnv } from '../runtime/env.ts';
 import { StepFunctionsWorkflowEngine } from './stepfunctions-engine.ts';
 
 /**
@@ -124,7 +125,7 @@ export type WorkflowEngineKind = (typeof WORKFLOW_ENGINE_KINDS)[number];
  * on SESSION_STATE_MACHINE_ARN, SendTaskSuccess/Failure, StopExecution through
  * @aws-sdk/client-sfn, honouring AWS_ENDPOINT_URL_SFN locally).
  */
-export function createWorkflowEngine(env: NodeJS.ProcessEnv = process.env): WorkflowEngine {
+export function createWorkflowEngine(env: RawEnv): WorkflowEngine {
   const kind = (env[WORKFLOW_ENGINE_ENV] ?? '').trim() || 'recording';
   switch (kind) {
     case 'recording':
@@ -137,13 +138,4 @@ export function createWorkflowEngine(env: NodeJS.ProcessEnv = process.env): Work
         `${WORKFLOW_ENGINE_ENV}=${kind} is not one of ${WORKFLOW_ENGINE_KINDS.join(', ')} (default recording)`,
       );
   }
-}
-
-let cached: { kind: string; engine: WorkflowEngine } | undefined;
-
-/** The process's engine (one per cold start), chosen by WORKFLOW_ENGINE on first use. */
-export function workflowEngine(): WorkflowEngine {
-  const kind = process.env[WORKFLOW_ENGINE_ENV] ?? '';
-  if (cached?.kind !== kind) cached = { kind, engine: createWorkflowEngine() };
-  return cached.engine;
 }

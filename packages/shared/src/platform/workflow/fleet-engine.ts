@@ -2,9 +2,11 @@ import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { sfnClient } from '../runtime/aws/sfn.ts';
+import type { RawEnv } from '../runtime/env.ts';
 import { WORKFLOW_ENGINE_ENV } from './engine.ts';
 
 /**
@@ -90,7 +92,7 @@ export class StepFunctionsFleetWorkflows implements FleetWorkflows {
   private readonly client: SFNClient;
 
   constructor(private readonly opts: StepFunctionsFleetOptions) {
-    this.client = opts.client ?? new SFNClient({});
+    this.client = opts.client ?? sfnClient();
   }
 
   startProvisioning(workerId: string, opts: StartOptions = {}): Promise<{ executionArn: string }> {
@@ -237,7 +239,7 @@ export const DRAIN_STATE_MACHINE_ENV = 'WORKER_DRAIN_STATE_MACHINE_ARN';
  * WORKER_PROVISIONING_STATE_MACHINE_ARN and WORKER_DRAIN_STATE_MACHINE_ARN (endpoint from
  * AWS_ENDPOINT_URL_SFN when set, as the SDK does); otherwise the recording adapter.
  */
-export function createFleetWorkflows(env: NodeJS.ProcessEnv = process.env): FleetWorkflows {
+export function createFleetWorkflows(env: RawEnv): FleetWorkflows {
   const kind = (env[WORKFLOW_ENGINE_ENV] ?? '').trim() || 'recording';
   if (kind === 'recording') return new RecordingFleetWorkflows();
   if (kind !== 'stepfunctions') {

@@ -2,11 +2,12 @@ import {
   DescribeExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { LabletSession } from '../../kernel/index.ts';
+import { sfnClient } from '../runtime/aws/sfn.ts';
 import { sessionExecutionName, sessionWorkflowInput, type WorkflowEngine } from './engine.ts';
 
 /**
@@ -31,8 +32,9 @@ const MAX_ERROR = 256;
 const MAX_CAUSE = 32_768;
 
 export interface StepFunctionsEngineOptions {
-  /** The session-lifecycle state machine (default: env SESSION_STATE_MACHINE_ARN). */
+  /** The session-lifecycle state machine (SESSION_STATE_MACHINE_ARN; createWorkflowEngine passes it). */
   stateMachineArn?: string | undefined;
+  /** Default: the runtime kit's Step Functions client. */
   client?: SFNClient;
 }
 
@@ -56,8 +58,8 @@ export class StepFunctionsWorkflowEngine implements WorkflowEngine {
   private readonly stateMachineArn: string | undefined;
 
   constructor(opts: StepFunctionsEngineOptions = {}) {
-    this.stateMachineArn = opts.stateMachineArn ?? process.env[SESSION_STATE_MACHINE_ARN_ENV];
-    this.client = opts.client ?? new SFNClient({});
+    this.stateMachineArn = opts.stateMachineArn;
+    this.client = opts.client ?? sfnClient();
   }
 
   private machine(): string {

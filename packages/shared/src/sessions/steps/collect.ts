@@ -13,8 +13,9 @@ import {
   type EvidenceDevice,
   type EvidenceManifest,
   evidenceKeys,
+  nowOf,
 } from '../../platform/index.ts';
-import { advance, assertNotTerminated, nowOf, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
+import { advance, assertNotTerminated, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { SessionStepInput, workerOf } from './instantiate.ts';
 import { WaitOutput } from './running.ts';
 

@@ -52,8 +52,6 @@ export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
 /** Who the workflow's own transitions are attributed to in the session history. */
 export const WORKFLOW_ACTOR = 'workflow:session-lifecycle';
 
-export const nowOf = (deps: { clock?: (() => Date) | undefined }): Date => deps.clock?.() ?? new Date();
-
 /** The CML base URL of a worker: its `cmlBaseUrl`, else `https://<ipAddress>/api/v0`. */
 export function cmlBaseUrlOf(worker: Pick<Worker, 'id' | 'cmlBaseUrl' | 'ipAddress'>): string {
   if (worker.cmlBaseUrl) return worker.cmlBaseUrl;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { advance, assertNotTerminated, nowOf, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
+import { nowOf } from '../../platform/index.ts';
+import { advance, assertNotTerminated, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { integrationFailure, WORKFLOW_ERRORS } from './errors.ts';
 import { SessionStepInput } from './instantiate.ts';
 

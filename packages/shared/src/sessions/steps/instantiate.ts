@@ -3,12 +3,11 @@ import { rewriteTopologyPorts } from '../../catalogue/index.ts';
 import type { LabletSession, Worker } from '../../kernel/index.ts';
 import { DomainError } from '../../kernel/index.ts';
 import type { CmlApi } from '../../platform/index.ts';
-import { IntegrationError } from '../../platform/index.ts';
+import { IntegrationError, nowOf } from '../../platform/index.ts';
 import {
   advance,
   assertNotTerminated,
   labTitleOf,
-  nowOf,
   type SessionStepDeps,
   WORKFLOW_ACTOR,
   waitTimestamp,

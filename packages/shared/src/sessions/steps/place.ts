@@ -1,8 +1,8 @@
 import * as z from 'zod';
+import { nowOf } from '../../platform/index.ts';
 import { placeSession } from '../place-session.ts';
 import {
   assertNotTerminated,
-  nowOf,
   type SessionStepDeps,
   secondsUntil,
   WORKFLOW_ACTOR,

@@ -1,13 +1,7 @@
 import type { LabletDefinition, LabletSession, PortTemplateEntry, Worker } from '../../kernel/index.ts';
 import type { LdsDevice, LdsProtocol } from '../../platform/index.ts';
-import {
-  advance,
-  assertNotTerminated,
-  nowOf,
-  type SessionStepDeps,
-  secondsUntil,
-  WORKFLOW_ACTOR,
-} from './deps.ts';
+import { nowOf } from '../../platform/index.ts';
+import { advance, assertNotTerminated, type SessionStepDeps, secondsUntil, WORKFLOW_ACTOR } from './deps.ts';
 import { integrationFailure, WORKFLOW_ERRORS, WorkflowTaskError } from './errors.ts';
 import { SessionStepInput } from './instantiate.ts';
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
+import { nowOf } from '../../platform/index.ts';
 import { registerWait } from '../waits.ts';
-import { advance, assertNotTerminated, nowOf, type SessionStepDeps, secondsUntil } from './deps.ts';
+import { advance, assertNotTerminated, type SessionStepDeps, secondsUntil } from './deps.ts';
 import { SessionStepInput } from './instantiate.ts';
 
 export const AwaitStepInput = z.object({

@@ -1,10 +1,10 @@
 import * as z from 'zod';
 import type { LabletSession, Worker } from '../../kernel/index.ts';
 import { canTransitionSession, isTerminalSession, NotFoundError } from '../../kernel/index.ts';
-import { IntegrationError } from '../../platform/index.ts';
+import { IntegrationError, nowOf } from '../../platform/index.ts';
 import { releaseSession } from '../release-session.ts';
 import type { SessionPatch } from '../session-store.ts';
-import { nowOf, type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
+import { type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { causeMessage, FAILURE_REASONS, type FailureReason, reasonForError } from './errors.ts';
 import { findSessionLab, SessionStepInput } from './instantiate.ts';
 
