@@ -18,7 +18,7 @@ import {
   VersionConflictError,
 } from '../kernel/index.ts';
 import type { Page } from '../platform/index.ts';
-import { retryOnConflict } from '../platform/index.ts';
+import { nowIso, retryOnConflict } from '../platform/index.ts';
 import { isS3Uri } from './content/uri.ts';
 import type { DefinitionStore } from './definition-store.ts';
 import { estimateResources, extractPortTemplate, parseTopology } from './rules/topology.ts';
@@ -45,9 +45,6 @@ export interface ListPage<T> {
   items: T[];
   nextCursor?: string;
 }
-
-const nowOf = (deps: { clock?: (() => Date) | undefined }): string =>
-  (deps.clock?.() ?? new Date()).toISOString();
 
 // ---------------------------------------------------------------------------------------------
 // Paging with filters applied in code
@@ -240,8 +237,8 @@ export async function createDefinition(
         id,
         status: 'ACTIVE',
         // A contentUri asks for a content sync (catalogue/content/sync.ts), started by the table stream.
-        ...(fields.contentUri !== undefined ? { sync: { status: 'PENDING' as const, at: nowOf(deps) } } : {}),
-        createdAt: nowOf(deps),
+        ...(fields.contentUri !== undefined ? { sync: { status: 'PENDING' as const, at: nowIso(deps) } } : {}),
+        createdAt: nowIso(deps),
         createdBy: ctx.by,
       });
       return { definition, created: true };
@@ -298,9 +295,9 @@ export async function updateDefinition(
       // A new contentUri asks for a content sync of the new version.
       const resync =
         changes.contentUri !== undefined && changes.contentUri !== prev.contentUri
-          ? { sync: { status: 'PENDING' as const, at: nowOf(deps) } }
+          ? { sync: { status: 'PENDING' as const, at: nowIso(deps) } }
           : {};
-      const next = nextDefinitionVersion(prev, { ...changes, ...resync }, ctx.by, nowOf(deps));
+      const next = nextDefinitionVersion(prev, { ...changes, ...resync }, ctx.by, nowIso(deps));
       return deps.definitions.putNewVersion(prev, next);
     },
     { maxAttempts: expectedVersion === undefined ? 5 : 1 },

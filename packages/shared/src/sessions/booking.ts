@@ -21,7 +21,7 @@ import {
   ValidationError,
 } from '../kernel/index.ts';
 import type { WorkflowEngine } from '../platform/index.ts';
-import { retryOnConflict } from '../platform/index.ts';
+import { nowOf, retryOnConflict } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
 
 /**
@@ -43,8 +43,6 @@ export interface SessionDeps {
 
 export type CreateSessionInput = z.output<typeof CreateSessionBody>;
 export type ListSessionsInput = z.output<typeof ListSessionsQuery>;
-
-const nowOf = (deps: { clock?: (() => Date) | undefined }): Date => deps.clock?.() ?? new Date();
 
 // ---------------------------------------------------------------------------------------------
 // Timeslot rules

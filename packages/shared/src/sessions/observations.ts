@@ -31,7 +31,7 @@ import {
   VersionConflictError,
 } from '../kernel/index.ts';
 import type { CmlApi, CmlInterfaceInfo, CmlNodeInfo } from '../platform/index.ts';
-import { retryOnConflict } from '../platform/index.ts';
+import { nowIso, retryOnConflict } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
 import { observedPorts, observeNodes } from './steps/collect.ts';
 
@@ -51,9 +51,6 @@ import { observedPorts, observeNodes } from './steps/collect.ts';
  * - Apply: `applyObservedToDefinition` makes a new definition version whose resource
  *   requirements (and, when asked, port template) come from the observations.
  */
-
-const nowOf = (deps: { clock?: (() => Date) | undefined }): string =>
-  (deps.clock?.() ?? new Date()).toISOString();
 
 // ---------------------------------------------------------------------------------------------
 // Observing a running lab
@@ -179,7 +176,7 @@ export async function recordLabObservation(
   const otherLeases = leases.filter((l) => l.sessionId !== session.id);
   const drift = detectPortDrift(session.allocatedPorts ?? {}, ports, otherLeases);
   const { nodes: observedNodes, totals } = observeNodes(nodes, stats);
-  const observedAt = nowOf(deps);
+  const observedAt = nowIso(deps);
   const observation = await deps.sessions.addObservation({
     sessionId: session.id,
     definitionId: session.definitionId,
@@ -238,7 +235,7 @@ export async function requestObservation(
       const request: ObservationRequest = {
         status: 'PENDING',
         requestedBy: ctx.by,
-        requestedAt: nowOf(deps),
+        requestedAt: nowIso(deps),
       };
       await deps.sessions.update(sessionId, { observationRequest: request }, session.version);
       return { outcome: 'requested' as const, sessionId, request };
@@ -287,7 +284,7 @@ export async function runObservationRequest(
   };
   const fail = async (error: string): Promise<ObservationRunResult> => {
     const text = error.length <= 2000 ? error : `${error.slice(0, 1997)}...`;
-    await settle({ ...request, status: 'FAILED', failedAt: nowOf(deps), error: text });
+    await settle({ ...request, status: 'FAILED', failedAt: nowIso(deps), error: text });
     return { outcome: 'failed', error: text };
   };
 
@@ -534,7 +531,7 @@ export async function applyObservedToDefinition(
         (changes.portTemplate === undefined || sameJson(changes.portTemplate, prev.portTemplate)) &&
         (changes.topologyYaml === undefined || changes.topologyYaml === prev.topologyYaml);
       if (unchanged) return { changed: false, before, definition: prev };
-      const next = nextDefinitionVersion(prev, changes, ctx.by, nowOf(deps));
+      const next = nextDefinitionVersion(prev, changes, ctx.by, nowIso(deps));
       const definition = await deps.definitions.putNewVersion(prev, next);
       return { changed: true, before, definition };
     },

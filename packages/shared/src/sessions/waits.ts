@@ -1,7 +1,7 @@
 import type { GradingSession, LabletSession, ScoreReport, SessionStatus } from '../kernel/index.ts';
 import { isTerminalSession } from '../kernel/index.ts';
 import type { WorkflowEngine } from '../platform/index.ts';
-import { retryOnConflict } from '../platform/index.ts';
+import { nowIso, retryOnConflict } from '../platform/index.ts';
 import { TERMINATED_ERROR } from './booking.ts';
 import type { SessionStore } from './session-store.ts';
 
@@ -33,9 +33,6 @@ export interface WaitDeps {
 
 /** Error of the task failure a GRADING wait gets when the Grading Engine reports a failure. */
 export const GRADING_FAILED_ERROR = 'GradingFailed';
-
-const nowOf = (deps: { clock?: (() => Date) | undefined }): string =>
-  (deps.clock?.() ?? new Date()).toISOString();
 
 // ---------------------------------------------------------------------------------------------
 // What a wait resolves with
@@ -165,7 +162,7 @@ export async function registerWait(
   kind: WaitKind,
   taskToken: string,
 ): Promise<RegisterWaitResult> {
-  const since = nowOf(deps);
+  const since = nowIso(deps);
   const { value } = await retryOnConflict(
     async () => {
       // GRADING needs the child records; the grading observer bumps the session's version after
@@ -287,7 +284,7 @@ export async function observeGradingResult(
   sessionId: string,
   result: GradingResult,
 ): Promise<ObserveResult> {
-  const at = nowOf(deps);
+  const at = nowIso(deps);
   const aggregate = await deps.sessions.get(sessionId);
   const { session, grading } = aggregate;
   const otherGrading =
