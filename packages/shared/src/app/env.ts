@@ -14,7 +14,7 @@ import {
 } from '../platform/index.ts';
 
 /**
- * The environment of every function kind, one zod shape each (functions/catalogue.ts names the
+ * The environment of every function kind, one zod shape each (the function catalogue names the
  * kinds). A handler's dependency builder parses its kind's shape once per cold start and again
  * when one of its variables changes (platform/runtime: `cachedDeps`, `readEnv`); a missing or
  * invalid variable fails with an EnvError naming it. CDK sets these variables from each
