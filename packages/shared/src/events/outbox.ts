@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ENTITY, TABLE } from '../platform/index.ts';
+import { ENTITY, sessionIdOfPartition, TABLE } from '../platform/index.ts';
 import { definitionSyncEvents } from './content-events.ts';
 import { type LcmCloudEvent, lcmCloudEvent, OUTBOUND_EVENT_TYPES } from './schemas.ts';
 
@@ -219,7 +219,8 @@ export const MAX_SCORE_SECTIONS_BYTES = 64 * 1024;
 function scoreEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
   const report = reportOf(s)!;
   if (record.eventName === 'MODIFY' && digestOf(reportOf(record.oldImage)) === digestOf(report)) return [];
-  const sessionId = str(s.sessionId) ?? String(record.keys.PK).replace(/^SESSION#/, '');
+  const pk = String(record.keys.PK);
+  const sessionId = str(s.sessionId) ?? sessionIdOfPartition(pk) ?? pk;
   const subject = `sessions/${sessionId}`;
   const sectionsSize = Buffer.byteLength(JSON.stringify(s.sections ?? []), 'utf8');
   const withSections = sectionsSize <= MAX_SCORE_SECTIONS_BYTES;

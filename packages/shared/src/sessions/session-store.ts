@@ -220,12 +220,13 @@ export class DynamoSessionStore implements SessionStore {
     const aggregate: Omit<LabletSessionAggregate, 'session'> = { observations: [], history: [] };
     for (const item of items) {
       const sk = String(item[TABLE.sortKey]);
-      if (sk === 'SESSION') session = parseItem(LabletSessionSchema, item);
-      else if (sk === 'USER') aggregate.userSession = parseItem(UserSessionSchema, item);
-      else if (sk === 'GRADING') aggregate.grading = parseItem(GradingSessionSchema, item);
-      else if (sk === 'SCORE') aggregate.score = parseItem(ScoreReportSchema, item);
-      else if (sk.startsWith('OBS#')) aggregate.observations.push(parseItem(ResourceObservationSchema, item));
-      else if (sk.startsWith('HIST#')) aggregate.history.push(parseItem(HistoryEntrySchema, item));
+      if (sk === keys.session(id).SK) session = parseItem(LabletSessionSchema, item);
+      else if (sk === keys.userSession(id).SK) aggregate.userSession = parseItem(UserSessionSchema, item);
+      else if (sk === keys.grading(id).SK) aggregate.grading = parseItem(GradingSessionSchema, item);
+      else if (sk === keys.score(id).SK) aggregate.score = parseItem(ScoreReportSchema, item);
+      else if (sk.startsWith(keys.observationPrefix))
+        aggregate.observations.push(parseItem(ResourceObservationSchema, item));
+      else if (sk.startsWith(keys.historyPrefix)) aggregate.history.push(parseItem(HistoryEntrySchema, item));
     }
     if (!session) throw new NotFoundError(ENTITY.session, id);
     return { session, ...aggregate };

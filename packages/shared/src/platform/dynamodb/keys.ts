@@ -1,8 +1,9 @@
 import type { SessionStatus, WorkerStatus } from '../../kernel/index.ts';
 
 /**
- * Key formats of the single table (docs/data-model.md documents them with examples).
- * Every repository builds keys only through these functions.
+ * Key formats of the single table (docs/data-model.md documents them with examples; its test
+ * checks that the table there lists every member of `keys` as rendered here). Every store, and
+ * every reader that matches on a key, builds or recognises keys only through this module.
  */
 
 /** Zero-padded so that lexical order is numeric order. */
@@ -27,11 +28,30 @@ export const ENTITY = {
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
+/** Partition prefixes; each format below is written once, here. */
+const workerPk = (id: string) => `WORKER#${id}`;
+const sessionPk = (id: string) => `SESSION#${id}`;
+const definitionPk = (id: string) => `DEF#${id}`;
+const SESSION_PK_PREFIX = sessionPk('');
+const workerStatusPk = (status: WorkerStatus) => `WORKER#STATUS#${status}`;
+const sessionStatusPk = (status: SessionStatus) => `SESSION#STATUS#${status}`;
+const SESSION_LISTING = 'TYPE#LabletSession';
+const sessionsOnWorkerPk = (workerId: string) => `${workerPk(workerId)}#SESSIONS`;
+const observationsOfDefinitionPk = (definitionId: string) => `${definitionPk(definitionId)}#OBS`;
+const SCALING = 'SCALING';
+
+/**
+ * The partition of Powertools idempotency records (Idempotency-Key, platform/http/idempotency.ts):
+ * Powertools writes PK `IDEMPOTENCY`, SK `<IDEMPOTENCY_KEY_PREFIX>#<sha256 of caller, operation, key>`.
+ */
+export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';
+export const IDEMPOTENCY_KEY_PREFIX = 'lcm-api';
+
 export const keys = {
   // 1. workers
-  worker: (id: string) => ({ PK: `WORKER#${id}`, SK: 'WORKER' }),
-  workerByStatus: (status: WorkerStatus, id: string) => ({ GSI1PK: `WORKER#STATUS#${status}`, GSI1SK: id }),
-  workerStatusPartition: (status: WorkerStatus) => `WORKER#STATUS#${status}`,
+  worker: (id: string) => ({ PK: workerPk(id), SK: 'WORKER' }),
+  workerByStatus: (status: WorkerStatus, id: string) => ({ GSI1PK: workerStatusPk(status), GSI1SK: id }),
+  workerStatusPartition: workerStatusPk,
   workerListing: (id: string) => ({ GSI2PK: 'TYPE#Worker', GSI2SK: id }),
 
   // 2. templates
@@ -39,60 +59,68 @@ export const keys = {
   templateListing: (name: string) => ({ GSI2PK: 'TYPE#WorkerTemplate', GSI2SK: name }),
 
   // 3. definitions: immutable versions plus a LATEST copy written in the same transaction
-  definitionPartition: (id: string) => `DEF#${id}`,
-  definitionVersion: (id: string, version: number) => ({ PK: `DEF#${id}`, SK: `V#${pad(version, 8)}` }),
+  definitionPartition: definitionPk,
+  definitionVersion: (id: string, version: number) => ({ PK: definitionPk(id), SK: `V#${pad(version, 8)}` }),
   definitionVersionPrefix: 'V#',
-  definitionLatest: (id: string) => ({ PK: `DEF#${id}`, SK: 'LATEST' }),
+  definitionLatest: (id: string) => ({ PK: definitionPk(id), SK: 'LATEST' }),
   definitionListing: (id: string) => ({ GSI2PK: 'TYPE#LabletDefinition', GSI2SK: id }),
 
   // 4. sessions and their children share one partition
-  sessionPartition: (id: string) => `SESSION#${id}`,
-  session: (id: string) => ({ PK: `SESSION#${id}`, SK: 'SESSION' }),
-  userSession: (id: string) => ({ PK: `SESSION#${id}`, SK: 'USER' }),
-  grading: (id: string) => ({ PK: `SESSION#${id}`, SK: 'GRADING' }),
-  score: (id: string) => ({ PK: `SESSION#${id}`, SK: 'SCORE' }),
-  observation: (id: string, observedAt: string) => ({ PK: `SESSION#${id}`, SK: `OBS#${observedAt}` }),
-  history: (id: string, at: string, seq: number) => ({
-    PK: `SESSION#${id}`,
-    SK: `HIST#${at}#${pad(seq, 4)}`,
-  }),
+  sessionPartition: sessionPk,
+  session: (id: string) => ({ PK: sessionPk(id), SK: 'SESSION' }),
+  userSession: (id: string) => ({ PK: sessionPk(id), SK: 'USER' }),
+  grading: (id: string) => ({ PK: sessionPk(id), SK: 'GRADING' }),
+  score: (id: string) => ({ PK: sessionPk(id), SK: 'SCORE' }),
+  observation: (id: string, observedAt: string) => ({ PK: sessionPk(id), SK: `OBS#${observedAt}` }),
+  observationPrefix: 'OBS#',
+  history: (id: string, at: string, seq: number) => ({ PK: sessionPk(id), SK: `HIST#${at}#${pad(seq, 4)}` }),
+  historyPrefix: 'HIST#',
 
   // 5. sessions by status ordered by timeslot start; all sessions by start (look-ahead window)
   sessionByStatus: (status: SessionStatus, start: string, id: string) => ({
-    GSI1PK: `SESSION#STATUS#${status}`,
+    GSI1PK: sessionStatusPk(status),
     GSI1SK: `${start}#${id}`,
   }),
-  sessionStatusPartition: (status: SessionStatus) => `SESSION#STATUS#${status}`,
-  sessionListing: (start: string, id: string) => ({ GSI2PK: 'TYPE#LabletSession', GSI2SK: `${start}#${id}` }),
-  sessionListingPartition: 'TYPE#LabletSession',
+  sessionStatusPartition: sessionStatusPk,
+  sessionListing: (start: string, id: string) => ({ GSI2PK: SESSION_LISTING, GSI2SK: `${start}#${id}` }),
+  sessionListingPartition: SESSION_LISTING,
 
   // 6. one item per reservation: uniqueness guard and lookup
   reservation: (reservationId: string) => ({ PK: `RESERVATION#${reservationId}`, SK: 'RESERVATION' }),
 
   // 7. sessions holding a placement on a worker (sparse: removed on release)
   sessionOnWorker: (workerId: string, start: string, sessionId: string) => ({
-    GSI3PK: `WORKER#${workerId}#SESSIONS`,
+    GSI3PK: sessionsOnWorkerPk(workerId),
     GSI3SK: `${start}#${sessionId}`,
   }),
-  sessionsOnWorkerPartition: (workerId: string) => `WORKER#${workerId}#SESSIONS`,
+  sessionsOnWorkerPartition: sessionsOnWorkerPk,
 
   // 8. observations of a definition, newest first (on the observation items)
   observationOfDefinition: (definitionId: string, observedAt: string, sessionId: string) => ({
-    GSI3PK: `DEF#${definitionId}#OBS`,
+    GSI3PK: observationsOfDefinitionPk(definitionId),
     GSI3SK: `${observedAt}#${sessionId}`,
   }),
-  observationsOfDefinitionPartition: (definitionId: string) => `DEF#${definitionId}#OBS`,
+  observationsOfDefinitionPartition: observationsOfDefinitionPk,
 
   // 9. port leases live in the worker's partition
-  portLease: (workerId: string, port: number) => ({ PK: `WORKER#${workerId}`, SK: `PORT#${pad(port, 5)}` }),
+  portLease: (workerId: string, port: number) => ({ PK: workerPk(workerId), SK: `PORT#${pad(port, 5)}` }),
   portLeasePrefix: 'PORT#',
 
   // 10. processed CloudEvents (idempotency of inbound handlers), expire by TTL
   processedEvent: (source: string, id: string) => ({ PK: `EVENT#${source}#${id}`, SK: 'EVENT' }),
 
   // 11. scaling audit (newest first) and scaler cooldown state
-  scalingPartition: 'SCALING',
-  scalingDecision: (at: string, id: string) => ({ PK: 'SCALING', SK: `DECISION#${at}#${id}` }),
+  scalingPartition: SCALING,
+  scalingDecision: (at: string, id: string) => ({ PK: SCALING, SK: `DECISION#${at}#${id}` }),
   scalingDecisionPrefix: 'DECISION#',
-  scalerState: (scope: string) => ({ PK: 'SCALING', SK: `STATE#${scope}` }),
+  scalerState: (scope: string) => ({ PK: SCALING, SK: `STATE#${scope}` }),
+
+  // 12. Idempotency-Key records (written by Powertools, not by a store), expire by TTL
+  idempotencyPartition: IDEMPOTENCY_PARTITION,
+  /** Powertools' key prefix: SK = `<prefix>#<hash>`. */
+  idempotencyKeyPrefix: IDEMPOTENCY_KEY_PREFIX,
 } as const;
+
+/** The session id of a partition key in a session's partition (`SESSION#<id>`); undefined for any other. */
+export const sessionIdOfPartition = (pk: string): string | undefined =>
+  pk.startsWith(SESSION_PK_PREFIX) ? pk.slice(SESSION_PK_PREFIX.length) : undefined;

@@ -10,6 +10,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { IDEMPOTENCY_KEY_PREFIX, IDEMPOTENCY_PARTITION } from '../dynamodb/keys.ts';
 import { TABLE } from '../dynamodb/table.ts';
 import { dynamoDbClient } from '../runtime/aws/dynamodb.ts';
 import { readEnv, TABLE_ENV } from '../runtime/env.ts';
@@ -29,15 +30,14 @@ import type { HttpResult } from './problem.ts';
  * - a 2xx reply is stored for 24 h and a repeat gets it back with `Idempotency-Replayed: true`;
  *   errors are not stored (the record is deleted), so a corrected retry runs again.
  *
- * Items: PK `IDEMPOTENCY`, SK `lcm-api#<hash>`, `expiresAt` is the table's TTL attribute. They
- * carry no `entity` attribute, so stream consumers that route by entity ignore them.
+ * Items: PK `IDEMPOTENCY`, SK `lcm-api#<hash>` (the key formats in dynamodb/keys.ts, documented
+ * in docs/data-model.md), `expiresAt` is the table's TTL attribute. They carry no `entity`
+ * attribute, so stream consumers that route by entity ignore them.
  */
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 export const REPLAYED_HEADER = 'idempotency-replayed';
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';
-export const IDEMPOTENCY_KEY_PREFIX = 'lcm-api';
 const MAX_KEY_LENGTH = 255;
 
 /**
