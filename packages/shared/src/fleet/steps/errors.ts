@@ -5,20 +5,22 @@ import { IntegrationError, isComputeError } from '../../platform/index.ts';
  * Errors of the fleet workflow tasks. A Lambda task's failure reaches Step Functions as its
  * error's `name`, so these names are what the state machines' Retry and Catch match on:
  *
- * | name                 | meaning                                                    | retried by the ASL |
- * |----------------------|------------------------------------------------------------|--------------------|
- * | Fleet.Transient      | throttling, 5xx, network, a lost optimistic-locking race   | yes, with backoff  |
- * | Fleet.InsufficientCapacity | EC2 has no capacity for the instance type now        | yes, a few times   |
- * | Fleet.ImageNotFound  | the AMI id does not exist / nothing matches the pattern    | no                 |
- * | Fleet.LaunchFailed   | RunInstances refused (limits, bad parameters)              | no                 |
- * | Fleet.InstanceNotRunning | the instance did not reach running (with an IP) in time | no                 |
- * | Fleet.InstanceLost   | the instance stopped or vanished underneath                | no                 |
- * | Fleet.CmlNotReady    | CML did not report ready within boot minutes + margin      | no                 |
- * | Fleet.LicensePending | registration sent, CML does not report COMPLETED yet       | yes, a few times   |
- * | Fleet.LicenseFailed  | the template asks for a license and registration failed    | no                 |
- * | Fleet.CmlError       | CML refused a call (non-retryable HTTP error)              | no                 |
- * | Fleet.WorkerChanged  | the worker is not in a status this step can act on         | no                 |
- * | Fleet.WorkerNotFound | the worker does not exist                                  | no                 |
+ * | name                       | meaning                                                    |
+ * |----------------------------|------------------------------------------------------------|
+ * | Fleet.Transient            | throttling, 5xx, network, a lost optimistic-locking race   |
+ * | Fleet.InsufficientCapacity | EC2 has no capacity for the instance type now              |
+ * | Fleet.ImageNotFound        | the AMI id does not exist / nothing matches the pattern    |
+ * | Fleet.LaunchFailed         | RunInstances refused (limits, bad parameters)              |
+ * | Fleet.InstanceNotRunning   | the instance did not reach running (with an IP) in time    |
+ * | Fleet.InstanceLost         | the instance stopped or vanished underneath                |
+ * | Fleet.CmlNotReady          | CML did not report ready within boot minutes + margin      |
+ * | Fleet.LicensePending       | registration sent, CML does not report COMPLETED yet       |
+ * | Fleet.LicenseFailed        | the template asks for a license and registration failed    |
+ * | Fleet.CmlError             | CML refused a call (non-retryable HTTP error)              |
+ * | Fleet.WorkerChanged        | the worker is not in a status this step can act on         |
+ * | Fleet.WorkerNotFound       | the worker does not exist                                  |
+ *
+ * FLEET_ERROR_HANDLING says which the state machines retry.
  */
 export const FLEET_ERRORS = [
   'Fleet.Transient',
@@ -35,6 +37,35 @@ export const FLEET_ERRORS = [
   'Fleet.WorkerNotFound',
 ] as const;
 export type FleetErrorName = (typeof FLEET_ERRORS)[number];
+
+/**
+ * How a workflow's state machine treats an error name (this table and the session workflow's
+ * WORKFLOW_ERROR_HANDLING): `retried` by a Retry that names it, `caught` by a Catch that names it,
+ * or `raised-only` (thrown by a task or sent as a task failure, handled by the catch-all
+ * `States.ALL` and told apart in code).
+ */
+export type AslErrorHandling = 'retried' | 'caught' | 'raised-only';
+
+/**
+ * What statemachines/worker-provisioning.asl.json and worker-drain.asl.json do with each name, over
+ * both: `retried` (with backoff; Transient everywhere, InsufficientCapacity and LicensePending a few
+ * times while provisioning) or `raised-only` (the catch-all `States.ALL` sends it to the Fail*
+ * handler). test/workflows/error-names.test.ts checks it against the ASL both ways.
+ */
+export const FLEET_ERROR_HANDLING: Readonly<Record<FleetErrorName, AslErrorHandling>> = {
+  'Fleet.Transient': 'retried',
+  'Fleet.InsufficientCapacity': 'retried',
+  'Fleet.ImageNotFound': 'raised-only',
+  'Fleet.LaunchFailed': 'raised-only',
+  'Fleet.InstanceNotRunning': 'raised-only',
+  'Fleet.InstanceLost': 'raised-only',
+  'Fleet.CmlNotReady': 'raised-only',
+  'Fleet.LicensePending': 'retried',
+  'Fleet.LicenseFailed': 'raised-only',
+  'Fleet.CmlError': 'raised-only',
+  'Fleet.WorkerChanged': 'raised-only',
+  'Fleet.WorkerNotFound': 'raised-only',
+};
 
 export class FleetTaskError extends Error {
   constructor(name: FleetErrorName, message: string, opts: { cause?: unknown } = {}) {

@@ -1,3 +1,4 @@
+import type { AslErrorHandling } from '../../fleet/index.ts';
 import { VersionConflictError } from '../../kernel/index.ts';
 import { IntegrationError } from '../../platform/index.ts';
 
@@ -30,6 +31,24 @@ export const WORKFLOW_ERRORS = {
   transient: 'Transient',
 } as const;
 export type WorkflowErrorName = (typeof WORKFLOW_ERRORS)[keyof typeof WORKFLOW_ERRORS];
+
+/**
+ * What statemachines/session-lifecycle.asl.json does with each name (raised-only ones end in the
+ * catch-all and `reasonForError` tells them apart); test/workflows/error-names.test.ts checks it
+ * against the ASL both ways: every name the ASL matches is here, each entry is handled as said.
+ */
+export const WORKFLOW_ERROR_HANDLING: Readonly<Record<WorkflowErrorName, AslErrorHandling>> = {
+  Terminated: 'raised-only',
+  NoCapacity: 'raised-only',
+  CmlImportFailed: 'retried',
+  CmlImportRejected: 'raised-only',
+  CmlBootTimeout: 'raised-only',
+  LdsUnavailable: 'retried',
+  LdsRejected: 'raised-only',
+  GradingUnavailable: 'retried',
+  GradingFailed: 'raised-only',
+  Transient: 'retried',
+};
 
 /** Failure reasons stored on the session (`failureReason`) when it is torn down early. */
 export const FAILURE_REASONS = [
