@@ -1,14 +1,30 @@
 import {
+  ACTIVE_SESSION_STATUSES,
   assertSessionTransition,
   assertWorkerTransition,
+  BILLABLE_WORKER_STATUSES,
+  BOOTING_WORKER_STATUSES,
   canTransitionSession,
   canTransitionWorker,
+  DRAINING_WORKER_STATUSES,
+  GRADING_SESSION_STATUSES,
+  INSTANCE_WORKER_STATUSES,
   InvalidTransitionError,
   isTerminalSession,
+  isTerminalWorker,
+  LEARNER_SESSION_STATUSES,
+  LIVE_WORKER_STATUSES,
+  NON_TERMINAL_SESSION_STATUSES,
+  OBSERVABLE_SESSION_STATUSES,
+  PRE_READY_SESSION_STATUSES,
+  RETIRING_WORKER_STATUSES,
+  SERVING_WORKER_STATUSES,
   SESSION_STATUSES,
   SESSION_TRANSITIONS,
   type SessionStatus,
   sessionTransition,
+  TERMINAL_SESSION_STATUSES,
+  TERMINAL_WORKER_STATUSES,
   WORKER_STATUSES,
   WORKER_TRANSITIONS,
   type WorkerStatus,
@@ -144,5 +160,81 @@ describe('session transitions', () => {
     for (const s of SESSION_STATUSES.filter((x) => x !== 'TERMINATED')) {
       expect(canTransitionSession(s, 'TERMINATED')).toBe(true);
     }
+  });
+});
+
+/**
+ * The named status groups, spelled out here as oracles (DESIGN §4), plus what each must mean in
+ * terms of the transition tables.
+ */
+describe('session status groups', () => {
+  it.each([
+    ['TERMINAL_SESSION_STATUSES', TERMINAL_SESSION_STATUSES, ['TERMINATED']],
+    ['NON_TERMINAL_SESSION_STATUSES', NON_TERMINAL_SESSION_STATUSES, SESSION_PATH.slice(0, -1)],
+    [
+      'ACTIVE_SESSION_STATUSES',
+      ACTIVE_SESSION_STATUSES,
+      ['SCHEDULED', 'INSTANTIATING', 'READY', 'RUNNING', 'COLLECTING', 'GRADING', 'STOPPING'],
+    ],
+    ['PRE_READY_SESSION_STATUSES', PRE_READY_SESSION_STATUSES, ['PENDING', 'SCHEDULED', 'INSTANTIATING']],
+    ['LEARNER_SESSION_STATUSES', LEARNER_SESSION_STATUSES, ['READY', 'RUNNING']],
+    ['OBSERVABLE_SESSION_STATUSES', OBSERVABLE_SESSION_STATUSES, ['RUNNING', 'COLLECTING']],
+    ['GRADING_SESSION_STATUSES', GRADING_SESSION_STATUSES, ['COLLECTING', 'GRADING']],
+  ] as const)('%s', (_name, group, expected) => {
+    expect(group).toEqual(expected);
+  });
+
+  it('partitions the statuses into terminal and non-terminal, by the transition table', () => {
+    expect([...NON_TERMINAL_SESSION_STATUSES, ...TERMINAL_SESSION_STATUSES]).toEqual(SESSION_STATUSES);
+    for (const s of TERMINAL_SESSION_STATUSES) expect(SESSION_TRANSITIONS[s]).toEqual([]);
+  });
+
+  it('active statuses run from placement (PENDING → SCHEDULED) to the last before release (→ STOPPED)', () => {
+    const path = ACTIVE_SESSION_STATUSES;
+    expect(canTransitionSession('PENDING', path[0]!)).toBe(true);
+    expect(canTransitionSession(path[path.length - 1]!, 'STOPPED')).toBe(true);
+    for (let i = 1; i < path.length; i++) expect(canTransitionSession(path[i - 1]!, path[i]!)).toBe(true);
+  });
+
+  it('pre-ready then learner statuses are the start of the path, in order, without overlap', () => {
+    expect([...PRE_READY_SESSION_STATUSES, ...LEARNER_SESSION_STATUSES]).toEqual(SESSION_PATH.slice(0, 5));
+  });
+});
+
+describe('worker status groups', () => {
+  it.each([
+    ['TERMINAL_WORKER_STATUSES', TERMINAL_WORKER_STATUSES, ['TERMINATED']],
+    ['BOOTING_WORKER_STATUSES', BOOTING_WORKER_STATUSES, ['PENDING', 'PROVISIONING', 'STARTING']],
+    ['SERVING_WORKER_STATUSES', SERVING_WORKER_STATUSES, ['PENDING', 'PROVISIONING', 'STARTING', 'RUNNING']],
+    ['LIVE_WORKER_STATUSES', LIVE_WORKER_STATUSES, ['RUNNING', 'DRAINING']],
+    ['DRAINING_WORKER_STATUSES', DRAINING_WORKER_STATUSES, ['DRAINING', 'STOPPING']],
+    ['RETIRING_WORKER_STATUSES', RETIRING_WORKER_STATUSES, ['DRAINING', 'STOPPING', 'SHUTTING_DOWN']],
+    [
+      'BILLABLE_WORKER_STATUSES',
+      BILLABLE_WORKER_STATUSES,
+      ['PENDING', 'PROVISIONING', 'STARTING', 'RUNNING', 'DRAINING', 'STOPPING'],
+    ],
+    [
+      'INSTANCE_WORKER_STATUSES',
+      INSTANCE_WORKER_STATUSES,
+      ['PROVISIONING', 'STARTING', 'RUNNING', 'DRAINING', 'STOPPING', 'STOPPED', 'SHUTTING_DOWN', 'FAILED'],
+    ],
+  ] as const)('%s', (_name, group, expected) => {
+    expect(group).toEqual(expected);
+  });
+
+  it('has TERMINATED as the only terminal worker status', () => {
+    expect(WORKER_STATUSES.filter(isTerminalWorker)).toEqual(['TERMINATED']);
+  });
+
+  it('booting statuses lead to RUNNING and may fail', () => {
+    expect(canTransitionWorker('STARTING', 'RUNNING')).toBe(true);
+    for (const s of BOOTING_WORKER_STATUSES) expect(canTransitionWorker(s, 'FAILED')).toBe(true);
+  });
+
+  it('draining statuses may fail; the retiring ones end in STOPPED or TERMINATED', () => {
+    for (const s of DRAINING_WORKER_STATUSES) expect(canTransitionWorker(s, 'FAILED')).toBe(true);
+    expect(canTransitionWorker('SHUTTING_DOWN', 'TERMINATED')).toBe(true);
+    expect(canTransitionWorker('STOPPING', 'STOPPED')).toBe(true);
   });
 });

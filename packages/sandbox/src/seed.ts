@@ -2,7 +2,12 @@ import type { Stores } from '@lcm/shared/app';
 import { type CreateDefinitionInput, createDefinition } from '@lcm/shared/catalogue';
 import type { NewWorkerTemplate, WorkerPatch } from '@lcm/shared/fleet';
 import type { Device, Worker, WorkerStatus, WorkerTemplate } from '@lcm/shared/kernel';
-import { NotFoundError, newWorkerFromTemplate } from '@lcm/shared/kernel';
+import {
+  LIVE_WORKER_STATUSES,
+  NotFoundError,
+  newWorkerFromTemplate,
+  SERVING_WORKER_STATUSES,
+} from '@lcm/shared/kernel';
 import {
   type ComputeProvider,
   type InstanceInfo,
@@ -296,8 +301,8 @@ async function waitUntilReady(
   throw new Error(`instance ${instanceId} was not ready with CML within ${timeoutMs} ms (${last})`);
 }
 
-/** The status path the seed walks; anything else is not the seed's to touch. */
-const PATH: readonly WorkerStatus[] = ['PENDING', 'PROVISIONING', 'STARTING', 'RUNNING'];
+/** The status path the seed walks (booting to RUNNING); anything else is not the seed's to touch. */
+const PATH: readonly WorkerStatus[] = SERVING_WORKER_STATUSES;
 
 async function seedWorker(deps: SeedDeps, template: WorkerTemplate, id: string): Promise<SeededWorker> {
   const { workers } = deps.stores;
@@ -305,7 +310,7 @@ async function seedWorker(deps: SeedDeps, template: WorkerTemplate, id: string):
   let outcome: WorkerSeedOutcome;
   try {
     worker = await workers.get(id);
-    outcome = worker.status === 'RUNNING' || worker.status === 'DRAINING' ? 'reattached' : 'resumed';
+    outcome = LIVE_WORKER_STATUSES.includes(worker.status) ? 'reattached' : 'resumed';
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
     const {

@@ -1,4 +1,5 @@
-import type { ServiceStatus, Worker, WorkerMetrics, WorkerStatus } from '../kernel/index.ts';
+import type { ServiceStatus, Worker, WorkerMetrics } from '../kernel/index.ts';
+import { LIVE_WORKER_STATUSES } from '../kernel/index.ts';
 import type { CmlSystemHealth, CmlSystemInformation, CmlSystemStats, CpuReading } from '../platform/index.ts';
 import { nowOf, retryOnConflict } from '../platform/index.ts';
 import { type FleetDeps, WORKER_LOST } from './deps.ts';
@@ -14,7 +15,6 @@ import { type FleetDeps, WORKER_LOST } from './deps.ts';
  */
 
 const BY = 'fleet-health';
-const LIVE: readonly WorkerStatus[] = ['RUNNING', 'DRAINING'];
 const GB = 1024 ** 3;
 
 export interface WorkerProbe {
@@ -123,7 +123,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (t: T) =
 
 export async function healthSweep(deps: Deps): Promise<HealthSweepResult> {
   const workers: Worker[] = [];
-  for (const status of LIVE) workers.push(...(await deps.workers.listAllByStatus(status)));
+  for (const status of LIVE_WORKER_STATUSES) workers.push(...(await deps.workers.listAllByStatus(status)));
   const result: HealthSweepResult = { checked: workers.length, healthy: [], unhealthy: [], failed: [] };
   if (workers.length === 0) return result;
 
@@ -175,7 +175,7 @@ async function recordProbe(
   const { value } = await retryOnConflict(
     async (): Promise<ProbeOutcome> => {
       const w = await deps.workers.get(workerId);
-      if (!LIVE.includes(w.status)) return { kind: 'skipped' };
+      if (!LIVE_WORKER_STATUSES.includes(w.status)) return { kind: 'skipped' };
       const failures = probe.ready ? 0 : (w.metrics?.consecutiveFailures ?? 0) + 1;
       const metrics = metricsOf(probe, cpu, at, failures, w.metrics);
       if (failures >= deps.config.maxConsecutiveFailures) {

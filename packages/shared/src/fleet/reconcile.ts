@@ -1,4 +1,5 @@
 import type { Worker, WorkerStatus } from '../kernel/index.ts';
+import { INSTANCE_WORKER_STATUSES } from '../kernel/index.ts';
 import { type InstanceInfo, nowOf, retryOnConflict, workerIdOf } from '../platform/index.ts';
 import { type FleetDeps, WORKER_LOST } from './deps.ts';
 import { allWorkers } from './workers.ts';
@@ -35,16 +36,7 @@ type Deps = Pick<
 >;
 
 /** Statuses in which a worker holds (or held) an instance that must exist. */
-const HOLDS_INSTANCE: ReadonlySet<WorkerStatus> = new Set([
-  'PROVISIONING',
-  'STARTING',
-  'RUNNING',
-  'DRAINING',
-  'STOPPING',
-  'STOPPED',
-  'SHUTTING_DOWN',
-  'FAILED',
-]);
+const HOLDS_INSTANCE: ReadonlySet<WorkerStatus> = new Set(INSTANCE_WORKER_STATUSES);
 
 function orphanReason(instance: InstanceInfo, worker: Worker | undefined): string | undefined {
   if (!worker) return 'its worker does not exist';

@@ -1,4 +1,5 @@
 import type { Worker, WorkerStatus } from '../kernel/index.ts';
+import { DRAINING_WORKER_STATUSES, RETIRING_WORKER_STATUSES } from '../kernel/index.ts';
 import type { DrainThen, FleetWorkflows } from '../platform/index.ts';
 
 /**
@@ -24,8 +25,9 @@ export type WorkerWorkflow =
   | { kind: 'provisioning'; path: 'LAUNCH' | 'START'; executionName: string }
   | { kind: 'drain'; then: DrainThen | undefined; executionName: string };
 
-const RETIRING: ReadonlySet<WorkerStatus> = new Set(['DRAINING', 'STOPPING', 'SHUTTING_DOWN']);
-const RETIRE_CONTINUES: ReadonlySet<WorkerStatus> = new Set(['DRAINING', 'STOPPING']);
+const RETIRING: ReadonlySet<WorkerStatus> = new Set(RETIRING_WORKER_STATUSES);
+/** A retirement that comes from one of these is the same retirement going on. */
+const RETIRE_CONTINUES: ReadonlySet<WorkerStatus> = new Set(DRAINING_WORKER_STATUSES);
 
 type History = Pick<Worker, 'id' | 'status' | 'desiredStatus' | 'stateHistory'>;
 

@@ -56,14 +56,3 @@ export type GradingStatus = (typeof GRADING_STATUSES)[number];
 /** Kinds of console/forwarded port, from PATty node tags (cml-api.md §7). */
 export const PORT_KINDS = ['serial', 'vnc', 'tcp', 'udp'] as const;
 export type PortKind = (typeof PORT_KINDS)[number];
-
-/** Session statuses that hold (or are about to hold) a placement on a worker. */
-export const ACTIVE_SESSION_STATUSES: readonly SessionStatus[] = [
-  'SCHEDULED',
-  'INSTANTIATING',
-  'READY',
-  'RUNNING',
-  'COLLECTING',
-  'GRADING',
-  'STOPPING',
-];

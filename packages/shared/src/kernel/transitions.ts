@@ -1,4 +1,4 @@
-import type { SessionStatus, WorkerStatus } from './enums.ts';
+import { SESSION_STATUSES, type SessionStatus, WORKER_STATUSES, type WorkerStatus } from './enums.ts';
 import { InvalidTransitionError } from './errors.ts';
 
 /**
@@ -86,3 +86,61 @@ export function workerTransition(
 }
 
 export const isTerminalSession = (s: SessionStatus): boolean => SESSION_TRANSITIONS[s].length === 0;
+export const isTerminalWorker = (s: WorkerStatus): boolean => WORKER_TRANSITIONS[s].length === 0;
+
+// ---------------------------------------------------------------------------------------------
+// Named status groups: the one place a "which statuses" question is answered. Each is a list in
+// lifecycle order; test/unit/transitions.test.ts spells every group out and checks it.
+
+/** The statuses from `from` to `to` (both included) in the order of SESSION_STATUSES, the happy path. */
+const sessionPath = (from: SessionStatus, to: SessionStatus): readonly SessionStatus[] =>
+  SESSION_STATUSES.slice(SESSION_STATUSES.indexOf(from), SESSION_STATUSES.indexOf(to) + 1);
+
+/** Sessions that are over: nothing leaves these (TERMINATED). */
+export const TERMINAL_SESSION_STATUSES: readonly SessionStatus[] = SESSION_STATUSES.filter(isTerminalSession);
+/** Sessions whose workflow may still act on them: every status but the terminal ones. */
+export const NON_TERMINAL_SESSION_STATUSES: readonly SessionStatus[] = SESSION_STATUSES.filter(
+  (s) => !isTerminalSession(s),
+);
+/**
+ * Sessions that hold (or are about to hold) a placement on a worker: capacity and port leases
+ * from placement (SCHEDULED) until the teardown releases them (STOPPING is the last).
+ */
+export const ACTIVE_SESSION_STATUSES: readonly SessionStatus[] = sessionPath('SCHEDULED', 'STOPPING');
+/** Booked but the lab is not ready for the learner yet (a finish request is too early). */
+export const PRE_READY_SESSION_STATUSES: readonly SessionStatus[] = ['PENDING', 'SCHEDULED', 'INSTANTIATING'];
+/** The learner has the lab: login, pause and finish apply. */
+export const LEARNER_SESSION_STATUSES: readonly SessionStatus[] = ['READY', 'RUNNING'];
+/** The lab runs with the learner's work on it, so it can be observed. */
+export const OBSERVABLE_SESSION_STATUSES: readonly SessionStatus[] = ['RUNNING', 'COLLECTING'];
+/** Evidence is being collected or graded: a grading result applies. */
+export const GRADING_SESSION_STATUSES: readonly SessionStatus[] = ['COLLECTING', 'GRADING'];
+
+/** Workers that are gone: nothing leaves these (TERMINATED). */
+export const TERMINAL_WORKER_STATUSES: readonly WorkerStatus[] = WORKER_STATUSES.filter(isTerminalWorker);
+/** On the way to RUNNING: the provisioning workflow is in flight (and may still fail). */
+export const BOOTING_WORKER_STATUSES: readonly WorkerStatus[] = ['PENDING', 'PROVISIONING', 'STARTING'];
+/** Will serve new sessions: RUNNING, or booting towards it. */
+export const SERVING_WORKER_STATUSES: readonly WorkerStatus[] = [...BOOTING_WORKER_STATUSES, 'RUNNING'];
+/** CML is up and sessions may run on it: the health sweep probes these. */
+export const LIVE_WORKER_STATUSES: readonly WorkerStatus[] = ['RUNNING', 'DRAINING'];
+/** The drain workflow is moving the worker out of service (towards STOPPED or SHUTTING_DOWN). */
+export const DRAINING_WORKER_STATUSES: readonly WorkerStatus[] = ['DRAINING', 'STOPPING'];
+/** Leaving service: draining, stopping, or shutting down (the drain workflow's statuses). */
+export const RETIRING_WORKER_STATUSES: readonly WorkerStatus[] = [
+  ...DRAINING_WORKER_STATUSES,
+  'SHUTTING_DOWN',
+];
+/**
+ * Hold (or are about to hold) a running instance, the compute that is billed: serving, draining
+ * or stopping. The scaler's fleet size (what maxWorkers caps); a STOPPED worker keeps only its
+ * volumes and is not counted, nor is one shutting down or FAILED.
+ */
+export const BILLABLE_WORKER_STATUSES: readonly WorkerStatus[] = [
+  ...SERVING_WORKER_STATUSES,
+  ...DRAINING_WORKER_STATUSES,
+];
+/** Hold (or held) an EC2 instance that must exist: every status from PROVISIONING on, but TERMINATED. */
+export const INSTANCE_WORKER_STATUSES: readonly WorkerStatus[] = WORKER_STATUSES.filter(
+  (s) => s !== 'PENDING' && !isTerminalWorker(s),
+);

@@ -1,6 +1,6 @@
 import type { FleetConfig } from '../fleet/index.ts';
-import type { LabletSession, SessionStatus } from '../kernel/index.ts';
-import { SESSION_STATUSES } from '../kernel/index.ts';
+import type { LabletSession } from '../kernel/index.ts';
+import { NON_TERMINAL_SESSION_STATUSES } from '../kernel/index.ts';
 import type { ExecutionStatus, FleetWorkflows } from '../platform/index.ts';
 import { MAX_PAGE_SIZE, nowOf } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
@@ -64,13 +64,11 @@ export function sessionTeardownWith(deps: SessionLifecycleDeps): SessionTeardown
   };
 }
 
-const NOT_TERMINAL: readonly SessionStatus[] = SESSION_STATUSES.filter((s) => s !== 'TERMINATED');
-
 export async function sweepStuckSessions(deps: StuckSessionDeps): Promise<StuckSessionResult> {
   const now = nowOf(deps).getTime();
   const graceMs = deps.config.stuckSessionGraceSeconds * 1000;
   const result: StuckSessionResult = { checked: 0, tornDown: [], errors: [] };
-  for (const status of NOT_TERMINAL) {
+  for (const status of NON_TERMINAL_SESSION_STATUSES) {
     let cursor: string | undefined;
     do {
       const page = await deps.sessions.listByStatus(status, { limit: MAX_PAGE_SIZE, cursor });

@@ -1,9 +1,14 @@
 import type { GradingSession, LabletSession, ScoreReport, SessionStatus } from '../kernel/index.ts';
-import { isTerminalSession } from '../kernel/index.ts';
+import {
+  GRADING_SESSION_STATUSES,
+  isTerminalSession,
+  LEARNER_SESSION_STATUSES,
+  PRE_READY_SESSION_STATUSES,
+} from '../kernel/index.ts';
 import type { WorkflowEngine } from '../platform/index.ts';
 import { nowIso, retryOnConflict } from '../platform/index.ts';
-import { TERMINATED_ERROR } from './booking.ts';
 import type { SessionStore } from './session-store.ts';
+import { WORKFLOW_ERRORS } from './steps/errors.ts';
 
 /**
  * The session workflow's three waits (DESIGN §6): LOGIN, END and GRADING are
@@ -32,7 +37,7 @@ export interface WaitDeps {
 }
 
 /** Error of the task failure a GRADING wait gets when the Grading Engine reports a failure. */
-export const GRADING_FAILED_ERROR = 'GradingFailed';
+export const GRADING_FAILED_ERROR = WORKFLOW_ERRORS.gradingFailed;
 
 // ---------------------------------------------------------------------------------------------
 // What a wait resolves with
@@ -104,7 +109,7 @@ function gradingResolution(
 
 const terminatedResolution = (session: LabletSession): Resolution => ({
   ok: false,
-  error: TERMINATED_ERROR,
+  error: WORKFLOW_ERRORS.terminated,
   cause: session.terminationReason ?? 'termination requested',
 });
 
@@ -218,11 +223,8 @@ export interface ObserveResult {
 
 /** Statuses in which a learner event still means something; later ones make it stale. */
 const LEARNER_EVENT_STATUSES: ReadonlySet<SessionStatus> = new Set([
-  'PENDING',
-  'SCHEDULED',
-  'INSTANTIATING',
-  'READY',
-  'RUNNING',
+  ...PRE_READY_SESSION_STATUSES,
+  ...LEARNER_SESSION_STATUSES,
 ]);
 
 const LEARNER_FIELD = {
@@ -271,7 +273,7 @@ export type GradingResult =
   | { completed: ScoreReport; gradingSessionId?: string | undefined }
   | { failed: string; gradingSessionId?: string | undefined };
 
-const GRADING_EVENT_STATUSES: ReadonlySet<SessionStatus> = new Set(['COLLECTING', 'GRADING']);
+const GRADING_EVENT_STATUSES: ReadonlySet<SessionStatus> = new Set(GRADING_SESSION_STATUSES);
 
 /**
  * Records the Grading Engine's answer: COMPLETED with its ScoreReport, or FAULTED with the

@@ -1,5 +1,5 @@
 import type { LabletSession, Worker, WorkerStatus } from '../../kernel/index.ts';
-import { NotFoundError, ZERO_CAPACITY } from '../../kernel/index.ts';
+import { DRAINING_WORKER_STATUSES, NotFoundError, ZERO_CAPACITY } from '../../kernel/index.ts';
 import type { DrainThen } from '../../platform/index.ts';
 import { nowOf, retryOnConflict } from '../../platform/index.ts';
 import type { FleetDeps } from '../deps.ts';
@@ -289,13 +289,13 @@ export async function failDrain(
     return { status: worker.status, error, cause, terminatedInstance: await terminate() };
   }
   const holdsSessions = (await activeSessionCount(deps, worker.id)) > 0;
-  const canFail = ['DRAINING', 'STOPPING'].includes(worker.status);
+  const canFail = DRAINING_WORKER_STATUSES.includes(worker.status);
   if (!canFail || holdsSessions) return { status: worker.status, error, cause };
   const terminatedInstance = await terminate();
   const { value } = await retryOnConflict(
     async () => {
       const w = await deps.workers.get(worker.id);
-      if (w.status !== 'DRAINING' && w.status !== 'STOPPING') return w;
+      if (!DRAINING_WORKER_STATUSES.includes(w.status)) return w;
       return deps.workers.transition(w.id, w.status, 'FAILED', BY, `${error}: ${cause}`, {
         expectedVersion: w.version,
         patch: { serviceStatus: 'UNAVAILABLE' },

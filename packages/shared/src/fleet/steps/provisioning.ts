@@ -1,5 +1,5 @@
 import type { Worker, WorkerStatus, WorkerTemplate } from '../../kernel/index.ts';
-import { NotFoundError } from '../../kernel/index.ts';
+import { BOOTING_WORKER_STATUSES, NotFoundError } from '../../kernel/index.ts';
 import {
   type InstanceInfo,
   MANAGED_BY,
@@ -437,7 +437,7 @@ async function instancesOf(deps: Pick<FleetDeps, 'compute' | 'config'>, worker: 
   return [...ids];
 }
 
-const FAILABLE: ReadonlySet<WorkerStatus> = new Set(['PENDING', 'PROVISIONING', 'STARTING']);
+const FAILABLE: ReadonlySet<WorkerStatus> = new Set(BOOTING_WORKER_STATUSES);
 
 /**
  * The Catch of every provisioning step: terminates every instance of the worker, then marks it

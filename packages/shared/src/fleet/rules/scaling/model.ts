@@ -1,5 +1,10 @@
 import type { LabletSession, Worker, WorkerStatus, WorkerTemplate } from '../../../kernel/index.ts';
-import { ValidationError } from '../../../kernel/index.ts';
+import {
+  BILLABLE_WORKER_STATUSES,
+  BOOTING_WORKER_STATUSES,
+  SERVING_WORKER_STATUSES,
+  ValidationError,
+} from '../../../kernel/index.ts';
 
 /**
  * What the scaling planners read of the fleet, and how they count it.
@@ -42,17 +47,9 @@ export type ScalingTemplate = Pick<
 > &
   Partial<Pick<WorkerTemplate, 'amiId' | 'amiNamePattern'>>;
 
-export const IN_FLIGHT: ReadonlySet<WorkerStatus> = new Set<WorkerStatus>([
-  'PENDING',
-  'PROVISIONING',
-  'STARTING',
-]);
-const SERVING: ReadonlySet<WorkerStatus> = new Set<WorkerStatus>([...IN_FLIGHT, 'RUNNING']);
-const HOLDING_INSTANCE: ReadonlySet<WorkerStatus> = new Set<WorkerStatus>([
-  ...SERVING,
-  'DRAINING',
-  'STOPPING',
-]);
+export const IN_FLIGHT: ReadonlySet<WorkerStatus> = new Set(BOOTING_WORKER_STATUSES);
+const SERVING: ReadonlySet<WorkerStatus> = new Set(SERVING_WORKER_STATUSES);
+const HOLDING_INSTANCE: ReadonlySet<WorkerStatus> = new Set(BILLABLE_WORKER_STATUSES);
 
 export const MINUTE = 60_000;
 
