@@ -22,44 +22,7 @@ const RULES_MODULES = `${SRC}(kernel/|[^/]+/rules/)`;
 const PURE_BUILTINS = ['crypto', 'buffer', 'util', 'path', 'url', 'assert', 'string_decoder'];
 const IO_PACKAGES = oneOf(['@aws-sdk', '@smithy', '@middy', '@aws-lambda-powertools']);
 
-/**
- * TEMPORARY (issue 9, item 1: "use cases take their own input types instead of importing the API's
- * request schemas"): the only imports allowed to break the dependency order, each an exact
- * from → to edge. Delete each entry as its import goes, then this list and `allowing`.
- */
-const ISSUE_9_KNOWN_ORDER_VIOLATIONS = [
-  { from: 'catalogue/definitions.ts', to: 'api/index.ts' },
-  { from: 'sessions/booking.ts', to: 'api/index.ts' },
-  { from: 'sessions/observations.ts', to: 'api/index.ts' },
-  { from: 'fleet/capacity-view.ts', to: 'api/index.ts' },
-];
-
 const severity = 'error';
-const exactly = (file) => `${SRC}${file.replaceAll('.', '\\.')}$`;
-const asArray = (value) => (value === undefined ? [] : [value].flat());
-
-/** The rule, but the listed edges that start in its `from` pass: those files get a copy allowing their targets. */
-function allowing(rule, edges) {
-  const fromContext = rule.from.path.slice(SRC.length);
-  const mine = edges.filter((edge) => edge.from.startsWith(fromContext));
-  if (mine.length === 0) return [rule];
-  const files = [...new Set(mine.map((edge) => edge.from))];
-  return [
-    { ...rule, from: { ...rule.from, pathNot: [...asArray(rule.from.pathNot), ...files.map(exactly)] } },
-    ...files.map((file) => ({
-      ...rule,
-      comment: `${rule.comment}; TEMPORARY issue 9 exception for ${file}`,
-      from: { path: exactly(file) },
-      to: {
-        ...rule.to,
-        pathNot: [
-          ...asArray(rule.to.pathNot),
-          ...mine.filter((edge) => edge.from === file).map((edge) => exactly(edge.to)),
-        ],
-      },
-    })),
-  ];
-}
 
 export default {
   forbidden: [
@@ -93,20 +56,15 @@ export default {
       from: { path: `${SRC}([^/]+)/` },
       to: { path: `${SRC}[^/]+/`, pathNot: [`${SRC}$1/`, `${SRC}[^/]+/index\\.ts$`] },
     },
-    ...ORDER.flatMap((context, level) =>
-      allowing(
-        {
-          name: 'dependency-order',
-          comment: `${context} may import only ${ORDER.slice(0, level).join(', ') || 'itself'} (order: ${ORDER.join(' < ')} < ${TOP.join(', ')})`,
-          severity,
-          from: { path: `${SRC}${context}/` },
-          to: {
-            path: `${SRC}${oneOf(CONTEXTS.filter((other) => !ORDER.slice(0, level + 1).includes(other)))}/`,
-          },
-        },
-        ISSUE_9_KNOWN_ORDER_VIOLATIONS,
-      ),
-    ),
+    ...ORDER.map((context, level) => ({
+      name: 'dependency-order',
+      comment: `${context} may import only ${ORDER.slice(0, level).join(', ') || 'itself'} (order: ${ORDER.join(' < ')} < ${TOP.join(', ')})`,
+      severity,
+      from: { path: `${SRC}${context}/` },
+      to: {
+        path: `${SRC}${oneOf(CONTEXTS.filter((other) => !ORDER.slice(0, level + 1).includes(other)))}/`,
+      },
+    })),
     {
       name: 'no-sandbox-in-production',
       comment: 'production code (packages/shared, functions, infra) never imports @lcm/sandbox',

@@ -1,55 +1,46 @@
 import * as z from 'zod';
+import { DefinitionFilterSchema, DefinitionUpdateSchema, NewDefinitionSchema } from '../catalogue/index.ts';
 import {
-  CapacitySchema,
-  DeviceSchema,
+  callerFields,
   Id,
-  IsoDateTime,
-  LicenseTypeSchema,
-  OwnerSchema,
-  PodTypeSchema,
-  PortRangeSchema,
-  PortTemplateSchema,
-  ResourceRequirementsSchema,
-  SessionStatusSchema,
-  TimeslotSchema,
+  StateTransitionSchema,
   WorkerStatusSchema,
   WorkerTemplateSchema,
 } from '../kernel/index.ts';
+import {
+  ApplyObservedInputSchema,
+  DEFAULT_OBSERVATION_LIMIT,
+  MAX_OBSERVATION_LIMIT,
+  NewSessionSchema,
+  SessionFilterSchema,
+} from '../sessions/index.ts';
 
 /**
- * Request shapes of the HTTPS API, built from the entity schemas (one source of truth);
- * the OpenAPI document is generated from these.
+ * Request shapes of the HTTPS API: the use cases' own input schemas (which derive from the
+ * entity schemas, so no constraint is restated here), made strict (unknown fields are a 400)
+ * and named for the OpenAPI document, which is generated from these. What is the API's own is
+ * said where it is: paging, path and query parameters (strings on the wire, hence coerced).
  */
 
+/** A page of a listing; the API allows at most 100 items a page (the stores take up to 1,000). */
 const Limit = z.coerce.number().int().min(1).max(100).default(25);
+/** The opaque cursor of the previous page (a store's LastEvaluatedKey, base64url JSON). */
 const Cursor = z.string().max(2048).optional();
-const Reason = z.object({ reason: z.string().max(2000).optional() }).strict();
+/** Why, as recorded in the entity's history entry (worker) or terminationReason (session). */
+const Reason = z.object({ reason: StateTransitionSchema(z.string()).shape.reason }).strict();
 
 export const PageQuery = z.object({ limit: Limit, cursor: Cursor });
 
 // worker templates
 export const TemplateNameParams = z.object({ name: WorkerTemplateSchema.shape.name });
-export const CreateTemplateBody = WorkerTemplateSchema.omit({
-  createdAt: true,
-  updatedAt: true,
-  version: true,
-})
-  .strict()
-  .meta({ id: 'CreateWorkerTemplate' });
+/** The template's own fields; createdAt, updatedAt and version are set by the store. */
+const TEMPLATE_FIELDS = WorkerTemplateSchema.omit({ createdAt: true, updatedAt: true, version: true });
+export const CreateTemplateBody = TEMPLATE_FIELDS.strict().meta({ id: 'CreateWorkerTemplate' });
+/** Any field but the name (the template's key) may change; absent fields stay as they are. */
 export const UpdateTemplateBody = z
   .object({
-    description: z.string().max(1000).optional(),
-    instanceType: z.string().min(1).max(64).optional(),
-    capacity: CapacitySchema.optional(),
-    amiId: z.string().max(64).optional(),
-    amiNamePattern: z.string().max(256).optional(),
-    costPerHourUsd: z.number().finite().nonnegative().max(10_000).optional(),
-    licenseType: LicenseTypeSchema.optional(),
-    podType: PodTypeSchema.optional(),
-    bootMinutes: z.number().int().min(1).max(240).optional(),
-    portRange: PortRangeSchema.optional(),
-    enabled: z.boolean().optional(),
-    expectedVersion: z.number().int().nonnegative().optional(),
+    ...callerFields(TEMPLATE_FIELDS.omit({ name: true }).shape, { all: true }),
+    expectedVersion: WorkerTemplateSchema.shape.version.optional(),
   })
   .strict()
   .meta({ id: 'UpdateWorkerTemplate' });
@@ -65,99 +56,25 @@ export const WorkerActionBody = Reason.meta({ id: 'WorkerAction' });
 
 // definitions
 export const DefinitionIdParams = z.object({ id: Id });
+/** A path parameter is a string: coerced, then checked like the entity's version (>= 1). */
 export const DefinitionVersionParams = z.object({ id: Id, version: z.coerce.number().int().min(1) });
-const definitionFields = {
-  name: z.string().trim().min(1).max(128),
-  description: z.string().max(4000).optional(),
-  formQualifiedName: z.string().max(512).optional(),
-  topologyYaml: z.string().max(350_000).optional(),
-  contentUri: z.string().max(1024).optional(),
-  resourceRequirements: ResourceRequirementsSchema.optional(),
-  licenseAffinity: z.array(LicenseTypeSchema).max(3).optional(),
-  podType: PodTypeSchema.optional(),
-  amiRequirement: z.string().max(256).optional(),
-  portTemplate: PortTemplateSchema.optional(),
-  devices: z.array(DeviceSchema).max(200).optional(),
-  gradingRulesRef: z.string().max(1024).optional(),
-  maxDurationMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 60),
-  warmPoolDepth: z.number().int().nonnegative().max(1000).optional(),
-};
-export const CreateDefinitionBody = z
-  .object({ id: Id.optional(), ...definitionFields })
-  .strict()
-  .meta({ id: 'CreateLabletDefinition' });
-export const UpdateDefinitionBody = z
-  .object({ ...definitionFields, expectedVersion: z.number().int().min(1).optional() })
-  .partial()
-  .strict()
-  .meta({ id: 'UpdateLabletDefinition' });
-export const ListDefinitionsQuery = PageQuery.extend({
-  status: z.enum(['ACTIVE', 'DEPRECATED', 'ARCHIVED']).optional(),
-});
+export const CreateDefinitionBody = NewDefinitionSchema.strict().meta({ id: 'CreateLabletDefinition' });
+export const UpdateDefinitionBody = DefinitionUpdateSchema.strict().meta({ id: 'UpdateLabletDefinition' });
+export const ListDefinitionsQuery = PageQuery.extend(DefinitionFilterSchema.shape);
 
 // definitions: learn from live (observations) and content sync
 export const DefinitionObservationsQuery = z.object({
-  /** How many of the newest observed sessions to aggregate. */
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** How many of the newest observed sessions to aggregate (a query string, hence coerced). */
+  limit: z.coerce.number().int().min(1).max(MAX_OBSERVATION_LIMIT).default(DEFAULT_OBSERVATION_LIMIT),
 });
-export const ApplyObservedBody = z
-  .object({
-    /** max / latest of the observed sessions, or custom values (given in resourceRequirements). */
-    strategy: z.enum(['max', 'latest', 'custom']),
-    /** How many of the newest observed sessions to consider. */
-    limit: z.number().int().min(1).max(100).default(20),
-    /** strategy custom: the values to use; fields not given keep the latest version's. */
-    resourceRequirements: ResourceRequirementsSchema.partial().optional(),
-    /** Also take the port template (and the topology's node tags) from the newest observation. */
-    portTemplate: z.boolean().default(false),
-    /** Only if the latest version is still this one (409 otherwise). */
-    expectedVersion: z.number().int().min(1).optional(),
-  })
-  .strict()
-  .superRefine((b, ctx) => {
-    const given = b.resourceRequirements !== undefined && Object.keys(b.resourceRequirements).length > 0;
-    if (b.strategy === 'custom' && !given) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['resourceRequirements'],
-        message: 'strategy custom needs at least one value',
-      });
-    }
-    if (b.strategy !== 'custom' && b.resourceRequirements !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['resourceRequirements'],
-        message: 'only with strategy custom',
-      });
-    }
-  })
-  .meta({ id: 'ApplyObserved' });
+/** Strict and checked (strategy vs resourceRequirements) by the use case's own schema. */
+export const ApplyObservedBody = ApplyObservedInputSchema.meta({ id: 'ApplyObserved' });
 
 // sessions
 export const SessionIdParams = z.object({ id: Id });
-export const ReservationParams = z.object({ reservationId: z.string().min(1).max(256) });
-export const CreateSessionBody = z
-  .object({
-    definitionId: Id,
-    definitionVersion: z.number().int().min(1).optional(),
-    reservationId: z.string().min(1).max(256),
-    owner: OwnerSchema,
-    timeslot: TimeslotSchema,
-  })
-  .strict()
-  .meta({ id: 'CreateLabletSession' });
-export const ListSessionsQuery = PageQuery.extend({
-  status: SessionStatusSchema.optional(),
-  reservationId: z.string().min(1).max(256).optional(),
-  workerId: Id.optional(),
-  definitionId: Id.optional(),
-  startFrom: IsoDateTime.optional(),
-  startTo: IsoDateTime.optional(),
-});
+export const ReservationParams = z.object({ reservationId: NewSessionSchema.shape.reservationId });
+export const CreateSessionBody = NewSessionSchema.strict().meta({ id: 'CreateLabletSession' });
+export const ListSessionsQuery = PageQuery.extend(SessionFilterSchema.shape);
 export const SessionActionBody = Reason.meta({ id: 'SessionAction' });
 
 /** Every list reply: a page of items and an opaque cursor for the next page. */

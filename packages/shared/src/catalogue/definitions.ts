@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulid';
-import type * as z from 'zod';
-import type { CreateDefinitionBody, ListDefinitionsQuery, UpdateDefinitionBody } from '../api/index.ts';
+import * as z from 'zod';
 import type {
   DefinitionStatus,
   LabletDefinition,
@@ -10,9 +9,12 @@ import type {
 } from '../kernel/index.ts';
 import {
   ConflictError,
+  callerFields,
   type DefinitionChanges,
+  DefinitionStatusSchema,
   DuplicateError,
   InvalidTransitionError,
+  LabletDefinitionSchema,
   nextDefinitionVersion,
   ValidationError,
   VersionConflictError,
@@ -36,9 +38,45 @@ export interface DefinitionDeps {
   clock?: () => Date;
 }
 
-export type CreateDefinitionInput = z.output<typeof CreateDefinitionBody>;
-export type UpdateDefinitionInput = z.output<typeof UpdateDefinitionBody>;
-export type ListDefinitionsInput = z.output<typeof ListDefinitionsQuery>;
+/**
+ * The definition fields a caller states: the entity's own, without those the server sets
+ * (id and version, status, contentHash and sync, createdAt/createdBy). Entity defaults are not
+ * applied here: an absent port template or resource requirements is derived from the topology.
+ */
+const STATED_FIELDS = callerFields(
+  LabletDefinitionSchema.omit({
+    id: true,
+    version: true,
+    status: true,
+    contentHash: true,
+    sync: true,
+    createdAt: true,
+    createdBy: true,
+  }).shape,
+);
+
+/**
+ * Version 1 of a definition: the stated fields; the id is generated from the name when absent,
+ * the resource requirements may come from the topology or the content package instead.
+ */
+export const NewDefinitionSchema = z
+  .object({ id: LabletDefinitionSchema.shape.id, ...STATED_FIELDS })
+  .partial({ id: true, resourceRequirements: true });
+export type CreateDefinitionInput = z.output<typeof NewDefinitionSchema>;
+
+/** The next version: any stated field changes; `expectedVersion` makes the update conditional. */
+export const DefinitionUpdateSchema = z.object({
+  ...callerFields(STATED_FIELDS, { all: true }),
+  expectedVersion: LabletDefinitionSchema.shape.version.optional(),
+});
+export type UpdateDefinitionInput = z.output<typeof DefinitionUpdateSchema>;
+
+/** Filters of listDefinitions (on the latest versions). */
+export const DefinitionFilterSchema = z.object({ status: DefinitionStatusSchema.optional() });
+export type ListDefinitionsInput = z.output<typeof DefinitionFilterSchema> & {
+  limit: number;
+  cursor?: string | undefined;
+};
 
 /** A page as the API returns it: `nextCursor` only when there may be more. */
 export interface ListPage<T> {
@@ -237,7 +275,9 @@ export async function createDefinition(
         id,
         status: 'ACTIVE',
         // A contentUri asks for a content sync (catalogue/content/sync.ts), started by the table stream.
-        ...(fields.contentUri !== undefined ? { sync: { status: 'PENDING' as const, at: nowIso(deps) } } : {}),
+        ...(fields.contentUri !== undefined
+          ? { sync: { status: 'PENDING' as const, at: nowIso(deps) } }
+          : {}),
         createdAt: nowIso(deps),
         createdBy: ctx.by,
       });

@@ -9,6 +9,7 @@ export * from './definition-store.ts';
 export * from './definitions.ts';
 export * from './rules/drift.ts';
 export * from './rules/observations.ts';
+export * from './rules/observed-topology.ts';
 export * from './rules/pod-type.ts';
 export * from './rules/ports.ts';
 export * from './rules/topology.ts';

@@ -1,11 +1,16 @@
-import type { FleetCapacity, FleetTotals, FleetWorkerCapacity } from '../api/index.ts';
+import * as z from 'zod';
 import type { Worker } from '../kernel/index.ts';
 import {
   addCapacity,
+  CapacitySchema,
   freeCapacity,
+  Id,
+  IsoDateTime,
+  ServiceStatusSchema,
   utilisation,
   WORKER_STATUSES,
   type WorkerStatus,
+  WorkerStatusSchema,
   ZERO_CAPACITY,
 } from '../kernel/index.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
@@ -22,6 +27,44 @@ import { allWorkers } from './workers.ts';
  * - `countsByStatus`: every status, TERMINATED included, zero when none.
  * Utilisation is allocated / declared per dimension in [0, 1] (0 when nothing is declared).
  */
+
+/** allocated / declared per dimension, in [0, 1]. */
+const UtilisationSchema = z.object({
+  cpuCores: z.number().min(0).max(1),
+  memoryGb: z.number().min(0).max(1),
+  storageGb: z.number().min(0).max(1),
+  maxNodes: z.number().min(0).max(1),
+});
+
+const CapacitySummarySchema = z.object({
+  declared: CapacitySchema,
+  allocated: CapacitySchema,
+  free: CapacitySchema,
+  utilisation: UtilisationSchema,
+});
+
+export const FleetWorkerCapacitySchema = CapacitySummarySchema.extend({
+  id: Id,
+  templateName: z.string(),
+  status: WorkerStatusSchema,
+  desiredStatus: WorkerStatusSchema.optional(),
+  serviceStatus: ServiceStatusSchema,
+  leasedPortCount: z.number().int().nonnegative(),
+});
+export type FleetWorkerCapacity = z.infer<typeof FleetWorkerCapacitySchema>;
+
+const FleetTotalsSchema = CapacitySummarySchema.extend({ workerCount: z.number().int().nonnegative() });
+export type FleetTotals = z.infer<typeof FleetTotalsSchema>;
+
+/** What getFleetCapacity returns (the API documents it as is). */
+export const FleetCapacitySchema = z.object({
+  generatedAt: IsoDateTime,
+  workers: z.array(FleetWorkerCapacitySchema),
+  totals: FleetTotalsSchema,
+  running: FleetTotalsSchema,
+  countsByStatus: z.record(WorkerStatusSchema, z.number().int().nonnegative()),
+});
+export type FleetCapacity = z.infer<typeof FleetCapacitySchema>;
 
 export interface CapacityViewDeps {
   workers: Pick<WorkerStore, 'listAll'>;

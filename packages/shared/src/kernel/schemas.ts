@@ -26,6 +26,39 @@ export const Id = z
 export const IsoDateTime = z.iso.datetime({ offset: true });
 export const Name = z.string().trim().min(1).max(128);
 
+/** A field schema without its `.default()` / `.optional()` wrapper. */
+type Bare<T> = T extends z.ZodDefault<infer I> ? I : T extends z.ZodOptional<infer I> ? I : T;
+type OptionalFields<S extends z.ZodRawShape, K extends keyof S> = {
+  [P in keyof S]: P extends K ? z.ZodOptional<Bare<S[P]>> : S[P];
+};
+
+const bare = (field: z.ZodType): z.ZodType =>
+  field instanceof z.ZodDefault || field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
+
+/**
+ * Entity fields as a caller states them (input shapes built from the entity schemas instead of
+ * restating their constraints): the fields with an entity default become optional without the
+ * default, so an absent field stays absent — the store applies the default when it writes the
+ * entity, and an update leaves the field as it is. (zod's `.partial()` alone would keep the
+ * defaults and fill them in.) With `all`, every field becomes optional that way.
+ */
+export function callerFields<S extends z.ZodRawShape>(
+  shape: S,
+  opts?: { all?: false },
+): OptionalFields<S, { [P in keyof S]: S[P] extends z.ZodDefault ? P : never }[keyof S]>;
+export function callerFields<S extends z.ZodRawShape>(
+  shape: S,
+  opts: { all: true },
+): OptionalFields<S, keyof S>;
+export function callerFields(shape: z.ZodRawShape, opts: { all?: boolean } = {}): z.ZodRawShape {
+  return Object.fromEntries(
+    Object.entries(shape).map(([key, field]) => [
+      key,
+      opts.all || field instanceof z.ZodDefault ? bare(field as z.ZodType).optional() : field,
+    ]),
+  );
+}
+
 export const WorkerStatusSchema = z.enum(WORKER_STATUSES);
 export const SessionStatusSchema = z.enum(SESSION_STATUSES);
 export const ServiceStatusSchema = z.enum(SERVICE_STATUSES);

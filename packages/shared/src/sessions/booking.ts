@@ -1,28 +1,29 @@
 import { ulid } from 'ulid';
-import type * as z from 'zod';
-import type { CreateSessionBody, ListSessionsQuery } from '../api/index.ts';
+import * as z from 'zod';
 import type { DefinitionStore } from '../catalogue/index.ts';
 import { filteredPage, type ListPage } from '../catalogue/index.ts';
-import type {
-  GradingSession,
-  LabletSession,
-  ResourceObservation,
-  ScoreReport,
-  SessionStatus,
-  Timeslot,
-  UserSession,
-} from '../kernel/index.ts';
+import type { LabletSession, SessionStatus, Timeslot } from '../kernel/index.ts';
 import {
   ConflictError,
+  callerFields,
   DuplicateError,
-  isTerminalSession,
+  GradingSessionSchema,
+  IsoDateTime,
+  LabletSessionSchema,
   NotFoundError,
   newSession,
+  ResourceObservationSchema,
+  ScoreReportSchema,
+  SessionStatusSchema,
+  StateTransitionSchema,
+  UserSessionSchema,
   ValidationError,
 } from '../kernel/index.ts';
 import type { WorkflowEngine } from '../platform/index.ts';
 import { nowOf, retryOnConflict } from '../platform/index.ts';
+import { ACTION_OUTCOMES, finishDecision, terminateDecision } from './rules/actions.ts';
 import type { SessionStore } from './session-store.ts';
+import { WORKFLOW_ERRORS } from './steps/errors.ts';
 
 /**
  * Session commands and queries behind the API (DESIGN §4, §6, §8). A session is created PENDING
@@ -41,8 +42,33 @@ export interface SessionDeps {
   newId?: () => string;
 }
 
-export type CreateSessionInput = z.output<typeof CreateSessionBody>;
-export type ListSessionsInput = z.output<typeof ListSessionsQuery>;
+/**
+ * What a caller states to book a session: the session entity's own fields for the reservation,
+ * the learner, the timeslot and the definition; the version is the latest unless given. The rest
+ * (status, requirements copied from the definition, placement, workflow) is set here.
+ */
+export const NewSessionSchema = LabletSessionSchema.pick({
+  definitionId: true,
+  definitionVersion: true,
+  reservationId: true,
+  owner: true,
+  timeslot: true,
+}).partial({ definitionVersion: true });
+export type CreateSessionInput = z.output<typeof NewSessionSchema>;
+
+/** Filters of listSessions, each optional; the timeslot-start window is half-open [startFrom, startTo). */
+export const SessionFilterSchema = z.object({
+  ...callerFields(
+    LabletSessionSchema.pick({ status: true, reservationId: true, workerId: true, definitionId: true }).shape,
+    { all: true },
+  ),
+  startFrom: IsoDateTime.optional(),
+  startTo: IsoDateTime.optional(),
+});
+export type ListSessionsInput = z.output<typeof SessionFilterSchema> & {
+  limit: number;
+  cursor?: string | undefined;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Timeslot rules
@@ -221,13 +247,14 @@ export async function ensureWorkflowStarted(
 // Queries
 
 /** A session with its child records, as GET /v1/sessions/{id} returns it. */
-export type SessionView = LabletSession & {
-  userSession: UserSession | null;
-  grading: GradingSession | null;
-  score: ScoreReport | null;
-  observations: ResourceObservation[];
-  history: Awaited<ReturnType<SessionStore['get']>>['history'];
-};
+export const SessionViewSchema = LabletSessionSchema.extend({
+  userSession: UserSessionSchema.nullable(),
+  grading: GradingSessionSchema.nullable(),
+  score: ScoreReportSchema.nullable(),
+  observations: z.array(ResourceObservationSchema),
+  history: z.array(StateTransitionSchema(SessionStatusSchema)),
+});
+export type SessionView = z.output<typeof SessionViewSchema>;
 
 export async function getSessionView(deps: Pick<SessionDeps, 'sessions'>, id: string): Promise<SessionView> {
   const a = await deps.sessions.get(id);
@@ -323,21 +350,12 @@ const LATEST = '9999-12-31T23:59:59.999Z';
 // ---------------------------------------------------------------------------------------------
 // Terminate and finish
 
-export type ActionOutcome =
-  /** Went straight to TERMINATED (it had not been placed: nothing to tear down). */
-  | 'terminated'
-  /** Recorded; the workflow tears down (its pending wait, if any, was failed/resolved). */
-  | 'requested'
-  /** Nothing to do in this status (already over, or already past that point). */
-  | 'noop';
-
-export interface ActionResult {
-  session: LabletSession;
-  outcome: ActionOutcome;
-}
-
-/** Failure `error` the workflow's Catch sees when a wait is failed by terminate. */
-export const TERMINATED_ERROR = 'Terminated';
+/** The reply of terminate and finish: the session after the request, and what the request did. */
+export const ActionResultSchema = z.object({
+  outcome: z.enum(ACTION_OUTCOMES),
+  session: LabletSessionSchema,
+});
+export type ActionResult = z.output<typeof ActionResultSchema>;
 
 /**
  * Terminate (safe to repeat): records terminationRequestedAt/reason (the first request's are
@@ -355,11 +373,12 @@ export async function terminateSession(
   const { value } = await retryOnConflict(
     async () => {
       const s = await deps.sessions.getSession(id);
-      if (isTerminalSession(s.status)) return { session: s, outcome: 'noop' as const, previous: s };
+      const decision = terminateDecision(s);
+      if (decision === 'noop') return { session: s, outcome: decision, previous: s };
       const mark = s.terminationRequestedAt
         ? {}
         : { terminationRequestedAt: at, ...(ctx.reason ? { terminationReason: ctx.reason } : {}) };
-      if (s.status === 'PENDING' && !s.workerId) {
+      if (decision === 'terminated') {
         const t = await deps.sessions.transition(
           id,
           'PENDING',
@@ -369,10 +388,10 @@ export async function terminateSession(
           mark,
           { expectedVersion: s.version },
         );
-        return { session: t, outcome: 'terminated' as const, previous: s };
+        return { session: t, outcome: decision, previous: s };
       }
       const session = Object.keys(mark).length > 0 ? await deps.sessions.update(id, mark, s.version) : s;
-      return { session, outcome: 'requested' as const, previous: s };
+      return { session, outcome: decision, previous: s };
     },
     { maxAttempts: 10 },
   );
@@ -381,13 +400,10 @@ export async function terminateSession(
     await deps.engine.stopExecution(value.previous.executionArn, cause);
   }
   if (value.outcome === 'requested' && value.session.pendingWait) {
-    await deps.engine.sendTaskFailure(value.session.pendingWait.taskToken, TERMINATED_ERROR, cause);
+    await deps.engine.sendTaskFailure(value.session.pendingWait.taskToken, WORKFLOW_ERRORS.terminated, cause);
   }
   return { session: value.session, outcome: value.outcome };
 }
-
-const FINISHABLE: ReadonlySet<SessionStatus> = new Set(['READY', 'RUNNING']);
-const NOT_YET_FINISHABLE: ReadonlySet<SessionStatus> = new Set(['PENDING', 'SCHEDULED', 'INSTANTIATING']);
 
 /**
  * The learner is done (safe to repeat): a READY/RUNNING session records finishRequestedAt and an
@@ -403,19 +419,18 @@ export async function finishSession(
   const { value } = await retryOnConflict(
     async () => {
       const s = await deps.sessions.getSession(id);
-      if (NOT_YET_FINISHABLE.has(s.status)) {
+      const decision = finishDecision(s);
+      if (decision === 'not-ready') {
         throw new ConflictError(
           `session ${id} is ${s.status}; the learner can finish it once it is READY or RUNNING`,
           { sessionId: id, status: s.status },
         );
       }
-      if (!FINISHABLE.has(s.status) || s.terminationRequestedAt) {
-        return { session: s, outcome: 'noop' as const };
-      }
+      if (decision === 'noop') return { session: s, outcome: decision };
       const session = s.finishRequestedAt
         ? s
         : await deps.sessions.update(id, { finishRequestedAt: at }, s.version);
-      return { session, outcome: 'requested' as const };
+      return { session, outcome: decision };
     },
     { maxAttempts: 10 },
   );

@@ -1,14 +1,11 @@
-import { isMap, isSeq, parseDocument } from 'yaml';
-import type * as z from 'zod';
-import type { ApplyObservedBody } from '../api/index.ts';
+import * as z from 'zod';
 import type { DefinitionStore } from '../catalogue/index.ts';
 import {
   aggregateObservations,
-  CmlTopologySchema,
   detectPortDrift,
-  extractPortTemplate,
-  type ObservationAggregate,
-  parseTopology,
+  portTemplateFromObservation,
+  samePorts,
+  topologyWithObservedTags,
 } from '../catalogue/index.ts';
 import type { PortLeaseStore, WorkerStore } from '../fleet/index.ts';
 import type {
@@ -17,7 +14,6 @@ import type {
   ObservationRequest,
   PortConflict,
   PortDrift,
-  PortTemplate,
   ResourceObservation,
   ResourceRequirements,
   Worker,
@@ -26,8 +22,15 @@ import {
   ConflictError,
   type DefinitionChanges,
   DomainError,
+  Id,
+  IsoDateTime,
+  LabletDefinitionSchema,
   NotFoundError,
   nextDefinitionVersion,
+  OBSERVABLE_SESSION_STATUSES,
+  ObservationRequestSchema,
+  PortTemplateSchema,
+  ResourceRequirementsSchema,
   VersionConflictError,
 } from '../kernel/index.ts';
 import type { CmlApi, CmlInterfaceInfo, CmlNodeInfo } from '../platform/index.ts';
@@ -64,8 +67,6 @@ export interface ObserveDeps {
   clock?: () => Date;
 }
 
-/** Session statuses in which a lab runs and can be observed. */
-export const OBSERVABLE_STATUSES: readonly LabletSession['status'][] = ['RUNNING', 'COLLECTING'];
 /** At most this many port conflicts are kept on a session (the newest). */
 export const MAX_PORT_CONFLICTS = 100;
 
@@ -202,12 +203,14 @@ export async function recordLabObservation(
 // ---------------------------------------------------------------------------------------------
 // Manual trigger
 
-export interface ObservationRequestResult {
+/** What requestObservation returns: the request recorded (or the one already pending). */
+export const ObservationRequestResultSchema = z.object({
   /** `already-requested`: a request is pending; nothing was changed. */
-  outcome: 'requested' | 'already-requested';
-  sessionId: string;
-  request: ObservationRequest;
-}
+  outcome: z.enum(['requested', 'already-requested']),
+  sessionId: Id,
+  request: ObservationRequestSchema,
+});
+export type ObservationRequestResult = z.output<typeof ObservationRequestResultSchema>;
 
 /**
  * Records a manual observation request on a RUNNING session (any other status → 409). The work
@@ -288,7 +291,7 @@ export async function runObservationRequest(
     return { outcome: 'failed', error: text };
   };
 
-  if (!OBSERVABLE_STATUSES.includes(session.status)) {
+  if (!OBSERVABLE_SESSION_STATUSES.includes(session.status)) {
     return fail(`session is ${session.status}; its lab is no longer running`);
   }
   let observation: ResourceObservation;
@@ -310,16 +313,41 @@ export interface ObservationQueryDeps {
   sessions: Pick<SessionStore, 'listObservationsOfDefinition'>;
 }
 
-export interface DefinitionObservations extends ObservationAggregate {
-  definitionId: string;
-  /** The definition's latest version and its requirements, to compare with. */
-  latestVersion: number;
-  current: ResourceRequirements;
-  /** How many sessions were asked for. */
-  limit: number;
-}
-
 export const DEFAULT_OBSERVATION_LIMIT = 20;
+/** The most observed sessions one aggregation or apply reads. */
+export const MAX_OBSERVATION_LIMIT = 100;
+/** How many of the newest observed sessions to aggregate (1..MAX_OBSERVATION_LIMIT). */
+export const ObservationLimit = z.number().int().min(1).max(MAX_OBSERVATION_LIMIT);
+
+const ObservedSessionSummarySchema = z.object({
+  sessionId: Id,
+  definitionVersion: LabletDefinitionSchema.shape.version,
+  observedAt: IsoDateTime,
+  totals: ResourceRequirementsSchema,
+  hasDrift: z.boolean(),
+});
+
+/** What getDefinitionObservations returns: the newest observed sessions, aggregated. */
+export const DefinitionObservationsSchema = z.object({
+  definitionId: Id,
+  /** The definition's latest version and its requirements, to compare with. */
+  latestVersion: LabletDefinitionSchema.shape.version,
+  current: ResourceRequirementsSchema,
+  /** How many sessions were asked for. */
+  limit: z.number().int().min(1),
+  sessionCount: z.number().int().nonnegative(),
+  /** Definition versions among the sessions, ascending. */
+  versions: z.array(LabletDefinitionSchema.shape.version),
+  max: ResourceRequirementsSchema.nullable(),
+  avg: ResourceRequirementsSchema.nullable(),
+  latest: ResourceRequirementsSchema.nullable(),
+  /** Sessions whose newest observation reported port drift. */
+  driftSessions: z.number().int().nonnegative(),
+  /** Newest first. */
+  sessions: z.array(ObservedSessionSummarySchema),
+});
+export type DefinitionObservations = z.output<typeof DefinitionObservationsSchema>;
+
 /** Observation pages read at most while looking for `limit` distinct sessions. */
 const MAX_OBSERVATION_PAGES = 20;
 
@@ -367,31 +395,73 @@ export async function getDefinitionObservations(
 // ---------------------------------------------------------------------------------------------
 // Apply: a new version from what was observed
 
-export type ApplyObservedInput = z.output<typeof ApplyObservedBody>;
+const STRATEGIES = ['max', 'latest', 'custom'] as const;
 
-export interface DefinitionShape {
-  version: number;
-  resourceRequirements: ResourceRequirements;
-  portTemplate: PortTemplate;
-}
+/**
+ * What a caller states to apply observations. The strategy's rules are the use case's own:
+ * `custom` needs at least one value in resourceRequirements, and only `custom` takes them.
+ */
+export const ApplyObservedInputSchema = z
+  .object({
+    /** max / latest of the observed sessions, or custom values (given in resourceRequirements). */
+    strategy: z.enum(STRATEGIES),
+    /** How many of the newest observed sessions to consider. */
+    limit: ObservationLimit.default(DEFAULT_OBSERVATION_LIMIT),
+    /** strategy custom: the values to use; fields not given keep the latest version's. */
+    resourceRequirements: ResourceRequirementsSchema.partial().optional(),
+    /** Also take the port template (and the topology's node tags) from the newest observation. */
+    portTemplate: z.boolean().default(false),
+    /** Only if the latest version is still this one (409 otherwise). */
+    expectedVersion: LabletDefinitionSchema.shape.version.optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const given = b.resourceRequirements !== undefined && Object.keys(b.resourceRequirements).length > 0;
+    if (b.strategy === 'custom' && !given) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['resourceRequirements'],
+        message: 'strategy custom needs at least one value',
+      });
+    }
+    if (b.strategy !== 'custom' && b.resourceRequirements !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['resourceRequirements'],
+        message: 'only with strategy custom',
+      });
+    }
+  });
+export type ApplyObservedInput = z.output<typeof ApplyObservedInputSchema>;
 
-export interface ApplyObservedResult {
-  definitionId: string;
-  strategy: ApplyObservedInput['strategy'];
+const DefinitionShapeSchema = z.object({
+  version: LabletDefinitionSchema.shape.version,
+  resourceRequirements: ResourceRequirementsSchema,
+  portTemplate: PortTemplateSchema,
+});
+export type DefinitionShape = z.output<typeof DefinitionShapeSchema>;
+
+/** What applyObservedToDefinition returns. */
+export const ApplyObservedResultSchema = z.object({
+  definitionId: Id,
+  strategy: z.enum(STRATEGIES),
   /** false: the observed values equal the latest version's; no version was created. */
-  changed: boolean;
-  before: DefinitionShape;
-  after: DefinitionShape;
+  changed: z.boolean(),
+  before: DefinitionShapeSchema,
+  after: DefinitionShapeSchema,
   /** The observations used (null for a custom strategy without them). */
-  basedOn: {
-    sessionCount: number;
-    versions: number[];
-    sessionIds: string[];
-    newestObservedAt: string;
-  } | null;
+  basedOn: z
+    .object({
+      sessionCount: z.number().int().nonnegative(),
+      versions: z.array(LabletDefinitionSchema.shape.version),
+      sessionIds: z.array(Id),
+      newestObservedAt: IsoDateTime,
+    })
+    .nullable(),
   /** The latest version after the call (the new one when `changed`). */
-  definition: LabletDefinition;
-}
+  definition: LabletDefinitionSchema,
+});
+export type ApplyObservedResult = z.output<typeof ApplyObservedResultSchema>;
 
 const shapeOf = (d: LabletDefinition): DefinitionShape => ({
   version: d.version,
@@ -399,61 +469,7 @@ const shapeOf = (d: LabletDefinition): DefinitionShape => ({
   portTemplate: structuredClone(d.portTemplate),
 });
 
-/** The PATty port template the observed nodes' tags describe (names as placement uses them). */
-export function portTemplateFromObservation(observation: ResourceObservation): PortTemplate {
-  const topology = CmlTopologySchema.parse({
-    lab: { version: 'observed' },
-    nodes: observation.nodes.map((n, i) => ({
-      id: `n${i}`,
-      label: n.label,
-      node_definition: n.nodeDefinition || 'unknown',
-      tags: n.tags,
-    })),
-    links: [],
-  });
-  return extractPortTemplate(topology);
-}
-
-/**
- * The definition's topology with each observed node's tags replaced by the tags CML reported
- * (nodes matched by label; unobserved nodes keep theirs), and the port template it now derives.
- * Keeps topology and template consistent, which instantiation relies on. Observed nodes the
- * topology does not have cannot be folded back (their definition is unknown): 409.
- */
-export function topologyWithObservedTags(
-  topologyYaml: string,
-  observation: ResourceObservation,
-): { topologyYaml: string; portTemplate: PortTemplate } {
-  const doc = parseDocument(topologyYaml, { uniqueKeys: true });
-  const nodes = doc.get('nodes', true);
-  const byLabel = new Map<string, { set: (tags: string[]) => void }>();
-  if (isSeq(nodes)) {
-    for (const node of nodes.items) {
-      if (!isMap(node)) continue;
-      const label = node.get('label');
-      if (label === undefined || label === null) continue;
-      byLabel.set(String(label), { set: (tags) => node.set('tags', doc.createNode(tags)) });
-    }
-  }
-  const unknown = observation.nodes.map((n) => n.label).filter((l) => !byLabel.has(l));
-  if (unknown.length > 0) {
-    throw new ConflictError(
-      `observed nodes ${unknown.join(', ')} are not in the definition's topology; update the topology instead`,
-      { nodes: unknown },
-    );
-  }
-  for (const n of observation.nodes) byLabel.get(n.label)!.set([...n.tags]);
-  const text = doc.toString({ lineWidth: 0 });
-  return { topologyYaml: text, portTemplate: extractPortTemplate(parseTopology(text)) };
-}
-
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/** A port template without the outside ports, in name order: what a lab's ports are, not where. */
-const portsShape = (template: PortTemplate) =>
-  template
-    .map(({ templatePort: _port, ...entry }) => entry)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 /**
  * A new version of the definition whose resource requirements come from its observations —
@@ -512,8 +528,7 @@ export async function applyObservedToDefinition(
       if (input.portTemplate) {
         try {
           const observed = portTemplateFromObservation(newestObservation!);
-          // Outside ports differ by nature (each session has its leases): compare the rest.
-          if (!sameJson(portsShape(observed), portsShape(prev.portTemplate))) {
+          if (!samePorts(observed, prev.portTemplate)) {
             if (prev.topologyYaml) {
               Object.assign(changes, topologyWithObservedTags(prev.topologyYaml, newestObservation!));
             } else changes.portTemplate = observed;
