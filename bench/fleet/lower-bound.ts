@@ -1,14 +1,20 @@
 /**
- * The cost lower bound of a trace: for each instant, each resource's total demand divided by the
- * capacity of the template with the most of that resource per dollar, rounded up to whole hosts;
- * the most demanding resource sets the cost of that instant; integrated over time.
+ * Demand intervals of a trace, and the single-template yardstick of its cost: for each instant,
+ * each resource's total demand divided by the capacity of the template with the most of that
+ * resource per dollar, rounded up to whole hosts; the most demanding resource sets the cost of
+ * that instant; integrated over time.
+ *
+ * The yardstick is not a lower bound for a fleet of several templates: a cheaper mix (or one
+ * small host at night) can undercut it. The bounds are in bounds.ts (per-instant integer and LP)
+ * and offline.ts (the clairvoyant optimum of a small trace); the simulator still reports the
+ * yardstick for comparison with the figures measured against it before.
  */
 
 import type { Capacity, WorkerTemplate } from '@lcm/shared/kernel';
 import { CAPACITY_DIMENSIONS, type CapacityDimension } from '@lcm/shared/kernel';
 import type { Reservation, SimDefinition } from './trace.ts';
 
-export interface LowerBound {
+export interface SingleTemplateBound {
   cost: number;
   hostHours: number;
   /** Per dimension: the template with the most of it per dollar. */
@@ -48,10 +54,40 @@ export function sessionIntervals(
   });
 }
 
-export function lowerBound(
+/** The demand of a trace as a step function: one entry per instant (interval between change points). */
+export interface Instant {
+  from: number;
+  to: number;
+  demand: Capacity;
+}
+
+export function instants(intervals: readonly DemandInterval[]): Instant[] {
+  const changes = new Map<number, Capacity>();
+  const bump = (at: number, c: Capacity, sign: 1 | -1): void => {
+    const cur = changes.get(at) ?? { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 };
+    for (const d of CAPACITY_DIMENSIONS) cur[d] += sign * c[d];
+    changes.set(at, cur);
+  };
+  for (const i of intervals) {
+    if (i.to <= i.from) continue;
+    bump(i.from, i.need, 1);
+    bump(i.to, i.need, -1);
+  }
+  const times = [...changes.keys()].sort((a, b) => a - b);
+  const total: Capacity = { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 };
+  const out: Instant[] = [];
+  for (let k = 0; k < times.length - 1; k++) {
+    const delta = changes.get(times[k]!)!;
+    for (const d of CAPACITY_DIMENSIONS) total[d] += delta[d];
+    out.push({ from: times[k]!, to: times[k + 1]!, demand: { ...total } });
+  }
+  return out;
+}
+
+export function singleTemplateBound(
   intervals: readonly DemandInterval[],
   templates: readonly WorkerTemplate[],
-): LowerBound {
+): SingleTemplateBound {
   const enabled = templates.filter((t) => t.enabled !== false && t.costPerHourUsd > 0);
   const best = {} as Record<CapacityDimension, WorkerTemplate>;
   for (const d of CAPACITY_DIMENSIONS) {
@@ -65,30 +101,15 @@ export function lowerBound(
   }
   const dims = CAPACITY_DIMENSIONS.filter((d) => best[d] !== undefined);
 
-  // Sweep: +need at `from`, −need at `to`; demand is constant between consecutive change points.
-  const changes = new Map<number, Capacity>();
-  const bump = (at: number, c: Capacity, sign: 1 | -1): void => {
-    const cur = changes.get(at) ?? { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 };
-    for (const d of CAPACITY_DIMENSIONS) cur[d] += sign * c[d];
-    changes.set(at, cur);
-  };
-  for (const i of intervals) {
-    bump(i.from, i.need, 1);
-    bump(i.to, i.need, -1);
-  }
-  const times = [...changes.keys()].sort((a, b) => a - b);
-  const total: Capacity = { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 };
   let cost = 0;
   let hostHours = 0;
-  for (let k = 0; k < times.length - 1; k++) {
-    const delta = changes.get(times[k]!)!;
-    for (const d of CAPACITY_DIMENSIONS) total[d] += delta[d];
-    const hours = (times[k + 1]! - times[k]!) / 60;
+  for (const s of instants(intervals)) {
+    const hours = (s.to - s.from) / 60;
     let instantCost = 0;
     let instantHosts = 0;
     for (const d of dims) {
       const t = best[d];
-      const hosts = Math.ceil(Math.round((total[d] / t.capacity[d]) * 1e6) / 1e6);
+      const hosts = Math.ceil(Math.round((s.demand[d] / t.capacity[d]) * 1e6) / 1e6);
       const c = hosts * t.costPerHourUsd;
       if (c > instantCost) {
         instantCost = c;

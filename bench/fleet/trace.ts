@@ -21,10 +21,22 @@ export function prng(seed: number): () => number {
 }
 export type Rand = () => number;
 
-const int = (rand: Rand, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
-const logUniform = (rand: Rand, lo: number, hi: number): number =>
+/**
+ * A 32-bit seed derived from a seed and a key (murmur3's finaliser over both), for streams that
+ * must not depend on how many numbers other streams drew: `prng(subSeed(seed, k))`.
+ */
+export function subSeed(seed: number, key: number): number {
+  let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(key >>> 0, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Uniform integer in [lo, hi]. */
+export const int = (rand: Rand, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+export const logUniform = (rand: Rand, lo: number, hi: number): number =>
   Math.exp(Math.log(lo) + rand() * Math.log(hi / lo));
-function weighted<T>(rand: Rand, items: ReadonlyArray<{ weight: number; value: T }>): T {
+export function weighted<T>(rand: Rand, items: ReadonlyArray<{ weight: number; value: T }>): T {
   let r = rand() * items.reduce((s, i) => s + i.weight, 0);
   for (const i of items) {
     r -= i.weight;
@@ -85,7 +97,7 @@ export const DEFAULT_TRACE_OPTIONS: TraceOptions = {
 const EPOCH = '2026-01-05T00:00:00.000Z';
 const AT = '2026-01-01T00:00:00.000Z';
 
-const ports = (n: number): PortTemplate =>
+export const ports = (n: number): PortTemplate =>
   Array.from({ length: n }, (_, i) => ({
     name: `n${i}_serial`,
     nodeLabel: `n${i}`,
@@ -135,7 +147,7 @@ export const SIM_DEFINITIONS: SimDefinition[] = [
   },
 ];
 
-const template = (
+export const simTemplate = (
   name: string,
   instanceType: string,
   capacity: WorkerTemplate['capacity'],
@@ -157,14 +169,21 @@ const template = (
 });
 
 /**
- * Worker templates with illustrative us-east-1 on-demand prices. cml-96 (m5.metal) has the most
- * capacity per dollar in every dimension; cml-32 is the cheapest host; cml-48 (m5zn.metal, fast
- * single-thread) is dominated and should only win when nothing else fits the demand.
+ * The default trace's worker templates, kept so its figures stay comparable with earlier runs:
+ * illustrative us-east-1 on-demand prices. cml-96 (m5.metal) has the most capacity per dollar in
+ * every dimension; cml-32 is the cheapest host; cml-48 (m5zn.metal, fast single-thread) is
+ * dominated and should only win when nothing else fits the demand. cml-32 (m7i.8xlarge) could
+ * not run CML (no bare metal, no nested virtualisation): templates.ts has CML-capable shapes.
  */
 export const SIM_TEMPLATES: WorkerTemplate[] = [
-  template('cml-96', 'm5.metal', { cpuCores: 96, memoryGb: 384, storageGb: 2000, maxNodes: 250 }, 4.608),
-  template('cml-48', 'm5zn.metal', { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 120 }, 3.9641),
-  template('cml-32', 'm7i.8xlarge', { cpuCores: 32, memoryGb: 128, storageGb: 600, maxNodes: 80 }, 1.6128),
+  simTemplate('cml-96', 'm5.metal', { cpuCores: 96, memoryGb: 384, storageGb: 2000, maxNodes: 250 }, 4.608),
+  simTemplate(
+    'cml-48',
+    'm5zn.metal',
+    { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 120 },
+    3.9641,
+  ),
+  simTemplate('cml-32', 'm7i.8xlarge', { cpuCores: 32, memoryGb: 128, storageGb: 600, maxNodes: 80 }, 1.6128),
 ];
 
 /** Start of a cohort in one region's working day, in minutes after midnight UTC. */
@@ -185,7 +204,7 @@ const REGIONS: Region[] = [
 const COHORT_DURATIONS = [120, 180, 240];
 
 /** Lead time of an individual booking: 65 % days ahead, 25 % hours ahead, 10 % minutes ahead. */
-function individualLead(rand: Rand): number {
+export function individualLead(rand: Rand): number {
   const r = rand();
   if (r < 0.65) return logUniform(rand, MINUTES_PER_DAY, 10 * MINUTES_PER_DAY);
   if (r < 0.9) return logUniform(rand, 60, MINUTES_PER_DAY);

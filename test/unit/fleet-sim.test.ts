@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lowerBound } from '../../bench/fleet/lower-bound.ts';
+import { singleTemplateBound } from '../../bench/fleet/lower-bound.ts';
 import { POLICIES, type PolicyResult, simulate } from '../../bench/fleet/sim.ts';
 import {
   generateTrace,
@@ -73,8 +73,8 @@ describe('fleet simulator', () => {
       expect(Math.round(r.onTimeShare * r.sessions) + r.late).toBe(r.sessions);
       expect(r.failed).toBeLessThanOrEqual(r.late);
       expect(r.cost).toBeGreaterThan(0);
-      expect(r.lowerBoundCost).toBeGreaterThan(0);
-      expect(r.costRatio).toBeCloseTo(r.cost / r.lowerBoundCost, 9);
+      expect(r.singleTemplateBoundCost).toBeGreaterThan(0);
+      expect(r.costRatioSingleTemplate).toBeCloseTo(r.cost / r.singleTemplateBoundCost, 9);
       const b = r.costBreakdown;
       expect(b.booting + b.idle + b.busy + b.draining).toBeCloseTo(r.runningCost, 6);
     }
@@ -103,7 +103,7 @@ describe('fleet simulator', () => {
   });
 });
 
-describe('fleet lower bound', () => {
+describe('fleet single-template yardstick', () => {
   it('rounds each instant up to whole hosts of the best capacity-per-dollar template', () => {
     const good = template({
       name: 'good',
@@ -117,7 +117,7 @@ describe('fleet lower bound', () => {
     });
     const need = { cpuCores: 1, memoryGb: 60, storageGb: 0, maxNodes: 0 };
     // 0–30 min: 60 GB → 1 host; 30–60: 120 GB → 2 hosts; 60–90: 60 GB → 1 host (memory dominates).
-    const lb = lowerBound(
+    const lb = singleTemplateBound(
       [
         { from: 0, to: 60, need },
         { from: 30, to: 90, need },
