@@ -1,11 +1,12 @@
 import { OPERATIONS, type Operation, routeKeyOf } from '@lcm/shared/api';
+import { apiFunctionOf } from '../catalogue.ts';
 
 /**
  * The HTTP API's routes as the gateway sees them, projected from the operation catalogue
- * (packages/shared/src/api/operations.ts), so there is one list: it drives the CDK HTTP API
- * (one NodejsFunction per `group`, entry `functions/api/<group>.ts` exporting `handler`) and the
- * local server. Paths use API Gateway syntax (`{id}`, `{proxy+}`). RBAC (`permission`) and the
- * OpenAPI schemas live on the operation.
+ * (packages/shared/src/api/operations.ts), so there is one list: it drives the CDK HTTP API and
+ * the local server, each route to the function of its `group` (functions/catalogue.ts,
+ * API_FUNCTIONS; entry `functions/api/<group>.ts` exporting `handler`). Paths use API Gateway
+ * syntax (`{id}`, `{proxy+}`). RBAC (`permission`) and the OpenAPI schemas live on the operation.
  */
 
 export type HttpMethod = Operation['method'];
@@ -39,5 +40,5 @@ export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): strin
 /** Distinct groups in catalogue order: one Lambda function each. */
 export const ROUTE_GROUPS: readonly RouteGroup[] = [...new Set(ROUTES.map((r) => r.group))];
 
-/** The handler module of a group, relative to the repository root. */
-export const handlerEntry = (group: string): string => `functions/api/${group}.ts`;
+/** The handler module of a group, relative to the repository root (its catalogue entry). */
+export const handlerEntry = (group: string): string => apiFunctionOf(group).entry;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { OPERATIONS, type Operation } from '@lcm/shared/api';
+import { apiFunctionOf } from '../../functions/catalogue.ts';
 import { REPO_ROOT } from './bundling.ts';
 
 /**
@@ -16,8 +17,8 @@ export const API_GROUPS: readonly string[] = [...new Set(operations.map((o) => o
 /** The operations served by one group. */
 export const operationsOf = (group: string): Operation[] => operations.filter((o) => o.group === group);
 
-/** Handler module of a group, relative to the repository root. */
-export const handlerPathOf = (group: string): string => `functions/api/${group}.ts`;
+/** Handler module of a group, relative to the repository root: its function's catalogue entry. */
+export const handlerPathOf = (group: string): string => apiFunctionOf(group).entry;
 
 /** Absolute path of a group's handler module (NodejsFunction `entry`). */
 export const handlerEntryOf = (group: string): string => join(REPO_ROOT, handlerPathOf(group));

@@ -16,51 +16,39 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { API_GROUPS, handlerEntryOf, operationsOf, type TableAccess, tableAccessOf } from './api-routes.ts';
-import { LAMBDA_RUNTIME, LOCK_FILE, lambdaBundling, REPO_ROOT } from './bundling.ts';
+import { API_FUNCTIONS, type ApiFunctionSpec } from '../../functions/catalogue.ts';
+import { API_GROUPS, isReadOperation, operationsOf, type TableAccess, tableAccessOf } from './api-routes.ts';
 import type { LcmStackProps } from './config.ts';
-import { acknowledgeIamResources, acknowledgeTableIndexGrants } from './nag-acknowledgements.ts';
-import { executionArnPatternOf, pascal } from './names.ts';
+import type { NeedResources } from './grants.ts';
+import { LcmFunction } from './lambda.ts';
+import { pascal } from './names.ts';
 
 export interface ApiStackProps extends LcmStackProps {
   /** The single table (data stack): TABLE_NAME of every handler, granted per group. */
   readonly table: ITableV2;
   /**
-   * Handler module of a route group. Default: functions/api/<group>.ts of this repository.
-   * Tests may point a group at a fixture.
+   * Handler module of a route group (absolute, or relative to the repository root). Default: the
+   * entry of the group's function in the catalogue. Tests may point a group at a fixture.
    */
   readonly handlerEntry?: (group: string) => string;
   /**
-   * The session workflow (workflows stack): the `sessions` group starts executions, resolves and
-   * fails task tokens and stops executions (WORKFLOW_ENGINE=stepfunctions). Without it, the group
-   * keeps the recording engine (nothing is started).
+   * The session workflow (workflows stack), for the `session-workflow` and `task-tokens` needs
+   * (the `sessions` group starts, stops and describes executions, resolves and fails task tokens).
    */
-  readonly sessionWorkflow?: { readonly stateMachine: IStateMachine; readonly stateMachineName: string };
+  readonly sessionWorkflow: { readonly stateMachine: IStateMachine };
+  /** The ingest route's dependencies (events stack), for the `bus` and `event-partners` needs. */
+  readonly eventIngest: { readonly bus: IEventBus; readonly partnersSecret: ISecret };
   /**
-   * The ingest route's dependencies (events stack): the `events` group publishes to the bus and
-   * reads the partner registry secret.
+   * The worker workflows (fleet stack), for the `fleet-workflows` need: the `workers` group
+   * starts provisioning and drain executions when an operator creates, starts, stops or
+   * terminates a worker.
    */
-  readonly eventIngest?: { readonly bus: IEventBus; readonly partnersSecret: ISecret };
-  /**
-   * The worker workflows (fleet stack): the `workers` group starts provisioning and drain
-   * executions when an operator creates, starts, stops or terminates a worker.
-   */
-  readonly fleetWorkflows?: { readonly provisioning: IStateMachine; readonly drain: IStateMachine };
+  readonly fleetWorkflows: { readonly provisioning: IStateMachine; readonly drain: IStateMachine };
 }
-
-/** The route group whose handler drives the session workflow (functions/api/sessions.ts). */
-export const SESSIONS_GROUP = 'sessions';
-/** The route group of `POST /v1/events` (functions/api/events.ts). */
-export const EVENTS_GROUP = 'events';
-/** The route group whose actions start worker workflows (functions/api/workers.ts). */
-export const WORKERS_GROUP = 'workers';
 
 /**
  * One line of JSON per request in the access log group. HTTP API writes `-` for a variable with
@@ -89,14 +77,10 @@ export const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'idempotency
 /** Response headers a browser script may read. */
 export const CORS_EXPOSE_HEADERS = ['location', 'retry-after'];
 
-export const FUNCTION_MEMORY_MB = 512;
-/** Below HTTP API's 30 s integration limit, so a slow handler times out in Lambda, visibly. */
-export const FUNCTION_TIMEOUT = Duration.seconds(10);
-export const POWERTOOLS_SERVICE_NAME = 'lcm-api';
-
 /**
  * The HTTPS API (DESIGN §8): an HTTP API whose routes are generated from the operation catalogue
- * (`OPERATIONS`), one NodejsFunction per route group (functions/api/<group>.ts), a JWT
+ * (`OPERATIONS`), one LcmFunction per route group (the catalogue's API functions,
+ * functions/catalogue.ts; handler functions/api/<group>.ts), a JWT
  * authorizer on every non-public route, JSON access logs, default-stage throttling and CORS
  * from context.
  *
@@ -104,10 +88,11 @@ export const POWERTOOLS_SERVICE_NAME = 'lcm-api';
  * them the stack creates a Cognito user pool with one group per role (ROLES) and an app client,
  * and accepts that pool's tokens (`cognito:groups` carries the roles; the handlers check them).
  *
- * Least privilege on the table: a group whose operations are all reads (`<resource>:read`
- * permissions or public) gets grantReadData; any other group grantReadWriteData (commands, and
- * their idempotency records in the same table). Each function has its own role with nothing
- * else but writing to its own log group and X-Ray.
+ * Least privilege: each function gets exactly the needs of its catalogue entry (grants.ts). On
+ * the table, a group whose operations are all reads (`<resource>:read` permissions or public)
+ * must say `table-read`, any other group `table-write` (commands, and their idempotency records
+ * in the same table); the synthesis fails when the catalogue and the operations disagree. Beyond
+ * its needs, each function's own role may only write to its own log group and to X-Ray.
  */
 export class ApiStack extends Stack {
   public readonly httpApi: HttpApi;
@@ -115,7 +100,7 @@ export class ApiStack extends Stack {
   /** The stage URL, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/ */
   public readonly url: string;
   /** The function of each route group, by group. */
-  public readonly functions: ReadonlyMap<string, NodejsFunction>;
+  public readonly functions: ReadonlyMap<string, LcmFunction>;
   /** The table access granted to each group. */
   public readonly tableAccess: ReadonlyMap<string, TableAccess>;
   public readonly accessLogGroup: LogGroup;
@@ -129,7 +114,6 @@ export class ApiStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const api = config.api;
-    const entryOf = props.handlerEntry ?? handlerEntryOf;
 
     // Identity provider: the one from context, else a Cognito user pool of this stack.
     if (api.jwt) {
@@ -173,24 +157,34 @@ export class ApiStack extends Stack {
     });
     this.url = this.stage.url;
 
-    // One function and one integration per route group.
-    const functions = new Map<string, NodejsFunction>();
+    // One function and one integration per route group, each function from its catalogue entry.
+    const resources: NeedResources = {
+      table: props.table,
+      bus: props.eventIngest.bus,
+      secrets: { eventPartners: props.eventIngest.partnersSecret },
+      // By reference: this stack is deployed after the workflows and fleet stacks.
+      stateMachineArns: {
+        'session-lifecycle': props.sessionWorkflow.stateMachine.stateMachineArn,
+        'worker-provisioning': props.fleetWorkflows.provisioning.stateMachineArn,
+        'worker-drain': props.fleetWorkflows.drain.stateMachineArn,
+      },
+    };
+    const functions = new Map<string, LcmFunction>();
     const tableAccess = new Map<string, TableAccess>();
     const integrations = new Map<string, HttpLambdaIntegration>();
-    for (const group of API_GROUPS) {
-      const access = tableAccessOf(group);
-      const fn = this.createFunction(group, entryOf(group), access, props);
-      functions.set(group, fn);
-      tableAccess.set(group, access);
-      integrations.set(group, new HttpLambdaIntegration(`${pascal(group)}Integration`, fn));
+    for (const spec of apiFunctionsOfGroups()) {
+      const fn = new LcmFunction(this, `${pascal(spec.group)}Api`, {
+        config,
+        spec,
+        resources,
+        ...(props.handlerEntry ? { entry: props.handlerEntry(spec.group) } : {}),
+      });
+      functions.set(spec.group, fn);
+      tableAccess.set(spec.group, tableAccessOf(spec.group));
+      integrations.set(spec.group, new HttpLambdaIntegration(`${pascal(spec.group)}Integration`, fn.fn));
     }
     this.functions = functions;
     this.tableAccess = tableAccess;
-    if (props.sessionWorkflow)
-      this.grantSessionWorkflow(groupFunction(functions, SESSIONS_GROUP), props.sessionWorkflow);
-    if (props.eventIngest) this.grantEventIngest(groupFunction(functions, EVENTS_GROUP), props.eventIngest);
-    if (props.fleetWorkflows)
-      this.grantFleetWorkflows(groupFunction(functions, WORKERS_GROUP), props.fleetWorkflows);
 
     // One route per operation, straight from the catalogue.
     for (const op of OPERATIONS as readonly Operation[]) {
@@ -218,115 +212,6 @@ export class ApiStack extends Stack {
         description: 'App client of the API: the audience of its tokens',
       });
     }
-  }
-
-  private createFunction(
-    group: string,
-    entry: string,
-    access: TableAccess,
-    { config, table }: ApiStackProps,
-  ): NodejsFunction {
-    const id = `${pascal(group)}Function`;
-    const operationIds = operationsOf(group).map((o) => o.operationId);
-    const logGroup = new LogGroup(this, `${id}Logs`, {
-      retention: config.api.logRetention,
-      removalPolicy: config.removalPolicy,
-    });
-    // Own role, no AWS managed policy: logs to its own group only, X-Ray, and the table grant.
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `LCM API ${group} handler (${config.stage})`,
-    });
-    logGroup.grantWrite(role);
-
-    const fn = new NodejsFunction(this, id, {
-      description: `LCM API (${config.stage}) ${group}: ${operationIds.join(', ')}`.slice(0, 256),
-      entry,
-      handler: 'handler',
-      runtime: LAMBDA_RUNTIME,
-      architecture: Architecture.ARM_64,
-      memorySize: FUNCTION_MEMORY_MB,
-      timeout: FUNCTION_TIMEOUT,
-      tracing: Tracing.ACTIVE,
-      role,
-      logGroup,
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: LOCK_FILE,
-      bundling: lambdaBundling(),
-      environment: {
-        TABLE_NAME: table.tableName,
-        POWERTOOLS_SERVICE_NAME,
-        POWERTOOLS_LOG_LEVEL: config.api.logLevel,
-        NODE_OPTIONS: '--enable-source-maps',
-        LCM_STAGE: config.stage,
-      },
-    });
-    if (access === 'read') table.grantReadData(fn);
-    else table.grantReadWriteData(fn);
-
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Pinned to nodejs22.x on purpose (DESIGN §11): the bundles target node22 and every test runs on Node 22; moving to a newer runtime is a deliberate upgrade, not a drift.',
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions, so their resource must be "*".',
-    });
-    acknowledgeTableIndexGrants(
-      role,
-      'The table grant covers the indexes of the single table (<table ARN>/index/*): the handlers query its GSIs, and the wildcard matches only the indexes of that one table.',
-    );
-    return fn;
-  }
-
-  /**
-   * The sessions handler on Step Functions: StartExecution on the state machine, task success and
-   * failure (finish, terminate), DescribeExecution (a repeated start) and StopExecution (terminate)
-   * on its executions.
-   */
-  private grantSessionWorkflow(fn: NodejsFunction, workflow: NonNullable<ApiStackProps['sessionWorkflow']>) {
-    fn.addEnvironment('WORKFLOW_ENGINE', 'stepfunctions');
-    fn.addEnvironment('SESSION_STATE_MACHINE_ARN', workflow.stateMachine.stateMachineArn);
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
-        resources: [workflow.stateMachine.stateMachineArn],
-      }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [executionArnPatternOf(this, workflow.stateMachineName)],
-      }),
-    );
-    acknowledgeIamResources(
-      fn.role!,
-      (resource) => resource.endsWith(`:execution:${workflow.stateMachineName}:*`),
-      `Execution ARNs end in the execution name (one per session, known at run time); the pattern covers only the executions of ${workflow.stateMachineName}.`,
-    );
-  }
-
-  /** Worker actions: StartExecution on the provisioning and drain machines (names make it idempotent). */
-  private grantFleetWorkflows(fn: NodejsFunction, wf: NonNullable<ApiStackProps['fleetWorkflows']>) {
-    fn.addEnvironment('WORKFLOW_ENGINE', 'stepfunctions');
-    fn.addEnvironment('WORKER_PROVISIONING_STATE_MACHINE_ARN', wf.provisioning.stateMachineArn);
-    fn.addEnvironment('WORKER_DRAIN_STATE_MACHINE_ARN', wf.drain.stateMachineArn);
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:StartExecution'],
-        resources: [wf.provisioning.stateMachineArn, wf.drain.stateMachineArn],
-      }),
-    );
-  }
-
-  /** POST /v1/events: PutEvents on the LCM bus, the partner registry secret (HMAC keys). */
-  private grantEventIngest(fn: NodejsFunction, ingest: NonNullable<ApiStackProps['eventIngest']>) {
-    fn.addEnvironment('EVENT_BUS_NAME', ingest.bus.eventBusName);
-    fn.addEnvironment('LCM_EVENT_PARTNERS_SECRET_ID', ingest.partnersSecret.secretArn);
-    ingest.bus.grantPutEventsTo(fn);
-    ingest.partnersSecret.grantRead(fn);
   }
 
   private createUserPool({ config }: ApiStackProps): {
@@ -382,10 +267,38 @@ export class ApiStack extends Stack {
   }
 }
 
-const groupFunction = (functions: ReadonlyMap<string, NodejsFunction>, group: string): NodejsFunction => {
-  const fn = functions.get(group);
-  if (!fn) throw new Error(`The operation catalogue has no route group "${group}"`);
-  return fn;
+/**
+ * The catalogue's API functions in the order of the operation catalogue's groups, after checking
+ * that they are one per group and that each one's table need is what its operations require
+ * (api-routes.ts: `read` when every operation reads).
+ */
+const apiFunctionsOfGroups = (): ApiFunctionSpec[] => {
+  const byGroup = new Map(API_FUNCTIONS.map((f) => [f.group as string, f]));
+  const problems: string[] = [];
+  for (const group of API_GROUPS) if (!byGroup.has(group)) problems.push(`no function for group "${group}"`);
+  for (const group of byGroup.keys()) {
+    if (!API_GROUPS.includes(group)) problems.push(`function "${group}" serves no operation`);
+  }
+  if (API_FUNCTIONS.length !== byGroup.size) problems.push('a group has more than one function');
+  for (const [group, spec] of byGroup) {
+    if (!API_GROUPS.includes(group)) continue;
+    const expected = tableAccessOf(group) === 'read' ? 'table-read' : 'table-write';
+    const table = spec.needs.filter((n) => n === 'table-read' || n === 'table-write');
+    if (table.length !== 1 || table[0] !== expected) {
+      const writes = operationsOf(group)
+        .filter((o) => !isReadOperation(o))
+        .map((o) => o.operationId);
+      problems.push(
+        `group "${group}" must need ${expected}, not ${table.join(' + ') || 'no table'}${writes.length > 0 ? ` (writing operations: ${writes.join(', ')})` : ''}`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `functions/catalogue.ts API_FUNCTIONS and the operation catalogue disagree: ${problems.join('; ')}`,
+    );
+  }
+  return API_GROUPS.map((group) => byGroup.get(group)!);
 };
 
 /** CORS only when origins are configured; the methods are those the catalogue uses. */

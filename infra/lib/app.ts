@@ -6,7 +6,6 @@ import { type LcmConfig, type LcmStackProps, readConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
 import { EventsStack } from './events-stack.ts';
 import { FleetStack } from './fleet-stack.ts';
-import { STATE_MACHINE_KEYS, stateMachineNameFor } from './names.ts';
 import { WorkflowsStack } from './workflows-stack.ts';
 
 /** Value of the `project` tag on every stack (CloudFormation propagates stack tags to resources). */
@@ -103,10 +102,7 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
   fleet.addStackDependency(workflows, 'the sweeps describe and resolve session workflow executions');
   const api = add(ApiStack, 'Api', 'HTTP API, JWT authorizer and route handlers', {
     table: data.table,
-    sessionWorkflow: {
-      stateMachine: workflows.sessionStateMachine,
-      stateMachineName: stateMachineNameFor(config.stage, STATE_MACHINE_KEYS.session),
-    },
+    sessionWorkflow: { stateMachine: workflows.sessionStateMachine },
     eventIngest: { bus: events.bus, partnersSecret: events.secrets.eventPartners },
     fleetWorkflows: { provisioning: fleet.provisioning.stateMachine, drain: fleet.drain.stateMachine },
   });

@@ -1,11 +1,9 @@
 import {
   EVENT_RULE_TARGETS,
   EVENT_RULES,
-  type EventRuleTarget,
   eventPatternJson,
   filterCriteriaOf,
   STREAM_CONSUMERS,
-  type StreamConsumer,
 } from '@lcm/shared/events';
 import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -16,17 +14,16 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { LcmConfig, LcmStackProps } from './config.ts';
 import {
-  grantContentRead,
-  grantSessionTaskTokens,
-  grantTableReadWrite,
-  useCml,
-  useSessionWorkflowEngine,
-} from './grants.ts';
+  RULE_TARGETS,
+  type RuleTargetFunctionSpec,
+  STREAM_FUNCTIONS,
+  type StreamConsumerFunctionSpec,
+} from '../../functions/catalogue.ts';
+import type { LcmConfig, LcmStackProps } from './config.ts';
+import type { NeedResources } from './grants.ts';
 import { LcmFunction } from './lambda.ts';
-import { acknowledgeTableIndexGrants } from './nag-acknowledgements.ts';
-import { eventBusNameFor, functionNameFor, pascal } from './names.ts';
+import { eventBusNameFor, pascal } from './names.ts';
 import { IntegrationSecretsConstruct } from './secrets.ts';
 
 export interface EventsStackProps extends LcmStackProps {
@@ -40,10 +37,6 @@ export const RULE_TARGET_RETRY = { retryAttempts: 8, maxEventAge: Duration.hours
 export const TARGET_ASYNC_RETRY = { retryAttempts: 2, maxEventAge: Duration.hours(2) } as const;
 /** Dead-letter messages are kept as long as SQS allows, for inspection and redrive. */
 export const DLQ_RETENTION = Duration.days(14);
-export const EVENT_TARGET_TIMEOUT = Duration.seconds(30);
-export const STREAM_CONSUMER_TIMEOUT = Duration.seconds(60);
-
-const SERVICE_NAME = 'lcm-events';
 
 /**
  * An encrypted (SQS-managed SSE), TLS-only dead-letter queue, kept 14 days. cdk-nag's SQS3 asks
@@ -72,9 +65,10 @@ export const createDeadLetterQueue = (
 /**
  * The event side of LCM (DESIGN §7): the bus `lcm-<stage>` with an archive for replay, one rule
  * per entry of EVENT_RULES (packages/shared/src/events/rules.ts) with the raw pattern of
- * `eventPatternJson`, targeting one function per target module with a retry policy and a DLQ,
- * the table-stream consumers of STREAM_CONSUMERS (outbox publisher, triggers) and the integration
- * secrets (partners, CML, LDS, grading).
+ * `eventPatternJson`, targeting the function of its target module (the catalogue's rule targets,
+ * functions/catalogue.ts) with a retry policy and a DLQ, the table-stream consumers of the
+ * catalogue with the settings of STREAM_CONSUMERS (outbox publisher, triggers) and the
+ * integration secrets (partners, CML, LDS, grading). Functions get exactly their needs (grants.ts).
  *
  * Stack order (no cycles): Data → Events → Workflows → Fleet → Api. This stack is created before
  * the workflows stack because the workflows' tasks read the secrets it owns, so its rule targets
@@ -111,14 +105,20 @@ export class EventsStack extends Stack {
     });
 
     this.secrets = new IntegrationSecretsConstruct(this, 'Secrets', { config });
+    const resources: NeedResources = { table: props.table, secrets: this.secrets, bus: this.bus };
 
     // One function and one DLQ per rule target module.
+    sameModules(
+      'rule targets',
+      EVENT_RULE_TARGETS.map((t) => t.module),
+      RULE_TARGETS.map((t) => t.entry),
+    );
     const targetFunctions = new Map<string, LcmFunction>();
     const targetDlqs = new Map<string, sqs.Queue>();
-    for (const target of EVENT_RULE_TARGETS) {
-      const { fn, dlq } = this.createRuleTarget(target, props);
-      targetFunctions.set(target.module, fn);
-      targetDlqs.set(target.module, dlq);
+    for (const target of RULE_TARGETS) {
+      const { fn, dlq } = this.createRuleTarget(target, config, resources);
+      targetFunctions.set(target.entry, fn);
+      targetDlqs.set(target.entry, dlq);
     }
     this.targetFunctions = targetFunctions;
     this.targetDlqs = targetDlqs;
@@ -143,9 +143,14 @@ export class EventsStack extends Stack {
     }
     this.rules = rules;
 
+    sameModules(
+      'stream consumers',
+      STREAM_CONSUMERS.map((c) => c.module),
+      STREAM_FUNCTIONS.map((c) => c.entry),
+    );
     const consumers = new Map<string, { fn: LcmFunction; dlq: sqs.Queue }>();
-    for (const consumer of STREAM_CONSUMERS)
-      consumers.set(consumer.name, this.createStreamConsumer(consumer, props));
+    for (const consumer of STREAM_FUNCTIONS)
+      consumers.set(consumer.name, this.createStreamConsumer(consumer, props, resources));
     this.streamConsumers = consumers;
 
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName, description: 'The LCM event bus' });
@@ -169,68 +174,41 @@ export class EventsStack extends Stack {
   }
 
   /**
-   * A rule target (functions/events/*.ts): resolves session waits, so it reads and writes the
-   * table (sessions, processed-event records) and sends task success/failure to the session
-   * state machine. EventBridge delivers with RULE_TARGET_RETRY, Lambda retries a failed
-   * invocation with TARGET_ASYNC_RETRY; what is still undelivered or failing lands in the DLQ.
+   * A rule target (functions/events/*.ts): resolves session waits (its needs: the table and the
+   * session workflow's task tokens). EventBridge delivers with RULE_TARGET_RETRY, Lambda retries
+   * a failed invocation with TARGET_ASYNC_RETRY; what is still undelivered or failing lands in
+   * the DLQ.
    */
   private createRuleTarget(
-    target: EventRuleTarget,
-    { config, table }: EventsStackProps,
+    spec: RuleTargetFunctionSpec,
+    config: LcmConfig,
+    resources: NeedResources,
   ): { fn: LcmFunction; dlq: sqs.Queue } {
-    const id = pascal(target.function);
-    const rulesOfTarget = EVENT_RULES.filter((r) => r.target.module === target.module).map((r) => r.name);
-    const fn = new LcmFunction(this, `${id}Target`, {
-      config,
-      entry: target.module,
-      functionName: functionNameFor(config.stage, target.function),
-      description: `LCM (${config.stage}) rule target of ${rulesOfTarget.join(', ')}`,
-      timeout: EVENT_TARGET_TIMEOUT,
-      serviceName: SERVICE_NAME,
-      environment: { TABLE_NAME: table.tableName },
-    });
-    grantTableReadWrite(fn, table);
-    useSessionWorkflowEngine(fn, config);
-    grantSessionTaskTokens(fn, config);
-
+    const id = pascal(spec.name);
+    const fn = new LcmFunction(this, `${id}Target`, { config, spec, resources });
     const dlq = createDeadLetterQueue(
       this,
       `${id}Dlq`,
       config,
-      `events of ${target.function} that EventBridge could not deliver or that failed after Lambda's retries`,
+      `events of ${spec.name} that EventBridge could not deliver or that failed after Lambda's retries`,
     );
     fn.fn.configureAsyncInvoke({ ...TARGET_ASYNC_RETRY, onFailure: new SqsDestination(dlq) });
     return { fn, dlq };
   }
 
   /**
-   * A table-stream consumer from STREAM_CONSUMERS: the event source mapping takes its filters
-   * (filterCriteriaOf), batch, retry and bisect settings from the consumer's definition; records
-   * still failing after the retries are described in the on-failure queue.
+   * A table-stream consumer: the event source mapping takes its filters (filterCriteriaOf), batch,
+   * retry and bisect settings from the consumer's definition (events/streams.ts); records still
+   * failing after the retries are described in the on-failure queue.
    */
   private createStreamConsumer(
-    consumer: StreamConsumer,
-    props: EventsStackProps,
+    spec: StreamConsumerFunctionSpec,
+    { config, table }: EventsStackProps,
+    resources: NeedResources,
   ): { fn: LcmFunction; dlq: sqs.Queue } {
-    const { config, table } = props;
-    const grant = STREAM_CONSUMER_GRANTS[consumer.name];
-    if (!grant) {
-      throw new Error(
-        `No permissions defined for stream consumer "${consumer.name}" (${consumer.module}): add it to STREAM_CONSUMER_GRANTS in infra/lib/events-stack.ts`,
-      );
-    }
+    const consumer = spec.stream;
     const id = `${pascal(consumer.name)}Consumer`;
-    const fn = new LcmFunction(this, id, {
-      config,
-      entry: consumer.module,
-      functionName: functionNameFor(config.stage, `stream-${consumer.name}`),
-      description: `LCM (${config.stage}) table stream consumer ${consumer.name}`,
-      timeout: STREAM_CONSUMER_TIMEOUT,
-      serviceName: SERVICE_NAME,
-      environment: { TABLE_NAME: table.tableName },
-    });
-    grant(fn, this, props);
-
+    const fn = new LcmFunction(this, id, { config, spec, resources });
     const dlq = createDeadLetterQueue(
       this,
       `${id}Dlq`,
@@ -255,30 +233,21 @@ export class EventsStack extends Stack {
 }
 
 /**
- * What each stream consumer may do beyond reading the stream. A consumer added to
- * STREAM_CONSUMERS without an entry here fails the synthesis: its permissions must be decided,
- * not guessed.
+ * The modules events/ wires (rule targets, stream consumers) and the catalogue's functions must
+ * be the same: a module without a function would be wired to nothing, a function without a
+ * module would never be invoked.
  */
-const STREAM_CONSUMER_GRANTS: Record<
-  string,
-  (fn: LcmFunction, stack: EventsStack, props: EventsStackProps) => void
-> = {
-  // functions/streams/outbox.ts: PutEvents on the bus; reads sessions (login URLs) from the table.
-  outbox: (fn, stack, { table }) => {
-    fn.addEnvironment('EVENT_BUS_NAME', stack.bus.eventBusName);
-    stack.bus.grantPutEventsTo(fn.role);
-    table.grantReadData(fn.role);
-    acknowledgeTableIndexGrants(
-      fn.role,
-      'The table grant covers the indexes of the single table (<table ARN>/index/*): the publisher reads sessions, and the wildcard matches only the indexes of that one table.',
+const sameModules = (what: string, wired: readonly string[], catalogued: readonly string[]): void => {
+  const missing = wired.filter((m) => !catalogued.includes(m));
+  const unused = catalogued.filter((m) => !wired.includes(m));
+  if (missing.length > 0 || unused.length > 0) {
+    throw new Error(
+      `The ${what} of @lcm/shared/events and functions/catalogue.ts disagree: ${[
+        missing.length > 0 ? `not in the catalogue: ${missing.join(', ')}` : '',
+        unused.length > 0 ? `not wired: ${unused.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ')}`,
     );
-  },
-  // functions/streams/triggers.ts: content sync (reads the package from S3, writes definition
-  // versions) and manual observations (CML, writes the session): the table, the CML credentials
-  // (and network), s3:GetObject in the content buckets named in context.
-  triggers: (fn, stack, { config, table }) => {
-    grantTableReadWrite(fn, table);
-    useCml(fn, config, stack.secrets);
-    grantContentRead(fn, config.integrations.contentBuckets ?? []);
-  },
+  }
 };

@@ -1,9 +1,12 @@
-import { Stack } from 'aws-cdk-lib';
+import { MANAGED_BY, TAG_MANAGED_BY, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
-import type { Construct } from 'constructs';
+import { NEEDS, type Need, type StateMachineKey } from '../../functions/catalogue.ts';
 import type { LcmConfig } from './config.ts';
 import type { LcmFunction } from './lambda.ts';
 import { acknowledgeIamResources, acknowledgeTableIndexGrants } from './nag-acknowledgements.ts';
@@ -16,45 +19,132 @@ import {
 import type { IntegrationSecrets } from './secrets.ts';
 
 /**
- * What an LCM function may talk to, each as environment + the narrowest IAM grant. Shared by the
- * events, workflows and fleet stacks, so a given need means the same thing everywhere.
+ * The needs of the function catalogue (functions/catalogue.ts, NEEDS) as IAM: the one place a
+ * need becomes a grant and the environment that goes with it. Every stack builds its functions
+ * with LcmFunction, which applies exactly the needs of the function's catalogue entry (and of its
+ * kind) through `grantNeeds`, so a need means the same thing in every stack.
+ *
+ * | need | environment | grant |
+ * |---|---|---|
+ * | table-read | TABLE_NAME | dynamodb read actions on the table and its indexes |
+ * | table-write | TABLE_NAME | dynamodb read and write actions on the table and its indexes |
+ * | cml | LCM_CML_SECRET_ID | read the CML credentials secret; the CML subnets (context `lambdaSubnetIds`) |
+ * | cml-license | LCM_CML_LICENSE_SECRET_ID | read the CML licence secret |
+ * | lds | LCM_LDS_BASE_URL, LCM_LDS_API_KEY_SECRET_ID | read the LDS API key secret (only with `ldsBaseUrl`) |
+ * | grading | LCM_GRADING_BASE_URL, LCM_GRADING_API_KEY_SECRET_ID | read the grading API key secret (only with `gradingBaseUrl`) |
+ * | evidence-read | EVIDENCE_BUCKET | s3:GetObject on its objects, s3:ListBucket on it |
+ * | evidence-write | EVIDENCE_BUCKET | s3:PutObject on its objects |
+ * | content-read | — | s3:GetObject on the objects of the `contentBuckets` |
+ * | session-engine | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN | none |
+ * | fleet-engine | WORKFLOW_ENGINE and the three state machine ARNs | none |
+ * | task-tokens | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN | states:SendTaskSuccess/SendTaskFailure on the session machine |
+ * | session-workflow | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN | states:StartExecution on the session machine; DescribeExecution/StopExecution on its executions |
+ * | fleet-workflows | WORKFLOW_ENGINE, the two worker machine ARNs | states:StartExecution on the provisioning and drain machines |
+ * | workflow-status | WORKFLOW_ENGINE and the three state machine ARNs | states:DescribeExecution on the executions of the three machines |
+ * | bus | EVENT_BUS_NAME | events:PutEvents on the LCM bus |
+ * | event-partners | LCM_EVENT_PARTNERS_SECRET_ID | read the partner registry secret |
+ * | ec2-read | LCM_WORKER_AMI_OWNERS (when configured) | ec2:DescribeInstances, DescribeImages (Resource "*") |
+ * | ec2-launch | LCM_WORKER_INSTANCE_PROFILE, LCM_WORKER_SUBNET_IDS/SECURITY_GROUP_IDS/KEY_NAME (when configured) | RunInstances of tagged workers, CreateTags on launch only, iam:PassRole of the worker role to EC2 |
+ * | ec2-lifecycle | — | ec2:Start/Stop/TerminateInstances on instances tagged with the stage and LCM |
+ * | cloudwatch | — | cloudwatch:GetMetricData (Resource "*") |
  */
 
 /** Step Functions adapter of @lcm/shared (platform/workflow/engine.ts): WORKFLOW_ENGINE=stepfunctions. */
 export const STEPFUNCTIONS_ENGINE = 'stepfunctions';
 
-/** The session-lifecycle state machine of the stage, by name (no cross-stack reference). */
-export const sessionStateMachineArnOf = (scope: Construct, config: LcmConfig): string =>
-  stateMachineArnOf(scope, stateMachineNameFor(config.stage, STATE_MACHINE_KEYS.session));
+/** What the needs of a stack's functions are granted on; a need whose resource is absent fails the synthesis. */
+export interface NeedResources {
+  readonly table?: ITableV2;
+  readonly evidenceBucket?: IBucket;
+  readonly secrets?: Partial<IntegrationSecrets>;
+  readonly bus?: IEventBus;
+  /**
+   * ARNs of the state machines, when the stack can reference them; otherwise each is built from
+   * its deterministic name (names.ts), which needs no cross-stack reference.
+   */
+  readonly stateMachineArns?: Partial<Record<StateMachineKey, string>>;
+  /** ec2-launch: the workers' instance profile and the one role the function may pass to EC2. */
+  readonly workerLaunch?: { readonly instanceProfileArn: string; readonly role: iam.IRole };
+}
+
+interface GrantContext {
+  readonly f: LcmFunction;
+  readonly config: LcmConfig;
+  readonly resources: NeedResources;
+  readonly need: Need;
+}
+
+/** Applies one need's grant; returns the environment it brings. */
+type Grant = (ctx: GrantContext) => Record<string, string>;
+
+/** An Allow statement without conditions on the function's role. */
+const allow = (f: LcmFunction, actions: string[], resources: string[]): void =>
+  f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+
+const required = <T>(value: T | undefined, what: string, { f, need }: GrantContext): T => {
+  if (value === undefined) {
+    throw new Error(
+      `${f.functionName}: need "${need}" requires ${what}, which ${Stack.of(f).stackName} does not provide`,
+    );
+  }
+  return value;
+};
+
+/** A state machine's ARN: the one given to the stack, or built from its name. */
+const stateMachineArn = ({ f, config, resources }: GrantContext, key: StateMachineKey): string =>
+  resources.stateMachineArns?.[key] ?? stateMachineArnOf(f, stateMachineNameFor(config.stage, key));
+
+const secretOf = (ctx: GrantContext, name: keyof IntegrationSecrets): ISecret =>
+  required(ctx.resources.secrets?.[name], `the ${name} secret`, ctx);
+
+/** Reads one secret; its ARN in `variable`. */
+const readSecret = (ctx: GrantContext, name: keyof IntegrationSecrets, variable: string) => {
+  const secret = secretOf(ctx, name);
+  secret.grantRead(ctx.f.role);
+  return { [variable]: secret.secretArn };
+};
+
+const table = (ctx: GrantContext, access: 'read' | 'readWrite') => {
+  const t = required(ctx.resources.table, 'the table', ctx);
+  if (access === 'read') t.grantReadData(ctx.f.role);
+  else t.grantReadWriteData(ctx.f.role);
+  acknowledgeTableIndexGrants(
+    ctx.f.role,
+    'The table grant covers the indexes of the single table (<table ARN>/index/*): the handler queries its GSIs, and the wildcard matches only the indexes of that one table.',
+  );
+  return { TABLE_NAME: t.tableName };
+};
+
+/** A partner client (LDS, Grading Engine): nothing unless its base URL is configured. */
+const partner = (
+  ctx: GrantContext,
+  baseUrl: string | undefined,
+  secret: 'ldsApiKey' | 'gradingApiKey',
+  prefix: 'LCM_LDS' | 'LCM_GRADING',
+) => {
+  if (!baseUrl) return {};
+  return { [`${prefix}_BASE_URL`]: baseUrl, ...readSecret(ctx, secret, `${prefix}_API_KEY_SECRET_ID`) };
+};
 
 /**
- * WORKFLOW_ENGINE=stepfunctions and SESSION_STATE_MACHINE_ARN: what every handler that builds the
- * workflow engine reads. No permission by itself.
+ * Acknowledges IAM5 on `<bucket ARN>/*` (object keys are per session, known at run time) for this
+ * one bucket only, as the ARN resolves in the function's stack.
  */
-export const useSessionWorkflowEngine = (f: LcmFunction, config: LcmConfig): void => {
-  f.addEnvironment('WORKFLOW_ENGINE', STEPFUNCTIONS_ENGINE);
-  f.addEnvironment('SESSION_STATE_MACHINE_ARN', sessionStateMachineArnOf(f, config));
-};
-
-/** states:SendTaskSuccess / SendTaskFailure on the session state machine (resolving its waits). */
-export const grantSessionTaskTokens = (f: LcmFunction, config: LcmConfig): void => {
-  f.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-      resources: [sessionStateMachineArnOf(f, config)],
-    }),
+const evidence = (ctx: GrantContext, actions: string[], list: boolean) => {
+  const { f } = ctx;
+  const bucket = required(ctx.resources.evidenceBucket, 'the evidence bucket', ctx);
+  allow(f, actions, [bucket.arnForObjects('*')]);
+  if (list) allow(f, ['s3:ListBucket'], [bucket.bucketArn]);
+  acknowledgeIamResources(
+    f.role,
+    (resource) => resource === flattenCfnReference(Stack.of(f).resolve(bucket.arnForObjects('*'))),
+    'Evidence objects are keyed by session (<bucket ARN>/*, keys known only at run time); the pattern covers the objects of the one evidence bucket.',
   );
-};
-
-/** states:DescribeExecution on the executions of the named state machines. */
-export const grantDescribeExecutions = (f: LcmFunction, stateMachineNames: readonly string[]): void => {
-  const patterns = stateMachineNames.map((name) => executionArnPatternOf(f, name));
-  f.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: patterns }));
-  acknowledgeExecutionPatterns(f, stateMachineNames);
+  return { EVIDENCE_BUCKET: bucket.bucketName };
 };
 
 /** Acknowledges IAM5 on `…:execution:<name>:*` for exactly these state machines. */
-export const acknowledgeExecutionPatterns = (f: LcmFunction, stateMachineNames: readonly string[]): void => {
+const acknowledgeExecutionPatterns = (f: LcmFunction, stateMachineNames: readonly string[]): void => {
   for (const name of stateMachineNames) {
     acknowledgeIamResources(
       f.role,
@@ -64,103 +154,251 @@ export const acknowledgeExecutionPatterns = (f: LcmFunction, stateMachineNames: 
   }
 };
 
+const describeExecutions = (ctx: GrantContext, keys: readonly StateMachineKey[], actions: string[]) => {
+  const names = keys.map((key) => stateMachineNameFor(ctx.config.stage, key));
+  allow(
+    ctx.f,
+    actions,
+    names.map((name) => executionArnPatternOf(ctx.f, name)),
+  );
+  acknowledgeExecutionPatterns(ctx.f, names);
+};
+
+const sessionEngine = (ctx: GrantContext) => ({
+  WORKFLOW_ENGINE: STEPFUNCTIONS_ENGINE,
+  SESSION_STATE_MACHINE_ARN: stateMachineArn(ctx, STATE_MACHINE_KEYS.session),
+});
+
+const workerMachines = (ctx: GrantContext) => ({
+  WORKFLOW_ENGINE: STEPFUNCTIONS_ENGINE,
+  WORKER_PROVISIONING_STATE_MACHINE_ARN: stateMachineArn(ctx, STATE_MACHINE_KEYS.provisioning),
+  WORKER_DRAIN_STATE_MACHINE_ARN: stateMachineArn(ctx, STATE_MACHINE_KEYS.drain),
+});
+
+const allMachines = (ctx: GrantContext) => ({ ...sessionEngine(ctx), ...workerMachines(ctx) });
+
+const ec2ArnOf = (f: LcmFunction, resource: string, resourceName: string, account?: string) =>
+  Stack.of(f).formatArn({
+    service: 'ec2',
+    resource,
+    resourceName,
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    account,
+  });
+
+/** DescribeInstances and DescribeImages (no resource-level permissions: Resource "*"). */
+const ec2Read: Grant = ({ f, config }) => {
+  allow(f, ['ec2:DescribeInstances', 'ec2:DescribeImages'], ['*']);
+  f.acknowledgeWildcardResource(
+    'ec2:DescribeInstances and ec2:DescribeImages do not support resource-level permissions; they only read.',
+  );
+  const { amiOwners } = config.fleet;
+  const env: Record<string, string> = {};
+  if (amiOwners.length > 0) env.LCM_WORKER_AMI_OWNERS = amiOwners.join(',');
+  return env;
+};
+
 /**
- * The CML credentials (LCM_CML_SECRET_ID) and, when context `lambdaSubnetIds` is set, network
- * access to the workers' private addresses.
+ * RunInstances of tagged workers:
+ * - what RunInstances creates (instances, volumes) must be tagged, on create, with this stage, LCM
+ *   as manager and a worker id; it may use any AMI (templates name them by id or pattern) and only
+ *   the configured subnets, security groups and key pair (any, in the default VPC, when none is
+ *   configured);
+ * - CreateTags only as part of RunInstances (`ec2:CreateAction`);
+ * - iam:PassRole only for the worker role, only to EC2.
  */
-export const useCml = (f: LcmFunction, config: LcmConfig, secrets: IntegrationSecrets): void => {
-  f.addEnvironment('LCM_CML_SECRET_ID', secrets.cmlCredentials.secretArn);
-  secrets.cmlCredentials.grantRead(f.role);
-  if (config.integrations.lambdaNetwork) f.placeInSubnets(config.integrations.lambdaNetwork);
-};
-
-/** The CML licensing token (LCM_CML_LICENSE_SECRET_ID). */
-export const useCmlLicense = (f: LcmFunction, secrets: IntegrationSecrets): void => {
-  f.addEnvironment('LCM_CML_LICENSE_SECRET_ID', secrets.cmlLicense.secretArn);
-  secrets.cmlLicense.grantRead(f.role);
-};
-
-/**
- * The LDS client: LCM_LDS_BASE_URL (context `ldsBaseUrl`) and its API key secret. Without a base
- * URL the function gets neither (the client reports "not configured" when first used).
- */
-export const useLds = (f: LcmFunction, config: LcmConfig, secrets: IntegrationSecrets): void => {
-  const baseUrl = config.integrations.ldsBaseUrl;
-  if (!baseUrl) return;
-  f.addEnvironment('LCM_LDS_BASE_URL', baseUrl);
-  f.addEnvironment('LCM_LDS_API_KEY_SECRET_ID', secrets.ldsApiKey.secretArn);
-  secrets.ldsApiKey.grantRead(f.role);
-};
-
-/** The Grading Engine client: LCM_GRADING_BASE_URL (context `gradingBaseUrl`) and its API key. */
-export const useGrading = (f: LcmFunction, config: LcmConfig, secrets: IntegrationSecrets): void => {
-  const baseUrl = config.integrations.gradingBaseUrl;
-  if (!baseUrl) return;
-  f.addEnvironment('LCM_GRADING_BASE_URL', baseUrl);
-  f.addEnvironment('LCM_GRADING_API_KEY_SECRET_ID', secrets.gradingApiKey.secretArn);
-  secrets.gradingApiKey.grantRead(f.role);
-};
-
-/**
- * Acknowledges IAM5 on `<bucket ARN>/*` (object keys are per session, known at run time) for this
- * one bucket only, as the ARN resolves in the function's stack.
- */
-const acknowledgeObjectsOf = (f: LcmFunction, bucket: IBucket, reason: string): void => {
+const ec2Launch: Grant = (ctx) => {
+  const { f, config } = ctx;
+  const { fleet } = config;
+  const launch = required(ctx.resources.workerLaunch, 'the worker instance profile', ctx);
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'LaunchTaggedWorkers',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2ArnOf(f, 'instance', '*'), ec2ArnOf(f, 'volume', '*')],
+      conditions: {
+        StringEquals: {
+          [`aws:RequestTag/${TAG_STAGE}`]: config.stage,
+          [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY,
+        },
+        Null: { [`aws:RequestTag/${TAG_WORKER_ID}`]: 'false' },
+      },
+    }),
+  );
+  const used = [
+    ec2ArnOf(f, 'image', '*', ''),
+    ec2ArnOf(f, 'network-interface', '*'),
+    ...(fleet.subnetIds.length > 0
+      ? fleet.subnetIds.map((id) => ec2ArnOf(f, 'subnet', id))
+      : [ec2ArnOf(f, 'subnet', '*')]),
+    ...(fleet.securityGroupIds.length > 0
+      ? fleet.securityGroupIds.map((id) => ec2ArnOf(f, 'security-group', id))
+      : [ec2ArnOf(f, 'security-group', '*')]),
+    ...(fleet.keyName ? [ec2ArnOf(f, 'key-pair', fleet.keyName)] : []),
+  ];
+  f.addToRolePolicy(
+    new iam.PolicyStatement({ sid: 'LaunchWithResources', actions: ['ec2:RunInstances'], resources: used }),
+  );
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'TagOnLaunchOnly',
+      actions: ['ec2:CreateTags'],
+      resources: [ec2ArnOf(f, 'instance', '*'), ec2ArnOf(f, 'volume', '*')],
+      conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+    }),
+  );
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'PassWorkerRole',
+      actions: ['iam:PassRole'],
+      resources: [launch.role.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+    }),
+  );
   acknowledgeIamResources(
     f.role,
-    (resource) => resource === flattenCfnReference(Stack.of(f).resolve(bucket.arnForObjects('*'))),
-    reason,
+    (resource) =>
+      /:ec2:.*:(instance|volume|network-interface|subnet|security-group|image)\/\*$/.test(resource),
+    'EC2 assigns instance, volume and network-interface ids at launch, and AMIs are chosen per template at run time, so RunInstances needs these patterns; what it creates must carry the stage, manager and worker-id tags (aws:RequestTag conditions), CreateTags is allowed only within RunInstances (ec2:CreateAction), and subnets and security groups are pinned when given in context.',
   );
+  return {
+    LCM_WORKER_INSTANCE_PROFILE: launch.instanceProfileArn,
+    ...(fleet.subnetIds.length > 0 ? { LCM_WORKER_SUBNET_IDS: fleet.subnetIds.join(',') } : {}),
+    ...(fleet.securityGroupIds.length > 0
+      ? { LCM_WORKER_SECURITY_GROUP_IDS: fleet.securityGroupIds.join(',') }
+      : {}),
+    ...(fleet.keyName ? { LCM_WORKER_KEY_NAME: fleet.keyName } : {}),
+  };
 };
 
-/** EVIDENCE_BUCKET and s3:PutObject on its objects (device configurations, observations). */
-export const grantEvidenceWrite = (f: LcmFunction, bucket: IBucket): void => {
-  f.addEnvironment('EVIDENCE_BUCKET', bucket.bucketName);
+/** Start, stop and terminate only instances tagged as workers of this stage managed by LCM. */
+const ec2Lifecycle: Grant = ({ f, config }) => {
   f.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('*')] }),
+    new iam.PolicyStatement({
+      sid: 'ManageTaggedWorkers',
+      actions: ['ec2:StartInstances', 'ec2:StopInstances', 'ec2:TerminateInstances'],
+      resources: [ec2ArnOf(f, 'instance', '*')],
+      conditions: {
+        StringEquals: {
+          [`aws:ResourceTag/${TAG_STAGE}`]: config.stage,
+          [`aws:ResourceTag/${TAG_MANAGED_BY}`]: MANAGED_BY,
+        },
+      },
+    }),
   );
-  acknowledgeObjectsOf(
-    f,
-    bucket,
-    'Evidence objects are keyed by session (<bucket ARN>/*, keys known only at run time); the pattern covers the objects of the one evidence bucket.',
-  );
-};
-
-/** EVIDENCE_BUCKET, s3:GetObject on its objects and s3:ListBucket on it. */
-export const grantEvidenceRead = (f: LcmFunction, bucket: IBucket): void => {
-  f.addEnvironment('EVIDENCE_BUCKET', bucket.bucketName);
-  f.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('*')] }),
-  );
-  f.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
-  acknowledgeObjectsOf(
-    f,
-    bucket,
-    'Evidence objects are keyed by session (<bucket ARN>/*, keys known only at run time); the pattern covers the objects of the one evidence bucket.',
-  );
-};
-
-/** The table: read and write (the workflow tasks and rule targets change sessions and workers). */
-export const grantTableReadWrite = (f: LcmFunction, table: ITableV2): void => {
-  table.grantReadWriteData(f.role);
-  acknowledgeTableIndexGrants(
+  acknowledgeIamResources(
     f.role,
-    'The table grant covers the indexes of the single table (<table ARN>/index/*): the handler queries its GSIs, and the wildcard matches only the indexes of that one table.',
+    (resource) => /:ec2:.*:instance\/\*$/.test(resource),
+    'Worker instance ids are known only at run time; the statement is limited to instances tagged with this stage and LCM as manager (aws:ResourceTag conditions).',
   );
+  return {};
 };
 
 /** s3:GetObject on the objects of the content buckets (context `contentBuckets`); none: no grant. */
-export const grantContentRead = (f: LcmFunction, bucketNames: readonly string[]): void => {
-  if (bucketNames.length === 0) return;
+const contentRead: Grant = ({ f, config }) => {
+  const bucketNames = config.integrations.contentBuckets ?? [];
+  if (bucketNames.length === 0) return {};
   const stack = Stack.of(f);
   const objectsOf = (name: string) =>
     stack.formatArn({ service: 's3', region: '', account: '', resource: name, resourceName: '*' });
-  f.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: bucketNames.map(objectsOf) }),
-  );
+  allow(f, ['s3:GetObject'], bucketNames.map(objectsOf));
   acknowledgeIamResources(
     f.role,
     (resource) => bucketNames.some((name) => resource.endsWith(`:s3:::${name}/*`)),
     'Content packages are read by the key a definition names (s3://<bucket>/<key>, known at run time); the pattern covers only the objects of the content buckets named in context (contentBuckets).',
   );
+  return {};
+};
+
+/** Each need of the catalogue's vocabulary: its grant, returning its environment. */
+export const NEED_GRANTS: Record<Need, Grant> = {
+  'table-read': (ctx) => table(ctx, 'read'),
+  'table-write': (ctx) => table(ctx, 'readWrite'),
+  /** The CML credentials and, when context `lambdaSubnetIds` is set, the workers' private network. */
+  cml: (ctx) => {
+    const env = readSecret(ctx, 'cmlCredentials', 'LCM_CML_SECRET_ID');
+    if (ctx.config.integrations.lambdaNetwork) ctx.f.placeInSubnets(ctx.config.integrations.lambdaNetwork);
+    return env;
+  },
+  'cml-license': (ctx) => readSecret(ctx, 'cmlLicense', 'LCM_CML_LICENSE_SECRET_ID'),
+  lds: (ctx) => partner(ctx, ctx.config.integrations.ldsBaseUrl, 'ldsApiKey', 'LCM_LDS'),
+  grading: (ctx) => partner(ctx, ctx.config.integrations.gradingBaseUrl, 'gradingApiKey', 'LCM_GRADING'),
+  'evidence-read': (ctx) => evidence(ctx, ['s3:GetObject'], true),
+  'evidence-write': (ctx) => evidence(ctx, ['s3:PutObject'], false),
+  'content-read': contentRead,
+  'session-engine': sessionEngine,
+  'fleet-engine': allMachines,
+  'task-tokens': (ctx) => {
+    const env = sessionEngine(ctx);
+    allow(ctx.f, ['states:SendTaskSuccess', 'states:SendTaskFailure'], [env.SESSION_STATE_MACHINE_ARN]);
+    return env;
+  },
+  'session-workflow': (ctx) => {
+    const env = sessionEngine(ctx);
+    allow(ctx.f, ['states:StartExecution'], [env.SESSION_STATE_MACHINE_ARN]);
+    describeExecutions(
+      ctx,
+      [STATE_MACHINE_KEYS.session],
+      ['states:DescribeExecution', 'states:StopExecution'],
+    );
+    return env;
+  },
+  'fleet-workflows': (ctx) => {
+    const env = workerMachines(ctx);
+    allow(
+      ctx.f,
+      ['states:StartExecution'],
+      [env.WORKER_PROVISIONING_STATE_MACHINE_ARN, env.WORKER_DRAIN_STATE_MACHINE_ARN],
+    );
+    return env;
+  },
+  'workflow-status': (ctx) => {
+    describeExecutions(ctx, Object.values(STATE_MACHINE_KEYS), ['states:DescribeExecution']);
+    return allMachines(ctx);
+  },
+  bus: (ctx) => {
+    const bus = required(ctx.resources.bus, 'the event bus', ctx);
+    bus.grantPutEventsTo(ctx.f.role);
+    return { EVENT_BUS_NAME: bus.eventBusName };
+  },
+  'event-partners': (ctx) => readSecret(ctx, 'eventPartners', 'LCM_EVENT_PARTNERS_SECRET_ID'),
+  'ec2-read': ec2Read,
+  'ec2-launch': ec2Launch,
+  'ec2-lifecycle': ec2Lifecycle,
+  /** cloudwatch:GetMetricData (no resource-level permissions: Resource "*"). */
+  cloudwatch: ({ f }) => {
+    allow(f, ['cloudwatch:GetMetricData'], ['*']);
+    f.acknowledgeWildcardResource(
+      'cloudwatch:GetMetricData does not support resource-level permissions; it only reads the workers’ CPU metrics.',
+    );
+    return {};
+  },
+};
+
+/**
+ * Grants the needs to the function and sets the environment they bring. A grant that sets a
+ * variable its need does not declare in NEEDS fails the synthesis, so the catalogue's list of
+ * variables stays true.
+ */
+export const grantNeeds = (
+  f: LcmFunction,
+  needs: readonly Need[],
+  config: LcmConfig,
+  resources: NeedResources,
+): void => {
+  const environment: Record<string, string> = {};
+  for (const need of new Set(needs)) {
+    const grant = NEED_GRANTS[need];
+    if (!grant) throw new Error(`${f.functionName}: unknown need "${need}" (functions/catalogue.ts NEEDS)`);
+    const env = grant({ f, config, resources, need });
+    const declared: readonly string[] = NEEDS[need].env;
+    const undeclared = Object.keys(env).filter((key) => !declared.includes(key));
+    if (undeclared.length > 0) {
+      throw new Error(
+        `need "${need}" sets ${undeclared.join(', ')}, not declared in NEEDS (functions/catalogue.ts)`,
+      );
+    }
+    Object.assign(environment, env);
+  }
+  for (const [key, value] of Object.entries(environment)) f.addEnvironment(key, value);
 };

@@ -1,44 +1,66 @@
-import { join } from 'node:path';
-import { type Duration, Validations } from 'aws-cdk-lib';
+import { isAbsolute, join } from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { FUNCTION_KINDS, type FunctionSpec, functionNameOf, needsOf } from '../../functions/catalogue.ts';
 import { LAMBDA_RUNTIME, LOCK_FILE, lambdaBundling, REPO_ROOT } from './bundling.ts';
 import type { LcmConfig } from './config.ts';
-
-export const DEFAULT_MEMORY_MB = 512;
+import { grantNeeds, type NeedResources } from './grants.ts';
 
 export interface LcmFunctionProps {
   readonly config: LcmConfig;
-  /** Handler module relative to the repository root (exports `handler`). */
-  readonly entry: string;
-  readonly functionName: string;
-  readonly description: string;
-  readonly timeout: Duration;
-  /** POWERTOOLS_SERVICE_NAME. */
-  readonly serviceName: string;
-  /** Environment beyond the common variables (stage, log level, source maps, service name). */
-  readonly environment?: Record<string, string>;
-  readonly memorySize?: number;
-  readonly reservedConcurrentExecutions?: number;
+  /** The function's entry of the catalogue (functions/catalogue.ts). */
+  readonly spec: FunctionSpec;
+  /** What the stack grants the spec's needs on (grants.ts). */
+  readonly resources?: NeedResources;
+  /**
+   * Handler module, absolute or relative to the repository root. Default: the spec's entry; tests
+   * may point a function at a fixture.
+   */
+  readonly entry?: string;
 }
 
+/** What the spec says its function is part of, for its description. */
+const contextOf = (spec: FunctionSpec): string => {
+  switch (spec.kind) {
+    case 'api':
+      return `API ${spec.group}`;
+    case 'session-task':
+    case 'fleet-task':
+      return spec.stateMachine;
+    case 'schedule':
+      return spec.schedule;
+    default:
+      return FUNCTION_KINDS[spec.kind].label;
+  }
+};
+
 /**
- * A Lambda function of LCM outside the API: the same runtime, architecture and bundling as the
- * API handlers (bundling.ts), its own role without AWS managed policies, its own log group, X-Ray
- * active tracing. Grants are added by the stack that owns it, through `role`.
+ * Every Lambda function of LCM, built from its catalogue entry (functions/catalogue.ts): the name
+ * `lcm-<stage>-<kind prefix><name>`, Node 22 on arm64, the bundling of bundling.ts, its own log
+ * group with the configured retention, X-Ray active tracing, its own role without AWS managed
+ * policies, POWERTOOLS_SERVICE_NAME of its kind, and exactly the grants and environment of its
+ * needs and its kind's (grants.ts). A singleton schedule gets reserved concurrency 1. What wires
+ * it to its trigger (route, ASL substitution, rule, schedule, stream) is its stack's.
  */
 export class LcmFunction extends Construct {
   public readonly fn: NodejsFunction;
   public readonly role: iam.Role;
   public readonly logGroup: LogGroup;
+  public readonly spec: FunctionSpec;
+  public readonly functionName: string;
   private readonly wildcardReasons = new Set<string>();
 
   constructor(scope: Construct, id: string, props: LcmFunctionProps) {
     super(scope, id);
-    const { config } = props;
+    const { config, spec } = props;
+    this.spec = spec;
+    this.functionName = functionNameOf(config.stage, spec);
+    const entry = props.entry ?? spec.entry;
+
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: config.api.logRetention,
       removalPolicy: config.removalPolicy,
@@ -46,32 +68,31 @@ export class LcmFunction extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       // IAM descriptions allow Latin-1 only: the function's description may say "READY → RUNNING".
-      description: `Execution role of ${props.functionName}`,
+      description: `Execution role of ${this.functionName}`,
     });
     this.logGroup.grantWrite(this.role);
 
     this.fn = new NodejsFunction(this, 'Function', {
-      functionName: props.functionName,
-      description: props.description.slice(0, 256),
-      entry: join(REPO_ROOT, props.entry),
+      functionName: this.functionName,
+      description: `LCM (${config.stage}) ${contextOf(spec)}: ${spec.description}`.slice(0, 256),
+      entry: isAbsolute(entry) ? entry : join(REPO_ROOT, entry),
       handler: 'handler',
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
-      timeout: props.timeout,
+      memorySize: spec.memoryMb,
+      timeout: Duration.seconds(spec.timeoutSeconds),
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCK_FILE,
       bundling: lambdaBundling(),
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      reservedConcurrentExecutions: spec.kind === 'schedule' && spec.singleton ? 1 : undefined,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_SERVICE_NAME: FUNCTION_KINDS[spec.kind].serviceName,
         POWERTOOLS_LOG_LEVEL: config.api.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         LCM_STAGE: config.stage,
-        ...props.environment,
       },
     });
 
@@ -83,6 +104,7 @@ export class LcmFunction extends Construct {
     this.acknowledgeWildcardResource(
       'X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions, so their resource must be "*".',
     );
+    grantNeeds(this, needsOf(spec), config, props.resources ?? {});
   }
 
   addEnvironment(name: string, value: string): void {

@@ -39,9 +39,6 @@ export const executionArnPatternOf = (scope: Construct, stateMachineName: string
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 
-/** `lcm-<stage>-<suffix>`: function names (`lcm-prod-task-place-session`, `lcm-prod-learner-events`). */
-export const functionNameFor = (stage: string, suffix: string): string => `lcm-${stage}-${suffix}`;
-
 /** Secrets Manager names: `lcm/<stage>/<name>`. */
 export const secretNameFor = (stage: string, name: string): string => `lcm/${stage}/${name}`;
 

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { MANAGED_BY, TAG_MANAGED_BY, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { FLEET_SCHEDULES } from '../../functions/schedules/index.ts';
-import { FLEET_STATE_MACHINES } from '../../functions/tasks/fleet/index.ts';
+import { FLEET_SCHEDULES, FLEET_STATE_MACHINES } from '../../functions/catalogue.ts';
 import { REPO_ROOT } from '../../infra/lib/bundling.ts';
 import { SCHEDULE_TARGET_RETRY_ATTEMPTS, scheduleEventAge } from '../../infra/lib/fleet-stack.ts';
 import type { LcmFunction } from '../../infra/lib/lambda.ts';
@@ -144,23 +143,25 @@ describe('FleetStack: functions', () => {
     const statements = statementsOf(located.template, located.fleet, f);
     const env = envOf(functionOf(located.template, located.fleet, f));
     const expected = new Set(['logs', 'xray']);
-    if (needs.has('table')) expected.add('dynamodb');
+    if (needs.has('table-write')) expected.add('dynamodb');
     if (needs.has('ec2-read') || needs.has('ec2-launch') || needs.has('ec2-lifecycle')) expected.add('ec2');
     if (needs.has('ec2-launch')) expected.add('iam');
     if (needs.has('cloudwatch')) expected.add('cloudwatch');
-    if (needs.has('cml') || needs.has('license') || needs.has('lds')) expected.add('secretsmanager');
-    if (needs.has('task-tokens') || needs.has('workflows')) expected.add('states');
+    if (needs.has('cml') || needs.has('cml-license') || needs.has('lds')) expected.add('secretsmanager');
+    if (needs.has('task-tokens') || needs.has('fleet-workflows') || needs.has('workflow-status'))
+      expected.add('states');
     if (FLEET_SCHEDULES.some((s) => s.name === name)) expected.add('sqs'); // on-failure destination
     expect(servicesOf(statements)).toEqual([...expected].sort());
     expect(actionsOf(statements).filter((a) => a.includes('*'))).toEqual([]);
 
     expect(Boolean(env.LCM_CML_SECRET_ID)).toBe(needs.has('cml'));
-    expect(Boolean(env.LCM_CML_LICENSE_SECRET_ID)).toBe(needs.has('license'));
+    expect(Boolean(env.LCM_CML_LICENSE_SECRET_ID)).toBe(needs.has('cml-license'));
     expect(Boolean(env.LCM_LDS_API_KEY_SECRET_ID)).toBe(needs.has('lds'));
     expect(allowing(statements, 'ec2:RunInstances').length > 0).toBe(needs.has('ec2-launch'));
     expect(allowing(statements, 'iam:PassRole').length > 0).toBe(needs.has('ec2-launch'));
     expect(allowing(statements, 'ec2:TerminateInstances').length > 0).toBe(needs.has('ec2-lifecycle'));
-    expect(allowing(statements, 'states:StartExecution').length > 0).toBe(needs.has('workflows'));
+    expect(allowing(statements, 'states:StartExecution').length > 0).toBe(needs.has('fleet-workflows'));
+    expect(allowing(statements, 'states:DescribeExecution').length > 0).toBe(needs.has('workflow-status'));
     expect(allowing(statements, 'states:SendTaskFailure').length > 0).toBe(needs.has('task-tokens'));
     expect(Boolean(env.LCM_WORKER_INSTANCE_PROFILE)).toBe(needs.has('ec2-launch'));
   });
@@ -322,8 +323,8 @@ describe('FleetStack: EC2 permissions scoped by tags', () => {
 });
 
 describe('FleetStack: workflows and task tokens', () => {
-  it.each(ALL_FUNCTIONS.filter((n) => needsOf(n).has('workflows')).map((n) => [n]))(
-    '%s: starts the fleet machines, describes executions of all three',
+  it.each(ALL_FUNCTIONS.filter((n) => needsOf(n).has('fleet-workflows')).map((n) => [n]))(
+    '%s: starts the fleet machines (fleet-workflows)',
     (name) => {
       const statements = statementsOf(located.template, located.fleet, fleetFunction(located, name));
       const [start] = allowing(statements, 'states:StartExecution');
@@ -334,7 +335,15 @@ describe('FleetStack: workflows and task tokens', () => {
           arnOf('stateMachine', 'lcm-prod-worker-drain'),
         ].sort(),
       );
+    },
+  );
+
+  it.each(ALL_FUNCTIONS.filter((n) => needsOf(n).has('workflow-status')).map((n) => [n]))(
+    '%s: describes executions of all three machines (workflow-status)',
+    (name) => {
+      const statements = statementsOf(located.template, located.fleet, fleetFunction(located, name));
       const [describe] = allowing(statements, 'states:DescribeExecution');
+      expect(describe!.Action).toBe('states:DescribeExecution');
       expect(resourcesIn(describe!).sort()).toEqual(
         ['session-lifecycle', 'worker-provisioning', 'worker-drain']
           .map((k) => `arn:aws:states:${TEST_ENV.region}:${TEST_ENV.account}:execution:lcm-prod-${k}:*`)

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { SESSION_LIFECYCLE_ASL, SESSION_TASKS } from '../../functions/tasks/index.ts';
+import { SESSION_LIFECYCLE_ASL, SESSION_TASKS } from '../../functions/catalogue.ts';
 import { REPO_ROOT } from '../../infra/lib/bundling.ts';
 import { configFor } from '../../infra/lib/config.ts';
 import { LcmFunction } from '../../infra/lib/lambda.ts';
@@ -175,7 +175,7 @@ describe('WorkflowsStack: task functions', () => {
       expect(JSON.stringify(env.TABLE_NAME)).toContain('Lcm-staging-Data');
 
       const expectedServices = new Set(['logs', 'xray']);
-      if (needs.has('table')) {
+      if (needs.has('table-write')) {
         expectedServices.add('dynamodb');
         expect(actionsOf(statements)).toEqual(expect.arrayContaining(WRITE_ACTIONS));
       }
@@ -245,14 +245,8 @@ describe('AslStateMachine: the ASL and the task table must agree', () => {
   const probe = (substitutions: string[]) => {
     const stack = new Stack(new App(), 'Probe');
     const config = configFor('dev');
-    const fn = new LcmFunction(stack, 'Fn', {
-      config,
-      entry: SESSION_TASKS[0]!.entry,
-      functionName: 'probe',
-      description: 'probe',
-      timeout: Duration.seconds(10),
-      serviceName: 'probe',
-    });
+    // A task without needs: nothing to grant in a stack that has no table or secrets.
+    const fn = new LcmFunction(stack, 'Fn', { config, spec: { ...SESSION_TASKS[0]!, needs: [] } });
     return () =>
       new AslStateMachine(stack, 'Machine', {
         config,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { SESSION_LIFECYCLE_ASL, SESSION_TASKS } from '../../functions/tasks/index.ts';
+import { SESSION_LIFECYCLE_ASL, SESSION_TASKS } from '../../functions/catalogue.ts';
 
 /**
  * The session-lifecycle ASL as a document: valid ASL (asl-validator and aws-local-stepfunctions),

@@ -17,9 +17,12 @@ import {
 } from '@lcm/shared/events';
 import { createDocumentClient, ensureTable, problem, tableNameFor } from '@lcm/shared/platform';
 import { handlerEntry, ROUTES } from '../../../functions/api/routes.ts';
-import { FLEET_SCHEDULES, type FleetSchedule } from '../../../functions/schedules/index.ts';
-import { FLEET_STATE_MACHINES } from '../../../functions/tasks/fleet/index.ts';
-import { SESSION_TASKS } from '../../../functions/tasks/index.ts';
+import {
+  FLEET_SCHEDULES,
+  FLEET_STATE_MACHINES,
+  type ScheduleFunctionSpec as FleetSchedule,
+  SESSION_TASKS,
+} from '../../../functions/catalogue.ts';
 import type { SandboxCompute } from './compute/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import type { LocalEventBridge } from './eventbridge/index.ts';

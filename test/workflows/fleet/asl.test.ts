@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { FLEET_ERRORS } from '@lcm/shared/fleet';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { FLEET_STATE_MACHINES } from '../../../functions/tasks/fleet/index.ts';
+import { FLEET_STATE_MACHINES } from '../../../functions/catalogue.ts';
 
 /**
  * The fleet ASL files against the task list CDK and the local endpoint read: every `${…}` has its

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FLEET_STATE_MACHINES } from '../../../../functions/tasks/fleet/index.ts';
+import { FLEET_STATE_MACHINES } from '../../../../functions/catalogue.ts';
 import type { LambdaHandler } from '../lambda-runtime.ts';
 import type { LocalLambdaTask, LocalStateMachineDefinition } from '../stepfunctions/engine.ts';
 
 /**
  * The worker-provisioning and worker-drain state machines as deployed, for the local Step
  * Functions endpoint (`startLocalStepFunctions({ stateMachines: [...] })`): the repository's ASL
- * files and one task per entry of functions/tasks/fleet/index.ts running its handler module.
+ * files and one task per fleet task of functions/catalogue.ts running its handler module.
  * The handlers take their dependencies from the environment plus `setFleetDepsOverride` (the
  * local stack passes the sandbox compute provider there); `handlers` replaces modules by
  * substitution (tests).

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SESSION_LIFECYCLE_ASL, SESSION_TASKS } from '../../../../functions/tasks/index.ts';
+import { SESSION_LIFECYCLE_ASL, SESSION_TASKS } from '../../../../functions/catalogue.ts';
 import type { LambdaHandler } from '../lambda-runtime.ts';
 import type { LocalService } from '../local-stack.ts';
 import {
@@ -58,7 +58,7 @@ export interface LocalStepFunctions {
 
 /**
  * The session-lifecycle state machine as deployed: the ASL file of the repository and one task
- * per entry of SESSION_TASKS (functions/tasks/index.ts), each running its handler module.
+ * per session task of the function catalogue (functions/catalogue.ts), each running its handler module.
  * `handlers` replaces modules by substitution (tests).
  */
 export async function sessionLifecycleStateMachine(
