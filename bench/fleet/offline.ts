@@ -19,9 +19,9 @@
  *                    the hosts up in a slot hold its demand; lifts the relaxation to the
  *                    per-instant integer bound on the slot grid).
  * Dimensions implied by another one for every fitting session are left out (with memory-heavy
- * labs, cores rarely bind). Hosts of one template are interchangeable, so a group may only use
- * the first k+1 hosts of a pool where k is its rank among the groups fitting that template
- * (relabel hosts by their first group: no optimum is lost).
+ * labs, cores rarely bind). Hosts of one template are interchangeable, so the sessions of a group
+ * may only use the first k + n_i hosts of a pool, where k is the number of sessions of earlier
+ * groups that fit the template (relabel hosts by their first session: no optimum is lost).
  *
  * The pools are not proven large enough: each holds 1.5 × the most hosts of that template in any
  * slot's cheapest integer mix, plus 2; the result says how many of each were used, and a pool used
@@ -188,11 +188,11 @@ export async function offlineOptimum(
       if (!fits(g.need, t)) continue;
       const r = rankIn.get(t.name) ?? 0;
       ranks.set(t.name, r);
-      rankIn.set(t.name, r + 1);
+      rankIn.set(t.name, r + g.n);
     }
     for (const [hi, h] of hosts.entries()) {
       const rank = ranks.get(h.t.name);
-      if (rank === undefined || h.k > rank) continue;
+      if (rank === undefined || h.k > rank + g.n - 1) continue;
       xOf[i]!.push([hi, column(0, g.n, true)]);
     }
   }
