@@ -1,3 +1,4 @@
+import { workerCmlBaseUrl } from '../fleet/index.ts';
 import type { EnvOf, EvidenceStore, GradingApi, LdsApi, RawEnv } from '../platform/index.ts';
 import {
   type ApiKeyProvider,
@@ -14,7 +15,6 @@ import {
   staticApiKey,
 } from '../platform/index.ts';
 import {
-  cmlBaseUrlOf,
   DEFAULT_LIFECYCLE_CONFIG,
   type LifecycleConfig,
   type SessionStepDeps,
@@ -98,7 +98,7 @@ export function sessionStepDepsOf(
     engine: () => createWorkflowEngine(sessionEngineEnv(env)),
     cml: () => {
       const clients = cmlClients(env, { secrets, unconfigured: 'strict' });
-      return (worker) => clients(worker.id, cmlBaseUrlOf(worker));
+      return (worker) => clients(worker.id, workerCmlBaseUrl(worker));
     },
     lds: () =>
       env.LCM_LDS_BASE_URL

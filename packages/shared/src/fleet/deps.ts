@@ -75,6 +75,15 @@ export function cmlBaseUrlOf(
   return ip ? config.cmlBaseUrlTemplate.replaceAll('{ip}', ip) : undefined;
 }
 
+/**
+ * Where a registered worker's CML API answers: the `cmlBaseUrl` its provisioning recorded (from
+ * `cmlBaseUrlOf` above, so one rule decides the address). A worker without one has no CML yet.
+ */
+export function workerCmlBaseUrl(worker: Pick<Worker, 'id' | 'cmlBaseUrl'>): string {
+  if (worker.cmlBaseUrl) return worker.cmlBaseUrl;
+  throw new Error(`worker ${worker.id} has no CML address yet (cmlBaseUrl is recorded when its instance runs)`);
+}
+
 /** Seconds the CML readiness poll may take for a template. */
 export function cmlReadyBoundSeconds(
   config: Pick<FleetConfig, 'cmlReadyTimeoutSeconds' | 'cmlReadyMarginMinutes'>,

@@ -52,13 +52,6 @@ export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
 /** Who the workflow's own transitions are attributed to in the session history. */
 export const WORKFLOW_ACTOR = 'workflow:session-lifecycle';
 
-/** The CML base URL of a worker: its `cmlBaseUrl`, else `https://<ipAddress>/api/v0`. */
-export function cmlBaseUrlOf(worker: Pick<Worker, 'id' | 'cmlBaseUrl' | 'ipAddress'>): string {
-  if (worker.cmlBaseUrl) return worker.cmlBaseUrl;
-  if (worker.ipAddress) return `https://${worker.ipAddress}/api/v0`;
-  throw new Error(`worker ${worker.id} has neither cmlBaseUrl nor ipAddress`);
-}
-
 /** The session's CML lab title: deterministic, so a retried import can find its lab. */
 export const labTitleOf = (sessionId: string): string => `lcm-${sessionId}`;
 
