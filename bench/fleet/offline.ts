@@ -39,6 +39,8 @@ export interface OfflineOptions {
   bootCost: boolean;
   /** Add x ≤ y for every slot of a session (a tighter relaxation, many more rows). */
   linkingRows: boolean;
+  /** Extra HiGHS options (snake_case names), e.g. for experiments with its heuristics. */
+  solverOptions: Readonly<Record<string, boolean | number | string>>;
 }
 
 export const DEFAULT_OFFLINE_OPTIONS: OfflineOptions = {
@@ -46,6 +48,7 @@ export const DEFAULT_OFFLINE_OPTIONS: OfflineOptions = {
   timeLimitSeconds: 120,
   bootCost: true,
   linkingRows: true,
+  solverOptions: {},
 };
 
 export interface OfflineResult {
@@ -282,7 +285,7 @@ export async function offlineOptimum(
     integrality,
   });
   try {
-    model.options.set({ output_flag: false, time_limit: o.timeLimitSeconds });
+    model.options.set({ output_flag: false, time_limit: o.timeLimitSeconds, ...o.solverOptions });
     const began = performance.now();
     model.run();
     const solveSeconds = (performance.now() - began) / 1000;
