@@ -48,8 +48,7 @@ type LcmStackClass<S extends Stack, P extends LcmStackProps> = new (
 /**
  * Adds the LCM stacks of the stage named in the app's context to `app`.
  *
- * One stack per concern (data, api, workflows, events, observability), each in its own file in
- * infra/lib/. Stateful resources live in the data stack; the stateless stacks receive what they
+ * One stack per concern (data, events, workflows, fleet, api), each in its own file in infra/lib/. Stateful resources live in the data stack; the stateless stacks receive what they
  * need from it as props and grant themselves access, e.g.
  *
  *   const api = add(ApiStack, 'Api', 'HTTP API and handlers', { table: data.table });
