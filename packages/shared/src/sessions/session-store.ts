@@ -32,6 +32,7 @@ import {
   type Page,
   type PageRequest,
   parseItem,
+  patchVersioned,
   queryAll,
   queryPage,
   type SortKeyCondition,
@@ -42,7 +43,6 @@ import {
   utcKey,
   validateInput,
   validatePatch,
-  versionedUpdate,
 } from '../platform/index.ts';
 
 /** A new session: it always starts PENDING; timestamps and version are stamped when absent. */
@@ -72,6 +72,15 @@ const EDITABLE = LabletSessionSchema.pick({
   observationRequest: true,
   portConflicts: true,
 });
+
+/** What update() patches (platform patchVersioned). */
+const PATCHABLE = {
+  entity: ENTITY.session,
+  key: keys.session,
+  editable: EDITABLE,
+  schema: LabletSessionSchema,
+};
+
 export type SessionPatch = { [K in keyof z.input<typeof EDITABLE>]?: z.input<typeof EDITABLE>[K] | null };
 
 export interface SessionTimeRange extends PageRequest {
@@ -277,18 +286,8 @@ export class DynamoSessionStore implements SessionStore {
     return this.sessions(out);
   }
 
-  async update(id: string, patch: SessionPatch, expectedVersion: number): Promise<LabletSession> {
-    const { sets, removes } = validatePatch(EDITABLE, patch);
-    const item = await versionedUpdate(this.cfg.client, this.cfg.tableName, {
-      key: keys.session(id),
-      entity: ENTITY.session,
-      id,
-      sets,
-      removes,
-      expectedVersion,
-      updatedAt: nowIso(this.cfg.clock),
-    });
-    return parseItem(LabletSessionSchema, item);
+  update(id: string, patch: SessionPatch, expectedVersion: number): Promise<LabletSession> {
+    return patchVersioned(this.cfg, PATCHABLE, id, patch, expectedVersion);
   }
 
   async transition(

@@ -16,6 +16,7 @@ import {
   type Page,
   type PageRequest,
   parseItem,
+  patchVersioned,
   putNew,
   queryAll,
   queryPage,
@@ -45,6 +46,10 @@ const EDITABLE = WorkerSchema.omit({
   updatedAt: true,
   version: true,
 });
+
+/** What update() patches (platform patchVersioned). */
+const PATCHABLE = { entity: ENTITY.worker, key: keys.worker, editable: EDITABLE, schema: WorkerSchema };
+
 export type WorkerPatch = { [K in keyof z.input<typeof EDITABLE>]?: z.input<typeof EDITABLE>[K] | null };
 
 export interface WorkerTransitionOptions {
@@ -142,18 +147,8 @@ export class DynamoWorkerStore implements WorkerStore {
     return { items: out.items.map((i) => parseItem(WorkerSchema, i)), cursor: out.cursor };
   }
 
-  async update(id: string, patch: WorkerPatch, expectedVersion: number): Promise<Worker> {
-    const { sets, removes } = this.validPatch(patch);
-    const item = await versionedUpdate(this.cfg.client, this.cfg.tableName, {
-      key: keys.worker(id),
-      entity: ENTITY.worker,
-      id,
-      sets,
-      removes,
-      expectedVersion,
-      updatedAt: nowIso(this.cfg.clock),
-    });
-    return parseItem(WorkerSchema, item);
+  update(id: string, patch: WorkerPatch, expectedVersion: number): Promise<Worker> {
+    return patchVersioned(this.cfg, PATCHABLE, id, patch, expectedVersion);
   }
 
   async transition(

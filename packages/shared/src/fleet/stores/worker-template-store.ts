@@ -14,13 +14,12 @@ import {
   type Page,
   type PageRequest,
   parseItem,
+  patchVersioned,
   putNew,
   queryPage,
   type StoreConfig,
   TABLE,
   validateInput,
-  validatePatch,
-  versionedUpdate,
 } from '../../platform/index.ts';
 
 /** A new template: timestamps and version are stamped by the store when absent. */
@@ -31,6 +30,15 @@ export type NewWorkerTemplate = Omit<
   Partial<Pick<WorkerTemplate, 'createdAt' | 'updatedAt' | 'version'>>;
 
 const EDITABLE = WorkerTemplateSchema.omit({ name: true, createdAt: true, updatedAt: true, version: true });
+
+/** What update() patches (platform patchVersioned). */
+const PATCHABLE = {
+  entity: ENTITY.template,
+  key: keys.template,
+  editable: EDITABLE,
+  schema: WorkerTemplateSchema,
+};
+
 /** Changed fields; `null` removes an optional field. */
 export type WorkerTemplatePatch = {
   [K in keyof z.input<typeof EDITABLE>]?: z.input<typeof EDITABLE>[K] | null;
@@ -87,18 +95,8 @@ export class DynamoWorkerTemplateStore implements WorkerTemplateStore {
     return { items: out.items.map((i) => parseItem(WorkerTemplateSchema, i)), cursor: out.cursor };
   }
 
-  async update(name: string, patch: WorkerTemplatePatch, expectedVersion: number): Promise<WorkerTemplate> {
-    const { sets, removes } = validatePatch(EDITABLE, patch);
-    const item = await versionedUpdate(this.cfg.client, this.cfg.tableName, {
-      key: keys.template(name),
-      entity: ENTITY.template,
-      id: name,
-      sets,
-      removes,
-      expectedVersion,
-      updatedAt: nowIso(this.cfg.clock),
-    });
-    return parseItem(WorkerTemplateSchema, item);
+  update(name: string, patch: WorkerTemplatePatch, expectedVersion: number): Promise<WorkerTemplate> {
+    return patchVersioned(this.cfg, PATCHABLE, name, patch, expectedVersion);
   }
 
   async delete(name: string, expectedVersion?: number): Promise<void> {

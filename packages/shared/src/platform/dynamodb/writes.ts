@@ -7,9 +7,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type * as z from 'zod';
 import { DuplicateError, NotFoundError, ValidationError, VersionConflictError } from '../../kernel/index.ts';
-import { Expr } from './expressions.ts';
-import type { Item, StoreConfig } from './items.ts';
+import { nowIso } from '../runtime/clock.ts';
+import { Expr, validatePatch } from './expressions.ts';
+import { type Item, parseItem, type StoreConfig } from './items.ts';
 import { TABLE } from './table.ts';
 
 /**
@@ -151,6 +153,39 @@ export async function versionedUpdate(
     if (!isConditionFailed(err)) throw err;
     throw conditionError(u.entity, u.id, oldItemOf(err), u.expectedVersion, u.expectedStatus);
   }
+}
+
+/** An entity whose items an update patches: where one lives, what may change, how it reads back. */
+export interface PatchableEntity<S extends z.ZodType> {
+  entity: string;
+  key: (id: string) => Record<string, string>;
+  /** The editable part of the entity schema (validatePatch). */
+  editable: z.ZodObject;
+  schema: S;
+}
+
+/**
+ * The stores' `update(id, patch, expectedVersion)`: validates the patch against the editable
+ * fields, applies it at the expected version (versionedUpdate) and returns the parsed new item.
+ */
+export async function patchVersioned<S extends z.ZodType>(
+  cfg: StoreConfig,
+  target: PatchableEntity<S>,
+  id: string,
+  patch: Item,
+  expectedVersion: number,
+): Promise<z.output<S>> {
+  const { sets, removes } = validatePatch(target.editable, patch);
+  const item = await versionedUpdate(cfg.client, cfg.tableName, {
+    key: target.key(id),
+    entity: target.entity,
+    id,
+    sets,
+    removes,
+    expectedVersion,
+    updatedAt: nowIso(cfg.clock),
+  });
+  return parseItem(target.schema, item);
 }
 
 /** The typed error for a failed `exists AND version AND status` condition, given the old item. */
