@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { seg } from './http.ts';
-import { ApiKeyHttp, type PartnerClientOptions } from './partner-http.ts';
+import { ApiKeyHttp, type ApiKeyWire, type PartnerClientOptions } from './partner-http.ts';
 
 /**
  * Client of the Grading Engine: submit a grading session (LCM session id, grading rules
@@ -37,10 +37,7 @@ export interface GradingApi {
   getGradingSession(gradingSessionId: string): Promise<GradingSessionInfo>;
 }
 
-export interface GradingWireFormat {
-  apiKeyHeader: string;
-  apiKeyPrefix: string;
-  idempotencyKeyHeader: string;
+export interface GradingWireFormat extends ApiKeyWire {
   paths: { submit: string; session(id: string): string };
   encodeSubmit(input: SubmitGradingInput): unknown;
   decodeSubmitted(body: unknown): { gradingSessionId: string };
@@ -84,7 +81,7 @@ export class GradingClient implements GradingApi {
 
   constructor(opts: GradingClientOptions) {
     this.wire = opts.wire ?? DEFAULT_GRADING_WIRE;
-    this.api = new ApiKeyHttp('grading', opts, opts.apiKey, this.wire.apiKeyHeader, this.wire.apiKeyPrefix);
+    this.api = new ApiKeyHttp('grading', opts, this.wire);
   }
 
   submitGrading(input: SubmitGradingInput): Promise<{ gradingSessionId: string }> {
@@ -92,7 +89,6 @@ export class GradingClient implements GradingApi {
       path: this.wire.paths.submit,
       operation: 'submitGrading',
       body: this.wire.encodeSubmit(input),
-      keyHeader: this.wire.idempotencyKeyHeader,
       key: input.idempotencyKey ?? input.externalSessionId,
       decode: (body) => this.wire.decodeSubmitted(body),
     });

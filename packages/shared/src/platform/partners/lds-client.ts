@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { seg } from './http.ts';
-import { ApiKeyHttp, type PartnerClientOptions } from './partner-http.ts';
+import { ApiKeyHttp, type ApiKeyWire, type PartnerClientOptions } from './partner-http.ts';
 
 /**
  * Client of the Lab Delivery System (LDS): create a session for a content part, set the
@@ -58,12 +58,7 @@ export interface LdsApi {
 // ---------------------------------------------------------------------------------------------
 // The wire format: the ONE place that knows LDS's paths, headers and field names
 
-export interface LdsWireFormat {
-  /** Header carrying the API key, and a prefix for its value (e.g. `Bearer `). */
-  apiKeyHeader: string;
-  apiKeyPrefix: string;
-  /** Header carrying the idempotency key of a create call; empty string = not sent. */
-  idempotencyKeyHeader: string;
+export interface LdsWireFormat extends ApiKeyWire {
   paths: {
     createSession: string;
     session(id: string): string;
@@ -139,7 +134,7 @@ export class LdsClient implements LdsApi {
 
   constructor(opts: LdsClientOptions) {
     this.wire = opts.wire ?? DEFAULT_LDS_WIRE;
-    this.api = new ApiKeyHttp('lds', opts, opts.apiKey, this.wire.apiKeyHeader, this.wire.apiKeyPrefix);
+    this.api = new ApiKeyHttp('lds', opts, this.wire);
   }
 
   createSession(input: CreateLdsSessionInput): Promise<{ id: string }> {
@@ -148,7 +143,6 @@ export class LdsClient implements LdsApi {
       path: this.wire.paths.createSession,
       operation: 'createSession',
       body: this.wire.encodeCreateSession(input),
-      keyHeader: this.wire.idempotencyKeyHeader,
       key: input.externalSessionId,
       decode: (body) => this.wire.decodeCreated(body),
     });

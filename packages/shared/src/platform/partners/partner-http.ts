@@ -23,19 +23,28 @@ export interface PartnerClientOptions {
   random?: HttpClientOptions['random'];
 }
 
+/** How a partner's wire format carries the API key and the idempotency key of a create. */
+export interface ApiKeyWire {
+  /** Header carrying the API key, and a prefix for its value (e.g. `Bearer `). */
+  apiKeyHeader: string;
+  apiKeyPrefix: string;
+  /** Empty when the partner has none (its creates are then not retried). */
+  idempotencyKeyHeader: string;
+}
+
 /**
  * Calls with the partner's API key; on 401 the key is re-read once (it may have been rotated
  * in Secrets Manager) and the call repeated once.
  */
 export class ApiKeyHttp {
   readonly http: HttpClient;
+  private readonly apiKey: ApiKeyProvider;
   constructor(
     service: string,
     opts: PartnerClientOptions,
-    private readonly apiKey: ApiKeyProvider,
-    private readonly header: string,
-    private readonly prefix: string,
+    private readonly wire: ApiKeyWire,
   ) {
+    this.apiKey = opts.apiKey;
     this.http = new HttpClient({
       service,
       baseUrl: opts.baseUrl,
@@ -53,7 +62,7 @@ export class ApiKeyHttp {
       const key = await this.apiKey.getApiKey({ forceRefresh });
       return this.http.request<T>({
         ...req,
-        headers: { ...req.headers, [this.header]: `${this.prefix}${key}` },
+        headers: { ...req.headers, [this.wire.apiKeyHeader]: `${this.wire.apiKeyPrefix}${key}` },
       });
     };
     try {
@@ -65,24 +74,24 @@ export class ApiKeyHttp {
   }
 
   /**
-   * A create-style POST made idempotent on the partner's side by its idempotency-key header
-   * (`keyHeader`, empty when the partner's wire format has none: then it is not retried), decoded.
+   * A create-style POST made idempotent on the partner's side by the wire format's
+   * idempotency-key header (none: then it is not retried), decoded.
    */
   async createKeyed<T>(op: {
     path: string;
     operation: string;
     body: unknown;
-    keyHeader: string;
     key: string;
     decode: (body: unknown) => T;
   }): Promise<T> {
+    const keyHeader = this.wire.idempotencyKeyHeader;
     const res = await this.request<unknown>({
       method: 'POST',
       path: op.path,
       operation: op.operation,
-      headers: op.keyHeader ? { [op.keyHeader]: op.key } : {},
+      headers: keyHeader ? { [keyHeader]: op.key } : {},
       body: op.body,
-      idempotent: op.keyHeader !== '',
+      idempotent: keyHeader !== '',
     });
     return this.decode(op.operation, res.status, () => op.decode(res.body));
   }
