@@ -357,6 +357,18 @@ export const ActionResultSchema = z.object({
 });
 export type ActionResult = z.output<typeof ActionResultSchema>;
 
+/** Reads the session and acts on it; a lost race (VersionConflictError) reads and acts again. */
+async function actOnSession<R>(
+  deps: Pick<SessionDeps, 'sessions'>,
+  id: string,
+  act: (session: LabletSession) => Promise<R>,
+): Promise<R> {
+  const { value } = await retryOnConflict(async () => act(await deps.sessions.getSession(id)), {
+    maxAttempts: 10,
+  });
+  return value;
+}
+
 /**
  * Terminate (safe to repeat): records terminationRequestedAt/reason (the first request's are
  * kept). A session that has not been placed goes straight to TERMINATED with a history entry
@@ -370,31 +382,27 @@ export async function terminateSession(
   ctx: { by: string; reason?: string | undefined },
 ): Promise<ActionResult> {
   const at = nowOf(deps).toISOString();
-  const { value } = await retryOnConflict(
-    async () => {
-      const s = await deps.sessions.getSession(id);
-      const decision = terminateDecision(s);
-      if (decision === 'noop') return { session: s, outcome: decision, previous: s };
-      const mark = s.terminationRequestedAt
-        ? {}
-        : { terminationRequestedAt: at, ...(ctx.reason ? { terminationReason: ctx.reason } : {}) };
-      if (decision === 'terminated') {
-        const t = await deps.sessions.transition(
-          id,
-          'PENDING',
-          'TERMINATED',
-          ctx.by,
-          ctx.reason ?? 'terminated before placement',
-          mark,
-          { expectedVersion: s.version },
-        );
-        return { session: t, outcome: decision, previous: s };
-      }
-      const session = Object.keys(mark).length > 0 ? await deps.sessions.update(id, mark, s.version) : s;
-      return { session, outcome: decision, previous: s };
-    },
-    { maxAttempts: 10 },
-  );
+  const value = await actOnSession(deps, id, async (s) => {
+    const decision = terminateDecision(s);
+    if (decision === 'noop') return { session: s, outcome: decision, previous: s };
+    const mark = s.terminationRequestedAt
+      ? {}
+      : { terminationRequestedAt: at, ...(ctx.reason ? { terminationReason: ctx.reason } : {}) };
+    if (decision === 'terminated') {
+      const t = await deps.sessions.transition(
+        id,
+        'PENDING',
+        'TERMINATED',
+        ctx.by,
+        ctx.reason ?? 'terminated before placement',
+        mark,
+        { expectedVersion: s.version },
+      );
+      return { session: t, outcome: decision, previous: s };
+    }
+    const session = Object.keys(mark).length > 0 ? await deps.sessions.update(id, mark, s.version) : s;
+    return { session, outcome: decision, previous: s };
+  });
   const cause = ctx.reason ?? value.session.terminationReason ?? `terminated by ${ctx.by}`;
   if (value.outcome === 'terminated' && value.previous.executionArn) {
     await deps.engine.stopExecution(value.previous.executionArn, cause);
@@ -416,24 +424,20 @@ export async function finishSession(
   ctx: { by: string; reason?: string | undefined },
 ): Promise<ActionResult> {
   const at = nowOf(deps).toISOString();
-  const { value } = await retryOnConflict(
-    async () => {
-      const s = await deps.sessions.getSession(id);
-      const decision = finishDecision(s);
-      if (decision === 'not-ready') {
-        throw new ConflictError(
-          `session ${id} is ${s.status}; the learner can finish it once it is READY or RUNNING`,
-          { sessionId: id, status: s.status },
-        );
-      }
-      if (decision === 'noop') return { session: s, outcome: decision };
-      const session = s.finishRequestedAt
-        ? s
-        : await deps.sessions.update(id, { finishRequestedAt: at }, s.version);
-      return { session, outcome: decision };
-    },
-    { maxAttempts: 10 },
-  );
+  const value = await actOnSession(deps, id, async (s) => {
+    const decision = finishDecision(s);
+    if (decision === 'not-ready') {
+      throw new ConflictError(
+        `session ${id} is ${s.status}; the learner can finish it once it is READY or RUNNING`,
+        { sessionId: id, status: s.status },
+      );
+    }
+    if (decision === 'noop') return { session: s, outcome: decision };
+    const session = s.finishRequestedAt
+      ? s
+      : await deps.sessions.update(id, { finishRequestedAt: at }, s.version);
+    return { session, outcome: decision };
+  });
   const wait = value.session.pendingWait;
   if (value.outcome === 'requested' && wait?.kind === 'END') {
     await deps.engine.sendTaskSuccess(wait.taskToken, {
