@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 
@@ -23,6 +25,15 @@ export interface LocalFunction {
 
 // biome-ignore lint/suspicious/noExplicitAny: handlers are typed by their modules, any event goes in
 export type LambdaHandler = (event: any, context: Context) => unknown;
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The `handler` export of a function module (`entry` relative to the repository root, as in functions/catalogue.ts). */
+export async function importHandler(entry: string): Promise<LambdaHandler> {
+  const mod = (await import(pathToFileURL(join(REPO_ROOT, entry)).href)) as { handler?: unknown };
+  if (typeof mod.handler !== 'function') throw new Error(`${entry} exports no handler function`);
+  return mod.handler as LambdaHandler;
+}
 
 export type InvokeOutcome =
   | { kind: 'ok'; result: unknown; durationMs: number }

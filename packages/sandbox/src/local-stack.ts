@@ -27,7 +27,13 @@ import type { SandboxCompute } from './compute/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import type { LocalEventBridge } from './eventbridge/index.ts';
 import { type Authenticate, startApiGateway } from './http-gateway.ts';
-import { invokeLambda, type LambdaHandler, LOCAL_ACCOUNT_ID, lambdaInvokeStore } from './lambda-runtime.ts';
+import {
+  importHandler,
+  invokeLambda,
+  type LambdaHandler,
+  LOCAL_ACCOUNT_ID,
+  lambdaInvokeStore,
+} from './lambda-runtime.ts';
 import {
   JWKS_PATH,
   LOCAL_TOKEN_TTL_SECONDS,
@@ -856,11 +862,7 @@ export const schedules: LocalService = {
     for (const schedule of FLEET_SCHEDULES) {
       const every = scheduleSeconds(schedule);
       if (every <= 0) continue;
-      const mod = (await import(pathToFileURL(join(REPO_ROOT, schedule.entry)).href)) as {
-        handler?: unknown;
-      };
-      if (typeof mod.handler !== 'function') throw new Error(`${schedule.entry} exports no handler function`);
-      jobs.push({ schedule, every, handler: mod.handler as LambdaHandler });
+      jobs.push({ schedule, every, handler: await importHandler(schedule.entry) });
     }
     const inFlight = new Set<Promise<void>>();
     const running = new Set<string>();

@@ -1,2 +1,3 @@
+export * from './definitions.ts';
 export * from './engine.ts';
 export * from './server.ts';

@@ -1,15 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SESSION_LIFECYCLE_ASL, SESSION_TASKS } from '../../../../functions/catalogue.ts';
+import { SESSION_STATE_MACHINE } from '../../../../functions/catalogue.ts';
 import type { LambdaHandler } from '../lambda-runtime.ts';
 import type { LocalService } from '../local-stack.ts';
+import { catalogueStateMachine } from './definitions.ts';
 import {
   type ExecutionSnapshot,
   type LocalEngineOptions,
-  type LocalLambdaTask,
   type LocalStateMachineDefinition,
   LocalStepFunctionsEngine,
   type PendingTask,
@@ -25,7 +22,6 @@ import {
  * Requests are not authenticated (SigV4 headers are accepted and ignored).
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CONTENT_TYPE = 'application/x-amz-json-1.0';
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -57,33 +53,16 @@ export interface LocalStepFunctions {
 }
 
 /**
- * The session-lifecycle state machine as deployed: the ASL file of the repository and one task
- * per session task of the function catalogue (functions/catalogue.ts), each running its handler module.
- * `handlers` replaces modules by substitution (tests).
+ * The session-lifecycle state machine as deployed (`catalogueStateMachine` of the catalogue's
+ * session machine), named `lcm-local-session-lifecycle` unless `name` says otherwise.
  */
-export async function sessionLifecycleStateMachine(
+export function sessionLifecycleStateMachine(
   opts: { name?: string; handlers?: Record<string, LambdaHandler> } = {},
 ): Promise<LocalStateMachineDefinition> {
-  const definition = JSON.parse(await readFile(join(REPO_ROOT, SESSION_LIFECYCLE_ASL), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  const tasks: LocalLambdaTask[] = [];
-  for (const t of SESSION_TASKS) {
-    let handler = opts.handlers?.[t.substitution];
-    if (!handler) {
-      const mod = (await import(pathToFileURL(join(REPO_ROOT, t.entry)).href)) as { handler?: unknown };
-      if (typeof mod.handler !== 'function') throw new Error(`${t.entry} exports no handler function`);
-      handler = mod.handler as LambdaHandler;
-    }
-    tasks.push({
-      substitution: t.substitution,
-      name: `lcm-local-task-${t.name}`,
-      handler,
-      timeoutSeconds: t.timeoutSeconds,
-    });
-  }
-  return { name: opts.name ?? LOCAL_SESSION_STATE_MACHINE, definition, tasks };
+  return catalogueStateMachine(SESSION_STATE_MACHINE, {
+    name: opts.name ?? LOCAL_SESSION_STATE_MACHINE,
+    handlers: opts.handlers,
+  });
 }
 
 const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
