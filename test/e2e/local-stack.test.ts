@@ -100,7 +100,9 @@ describe('npm start', () => {
     expect(local.dynamodbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(isAlive(local.dynamodbPid, 'DynamoDBLocal')).toBe(true);
     expect(isAlive(local.pid)).toBe(true);
-    expect(run.stdout()).toContain(`LCM local stack ready at http://127.0.0.1:${port}`);
+    // The API answers while the seed finishes; the ready line follows once everything runs.
+    const ready = `LCM local stack ready at http://127.0.0.1:${port}`;
+    await waitUntil('the ready line', () => run.stdout().includes(ready), STARTUP_BUDGET_MS);
 
     // One bearer token per role, printed and in local.json; protected routes need one.
     expect(Object.keys(local.tokens)).toEqual(['admin', 'operator', 'portal', 'viewer']);
