@@ -16,7 +16,6 @@ import { nodeRoutes } from './cml/nodes.ts';
 import { cmlError, fail } from './cml/reply.ts';
 import { systemInformationRoute, systemRoutes } from './cml/system.ts';
 import {
-  FaultRegistry,
   type FaultSpec,
   type RequestLogEntry,
   type SimReply,
@@ -73,10 +72,9 @@ const AUTHED_ROUTES: ReadonlyArray<(sim: CmlSimState, call: CmlAuthedCall) => Si
 
 export async function startCmlSimulator(opts: CmlSimulatorOptions = {}): Promise<CmlSimulator> {
   const sim = createCmlState(opts);
-  const faults = new FaultRegistry();
 
   const route = (req: SimRequest): SimReply => {
-    const control = simControlRoutes(sim, faults, () => [...server.log], req);
+    const control = simControlRoutes(sim, req);
     if (control) return control;
     if (!req.path.startsWith(`${CML_API_PREFIX}/`)) throw fail(404, 'Not found');
     if (!controllerAnswering(sim)) return CONTROLLER_DOWN;
@@ -95,7 +93,6 @@ export async function startCmlSimulator(opts: CmlSimulatorOptions = {}): Promise
     host: opts.host,
     port: opts.port,
     errorBody: cmlError,
-    faults,
     handler: route,
   });
 
@@ -109,8 +106,8 @@ export async function startCmlSimulator(opts: CmlSimulatorOptions = {}): Promise
       const lab = sim.labs.get(id);
       return lab ? snapshot(sim, lab) : undefined;
     },
-    injectFault: (spec) => faults.add(spec),
-    clearFaults: () => faults.clear(),
+    injectFault: server.injectFault,
+    clearFaults: server.clearFaults,
     invalidateTokens: () => sim.tokens.clear(),
     setControllerUp: (up) => {
       sim.controllerUp = up;
@@ -124,6 +121,6 @@ export async function startCmlSimulator(opts: CmlSimulatorOptions = {}): Promise
       if (!node) throw new Error(`no node ${nodeRef} in lab ${labId}`);
       node.runningConfig = config;
     },
-    requests: () => [...server.log],
+    requests: server.requests,
   };
 }

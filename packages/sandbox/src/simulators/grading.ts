@@ -4,18 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { INBOUND_EVENT_TYPES } from '@lcm/shared/events';
 import { type EvidenceManifest, EvidenceManifestSchema } from '@lcm/shared/platform';
 import {
-  controlRoute,
-  type EventDelivery,
-  emitPartnerEvent,
-  FaultRegistry,
-  type FaultSpec,
-  HttpError,
+  partnerFail as fail,
   header,
-  type RequestLogEntry,
-  type SimReply,
-  type SimRequest,
-  startSimServer,
-  Timers,
+  type PartnerRoute,
+  type PartnerSimulator,
+  type PartnerSimulatorOptions,
+  partnerSimulatorKit,
+  stringField,
 } from './common.ts';
 
 /**
@@ -54,14 +49,9 @@ export interface GradingSimSession {
   error?: string;
 }
 
-export interface GradingSimulatorOptions {
-  host?: string;
-  port?: number;
+export interface GradingSimulatorOptions extends PartnerSimulatorOptions {
   /** API key expected in `x-api-key` (default `grading-sandbox-key`). */
   apiKey?: string;
-  eventsUrl?: string;
-  eventSecret?: string;
-  eventKeyId?: string;
   eventSource?: string;
   /** Delay between submission and the result event (default 100 ms). */
   gradingDelayMs?: number;
@@ -74,31 +64,13 @@ export interface GradingSimulatorOptions {
   passThreshold?: number;
   /** Known rules references; absent = any. */
   rules?: string[];
-  eventAttempts?: number;
-  eventRetryDelayMs?: number;
 }
 
-export interface GradingSimulator {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
+export interface GradingSimulator extends PartnerSimulator {
   gradingSessions(): GradingSimSession[];
   /** The next `times` gradings fail with `error` (a failed event instead of completed). */
   failNext(error?: string, times?: number): void;
-  deliveries(): EventDelivery[];
-  idle(): Promise<void>;
-  injectFault(spec: FaultSpec): string;
-  clearFaults(): void;
-  requests(): RequestLogEntry[];
 }
-
-const problem = (status: number, message: string) => ({ error: { code: status, message } });
-const fail = (status: number, message: string) => new HttpError(status, message, problem(status, message));
-const str = (v: unknown, field: string, max = 2048): string => {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max)
-    throw fail(400, `${field} must be a string of 1-${max} characters`);
-  return v;
-};
 
 /** The simulator's deterministic score: per extractable device, a configuration that is not empty. */
 export function scoreEvidence(manifest: EvidenceManifest, passThreshold = 1): ScoreResult {
@@ -134,16 +106,13 @@ async function defaultReadEvidence(uri: string): Promise<unknown> {
 }
 
 export async function startGradingSimulator(opts: GradingSimulatorOptions = {}): Promise<GradingSimulator> {
-  const apiKey = opts.apiKey ?? 'grading-sandbox-key';
-  const source = opts.eventSource ?? SANDBOX_GRADING_SOURCE;
-  if (opts.eventsUrl && !opts.eventSecret) throw new Error('eventSecret is required with eventsUrl');
+  const kit = partnerSimulatorKit(opts, {
+    apiKey: opts.apiKey ?? 'grading-sandbox-key',
+    source: opts.eventSource ?? SANDBOX_GRADING_SOURCE,
+  });
   const readEvidence = opts.readEvidence ?? defaultReadEvidence;
-  const faults = new FaultRegistry();
   const sessions = new Map<string, GradingSimSession>();
   const byKey = new Map<string, string>();
-  const deliveries: EventDelivery[] = [];
-  const timers = new Timers();
-  const abort = new AbortController();
   const failures: string[] = [];
 
   const view = (s: GradingSimSession) => ({
@@ -157,15 +126,12 @@ export async function startGradingSimulator(opts: GradingSimulatorOptions = {}):
     ...(s.error ? { error: s.error } : {}),
   });
 
-  const emit = async (type: string, s: GradingSimSession, data: Record<string, unknown>) => {
-    const delivery = await emitPartnerEvent(opts, abort.signal, {
-      source,
+  const emit = (type: string, s: GradingSimSession, data: Record<string, unknown>) =>
+    kit.emit({
       type,
       subject: s.id,
       data: { gradingSessionId: s.id, lcmSessionId: s.externalSessionId, ...data },
     });
-    if (delivery) deliveries.push(delivery);
-  };
 
   const grade = async (s: GradingSimSession) => {
     s.state = 'GRADING';
@@ -201,21 +167,20 @@ export async function startGradingSimulator(opts: GradingSimulatorOptions = {}):
     }
   };
 
-  const route = (req: SimRequest): SimReply => {
-    const control = controlRoute(req, faults, () => [...server.log]);
-    if (control) return control;
+  const open: PartnerRoute = (req) => {
     if (req.path === '/_sim/grading-sessions' && req.method === 'GET') {
       return { status: 200, body: [...sessions.values()] };
     }
-    if (!req.path.startsWith('/api/v1/')) throw fail(404, 'Not found');
-    if (header(req, 'x-api-key') !== apiKey) throw fail(401, 'missing or invalid API key');
+    return undefined;
+  };
 
+  const api: PartnerRoute = (req) => {
     if (req.path === '/api/v1/grading-sessions' && req.method === 'POST') {
       const b = req.json() as Record<string, unknown>;
       if (!b || typeof b !== 'object') throw fail(400, 'body must be a JSON object');
-      const externalSessionId = str(b.externalSessionId, 'externalSessionId', 256);
-      const rulesRef = str(b.rulesRef, 'rulesRef', 1024);
-      const evidenceUri = str(b.evidenceUri, 'evidenceUri');
+      const externalSessionId = stringField(b.externalSessionId, 'externalSessionId', 256);
+      const rulesRef = stringField(b.rulesRef, 'rulesRef', 1024);
+      const evidenceUri = stringField(b.evidenceUri, 'evidenceUri', 2048);
       if (opts.rules && !opts.rules.includes(rulesRef)) throw fail(404, `Rules not found: ${rulesRef}`);
       const key = header(req, 'idempotency-key');
       const existing = key ? sessions.get(byKey.get(key) ?? '') : undefined;
@@ -236,7 +201,7 @@ export async function startGradingSimulator(opts: GradingSimulatorOptions = {}):
       };
       sessions.set(s.id, s);
       if (key) byKey.set(key, s.id);
-      timers.after(opts.gradingDelayMs ?? 100, () => grade(s));
+      kit.timers.after(opts.gradingDelayMs ?? 100, () => grade(s));
       return { status: 202, body: view(s) };
     }
     const m = /^\/api\/v1\/grading-sessions\/([^/]+)$/.exec(req.path);
@@ -245,33 +210,14 @@ export async function startGradingSimulator(opts: GradingSimulatorOptions = {}):
       if (!s) throw fail(404, `Grading session not found: ${m[1]}`);
       return { status: 200, body: view(s) };
     }
-    throw fail(404, 'Not found');
+    return undefined;
   };
 
-  const server = await startSimServer({
-    host: opts.host,
-    port: opts.port,
-    errorBody: problem,
-    faults,
-    handler: route,
-  });
-
   return {
-    url: server.url,
-    port: server.port,
-    stop: async () => {
-      abort.abort();
-      await timers.stop();
-      await server.close();
-    },
+    ...(await kit.serve({ open, api })),
     gradingSessions: () => [...sessions.values()].map((s) => structuredClone(s)),
     failNext: (error = 'grading engine failure (injected)', times = 1) => {
       for (let i = 0; i < times; i++) failures.push(error);
     },
-    deliveries: () => deliveries.map((d) => ({ ...d })),
-    idle: () => timers.idle(),
-    injectFault: (spec) => faults.add(spec),
-    clearFaults: () => faults.clear(),
-    requests: () => [...server.log],
   };
 }

@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { INBOUND_EVENT_TYPES } from '@lcm/shared/events';
 import {
-  controlRoute,
   type EventDelivery,
-  emitPartnerEvent,
-  FaultRegistry,
-  type FaultSpec,
-  HttpError,
-  header,
-  type RequestLogEntry,
-  type SimReply,
-  type SimRequest,
-  startSimServer,
-  Timers,
+  partnerFail as fail,
+  type PartnerRoute,
+  type PartnerSimulator,
+  type PartnerSimulatorOptions,
+  partnerSimulatorKit,
+  stringField,
 } from './common.ts';
 
 /**
@@ -52,32 +47,19 @@ export interface LdsSimSession {
   archivedAt?: string;
 }
 
-export interface LdsSimulatorOptions {
-  host?: string;
-  port?: number;
+export interface LdsSimulatorOptions extends PartnerSimulatorOptions {
   /** API key expected in `x-api-key` (default `lds-sandbox-key`). */
   apiKey?: string;
   /** Known part ids; absent = any part exists. */
   parts?: string[];
-  /** LCM's CloudEvents endpoint; without it no event is sent. */
-  eventsUrl?: string;
-  /** Partner secret the events are signed with (required with eventsUrl). */
-  eventSecret?: string;
-  eventKeyId?: string;
   eventSource?: string;
   /** Seconds after the devices are set until the simulated learner logs in (unset = never). */
   autoLoginSeconds?: number;
   /** Seconds after the login until the session ends (unset = never). */
   autoEndSeconds?: number;
-  /** Delivery retries per event (default 3) and delay between them (default 200 ms). */
-  eventAttempts?: number;
-  eventRetryDelayMs?: number;
 }
 
-export interface LdsSimulator {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
+export interface LdsSimulator extends PartnerSimulator {
   sessions(): LdsSimSession[];
   session(id: string): LdsSimSession | undefined;
   /** The learner logs in: RUNNING + running event. */
@@ -87,38 +69,22 @@ export interface LdsSimulator {
   end(id: string): Promise<EventDelivery | undefined>;
   /** The learner presses "finished": ENDED + user-finished event. */
   userFinish(id: string): Promise<EventDelivery | undefined>;
-  /** Events sent so far. */
-  deliveries(): EventDelivery[];
-  /** Resolves when no timer or delivery is pending. */
-  idle(): Promise<void>;
-  injectFault(spec: FaultSpec): string;
-  clearFaults(): void;
-  requests(): RequestLogEntry[];
 }
 
 const PROTOCOLS = new Set(['ssh', 'telnet', 'vnc', 'http', 'https', 'rdp', 'tcp', 'udp', 'web']);
 
-const problem = (status: number, message: string) => ({ error: { code: status, message } });
-const fail = (status: number, message: string) => new HttpError(status, message, problem(status, message));
-
-const str = (v: unknown, field: string, max = 512): string => {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max)
-    throw fail(400, `${field} must be a string of 1-${max} characters`);
-  return v;
-};
+const str = (v: unknown, field: string, max = 512): string => stringField(v, field, max);
 const optStr = (v: unknown, field: string): string | undefined =>
   v === undefined || v === null ? undefined : str(v, field);
 
 export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise<LdsSimulator> {
-  const apiKey = opts.apiKey ?? 'lds-sandbox-key';
-  const source = opts.eventSource ?? SANDBOX_LDS_SOURCE;
-  if (opts.eventsUrl && !opts.eventSecret) throw new Error('eventSecret is required with eventsUrl');
-  const faults = new FaultRegistry();
+  const kit = partnerSimulatorKit(opts, {
+    apiKey: opts.apiKey ?? 'lds-sandbox-key',
+    source: opts.eventSource ?? SANDBOX_LDS_SOURCE,
+  });
+  const { timers } = kit;
   const sessions = new Map<string, LdsSimSession>();
   const byExternal = new Map<string, string>();
-  const deliveries: EventDelivery[] = [];
-  const timers = new Timers();
-  const abort = new AbortController();
   let baseUrl = '';
 
   const get = (id: string): LdsSimSession => {
@@ -137,17 +103,14 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
     ...(s.archivedAt ? { archivedAt: s.archivedAt } : {}),
   });
 
-  const emit = async (s: LdsSimSession, type: string): Promise<EventDelivery | undefined> => {
+  const emit = (s: LdsSimSession, type: string): Promise<EventDelivery | undefined> => {
     const at = new Date().toISOString();
-    const delivery = await emitPartnerEvent(opts, abort.signal, {
-      source,
+    return kit.emit({
       type,
       time: at,
       subject: s.id,
       data: { ldsSessionId: s.id, lcmSessionId: s.externalSessionId, at },
     });
-    if (delivery) deliveries.push(delivery);
-    return delivery;
   };
 
   const transition = (id: string, to: LdsSimSessionState, type: string, from: LdsSimSessionState[]) => {
@@ -166,9 +129,7 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
   const login = (id: string) =>
     transition(id, 'RUNNING', INBOUND_EVENT_TYPES.ldsSessionRunning, ['PROVISIONED', 'PAUSED']);
 
-  const route = (req: SimRequest): SimReply => {
-    const control = controlRoute(req, faults, () => [...server.log]);
-    if (control) return control;
+  const open: PartnerRoute = (req) => {
     if (req.path === '/_sim/sessions' && req.method === 'GET')
       return { status: 200, body: [...sessions.values()] };
 
@@ -183,10 +144,10 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
         body: `<!doctype html><title>LDS sandbox</title><h1>Lab ${escapeHtml(s.partId)}</h1><p>Session ${escapeHtml(s.id)}: ${s.devices.length} device(s).</p>`,
       };
     }
+    return undefined;
+  };
 
-    if (!req.path.startsWith('/api/v1/')) throw fail(404, 'Not found');
-    if (header(req, 'x-api-key') !== apiKey) throw fail(401, 'missing or invalid API key');
-
+  const api: PartnerRoute = (req) => {
     if (req.path === '/api/v1/sessions' && req.method === 'POST') {
       const b = req.json() as Record<string, unknown>;
       if (!b || typeof b !== 'object') throw fail(400, 'body must be a JSON object');
@@ -275,26 +236,14 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
       }
       throw fail(405, 'Method not allowed');
     }
-    throw fail(404, 'Not found');
+    return undefined;
   };
 
-  const server = await startSimServer({
-    host: opts.host,
-    port: opts.port,
-    errorBody: problem,
-    faults,
-    handler: route,
-  });
-  baseUrl = server.url;
+  const simulator = await kit.serve({ open, api });
+  baseUrl = simulator.url;
 
   return {
-    url: server.url,
-    port: server.port,
-    stop: async () => {
-      abort.abort();
-      await timers.stop();
-      await server.close();
-    },
+    ...simulator,
     sessions: () => [...sessions.values()].map((s) => structuredClone(s)),
     session: (id) => {
       const s = sessions.get(id);
@@ -306,11 +255,6 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
       transition(id, 'ENDED', INBOUND_EVENT_TYPES.ldsSessionEnded, ['PROVISIONED', 'RUNNING', 'PAUSED']),
     userFinish: (id) =>
       transition(id, 'ENDED', INBOUND_EVENT_TYPES.ldsSessionUserFinished, ['RUNNING', 'PAUSED']),
-    deliveries: () => deliveries.map((d) => ({ ...d })),
-    idle: () => timers.idle(),
-    injectFault: (spec) => faults.add(spec),
-    clearFaults: () => faults.clear(),
-    requests: () => [...server.log],
   };
 }
 

@@ -1,17 +1,11 @@
-import {
-  controlRoute,
-  type FaultRegistry,
-  type RequestLogEntry,
-  type SimReply,
-  type SimRequest,
-} from '../common.ts';
+import type { SimReply, SimRequest } from '../common.ts';
 import { type CmlSimState, snapshotAll } from './model.ts';
 import { ok } from './reply.ts';
 
 /**
- * Failure injection and test control over HTTP (`/_sim/...`): the shared fault and request-log
- * routes, the labs held, invalidating every token, and switching the controller down (502
- * everywhere under the API, as nginx answers while CML starts) or not ready.
+ * Test control over HTTP (`/_sim/...`) beyond the shared fault and request-log routes (which the
+ * server answers first): the labs held, invalidating every token, and switching the controller
+ * down (502 everywhere under the API, as nginx answers while CML starts) or not ready.
  */
 
 /** What nginx answers in front of a controller that is down or still starting. */
@@ -21,14 +15,7 @@ export const CONTROLLER_DOWN: SimReply = {
   body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>',
 };
 
-export function simControlRoutes(
-  sim: CmlSimState,
-  faults: FaultRegistry,
-  log: () => RequestLogEntry[],
-  req: SimRequest,
-): SimReply | undefined {
-  const control = controlRoute(req, faults, log);
-  if (control) return control;
+export function simControlRoutes(sim: CmlSimState, req: SimRequest): SimReply | undefined {
   if (req.path === '/_sim/labs' && req.method === 'GET') return ok(snapshotAll(sim));
   if (req.path === '/_sim/tokens/invalidate' && req.method === 'POST') {
     sim.tokens.clear();

@@ -80,9 +80,12 @@ export async function deliverCloudEvent(
 
 /** The event options the partner simulators take (no delivery unless eventsUrl and eventSecret). */
 export interface PartnerEventOptions {
+  /** LCM's CloudEvents endpoint; without it no event is sent. */
   eventsUrl?: string | undefined;
+  /** Partner secret the events are signed with (required with eventsUrl). */
   eventSecret?: string | undefined;
   eventKeyId?: string | undefined;
+  /** Delivery attempts per event (default 3) and delay between them (default 200 ms). */
   eventAttempts?: number | undefined;
   eventRetryDelayMs?: number | undefined;
 }

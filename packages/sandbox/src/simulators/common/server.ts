@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type FaultRegistry, type FaultSpec, faultFromJson } from './faults.ts';
+import { FaultRegistry, type FaultSpec, faultFromJson } from './faults.ts';
 
 /**
  * The simulators' HTTP plumbing: a server on a free loopback port that closes every connection
  * on stop, JSON replies, a request log, injected faults applied before the handler, and the
- * shared `/_sim` control routes.
+ * shared `/_sim` control routes answered before it.
  */
 
 export interface RequestLogEntry {
@@ -53,9 +53,11 @@ export interface SimServerOptions {
   port?: number | undefined;
   /** The simulator's error body for a status and message. */
   errorBody: (status: number, message: string) => unknown;
-  faults: FaultRegistry;
+  /** Where the faults are kept (default: a registry of its own); `injectFault` and `/_sim/faults` add to it. */
+  faults?: FaultRegistry | undefined;
   /** Paths that are never subject to faults (control API). */
   controlPrefix?: string;
+  /** The simulator's routes; the shared control routes (`controlRoute`) are answered first. */
   handler: SimHandler;
   /** Keep at most this many log entries (default 2000). */
   logLimit?: number;
@@ -64,8 +66,14 @@ export interface SimServerOptions {
 export interface SimServer {
   url: string;
   port: number;
+  /** The request log, oldest first (the live array: a test may empty it). */
   log: RequestLogEntry[];
   close(): Promise<void>;
+  /** Adds a fault (also `POST /_sim/faults`); returns its id. */
+  injectFault(spec: FaultSpec): string;
+  clearFaults(): void;
+  /** A copy of the request log: the calls answered so far (method, path, status). */
+  requests(): RequestLogEntry[];
 }
 
 const MAX_BODY = 5 * 1024 * 1024;
@@ -86,6 +94,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export async function startSimServer(opts: SimServerOptions): Promise<SimServer> {
   const log: RequestLogEntry[] = [];
+  const faults = opts.faults ?? new FaultRegistry();
   const logLimit = opts.logLimit ?? 2000;
   const control = opts.controlPrefix ?? '/_sim/';
   const sockets = new Set<Socket>();
@@ -119,7 +128,7 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
     const path = url.pathname;
     const entry: RequestLogEntry = { at: new Date().toISOString(), method, path, status: 0 };
     try {
-      const fault = path.startsWith(control) ? undefined : opts.faults.take(method, path);
+      const fault = path.startsWith(control) ? undefined : faults.take(method, path);
       if (fault) {
         entry.faultId = fault.id;
         if (fault.delayMs > 0) await sleep(fault.delayMs);
@@ -156,7 +165,7 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
           }
         },
       };
-      const reply = await opts.handler(simReq);
+      const reply = controlRoute(simReq, faults, () => [...log]) ?? (await opts.handler(simReq));
       entry.status = reply.status;
       record(entry);
       send(res, reply);
@@ -198,6 +207,9 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
+    injectFault: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
+    requests: () => [...log],
   };
 }
 
