@@ -6,6 +6,7 @@ import { type LcmConfig, type LcmStackProps, readConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
 import { EventsStack } from './events-stack.ts';
 import { FleetStack } from './fleet-stack.ts';
+import { ObservabilityStack } from './observability-stack.ts';
 import { WorkflowsStack } from './workflows-stack.ts';
 
 /** Value of the `project` tag on every stack (CloudFormation propagates stack tags to resources). */
@@ -19,6 +20,7 @@ export interface LcmStacks {
   readonly workflows: WorkflowsStack;
   readonly fleet: FleetStack;
   readonly api: ApiStack;
+  readonly observability: ObservabilityStack;
 }
 
 export interface BuildAppOptions {
@@ -48,7 +50,7 @@ type LcmStackClass<S extends Stack, P extends LcmStackProps> = new (
 /**
  * Adds the LCM stacks of the stage named in the app's context to `app`.
  *
- * One stack per concern (data, events, workflows, fleet, api), each in its own file in infra/lib/. Stateful resources live in the data stack; the stateless stacks receive what they
+ * One stack per concern (data, events, workflows, fleet, api, observability), each in its own file in infra/lib/. Stateful resources live in the data stack; the stateless stacks receive what they
  * need from it as props and grant themselves access, e.g.
  *
  *   const api = add(ApiStack, 'Api', 'HTTP API and handlers', { table: data.table });
@@ -77,7 +79,8 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     return new Kind(app, stackName, { ...props, ...common } as P);
   };
 
-  // Order (each stack only references the ones before it): Data → Events → Workflows → Fleet → Api.
+  // Order (each stack only references the ones before it): Data → Events → Workflows → Fleet → Api
+  // → Observability (alarms and dashboard over what the five others built).
   // Stacks that must name a later stack's resource (a state machine) build its ARN from its
   // deterministic name (names.ts); the explicit dependencies keep the deployment order anyway.
   const data = add(DataStack, 'Data', 'single DynamoDB table and evidence bucket', {});
@@ -106,7 +109,21 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     fleetWorkflows: { provisioning: fleet.provisioning.stateMachine, drain: fleet.drain.stateMachine },
   });
 
-  return { config, data, events, workflows, fleet, api };
+  const observability = add(
+    ObservabilityStack,
+    'Observability',
+    'alarm topic, alarms on every queue, state machine and function, operations dashboard',
+    {
+      watched: [data, events, workflows, fleet, api],
+      streamConsumers: events.streamConsumers,
+      httpApi: api.httpApi,
+    },
+  );
+  for (const watched of [data, events, workflows, fleet, api]) {
+    observability.addStackDependency(watched, 'its alarms and dashboard name what this stack builds');
+  }
+
+  return { config, data, events, workflows, fleet, api, observability };
 };
 
 /**

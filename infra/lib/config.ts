@@ -68,6 +68,11 @@ import type { Node } from 'constructs';
  * - `fleetSchedulesEnabled` (boolean, default true): the scale-up, scale-down, health and
  *   stuck-session schedules; false creates them disabled.
  *
+ * Observability (the observability stack):
+ *
+ * - `alarmEmails` (list or comma-separated string of e-mail addresses, default none): subscribed
+ *   to the alarm topic `lcm-<stage>-alarms` (each address confirms its subscription by mail).
+ *
  * Account and region are not context keys: stacks are environment-agnostic unless
  * CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION are set (the CLI sets them from the active profile).
  * Nothing here performs a lookup, so `cdk synth` works offline.
@@ -97,6 +102,13 @@ export interface LcmConfig {
   readonly workflows: WorkflowsConfig;
   /** The CML workers the fleet stack launches. */
   readonly fleet: FleetInfraConfig;
+  /** Alarms and dashboard (the observability stack). */
+  readonly observability: ObservabilityConfig;
+}
+
+export interface ObservabilityConfig {
+  /** E-mail addresses subscribed to the alarm topic. */
+  readonly alarmEmails: readonly string[];
 }
 
 export interface EventsConfig {
@@ -183,6 +195,7 @@ export const CONTEXT_KEYS = {
   workerRoleArn: 'workerRoleArn',
   workerAmiOwners: 'workerAmiOwners',
   fleetSchedulesEnabled: 'fleetSchedulesEnabled',
+  alarmEmails: 'alarmEmails',
 } as const;
 
 export const DEFAULTS = {
@@ -212,6 +225,7 @@ export const configFor = (
     readonly integrations?: IntegrationsConfig;
     readonly workflows?: Partial<WorkflowsConfig>;
     readonly fleet?: Partial<FleetInfraConfig>;
+    readonly observability?: Partial<ObservabilityConfig>;
   } = {},
 ): LcmConfig => {
   if (!STAGE_PATTERN.test(stage)) {
@@ -252,6 +266,7 @@ export const configFor = (
       amiOwners: overrides.fleet?.amiOwners ?? [],
       schedulesEnabled: overrides.fleet?.schedulesEnabled ?? DEFAULTS.fleetSchedulesEnabled,
     },
+    observability: { alarmEmails: overrides.observability?.alarmEmails ?? [] },
   };
 };
 
@@ -269,6 +284,9 @@ export const readConfig = (node: Node): LcmConfig => {
     integrations: readIntegrationsConfig(node),
     workflows: defined({ logExecutionData: bool(node, CONTEXT_KEYS.workflowLogExecutionData) }),
     fleet: readFleetConfig(node),
+    observability: defined({
+      alarmEmails: matchingList(node, CONTEXT_KEYS.alarmEmails, EMAIL, 'an e-mail address'),
+    }),
   });
 };
 
@@ -276,6 +294,8 @@ export const readConfig = (node: Node): LcmConfig => {
 const defined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
+/** A plain e-mail address (what an SNS e-mail subscription accepts). */
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;

@@ -38,8 +38,15 @@ export const TARGET_ASYNC_RETRY = { retryAttempts: 2, maxEventAge: Duration.hour
 /** Dead-letter messages are kept as long as SQS allows, for inspection and redrive. */
 export const DLQ_RETENTION = Duration.days(14);
 
+/** The dead-letter queues createDeadLetterQueue made, with what each one collects. */
+const DEAD_LETTER_QUEUES = new WeakMap<sqs.IQueue, string>();
+
+/** What a dead-letter queue of createDeadLetterQueue collects; undefined for any other queue. */
+export const deadLetterQueueUse = (queue: sqs.IQueue): string | undefined => DEAD_LETTER_QUEUES.get(queue);
+
 /**
- * An encrypted (SQS-managed SSE), TLS-only dead-letter queue, kept 14 days. cdk-nag's SQS3 asks
+ * An encrypted (SQS-managed SSE), TLS-only dead-letter queue, kept 14 days (the observability
+ * stack finds it through deadLetterQueueUse and alarms on its depth). cdk-nag's SQS3 asks
  * every queue without a redrive policy to be some queue's DLQ; it only recognises queue and
  * function DLQs, not EventBridge target or event-source-mapping destinations, hence the reason.
  */
@@ -59,6 +66,7 @@ export const createDeadLetterQueue = (
     id: 'AwsSolutions-SQS3',
     reason: `This queue is itself a dead-letter queue (${usedBy}); a DLQ of a DLQ would only move the same messages once more.`,
   });
+  DEAD_LETTER_QUEUES.set(queue, usedBy);
   return queue;
 };
 

@@ -48,6 +48,8 @@ export interface AslStateMachineProps {
  */
 export class AslStateMachine extends Construct {
   public readonly stateMachine: sfn.StateMachine;
+  /** The deterministic name (names.ts), e.g. `lcm-prod-session-lifecycle`. */
+  public readonly stateMachineName: string;
   public readonly logGroup: LogGroup;
   /** Substitution key → function, as passed to the state machine. */
   public readonly substitutions: Readonly<Record<string, string>>;
@@ -55,6 +57,7 @@ export class AslStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: AslStateMachineProps) {
     super(scope, id);
     const { config } = props;
+    this.stateMachineName = props.stateMachineName;
     const keys = substitutionKeysOfFile(props.aslPath);
     const taskKeys = props.tasks.map((t) => t.substitution);
     const missing = keys.filter((k) => !taskKeys.includes(k));

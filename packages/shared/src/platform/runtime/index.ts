@@ -16,5 +16,6 @@ export * from './clock.ts';
 export * from './deps.ts';
 export * from './env.ts';
 export * from './log.ts';
+export * from './metric-names.ts';
 export * from './powertools.ts';
 export * from './step.ts';

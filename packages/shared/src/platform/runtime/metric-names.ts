@@ -1,0 +1,109 @@
+import { METRICS_NAMESPACE } from './service.ts';
+
+/**
+ * The business metrics of LCM: one namespace (METRICS_NAMESPACE, `LCM`), one name per fact, written
+ * once here so the code that emits them (through the runtime kit's `metrics`) and the alarms and
+ * dashboard of the observability stack (infra/lib/observability-stack.ts) cannot disagree.
+ *
+ * Contract for the emitters: every metric carries the `stage` dimension (LCM_STAGE) beside
+ * Powertools' `service`; `template` or `definition` are added only where the entry says so. The
+ * alarms aggregate with a Metrics Insights query over the namespace filtered by `stage`, so they do
+ * not depend on which service emits a metric.
+ *
+ * Not every name is emitted yet: issue 13, item 1 (business metrics) wires the emitters; until
+ * then an alarm on an unemitted metric stays in INSUFFICIENT_DATA, treated as not breaching.
+ */
+export const METRIC_NAMESPACE = METRICS_NAMESPACE;
+
+/** Dimension names of the business metrics. */
+export const METRIC_DIMENSIONS = {
+  stage: 'stage',
+  template: 'template',
+  definition: 'definition',
+  partner: 'partner',
+  reason: 'reason',
+} as const;
+
+export interface BusinessMetric {
+  /** The CloudWatch metric name. */
+  readonly name: string;
+  /** Powertools MetricUnit name (`Count`, `Seconds`, `None`). */
+  readonly unit: 'Count' | 'Seconds' | 'None';
+  /** Dimensions besides `stage` (and Powertools' `service`). */
+  readonly dimensions: readonly (keyof typeof METRIC_DIMENSIONS)[];
+  /** When it is recorded and what one data point means. */
+  readonly meaning: string;
+}
+
+const metric = (
+  name: string,
+  unit: BusinessMetric['unit'],
+  meaning: string,
+  dimensions: BusinessMetric['dimensions'] = [],
+): BusinessMetric => ({ name, unit, meaning, dimensions });
+
+/** Every business metric, by key. */
+export const BUSINESS_METRICS = {
+  sessionsBooked: metric(
+    'SessionsBooked',
+    'Count',
+    'a session was created (POST /v1/sessions, not a replay)',
+    ['definition'],
+  ),
+  sessionsReady: metric('SessionsReady', 'Count', 'a session reached READY'),
+  /**
+   * Recorded once per session reaching READY: 1 when it was late (READY after its timeslot start),
+   * 0 when on time. Its average over a period is the late-READY share.
+   */
+  sessionReadyLate: metric(
+    'SessionReadyLate',
+    'None',
+    'per session reaching READY: 1 when READY came after the timeslot start, else 0 (the average is the late share)',
+  ),
+  sessionLatenessSeconds: metric(
+    'SessionLatenessSeconds',
+    'Seconds',
+    'per late session: seconds from the timeslot start to READY',
+  ),
+  sessionsNoCapacity: metric(
+    'SessionsNoCapacity',
+    'Count',
+    'a session ended NO_CAPACITY: no worker could take it before its start',
+  ),
+  sessionsTerminated: metric('SessionsTerminated', 'Count', 'a session reached TERMINATED', ['reason']),
+  teardownFailures: metric(
+    'TeardownFailures',
+    'Count',
+    'a session teardown step failed for good (capacity, ports, CML lab or LDS session left behind)',
+  ),
+  gradingOutcomes: metric('GradingOutcomes', 'Count', 'a grading finished', ['reason']),
+  workersFailed: metric(
+    'WorkersFailed',
+    'Count',
+    'a worker was marked FAILED (provisioning or health sweep)',
+    ['template'],
+  ),
+  launches: metric('WorkerLaunches', 'Count', 'an instance launch or start was requested', ['template']),
+  launchesFailed: metric('WorkerLaunchesFailed', 'Count', 'an instance launch or start failed', ['template']),
+  bootSeconds: metric('WorkerBootSeconds', 'Seconds', 'seconds from launch to CML ready', ['template']),
+  drains: metric('WorkerDrains', 'Count', 'a worker drain was started'),
+  inboundAccepted: metric(
+    'InboundEventsAccepted',
+    'Count',
+    'a partner CloudEvent was accepted at POST /v1/events',
+    ['partner'],
+  ),
+  inboundRejected: metric(
+    'InboundEventsRejected',
+    'Count',
+    'a partner CloudEvent was rejected at POST /v1/events (signature, clock skew, schema, unknown partner)',
+    ['partner', 'reason'],
+  ),
+  outboxLagSeconds: metric(
+    'OutboxLagSeconds',
+    'Seconds',
+    'per published outbox event: seconds from the table write to the bus',
+  ),
+} as const satisfies Record<string, BusinessMetric>;
+
+export type BusinessMetricKey = keyof typeof BUSINESS_METRICS;
