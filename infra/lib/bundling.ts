@@ -29,12 +29,17 @@ import type { BuildOptions } from 'esbuild';
  *   file is no slower at cold start than resolving the runtime's unbundled node_modules.
  *   `npm run bundle:size` keeps the cost visible against the budgets (500 KB for an API
  *   function, 800 KB for any other).
- * - One alias: `@aws-sdk/credential-provider-node`, the SDK's default credential chain, becomes
- *   packages/shared/src/platform/runtime/aws/lambda-credentials.ts, the chain's environment link
- *   alone. Lambda gives a function its role's credentials in the environment, so the other links
- *   (SSO, INI files, credential process, web identity, container, instance metadata) never answer
- *   there; with them go the STS, SSO and sign-in clients they carry, about 137 KB of every bundle.
- *   Only the bundles have the alias: tests and `npm start` run the sources with the full chain.
+ * - Two aliases, only in the bundles (tests and `npm start` run the sources with the real
+ *   packages):
+ *   - `@aws-sdk/credential-provider-node`, the SDK's default credential chain, becomes
+ *     packages/shared/src/platform/runtime/aws/lambda-credentials.ts, the chain's environment link
+ *     alone. Lambda gives a function its role's credentials in the environment, so the other links
+ *     (SSO, INI files, credential process, web identity, container, instance metadata) never
+ *     answer there; with them go the STS, SSO and sign-in clients they carry, about 137 KB of
+ *     every bundle.
+ *   - `semver` becomes packages/shared/src/platform/runtime/aws/xray-semver.ts, a `gte` that
+ *     throws: its one requirer is aws-xray-sdk-core's AWS SDK v2 patcher (`captureAWS`), which the
+ *     Powertools Tracer never calls for SDK v3 clients; about 29 KB of every bundle.
  */
 export const LAMBDA_BUNDLE = {
   format: 'esm',
@@ -50,6 +55,7 @@ export const LAMBDA_BUNDLE = {
   /** Package → module, relative to the repository root (see above). */
   alias: {
     '@aws-sdk/credential-provider-node': './packages/shared/src/platform/runtime/aws/lambda-credentials.ts',
+    semver: './packages/shared/src/platform/runtime/aws/xray-semver.ts',
   } as Record<string, string>,
   banner:
     "import { createRequire as __lcmCreateRequire } from 'node:module'; const require = __lcmCreateRequire(import.meta.url);",

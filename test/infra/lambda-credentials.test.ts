@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { esbuildOptions, LAMBDA_BUNDLE, lambdaBundling, REPO_ROOT } from '../../infra/lib/bundling.ts';
+import { esbuildOptions, LAMBDA_BUNDLE, lambdaBundling } from '../../infra/lib/bundling.ts';
+import { bundleProbe } from './bundle-probe.ts';
 
 /**
  * The Lambda bundles' credential chain (infra/lib/bundling.ts): `@aws-sdk/credential-provider-node`
@@ -17,33 +17,17 @@ const dir = mkdtempSync(join(tmpdir(), 'lcm-credentials-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A DynamoDB client resolving its credentials, bundled as a Lambda function would be. */
-async function bundleProbe() {
-  const outfile = join(dir, 'index.mjs');
-  const result = await build({
-    ...esbuildOptions('(probe)', outfile),
-    entryPoints: undefined,
-    stdin: {
-      contents: [
-        "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
-        "const client = new DynamoDBClient({ region: 'us-east-1' });",
-        'const { accessKeyId, sessionToken } = await client.config.credentials();',
-        'console.log(JSON.stringify({ accessKeyId, sessionToken }));',
-      ].join('\n'),
-      resolveDir: REPO_ROOT,
-      loader: 'ts',
-    },
-    metafile: true,
-  });
-  const [output] = Object.values(result.metafile.outputs).filter((o) => o.entryPoint !== undefined);
-  const kept = Object.entries(output!.inputs)
-    .filter(([, { bytesInOutput }]) => bytesInOutput > 0)
-    .map(([input]) => input);
-  return { outfile, kept };
-}
+const probe = () =>
+  bundleProbe(dir, [
+    "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+    "const client = new DynamoDBClient({ region: 'us-east-1' });",
+    'const { accessKeyId, sessionToken } = await client.config.credentials();',
+    'console.log(JSON.stringify({ accessKeyId, sessionToken }));',
+  ]);
 
 describe('Lambda credentials', () => {
   it('a bundled client takes the credentials from the environment, as Lambda sets them', async () => {
-    const { outfile } = await bundleProbe();
+    const { outfile } = await probe();
     const run = spawnSync(process.execPath, [outfile], {
       env: {
         PATH: process.env.PATH,
@@ -58,7 +42,7 @@ describe('Lambda credentials', () => {
   });
 
   it('the rest of the default chain is not in the bundle', async () => {
-    const { kept } = await bundleProbe();
+    const { kept } = await probe();
     expect(kept.some((i) => i.endsWith('platform/runtime/aws/lambda-credentials.ts'))).toBe(true);
     expect(kept.filter((i) => /@aws-sdk\/(credential-provider-(?!env\/)|nested-clients\/)/.test(i))).toEqual(
       [],
