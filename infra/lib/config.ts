@@ -1,6 +1,7 @@
 import { RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { readSettings, type StageSettings } from './settings.ts';
 
 /**
  * Deployment configuration, read once from CDK context (`cdk.json` or `-c key=value`).
@@ -73,6 +74,15 @@ import type { Node } from 'constructs';
  * - `alarmEmails` (list or comma-separated string of e-mail addresses, default none): subscribed
  *   to the alarm topic `lcm-<stage>-alarms` (each address confirms its subscription by mail).
  *
+ * Tunable stages (the fleet and session workflow functions):
+ *
+ * - `settings` (object of stage → settings, or the same as JSON text; default none): the scaling,
+ *   lifecycle and fleet timing settings of each stage, e.g.
+ *   `{ "prod": { "scaling": { "minWorkers": 1 }, "lifecycle": { "gradingTimeoutSeconds": 2400 } } }`.
+ *   Every stage's entry is validated (settings.ts); the synthesised stage's are set as environment
+ *   variables on the functions that read them. Each setting, its default and meaning: README,
+ *   "Tunable stages".
+ *
  * Account and region are not context keys: stacks are environment-agnostic unless
  * CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION are set (the CLI sets them from the active profile).
  * Nothing here performs a lookup, so `cdk synth` works offline.
@@ -104,6 +114,8 @@ export interface LcmConfig {
   readonly fleet: FleetInfraConfig;
   /** Alarms and dashboard (the observability stack). */
   readonly observability: ObservabilityConfig;
+  /** This stage's scaling, lifecycle and fleet timing settings (only those given; settings.ts). */
+  readonly settings: StageSettings;
 }
 
 export interface ObservabilityConfig {
@@ -196,6 +208,7 @@ export const CONTEXT_KEYS = {
   workerAmiOwners: 'workerAmiOwners',
   fleetSchedulesEnabled: 'fleetSchedulesEnabled',
   alarmEmails: 'alarmEmails',
+  settings: 'settings',
 } as const;
 
 export const DEFAULTS = {
@@ -226,6 +239,7 @@ export const configFor = (
     readonly workflows?: Partial<WorkflowsConfig>;
     readonly fleet?: Partial<FleetInfraConfig>;
     readonly observability?: Partial<ObservabilityConfig>;
+    readonly settings?: StageSettings;
   } = {},
 ): LcmConfig => {
   if (!STAGE_PATTERN.test(stage)) {
@@ -267,6 +281,7 @@ export const configFor = (
       schedulesEnabled: overrides.fleet?.schedulesEnabled ?? DEFAULTS.fleetSchedulesEnabled,
     },
     observability: { alarmEmails: overrides.observability?.alarmEmails ?? [] },
+    settings: overrides.settings ?? {},
   };
 };
 
@@ -287,6 +302,7 @@ export const readConfig = (node: Node): LcmConfig => {
     observability: defined({
       alarmEmails: matchingList(node, CONTEXT_KEYS.alarmEmails, EMAIL, 'an e-mail address'),
     }),
+    settings: readSettings(node.tryGetContext(CONTEXT_KEYS.settings), stage, CONTEXT_KEYS.settings),
   });
 };
 

@@ -9,6 +9,7 @@ import { FUNCTION_KINDS, type FunctionSpec, functionNameOf, needsOf } from '../.
 import { LAMBDA_RUNTIME, LOCK_FILE, lambdaBundling, REPO_ROOT } from './bundling.ts';
 import type { LcmConfig } from './config.ts';
 import { grantNeeds, type NeedResources } from './grants.ts';
+import { settingsEnvironment } from './settings.ts';
 
 export interface LcmFunctionProps {
   readonly config: LcmConfig;
@@ -42,8 +43,8 @@ const contextOf = (spec: FunctionSpec): string => {
  * Every Lambda function of LCM, built from its catalogue entry (functions/catalogue.ts): the name
  * `lcm-<stage>-<kind prefix><name>`, Node 22 on arm64, the bundling of bundling.ts, its own log
  * group with the configured retention, X-Ray active tracing, its own role without AWS managed
- * policies, POWERTOOLS_SERVICE_NAME of its kind, and exactly the grants and environment of its
- * needs and its kind's (grants.ts). A singleton schedule gets reserved concurrency 1. What wires
+ * policies, POWERTOOLS_SERVICE_NAME of its kind, the stage's tunable settings its kind reads
+ * (settings.ts), and exactly the grants and environment of its needs and its kind's (grants.ts). A singleton schedule gets reserved concurrency 1. What wires
  * it to its trigger (route, ASL substitution, rule, schedule, stream) is its stack's.
  */
 export class LcmFunction extends Construct {
@@ -93,6 +94,8 @@ export class LcmFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: config.api.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         LCM_STAGE: config.stage,
+        // The stage's tunable settings its kind reads (settings.ts; none unless given in context).
+        ...settingsEnvironment(config.settings, spec.kind),
       },
     });
 

@@ -1,7 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lifecycleConfigFromEnv } from '@lcm/shared/app';
+import { fleetConfigFromEnv, scalingConfigFromEnv } from '@lcm/shared/fleet';
 import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../infra/lib/bundling.ts';
 import { configFor, DEFAULTS, readConfig } from '../../infra/lib/config.ts';
-import { cdkJsonContext } from './app.ts';
+import { SETTINGS_DOC } from '../../infra/lib/settings.ts';
+import { buildTestApp, cdkJsonContext } from './app.ts';
+import { envOf, functionOf } from './template.ts';
 
 const configFromContext = (context: Record<string, unknown>) => readConfig(new App({ context }).node);
 
@@ -196,5 +204,127 @@ describe('infra config: events, integrations, workflows and fleet keys', () => {
     [{ workflowLogExecutionData: 1 }, /workflowLogExecutionData/],
   ])('rejects %j', (context, error) => {
     expect(() => configFromContext(context)).toThrow(error);
+  });
+});
+
+describe('infra config: tunable stages (settings)', () => {
+  const PROD = {
+    scaling: { minWorkers: 1, maxWorkers: 40, maxDrainShare: 0.25 },
+    lifecycle: { gradingTimeoutSeconds: 2400 },
+    fleet: { maxConsecutiveFailures: 5 },
+  };
+
+  it("reads the synthesised stage's entry, from cdk.json objects or command-line JSON", () => {
+    expect(configFromContext({ stage: 'prod', settings: { prod: PROD, dev: {} } }).settings).toEqual(PROD);
+    expect(configFromContext({ stage: 'prod', settings: JSON.stringify({ prod: PROD }) }).settings).toEqual(
+      PROD,
+    );
+    // a command-line value may be a numeric string
+    expect(
+      configFromContext({ stage: 'prod', settings: { prod: { scaling: { maxWorkers: '7' } } } }).settings,
+    ).toEqual({ scaling: { maxWorkers: 7 } });
+    expect(configFromContext({ stage: 'dev', settings: { prod: PROD } }).settings).toEqual({});
+    expect(configFromContext({}).settings).toEqual({});
+    expect(cdkJsonContext().settings).toEqual({ dev: {} });
+  });
+
+  it.each([
+    [{ prod: { scaling: { maxWorker: 4 } } }, 'settings.prod.scaling.maxWorker: unknown setting'],
+    [{ prod: { scalng: {} } }, 'settings.prod.scalng: unknown setting'],
+    [{ Prod: {} }, 'settings.Prod: is not a stage name'],
+    [
+      { prod: { lifecycle: { labBootTimeoutSeconds: 0 } } },
+      'settings.prod.lifecycle.labBootTimeoutSeconds: must be a whole number >= 1, got 0',
+    ],
+    [
+      { prod: { lifecycle: { instantiateLeadSeconds: 1.5 } } },
+      'settings.prod.lifecycle.instantiateLeadSeconds: must be a whole number >= 0, got 1.5',
+    ],
+    [
+      { prod: { fleet: { maxConsecutiveFailures: 0 } } },
+      'settings.prod.fleet.maxConsecutiveFailures: must be a number >= 1, got 0',
+    ],
+    [
+      { prod: { scaling: { minWorkers: 5, maxWorkers: 2 } } },
+      'settings.prod.scaling.maxWorkers: must be >= minWorkers (5)',
+    ],
+    [
+      { prod: { scaling: { minWorkers: -1 } } },
+      'settings.prod.scaling.minWorkers: must be an integer >= 0, got -1',
+    ],
+    [
+      { prod: { scaling: { maxDrainShare: 1.5 } } },
+      'settings.prod.scaling.maxDrainShare: must be a number in [0, 1], got 1.5',
+    ],
+    [
+      { prod: { scaling: { cooldownSeconds: 'soon' } } },
+      'settings.prod.scaling.cooldownSeconds: must be a number, got soon',
+    ],
+    [
+      { prod: { scaling: { cooldownSeconds: true } } },
+      'settings.prod.scaling.cooldownSeconds: must be a number',
+    ],
+  ])('rejects %j naming the path', (settings, message) => {
+    // validated whichever stage is synthesised
+    for (const stage of ['dev', 'prod']) {
+      expect(() => configFromContext({ stage, settings })).toThrow(
+        `Context "settings" is invalid: ${message}`,
+      );
+    }
+  });
+
+  it('rejects command-line text that is not JSON, and a non-object', () => {
+    expect(() => configFromContext({ settings: '{prod:' })).toThrow(
+      /Context "settings" must be a JSON object/,
+    );
+    expect(() => configFromContext({ settings: [1] })).toThrow(/Context "settings" is invalid/);
+  });
+
+  it('fails the synthesis of the whole app on an invalid setting', () => {
+    expect(() => buildTestApp({ settings: { prod: { scaling: { maxWorkers: -3 } } } })).toThrow(
+      /settings\.prod\.scaling\.maxWorkers/,
+    );
+  });
+
+  it('a setting reaches the environment of the functions that read it, and parses back to its value', () => {
+    const { stacks } = buildTestApp({ stage: 'prod', settings: { prod: PROD } });
+    const fleet = Template.fromStack(stacks.fleet);
+    const scaleUp = envOf(functionOf(fleet, stacks.fleet, stacks.fleet.schedules.get('scale-up')!.fn));
+    expect(scaleUp).toMatchObject({
+      LCM_SCALING_MIN_WORKERS: '1',
+      LCM_SCALING_MAX_WORKERS: '40',
+      LCM_SCALING_MAX_DRAIN_SHARE: '0.25',
+      LCM_HEALTH_MAX_FAILURES: '5',
+    });
+    const raw = scaleUp as Record<string, string>;
+    expect(scalingConfigFromEnv(raw)).toMatchObject({ minWorkers: 1, maxWorkers: 40, maxDrainShare: 0.25 });
+    expect(fleetConfigFromEnv(raw).maxConsecutiveFailures).toBe(5);
+    // a fleet task too
+    const launch = envOf(
+      functionOf(fleet, stacks.fleet, stacks.fleet.taskFunctions.get('fleet-launch-instance')!),
+    );
+    expect(launch.LCM_SCALING_MAX_WORKERS).toBe('40');
+
+    const workflows = Template.fromStack(stacks.workflows);
+    const grading = envOf(
+      functionOf(workflows, stacks.workflows, stacks.workflows.taskFunctions.get('submit-grading')!),
+    );
+    expect(grading.LCM_GRADING_TIMEOUT_SECONDS).toBe('2400');
+    expect(lifecycleConfigFromEnv(grading as Record<string, string>).gradingTimeoutSeconds).toBe(2400);
+    expect(grading.LCM_SCALING_MAX_WORKERS).toBeUndefined();
+
+    // a function whose kind reads none of them gets none
+    const api = Template.fromStack(stacks.api);
+    const sessionsApi = envOf(functionOf(api, stacks.api, stacks.api.functions.get('sessions')!));
+    expect(Object.keys(sessionsApi).filter((k) => /^LCM_(SCALING|GRADING|HEALTH)_/.test(k))).toEqual([]);
+  });
+
+  it('the README lists every setting with its variable and default', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const s of SETTINGS_DOC) {
+      expect(readme, s.path).toContain(
+        `| \`${s.path}\` | \`${s.variable}\` | ${String(s.default)} | ${s.meaning} |`,
+      );
+    }
   });
 });

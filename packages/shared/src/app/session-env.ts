@@ -14,11 +14,7 @@ import {
   SecretsManagerApiKeyProvider,
   staticApiKey,
 } from '../platform/index.ts';
-import {
-  DEFAULT_LIFECYCLE_CONFIG,
-  type LifecycleConfig,
-  type SessionStepDeps,
-} from '../sessions/index.ts';
+import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig, type SessionStepDeps } from '../sessions/index.ts';
 import { LIFECYCLE_CONFIG_ENV, SESSION_TASK_ENV, type SessionTaskEnv, sessionEngineEnv } from './env.ts';
 import { cmlClients, integrationLogger, secretCache } from './partner-clients.ts';
 import { tableStores } from './stores.ts';
@@ -40,18 +36,22 @@ import { tableStores } from './stores.ts';
  * A partner that is not configured fails with a clear message when first called.
  */
 
-const CONFIG_FIELDS: Record<keyof LifecycleConfig, keyof typeof LIFECYCLE_CONFIG_ENV> = {
+/** The variable of each LifecycleConfig field (whole seconds); set per stage by infra/lib/settings.ts. */
+export const LIFECYCLE_CONFIG_VARIABLES = {
   instantiateLeadSeconds: 'LCM_INSTANTIATE_LEAD_SECONDS',
   labBootTimeoutSeconds: 'LCM_LAB_BOOT_TIMEOUT_SECONDS',
   gradingTimeoutSeconds: 'LCM_GRADING_TIMEOUT_SECONDS',
   placementRetryBaseSeconds: 'LCM_PLACEMENT_RETRY_BASE_SECONDS',
   placementRetryMaxSeconds: 'LCM_PLACEMENT_RETRY_MAX_SECONDS',
-};
+} as const satisfies Record<keyof LifecycleConfig, keyof typeof LIFECYCLE_CONFIG_ENV>;
 
 /** Timing from its parsed variables; unset ones keep DEFAULT_LIFECYCLE_CONFIG's value. */
 export function lifecycleConfigOf(env: EnvOf<typeof LIFECYCLE_CONFIG_ENV>): LifecycleConfig {
   const config = { ...DEFAULT_LIFECYCLE_CONFIG };
-  for (const [field, name] of Object.entries(CONFIG_FIELDS) as [keyof LifecycleConfig, keyof typeof env][]) {
+  for (const [field, name] of Object.entries(LIFECYCLE_CONFIG_VARIABLES) as [
+    keyof LifecycleConfig,
+    keyof typeof env,
+  ][]) {
     const value = env[name];
     if (value !== undefined) config[field] = value;
   }

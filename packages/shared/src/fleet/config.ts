@@ -117,6 +117,23 @@ export const FLEET_CONFIG_ENV = {
   LCM_STUCK_SESSION_GRACE_SECONDS: envNumber({ min: 0 }),
 } satisfies EnvShape;
 
+/**
+ * The variable of each numeric timing and threshold of FleetConfig that a deployment tunes per
+ * stage (infra/lib/settings.ts); its unit is the field's. `cmlReadyTimeoutSeconds` is left out on
+ * purpose: it replaces the per-template bound and exists for the local stack and tests.
+ */
+export const FLEET_TIMING_VARIABLES = {
+  pollSeconds: 'LCM_FLEET_POLL_SECONDS',
+  drainPollSeconds: 'LCM_DRAIN_POLL_SECONDS',
+  instancePollSeconds: 'LCM_INSTANCE_POLL_SECONDS',
+  instanceRunningTimeoutSeconds: 'LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS',
+  cmlReadyMarginMinutes: 'LCM_CML_READY_MARGIN_MINUTES',
+  maxConsecutiveFailures: 'LCM_HEALTH_MAX_FAILURES',
+  cpuWindowMinutes: 'LCM_HEALTH_CPU_WINDOW_MINUTES',
+  missingInstanceGraceSeconds: 'LCM_MISSING_INSTANCE_GRACE_SECONDS',
+  stuckSessionGraceSeconds: 'LCM_STUCK_SESSION_GRACE_SECONDS',
+} as const satisfies Partial<Record<keyof FleetConfig, keyof typeof FLEET_CONFIG_ENV>>;
+
 const defined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
@@ -132,17 +149,11 @@ export function fleetConfigOf(env: EnvOf<typeof FLEET_CONFIG_ENV>): FleetConfig 
       keyName: env.LCM_WORKER_KEY_NAME,
       userData: env.LCM_WORKER_USER_DATA ?? (b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined),
       extraTags: env.LCM_WORKER_EXTRA_TAGS,
-      pollSeconds: env.LCM_FLEET_POLL_SECONDS,
-      drainPollSeconds: env.LCM_DRAIN_POLL_SECONDS,
-      instancePollSeconds: env.LCM_INSTANCE_POLL_SECONDS,
-      instanceRunningTimeoutSeconds: env.LCM_INSTANCE_RUNNING_TIMEOUT_SECONDS,
-      cmlReadyMarginMinutes: env.LCM_CML_READY_MARGIN_MINUTES,
+      ...Object.fromEntries(
+        Object.entries(FLEET_TIMING_VARIABLES).map(([field, variable]) => [field, env[variable]]),
+      ),
       cmlReadyTimeoutSeconds: env.LCM_CML_READY_TIMEOUT_SECONDS,
       cmlBaseUrlTemplate: env.LCM_CML_BASE_URL_TEMPLATE,
-      maxConsecutiveFailures: env.LCM_HEALTH_MAX_FAILURES,
-      cpuWindowMinutes: env.LCM_HEALTH_CPU_WINDOW_MINUTES,
-      missingInstanceGraceSeconds: env.LCM_MISSING_INSTANCE_GRACE_SECONDS,
-      stuckSessionGraceSeconds: env.LCM_STUCK_SESSION_GRACE_SECONDS,
     }),
   );
 }

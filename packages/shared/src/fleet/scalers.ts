@@ -121,22 +121,36 @@ export const SCALING_CONFIG_ENV = {
   LCM_SCALING_WARM_START_MINUTES: envNumber(),
 } satisfies EnvShape;
 
+/**
+ * The variable of each ScalingConfig field (its unit is the field's). The deployment's per-stage
+ * settings (infra/lib/settings.ts) set these; the seconds variants below are the local stack's.
+ */
+export const SCALING_CONFIG_VARIABLES = {
+  minWorkers: 'LCM_SCALING_MIN_WORKERS',
+  maxWorkers: 'LCM_SCALING_MAX_WORKERS',
+  maxConcurrentLaunches: 'LCM_SCALING_MAX_CONCURRENT_LAUNCHES',
+  cooldownSeconds: 'LCM_SCALING_COOLDOWN_SECONDS',
+  lookAheadMarginMinutes: 'LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES',
+  scaleDownIdleMinutes: 'LCM_SCALING_IDLE_MINUTES',
+  postLaunchGraceMinutes: 'LCM_SCALING_POST_LAUNCH_GRACE_MINUTES',
+  maxDrainShare: 'LCM_SCALING_MAX_DRAIN_SHARE',
+  warmStoppedPerTemplate: 'LCM_SCALING_WARM_STOPPED_PER_TEMPLATE',
+  warmStartMinutes: 'LCM_SCALING_WARM_START_MINUTES',
+} as const satisfies Record<keyof ScalingConfig, keyof typeof SCALING_CONFIG_ENV>;
+
 /** DEFAULT_SCALING_CONFIG overridden by the parsed variables, validated as the planners need. */
 export function scalingConfigOf(env: EnvOf<typeof SCALING_CONFIG_ENV>): ScalingConfig {
   const seconds = (s: number | undefined) => (s === undefined ? undefined : s / 60);
   const overrides: Partial<ScalingConfig> = {
-    minWorkers: env.LCM_SCALING_MIN_WORKERS,
-    maxWorkers: env.LCM_SCALING_MAX_WORKERS,
-    maxConcurrentLaunches: env.LCM_SCALING_MAX_CONCURRENT_LAUNCHES,
-    cooldownSeconds: env.LCM_SCALING_COOLDOWN_SECONDS,
-    lookAheadMarginMinutes: env.LCM_SCALING_LOOKAHEAD_MARGIN_MINUTES,
-    scaleDownIdleMinutes: seconds(env.LCM_SCALE_DOWN_IDLE_SECONDS) ?? env.LCM_SCALING_IDLE_MINUTES,
-    postLaunchGraceMinutes:
-      seconds(env.LCM_SCALING_POST_LAUNCH_GRACE_SECONDS) ?? env.LCM_SCALING_POST_LAUNCH_GRACE_MINUTES,
-    maxDrainShare: env.LCM_SCALING_MAX_DRAIN_SHARE,
-    warmStoppedPerTemplate: env.LCM_SCALING_WARM_STOPPED_PER_TEMPLATE,
-    warmStartMinutes: env.LCM_SCALING_WARM_START_MINUTES,
+    ...Object.fromEntries(
+      Object.entries(SCALING_CONFIG_VARIABLES).map(([field, variable]) => [field, env[variable]]),
+    ),
   };
+  overrides.scaleDownIdleMinutes =
+    seconds(env.LCM_SCALE_DOWN_IDLE_SECONDS) ?? env[SCALING_CONFIG_VARIABLES.scaleDownIdleMinutes];
+  overrides.postLaunchGraceMinutes =
+    seconds(env.LCM_SCALING_POST_LAUNCH_GRACE_SECONDS) ??
+    env[SCALING_CONFIG_VARIABLES.postLaunchGraceMinutes];
   const cfg: ScalingConfig = { ...DEFAULT_SCALING_CONFIG };
   for (const [key, value] of Object.entries(overrides) as [keyof ScalingConfig, number | undefined][]) {
     if (value !== undefined) cfg[key] = value;

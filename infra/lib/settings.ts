@@ -1,0 +1,217 @@
+import { LIFECYCLE_CONFIG_ENV, LIFECYCLE_CONFIG_VARIABLES } from '@lcm/shared/app';
+import {
+  DEFAULT_FLEET_CONFIG,
+  DEFAULT_SCALING_CONFIG,
+  FLEET_CONFIG_ENV,
+  FLEET_TIMING_VARIABLES,
+  SCALING_CONFIG_ENV,
+  SCALING_CONFIG_VARIABLES,
+  scalingConfigFromEnv,
+} from '@lcm/shared/fleet';
+import { ValidationError } from '@lcm/shared/kernel';
+import type { EnvShape } from '@lcm/shared/platform';
+import { DEFAULT_LIFECYCLE_CONFIG } from '@lcm/shared/sessions';
+import * as z from 'zod';
+import type { FunctionKind } from '../../functions/catalogue.ts';
+
+/**
+ * Tunable stages (issue 13, item 6): the scaling and lifecycle settings of each stage, from the
+ * context key `settings` (cdk.json, or `-c settings='{"prod":{...}}'` as JSON):
+ *
+ *   "settings": {
+ *     "prod": { "scaling": { "minWorkers": 1, "maxWorkers": 40 },
+ *               "lifecycle": { "gradingTimeoutSeconds": 2400 },
+ *               "fleet": { "maxConsecutiveFailures": 5 } } }
+ *
+ * Every stage's entry is validated at synth, whichever stage is synthesised: an unknown stage
+ * name, group or key, or a value out of range, fails with its path (`settings.prod.scaling.maxWorkers`).
+ * The ranges are not restated here: each value is parsed by the very environment schema the
+ * functions parse it with (SCALING_CONFIG_ENV, LIFECYCLE_CONFIG_ENV, FLEET_CONFIG_ENV), and the
+ * scaling group by the planners' own validation (scalingConfigFromEnv: whole numbers, max ≥ min,
+ * drain share in [0, 1]). A setting given for the synthesised stage is set as its variable on the
+ * functions whose kind reads it; one not given keeps the code's default (listed in the README).
+ */
+
+/** The field → variable map, environment schema, defaults and readers of each group. */
+interface SettingGroup {
+  readonly variables: Readonly<Record<string, string>>;
+  readonly shape: EnvShape;
+  readonly defaults: object;
+  /** The function kinds whose environment schema (packages/shared/src/app/env.ts) reads the group. */
+  readonly kinds: readonly FunctionKind[];
+  /** Cross-field validation as the runtime does it (a ValidationError names the field). */
+  readonly check?: (env: Record<string, string>) => void;
+  /** What each setting means, for the README. */
+  readonly meanings: Readonly<Record<string, string>>;
+}
+
+export const SETTING_GROUPS = {
+  scaling: {
+    variables: SCALING_CONFIG_VARIABLES,
+    shape: SCALING_CONFIG_ENV,
+    defaults: DEFAULT_SCALING_CONFIG,
+    kinds: ['fleet-task', 'schedule'],
+    check: (env) => void scalingConfigFromEnv(env),
+    meanings: {
+      minWorkers: 'serving fleet floor: scale-up tops up to it, scale-down never drains below it',
+      maxWorkers: 'ceiling on workers holding a running instance',
+      maxConcurrentLaunches: 'ceiling on workers launching or starting at once',
+      cooldownSeconds: 'no scale-up action within this many seconds of the previous one',
+      lookAheadMarginMinutes: 'look-ahead window = longest enabled template boot + this margin',
+      scaleDownIdleMinutes: 'idle threshold: a worker must be empty this long before it may be drained',
+      postLaunchGraceMinutes: 'a worker launched or started less than this long ago is never drained',
+      maxDrainShare: 'at most max(1, floor(share × serving fleet)) drains per scale-down run',
+      warmStoppedPerTemplate: 'STOPPED workers kept per template as warm capacity',
+      warmStartMinutes: 'minutes from starting a STOPPED worker until RUNNING (defers warm starts)',
+    },
+  },
+  lifecycle: {
+    variables: LIFECYCLE_CONFIG_VARIABLES,
+    shape: LIFECYCLE_CONFIG_ENV,
+    defaults: DEFAULT_LIFECYCLE_CONFIG,
+    kinds: ['session-task'],
+    meanings: {
+      instantiateLeadSeconds: 'lead: the lab is imported and started this long before the timeslot',
+      labBootTimeoutSeconds: 'a started lab must converge within this (else CML_BOOT_TIMEOUT)',
+      gradingTimeoutSeconds: 'the Grading Engine gets this long before grading is FAULTED (GRADING_TIMEOUT)',
+      placementRetryBaseSeconds: 'first delay between placement attempts while no worker fits (doubles)',
+      placementRetryMaxSeconds: 'ceiling of the placement retry delay',
+    },
+  },
+  fleet: {
+    variables: FLEET_TIMING_VARIABLES,
+    shape: FLEET_CONFIG_ENV,
+    defaults: DEFAULT_FLEET_CONFIG,
+    kinds: ['fleet-task', 'schedule'],
+    meanings: {
+      pollSeconds: 'seconds between two polls of the instance or of CML while provisioning',
+      drainPollSeconds: "seconds between two checks of a draining worker's sessions",
+      instancePollSeconds: 'seconds between two checks of a stopping or terminating instance',
+      instanceRunningTimeoutSeconds: 'bound on pending → running (with an IP) of a new instance',
+      cmlReadyMarginMinutes: "CML must be ready within the template's boot minutes plus this margin",
+      maxConsecutiveFailures: 'health sweep: consecutive unhealthy sweeps before a worker is marked FAILED',
+      cpuWindowMinutes: 'health sweep: CloudWatch window of the CPU reading',
+      missingInstanceGraceSeconds:
+        'reconciliation: a worker whose instance is missing is terminated only after this',
+      stuckSessionGraceSeconds:
+        'stuck-session sweep: sessions changed more recently than this are left alone',
+    },
+  },
+} as const satisfies Record<string, SettingGroup>;
+
+export type SettingGroupName = keyof typeof SETTING_GROUPS;
+
+/** One stage's settings: per group, field → value (only the ones given). */
+export type StageSettings = { readonly [G in SettingGroupName]?: Readonly<Record<string, number>> };
+
+export interface SettingDoc {
+  readonly path: string;
+  readonly variable: string;
+  readonly default: unknown;
+  readonly meaning: string;
+  readonly kinds: readonly FunctionKind[];
+}
+
+/** Every setting, as the README lists it. */
+export const SETTINGS_DOC: readonly SettingDoc[] = Object.entries(SETTING_GROUPS).flatMap(([group, g]) =>
+  Object.entries(g.variables).map(([field, variable]) => ({
+    path: `${group}.${field}`,
+    variable,
+    default: (g.defaults as Record<string, unknown>)[field],
+    meaning: (g.meanings as Record<string, string>)[field] ?? '',
+    kinds: g.kinds,
+  })),
+);
+
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
+/** A value as cdk.json (number) or the command line (string) gives it, parsed by the variable's schema. */
+const settingValue = (schema: EnvShape[string]) =>
+  z
+    .union([z.number(), z.string().trim().min(1)], { error: 'must be a number' })
+    .transform((v) => String(v))
+    // The variable's schema also accepts an unset value; here the value is always given.
+    .pipe(schema as z.ZodType<unknown, string>)
+    .refine((v) => typeof v === 'number', 'must be a number');
+
+const groupSchema = (g: SettingGroup) =>
+  z
+    .strictObject(
+      Object.fromEntries(
+        Object.entries(g.variables).map(([field, variable]) => [
+          field,
+          settingValue(g.shape[variable]!).optional(),
+        ]),
+      ),
+    )
+    .superRefine((values, ctx) => {
+      if (!g.check) return;
+      try {
+        g.check(environmentOf(g, values as Record<string, number | undefined>));
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        const field = e.field.replace(/^config\./, '');
+        ctx.addIssue({ code: 'custom', path: [field], message: e.message.replace(/^config\.\S+: /, '') });
+      }
+    });
+
+const stageSchema = z.strictObject(
+  Object.fromEntries(Object.entries(SETTING_GROUPS).map(([name, g]) => [name, groupSchema(g).optional()])),
+);
+
+export const SettingsSchema = z.record(
+  z
+    .string()
+    .regex(STAGE_NAME, 'is not a stage name (lowercase letters, digits, "-", starting with a letter)'),
+  stageSchema,
+);
+
+/** The variables a group's values set. */
+const environmentOf = (g: SettingGroup, values: Readonly<Record<string, number | undefined>>) =>
+  Object.fromEntries(
+    Object.entries(values)
+      .filter((e): e is [string, number] => e[1] !== undefined)
+      .map(([field, value]) => [g.variables[field]!, String(value)]),
+  );
+
+/** `settings.prod.scaling.maxWorkers: must be >= minWorkers (5)` for each problem. */
+const describe = (error: z.ZodError, key: string): string =>
+  error.issues
+    .map((issue) => {
+      const path = [key, ...issue.path.map(String)];
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) => `${[...path, k].join('.')}: unknown setting`).join('; ');
+      }
+      if (issue.code === 'invalid_key') return `${path.join('.')}: is not a stage name`;
+      return `${path.join('.')}: ${issue.message}`;
+    })
+    .join('; ');
+
+/**
+ * The settings of `stage` from the raw context value (object, or JSON text from the command line);
+ * every stage's entry is validated. Throws naming each bad path.
+ */
+export function readSettings(raw: unknown, stage: string, key = 'settings'): StageSettings {
+  if (raw === undefined) return {};
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new Error(`Context "${key}" must be a JSON object of stage → settings`);
+    }
+  }
+  const parsed = SettingsSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`Context "${key}" is invalid: ${describe(parsed.error, key)}`);
+  return (parsed.data[stage] ?? {}) as StageSettings;
+}
+
+/** The variables a function of `kind` gets from the stage's settings. */
+export function settingsEnvironment(settings: StageSettings, kind: FunctionKind): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, g] of Object.entries(SETTING_GROUPS) as [SettingGroupName, SettingGroup][]) {
+    const values = settings[name];
+    if (values && g.kinds.includes(kind)) Object.assign(env, environmentOf(g, values));
+  }
+  return env;
+}
