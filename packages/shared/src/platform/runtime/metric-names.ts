@@ -6,9 +6,11 @@ import { METRICS_NAMESPACE } from './service.ts';
  * dashboard of the observability stack (infra/lib/observability-stack.ts) cannot disagree.
  *
  * Contract for the emitters: every metric carries the `stage` dimension (LCM_STAGE) beside
- * Powertools' `service`; `template` or `definition` are added only where the entry says so. The
- * alarms aggregate with a Metrics Insights query over the namespace filtered by `stage`, so they do
- * not depend on which service emits a metric.
+ * Powertools' `service`, plus exactly the `dimensions` of its entry, and each data point is
+ * emitted once with that one dimension set. The alarms aggregate with a Metrics Insights query
+ * over the namespace filtered by `stage` (`SELECT SUM(<name>) FROM LCM WHERE stage = '<stage>'`),
+ * so they do not depend on which service emits a metric; a second dimension set for the same
+ * data point would be counted twice.
  *
  * Not every name is emitted yet: issue 13, item 1 (business metrics) wires the emitters; until
  * then an alarm on an unemitted metric stays in INSUFFICIENT_DATA, treated as not breaching.
