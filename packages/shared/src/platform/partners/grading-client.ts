@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { seg } from './http.ts';
-import { ApiKeyHttp, type ApiKeyWire, type PartnerClientOptions } from './partner-http.ts';
+import { type ApiKeyWire, WireClient, type WireClientOptions } from './partner-http.ts';
 
 /**
  * Client of the Grading Engine: submit a grading session (LCM session id, grading rules
@@ -71,17 +71,11 @@ export const DEFAULT_GRADING_WIRE: GradingWireFormat = {
   },
 };
 
-export interface GradingClientOptions extends PartnerClientOptions {
-  wire?: GradingWireFormat | undefined;
-}
+export type GradingClientOptions = WireClientOptions<GradingWireFormat>;
 
-export class GradingClient implements GradingApi {
-  private readonly wire: GradingWireFormat;
-  private readonly api: ApiKeyHttp;
-
+export class GradingClient extends WireClient<GradingWireFormat> implements GradingApi {
   constructor(opts: GradingClientOptions) {
-    this.wire = opts.wire ?? DEFAULT_GRADING_WIRE;
-    this.api = new ApiKeyHttp('grading', opts, this.wire);
+    super('grading', opts, DEFAULT_GRADING_WIRE);
   }
 
   submitGrading(input: SubmitGradingInput): Promise<{ gradingSessionId: string }> {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { seg } from './http.ts';
-import { ApiKeyHttp, type ApiKeyWire, type PartnerClientOptions } from './partner-http.ts';
+import { type ApiKeyWire, WireClient, type WireClientOptions } from './partner-http.ts';
 
 /**
  * Client of the Lab Delivery System (LDS): create a session for a content part, set the
@@ -124,17 +124,11 @@ export const DEFAULT_LDS_WIRE: LdsWireFormat = {
 // ---------------------------------------------------------------------------------------------
 // The client
 
-export interface LdsClientOptions extends PartnerClientOptions {
-  wire?: LdsWireFormat | undefined;
-}
+export type LdsClientOptions = WireClientOptions<LdsWireFormat>;
 
-export class LdsClient implements LdsApi {
-  private readonly wire: LdsWireFormat;
-  private readonly api: ApiKeyHttp;
-
+export class LdsClient extends WireClient<LdsWireFormat> implements LdsApi {
   constructor(opts: LdsClientOptions) {
-    this.wire = opts.wire ?? DEFAULT_LDS_WIRE;
-    this.api = new ApiKeyHttp('lds', opts, this.wire);
+    super('lds', opts, DEFAULT_LDS_WIRE);
   }
 
   createSession(input: CreateLdsSessionInput): Promise<{ id: string }> {

@@ -113,3 +113,17 @@ export class ApiKeyHttp {
     }
   }
 }
+
+/** A partner client's options: the common ones and, optionally, a wire format of its own. */
+export type WireClientOptions<W extends ApiKeyWire> = PartnerClientOptions & { wire?: W | undefined };
+
+/** What an API-key partner client is made of: its wire format and the keyed HTTP calls over it. */
+export abstract class WireClient<W extends ApiKeyWire> {
+  protected readonly wire: W;
+  protected readonly api: ApiKeyHttp;
+
+  protected constructor(service: string, opts: WireClientOptions<W>, defaultWire: W) {
+    this.wire = opts.wire ?? defaultWire;
+    this.api = new ApiKeyHttp(service, opts, this.wire);
+  }
+}
