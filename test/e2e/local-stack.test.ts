@@ -1,17 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  dynamodbLocalPidsOf,
   freePort,
   isAlive,
+  type LocalJson,
   type NpmStart,
-  npmStart,
   readLocalJson,
-  waitForHealthy,
+  STARTUP_BUDGET_MS,
+  startedByTests,
   waitUntil,
+  waitUntilServing,
   withTimeout,
 } from './support.ts';
 
@@ -20,21 +20,9 @@ import {
  * DynamoDB, driven over real HTTP, then stopped by signal. Nothing it started may survive.
  */
 
-const STARTUP_BUDGET_MS = 30_000;
-const started: NpmStart[] = [];
-const javaPids: number[] = [];
-const tempDirs: string[] = [];
-
-afterEach(() => {
-  // Whatever a failed test left behind goes, hard.
-  for (const run of started.splice(0)) run.killGroup();
-  // (A run that died before writing local.json is found by its data directory.)
-  const dirs = tempDirs.splice(0);
-  for (const pid of [...javaPids.splice(0), ...dirs.flatMap(dynamodbLocalPidsOf)]) {
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const started = startedByTests();
+// Whatever a failed test left behind goes, hard.
+afterEach(() => started.cleanup());
 
 /** The real file behind a command on PATH. */
 function onPath(command: string): string {
@@ -45,47 +33,23 @@ function onPath(command: string): string {
   throw new Error(`${command} is not on PATH`);
 }
 
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
-interface LocalJson {
-  apiUrl: string;
-  tableName: string;
-  dynamodbEndpoint: string;
-  dynamodbPid: number;
-  pid: number;
-  tokens: Record<string, string>;
-}
+const tempDir = (prefix: string) => started.tempDir(prefix);
 
 async function startAndWait(stateDir: string, port: number): Promise<{ run: NpmStart; local: LocalJson }> {
   const spawnedAt = performance.now();
-  const run = npmStart({
+  const run = started.start({
     ...process.env,
     LCM_IN_MEMORY: '1',
     LCM_PORT: String(port),
     LCM_STATE_DIR: stateDir,
   });
-  started.push(run);
-  let exited = false;
-  void run.exited.then(() => {
-    exited = true;
-  });
-
-  const apiUrl = `http://127.0.0.1:${port}`;
-  const health = await waitForHealthy(apiUrl, STARTUP_BUDGET_MS, () => !exited).catch((e: Error) => {
-    throw new Error(`${e.message}\n--- npm start output ---\n${run.output()}`);
-  });
-  const startupMs = performance.now() - spawnedAt;
-  console.log(`npm start: GET /v1/health 200 after ${Math.round(startupMs)} ms`);
-  expect(startupMs).toBeLessThan(STARTUP_BUDGET_MS);
+  const health = await waitUntilServing(run, `http://127.0.0.1:${port}`, spawnedAt);
+  expect(health.startupMs).toBeLessThan(STARTUP_BUDGET_MS);
   expect(health.body).toMatchObject({ status: 'ok', table: { name: 'lcm-local', reachable: true } });
   expect(Number.isNaN(Date.parse(String(health.body.time)))).toBe(false);
 
   const local = await readLocalJson<LocalJson>(stateDir);
-  javaPids.push(local.dynamodbPid);
+  started.pid(local.dynamodbPid);
   return { run, local };
 }
 
@@ -163,13 +127,12 @@ describe('npm start', () => {
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
       const stateDir = tempDir('lcm-e2e-');
-      const run = npmStart({
+      const run = started.start({
         ...process.env,
         LCM_IN_MEMORY: '1',
         LCM_PORT: String(port),
         LCM_STATE_DIR: stateDir,
       });
-      started.push(run);
       const exit = await withTimeout(run.exited, 30_000, 'npm start to fail');
       expect(exit.code).not.toBe(0);
       const lines = run
@@ -194,7 +157,7 @@ describe('npm start', () => {
     symlinkSync('/bin/sh', join(bin, 'sh')); // npm runs scripts with sh
 
     const stateDir = tempDir('lcm-e2e-');
-    const run = npmStart(
+    const run = started.start(
       {
         ...process.env,
         PATH: bin,
@@ -204,7 +167,6 @@ describe('npm start', () => {
       },
       join(bin, 'npm'),
     );
-    started.push(run);
     const exit = await withTimeout(run.exited, 30_000, 'npm start to fail');
     expect(exit.code).not.toBe(0);
     const lines = run

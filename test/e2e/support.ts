@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -148,4 +149,75 @@ export function dynamodbLocalPidsOf(stateDir: string): number[] {
     }
   }
   return pids;
+}
+
+/** The parts of `<stateDir>/local.json` the e2e tests read. */
+export interface LocalJson {
+  apiUrl: string;
+  tableName: string;
+  dynamodbEndpoint: string;
+  dynamodbPid: number;
+  pid: number;
+  tokens: Record<string, string>;
+}
+
+/** The startup budget of `npm start`: spawn to GET /v1/health 200. */
+export const STARTUP_BUDGET_MS = 30_000;
+
+/**
+ * What a test file starts, for its afterEach to take down hard whatever the test's outcome: the
+ * `npm start` process groups, the pids named (the JVMs run in their own groups), every DynamoDB
+ * Local keeping its data in a temp dir (a run that died before writing local.json), the temp dirs.
+ */
+export function startedByTests() {
+  const runs: NpmStart[] = [];
+  const pids: number[] = [];
+  const dirs: string[] = [];
+  return {
+    start(env: NodeJS.ProcessEnv, npm?: string): NpmStart {
+      const run = npmStart(env, npm);
+      runs.push(run);
+      return run;
+    },
+    pid(...more: number[]): void {
+      pids.push(...more);
+    },
+    tempDir(prefix: string): string {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+    cleanup(): void {
+      for (const run of runs.splice(0)) run.killGroup();
+      const gone = dirs.splice(0);
+      for (const pid of [...pids.splice(0), ...gone.flatMap(dynamodbLocalPidsOf)]) {
+        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      for (const dir of gone) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Waits until `run` answers GET /v1/health 200 on `apiUrl`, failing with its output when it exits
+ * first or takes longer than the budget; returns the health body and the time since `spawnedAt`.
+ */
+export async function waitUntilServing(
+  run: NpmStart,
+  apiUrl: string,
+  spawnedAt: number,
+): Promise<{ body: Record<string, unknown>; startupMs: number }> {
+  let exited = false;
+  void run.exited.then(() => {
+    exited = true;
+  });
+  const health = await waitForHealthy(apiUrl, STARTUP_BUDGET_MS, () => !exited).catch((e: Error) => {
+    throw new Error(`${e.message}\n--- npm start output ---\n${run.output()}`);
+  });
+  const startupMs = performance.now() - spawnedAt;
+  console.log(`npm start: GET /v1/health 200 after ${Math.round(startupMs)} ms`);
+  if (startupMs >= STARTUP_BUDGET_MS) {
+    throw new Error(`npm start took ${Math.round(startupMs)} ms, over the ${STARTUP_BUDGET_MS} ms budget`);
+  }
+  return { body: health.body, startupMs };
 }

