@@ -19,6 +19,9 @@ import type { BuildOptions } from 'esbuild';
  * - Minified; linked source maps (`index.mjs.map`, read by `NODE_OPTIONS=--enable-source-maps`)
  *   without `sourcesContent`, which stack traces do not need and which would more than double
  *   the asset.
+ * - Tree-shaking of the SDK's generated schemas relies on the root `postinstall`,
+ *   tools/aws-sdk-schema-keys.mjs (their computed trait keys written as literals; without it
+ *   esbuild keeps every schema of a client: all of EC2's, some 550 KB, for one EC2 command).
  * - Target node22, the Lambda runtime's major.
  * - Externals: none but Node's built-ins (esbuild's `platform: node` leaves those out by itself).
  *   The nodejs22.x runtime does ship AWS SDK v3, but we bundle it anyway: the runtime's copy is
