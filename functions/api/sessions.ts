@@ -1,4 +1,12 @@
-import { type OperationRequest, operationsHandler } from '@lcm/shared/api';
+import {
+  type OperationRequest,
+  operationsHandler,
+  sessionActionReply,
+  sessionDetailFor,
+  sessionPage,
+  sessionReply,
+  sessionScopeOf,
+} from '@lcm/shared/api';
 import { apiSessionEngine, apiStores } from '@lcm/shared/app';
 import { json } from '@lcm/shared/platform';
 import {
@@ -17,6 +25,9 @@ import {
  * /v1/sessions and /v1/reservations/{reservationId}. Thin: the dispatcher routes, checks roles
  * and validates; each operation calls a command/query of packages/shared and shapes the reply.
  * The workflow engine is chosen by WORKFLOW_ENGINE (packages/shared/src/app/api-env.ts).
+ * Tenancy and views: every use case gets the caller's scope (a portal: the sessions its client
+ * booked; others are 404) and every reply goes through api/views.ts (no task tokens, login URLs
+ * per role).
  */
 const defaultDeps = (): SessionDeps => ({ ...apiStores(), engine: apiSessionEngine() });
 
@@ -25,29 +36,40 @@ const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(i
 
 export function sessionsHandler(deps: () => SessionDeps = defaultDeps) {
   return operationsHandler('sessions', {
-    createSession: async ({ body }) => {
-      const { session, created } = await createSession(deps(), body);
+    createSession: async ({ body, caller }) => {
+      const { session, created } = await createSession(deps(), body, {
+        bookedBy: caller?.tenant,
+        scope: sessionScopeOf(caller),
+      });
       // 201 for the new session; 200 when the reservation already had it (idempotent replay).
-      return json(created ? 201 : 200, session, { location: sessionPath(session.id) });
+      return json(created ? 201 : 200, sessionReply(session), { location: sessionPath(session.id) });
     },
-    listSessions: async ({ query }) => json(200, await listSessions(deps(), query)),
-    getSession: async ({ params }) => json(200, await getSessionView(deps(), params.id)),
-    getSessionHistory: async ({ params }) => json(200, await getSessionHistory(deps(), params.id)),
-    getReservation: async ({ params }) =>
-      json(200, await getReservationSessions(deps(), params.reservationId)),
+    listSessions: async ({ query, caller }) =>
+      json(200, sessionPage(await listSessions(deps(), query, sessionScopeOf(caller)))),
+    getSession: async ({ params, caller }) =>
+      json(200, sessionDetailFor(caller, await getSessionView(deps(), params.id, sessionScopeOf(caller)))),
+    getSessionHistory: async ({ params, caller }) =>
+      json(200, await getSessionHistory(deps(), params.id, sessionScopeOf(caller))),
+    getReservation: async ({ params, caller }) =>
+      json(
+        200,
+        sessionPage(await getReservationSessions(deps(), params.reservationId, sessionScopeOf(caller))),
+      ),
     terminateSession: async (req) => {
-      const { session, outcome } = await terminateSession(deps(), req.params.id, {
+      const result = await terminateSession(deps(), req.params.id, {
         by: byOf(req),
         reason: req.body.reason,
+        scope: sessionScopeOf(req.caller),
       });
-      return json(202, { outcome, session }, { location: sessionPath(session.id) });
+      return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
     },
     finishSession: async (req) => {
-      const { session, outcome } = await finishSession(deps(), req.params.id, {
+      const result = await finishSession(deps(), req.params.id, {
         by: byOf(req),
         reason: req.body.reason,
+        scope: sessionScopeOf(req.caller),
       });
-      return json(202, { outcome, session }, { location: sessionPath(session.id) });
+      return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
     },
     observeSession: async (req) =>
       json(202, await requestObservation(deps(), req.params.id, { by: byOf(req) }), {

@@ -1,4 +1,4 @@
-import { type Caller, operationsHandler } from '@lcm/shared/api';
+import { type Caller, operationsHandler, sessionPage, sessionScopeOf } from '@lcm/shared/api';
 import { apiFleetWorkflows, apiStores } from '@lcm/shared/app';
 import {
   createWorker,
@@ -14,6 +14,7 @@ import {
 } from '@lcm/shared/fleet';
 import type { Worker } from '@lcm/shared/kernel';
 import { json } from '@lcm/shared/platform';
+import { inScope } from '@lcm/shared/sessions';
 
 /**
  * /v1/workers: thin handlers over packages/shared/src/fleet/workers.ts. The actions record
@@ -59,7 +60,12 @@ export const handler = operationsHandler('workers', {
   drainWorker: async (req) => json(202, await action('drain', req)),
   terminateWorker: async (req) => json(202, await action('terminate', req)),
 
-  listWorkerSessions: async ({ params }) => json(200, await listWorkerSessions(apiStores(), params.id)),
+  // Sessions as the caller may see them (api/views.ts); the roles of workers:read see all today.
+  listWorkerSessions: async ({ params, caller }) => {
+    const page = await listWorkerSessions(apiStores(), params.id);
+    const scope = sessionScopeOf(caller);
+    return json(200, sessionPage({ ...page, items: page.items.filter((s) => inScope(scope, s)) }));
+  },
   getWorkerCapacity: async ({ params }) => json(200, await getWorkerCapacity(apiStores(), params.id)),
   listWorkerPorts: async ({ params }) => json(200, await listWorkerPorts(apiStores(), params.id)),
 });

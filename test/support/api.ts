@@ -19,6 +19,8 @@ export interface CallOptions {
   /** undefined = no token (no authorizer context). */
   role?: TestRole | undefined;
   sub?: string;
+  /** The token's `client_id` claim (the caller's client, its tenant); none by default (tenant = sub). */
+  clientId?: string;
 }
 
 export interface CallResult {
@@ -73,7 +75,11 @@ export function apiEvent(operationId: string, opts: CallOptions = {}): ApiGatewa
         ? {
             authorizer: {
               jwt: {
-                claims: { sub: opts.sub ?? `${opts.role}-user`, 'cognito:groups': `[lcm.${opts.role}]` },
+                claims: {
+                  sub: opts.sub ?? `${opts.role}-user`,
+                  'cognito:groups': `[lcm.${opts.role}]`,
+                  ...(opts.clientId === undefined ? {} : { client_id: opts.clientId }),
+                },
                 scopes: [],
               },
             },

@@ -29,7 +29,8 @@ import type { Authenticate, AuthenticateResult, JwtAuthorizer } from './http-gat
  *   at `/.well-known/openid-configuration` (`issuer`, `jwks_uri`), as an OIDC issuer does.
  * - One token per role (`admin`, `operator`, `portal`, `viewer`) shaped like a Cognito access
  *   token: `sub`, `cognito:groups: ["lcm.<role>"]`, `client_id` and `aud` (the audience),
- *   `token_use: access`.
+ *   `token_use: access`. They share one `client_id`, so locally they are one client (tenant);
+ *   `issueToken` with a `client_id` claim makes a token of another client, e.g. a second portal.
  * - `authenticate` checks a request as API Gateway's JWT authorizer does: the `Authorization`
  *   header (with or without `Bearer `), signature against the JWKS, RS256 only, issuer, `exp`
  *   (required) and `nbf`, and the audience: `aud` must name the audience, or when there is no
@@ -168,7 +169,8 @@ export async function loadLocalIdentityProvider(
       ...(groups ? { 'cognito:groups': [...groups] } : {}),
       ...(scope !== undefined ? { scope } : {}),
       token_use: 'access',
-      ...(aud !== null ? { client_id: aud } : {}),
+      // A `client_id` among the claims names another client (a second portal); else the audience's.
+      ...(aud !== null && rest.client_id === undefined ? { client_id: aud } : {}),
       username: sub,
       auth_time: now,
     };

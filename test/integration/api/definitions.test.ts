@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { apiStores } from '@lcm/shared/app';
 import type { LabletDefinition, PortTemplateEntry } from '@lcm/shared/kernel';
 import type { FieldError } from '@lcm/shared/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -202,6 +203,43 @@ describe('POST /v1/definitions', () => {
     expect((await api('createDefinition', { body: body(), role: 'portal' })).status).toBe(403);
     expect((await api('createDefinition', { body: body(), role: undefined })).status).toBe(401);
     expect((await api('listDefinitions', { role: 'portal' })).status).toBe(200);
+  });
+});
+
+describe('device credentials are write-only (api/views.ts)', () => {
+  const DEVICES = [
+    { name: 'R1', nodeLabel: 'R1', protocol: 'ssh', username: 'cisco', password: 's3cret-pw' },
+    { name: 'R2', protocol: 'telnet' },
+  ];
+  const leaks = (reply: unknown) => /s3cret-pw|"username"|"password"/.test(JSON.stringify(reply));
+
+  it('no reply of any role carries a username or password; the table keeps them for LDS', async () => {
+    const d = await created({ devices: DEVICES });
+    expect(d.devices).toEqual([
+      { name: 'R1', nodeLabel: 'R1', protocol: 'ssh' },
+      { name: 'R2', protocol: 'telnet' },
+    ]);
+    const next = await api('updateDefinition', { params: { id: d.id }, body: { description: 'v2' } });
+    expect(next.status).toBe(200);
+    expect(leaks(next.body)).toBe(false);
+    for (const role of ['admin', 'operator', 'portal', 'viewer'] as const) {
+      const replies = [
+        await api('getDefinition', { params: { id: d.id }, role }),
+        await api('getDefinitionVersion', { params: { id: d.id, version: '1' }, role }),
+        await api('listDefinitionVersions', { params: { id: d.id }, role }),
+        await api('listDefinitions', { query: { limit: '100' }, role }),
+      ];
+      for (const reply of replies) {
+        expect(reply.status, role).toBe(200);
+        expect(leaks(reply.body), role).toBe(false);
+      }
+    }
+    // A new version that leaves devices out keeps them, credentials included.
+    const stored = await apiStores().definitions.getLatest(d.id);
+    expect(stored.version).toBe(2);
+    expect(stored.devices[0]).toMatchObject({ username: 'cisco', password: 's3cret-pw' });
+    const deprecated = await api('deprecateDefinition', { params: { id: d.id } });
+    expect(leaks(deprecated.body)).toBe(false);
   });
 });
 

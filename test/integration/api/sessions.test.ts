@@ -26,8 +26,10 @@ const engine = new RecordingWorkflowEngine();
 const handler = sessionsHandler(() => ({ ...apiStores(), engine }));
 beforeEach(() => engine.reset());
 
+/** The portal's client: every portal call speaks for it, whoever its `sub` (tenancy: api/views.ts). */
+const PORTAL_CLIENT = 'portal-app';
 const api = (operationId: string, opts: CallOptions = {}) =>
-  call(handler, operationId, { role: 'portal', ...opts });
+  call(handler, operationId, { role: 'portal', clientId: PORTAL_CLIENT, ...opts });
 const stores = () => apiStores();
 
 type StateChange = { from: string; to: string };
@@ -316,6 +318,7 @@ describe('POST /v1/sessions', () => {
       owner: body.owner,
       timeslot: body.timeslot,
       requirements: def.resourceRequirements,
+      bookedBy: PORTAL_CLIENT,
     });
     expect(orphan.executionArn).toBeUndefined();
     const retry = await api('createSession', { body });
@@ -730,6 +733,119 @@ describe('GET /v1/sessions', () => {
   it('needs sessions:read', async () => {
     expect((await api('listSessions', { role: undefined })).status).toBe(401);
     expect((await api('listSessions', { role: 'portal' })).status).toBe(200);
+  });
+});
+
+describe('tenancy and views (api/views.ts)', () => {
+  const OTHER = { role: 'portal' as const, clientId: 'portal-other' };
+  const LOGIN_URL = 'https://lds.example/login/tenant';
+
+  async function runningWithLogin() {
+    const s = await reserve();
+    await advance(s.id, TO_RUNNING, wait('END', 'token-tenant'));
+    const now = new Date().toISOString();
+    await stores().sessions.putUserSession(s.id, {
+      ldsSessionId: 'lds-t',
+      loginUrl: LOGIN_URL,
+      status: 'ACTIVE',
+      createdAt: now,
+      updatedAt: now,
+    });
+    return s;
+  }
+
+  it('records the booking client: client_id, else sub', async () => {
+    expect((await reserve()).bookedBy).toBe(PORTAL_CLIENT);
+    const bySub = await call(handler, 'createSession', {
+      role: 'portal',
+      sub: 'portal-sub',
+      body: sessionBody(),
+    });
+    expect(bySub.status).toBe(201);
+    expect(bySub.body.bookedBy).toBe('portal-sub');
+  });
+
+  it('another portal client gets 404 for the session, its history, reservation, terminate and finish, and an empty list', async () => {
+    const s = await runningWithLogin();
+    for (const op of ['getSession', 'getSessionHistory']) {
+      const res = await api(op, { params: { id: s.id }, ...OTHER });
+      expect(res.status, op).toBe(404);
+      expect(res.body.detail).toBe(`LabletSession ${s.id} not found`);
+    }
+    const lookup = await api('getReservation', { params: { reservationId: s.reservationId }, ...OTHER });
+    expect(lookup.status).toBe(404);
+    expect(lookup.body.detail).toBe(`Reservation ${s.reservationId} not found`);
+    engine.reset();
+    for (const op of ['terminateSession', 'finishSession']) {
+      const res = await api(op, { params: { id: s.id }, body: {}, ...OTHER });
+      expect(res.status, op).toBe(404);
+    }
+    expect(engine.calls).toEqual([]);
+    const after = await stores().sessions.getSession(s.id);
+    expect(after.terminationRequestedAt).toBeUndefined();
+    expect(after.finishRequestedAt).toBeUndefined();
+    for (const query of [
+      {} as Record<string, string>,
+      { reservationId: s.reservationId },
+      { status: 'RUNNING' },
+      { definitionId: 'lab' },
+    ]) {
+      const list = await api('listSessions', { query: { limit: '100', ...query }, ...OTHER });
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((i: LabletSession) => i.id)).not.toContain(s.id);
+    }
+    // Booking the same reservation: 409, naming nothing of the other client's session.
+    const clash = await api('createSession', {
+      body: sessionBody({ reservationId: s.reservationId }),
+      ...OTHER,
+    });
+    expect(clash.status).toBe(409);
+    expect(JSON.stringify(clash.body)).not.toContain(s.id);
+    expect(JSON.stringify(clash.body)).not.toContain('learner@example.com');
+    // The booking client, operators, viewers and admins see it.
+    for (const opts of [
+      {},
+      { role: 'operator' as const },
+      { role: 'viewer' as const },
+      { role: 'admin' as const },
+    ]) {
+      const res = await api('getSession', { params: { id: s.id }, ...opts });
+      expect(res.status).toBe(200);
+      const list = await api('listSessions', { query: { reservationId: s.reservationId }, ...opts });
+      expect(list.body.items.map((i: LabletSession) => i.id)).toEqual([s.id]);
+    }
+  });
+
+  it('the login URL reaches the booking portal and admins only; no reply carries the task token', async () => {
+    const s = await runningWithLogin();
+    const seen: Record<string, unknown> = {};
+    for (const [name, opts] of Object.entries({
+      portal: {},
+      admin: { role: 'admin' as const },
+      operator: { role: 'operator' as const },
+      viewer: { role: 'viewer' as const },
+    })) {
+      const res = await api('getSession', { params: { id: s.id }, ...opts });
+      expect(res.status).toBe(200);
+      expect(res.body.pendingWait).toEqual({ kind: 'END', since: expect.any(String) });
+      expect(res.body.userSession).toMatchObject({ ldsSessionId: 'lds-t', status: 'ACTIVE' });
+      seen[name] = res.body.userSession.loginUrl;
+      for (const reply of [
+        res,
+        await api('listSessions', { query: { reservationId: s.reservationId }, ...opts }),
+        await api('getReservation', { params: { reservationId: s.reservationId }, ...opts }),
+      ]) {
+        expect(JSON.stringify(reply.body)).not.toContain('token-tenant');
+      }
+    }
+    expect(seen).toEqual({ portal: LOGIN_URL, admin: LOGIN_URL, operator: undefined, viewer: undefined });
+    engine.reset();
+    const finished = await api('finishSession', { params: { id: s.id }, body: {} });
+    expect(finished.status).toBe(202);
+    expect(JSON.stringify(finished.body)).not.toContain('token-tenant');
+    expect(engine.calls).toEqual([
+      expect.objectContaining({ op: 'sendTaskSuccess', taskToken: 'token-tenant' }),
+    ]);
   });
 });
 

@@ -70,6 +70,7 @@ export async function writeSampleData(s: Stores): Promise<void> {
     definitionVersion: 2,
     reservationId: 'res-4711',
     owner: { userId: 'u-42', username: 'learner', email: 'learner@example.com' },
+    bookedBy: 'portal-client-1',
     timeslot: { start: '2030-03-02T09:00:00.000Z', end: '2030-03-02T11:00:00.000Z' },
     requirements: { cpuCores: 4, memoryGb: 6, storageGb: 20, nodeCount: 3 },
     licenseAffinity: ['ENTERPRISE'],

@@ -33,6 +33,12 @@ export interface Caller {
   sub: string;
   roles: Role[];
   claims: Record<string, unknown>;
+  /**
+   * The API client the caller speaks for, its tenant: the token's `client_id` (a machine
+   * client's app client, e.g. one reservation portal), else its `sub`. Sessions record it as
+   * `bookedBy`; see api/views.ts.
+   */
+  tenant: string;
 }
 
 export interface OperationRequest<K extends OperationId> {
@@ -60,8 +66,14 @@ export function callerOf(event: Pick<ApiGatewayEvent, 'requestContext'>): Caller
   if (!p) return undefined;
   const claims = p.claims as Record<string, unknown>;
   const roles = rolesFromClaims({ ...claims, ...(p.scopes.length ? { scp: p.scopes } : {}) });
-  return { sub: p.sub, roles, claims };
+  return { sub: p.sub, roles, claims, tenant: tenantOf(p.sub, claims) };
 }
+
+/** `client_id` when the token has a non-empty one, else `sub`. */
+const tenantOf = (sub: string, claims: Record<string, unknown>): string => {
+  const clientId = claims.client_id;
+  return typeof clientId === 'string' && clientId.trim() !== '' ? clientId : sub;
+};
 
 /** RBAC: 401 without a caller, 403 when none of the caller's roles grants the permission. */
 export function authorize(operation: Operation, caller: Caller | undefined): void {

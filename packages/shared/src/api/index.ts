@@ -5,3 +5,4 @@ export * from './operations.ts';
 export * from './requests.ts';
 export * from './responses.ts';
 export * from './roles.ts';
+export * from './views.ts';

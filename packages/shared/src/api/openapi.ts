@@ -6,17 +6,11 @@ import {
   zodToOpenAPIRegistry,
 } from '@asteasolutions/zod-to-openapi';
 import * as z from 'zod';
-import {
-  CapacitySchema,
-  LabletDefinitionSchema,
-  LabletSessionSchema,
-  PortLeaseSchema,
-  WorkerSchema,
-  WorkerTemplateSchema,
-} from '../kernel/index.ts';
+import { CapacitySchema, PortLeaseSchema, WorkerSchema, WorkerTemplateSchema } from '../kernel/index.ts';
 import { PROBLEM_CONTENT_TYPE, ProblemDocumentSchema } from '../platform/index.ts';
 import { OPERATIONS, type Operation } from './operations.ts';
 import { rolesWith } from './roles.ts';
+import { DefinitionReplySchema, SessionReplySchema } from './views.ts';
 
 /**
  * The API's OpenAPI 3.1 document, generated from the operation catalogue (OPERATIONS) and the
@@ -44,13 +38,16 @@ const PARTNER_SIGNED = new Set(['ingestEvents']);
 /** The server entry of the committed document; the served one names the host it came from. */
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:3000';
 
-/** Entity schemas that get a name under components/schemas instead of being inlined each time. */
+/**
+ * Entity schemas that get a name under components/schemas instead of being inlined each time.
+ * Definitions and sessions are named by their views (api/views.ts), which is what replies carry.
+ */
 const NAMED_SCHEMAS: readonly [string, z.ZodType][] = [
   ['Capacity', CapacitySchema],
   ['WorkerTemplate', WorkerTemplateSchema],
   ['Worker', WorkerSchema],
-  ['LabletDefinition', LabletDefinitionSchema],
-  ['LabletSession', LabletSessionSchema],
+  ['LabletDefinition', DefinitionReplySchema],
+  ['LabletSession', SessionReplySchema],
   ['PortLease', PortLeaseSchema],
 ];
 
@@ -113,7 +110,12 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
     description: 'No valid bearer token. API Gateway answers `{"message":"Unauthorized"}` itself.',
   },
   403: { name: 'Forbidden', description: 'The token is valid but none of its roles grants this operation.' },
-  404: { name: 'NotFound', description: 'The resource does not exist.' },
+  404: {
+    name: 'NotFound',
+    description:
+      'The resource does not exist, or it is a session or reservation another client booked (a portal sees ' +
+      'only its own).',
+  },
   409: {
     name: 'Conflict',
     description:
@@ -209,6 +211,12 @@ function securityOf(o: Operation) {
   };
 }
 
+/** The security entry, its description followed by the operation's own. */
+function describedSecurityOf(o: Operation) {
+  const security = securityOf(o);
+  return o.description ? { ...security, description: `${security.description} ${o.description}` } : security;
+}
+
 /** The CloudEvents HTTP binding: structured, batch, or binary mode (any data, `ce-*` headers). */
 const CLOUDEVENTS_BODY = {
   required: true,
@@ -246,7 +254,10 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
     description:
       'A JWT from the configured OIDC issuer (Cognito by default), validated by the API Gateway JWT ' +
       'authorizer. Roles come from the `cognito:groups` (or `groups`) claim or the `scope` claim: ' +
-      'lcm.admin, lcm.operator, lcm.portal, lcm.viewer. Each operation lists the roles that may call it.',
+      'lcm.admin, lcm.operator, lcm.portal, lcm.viewer. Each operation lists the roles that may call it. ' +
+      "The token's `client_id` (else `sub`) names the caller's client: a portal sees only the sessions its " +
+      'client booked. Replies never carry workflow task tokens or device credentials; a learner login URL ' +
+      'only reaches admins and the portal that booked the session.',
   });
   registry.registerComponent('securitySchemes', PARTNER_SCHEME, {
     type: 'apiKey',
@@ -280,7 +291,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
       operationId: o.operationId,
       summary: o.summary,
       tags: [o.group],
-      ...securityOf(o),
+      ...describedSecurityOf(o),
       request: {
         ...(o.params ? { params: o.params } : {}),
         ...(o.query ? { query: o.query } : {}),

@@ -1,8 +1,6 @@
 import * as z from 'zod';
 import {
   CapacitySchema,
-  LabletDefinitionSchema,
-  LabletSessionSchema,
   PortLeaseSchema,
   ScalingDecisionSchema,
   SessionStatusSchema,
@@ -43,11 +41,12 @@ import {
   SessionViewSchema,
 } from './responses.ts';
 import type { Permission } from './roles.ts';
+import { DefinitionReplySchema, SessionReplySchema } from './views.ts';
 
 /**
  * The API's operation catalogue: one entry per route. It drives the handlers' validation and
  * RBAC, the local HTTP server's routing, the CDK HTTP API routes (one Lambda per `group`) and the
- * generated OpenAPI document.
+ * generated OpenAPI document. Responses are the views of api/views.ts, never a stored entity.
  */
 export interface Operation {
   readonly operationId: string;
@@ -59,6 +58,8 @@ export interface Operation {
   /** null = public (no token needed). */
   readonly permission: Permission | null;
   readonly summary: string;
+  /** More for the OpenAPI document (after the roles that may call it). */
+  readonly description?: string;
   readonly params?: z.ZodObject;
   readonly query?: z.ZodObject;
   readonly body?: z.ZodType;
@@ -85,6 +86,12 @@ const workerAction = <const A extends 'start' | 'stop' | 'drain' | 'terminate'>(
     successStatus: 202,
     idempotent: true,
   });
+
+/** Tenancy, as the session operations' OpenAPI descriptions state it (sessions/rules/tenancy.ts). */
+const OWN_SESSIONS =
+  "A portal sees and acts on only the sessions its client booked (`bookedBy`: the token's `client_id`, " +
+  "else `sub`); another client's session answers 404, exactly like a missing one. Operators, viewers and " +
+  'admins see every session.';
 
 const SessionHistory = z.array(StateTransitionSchema(SessionStatusSchema));
 const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
@@ -226,7 +233,7 @@ export const OPERATIONS = [
     permission: 'workers:read',
     summary: 'Active sessions placed on a worker',
     params: WorkerIdParams,
-    response: pageOf(LabletSessionSchema),
+    response: pageOf(SessionReplySchema),
     successStatus: 200,
   }),
   op({
@@ -261,7 +268,7 @@ export const OPERATIONS = [
     permission: 'definitions:read',
     summary: 'List definitions (latest versions)',
     query: ListDefinitionsQuery,
-    response: pageOf(LabletDefinitionSchema),
+    response: pageOf(DefinitionReplySchema),
     successStatus: 200,
   }),
   op({
@@ -272,7 +279,7 @@ export const OPERATIONS = [
     permission: 'definitions:write',
     summary: 'Create a definition (version 1)',
     body: CreateDefinitionBody,
-    response: LabletDefinitionSchema,
+    response: DefinitionReplySchema,
     successStatus: 201,
     idempotent: true,
   }),
@@ -284,7 +291,7 @@ export const OPERATIONS = [
     permission: 'definitions:read',
     summary: 'Latest version of a definition',
     params: DefinitionIdParams,
-    response: LabletDefinitionSchema,
+    response: DefinitionReplySchema,
     successStatus: 200,
   }),
   op({
@@ -296,7 +303,7 @@ export const OPERATIONS = [
     summary: 'Create the next version of a definition',
     params: DefinitionIdParams,
     body: UpdateDefinitionBody,
-    response: LabletDefinitionSchema,
+    response: DefinitionReplySchema,
     successStatus: 200,
   }),
   op({
@@ -307,7 +314,7 @@ export const OPERATIONS = [
     permission: 'definitions:read',
     summary: 'All versions of a definition',
     params: DefinitionIdParams,
-    response: pageOf(LabletDefinitionSchema),
+    response: pageOf(DefinitionReplySchema),
     successStatus: 200,
   }),
   op({
@@ -318,7 +325,7 @@ export const OPERATIONS = [
     permission: 'definitions:read',
     summary: 'One version of a definition',
     params: DefinitionVersionParams,
-    response: LabletDefinitionSchema,
+    response: DefinitionReplySchema,
     successStatus: 200,
   }),
   op({
@@ -329,7 +336,7 @@ export const OPERATIONS = [
     permission: 'definitions:write',
     summary: 'Deprecate (no new sessions)',
     params: DefinitionIdParams,
-    response: LabletDefinitionSchema,
+    response: DefinitionReplySchema,
     successStatus: 200,
   }),
   op({
@@ -340,7 +347,7 @@ export const OPERATIONS = [
     permission: 'definitions:write',
     summary: 'Archive a definition',
     params: DefinitionIdParams,
-    response: LabletDefinitionSchema,
+    response: DefinitionReplySchema,
     successStatus: 200,
   }),
 
@@ -390,8 +397,11 @@ export const OPERATIONS = [
     group: 'sessions',
     permission: 'sessions:create',
     summary: 'Reserve a session (idempotent per reservationId)',
+    description:
+      'The session records the calling client as `bookedBy`. Reservation ids are one namespace: a ' +
+      'reservation another client booked is a 409 that names nothing of that session.',
     body: CreateSessionBody,
-    response: LabletSessionSchema,
+    response: SessionReplySchema,
     successStatus: 201,
   }),
   op({
@@ -401,8 +411,9 @@ export const OPERATIONS = [
     group: 'sessions',
     permission: 'sessions:read',
     summary: 'List sessions with filters',
+    description: `${OWN_SESSIONS} A portal's pages may come back short; only a missing nextCursor means the end.`,
     query: ListSessionsQuery,
-    response: pageOf(LabletSessionSchema),
+    response: pageOf(SessionReplySchema),
     successStatus: 200,
   }),
   op({
@@ -412,6 +423,7 @@ export const OPERATIONS = [
     group: 'sessions',
     permission: 'sessions:read',
     summary: 'A session with its user session, grading, score, observations',
+    description: `${OWN_SESSIONS} userSession.loginUrl only for admins and the portal client that booked the session.`,
     params: SessionIdParams,
     response: SessionViewSchema,
     successStatus: 200,
@@ -423,6 +435,7 @@ export const OPERATIONS = [
     group: 'sessions',
     permission: 'sessions:operate',
     summary: 'Terminate a session (teardown always runs)',
+    description: OWN_SESSIONS,
     params: SessionIdParams,
     body: SessionActionBody,
     response: SessionActionResultSchema,
@@ -436,6 +449,7 @@ export const OPERATIONS = [
     group: 'sessions',
     permission: 'sessions:operate',
     summary: 'The learner is done',
+    description: OWN_SESSIONS,
     params: SessionIdParams,
     body: SessionActionBody,
     response: SessionActionResultSchema,
@@ -461,6 +475,7 @@ export const OPERATIONS = [
     group: 'sessions',
     permission: 'sessions:read',
     summary: 'State history of a session',
+    description: OWN_SESSIONS,
     params: SessionIdParams,
     response: z.object({ items: SessionHistory }),
     successStatus: 200,
@@ -472,8 +487,9 @@ export const OPERATIONS = [
     group: 'sessions',
     permission: 'reservations:read',
     summary: 'The session(s) of a reservation',
+    description: `${OWN_SESSIONS} Another client's reservation is a 404.`,
     params: ReservationParams,
-    response: z.object({ items: z.array(LabletSessionSchema) }),
+    response: z.object({ items: z.array(SessionReplySchema) }),
     successStatus: 200,
   }),
 

@@ -1,7 +1,14 @@
 /**
  * The role table: the one place that says which role may do what. The API handlers check
  * it, the local runtime's token printer uses ROLES, and the OpenAPI document derives each
- * operation's security requirement from it.
+ * operation's security requirement from it. It also says what a caller sees in a reply
+ * (api/views.ts reads it): the VIEW_PERMISSIONS gate no operation, they widen what the views
+ * of the operations a caller may call show.
+ *
+ * What no role sees, whatever the table says: workflow task tokens (`pendingWait.taskToken`;
+ * with one, anyone could end a learner's session through Step Functions) and device
+ * credentials of definitions (usernames and passwords are write-only: only the LDS
+ * provisioning step reads them, from the table).
  */
 export const ROLES = ['lcm.admin', 'lcm.operator', 'lcm.portal', 'lcm.viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -20,8 +27,22 @@ export const PERMISSIONS = [
   'fleet:read',
   'fleet:write',
   'observations:write',
+  // What replies show (no operation needs these):
+  /** Every client's sessions; without it, only the sessions the caller's client booked (others are 404). */
+  'sessions:read-all',
+  /** The learner's `userSession.loginUrl` of any session (it logs whoever opens it in as the learner). */
+  'sessions:login-url:any',
+  /** The learner's `userSession.loginUrl` of the sessions the caller's client booked. */
+  'sessions:login-url:own',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
+
+/** The permissions that shape replies rather than allow operations. */
+export const VIEW_PERMISSIONS = [
+  'sessions:read-all',
+  'sessions:login-url:any',
+  'sessions:login-url:own',
+] as const satisfies readonly Permission[];
 
 const READ_ALL: Permission[] = [
   'templates:read',
@@ -30,12 +51,13 @@ const READ_ALL: Permission[] = [
   'sessions:read',
   'reservations:read',
   'fleet:read',
+  'sessions:read-all',
 ];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  /** Everything. */
+  /** Everything, every session's login URL included. */
   'lcm.admin': PERMISSIONS,
-  /** Fleet and session operations, read all. */
+  /** Fleet and session operations, read all (sessions of every client, no login URLs). */
   'lcm.operator': [
     ...READ_ALL,
     'templates:write',
@@ -45,15 +67,19 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'sessions:operate',
     'observations:write',
   ],
-  /** The reservation portal: its sessions, reservation lookup, definitions catalogue. */
+  /**
+   * The reservation portal: the sessions its client booked (read, terminate, finish, look up
+   * by reservation, their login URLs), booking, the definitions catalogue.
+   */
   'lcm.portal': [
     'definitions:read',
     'sessions:read',
     'sessions:create',
     'sessions:operate',
     'reservations:read',
+    'sessions:login-url:own',
   ],
-  /** Read only. */
+  /** Read only (sessions of every client, no login URLs). */
   'lcm.viewer': READ_ALL,
 };
 

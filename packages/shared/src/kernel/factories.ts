@@ -63,6 +63,8 @@ export interface NewSessionInput {
   reservationId: string;
   owner: LabletSession['owner'];
   timeslot: LabletSession['timeslot'];
+  /** The booking client (tenant); see LabletSessionSchema.bookedBy. */
+  bookedBy?: string | undefined;
 }
 
 /**
@@ -84,6 +86,7 @@ export function newSession(def: LabletDefinition, input: NewSessionInput, now: s
       definitionVersion: def.version,
       reservationId: input.reservationId,
       owner: withoutUndefined({ ...input.owner }),
+      bookedBy: input.bookedBy,
       timeslot: { ...input.timeslot },
       status: 'PENDING',
       requirements: { ...def.resourceRequirements },

@@ -379,6 +379,12 @@ export const LabletSessionSchema = z.object({
   definitionVersion: z.number().int().min(1),
   reservationId: z.string().min(1).max(256),
   owner: OwnerSchema,
+  /**
+   * The API client that booked the session, its tenant: the token's `client_id`, else its `sub`.
+   * A portal sees and acts on only the sessions its client booked; absent on sessions booked
+   * before tenancy was recorded (operators and admins see those, portals do not).
+   */
+  bookedBy: z.string().min(1).max(256).optional(),
   timeslot: TimeslotSchema,
   status: SessionStatusSchema,
   /** Copied from the pinned definition version at creation, so placement needs one read. */

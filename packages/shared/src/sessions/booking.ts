@@ -20,8 +20,9 @@ import {
   ValidationError,
 } from '../kernel/index.ts';
 import type { WorkflowEngine } from '../platform/index.ts';
-import { nowOf, retryOnConflict } from '../platform/index.ts';
+import { ENTITY, nowOf, retryOnConflict } from '../platform/index.ts';
 import { ACTION_OUTCOMES, finishDecision, terminateDecision } from './rules/actions.ts';
+import { ALL_SESSIONS, inScope, type SessionScope } from './rules/tenancy.ts';
 import type { SessionStore } from './session-store.ts';
 import { WORKFLOW_ERRORS } from './steps/errors.ts';
 
@@ -31,6 +32,10 @@ import { WORKFLOW_ERRORS } from './steps/errors.ts';
  * pinned to a definition version, and handed to the session workflow through the workflow
  * engine; terminate and finish only record the request and resolve the workflow's pending task
  * token, so the workflow stays the one place that tears down.
+ *
+ * Tenancy: each query and action takes the caller's SessionScope (rules/tenancy.ts; default
+ * every session). A session outside the scope answers exactly like a missing one, a
+ * NotFoundError naming the id asked for.
  */
 
 export interface SessionDeps {
@@ -108,6 +113,12 @@ export function checkTimeslot(timeslot: Timeslot, maxDurationMinutes: number, no
 // ---------------------------------------------------------------------------------------------
 // Create
 
+/** Who books: the client recorded as the session's tenant, and the scope its replays are checked in. */
+export interface BookingContext {
+  bookedBy?: string | undefined;
+  scope?: SessionScope | undefined;
+}
+
 export interface CreateSessionResult {
   session: LabletSession;
   /** false: the reservation already had this session (the reply is 200, not 201). */
@@ -119,14 +130,18 @@ export interface CreateSessionResult {
  * reservationId; concurrent duplicates create exactly one, the store's guard item decides).
  * A repeat that names another definition, version or user is a 409: a reservation has one
  * session. A new session needs an ACTIVE definition and a valid timeslot, pins the requested
- * (default: latest) version, and its workflow is started.
+ * (default: latest) version, and its workflow is started. The session records `ctx.bookedBy`
+ * as its tenant; a repeat for a reservation another tenant booked (outside `ctx.scope`) is a
+ * 409 that names nothing of the other session (reservation ids are one namespace).
  */
 export async function createSession(
   deps: SessionDeps,
   input: CreateSessionInput,
+  ctx: BookingContext = {},
 ): Promise<CreateSessionResult> {
+  const scope = ctx.scope ?? ALL_SESSIONS;
   const existing = await findByReservation(deps.sessions, input.reservationId);
-  if (existing) return replay(deps, existing, input);
+  if (existing) return replay(deps, existing, input, { scope });
 
   const latest = await deps.definitions.getLatest(input.definitionId);
   if (latest.status !== 'ACTIVE') {
@@ -149,6 +164,7 @@ export async function createSession(
       reservationId: input.reservationId,
       owner: input.owner,
       timeslot: input.timeslot,
+      bookedBy: ctx.bookedBy,
     },
     now.toISOString(),
   );
@@ -168,7 +184,7 @@ export async function createSession(
     if (typeof sessionId !== 'string') throw e;
     // Lost the race for this reservation: the winner's session is the answer, and the winner
     // (still in flight) starts its workflow.
-    return replay(deps, await deps.sessions.getSession(sessionId), input, { heal: false });
+    return replay(deps, await deps.sessions.getSession(sessionId), input, { heal: false, scope });
   }
   return { session: await ensureWorkflowStarted(deps, created), created: true };
 }
@@ -194,8 +210,14 @@ async function replay(
   deps: SessionDeps,
   existing: LabletSession,
   input: CreateSessionInput,
-  opts: { heal?: boolean } = {},
+  opts: { heal?: boolean; scope: SessionScope },
 ): Promise<CreateSessionResult> {
+  if (!inScope(opts.scope, existing)) {
+    throw new ConflictError(
+      `reservation ${input.reservationId} is already booked by another client; a reservation has one session`,
+      { reservationId: input.reservationId },
+    );
+  }
   const mismatch = [
     existing.definitionId !== input.definitionId ? 'definitionId' : undefined,
     input.definitionVersion !== undefined && existing.definitionVersion !== input.definitionVersion
@@ -256,8 +278,13 @@ export const SessionViewSchema = LabletSessionSchema.extend({
 });
 export type SessionView = z.output<typeof SessionViewSchema>;
 
-export async function getSessionView(deps: Pick<SessionDeps, 'sessions'>, id: string): Promise<SessionView> {
+export async function getSessionView(
+  deps: Pick<SessionDeps, 'sessions'>,
+  id: string,
+  scope: SessionScope = ALL_SESSIONS,
+): Promise<SessionView> {
   const a = await deps.sessions.get(id);
+  visibleOrNotFound(scope, a.session, id);
   return {
     ...a.session,
     userSession: a.userSession ?? null,
@@ -268,16 +295,30 @@ export async function getSessionView(deps: Pick<SessionDeps, 'sessions'>, id: st
   };
 }
 
-export async function getSessionHistory(deps: Pick<SessionDeps, 'sessions'>, id: string) {
-  return { items: (await deps.sessions.get(id)).history };
+export async function getSessionHistory(
+  deps: Pick<SessionDeps, 'sessions'>,
+  id: string,
+  scope: SessionScope = ALL_SESSIONS,
+) {
+  const a = await deps.sessions.get(id);
+  visibleOrNotFound(scope, a.session, id);
+  return { items: a.history };
 }
 
-/** The session(s) of a reservation; an unknown reservation is a 404. */
+/** The session(s) of a reservation; an unknown reservation (or another tenant's) is a 404. */
 export async function getReservationSessions(
   deps: Pick<SessionDeps, 'sessions'>,
   reservationId: string,
+  scope: SessionScope = ALL_SESSIONS,
 ): Promise<{ items: LabletSession[] }> {
-  return { items: [await deps.sessions.getByReservation(reservationId)] };
+  const session = await deps.sessions.getByReservation(reservationId);
+  if (!inScope(scope, session)) throw new NotFoundError(ENTITY.reservation, reservationId);
+  return { items: [session] };
+}
+
+/** A session outside the caller's scope is reported as the store reports a missing one. */
+function visibleOrNotFound(scope: SessionScope, session: LabletSession, id: string): void {
+  if (!inScope(scope, session)) throw new NotFoundError(ENTITY.session, id);
 }
 
 /**
@@ -285,11 +326,13 @@ export async function getReservationSessions(
  * (guard item), workerId (sessions holding a placement on the worker), status (ordered by
  * timeslot start, window in the key condition), else the listing of all sessions by start
  * (window in the key condition) — and the remaining filters are applied in code. Pages are
- * cursor-based; a cursor belongs to the filter combination that produced it.
+ * cursor-based; a cursor belongs to the filter combination that produced it. Only sessions in
+ * `scope` are listed (a tenant's may make pages short; only a missing cursor means the end).
  */
 export async function listSessions(
   deps: Pick<SessionDeps, 'sessions'>,
   q: ListSessionsInput,
+  scope: SessionScope = ALL_SESSIONS,
 ): Promise<ListPage<LabletSession>> {
   const from = q.startFrom === undefined ? undefined : Date.parse(q.startFrom);
   const to = q.startTo === undefined ? undefined : Date.parse(q.startTo);
@@ -297,6 +340,7 @@ export async function listSessions(
     throw new ValidationError('startTo', 'must not be before startFrom');
   }
   const matches = (s: LabletSession, skip: { status?: boolean; window?: boolean } = {}): boolean => {
+    if (!inScope(scope, s)) return false;
     if (!skip.status && q.status !== undefined && s.status !== q.status) return false;
     if (q.definitionId !== undefined && s.definitionId !== q.definitionId) return false;
     if (q.reservationId !== undefined && s.reservationId !== q.reservationId) return false;
@@ -357,15 +401,31 @@ export const ActionResultSchema = z.object({
 });
 export type ActionResult = z.output<typeof ActionResultSchema>;
 
-/** Reads the session and acts on it; a lost race (VersionConflictError) reads and acts again. */
+/** Who acts (recorded in the history), why, and the caller's scope (outside it: 404). */
+export interface SessionActionContext {
+  by: string;
+  reason?: string | undefined;
+  scope?: SessionScope | undefined;
+}
+
+/**
+ * Reads the session and acts on it; a lost race (VersionConflictError) reads and acts again.
+ * A session outside `scope` is not found.
+ */
 async function actOnSession<R>(
   deps: Pick<SessionDeps, 'sessions'>,
   id: string,
+  scope: SessionScope,
   act: (session: LabletSession) => Promise<R>,
 ): Promise<R> {
-  const { value } = await retryOnConflict(async () => act(await deps.sessions.getSession(id)), {
-    maxAttempts: 10,
-  });
+  const { value } = await retryOnConflict(
+    async () => {
+      const session = await deps.sessions.getSession(id);
+      visibleOrNotFound(scope, session, id);
+      return act(session);
+    },
+    { maxAttempts: 10 },
+  );
   return value;
 }
 
@@ -379,10 +439,10 @@ async function actOnSession<R>(
 export async function terminateSession(
   deps: SessionDeps,
   id: string,
-  ctx: { by: string; reason?: string | undefined },
+  ctx: SessionActionContext,
 ): Promise<ActionResult> {
   const at = nowOf(deps).toISOString();
-  const value = await actOnSession(deps, id, async (s) => {
+  const value = await actOnSession(deps, id, ctx.scope ?? ALL_SESSIONS, async (s) => {
     const decision = terminateDecision(s);
     if (decision === 'noop') return { session: s, outcome: decision, previous: s };
     const mark = s.terminationRequestedAt
@@ -421,10 +481,10 @@ export async function terminateSession(
 export async function finishSession(
   deps: SessionDeps,
   id: string,
-  ctx: { by: string; reason?: string | undefined },
+  ctx: SessionActionContext,
 ): Promise<ActionResult> {
   const at = nowOf(deps).toISOString();
-  const value = await actOnSession(deps, id, async (s) => {
+  const value = await actOnSession(deps, id, ctx.scope ?? ALL_SESSIONS, async (s) => {
     const decision = finishDecision(s);
     if (decision === 'not-ready') {
       throw new ConflictError(

@@ -7,6 +7,7 @@ export * from './placement-store.ts';
 export * from './processed-event-store.ts';
 export * from './release-session.ts';
 export * from './rules/actions.ts';
+export * from './rules/tenancy.ts';
 export * from './session-store.ts';
 export * from './steps/collect.ts';
 export * from './steps/deps.ts';

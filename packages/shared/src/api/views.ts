@@ -1,0 +1,161 @@
+import * as z from 'zod';
+import type { LabletDefinition, LabletSession } from '../kernel/index.ts';
+import {
+  DeviceSchema,
+  LabletDefinitionSchema,
+  LabletSessionSchema,
+  PendingWaitSchema,
+  UserSessionSchema,
+} from '../kernel/index.ts';
+import {
+  ACTION_OUTCOMES,
+  type ActionResult,
+  ALL_SESSIONS,
+  type SessionScope,
+  type SessionView,
+  SessionViewSchema,
+  tenantScope,
+} from '../sessions/index.ts';
+import { hasPermission, type Role } from './roles.ts';
+
+/**
+ * What a caller sees (pure): one rule per entity turns the stored entity into the view an API
+ * reply carries, driven by the role table (roles.ts). Every handler that replies with a session
+ * or a definition goes through these, and the OpenAPI document describes these view schemas,
+ * not the stored entities.
+ *
+ * - Sessions: `pendingWait.taskToken` never leaves the table (the wait's kind and start do);
+ *   `userSession.loginUrl` only with `sessions:login-url:any` (admins) or, for the sessions its
+ *   client booked, `sessions:login-url:own` (the portal that booked it). Which sessions a caller
+ *   sees at all is its SessionScope: every session with `sessions:read-all`, else those its
+ *   client booked (sessions/rules/tenancy.ts).
+ * - Definitions: device `username` and `password` are write-only. No role reads them, admins
+ *   included: an admin who authors a definition states them (or they come from its content
+ *   package), and only the LDS provisioning step reads them, from the table. Updates are
+ *   patches, so a new version that leaves `devices` out keeps them.
+ */
+
+/** Who is asking: the caller's roles and tenant (an api Caller is one). Absent: no rights. */
+export interface Viewer {
+  readonly roles: readonly Role[];
+  readonly tenant: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/** A wait as replies show it: what the workflow waits for and since when, never its task token. */
+export const PendingWaitViewSchema = PendingWaitSchema.omit({ taskToken: true });
+
+/** A session as every reply shows it (lists, create, reservation look-up, actions). */
+export const SessionReplySchema = LabletSessionSchema.extend({
+  bookedBy: LabletSessionSchema.shape.bookedBy.meta({
+    description:
+      "The API client that booked the session, its tenant (the token's `client_id`, else `sub`). A portal " +
+      'sees, lists, looks up, terminates and finishes only the sessions its client booked.',
+  }),
+  pendingWait: PendingWaitViewSchema.optional().meta({
+    description: 'What the workflow waits for and since when; its task token never leaves LCM.',
+  }),
+});
+export type SessionReply = z.output<typeof SessionReplySchema>;
+
+/** GET /v1/sessions/{id}: the session with its children; `userSession.loginUrl` per the role table. */
+export const SessionDetailSchema = SessionViewSchema.extend({
+  ...SessionReplySchema.pick({ bookedBy: true, pendingWait: true }).shape,
+  userSession: UserSessionSchema.extend({
+    loginUrl: UserSessionSchema.shape.loginUrl.meta({
+      description:
+        'Logs whoever opens it in as the learner: only for admins and for the portal client that booked ' +
+        'the session; absent for everyone else.',
+    }),
+  }).nullable(),
+});
+export type SessionDetail = z.output<typeof SessionDetailSchema>;
+
+/** POST /v1/sessions/{id}/terminate and /finish. */
+export const SessionActionReplySchema = z.object({
+  outcome: z.enum(ACTION_OUTCOMES),
+  session: SessionReplySchema,
+});
+export type SessionActionReply = z.output<typeof SessionActionReplySchema>;
+
+/** The sessions a viewer may see and act on (others answer 404). */
+export const sessionScopeOf = (viewer: Viewer | undefined): SessionScope => {
+  if (viewer && hasPermission(viewer.roles, 'sessions:read-all')) return ALL_SESSIONS;
+  // No tenant matches '' (bookedBy is never empty): a caller without one sees nothing.
+  return tenantScope(viewer?.tenant ?? '');
+};
+
+/** Whether the viewer may see this session's login URL. */
+export const seesLoginUrl = (
+  viewer: Viewer | undefined,
+  session: Pick<LabletSession, 'bookedBy'>,
+): boolean => {
+  if (!viewer) return false;
+  if (hasPermission(viewer.roles, 'sessions:login-url:any')) return true;
+  return (
+    hasPermission(viewer.roles, 'sessions:login-url:own') &&
+    session.bookedBy !== undefined &&
+    session.bookedBy === viewer.tenant
+  );
+};
+
+/** The wait without its task token. */
+const waitView = (wait: NonNullable<LabletSession['pendingWait']>) => ({
+  kind: wait.kind,
+  since: wait.since,
+});
+
+/** The session without its task token. */
+export function sessionReply(session: LabletSession): SessionReply {
+  const { pendingWait, ...rest } = session;
+  return pendingWait ? { ...rest, pendingWait: waitView(pendingWait) } : rest;
+}
+
+/** The session detail for this viewer: no task token, the login URL only where the role table allows. */
+export function sessionDetailFor(viewer: Viewer | undefined, view: SessionView): SessionDetail {
+  const { pendingWait, userSession, ...rest } = view;
+  let shownUser = userSession;
+  if (userSession && !seesLoginUrl(viewer, view)) {
+    const { loginUrl: _hidden, ...withoutUrl } = userSession;
+    shownUser = withoutUrl;
+  }
+  return { ...rest, ...(pendingWait ? { pendingWait: waitView(pendingWait) } : {}), userSession: shownUser };
+}
+
+export const sessionActionReply = (result: ActionResult): SessionActionReply => ({
+  outcome: result.outcome,
+  session: sessionReply(result.session),
+});
+
+export const sessionPage = <P extends { items: LabletSession[] }>(
+  page: P,
+): Omit<P, 'items'> & { items: SessionReply[] } => ({ ...page, items: page.items.map(sessionReply) });
+
+// ---------------------------------------------------------------------------------------------
+// Definitions
+
+/** A device as replies show it: how to reach it, never its credentials. */
+export const DeviceViewSchema = DeviceSchema.omit({ username: true, password: true });
+
+/** A definition as every reply shows it. */
+export const DefinitionReplySchema = LabletDefinitionSchema.extend({
+  devices: z.array(DeviceViewSchema).meta({
+    description:
+      'The devices LDS shows the learner. Their `username` and `password` are write-only: no reply carries them.',
+  }),
+});
+export type DefinitionReply = z.output<typeof DefinitionReplySchema>;
+
+/** The definition without device credentials. */
+export function definitionReply(definition: LabletDefinition): DefinitionReply {
+  return {
+    ...definition,
+    devices: definition.devices.map(({ username: _u, password: _p, ...device }) => device),
+  };
+}
+
+export const definitionPage = <P extends { items: LabletDefinition[] }>(
+  page: P,
+): Omit<P, 'items'> & { items: DefinitionReply[] } => ({ ...page, items: page.items.map(definitionReply) });
