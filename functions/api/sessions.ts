@@ -8,7 +8,7 @@ import {
   sessionScopeOf,
 } from '@lcm/shared/api';
 import { apiSessionEngine, apiStores } from '@lcm/shared/app';
-import { json } from '@lcm/shared/platform';
+import { json, runIdempotent } from '@lcm/shared/platform';
 import {
   createSession,
   finishSession,
@@ -35,47 +35,51 @@ const byOf = (req: Pick<OperationRequest<'terminateSession'>, 'caller'>): string
 const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;
 
 export function sessionsHandler(deps: () => SessionDeps = defaultDeps) {
-  return operationsHandler('sessions', {
-    createSession: async ({ body, caller }) => {
-      const { session, created } = await createSession(deps(), body, {
-        bookedBy: caller?.tenant,
-        scope: sessionScopeOf(caller),
-      });
-      // 201 for the new session; 200 when the reservation already had it (idempotent replay).
-      return json(created ? 201 : 200, sessionReply(session), { location: sessionPath(session.id) });
+  return operationsHandler(
+    'sessions',
+    {
+      createSession: async ({ body, caller }) => {
+        const { session, created } = await createSession(deps(), body, {
+          bookedBy: caller?.tenant,
+          scope: sessionScopeOf(caller),
+        });
+        // 201 for the new session; 200 when the reservation already had it (idempotent replay).
+        return json(created ? 201 : 200, sessionReply(session), { location: sessionPath(session.id) });
+      },
+      listSessions: async ({ query, caller }) =>
+        json(200, sessionPage(await listSessions(deps(), query, sessionScopeOf(caller)))),
+      getSession: async ({ params, caller }) =>
+        json(200, sessionDetailFor(caller, await getSessionView(deps(), params.id, sessionScopeOf(caller)))),
+      getSessionHistory: async ({ params, caller }) =>
+        json(200, await getSessionHistory(deps(), params.id, sessionScopeOf(caller))),
+      getReservation: async ({ params, caller }) =>
+        json(
+          200,
+          sessionPage(await getReservationSessions(deps(), params.reservationId, sessionScopeOf(caller))),
+        ),
+      terminateSession: async (req) => {
+        const result = await terminateSession(deps(), req.params.id, {
+          by: byOf(req),
+          reason: req.body.reason,
+          scope: sessionScopeOf(req.caller),
+        });
+        return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
+      },
+      finishSession: async (req) => {
+        const result = await finishSession(deps(), req.params.id, {
+          by: byOf(req),
+          reason: req.body.reason,
+          scope: sessionScopeOf(req.caller),
+        });
+        return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
+      },
+      observeSession: async (req) =>
+        json(202, await requestObservation(deps(), req.params.id, { by: byOf(req) }), {
+          location: sessionPath(req.params.id),
+        }),
     },
-    listSessions: async ({ query, caller }) =>
-      json(200, sessionPage(await listSessions(deps(), query, sessionScopeOf(caller)))),
-    getSession: async ({ params, caller }) =>
-      json(200, sessionDetailFor(caller, await getSessionView(deps(), params.id, sessionScopeOf(caller)))),
-    getSessionHistory: async ({ params, caller }) =>
-      json(200, await getSessionHistory(deps(), params.id, sessionScopeOf(caller))),
-    getReservation: async ({ params, caller }) =>
-      json(
-        200,
-        sessionPage(await getReservationSessions(deps(), params.reservationId, sessionScopeOf(caller))),
-      ),
-    terminateSession: async (req) => {
-      const result = await terminateSession(deps(), req.params.id, {
-        by: byOf(req),
-        reason: req.body.reason,
-        scope: sessionScopeOf(req.caller),
-      });
-      return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
-    },
-    finishSession: async (req) => {
-      const result = await finishSession(deps(), req.params.id, {
-        by: byOf(req),
-        reason: req.body.reason,
-        scope: sessionScopeOf(req.caller),
-      });
-      return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
-    },
-    observeSession: async (req) =>
-      json(202, await requestObservation(deps(), req.params.id, { by: byOf(req) }), {
-        location: sessionPath(req.params.id),
-      }),
-  });
+    { idempotency: runIdempotent },
+  );
 }
 
 export const handler = sessionsHandler();

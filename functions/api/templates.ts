@@ -8,26 +8,30 @@ import {
   listTemplates,
   updateTemplate,
 } from '@lcm/shared/fleet';
-import { json } from '@lcm/shared/platform';
+import { json, runIdempotent } from '@lcm/shared/platform';
 
 /** /v1/worker-templates: thin handlers over packages/shared/src/fleet/templates.ts. */
-export const handler = operationsHandler('templates', {
-  listWorkerTemplates: async ({ query }) => json(200, await listTemplates(apiStores(), query)),
+export const handler = operationsHandler(
+  'templates',
+  {
+    listWorkerTemplates: async ({ query }) => json(200, await listTemplates(apiStores(), query)),
 
-  createWorkerTemplate: async ({ body, idempotencyKey }) =>
-    json(201, await createTemplate(apiStores(), body, { replay: idempotencyKey !== undefined })),
+    createWorkerTemplate: async ({ body, idempotencyKey }) =>
+      json(201, await createTemplate(apiStores(), body, { replay: idempotencyKey !== undefined })),
 
-  getWorkerTemplate: async ({ params }) => json(200, await getTemplate(apiStores(), params.name)),
+    getWorkerTemplate: async ({ params }) => json(200, await getTemplate(apiStores(), params.name)),
 
-  updateWorkerTemplate: async ({ params, body }) => {
-    const { expectedVersion, ...changes } = body;
-    return json(200, await updateTemplate(apiStores(), params.name, changes, expectedVersion));
+    updateWorkerTemplate: async ({ params, body }) => {
+      const { expectedVersion, ...changes } = body;
+      return json(200, await updateTemplate(apiStores(), params.name, changes, expectedVersion));
+    },
+
+    disableWorkerTemplate: async ({ params }) => json(200, await disableTemplate(apiStores(), params.name)),
+
+    deleteWorkerTemplate: async ({ params }) => {
+      await deleteTemplate(apiStores(), params.name);
+      return json(204);
+    },
   },
-
-  disableWorkerTemplate: async ({ params }) => json(200, await disableTemplate(apiStores(), params.name)),
-
-  deleteWorkerTemplate: async ({ params }) => {
-    await deleteTemplate(apiStores(), params.name);
-    return json(204);
-  },
-});
+  { idempotency: runIdempotent },
+);

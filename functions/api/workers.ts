@@ -13,7 +13,7 @@ import {
   workerIdForRequest,
 } from '@lcm/shared/fleet';
 import type { Worker } from '@lcm/shared/kernel';
-import { json } from '@lcm/shared/platform';
+import { json, runIdempotent } from '@lcm/shared/platform';
 import { inScope } from '@lcm/shared/sessions';
 
 /**
@@ -42,30 +42,34 @@ async function withWorkflow(worker: Worker): Promise<Worker> {
   return worker;
 }
 
-export const handler = operationsHandler('workers', {
-  listWorkers: async ({ query }) => json(200, await listWorkers(apiStores(), query)),
+export const handler = operationsHandler(
+  'workers',
+  {
+    listWorkers: async ({ query }) => json(200, await listWorkers(apiStores(), query)),
 
-  createWorker: async ({ body, caller, idempotencyKey }) => {
-    const id = idempotencyKey === undefined ? undefined : workerIdForRequest(actor(caller), idempotencyKey);
-    return json(
-      201,
-      await withWorkflow(await createWorker(apiStores(), { templateName: body.templateName, id })),
-    );
+    createWorker: async ({ body, caller, idempotencyKey }) => {
+      const id = idempotencyKey === undefined ? undefined : workerIdForRequest(actor(caller), idempotencyKey);
+      return json(
+        201,
+        await withWorkflow(await createWorker(apiStores(), { templateName: body.templateName, id })),
+      );
+    },
+
+    getWorker: async ({ params }) => json(200, await getWorker(apiStores(), params.id)),
+
+    startWorker: async (req) => json(202, await action('start', req)),
+    stopWorker: async (req) => json(202, await action('stop', req)),
+    drainWorker: async (req) => json(202, await action('drain', req)),
+    terminateWorker: async (req) => json(202, await action('terminate', req)),
+
+    // Sessions as the caller may see them (api/views.ts); the roles of workers:read see all today.
+    listWorkerSessions: async ({ params, caller }) => {
+      const page = await listWorkerSessions(apiStores(), params.id);
+      const scope = sessionScopeOf(caller);
+      return json(200, sessionPage({ ...page, items: page.items.filter((s) => inScope(scope, s)) }));
+    },
+    getWorkerCapacity: async ({ params }) => json(200, await getWorkerCapacity(apiStores(), params.id)),
+    listWorkerPorts: async ({ params }) => json(200, await listWorkerPorts(apiStores(), params.id)),
   },
-
-  getWorker: async ({ params }) => json(200, await getWorker(apiStores(), params.id)),
-
-  startWorker: async (req) => json(202, await action('start', req)),
-  stopWorker: async (req) => json(202, await action('stop', req)),
-  drainWorker: async (req) => json(202, await action('drain', req)),
-  terminateWorker: async (req) => json(202, await action('terminate', req)),
-
-  // Sessions as the caller may see them (api/views.ts); the roles of workers:read see all today.
-  listWorkerSessions: async ({ params, caller }) => {
-    const page = await listWorkerSessions(apiStores(), params.id);
-    const scope = sessionScopeOf(caller);
-    return json(200, sessionPage({ ...page, items: page.items.filter((s) => inScope(scope, s)) }));
-  },
-  getWorkerCapacity: async ({ params }) => json(200, await getWorkerCapacity(apiStores(), params.id)),
-  listWorkerPorts: async ({ params }) => json(200, await listWorkerPorts(apiStores(), params.id)),
-});
+  { idempotency: runIdempotent },
+);

@@ -1,7 +1,13 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { operationsHandler } from '@lcm/shared/api';
 import { ConflictError } from '@lcm/shared/kernel';
-import { IDEMPOTENCY_PARTITION, IDEMPOTENCY_TTL_SECONDS, json, REPLAYED_HEADER } from '@lcm/shared/platform';
+import {
+  IDEMPOTENCY_PARTITION,
+  IDEMPOTENCY_TTL_SECONDS,
+  json,
+  REPLAYED_HEADER,
+  runIdempotent,
+} from '@lcm/shared/platform';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, type CallOptions, type CallResult, call, lambdaContext } from '../../support/api.ts';
@@ -37,11 +43,12 @@ const counted = async (req: { body: unknown; params: unknown }) => {
   runs += 1;
   return next(req);
 };
-const stub = operationsHandler('workers', {
+const stubImpls = {
   createWorker: counted,
   startWorker: counted,
   listWorkers: async () => json(200, { items: [] }),
-} as unknown as Parameters<typeof operationsHandler<'workers'>>[1]);
+} as unknown as Parameters<typeof operationsHandler<'workers'>>[1];
+const stub = operationsHandler('workers', stubImpls, { idempotency: runIdempotent });
 
 const post = (key: string | undefined, opts: CallOptions = {}, operationId = 'createWorker') =>
   call(stub, operationId, {
@@ -233,6 +240,23 @@ describe('Idempotency-Key on an idempotent POST', () => {
 });
 
 // --- the real handlers --------------------------------------------------------------------------
+
+describe('wiring', () => {
+  it('a group with idempotent operations must be given the runner, naming them', () => {
+    expect(() => operationsHandler('workers', stubImpls)).toThrow(
+      /^The workers group has idempotent operations \(createWorker, .*\): its handler must pass \{ idempotency: runIdempotent \}/,
+    );
+  });
+
+  it('a group without them needs none', () => {
+    expect(() =>
+      operationsHandler('fleet', {
+        getFleetCapacity: async () => json(200, {}),
+        getFleetScaling: async () => json(200, { items: [] }),
+      }),
+    ).not.toThrow();
+  });
+});
 
 describe('createWorker with the real workers handler', () => {
   const TEMPLATE = {

@@ -1,5 +1,5 @@
 import { callerOf, type OperationRequest, operationsHandler } from '@lcm/shared/api';
-import { idempotencyKeyOf, json } from '@lcm/shared/platform';
+import { idempotencyKeyOf, json, runIdempotent } from '@lcm/shared/platform';
 import { describe, expect, it, vi } from 'vitest';
 import { apiEvent, type CallOptions, call } from '../../support/api.ts';
 
@@ -21,17 +21,21 @@ const record = (status: number) => async (req: Seen) => {
 };
 
 // A workers group with stand-in implementations (getWorkerCapacity left out: 501).
-const handler = operationsHandler('workers', {
-  listWorkers: record(200),
-  createWorker: record(201),
-  getWorker: record(200),
-  startWorker: record(202),
-  stopWorker: record(202),
-  drainWorker: record(202),
-  terminateWorker: record(202),
-  listWorkerSessions: record(200),
-  listWorkerPorts: record(200),
-} as unknown as Parameters<typeof operationsHandler<'workers'>>[1]);
+const handler = operationsHandler(
+  'workers',
+  {
+    listWorkers: record(200),
+    createWorker: record(201),
+    getWorker: record(200),
+    startWorker: record(202),
+    stopWorker: record(202),
+    drainWorker: record(202),
+    terminateWorker: record(202),
+    listWorkerSessions: record(200),
+    listWorkerPorts: record(200),
+  } as unknown as Parameters<typeof operationsHandler<'workers'>>[1],
+  { idempotency: runIdempotent },
+);
 
 const api = (operationId: string, opts: CallOptions = {}) =>
   call(handler, operationId, { role: 'admin', ...opts });

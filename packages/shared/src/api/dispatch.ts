@@ -1,6 +1,6 @@
 import type { MiddyfiedHandler } from '@middy/core';
 import type * as z from 'zod';
-import type { HttpResult } from '../platform/index.ts';
+import type { HttpResult, runIdempotent } from '../platform/index.ts';
 import {
   type ApiEvent,
   type ApiGatewayEvent,
@@ -10,7 +10,6 @@ import {
   logger,
   parseInput,
   principalOf,
-  runIdempotent,
 } from '../platform/index.ts';
 import { OPERATIONS, type Operation, routeKeyOf } from './operations.ts';
 import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
@@ -22,6 +21,8 @@ import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
  * with typed input. Implementations stay thin: call a command/query, shape the reply.
  * Operations marked `idempotent` honour an `Idempotency-Key` header (platform/http/idempotency.ts): a
  * repeat by the same caller returns the stored first reply without running the implementation.
+ * The handler of a group with such operations passes `{ idempotency: runIdempotent }`: the
+ * Powertools idempotency layer (some 40 KB) is then only in the bundles of the groups that use it.
  */
 
 type Op = (typeof OPERATIONS)[number];
@@ -87,12 +88,25 @@ export function authorize(operation: Operation, caller: Caller | undefined): voi
   }
 }
 
+export interface OperationsOptions {
+  /** `runIdempotent` (platform/http): required when the group has `idempotent` operations. */
+  idempotency?: typeof runIdempotent;
+}
+
 export function operationsHandler<G extends string>(
   group: G,
   impls: GroupImplementations<G>,
+  options: OperationsOptions = {},
 ): MiddyfiedHandler<ApiGatewayEvent, HttpResult> {
   const byRouteKey = new Map<string, Operation>();
   for (const o of OPERATIONS) if (o.group === group) byRouteKey.set(routeKeyOf(o), o);
+  const { idempotency } = options;
+  const idempotent = [...byRouteKey.values()].filter((o) => o.idempotent).map((o) => o.operationId);
+  if (idempotent.length > 0 && !idempotency) {
+    throw new Error(
+      `The ${group} group has idempotent operations (${idempotent.join(', ')}): its handler must pass { idempotency: runIdempotent }.`,
+    );
+  }
 
   const operationOf = (event: Pick<ApiGatewayEvent, 'routeKey'>): Operation => {
     const operation = byRouteKey.get(event.routeKey);
@@ -120,8 +134,8 @@ export function operationsHandler<G extends string>(
       const idempotencyKey = operation.idempotent ? idempotencyKeyOf(event.headers) : undefined;
       const run = () =>
         impl({ params, query, body, caller, idempotencyKey, event } as OperationRequest<OperationId>);
-      if (idempotencyKey === undefined) return run();
-      return runIdempotent(
+      if (idempotencyKey === undefined || !idempotency) return run();
+      return idempotency(
         {
           callerSub: caller?.sub ?? 'anonymous',
           operationId: operation.operationId,

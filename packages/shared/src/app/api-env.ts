@@ -17,18 +17,18 @@ import { createStores, type Stores } from './stores.ts';
  * a test can set the environment before the first request.
  */
 
-const stores = cachedDeps('api', TABLE_ENV, (env) =>
+const stores = /* @__PURE__ */ cachedDeps('api', TABLE_ENV, (env) =>
   createStores({ client: documentClient(), tableName: env.TABLE_NAME }),
 );
 
 export const apiStores = (): Stores => stores();
 
 /** The session workflow engine (the sessions group books, terminates and finishes sessions). */
-export const apiSessionEngine: () => WorkflowEngine = cachedDeps('api', API_ENV, (env) =>
+export const apiSessionEngine: () => WorkflowEngine = /* @__PURE__ */ cachedDeps('api', API_ENV, (env) =>
   createWorkflowEngine(sessionEngineEnv(env)),
 );
 
 /** The worker workflows (the workers group starts provisioning and drains at once). */
-export const apiFleetWorkflows: () => FleetWorkflows = cachedDeps('api', API_ENV, (env) =>
+export const apiFleetWorkflows: () => FleetWorkflows = /* @__PURE__ */ cachedDeps('api', API_ENV, (env) =>
   createFleetWorkflows(fleetEngineEnv(env)),
 );

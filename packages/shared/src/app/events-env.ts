@@ -14,7 +14,7 @@ import { tableStores } from './stores.ts';
  */
 
 /** Partner events into the session workflow: sessions, processed events, the workflow engine. */
-export const inboundDeps = cachedDeps('rule-target', RULE_TARGET_ENV, (env) => {
+export const inboundDeps = /* @__PURE__ */ cachedDeps('rule-target', RULE_TARGET_ENV, (env) => {
   const stores = tableStores(env.TABLE_NAME);
   return lazy<InboundDeps>({
     sessions: () => stores().sessions,
@@ -25,7 +25,7 @@ export const inboundDeps = cachedDeps('rule-target', RULE_TARGET_ENV, (env) => {
 });
 
 /** The outbox publisher: the bus (EVENT_BUS_NAME) and the sessions' login URLs. */
-export const outboxDeps = cachedDeps('stream-consumer', OUTBOX_ENV, (env) => {
+export const outboxDeps = /* @__PURE__ */ cachedDeps('stream-consumer', OUTBOX_ENV, (env) => {
   const stores = tableStores(env.TABLE_NAME);
   return lazy<OutboxDeps>({
     publisher: () => eventPublisherFromEnv(env),
@@ -42,7 +42,7 @@ export const outboxDeps = cachedDeps('stream-consumer', OUTBOX_ENV, (env) => {
 });
 
 /** Partners' CloudEvents onto the bus: the partner registry and the publisher. */
-export const ingestDeps = cachedDeps('api', INGEST_ENV, (env) =>
+export const ingestDeps = /* @__PURE__ */ cachedDeps('api', INGEST_ENV, (env) =>
   lazy<IngestDeps>({
     partners: () => partnerRegistryFromEnv(env),
     publisher: () => eventPublisherFromEnv(env),

@@ -119,7 +119,7 @@ export const sessionTeardownOf =
  * The process's fleet dependencies, rebuilt when FLEET_ENV changes; `fleetDeps.with(parts)`
  * wires parts in, `fleetDeps.override(parts)` replaces parts in this process.
  */
-export const fleetDeps = cachedDeps('fleet', FLEET_ENV, fleetDepsOf);
+export const fleetDeps = /* @__PURE__ */ cachedDeps('fleet', FLEET_ENV, fleetDepsOf);
 
 /**
  * Replaces parts of every fleet handler's dependencies in this process: the local stack passes

@@ -135,7 +135,9 @@ export const lifecycleDepsFromEnv = (env: RawEnv): SessionStepDeps =>
  * `sessionTaskDeps.with({ evidence: evidenceStore })` wires the evidence store in, and
  * `sessionTaskDeps.override(parts)` replaces parts in this process (tests).
  */
-export const sessionTaskDeps = cachedDeps('session-task', SESSION_TASK_ENV, (env) => sessionStepDepsOf(env));
+export const sessionTaskDeps = /* @__PURE__ */ cachedDeps('session-task', SESSION_TASK_ENV, (env) =>
+  sessionStepDepsOf(env),
+);
 
 /** Replaces parts of every session task's dependencies in this process; `undefined` removes it. */
 export const setSessionDepsOverride = (parts: Partial<SessionStepDeps> | undefined): void =>

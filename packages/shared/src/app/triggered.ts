@@ -27,7 +27,7 @@ import { tableStores } from './stores.ts';
 
 // --- content sync ----------------------------------------------------------------------------
 
-export const contentSyncDeps = cachedDeps('stream-consumer', CONTENT_SYNC_ENV, (env) => {
+export const contentSyncDeps = /* @__PURE__ */ cachedDeps('stream-consumer', CONTENT_SYNC_ENV, (env) => {
   const stores = tableStores(env.TABLE_NAME);
   return lazy<ContentSyncDeps>({ definitions: () => stores().definitions, content: defaultContentStore });
 });

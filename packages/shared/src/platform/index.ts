@@ -15,6 +15,7 @@ export * from './evidence/s3.ts';
 export * from './evidence/store.ts';
 export * from './http/errors.ts';
 export * from './http/idempotency.ts';
+export * from './http/idempotent-run.ts';
 export * from './http/middleware.ts';
 export * from './http/problem.ts';
 export * from './partners/cml/api.ts';
