@@ -1,4 +1,4 @@
-import type { FleetWorkflows, WorkflowEngine } from '../platform/index.ts';
+import type { FleetWorkflows, StoreConfig, WorkflowEngine } from '../platform/index.ts';
 import {
   cachedDeps,
   createFleetWorkflows,
@@ -22,6 +22,14 @@ const stores = /* @__PURE__ */ cachedDeps('api', TABLE_ENV, (env) =>
 );
 
 export const apiStores = (): Stores => stores();
+
+/**
+ * Stores a group's handler builds itself, on the same TABLE_NAME and client, once per
+ * environment: `apiStoresOf((cfg) => ({ workers: new DynamoWorkerStore(cfg) }))`. A bundle then
+ * holds only the store classes its handler names (apiStores builds every one).
+ */
+export const apiStoresOf = <S extends object>(build: (cfg: StoreConfig) => S): (() => S) =>
+  cachedDeps('api', TABLE_ENV, (env) => build({ client: documentClient(), tableName: env.TABLE_NAME }));
 
 /** The session workflow engine (the sessions group books, terminates and finishes sessions). */
 export const apiSessionEngine: () => WorkflowEngine = /* @__PURE__ */ cachedDeps('api', API_ENV, (env) =>
