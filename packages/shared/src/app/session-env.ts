@@ -9,6 +9,7 @@ import {
   createWorkflowEngine,
   failing,
   lazy,
+  overlay,
   parseEnv,
   type SecretCache,
   SecretsManagerApiKeyProvider,
@@ -83,19 +84,24 @@ export const evidenceStore = (env: SessionTaskEnv): EvidenceStore =>
     ? createEvidenceStore({ EVIDENCE_BUCKET: env.EVIDENCE_BUCKET, EVIDENCE_DIR: env.EVIDENCE_DIR })
     : notConfigured('the evidence store', 'EVIDENCE_BUCKET');
 
+/** The session workflow engine of a parsed environment (resolving task tokens; Step Functions). */
+export const sessionEngine = (env: SessionTaskEnv): SessionStepDeps['engine'] =>
+  createWorkflowEngine(sessionEngineEnv(env));
+
 /**
- * The dependencies of a parsed environment, each built on first use. The evidence store (S3) is
- * left to the tasks that wire it (`sessionTask(..., { evidence: evidenceStore })`), so the
- * others neither build nor bundle it; `withEvidence` builds it too (tests, observation worker).
+ * The dependencies of a parsed environment, each built on first use. The evidence store (S3) and
+ * the workflow engine (Step Functions) are left to the tasks that wire them
+ * (`sessionTask(..., { evidence: evidenceStore })`, `{ engine: sessionEngine }`), so the others
+ * neither build nor bundle them; `lifecycleDepsFromEnv` (tests) has them all.
  */
-export function sessionStepDepsOf(
-  env: SessionTaskEnv,
-  opts: { withEvidence?: boolean } = {},
-): SessionStepDeps {
+export function sessionStepDepsOf(env: SessionTaskEnv): SessionStepDeps {
   const secrets = secretCache();
   return lazy<SessionStepDeps>({
     stores: tableStores(env.TABLE_NAME),
-    engine: () => createWorkflowEngine(sessionEngineEnv(env)),
+    engine: () =>
+      failing<SessionStepDeps['engine']>(
+        'the session workflow engine is not wired into this function: sessionTask(..., { engine: sessionEngine })',
+      ),
     cml: () => {
       const clients = cmlClients(env, { secrets, unconfigured: 'strict' });
       return (worker) => clients(worker.id, workerCmlBaseUrl(worker));
@@ -117,18 +123,24 @@ export function sessionStepDepsOf(
           })
         : notConfigured<GradingApi>('the Grading Engine', 'LCM_GRADING_BASE_URL'),
     evidence: () =>
-      opts.withEvidence
-        ? evidenceStore(env)
-        : failing<EvidenceStore>(
-            'the evidence store is not wired into this function: sessionTask(..., { evidence: evidenceStore })',
-          ),
+      failing<EvidenceStore>(
+        'the evidence store is not wired into this function: sessionTask(..., { evidence: evidenceStore })',
+      ),
     config: () => lifecycleConfigOf(env),
   });
 }
 
-/** Every dependency, the evidence store included, from raw variables (tests). */
-export const lifecycleDepsFromEnv = (env: RawEnv): SessionStepDeps =>
-  sessionStepDepsOf(parseEnv(SESSION_TASK_ENV, env, 'session-task'), { withEvidence: true });
+/** Every dependency, the evidence store and the engine included, from raw variables (tests). */
+export const lifecycleDepsFromEnv = (raw: RawEnv): SessionStepDeps => {
+  const env = parseEnv(SESSION_TASK_ENV, raw, 'session-task');
+  return overlay(
+    sessionStepDepsOf(env),
+    lazy<Pick<SessionStepDeps, 'engine' | 'evidence'>>({
+      engine: () => sessionEngine(env),
+      evidence: () => evidenceStore(env),
+    }),
+  );
+};
 
 /**
  * The process's session task dependencies, rebuilt when SESSION_TASK_ENV changes;

@@ -10,7 +10,8 @@ import { sessionTaskDeps } from './session-env.ts';
  * the task and session id on every log line, errors under the names the state machine matches
  * (`toWorkflowError`), the outcomes the workflow expects (termination, no capacity) logged as
  * info. A handler is one line: `export const handler = sessionTask('PlaceSession', placeStep);`
- * plus, for the tasks that need it, the heavy parts they wire: `{ evidence: evidenceStore }`.
+ * plus, for the tasks that need it, the heavy parts they wire: `{ evidence: evidenceStore }`,
+ * `{ engine: sessionEngine }`.
  */
 export const SESSION_TASK: StepKind = {
   key: 'task',
