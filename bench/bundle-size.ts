@@ -163,9 +163,10 @@ const isZodForeignLocale = (input: string): boolean =>
   /node_modules\/zod\/v4\/locales\//.test(input) && !input.endsWith('/en.js');
 
 /**
- * The SDK clients' generated schemas (`dist-es/schemas/schemas_0.js`): their object literals have
- * computed keys, which esbuild keeps whether used or not (aws/aws-sdk-js-v3#7607, evanw/esbuild#4373),
- * so a client's whole API model lands in the bundle; client-ec2's is some 550 KB.
+ * The SDK clients' generated schemas (`dist-es/schemas/schemas_0.js`): as published, their object
+ * literals have computed keys, which esbuild keeps whether used or not (aws/aws-sdk-js-v3#7607,
+ * evanw/esbuild#4373), so a client's whole API model would land in the bundle (client-ec2's is some
+ * 550 KB); tools/aws-sdk-schema-keys.mjs, the root `postinstall`, makes them literal keys.
  */
 const isSdkSchema = (input: string): boolean =>
   /node_modules\/@aws-sdk\/[^/]+\/dist-es\/schemas\//.test(input);
@@ -317,8 +318,10 @@ function markdownSection(rows: readonly Row[]): string {
     'section only and exits non-zero when a bundle is over its budget: 500 KB minified for an API',
     'function, 800 KB for any other. Sizes in KB of 1,000 bytes; gzip -9 approximates the zipped',
     'asset; "AWS SDK" is the part from @aws-sdk/* and @smithy/*, and in brackets the part of it that is',
-    "the clients' generated schemas, which esbuild keeps whole (aws/aws-sdk-js-v3#7607: computed keys in",
-    'their object literals count as side effects, evanw/esbuild#4373).',
+    "the clients' generated schemas: esbuild would keep each client's whole (aws/aws-sdk-js-v3#7607:",
+    'computed keys in their object literals count as side effects, evanw/esbuild#4373), so the root',
+    '`postinstall` (tools/aws-sdk-schema-keys.mjs) writes those keys as literals and only the schemas of',
+    'the commands a bundle sends remain.',
     '',
     `**Import** is the median of ${RUNS} imports of the bundle, each in a fresh Node ${process.versions.node.split('.')[0]} process`,
     '(`node --enable-source-maps`, as the functions run), from before `import()` to the handler module',
