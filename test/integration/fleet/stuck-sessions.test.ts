@@ -4,6 +4,7 @@ import type { LabletSession } from '@lcm/shared/kernel';
 import {
   createCmlClient,
   type ExecutionStatus,
+  publishMetrics,
   RecordingFleetWorkflows,
   RecordingWorkflowEngine,
   staticCredentials,
@@ -18,6 +19,7 @@ import {
   WORKFLOW_LOST_ERROR,
 } from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureEmf } from '../../support/emf.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newSession } from '../persistence/builders.ts';
 import { placedSession, runningWorker } from './support.ts';
@@ -97,6 +99,56 @@ describe('sweepStuckSessions', () => {
     expect(failed.why.Cause).toBe(
       `the session workflow ${arn('failed')} is FAILED but the session is PENDING`,
     );
+  });
+
+  it('TeardownFailures: a dead execution mid-teardown, and each failing teardown of the sweep', async () => {
+    const workflows = new RecordingFleetWorkflows();
+    // Left in STOPPING by a teardown that failed (the workflow's TeardownIncomplete).
+    const stopping = await s.sessions.create(
+      newSession({ id: 's-tf-stopping', reservationId: 'r-tf-stopping' }),
+    );
+    let current = stopping;
+    for (const [from, to] of [
+      ['PENDING', 'SCHEDULED'],
+      ['SCHEDULED', 'INSTANTIATING'],
+      ['INSTANTIATING', 'READY'],
+      ['READY', 'RUNNING'],
+      ['RUNNING', 'STOPPING'],
+    ] as const) {
+      current = await s.sessions.transition(current.id, from, to, 'test');
+    }
+    await withExecution(current, arn('tf-stopping'));
+    workflows.setStatus(arn('tf-stopping'), 'FAILED');
+    // Its workflow died before any teardown: not a teardown failure unless the sweep's own fails.
+    const pending = await s.sessions.create(
+      newSession({ id: 's-tf-pending', reservationId: 'r-tf-pending' }),
+    );
+    await withExecution(pending, arn('tf-pending'));
+    workflows.setStatus(arn('tf-pending'), 'ABORTED');
+
+    const later = new Date(Date.now() + 10 * 60_000);
+    const sweep = (teardown: SessionTeardown) =>
+      sweepStuckSessions({
+        sessions: s.sessions,
+        workflows,
+        teardown,
+        config: { stuckSessionGraceSeconds: 120 },
+        clock: () => later,
+      });
+    const counted = async (teardown: SessionTeardown) => {
+      const points = await captureEmf(async () => {
+        await sweep(teardown);
+        publishMetrics();
+      });
+      return points.filter((p) => p.name === 'TeardownFailures').flatMap((p) => p.values);
+    };
+    // The sweep's teardown of the STOPPING one fails: found mid-teardown (1) + its own failure (1).
+    const failing: SessionTeardown = async (id) => {
+      if (id === 's-tf-stopping') throw new Error('CML unreachable');
+    };
+    expect(await counted(failing)).toEqual([1, 1]);
+    // Next run, still failing: counted again.
+    expect(await counted(failing)).toEqual([1, 1]);
   });
 
   it('with the real teardown steps: the CML lab is deleted, capacity and ports released, TERMINATED', async () => {

@@ -1,6 +1,5 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import {
-  type ChangeRecord,
   changeRecordOf,
   digestOf,
   type Item,
@@ -14,52 +13,7 @@ import {
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 
-const T = '2030-01-01T08:00:00.000Z';
-
-const session = (over: Item = {}): Item => ({
-  PK: 'SESSION#s-1',
-  SK: 'SESSION',
-  GSI1PK: 'SESSION#STATUS#PENDING',
-  entity: 'LabletSession',
-  id: 's-1',
-  definitionId: 'ccna-ospf',
-  definitionVersion: 3,
-  reservationId: 'r-1',
-  owner: { userId: 'u-1', email: 'learner@example.com' },
-  timeslot: { start: '2030-01-01T09:00:00.000Z', end: '2030-01-01T11:00:00.000Z' },
-  status: 'PENDING',
-  requirements: { cpuCores: 4, memoryGb: 8, storageGb: 20, nodeCount: 4 },
-  pendingWait: { kind: 'LOGIN', taskToken: 'secret-token', since: T },
-  createdAt: T,
-  updatedAt: T,
-  version: 1,
-  ...over,
-});
-
-const worker = (over: Item = {}): Item => ({
-  PK: 'WORKER#w-1',
-  SK: 'WORKER',
-  entity: 'Worker',
-  id: 'w-1',
-  templateName: 'm5-metal',
-  status: 'PENDING',
-  createdAt: T,
-  updatedAt: T,
-  version: 1,
-  ...over,
-});
-
-const insert = (item: Item): ChangeRecord => ({
-  eventName: 'INSERT',
-  keys: { PK: item.PK, SK: item.SK },
-  newImage: item,
-});
-const modify = (oldImage: Item, newImage: Item): ChangeRecord => ({
-  eventName: 'MODIFY',
-  keys: { PK: newImage.PK, SK: newImage.SK },
-  oldImage,
-  newImage,
-});
+import { insert, modify, session, T, worker } from './records.ts';
 
 describe('outboxEventsFor: sessions', () => {
   it('INSERT → session.created, from the image, with a deterministic id and the creation time', () => {

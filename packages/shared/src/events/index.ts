@@ -3,6 +3,7 @@ export * from './content-events.ts';
 export * from './http-binding.ts';
 export * from './ingest.ts';
 export * from './outbox.ts';
+export * from './outbox-metrics.ts';
 export * from './outbox-publisher.ts';
 export * from './partners.ts';
 export * from './pattern.ts';

@@ -1,5 +1,5 @@
 import type { FieldError } from '../platform/index.ts';
-import { HttpError } from '../platform/index.ts';
+import { HttpError, recordMetric } from '../platform/index.ts';
 import { BindingError, type BindingMode, type HeaderMap, parseHttpMessage } from './http-binding.ts';
 import { type PartnerConfig, type PartnerRegistry, partnerAllows } from './partners.ts';
 import { type EventPublisher, PublishError } from './publisher.ts';
@@ -25,7 +25,23 @@ import { headerValue, KEY_ID_HEADER, SIGNATURE_HEADER, verifySignature } from '.
  *    other a 502: the partner resends, and handlers deduplicate on (source, id).
  *
  * Duplicates of (source, id) inside one request are published once.
+ *
+ * Metrics (platform/runtime/metric-names.ts): `InboundEventsAccepted` {partner} counts the events
+ * published; `InboundEventsRejected` {partner, reason} the events of a refused request (1 when
+ * the body is not even a CloudEvents message), reason the step that refused it (INGEST_REJECTIONS);
+ * the partner is `unknown` until the signature identified one.
  */
+
+/** Why a request was refused, by the step that refused it. */
+export const INGEST_REJECTIONS = {
+  1: 'SIGNATURE',
+  2: 'BINDING',
+  3: 'ENVELOPE',
+  4: 'NOT_ALLOWED',
+  5: 'DATA',
+  6: 'PUBLISH_FAILED',
+} as const;
+type IngestStep = keyof typeof INGEST_REJECTIONS;
 
 export const PARTNER_HEADER = 'x-lcm-partner';
 
@@ -94,7 +110,31 @@ function invalid(detail: string, errors: FieldError[]): HttpError {
 
 /** Validates, authorises and publishes the events of one request; see the module comment. */
 export async function ingestEvents(deps: IngestDeps, req: IngestRequest): Promise<IngestResult> {
+  const progress: IngestProgress = { step: 1 };
+  try {
+    const result = await ingest(deps, req, progress);
+    recordMetric('inboundAccepted', result.events.length, { partner: result.partner });
+    return result;
+  } catch (e) {
+    recordMetric('inboundRejected', progress.events ?? 1, {
+      partner: progress.partner ?? 'unknown',
+      reason: INGEST_REJECTIONS[progress.step],
+    });
+    throw e;
+  }
+}
+
+/** How far a request got: the step running, the partner and event count once known. */
+interface IngestProgress {
+  step: IngestStep;
+  partner?: string;
+  events?: number;
+}
+
+async function ingest(deps: IngestDeps, req: IngestRequest, progress: IngestProgress): Promise<IngestResult> {
   const partner = await authenticatePartner(deps.partners, req.headers, req.body);
+  progress.partner = partner.id;
+  progress.step = 2;
 
   let message: ReturnType<typeof parseHttpMessage>;
   try {
@@ -111,6 +151,8 @@ export async function ingestEvents(deps: IngestDeps, req: IngestRequest): Promis
     }
     throw e;
   }
+  progress.events = message.events.length;
+  progress.step = 3;
   const batch = message.mode === 'batch';
   const indexOf = (i: number) => (batch ? i : undefined);
 
@@ -133,6 +175,7 @@ export async function ingestEvents(deps: IngestDeps, req: IngestRequest): Promis
   if (envelopeErrors.length > 0) throw invalid('The request holds an invalid CloudEvent.', envelopeErrors);
 
   // 4. allow-list
+  progress.step = 4;
   const denied = envelopes.flatMap((e, i) =>
     e && !partnerAllows(partner, e.source, e.type) ? [{ i, source: e.source, type: e.type }] : [],
   );
@@ -149,6 +192,7 @@ export async function ingestEvents(deps: IngestDeps, req: IngestRequest): Promis
   }
 
   // 5. type and data
+  progress.step = 5;
   const events: InboundCloudEvent[] = [];
   const dataErrors: FieldError[] = [];
   message.events.forEach((raw, i) => {
@@ -163,6 +207,7 @@ export async function ingestEvents(deps: IngestDeps, req: IngestRequest): Promis
   if (dataErrors.length > 0) throw invalid('The request holds an event LCM does not accept.', dataErrors);
 
   // 6. publish (the raw attributes as sent, so extensions travel with the event)
+  progress.step = 6;
   // (The envelope attributes are validated strings; the InboundCloudEvent type loses that.)
   const seen = new Set<string>();
   const unique: Array<{ ref: { id: string; source: string; type: string }; raw: Record<string, unknown> }> =

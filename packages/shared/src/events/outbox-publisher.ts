@@ -1,6 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { Log } from '../platform/index.ts';
+import { type Log, type MetricPoint, recordMetrics } from '../platform/index.ts';
 import { outboxEventsFor, withLoginUrls } from './outbox.ts';
+import { metricsFor } from './outbox-metrics.ts';
 import type { EventPublisher } from './publisher.ts';
 import { changeRecordOf } from './streams.ts';
 
@@ -10,7 +11,9 @@ import { changeRecordOf } from './streams.ts';
  * session.ready, PutEvents. Records are handled in stream order; once one fails, the rest of the
  * batch is failed too without publishing, so events of one item never overtake each other
  * (Lambda resumes the shard at the first failed record; the deterministic ids make the records
- * published before it harmless to publish again).
+ * published before it harmless to publish again). A record's business metrics (outbox-metrics.ts)
+ * and its events' OutboxLagSeconds are recorded once its events are published, and printed when
+ * the invocation returns (functions/streams/outbox.ts), so a failed record counts nothing.
  */
 
 export interface OutboxDeps {
@@ -18,6 +21,16 @@ export interface OutboxDeps {
   /** The login URL on a session's UserSession, if any. */
   loginUrlOf(sessionId: string): Promise<string | undefined>;
   log?: Log;
+  /** Now, for OutboxLagSeconds (tests); default the system clock. */
+  clock?: () => Date;
+}
+
+/** Seconds from the table write (the record's ApproximateCreationDateTime) to now, per event. */
+function lagPoints(created: string | undefined, events: number, now: Date): MetricPoint[] {
+  const at = created === undefined ? Number.NaN : Date.parse(created);
+  if (Number.isNaN(at)) return [];
+  const value = Math.max(0, (now.getTime() - at) / 1000);
+  return Array.from({ length: events }, () => ({ key: 'outboxLagSeconds' as const, value }));
 }
 
 export class EarlierRecordFailedError extends Error {
@@ -34,10 +47,16 @@ export function outboxRecordHandler(deps: OutboxDeps): (record: DynamoDBRecord) 
     const sequenceNumber = record.dynamodb?.SequenceNumber;
     if (failed) throw new EarlierRecordFailedError(sequenceNumber);
     try {
-      const events = outboxEventsFor(changeRecordOf(record));
-      if (events.length === 0) return 0;
+      const change = changeRecordOf(record);
+      const events = outboxEventsFor(change);
+      if (events.length === 0) {
+        recordMetrics(metricsFor(change));
+        return 0;
+      }
       const complete = await withLoginUrls(events, (id) => deps.loginUrlOf(id));
       await deps.publisher.publish(complete);
+      recordMetrics(metricsFor(change));
+      recordMetrics(lagPoints(change.approximateCreationTime, complete.length, deps.clock?.() ?? new Date()));
       deps.log?.info('outbox published', {
         sequenceNumber,
         events: complete.map((e) => ({ id: e.id, type: e.type })),

@@ -202,7 +202,7 @@ function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
 }
 
 /** The score fields that make a report (a MODIFY that changes none of them is not a new score). */
-const reportOf = (i: Item | undefined) =>
+export const reportOf = (i: Item | undefined) =>
   i
     ? {
         score: i.score,

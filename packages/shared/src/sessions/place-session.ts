@@ -10,7 +10,7 @@ import {
   ValidationError,
   VersionConflictError,
 } from '../kernel/index.ts';
-import { type RetryOptions, retryOnConflict } from '../platform/index.ts';
+import { type RetryOptions, recordMetric, retryOnConflict } from '../platform/index.ts';
 import { MAX_PORTS_PER_SESSION, type PlacementStore } from './placement-store.ts';
 import type { SessionStore } from './session-store.ts';
 
@@ -38,7 +38,8 @@ export type PlaceSessionResult =
  * re-reads the chosen worker and its leases (strongly consistent), allocates ports and runs
  * the placement transaction. A lost race re-reads and retries with jittered backoff (bounded);
  * "no worker fits" is an answer, not an error. A session that is already placed returns its
- * placement (idempotent).
+ * placement (idempotent). Each decision records `PlacementAttempts` {reason PLACED | NO_FIT}, and
+ * a NO_FIT the workers it rejected as `PlacementRejections` {reason: category}.
  */
 export async function placeSession(
   deps: PlaceSessionDeps,
@@ -77,6 +78,7 @@ export async function placeSession(
     // The status index is eventually consistent: choose from it, then confirm on the item.
     const choice = choosePlacement(request, await deps.workers.listAllByStatus('RUNNING'));
     if (!choice.placed) {
+      recordPlacement(choice.rejections);
       if (opts.recordRejections ?? true)
         await recordRejections(deps, sessionId, choice.rejections, session.version);
       return { placed: false as const, rejections: choice.rejections, considered: choice.considered };
@@ -114,9 +116,18 @@ export async function placeSession(
       }
       throw e;
     }
+    recordPlacement();
     return { placed: true as const, workerId: worker.id, ports };
   }, opts);
   return { ...value, attempts };
+}
+
+/** The placement's metrics: placed (no rejections given) or nothing fits, by category. */
+function recordPlacement(rejections?: Record<RejectionCategory, number>): void {
+  recordMetric('placementAttempts', 1, { reason: rejections ? 'NO_FIT' : 'PLACED' });
+  for (const [category, count] of Object.entries(rejections ?? {})) {
+    if (count > 0) recordMetric('placementRejections', count, { reason: category });
+  }
 }
 
 async function recordRejections(

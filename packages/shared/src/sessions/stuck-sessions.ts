@@ -2,7 +2,7 @@ import type { FleetConfig } from '../fleet/index.ts';
 import type { LabletSession } from '../kernel/index.ts';
 import { NON_TERMINAL_SESSION_STATUSES } from '../kernel/index.ts';
 import type { ExecutionStatus, FleetWorkflows } from '../platform/index.ts';
-import { MAX_PAGE_SIZE, nowOf } from '../platform/index.ts';
+import { MAX_PAGE_SIZE, nowOf, recordMetric } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
 import type { SessionStepDeps as SessionLifecycleDeps } from './steps/deps.ts';
 import {
@@ -24,7 +24,15 @@ import {
  * Sessions changed within `stuckSessionGraceSeconds` are left alone (an execution that just
  * ended normally is finishing its last write), and so are executions whose status the engine
  * cannot tell (`UNKNOWN`: e.g. the recording engine of a test).
+ *
+ * `TeardownFailures` is recorded here, where a failed teardown becomes visible (the workflow's
+ * `TeardownIncomplete` writes nothing): once per session found with a dead execution while in the
+ * teardown (STOPPING, STOPPED, ARCHIVED: the workflow's teardown did not finish), and once per
+ * sweep whose own teardown of a session fails (so an unresolved one keeps counting every run).
  */
+
+/** Statuses the teardown passes through before TERMINATED. */
+const TEARDOWN_STATUSES: ReadonlySet<string> = new Set(['STOPPING', 'STOPPED', 'ARCHIVED']);
 
 export const WORKFLOW_LOST_ERROR = 'WorkflowLost';
 
@@ -88,12 +96,14 @@ async function checkOne(deps: StuckSessionDeps, s: LabletSession, result: StuckS
   try {
     const execution = await deps.workflows.executionStatus(executionArn);
     if (!DEAD.has(execution)) return;
+    if (TEARDOWN_STATUSES.has(s.status)) recordMetric('teardownFailures');
     await deps.teardown(s.id, {
       Error: WORKFLOW_LOST_ERROR,
       Cause: `the session workflow ${executionArn} is ${execution} but the session is ${s.status}`,
     });
     result.tornDown.push({ sessionId: s.id, executionArn, execution });
   } catch (e) {
+    recordMetric('teardownFailures');
     result.errors.push({ sessionId: s.id, error: e instanceof Error ? e.message : String(e) });
   }
 }

@@ -8,13 +8,15 @@ import type {
   Context,
 } from 'aws-lambda';
 import { logger as runtimeLogger } from '../runtime/logger.ts';
+import { flushMetrics } from '../runtime/metric-buffer.ts';
 import { errorToProblem, HttpError } from './errors.ts';
 import type { HttpResult } from './problem.ts';
 
 /**
  * The middleware set every API handler uses:
  *   Powertools Logger with the Lambda context, plus correlation_id (API Gateway request id),
- *   route and principal on every line → error → problem+json mapping → JSON body parsing.
+ *   route and principal on every line → error → problem+json mapping → JSON body parsing; the
+ *   business metrics the request recorded are published when it is answered (metric-buffer.ts).
  * Handlers stay thin: `export const handler = apiHandler(async (event) => json(200, ...))`.
  */
 
@@ -61,6 +63,7 @@ export function apiHandler(
   const logger = opts.logger ?? runtimeLogger;
   return middy<ApiGatewayEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({ after: flushMetrics, onError: flushMetrics })
     .use(requestLogging(logger))
     .use(problemErrors(logger))
     .use({ before: (request) => opts.authorize?.(request.event) })

@@ -12,8 +12,13 @@ import { METRICS_NAMESPACE } from './service.ts';
  * so they do not depend on which service emits a metric; a second dimension set for the same
  * data point would be counted twice.
  *
- * Not every name is emitted yet: issue 13, item 1 (business metrics) wires the emitters; until
- * then an alarm on an unemitted metric stays in INSUFFICIENT_DATA, treated as not breaching.
+ * The emitters (business-metrics.ts: `recordMetric`, published by the handlers' one wrapper):
+ * the session and worker metrics are derived from table changes by the outbox consumer
+ * (events/outbox-metrics.ts), the inbound ones where ingest decides (events/ingest.ts), the
+ * placement ones where placement decides (sessions/place-session.ts), `TeardownFailures` by the
+ * stuck-session sweep (sessions/stuck-sessions.ts). `OutboxLagSeconds` comes from the outbox
+ * consumer too. An alarm on a metric with no data in its period stays in
+ * INSUFFICIENT_DATA, treated as not breaching.
  */
 export const METRIC_NAMESPACE = METRICS_NAMESPACE;
 
@@ -79,6 +84,18 @@ export const BUSINESS_METRICS = {
     'a session teardown step failed for good (capacity, ports, CML lab or LDS session left behind)',
   ),
   gradingOutcomes: metric('GradingOutcomes', 'Count', 'a grading finished', ['reason']),
+  placementAttempts: metric(
+    'PlacementAttempts',
+    'Count',
+    'a placement decided for a PENDING session: reason PLACED or NO_FIT (nothing fits now; the workflow retries)',
+    ['reason'],
+  ),
+  placementRejections: metric(
+    'PlacementRejections',
+    'Count',
+    'per placement that found no fit: workers rejected, by category (reason: capacity, ports, license, ...)',
+    ['reason'],
+  ),
   workersFailed: metric(
     'WorkersFailed',
     'Count',

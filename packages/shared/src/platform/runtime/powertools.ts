@@ -4,5 +4,5 @@
  */
 export { logger } from './logger.ts';
 export { metrics } from './metrics.ts';
-export { METRICS_NAMESPACE, SERVICE_NAME } from './service.ts';
+export { METRICS_NAMESPACE, metricsStage, SERVICE_NAME } from './service.ts';
 export { tracer } from './tracer.ts';

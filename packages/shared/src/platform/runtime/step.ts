@@ -1,14 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { logger } from './logger.ts';
+import { flushMetrics } from './metric-buffer.ts';
 
 /**
  * The one wrapper of the Lambda handlers a workflow or a schedule invokes with a JSON input:
  * the Lambda context and the handler's keys on every log line, dependencies from the function's
  * builder (resolved inside the invocation, so a bad environment is a failed task, not a crashed
  * cold start), one line when it completes (with its duration), and errors mapped to the names
- * the state machine matches. What differs between the session workflow, the fleet workflows and
- * the schedules is a `StepKind` (app/session-task.ts, app/fleet-task.ts).
+ * the state machine matches; the business metrics it recorded are published when it ends
+ * (metric-buffer.ts). What differs between the session workflow, the fleet workflows and the
+ * schedules is a `StepKind` (app/session-task.ts, app/fleet-task.ts).
  */
 export interface StepKind {
   /** The log key holding the handler's name, and the first word of its messages. */
@@ -61,6 +63,8 @@ export function stepHandler<D, I, O>(
       else log.error(`${kind.key} failed`, { ...details, error: e as Error });
       throw kind.toError ? error : e;
     } finally {
+      // The business metrics the step recorded (business-metrics.ts), once per invocation.
+      flushMetrics();
       log.removeKeys(keys);
     }
   };
