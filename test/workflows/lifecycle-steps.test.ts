@@ -65,16 +65,20 @@ describe('placement steps', () => {
 
   it('CheckSchedule: due at the instantiate time; before that wakes within the check interval', async () => {
     const session = await newSession(h);
+    // The step's clock stands still, so a slow machine cannot move the wake-up past the bound.
     const now = Date.now();
+    const still = { ...deps, clock: () => new Date(now) };
     const soon = new Date(now + 60_000).toISOString();
     const far = new Date(now + 3_600_000).toISOString();
-    expect((await checkScheduleStep(deps, { sessionId: session.id, instantiateAt: soon })).due).toBe(false);
-    const wait = await checkScheduleStep(deps, { sessionId: session.id, instantiateAt: far });
+    expect((await checkScheduleStep(still, { sessionId: session.id, instantiateAt: soon })).due).toBe(false);
+    const wait = await checkScheduleStep(still, { sessionId: session.id, instantiateAt: far });
     expect(wait.due).toBe(false);
-    expect(Date.parse(wait.wakeAt) - now).toBeLessThanOrEqual((SCHEDULE_CHECK_MAX_SECONDS + 1) * 1000);
+    // The check interval from now, rounded up to the whole second Wait's TimestampPath takes.
+    expect(Date.parse(wait.wakeAt) - now).toBeGreaterThanOrEqual(SCHEDULE_CHECK_MAX_SECONDS * 1000);
+    expect(Date.parse(wait.wakeAt) - now).toBeLessThan((SCHEDULE_CHECK_MAX_SECONDS + 1) * 1000);
     expect(wait.wakeAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(
-      (await checkScheduleStep(deps, { sessionId: session.id, instantiateAt: session.timeslot.start })).due,
+      (await checkScheduleStep(still, { sessionId: session.id, instantiateAt: session.timeslot.start })).due,
     ).toBe(true);
   });
 });
