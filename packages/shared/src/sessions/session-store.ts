@@ -28,6 +28,7 @@ import {
   Expr,
   type Item,
   keys,
+  type NewEntity,
   nowIso,
   type Page,
   type PageRequest,
@@ -46,11 +47,11 @@ import {
 } from '../platform/index.ts';
 
 /** A new session: it always starts PENDING; timestamps and version are stamped when absent. */
-export type NewSession = Omit<
-  z.input<typeof LabletSessionSchema>,
-  'status' | 'createdAt' | 'updatedAt' | 'version' | 'workerId' | 'allocatedPorts'
-> &
-  Partial<Pick<LabletSession, 'createdAt' | 'updatedAt' | 'version'>> & { status?: 'PENDING' };
+export type NewSession = NewEntity<
+  typeof LabletSessionSchema,
+  'createdAt' | 'updatedAt' | 'version',
+  'status' | 'workerId' | 'allocatedPorts'
+> & { status?: 'PENDING' };
 
 /**
  * Fields update()/transition() may change. status moves only through transition(); workerId

@@ -12,6 +12,7 @@ import {
   ENTITY,
   getParsed,
   keys,
+  type NewEntity,
   nowIso,
   type Page,
   type PageRequest,
@@ -28,11 +29,11 @@ import {
 } from '../../platform/index.ts';
 
 /** A new worker: timestamps, version, empty allocation and history are stamped when absent. */
-export type NewWorker = Omit<
-  z.input<typeof WorkerSchema>,
-  'createdAt' | 'updatedAt' | 'version' | 'allocatedCapacity' | 'leasedPortCount' | 'stateHistory'
-> &
-  Partial<Pick<Worker, 'createdAt' | 'updatedAt' | 'version' | 'allocatedCapacity' | 'leasedPortCount'>>;
+export type NewWorker = NewEntity<
+  typeof WorkerSchema,
+  'createdAt' | 'updatedAt' | 'version' | 'allocatedCapacity' | 'leasedPortCount',
+  'stateHistory'
+>;
 
 /**
  * Fields an update may change. Status only moves through transition(); allocatedCapacity and

@@ -9,6 +9,7 @@ import {
   getParsed,
   isConditionFailed,
   keys,
+  type NewEntity,
   nowIso,
   oldItemOf,
   type Page,
@@ -23,11 +24,7 @@ import {
 } from '../../platform/index.ts';
 
 /** A new template: timestamps and version are stamped by the store when absent. */
-export type NewWorkerTemplate = Omit<
-  z.input<typeof WorkerTemplateSchema>,
-  'createdAt' | 'updatedAt' | 'version'
-> &
-  Partial<Pick<WorkerTemplate, 'createdAt' | 'updatedAt' | 'version'>>;
+export type NewWorkerTemplate = NewEntity<typeof WorkerTemplateSchema, 'createdAt' | 'updatedAt' | 'version'>;
 
 const EDITABLE = WorkerTemplateSchema.omit({ name: true, createdAt: true, updatedAt: true, version: true });
 

@@ -17,6 +17,17 @@ export interface StoreConfig {
 
 export type Item = Record<string, unknown>;
 
+/**
+ * What a store's create takes: the entity's input without the fields the store stamps
+ * (`Stamped`: timestamps, version, ...; a caller may still give them) and without those it owns
+ * outright (`Owned`: never given by a caller).
+ */
+export type NewEntity<
+  S extends z.ZodType,
+  Stamped extends keyof z.output<S> & keyof z.input<S>,
+  Owned extends keyof z.input<S> = never,
+> = Omit<z.input<S>, Stamped | Owned> & Partial<Pick<z.output<S>, Stamped>>;
+
 const KEY_ATTRIBUTES: ReadonlySet<string> = new Set([
   TABLE.partitionKey,
   TABLE.sortKey,
