@@ -81,7 +81,9 @@ export function cmlBaseUrlOf(
  */
 export function workerCmlBaseUrl(worker: Pick<Worker, 'id' | 'cmlBaseUrl'>): string {
   if (worker.cmlBaseUrl) return worker.cmlBaseUrl;
-  throw new Error(`worker ${worker.id} has no CML address yet (cmlBaseUrl is recorded when its instance runs)`);
+  throw new Error(
+    `worker ${worker.id} has no CML address yet (cmlBaseUrl is recorded when its instance runs)`,
+  );
 }
 
 /** Seconds the CML readiness poll may take for a template. */
