@@ -41,10 +41,26 @@ interface LocalJson {
   tokens: Record<string, string>;
   partners: Record<string, LocalPartner>;
   eventBridge: { endpoint: string; eventBusName: string; eventsLog: string };
+  /** GET this: the business metrics the handlers printed. */
+  metrics: string;
 }
 
 interface Json {
   [key: string]: unknown;
+}
+
+/** GET /_lcm/metrics (packages/sandbox/src/local-metrics.ts). */
+interface LocalMetricsSnapshot {
+  totals: Record<string, number>;
+  series: Array<{
+    name: string;
+    unit: string;
+    dimensions: Record<string, string>;
+    sum: number;
+    count: number;
+    min: number;
+    history: Array<{ at: string; value: number }>;
+  }>;
 }
 
 interface SessionView {
@@ -365,6 +381,39 @@ describe('walk-through: a session from booking to score (npm start, default sett
       .map((p) => p.event.detail.data?.to);
     expect(statuses).toEqual(statusPath(graded));
     expect(outbound.every((p) => p.rules.length === 0)).toBe(true); // LCM's own events never loop back
+
+    // The business metrics the handlers printed as EMF, collected by the local stack (issue 13, item 8).
+    expect(local.metrics).toBe(`${local.apiUrl}/_lcm/metrics`);
+    const metricsNow = async () => (await (await fetch(local.metrics)).json()) as LocalMetricsSnapshot;
+    const sumOf = (m: LocalMetricsSnapshot, name: string, dims: Record<string, string> = {}) =>
+      m.series
+        .filter((x) => x.name === name && Object.entries(dims).every(([k, v]) => x.dimensions[k] === v))
+        .reduce((n, x) => n + x.sum, 0);
+    // The outbox prints a batch's metrics when its invocation returns, a moment after publishing.
+    await waitUntilAsync(
+      'the TERMINATED session in the local metrics',
+      async () => sumOf(await metricsNow(), 'SessionsTerminated') > 0,
+    );
+    const m = await metricsNow();
+    expect(sumOf(m, 'SessionsBooked', { definition: 'demo-ospf-graded', stage: 'local' })).toBe(1);
+    expect(sumOf(m, 'SessionsReady')).toBe(1);
+    // Booked to start now: READY comes after the start, a late READY by its lateness in seconds.
+    expect(sumOf(m, 'SessionReadyLate')).toBe(1);
+    const lateness = m.series.find((x) => x.name === 'SessionLatenessSeconds');
+    expect(lateness).toMatchObject({ unit: 'Seconds', count: 1 });
+    expect(lateness!.sum).toBeGreaterThan(0);
+    expect(lateness!.sum).toBeLessThan(STEP_TIMEOUT_MS / 1000);
+    expect(sumOf(m, 'SessionsTerminated', { reason: 'COMPLETED' })).toBe(1);
+    expect(sumOf(m, 'GradingOutcomes', { reason: 'PASSED' })).toBe(1);
+    expect(sumOf(m, 'PlacementAttempts', { reason: 'PLACED' })).toBeGreaterThanOrEqual(1);
+    expect(sumOf(m, 'InboundEventsAccepted', { partner: 'lds' })).toBe(2);
+    expect(sumOf(m, 'InboundEventsRejected', { partner: 'unknown', reason: 'SIGNATURE' })).toBe(1);
+    // The seeded workers' boots, per template, from their state history.
+    expect(sumOf(m, 'WorkerLaunches')).toBeGreaterThanOrEqual(2);
+    const boots = m.series.filter((x) => x.name === 'WorkerBootSeconds');
+    expect(boots.length).toBeGreaterThanOrEqual(1);
+    expect(boots.every((b) => b.unit === 'Seconds' && b.min > 0 && b.history.length === b.count)).toBe(true);
+    expect(m.totals.SessionsBooked).toBe(1);
 
     await stop(first.run, local, 'SIGTERM');
   }, 240_000);

@@ -42,6 +42,7 @@ import {
   OPENID_CONFIGURATION_PATH,
   SIGNING_KEY_FILE,
 } from './local-auth.ts';
+import { type LocalMetrics, startMetricsCollector } from './local-metrics.ts';
 import type { SeedReport } from './seed.ts';
 import type { GradingSimulator } from './simulators/grading.ts';
 import type { LdsSimulator } from './simulators/lds.ts';
@@ -73,6 +74,7 @@ const lazy = {
  * and the unchanged AWS SDK clients reach the local endpoints through AWS_ENDPOINT_URL_*.
  *
  *   lambda environment   region, dummy credentials, TABLE_NAME
+ *   local metrics        the handlers' EMF lines taken off stdout, for GET /_lcm/metrics
  *   sandbox settings     local defaults (short lead and polls, stage, CML credentials, evidence dir)
  *   DynamoDB Local       + the table from the CDK key definition
  *   local JWT issuer     one token per role in local.json `tokens`
@@ -85,7 +87,8 @@ const lazy = {
  *   simulators           LDS and Grading Engine, signing their events with the partner secrets
  *   schedules            timers for the scalers and sweeps of functions/schedules
  *   demo workers         waits for the seeded workers to be RUNNING
- *   HTTP API             the API Gateway stand-in, last: once /v1/health answers, all is up
+ *   HTTP API             the API Gateway stand-in, last: once /v1/health answers, all is up;
+ *                        GET /_lcm/metrics serves the handlers' business metrics (local metrics)
  *
  * Protected routes need a token from the local issuer (local-auth.ts).
  */
@@ -183,6 +186,8 @@ export interface LocalResources {
   grading?: GradingSimulator;
   /** The partners' signing secrets by partner id. */
   partnerSecrets?: Record<string, string>;
+  /** The business metrics the handlers printed as EMF (GET /_lcm/metrics). */
+  metrics?: LocalMetrics;
   /** The demo data, complete once the seeded workers run. */
   seed?: Promise<SeedReport>;
   seedReport?: SeedReport;
@@ -384,11 +389,32 @@ export const localAuth: LocalService = {
   },
 };
 
+/** Where the API's port serves the collected business metrics. */
+export const METRICS_PATH = '/_lcm/metrics';
+
+/**
+ * The handlers' EMF lines (Powertools Metrics on stdout) → the latest values and short histories
+ * at GET /_lcm/metrics on the API's port (local-metrics.ts), instead of CloudWatch.
+ */
+export const localMetrics: LocalService = {
+  name: 'local metrics',
+  async start(ctx) {
+    const collector = startMetricsCollector();
+    ctx.resources.metrics = collector;
+    return {
+      async stop() {
+        collector.stop();
+      },
+    };
+  },
+};
+
 export const httpApi: LocalService = {
   name: 'HTTP API',
   async start(ctx) {
     const identity = ctx.identity;
     const authenticate = ctx.options.authenticate ?? identity?.authenticate;
+    const metrics = ctx.resources.metrics;
     const { handlers, missing } = await loadApiHandlers(ROUTES.map((r) => r.group));
     if (missing.length > 0)
       ctx.log(`lcm: warning: not written yet, their routes answer 501: ${missing.join(', ')}`);
@@ -403,17 +429,19 @@ export const httpApi: LocalService = {
       port: ctx.options.port,
       host: ctx.options.host,
       ...(authenticate ? { authenticate } : {}),
-      ...(identity
-        ? {
-            documents: {
+      documents: {
+        ...(identity
+          ? {
               [JWKS_PATH]: () => identity.jwks,
               [OPENID_CONFIGURATION_PATH]: () => identity.openIdConfiguration(),
-            },
-          }
-        : {}),
+            }
+          : {}),
+        ...(metrics ? { [METRICS_PATH]: () => metrics.snapshot() } : {}),
+      },
       log: (line) => ctx.log(line),
     });
     ctx.outputs.apiUrl = gateway.url;
+    if (metrics) ctx.outputs.metrics = `${gateway.url}${METRICS_PATH}`;
     if (identity) {
       try {
         // The issuer is the API's URL, known once the server listens.
@@ -922,6 +950,7 @@ const sleep = (ms: number) =>
 
 export const defaultServices = (opts: ResolvedOptions): LocalService[] => [
   lambdaEnvironment,
+  localMetrics,
   sandboxSettings,
   preloadHandlers,
   opts.dynamodbEndpoint ? existingDynamodb : dynamodbLocal,
