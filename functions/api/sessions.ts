@@ -7,9 +7,10 @@ import {
   sessionReply,
   sessionScopeOf,
 } from '@lcm/shared/api';
-import { apiSessionEngine, apiStores } from '@lcm/shared/app';
+import { apiBookingConfig, apiSessionEngine, apiStores } from '@lcm/shared/app';
 import { json, runIdempotent } from '@lcm/shared/platform';
 import {
+  type BookingDeps,
   createSession,
   finishSession,
   getReservationSessions,
@@ -17,7 +18,6 @@ import {
   getSessionView,
   listSessions,
   requestObservation,
-  type SessionDeps,
   terminateSession,
 } from '@lcm/shared/sessions';
 
@@ -29,12 +29,16 @@ import {
  * booked; others are 404) and every reply goes through api/views.ts (no task tokens, login URLs
  * per role).
  */
-const defaultDeps = (): SessionDeps => ({ ...apiStores(), engine: apiSessionEngine() });
+const defaultDeps = (): BookingDeps => ({
+  ...apiStores(),
+  engine: apiSessionEngine(),
+  booking: apiBookingConfig(),
+});
 
 const byOf = (req: Pick<OperationRequest<'terminateSession'>, 'caller'>): string => req.caller?.sub ?? 'api';
 const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;
 
-export function sessionsHandler(deps: () => SessionDeps = defaultDeps) {
+export function sessionsHandler(deps: () => BookingDeps = defaultDeps) {
   return operationsHandler(
     'sessions',
     {

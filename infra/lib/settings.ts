@@ -1,4 +1,9 @@
-import { LIFECYCLE_CONFIG_ENV, LIFECYCLE_CONFIG_VARIABLES } from '@lcm/shared/app';
+import {
+  BOOKING_CONFIG_ENV,
+  BOOKING_CONFIG_VARIABLES,
+  LIFECYCLE_CONFIG_ENV,
+  LIFECYCLE_CONFIG_VARIABLES,
+} from '@lcm/shared/app';
 import {
   DEFAULT_FLEET_CONFIG,
   DEFAULT_SCALING_CONFIG,
@@ -10,7 +15,7 @@ import {
 } from '@lcm/shared/fleet';
 import { ValidationError } from '@lcm/shared/kernel';
 import type { EnvShape } from '@lcm/shared/platform';
-import { DEFAULT_LIFECYCLE_CONFIG } from '@lcm/shared/sessions';
+import { DEFAULT_BOOKING_CONFIG, DEFAULT_LIFECYCLE_CONFIG } from '@lcm/shared/sessions';
 import * as z from 'zod';
 import type { FunctionKind } from '../../functions/catalogue.ts';
 
@@ -76,6 +81,15 @@ export const SETTING_GROUPS = {
       gradingTimeoutSeconds: 'the Grading Engine gets this long before grading is FAULTED (GRADING_TIMEOUT)',
       placementRetryBaseSeconds: 'first delay between placement attempts while no worker fits (doubles)',
       placementRetryMaxSeconds: 'ceiling of the placement retry delay',
+    },
+  },
+  booking: {
+    variables: BOOKING_CONFIG_VARIABLES,
+    shape: BOOKING_CONFIG_ENV,
+    defaults: DEFAULT_BOOKING_CONFIG,
+    kinds: ['api'],
+    meanings: {
+      horizonDays: 'POST /v1/sessions refuses a timeslot that starts more than this many days ahead (400)',
     },
   },
   fleet: {

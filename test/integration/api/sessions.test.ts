@@ -5,6 +5,7 @@ import { createWorkflowEngine, RecordingWorkflowEngine } from '@lcm/shared/platf
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as definitionsHandler } from '../../../functions/api/definitions.ts';
 import { handler as defaultSessionsHandler, sessionsHandler } from '../../../functions/api/sessions.ts';
+import { handler as templatesHandler } from '../../../functions/api/templates.ts';
 import { type CallOptions, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 
@@ -93,8 +94,92 @@ const wait = (kind: 'LOGIN' | 'END' | 'GRADING', taskToken: string) => ({
 const TO_READY: SessionStatus[] = ['SCHEDULED', 'INSTANTIATING', 'READY'];
 const TO_RUNNING: SessionStatus[] = [...TO_READY, 'RUNNING'];
 
+/** The enabled template every booking below is admitted against (admission: no template, no booking). */
+const TEMPLATE = {
+  name: 'metal-48',
+  instanceType: 'm5zn.metal',
+  capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
+  amiId: 'ami-0123456789abcdef0',
+  costPerHourUsd: 3.96,
+  licenseType: 'ENTERPRISE',
+};
+
 beforeAll(async () => {
   await defineDefinition('lab');
+  const tpl = await call(templatesHandler, 'createWorkerTemplate', { role: 'admin', body: TEMPLATE });
+  expect(tpl.status).toBe(201);
+});
+
+describe('POST /v1/sessions: horizon and admission (issue 10, item 2)', () => {
+  it('refuses every booking with 422 while no template is enabled, then admits once one is', async () => {
+    const templates = (operationId: string, opts: CallOptions) =>
+      call(templatesHandler, operationId, { role: 'admin', ...opts });
+    expect((await templates('disableWorkerTemplate', { params: { name: TEMPLATE.name } })).status).toBe(200);
+    try {
+      const before = await api('createSession', { body: sessionBody() });
+      expect(before.status).toBe(422);
+      expect(before.headers['content-type']).toBe('application/problem+json');
+      expect(before.body).toMatchObject({
+        status: 422,
+        code: 'UNPROCESSABLE',
+        errors: [{ path: 'definitionId', message: 'no worker template is enabled' }],
+      });
+    } finally {
+      const enabled = await templates('updateWorkerTemplate', {
+        params: { name: TEMPLATE.name },
+        body: { enabled: true },
+      });
+      expect(enabled.status).toBe(200);
+    }
+    expect((await api('createSession', { body: sessionBody() })).status).toBe(201);
+  });
+
+  it('refuses a definition no enabled template can hold: 422 naming each failing dimension, nothing stored', async () => {
+    await defineDefinition('huge', {
+      resourceRequirements: { cpuCores: 301, memoryGb: 64, storageGb: 10, nodeCount: 302 },
+    });
+    const body = sessionBody({ definitionId: 'huge' });
+    const res = await api('createSession', { body });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([
+      { path: 'resourceRequirements.cpuCores', message: 'cpuCores 301 > 48 on every template' },
+      { path: 'resourceRequirements.nodeCount', message: 'nodeCount 302 > 100 on every template' },
+    ]);
+    expect(res.body.detail).toContain('definition huge v1 cannot be placed on any enabled worker template');
+    expect(engine.calls).toEqual([]);
+    const lookup = await api('getReservation', { params: { reservationId: body.reservationId } });
+    expect(lookup.status).toBe(404);
+  });
+
+  it('refuses a timeslot beyond the 180-day horizon (400 on timeslot.start) and accepts one just inside', async () => {
+    const day = 24 * 60;
+    const far = await api('createSession', {
+      body: sessionBody({ timeslot: { start: mins(181 * day), end: mins(181 * day + 60) } }),
+    });
+    expect(far.status).toBe(400);
+    expect(far.body.errors).toEqual([
+      { path: 'timeslot.start', message: expect.stringMatching(/^must be at most 180 days ahead/) },
+    ]);
+    const year9999 = await api('createSession', {
+      body: sessionBody({ timeslot: { start: '9999-01-01T10:00:00Z', end: '9999-01-01T11:00:00Z' } }),
+    });
+    expect(year9999.status).toBe(400);
+    const inside = await api('createSession', {
+      body: sessionBody({ timeslot: { start: mins(179 * day), end: mins(179 * day + 60) } }),
+    });
+    expect(inside.status).toBe(201);
+  });
+
+  it('reads the horizon from the booking config (LCM_BOOKING_HORIZON_DAYS per stage)', async () => {
+    const shortHorizon = sessionsHandler(() => ({ ...apiStores(), engine, booking: { horizonDays: 7 } }));
+    const res = await call(shortHorizon, 'createSession', {
+      role: 'portal',
+      clientId: PORTAL_CLIENT,
+      body: sessionBody({ timeslot: { start: mins(8 * 24 * 60), end: mins(8 * 24 * 60 + 60) } }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].message).toMatch(/^must be at most 7 days ahead/);
+  });
 });
 
 describe('POST /v1/sessions', () => {

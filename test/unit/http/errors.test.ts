@@ -5,6 +5,7 @@ import {
   DuplicateError,
   InvalidTransitionError,
   NotFoundError,
+  UnprocessableError,
   ValidationError,
   VersionConflictError,
 } from '@lcm/shared/kernel';
@@ -34,6 +35,7 @@ describe('domain errors', () => {
     [new DuplicateError('Session', 'r-1'), 409, 'DUPLICATE'],
     [new ConflictError('template in use'), 409, 'CONFLICT'],
     [new DomainError('NO_CAPACITY', 'no worker fits'), 409, 'NO_CAPACITY'],
+    [new UnprocessableError('no template holds it', []), 422, 'UNPROCESSABLE'],
   ];
 
   it.each(cases)('%s → %i problem+json', (error, status, code) => {
@@ -63,6 +65,19 @@ describe('domain errors', () => {
     );
     expect(body.errors).toEqual([{ path: 'timeslot.end', message: 'must be after start' }]);
     expect(body).not.toHaveProperty('details');
+  });
+
+  it('an UnprocessableError names each field it is about in errors[], details beside', () => {
+    const error = new UnprocessableError(
+      'definition lab v1 cannot be placed',
+      [{ path: 'resourceRequirements.cpuCores', message: 'cpuCores 301 > 96 on every template' }],
+      { definitionId: 'lab' },
+    );
+    const body = bodyOf(errorToProblem(error, ctx).response);
+    expect(body.errors).toEqual([
+      { path: 'resourceRequirements.cpuCores', message: 'cpuCores 301 > 96 on every template' },
+    ]);
+    expect(body.details).toEqual({ definitionId: 'lab' });
   });
 
   it('passes the domain details (e.g. the transition) as an extension', () => {

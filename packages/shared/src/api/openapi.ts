@@ -125,8 +125,11 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   413: { name: 'ContentTooLarge', description: 'The request body is larger than 256 KiB.' },
   415: { name: 'UnsupportedMediaType', description: 'The request body is not application/json (UTF-8).' },
   422: {
-    name: 'IdempotencyKeyReused',
-    description: 'The Idempotency-Key was already used by this caller with a different request.',
+    name: 'Unprocessable',
+    description:
+      'The Idempotency-Key was already used by this caller with a different request; or (POST /v1/sessions) ' +
+      'the booking can never be served: no enabled worker template can hold the definition, each failing ' +
+      'dimension named in `errors` (e.g. `cpuCores 301 > 96 on every template`).',
   },
   502: {
     name: 'BadGateway',
@@ -137,6 +140,9 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
     description: 'A backing service is unavailable; retry after the Retry-After delay.',
   },
 };
+
+/** Operations that refuse, with a 422, what can never be served (booking admission). */
+const REFUSES_UNSERVABLE: ReadonlySet<string> = new Set(['createSession']);
 
 /** The problem responses an operation can give, from what the dispatcher and handlers do. */
 export function errorStatusesOf(o: Operation): number[] {
@@ -156,7 +162,7 @@ export function errorStatusesOf(o: Operation): number[] {
     statuses.add(413);
     statuses.add(415);
   }
-  if (o.idempotent) statuses.add(422);
+  if (o.idempotent || REFUSES_UNSERVABLE.has(o.operationId)) statuses.add(422);
   if (o.operationId === 'getHealth') statuses.add(503);
   return [...statuses].sort((a, b) => a - b);
 }

@@ -399,7 +399,9 @@ export const OPERATIONS = [
     summary: 'Reserve a session (idempotent per reservationId)',
     description:
       'The session records the calling client as `bookedBy`. Reservation ids are one namespace: a ' +
-      'reservation another client booked is a 409 that names nothing of that session.',
+      'reservation another client booked is a 409 that names nothing of that session. A timeslot that ' +
+      'starts beyond the booking horizon (default 180 days) is a 400 on `timeslot.start`; a definition no ' +
+      'enabled worker template can hold is a 422 naming each failing dimension.',
     body: CreateSessionBody,
     response: SessionReplySchema,
     successStatus: 201,

@@ -6,7 +6,8 @@ import {
   documentClient,
   TABLE_ENV,
 } from '../platform/index.ts';
-import { API_ENV, fleetEngineEnv, sessionEngineEnv } from './env.ts';
+import { type BookingConfig, DEFAULT_BOOKING_CONFIG } from '../sessions/index.ts';
+import { API_ENV, BOOKING_CONFIG_ENV, fleetEngineEnv, sessionEngineEnv } from './env.ts';
 import { createStores, type Stores } from './stores.ts';
 
 /**
@@ -39,4 +40,18 @@ export const apiSessionEngine: () => WorkflowEngine = /* @__PURE__ */ cachedDeps
 /** The worker workflows (the workers group starts provisioning and drains at once). */
 export const apiFleetWorkflows: () => FleetWorkflows = /* @__PURE__ */ cachedDeps('api', API_ENV, (env) =>
   createFleetWorkflows(fleetEngineEnv(env)),
+);
+
+/** The variable of each BookingConfig field; set per stage by infra/lib/settings.ts. */
+export const BOOKING_CONFIG_VARIABLES = {
+  horizonDays: 'LCM_BOOKING_HORIZON_DAYS',
+} as const satisfies Record<keyof BookingConfig, keyof typeof BOOKING_CONFIG_ENV>;
+
+/** The booking rules (horizon) of POST /v1/sessions; unset variables keep DEFAULT_BOOKING_CONFIG. */
+export const apiBookingConfig: () => BookingConfig = /* @__PURE__ */ cachedDeps(
+  'api',
+  BOOKING_CONFIG_ENV,
+  (env) => ({
+    horizonDays: env.LCM_BOOKING_HORIZON_DAYS ?? DEFAULT_BOOKING_CONFIG.horizonDays,
+  }),
 );

@@ -81,8 +81,13 @@ export const BUS_ENV = {
 
 // --- kinds -----------------------------------------------------------------------------------
 
+/** Booking rules of POST /v1/sessions (BookingConfig): the horizon in whole days. */
+export const BOOKING_CONFIG_ENV = {
+  LCM_BOOKING_HORIZON_DAYS: envNumber({ min: 1, integer: true }),
+} satisfies EnvShape;
+
 /** API route groups: the table; the sessions and workers groups also start workflows. */
-export const API_ENV = { ...TABLE_ENV, ...FLEET_ENGINE_ENV } satisfies EnvShape;
+export const API_ENV = { ...TABLE_ENV, ...FLEET_ENGINE_ENV, ...BOOKING_CONFIG_ENV } satisfies EnvShape;
 
 /**
  * POST /v1/events: the bus, and the partner registry (`LCM_EVENT_PARTNERS_SECRET_ID`, or the

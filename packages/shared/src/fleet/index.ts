@@ -1,9 +1,11 @@
 /** Public surface of the `fleet` context. */
+export * from './admission.ts';
 export * from './capacity-view.ts';
 export * from './config.ts';
 export * from './deps.ts';
 export * from './health-sweep.ts';
 export * from './reconcile.ts';
+export * from './rules/admission.ts';
 export * from './rules/placement.ts';
 export * from './rules/scaling/index.ts';
 export * from './scalers.ts';

@@ -9,6 +9,7 @@ import {
 } from '../kernel/index.ts';
 import type { DrainThen, FleetWorkflows } from '../platform/index.ts';
 import {
+  allPages,
   type EnvOf,
   type EnvShape,
   envNumber,
@@ -166,28 +167,17 @@ export const scalingConfigFromEnv = (env: RawEnv): ScalingConfig =>
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-async function allOf<T>(list: (page: PageRequest) => Promise<Page<T>>, limit = MAX_PAGE_SIZE): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await list({ limit, cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return items;
-}
-
 const allTemplates = (deps: Pick<ScalingDeps, 'templates'>): Promise<WorkerTemplate[]> =>
-  allOf((p) => deps.templates.list(p));
+  allPages((p) => deps.templates.list(p));
 
 /** PENDING sessions whose timeslot starts before `to` (waiting ones included: their start is past). */
 const pendingBefore = (deps: Pick<ScalingDeps, 'sessions'>, to: string): Promise<LabletSession[]> =>
-  allOf((p) => deps.sessions.listByStatus('PENDING', { ...p, startTo: to }));
+  allPages((p) => deps.sessions.listByStatus('PENDING', { ...p, startTo: to }));
 
 async function holdingSessions(deps: Pick<ScalingDeps, 'sessions'>): Promise<LabletSession[]> {
   const out: LabletSession[] = [];
   for (const status of ACTIVE_SESSION_STATUSES) {
-    out.push(...(await allOf((p) => deps.sessions.listByStatus(status, p))));
+    out.push(...(await allPages((p) => deps.sessions.listByStatus(status, p))));
   }
   return out;
 }

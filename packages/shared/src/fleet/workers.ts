@@ -11,6 +11,7 @@ import {
   newWorkerFromTemplate,
 } from '../kernel/index.ts';
 import {
+  allPages,
   MAX_PAGE_SIZE,
   type Page,
   type PageRequest,
@@ -40,18 +41,6 @@ export interface ListPage<T> {
 
 export const toListPage = <T>(page: Page<T>): ListPage<T> =>
   page.cursor === undefined ? { items: page.items } : { items: page.items, nextCursor: page.cursor };
-
-/** Every page of a paged store listing. */
-async function allPages<T>(list: (page: PageRequest) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await list({ limit: MAX_PAGE_SIZE, cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return items;
-}
 
 /** The whole fleet, every status (fleet view, template-in-use checks). */
 export const allWorkers = (workers: Pick<WorkerStore, 'listAll'>): Promise<Worker[]> =>

@@ -10,6 +10,7 @@ export type DomainErrorCode =
   | 'DUPLICATE'
   | 'CONFLICT'
   | 'NO_CAPACITY'
+  | 'UNPROCESSABLE'
   | 'TOPOLOGY_INVALID'
   | 'POD_TYPE_INDETERMINATE';
 
@@ -71,6 +72,22 @@ export class DuplicateError extends DomainError {
 export class ConflictError extends DomainError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('CONFLICT', message, details);
+  }
+}
+
+/**
+ * Well-formed input that cannot be served as it stands (e.g. a booking no enabled template can
+ * ever hold): each reason names the field or dimension it is about.
+ */
+export class UnprocessableError extends DomainError {
+  readonly fieldErrors: readonly { path: string; message: string }[];
+  constructor(
+    message: string,
+    fieldErrors: readonly { path: string; message: string }[],
+    details: Record<string, unknown> = {},
+  ) {
+    super('UNPROCESSABLE', message, details);
+    this.fieldErrors = fieldErrors;
   }
 }
 

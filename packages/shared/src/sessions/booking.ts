@@ -2,6 +2,7 @@ import { ulid } from 'ulid';
 import * as z from 'zod';
 import type { DefinitionStore } from '../catalogue/index.ts';
 import { filteredPage, type ListPage } from '../catalogue/index.ts';
+import { type AdmissionDeps, admitBooking } from '../fleet/index.ts';
 import type { LabletSession, SessionStatus, Timeslot } from '../kernel/index.ts';
 import {
   ConflictError,
@@ -75,6 +76,18 @@ export type ListSessionsInput = z.output<typeof SessionFilterSchema> & {
   cursor?: string | undefined;
 };
 
+/** What a booking (createSession) needs beyond the other session commands: admission and the horizon. */
+export interface BookingDeps extends SessionDeps, AdmissionDeps {
+  booking?: BookingConfig | undefined;
+}
+
+export interface BookingConfig {
+  /** How far ahead a timeslot may start, in days (default 180; LCM_BOOKING_HORIZON_DAYS). */
+  horizonDays: number;
+}
+
+export const DEFAULT_BOOKING_CONFIG: BookingConfig = { horizonDays: 180 };
+
 // ---------------------------------------------------------------------------------------------
 // Timeslot rules
 
@@ -82,10 +95,16 @@ export type ListSessionsInput = z.output<typeof SessionFilterSchema> & {
 export const START_GRACE_MINUTES = 5;
 
 /**
- * A bookable timeslot: end after start, start no earlier than START_GRACE_MINUTES ago, end in
- * the future, and no longer than the definition allows. Each violation names its field.
+ * A bookable timeslot: end after start, start no earlier than START_GRACE_MINUTES ago and no
+ * later than the booking horizon ahead, end in the future, and no longer than the definition
+ * allows. Each violation names its field.
  */
-export function checkTimeslot(timeslot: Timeslot, maxDurationMinutes: number, now: Date): void {
+export function checkTimeslot(
+  timeslot: Timeslot,
+  maxDurationMinutes: number,
+  now: Date,
+  horizonDays = DEFAULT_BOOKING_CONFIG.horizonDays,
+): void {
   const start = Date.parse(timeslot.start);
   const end = Date.parse(timeslot.end);
   if (Number.isNaN(start)) throw new ValidationError('timeslot.start', 'not an ISO date-time');
@@ -99,6 +118,14 @@ export function checkTimeslot(timeslot: Timeslot, maxDurationMinutes: number, no
   }
   if (end <= now.getTime()) {
     throw new ValidationError('timeslot.end', `must be in the future (now is ${now.toISOString()})`);
+  }
+  const horizon = now.getTime() + horizonDays * 86_400_000;
+  if (start > horizon) {
+    throw new ValidationError(
+      'timeslot.start',
+      `must be at most ${horizonDays} days ahead (the booking horizon ends ${new Date(horizon).toISOString()})`,
+      { horizonDays },
+    );
   }
   const minutes = (end - start) / 60_000;
   if (minutes > maxDurationMinutes) {
@@ -129,13 +156,14 @@ export interface CreateSessionResult {
  * Creates the reservation's session, or returns the one it already has (idempotent per
  * reservationId; concurrent duplicates create exactly one, the store's guard item decides).
  * A repeat that names another definition, version or user is a 409: a reservation has one
- * session. A new session needs an ACTIVE definition and a valid timeslot, pins the requested
- * (default: latest) version, and its workflow is started. The session records `ctx.bookedBy`
+ * session. A new session needs an ACTIVE definition, a valid timeslot within the booking
+ * horizon and requirements some enabled template can hold (else a 422 naming each failing
+ * dimension), pins the requested (default: latest) version, and its workflow is started. The session records `ctx.bookedBy`
  * as its tenant; a repeat for a reservation another tenant booked (outside `ctx.scope`) is a
  * 409 that names nothing of the other session (reservation ids are one namespace).
  */
 export async function createSession(
-  deps: SessionDeps,
+  deps: BookingDeps,
   input: CreateSessionInput,
   ctx: BookingContext = {},
 ): Promise<CreateSessionResult> {
@@ -156,7 +184,7 @@ export async function createSession(
       : await deps.definitions.getVersion(input.definitionId, input.definitionVersion);
 
   const now = nowOf(deps);
-  checkTimeslot(input.timeslot, pinned.maxDurationMinutes, now);
+  checkTimeslot(input.timeslot, pinned.maxDurationMinutes, now, deps.booking?.horizonDays);
   const draft = newSession(
     pinned,
     {
@@ -168,6 +196,8 @@ export async function createSession(
     },
     now.toISOString(),
   );
+  // A booking no enabled template could ever hold is refused now (422), not discovered at the slot.
+  await admitBooking(deps, draft);
   const {
     status: _status,
     version: _version,

@@ -20,6 +20,21 @@ export interface Page<T> {
 
 export const MAX_PAGE_SIZE = 1000;
 
+/** Every item of a paged listing, page after page of `limit` (default MAX_PAGE_SIZE). */
+export async function allPages<T>(
+  list: (page: PageRequest) => Promise<Page<T>>,
+  limit = MAX_PAGE_SIZE,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list({ limit, cursor });
+    items.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return items;
+}
+
 export function checkLimit(limit: number | undefined, fallback: number, field = 'limit'): number {
   if (limit === undefined) return fallback;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {

@@ -1,6 +1,11 @@
 import type * as z from 'zod';
 import { $ZodError } from 'zod/v4/core';
-import { type DomainErrorCode, isDomainError, ValidationError } from '../../kernel/index.ts';
+import {
+  type DomainErrorCode,
+  isDomainError,
+  UnprocessableError,
+  ValidationError,
+} from '../../kernel/index.ts';
 import { type FieldError, type HttpHeaders, type HttpResult, PROBLEM_TYPE_BASE, problem } from './problem.ts';
 
 /**
@@ -19,6 +24,7 @@ export const DOMAIN_ERROR_HTTP = {
   DUPLICATE: { status: 409, title: 'Already exists' },
   CONFLICT: { status: 409, title: 'Conflict' },
   NO_CAPACITY: { status: 409, title: 'No capacity' },
+  UNPROCESSABLE: { status: 422, title: 'Cannot be served' },
 } as const satisfies Record<DomainErrorCode, { status: number; title: string }>;
 
 export const problemTypeFor = (code: string): string =>
@@ -139,7 +145,11 @@ export function errorToProblem(error: unknown, ctx: ProblemContext = {}): Mapped
   if (isDomainError(error)) {
     const { status, title } = DOMAIN_ERROR_HTTP[error.code];
     const errors =
-      error instanceof ValidationError ? [{ path: error.field, message: stripField(error) }] : undefined;
+      error instanceof ValidationError
+        ? [{ path: error.field, message: stripField(error) }]
+        : error instanceof UnprocessableError
+          ? [...error.fieldErrors]
+          : undefined;
     const details = errors ? withoutField(error.details) : error.details;
     return {
       response: problem({

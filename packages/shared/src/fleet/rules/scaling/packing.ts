@@ -44,7 +44,8 @@ function workOf(need: Capacity, ref: Capacity): number {
   return w;
 }
 
-function placementRequest(s: ScalingSession): PlacementRequest {
+/** What placement is asked for a session (also the booking admission's request). */
+export function placementRequestOf(s: ScalingSession): PlacementRequest {
   return {
     requirements: s.requirements,
     licenseAffinity: s.licenseAffinity ?? [],
@@ -76,7 +77,7 @@ export function collectDemand(
     const need = requirementsAsCapacity(s.requirements);
     const waiting =
       startMs <= nowMs || (s.placementRejections !== undefined && s.placementRejections !== null);
-    out.push({ session: s, req: placementRequest(s), need, startMs, work: workOf(need, ref), waiting });
+    out.push({ session: s, req: placementRequestOf(s), need, startMs, work: workOf(need, ref), waiting });
   }
   out.sort(
     (a, b) =>
@@ -105,8 +106,9 @@ function virtualFromWorker(w: ScalingWorker): PlacementCandidate {
 /**
  * A fresh worker of `t` as placement would see it once RUNNING. Its AMI name is taken to be the
  * template's name pattern, so a definition's AMI glob matches when it matches that pattern text.
+ * Also the booking admission's view of a template (rules/admission.ts).
  */
-function virtualFromTemplate(t: ScalingTemplate, id: string): PlacementCandidate {
+export function virtualFromTemplate(t: ScalingTemplate, id: string): PlacementCandidate {
   return {
     id,
     status: 'RUNNING',
