@@ -76,6 +76,8 @@ export const SETTING_GROUPS = {
     defaults: DEFAULT_LIFECYCLE_CONFIG,
     kinds: ['session-task'],
     meanings: {
+      placementLeadSeconds:
+        'late placement: a booked session is placed (takes capacity) this long before its timeslot; never less than the instantiate lead',
       instantiateLeadSeconds: 'lead: the lab is imported and started this long before the timeslot',
       labBootTimeoutSeconds: 'a started lab must converge within this (else CML_BOOT_TIMEOUT)',
       gradingTimeoutSeconds: 'the Grading Engine gets this long before grading is FAULTED (GRADING_TIMEOUT)',

@@ -150,7 +150,12 @@ function envSetter(closers: Closer[]) {
   };
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /** Wait states that keep their real duration (by default the placement retry and lab boot waits are shortened). */
+  realWaits?: readonly string[];
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const closers: Closer[] = [];
   const close = async () => {
     const errors: unknown[] = [];
@@ -279,7 +284,11 @@ export async function startHarness(): Promise<Harness> {
       'CompleteTeardown',
     ];
     const sfn = await startLocalStepFunctions({
-      waitTimeOverrides: { WaitForLabBoot: 50, WaitBeforePlacementRetry: 250 },
+      waitTimeOverrides: Object.fromEntries(
+        Object.entries({ WaitForLabBoot: 50, WaitBeforePlacementRetry: 250 }).filter(
+          ([state]) => !opts.realWaits?.includes(state),
+        ),
+      ),
       retryIntervalOverrides: Object.fromEntries(
         [...taskStates, 'MarkRunning', 'CollectEvidence', 'ObserveLab', 'SubmitGrading', ...teardown].map(
           (s) => [s, 20],
@@ -355,13 +364,21 @@ export async function startHarness(): Promise<Harness> {
   }
 }
 
-/** A PENDING session of `definitionId` whose timeslot starts now and lasts `seconds`. */
+/**
+ * A PENDING session of `definitionId` whose timeslot starts now (or `startInSeconds` from now) and
+ * lasts `seconds`.
+ */
 export async function newSession(
   h: Harness,
-  opts: { definitionId?: string; seconds?: number; requirements?: typeof REQUIREMENTS } = {},
+  opts: {
+    definitionId?: string;
+    seconds?: number;
+    requirements?: typeof REQUIREMENTS;
+    startInSeconds?: number;
+  } = {},
 ): Promise<LabletSession> {
   const id = `s-${randomUUID().slice(0, 8)}`;
-  const now = Date.now();
+  const now = Date.now() + (opts.startInSeconds ?? 0) * 1000;
   return h.stores.sessions.create({
     id,
     definitionId: opts.definitionId ?? DEF_GRADED,

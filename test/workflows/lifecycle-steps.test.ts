@@ -12,6 +12,7 @@ import {
   importLabStep,
   ldsDevices,
   observedPorts,
+  PLACEMENT_WINDOW_WAIT_MAX_SECONDS,
   placeStep,
   protocolOf,
   reasonForError,
@@ -61,6 +62,36 @@ describe('placement steps', () => {
     expect(await errorName(placeStep(afterEnd, { sessionId: session.id, attempt: 6 }))).toBe('NoCapacity');
     await h.stores.sessions.transition(session.id, 'PENDING', 'TERMINATED', 'test');
     expect(await errorName(placeStep(d, { sessionId: session.id }))).toBe('Terminated');
+  });
+
+  it('before the placement window: places nothing, keeps the attempt count, sleeps until the window (at most 7 days a Wait)', async () => {
+    const lead = deps.config.placementLeadSeconds;
+    const now = Date.now();
+    const still = { ...deps, clock: () => new Date(now) };
+    const cpuBefore = (await h.stores.workers.get(h.worker.id)).allocatedCapacity.cpuCores;
+    const soon = await newSession(h, { startInSeconds: lead + 3600 });
+    const early = await placeStep(still, { sessionId: soon.id, attempt: 0 });
+    const opensAt = Date.parse(soon.timeslot.start) - lead * 1000;
+    expect(early).toEqual({
+      placed: false,
+      workerId: null,
+      attempt: 0,
+      retryAfterSeconds: Math.ceil((opensAt - now) / 1000),
+      instantiateAt: null,
+    });
+    const untouched = await h.stores.sessions.getSession(soon.id);
+    expect(untouched).toMatchObject({ status: 'PENDING', version: soon.version });
+    expect(untouched.workerId).toBeUndefined();
+    expect((await h.stores.workers.get(h.worker.id)).allocatedCapacity.cpuCores).toBe(cpuBefore);
+
+    const farAhead = await newSession(h, { startInSeconds: 30 * 86_400 });
+    expect((await placeStep(still, { sessionId: farAhead.id })).retryAfterSeconds).toBe(
+      PLACEMENT_WINDOW_WAIT_MAX_SECONDS,
+    );
+    // At the window it places.
+    const atWindow = { ...deps, clock: () => new Date(opensAt) };
+    expect(await placeStep(atWindow, { sessionId: soon.id })).toMatchObject({ placed: true, attempt: 1 });
+    await releaseCapacityStep(deps, { sessionId: soon.id });
   });
 
   it('CheckSchedule: due at the instantiate time; before that wakes within the check interval', async () => {

@@ -475,6 +475,8 @@ export const SANDBOX_ENV_DEFAULTS: Readonly<Record<string, string>> = {
   LCM_STAGE: LOCAL_STAGE,
   /** A sandbox instance boots (and its CML answers) in 2 s (AWS: ~15 minutes). */
   LCM_SANDBOX_BOOT_SECONDS: '2',
+  /** Late placement: a booked session takes capacity 30 s before its timeslot (AWS: 15 minutes). */
+  LCM_PLACEMENT_LEAD_SECONDS: '30',
   /** Import and start the lab 5 s before the timeslot starts (AWS: 10 minutes). */
   LCM_INSTANTIATE_LEAD_SECONDS: '5',
   LCM_LAB_BOOT_TIMEOUT_SECONDS: '120',

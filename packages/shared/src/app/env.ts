@@ -66,6 +66,7 @@ export const EVIDENCE_ENV = {
 
 /** The session workflow's timing, whole seconds (LifecycleConfig). */
 export const LIFECYCLE_CONFIG_ENV = {
+  LCM_PLACEMENT_LEAD_SECONDS: envNumber({ min: 0, integer: true }),
   LCM_INSTANTIATE_LEAD_SECONDS: envNumber({ min: 0, integer: true }),
   LCM_LAB_BOOT_TIMEOUT_SECONDS: envNumber({ min: 1, integer: true }),
   LCM_GRADING_TIMEOUT_SECONDS: envNumber({ min: 1, integer: true }),

@@ -32,13 +32,14 @@ import { tableStores } from './stores.ts';
  * | LCM_GRADING_BASE_URL, LCM_GRADING_API_KEY_SECRET_ID (or LCM_GRADING_API_KEY locally) | Grading Engine |
  * | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN (+ AWS_ENDPOINT_URL_SFN locally) | resolving task tokens |
  * | EVIDENCE_BUCKET, or EVIDENCE_DIR locally | the evidence store: wired by the tasks that write it (`evidenceStore`) |
- * | LCM_INSTANTIATE_LEAD_SECONDS, LCM_LAB_BOOT_TIMEOUT_SECONDS, LCM_GRADING_TIMEOUT_SECONDS, LCM_PLACEMENT_RETRY_BASE_SECONDS, LCM_PLACEMENT_RETRY_MAX_SECONDS | timing (LifecycleConfig) |
+ * | LCM_PLACEMENT_LEAD_SECONDS, LCM_INSTANTIATE_LEAD_SECONDS, LCM_LAB_BOOT_TIMEOUT_SECONDS, LCM_GRADING_TIMEOUT_SECONDS, LCM_PLACEMENT_RETRY_BASE_SECONDS, LCM_PLACEMENT_RETRY_MAX_SECONDS | timing (LifecycleConfig) |
  *
  * A partner that is not configured fails with a clear message when first called.
  */
 
 /** The variable of each LifecycleConfig field (whole seconds); set per stage by infra/lib/settings.ts. */
 export const LIFECYCLE_CONFIG_VARIABLES = {
+  placementLeadSeconds: 'LCM_PLACEMENT_LEAD_SECONDS',
   instantiateLeadSeconds: 'LCM_INSTANTIATE_LEAD_SECONDS',
   labBootTimeoutSeconds: 'LCM_LAB_BOOT_TIMEOUT_SECONDS',
   gradingTimeoutSeconds: 'LCM_GRADING_TIMEOUT_SECONDS',

@@ -30,6 +30,11 @@ export interface SessionStepDeps {
 }
 
 export interface LifecycleConfig {
+  /**
+   * How long before the timeslot starts the session is placed (default 900 s): until then it holds
+   * no capacity and its workflow sleeps (late placement). Never less than instantiateLeadSeconds.
+   */
+  placementLeadSeconds: number;
   /** How long before the timeslot starts the lab is imported and started (default 600 s). */
   instantiateLeadSeconds: number;
   /** How long a started lab may take to converge (default 900 s). */
@@ -42,12 +47,19 @@ export interface LifecycleConfig {
 }
 
 export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
+  placementLeadSeconds: 900,
   instantiateLeadSeconds: 600,
   labBootTimeoutSeconds: 900,
   gradingTimeoutSeconds: 1800,
   placementRetryBaseSeconds: 30,
   placementRetryMaxSeconds: 300,
 };
+
+/** When the session's placement window opens: timeslot start minus the placement lead (at least the instantiate lead). */
+export function placementWindowOpensAt(timeslotStart: string, config: LifecycleConfig): number {
+  const lead = Math.max(config.placementLeadSeconds, config.instantiateLeadSeconds);
+  return Date.parse(timeslotStart) - lead * 1000;
+}
 
 /** Who the workflow's own transitions are attributed to in the session history. */
 export const WORKFLOW_ACTOR = 'workflow:session-lifecycle';

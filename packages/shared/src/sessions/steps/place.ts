@@ -3,6 +3,7 @@ import { nowOf } from '../../platform/index.ts';
 import { placeSession } from '../place-session.ts';
 import {
   assertNotTerminated,
+  placementWindowOpensAt,
   type SessionStepDeps,
   secondsUntil,
   WORKFLOW_ACTOR,
@@ -29,8 +30,22 @@ export interface PlaceStepOutput {
 }
 
 /**
- * PlaceSession: places the session (placement transaction, rejection summary stored on the
- * session while nothing fits, so the scaler sees the demand). Not placed: the state machine
+ * The longest single Wait before the placement window (7 days): a booking further ahead sleeps in
+ * at most ceil(horizon / 7 days) Waits (26 for the default 180-day horizon, 3 state transitions
+ * each), whatever its lead time; it also keeps every timer of the local engine below Node's 24.8-day
+ * setTimeout limit.
+ */
+export const PLACEMENT_WINDOW_WAIT_MAX_SECONDS = 7 * 86_400;
+
+/**
+ * PlaceSession: late placement (issue 10, item 1). Before the placement window opens (timeslot
+ * start minus `placementLeadSeconds`) nothing is placed: the session stays PENDING with no worker,
+ * holding no capacity or ports, and the state machine sleeps until the window in the same Wait it
+ * retries in (no polling: one Wait of up to PLACEMENT_WINDOW_WAIT_MAX_SECONDS). Terminating such a
+ * session stops its execution at once (booking.ts: nothing to release).
+ *
+ * From the window on it places the session (placement transaction, rejection summary stored on
+ * the session while nothing fits, so the scaler sees the demand). Not placed: the state machine
  * waits `retryAfterSeconds` (exponential backoff) and calls again, until the timeslot is lost —
  * then `NoCapacity` (reason NO_CAPACITY).
  */
@@ -38,6 +53,17 @@ export async function placeStep(deps: SessionStepDeps, input: PlaceStepInput): P
   const { sessionId, attempt } = PlaceStepInput.parse(input);
   const session = await deps.stores.sessions.getSession(sessionId);
   assertNotTerminated(session);
+  const opensAt = placementWindowOpensAt(session.timeslot.start, deps.config);
+  const before = nowOf(deps).getTime();
+  if (!session.workerId && before < opensAt) {
+    return {
+      placed: false,
+      workerId: null,
+      attempt,
+      retryAfterSeconds: Math.min(PLACEMENT_WINDOW_WAIT_MAX_SECONDS, Math.ceil((opensAt - before) / 1000)),
+      instantiateAt: null,
+    };
+  }
   const result = await placeSession(
     { ...deps.stores, ...(deps.clock ? { clock: deps.clock } : {}) },
     sessionId,
