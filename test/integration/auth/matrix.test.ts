@@ -87,6 +87,8 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   // fleet
   getFleetCapacity: [A, O, V],
   getFleetScaling: [A, O, V],
+  getFleetCost: [A, O, V],
+  getFleetUsage: [A, O, V],
   // partner CloudEvents: no JWT (the handler checks an HMAC signature of the body instead)
   ingestEvents: PUBLIC,
 };
