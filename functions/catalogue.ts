@@ -321,7 +321,10 @@ export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
     description:
       'Sessions: book (starts the session workflow), list, read, terminate, finish, observe, history; reservations',
   }),
-  api('fleet', { needs: ['table-read'], description: 'Fleet capacity and the scaling audit trail' }),
+  api('fleet', {
+    needs: ['table-read'],
+    description: 'Fleet capacity, the scaling audit trail, cost and usage over a window',
+  }),
   api('events', {
     needs: ['table-read', 'bus', 'event-partners'],
     description: 'POST /v1/events: partners’ signed CloudEvents onto the bus',

@@ -3,21 +3,32 @@ import { apiStoresOf } from '@lcm/shared/app';
 import {
   DynamoScalingStore,
   DynamoWorkerStore,
+  DynamoWorkerTemplateStore,
   getFleetCapacity,
   listScalingDecisions,
 } from '@lcm/shared/fleet';
 import { json } from '@lcm/shared/platform';
+import { DynamoSessionStore, getFleetCost, getFleetUsage } from '@lcm/shared/sessions';
 
-/** /v1/fleet: capacity view and the scaling audit trail, over the two stores they read. */
+/**
+ * /v1/fleet: capacity view, the scaling audit trail, cost and usage over a window (the cost and
+ * usage read models read the workers', templates' and sessions' histories: sessions/cost.ts).
+ */
 const apiStores = apiStoresOf((cfg) => ({
   workers: new DynamoWorkerStore(cfg),
+  templates: new DynamoWorkerTemplateStore(cfg),
+  sessions: new DynamoSessionStore(cfg),
   scaling: new DynamoScalingStore(cfg),
 }));
 
-export const handler = operationsHandler('fleet', {
-  getFleetCapacity: async () =>
-    json(200, await getFleetCapacity(apiStores()), { 'cache-control': 'no-store' }),
+const noStore = { 'cache-control': 'no-store' };
 
-  getFleetScaling: async ({ query }) =>
-    json(200, await listScalingDecisions(apiStores(), query), { 'cache-control': 'no-store' }),
+export const handler = operationsHandler('fleet', {
+  getFleetCapacity: async () => json(200, await getFleetCapacity(apiStores()), noStore),
+
+  getFleetScaling: async ({ query }) => json(200, await listScalingDecisions(apiStores(), query), noStore),
+
+  getFleetCost: async ({ query }) => json(200, await getFleetCost(apiStores(), query), noStore),
+
+  getFleetUsage: async ({ query }) => json(200, await getFleetUsage(apiStores(), query), noStore),
 });

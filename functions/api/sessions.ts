@@ -1,6 +1,7 @@
 import {
   type OperationRequest,
   operationsHandler,
+  seesCost,
   sessionActionReply,
   sessionDetailFor,
   sessionPage,
@@ -11,9 +12,11 @@ import { apiBookingConfig, apiSessionEngine, apiStores } from '@lcm/shared/app';
 import { json, runIdempotent } from '@lcm/shared/platform';
 import {
   type BookingDeps,
+  type CostDeps,
   createSession,
   finishSession,
   getReservationSessions,
+  getSessionCost,
   getSessionHistory,
   getSessionView,
   listSessions,
@@ -34,11 +37,16 @@ const defaultDeps = (): BookingDeps => ({
   engine: apiSessionEngine(),
   booking: apiBookingConfig(),
 });
+/** What a session's cost reads besides the session: its worker and the worker's template. */
+type SessionCostDeps = Pick<CostDeps, 'workers' | 'templates' | 'clock'>;
 
 const byOf = (req: Pick<OperationRequest<'terminateSession'>, 'caller'>): string => req.caller?.sub ?? 'api';
 const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;
 
-export function sessionsHandler(deps: () => BookingDeps = defaultDeps) {
+export function sessionsHandler(
+  deps: () => BookingDeps = defaultDeps,
+  costDeps: () => SessionCostDeps = apiStores,
+) {
   return operationsHandler(
     'sessions',
     {
@@ -52,8 +60,12 @@ export function sessionsHandler(deps: () => BookingDeps = defaultDeps) {
       },
       listSessions: async ({ query, caller }) =>
         json(200, sessionPage(await listSessions(deps(), query, sessionScopeOf(caller)))),
-      getSession: async ({ params, caller }) =>
-        json(200, sessionDetailFor(caller, await getSessionView(deps(), params.id, sessionScopeOf(caller)))),
+      getSession: async ({ params, caller }) => {
+        const view = await getSessionView(deps(), params.id, sessionScopeOf(caller));
+        // Only for those who may see it (never the portal, which polls this): two GetItems more.
+        const cost = seesCost(caller) ? await getSessionCost(costDeps(), view, view.history) : undefined;
+        return json(200, sessionDetailFor(caller, view, cost));
+      },
       getSessionHistory: async ({ params, caller }) =>
         json(200, await getSessionHistory(deps(), params.id, sessionScopeOf(caller))),
       getReservation: async ({ params, caller }) =>

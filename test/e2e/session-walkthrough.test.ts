@@ -250,6 +250,119 @@ const outboundFor = (log: BusLog, sessionId: string) =>
 
 const statusPath = (s: SessionView) => s.history.map((h) => h.to);
 
+interface SessionCost {
+  workerId: string;
+  templateName: string;
+  capacityShare: number;
+  heldFrom: string;
+  heldUntil: string;
+  heldHours: number;
+  runningPerHourUsd: number;
+  costUsd: number;
+  final: boolean;
+  priced: boolean;
+}
+
+/**
+ * A terminated session shows up in its own cost (operators; never the portal), in GET /v1/fleet/cost
+ * (its definition's group, the totals) and in GET /v1/fleet/usage (the steps it held capacity in),
+ * from the histories the run stored. The seeded template costs $3.96/h and declares 48 cpu,
+ * 192 GB, 500 GB, 40 nodes; both seeded workers run the whole time, so the session's charge is its
+ * dominant share × $3.96 × the hours it held its placement.
+ */
+async function expectCostOf(local: LocalJson, sessionId: string, asPortal: SessionView): Promise<void> {
+  expect(asPortal).not.toHaveProperty('cost');
+  const { status, body } = await api<SessionView & { cost: SessionCost; requirements: Json }>(
+    local,
+    'operator',
+    `/v1/sessions/${sessionId}`,
+  );
+  expect(status).toBe(200);
+  const cost = body.cost;
+  const req = body.requirements as {
+    cpuCores: number;
+    memoryGb: number;
+    storageGb: number;
+    nodeCount: number;
+  };
+  const share = Math.min(
+    1,
+    Math.max(req.cpuCores / 48, req.memoryGb / 192, req.storageGb / 500, req.nodeCount / 40),
+  );
+  expect(cost).toMatchObject({
+    workerId: body.workerId,
+    templateName: 'sandbox-cml',
+    runningPerHourUsd: 3.96,
+    final: true,
+    priced: true,
+  });
+  expect(cost.capacityShare).toBeCloseTo(share, 6);
+  // Held from the placement (→ SCHEDULED) to the teardown's release (→ STOPPED): seconds here.
+  const heldMs = Date.parse(cost.heldUntil) - Date.parse(cost.heldFrom);
+  expect(heldMs).toBeGreaterThan(0);
+  expect(heldMs).toBeLessThan(STEP_TIMEOUT_MS * 4);
+  expect(cost.costUsd).toBeGreaterThan(0);
+  expect(cost.costUsd).toBeCloseTo((share * 3.96 * heldMs) / 3_600_000, 5);
+
+  // The fleet's cost over a window around the run: the session is its definition's one session.
+  const from = new Date(Date.parse(cost.heldFrom) - 60_000).toISOString();
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const byDef = await api<{
+    totals: Json & { totalUsd: number; attributedUsd: number; idleUsd: number };
+    groups: Json[];
+  }>(local, 'viewer', `/v1/fleet/cost?from=${from}&to=${to}&groupBy=definition`);
+  expect(byDef.status).toBe(200);
+  expect(byDef.body.groups).toEqual([
+    {
+      key: 'demo-ospf-graded',
+      costUsd: cost.costUsd,
+      attributedUsd: cost.costUsd,
+      sessions: 1,
+      meanCostPerSessionUsd: cost.costUsd,
+    },
+  ]);
+  expect(byDef.body.totals).toMatchObject({ attributedUsd: cost.costUsd, sessions: 1 });
+  // Two workers ran at $3.96/h the whole window (so far): the rest is idle or unallocated.
+  expect(byDef.body.totals.totalUsd).toBeGreaterThan(cost.costUsd);
+  expect(byDef.body.totals.idleUsd).toBeGreaterThan(0);
+  const byTemplate = await api<{ groups: Json[] }>(
+    local,
+    'admin',
+    `/v1/fleet/cost?from=${from}&to=${to}&groupBy=template`,
+  );
+  expect(byTemplate.body.groups.map((g) => [g.key, g.sessions])).toEqual([['sandbox-cml', 1]]);
+  expect((await api(local, 'portal', `/v1/fleet/cost?from=${from}&to=${to}`)).status).toBe(403);
+
+  // Usage per second around the hold: the steps it held capacity in show it and its requirements.
+  const uFrom = new Date(Date.parse(cost.heldFrom) - 2_000).toISOString();
+  const uTo = new Date(Date.parse(cost.heldUntil) + 2_000).toISOString();
+  const usage = await api<{
+    points: Array<
+      Json & {
+        sessionsHeld: number;
+        sessionsActive: number;
+        allocated: Json;
+        workersByStatus: Json;
+        costRatePerHourUsd: number;
+      }
+    >;
+  }>(local, 'operator', `/v1/fleet/usage?from=${uFrom}&to=${uTo}&step=1`);
+  expect(usage.status).toBe(200);
+  const points = usage.body.points;
+  expect(points.length).toBeGreaterThanOrEqual(4);
+  expect(points[0]).toMatchObject({ sessionsHeld: 0, sessionsActive: 0, costRatePerHourUsd: 7.92 });
+  expect(points[0]!.workersByStatus).toMatchObject({ RUNNING: 2 });
+  expect(points.some((p) => p.sessionsHeld === 1)).toBe(true);
+  expect(points.at(-1)).toMatchObject({ sessionsHeld: 0 });
+  const active = points.find((p) => p.sessionsActive === 1);
+  expect(active?.allocated).toEqual({
+    cpuCores: req.cpuCores,
+    memoryGb: req.memoryGb,
+    storageGb: req.storageGb,
+    maxNodes: req.nodeCount,
+  });
+}
+
 describe('walk-through: a session from booking to score (npm start, default settings)', () => {
   let first: { run: NpmStart; local: LocalJson };
   let graded: SessionView;
@@ -414,6 +527,9 @@ describe('walk-through: a session from booking to score (npm start, default sett
     expect(boots.length).toBeGreaterThanOrEqual(1);
     expect(boots.every((b) => b.unit === 'Seconds' && b.min > 0 && b.history.length === b.count)).toBe(true);
     expect(m.totals.SessionsBooked).toBe(1);
+
+    // Its cost (issue 13, item 4; docs/cost.md), through the normal API routes of the local stack.
+    await expectCostOf(local, booked.id, graded);
 
     await stop(first.run, local, 'SIGTERM');
   }, 240_000);

@@ -431,6 +431,8 @@ describe('GET /v1/sessions/{id}, /history and /v1/reservations/{reservationId}',
       score: null,
       observations: [],
       history: [],
+      // Never placed: no cost (a viewer may see it; docs/cost.md).
+      cost: null,
     });
 
     const now = new Date().toISOString();

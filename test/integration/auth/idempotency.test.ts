@@ -253,6 +253,8 @@ describe('wiring', () => {
       operationsHandler('fleet', {
         getFleetCapacity: async () => json(200, {}),
         getFleetScaling: async () => json(200, { items: [] }),
+        getFleetCost: async () => json(200, {}),
+        getFleetUsage: async () => json(200, {}),
       }),
     ).not.toThrow();
   });

@@ -87,6 +87,8 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   // fleet
   getFleetCapacity: [A, O, V],
   getFleetScaling: [A, O, V],
+  getFleetCost: [A, O, V],
+  getFleetUsage: [A, O, V],
   // partner CloudEvents: no JWT (the handler checks an HMAC signature of the body instead)
   ingestEvents: PUBLIC,
 };
@@ -335,6 +337,8 @@ describe('fields × tenants: two portal clients × every role × every read rout
           if (k === 'taskToken') found.push(`taskToken at ${path}`);
           if (k === 'password') found.push(`password at ${path}`);
           if (inDevice && k === 'username') found.push(`device username at ${path}`);
+          // A session's cost is internal (sessions:cost): never in a portal's reply.
+          if ((caller === 'portalA' || caller === 'portalB') && k === 'cost') found.push(`cost at ${path}`);
           walk(x, `${path}.${k}`, false);
         }
       }
@@ -361,6 +365,17 @@ describe('fields × tenants: two portal clients × every role × every read rout
     return found;
   }
 
+  /** The fleet's cost and usage need a window (the last hour, up to a minute from now). */
+  const windowOf = () => {
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    return `from=${from}&to=${to}`;
+  };
+  const WINDOW_QUERY: Record<string, string> = {
+    getFleetCost: `?${windowOf()}&groupBy=definition`,
+    getFleetUsage: `?${windowOf()}&step=60`,
+  };
+
   it('0 unexpected allows and 0 leaked fields in any 2xx body', async () => {
     const a = booked.portalA;
     const reads = OPERATIONS.filter((o) => o.method === 'GET');
@@ -385,7 +400,7 @@ describe('fields × tenants: two portal clients × every role × every read rout
         // about B's too): portal B must get 404 for A's, A for B's.
         for (const target of [booked.portalA, booked.portalB]) {
           const path = pathOf(o.path, paramsFor(o.group, target));
-          const query = o.operationId === 'listSessions' ? '?limit=100' : '';
+          const query = o.operationId === 'listSessions' ? '?limit=100' : (WINDOW_QUERY[o.operationId] ?? '');
           const res = await send(caller, 'GET', `${path}${query}`);
           requests++;
           const role = roleOf(caller);

@@ -17,6 +17,8 @@ import {
   DefinitionIdParams,
   DefinitionObservationsQuery,
   DefinitionVersionParams,
+  FleetCostQuery,
+  FleetUsageQuery,
   ListDefinitionsQuery,
   ListSessionsQuery,
   ListWorkersQuery,
@@ -36,6 +38,8 @@ import {
   ContentSyncRequestResultSchema,
   DefinitionObservationsSchema,
   FleetCapacitySchema,
+  FleetCostSchema,
+  FleetUsageReplySchema,
   ObservationRequestResultSchema,
   SessionActionResultSchema,
   SessionViewSchema,
@@ -424,8 +428,10 @@ export const OPERATIONS = [
     path: '/v1/sessions/{id}',
     group: 'sessions',
     permission: 'sessions:read',
-    summary: 'A session with its user session, grading, score, observations',
-    description: `${OWN_SESSIONS} userSession.loginUrl only for admins and the portal client that booked the session.`,
+    summary: 'A session with its user session, grading, score, observations (and cost, for operators)',
+    description:
+      `${OWN_SESSIONS} userSession.loginUrl only for admins and the portal client that booked the session. ` +
+      "`cost` (what the session's share of its worker cost, docs/cost.md) only for operators, viewers and admins.",
     params: SessionIdParams,
     response: SessionViewSchema,
     successStatus: 200,
@@ -515,6 +521,35 @@ export const OPERATIONS = [
     summary: 'Scaling decisions (inputs summarised, action, reason), newest first',
     query: PageQuery,
     response: pageOf(ScalingDecisionSchema),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getFleetCost',
+    method: 'GET',
+    path: '/v1/fleet/cost',
+    group: 'fleet',
+    permission: 'fleet:read',
+    summary: 'Fleet cost over a window: totals, per day / template / definition, idle share, utilisation',
+    description:
+      "Each worker's cost (its template's price while it runs, its volumes while STOPPED) is charged to the " +
+      'sessions it held by capacity share × hours; idle, unallocated and stopped cost are reported separately ' +
+      '(docs/cost.md). Reads the workers, the sessions starting from 8 days before `from` to 7 days after `to` ' +
+      'and the histories of those that may have held capacity in the window; `read` says how many.',
+    query: FleetCostQuery,
+    response: FleetCostSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getFleetUsage',
+    method: 'GET',
+    path: '/v1/fleet/usage',
+    group: 'fleet',
+    permission: 'fleet:read',
+    summary: 'Fleet usage per step: workers by status, declared and allocated capacity, sessions, cost rate',
+    description:
+      "Sampled at each step's start; sessionsHeld and costUsd cover the whole step. Reads what getFleetCost reads.",
+    query: FleetUsageQuery,
+    response: FleetUsageReplySchema,
     successStatus: 200,
   }),
 

@@ -10,6 +10,8 @@ import {
 import {
   ApplyObservedInputSchema,
   DEFAULT_OBSERVATION_LIMIT,
+  FleetCostInputSchema,
+  FleetUsageInputSchema,
   MAX_OBSERVATION_LIMIT,
   NewSessionSchema,
   SessionFilterSchema,
@@ -76,6 +78,10 @@ export const ReservationParams = z.object({ reservationId: NewSessionSchema.shap
 export const CreateSessionBody = NewSessionSchema.strict().meta({ id: 'CreateLabletSession' });
 export const ListSessionsQuery = PageQuery.extend(SessionFilterSchema.shape);
 export const SessionActionBody = Reason.meta({ id: 'SessionAction' });
+
+// fleet: cost and usage (the use cases' own query schemas: window bounds, groupBy, step)
+export const FleetCostQuery = FleetCostInputSchema;
+export const FleetUsageQuery = FleetUsageInputSchema;
 
 /** Every list reply: a page of items and an opaque cursor for the next page. */
 export const pageOf = <T extends z.ZodType>(item: T) =>

@@ -4,6 +4,8 @@ import { FleetCapacitySchema as FleetCapacity } from '../fleet/index.ts';
 import {
   ApplyObservedResultSchema as ApplyObservedResult,
   DefinitionObservationsSchema as DefinitionObservations,
+  FleetCostReportSchema as FleetCostReport,
+  FleetUsageSchema as FleetUsage,
   ObservationRequestResultSchema as ObservationRequestResult,
 } from '../sessions/index.ts';
 import { DefinitionReplySchema, SessionActionReplySchema, SessionDetailSchema } from './views.ts';
@@ -16,6 +18,12 @@ import { DefinitionReplySchema, SessionActionReplySchema, SessionDetailSchema } 
 
 /** The reply of getFleetCapacity. */
 export const FleetCapacitySchema = FleetCapacity.meta({ id: 'FleetCapacity' });
+
+/** The reply of getFleetCost. */
+export const FleetCostSchema = FleetCostReport.meta({ id: 'FleetCost' });
+
+/** The reply of getFleetUsage. */
+export const FleetUsageReplySchema = FleetUsage.meta({ id: 'FleetUsage' });
 
 /** GET /v1/sessions/{id}: the session with its child records and history, as the caller may see it. */
 export const SessionViewSchema = SessionDetailSchema.meta({ id: 'LabletSessionView' });

@@ -34,6 +34,8 @@ export const PERMISSIONS = [
   'sessions:login-url:any',
   /** The learner's `userSession.loginUrl` of the sessions the caller's client booked. */
   'sessions:login-url:own',
+  /** A session's `cost` (what its share of its worker cost; docs/cost.md). Internal: not for the portal. */
+  'sessions:cost',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -42,6 +44,7 @@ export const VIEW_PERMISSIONS = [
   'sessions:read-all',
   'sessions:login-url:any',
   'sessions:login-url:own',
+  'sessions:cost',
 ] as const satisfies readonly Permission[];
 
 const READ_ALL: Permission[] = [
@@ -52,6 +55,7 @@ const READ_ALL: Permission[] = [
   'reservations:read',
   'fleet:read',
   'sessions:read-all',
+  'sessions:cost',
 ];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {

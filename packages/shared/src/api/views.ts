@@ -11,6 +11,8 @@ import {
   ACTION_OUTCOMES,
   type ActionResult,
   ALL_SESSIONS,
+  type SessionCost,
+  SessionCostSchema,
   type SessionScope,
   type SessionView,
   SessionViewSchema,
@@ -70,6 +72,13 @@ export const SessionDetailSchema = SessionViewSchema.extend({
         'the session; absent for everyone else.',
     }),
   }).nullable(),
+  cost: SessionCostSchema.nullable()
+    .optional()
+    .meta({
+      description:
+        "What the session's share of its worker cost (docs/cost.md); null when it was never placed. Only for " +
+        'operators, viewers and admins (`sessions:cost`); the portal never sees it.',
+    }),
 });
 export type SessionDetail = z.output<typeof SessionDetailSchema>;
 
@@ -101,6 +110,10 @@ export const seesLoginUrl = (
   );
 };
 
+/** Whether the viewer may see what a session cost (operators, viewers, admins; never the portal). */
+export const seesCost = (viewer: Viewer | undefined): boolean =>
+  viewer !== undefined && hasPermission(viewer.roles, 'sessions:cost');
+
 /** The wait without its task token. */
 const waitView = (wait: NonNullable<LabletSession['pendingWait']>) => ({
   kind: wait.kind,
@@ -113,15 +126,27 @@ export function sessionReply(session: LabletSession): SessionReply {
   return pendingWait ? { ...rest, pendingWait: waitView(pendingWait) } : rest;
 }
 
-/** The session detail for this viewer: no task token, the login URL only where the role table allows. */
-export function sessionDetailFor(viewer: Viewer | undefined, view: SessionView): SessionDetail {
+/**
+ * The session detail for this viewer: no task token, the login URL only where the role table
+ * allows, the cost (computed by the caller, getSessionCost) only for those who may see it.
+ */
+export function sessionDetailFor(
+  viewer: Viewer | undefined,
+  view: SessionView,
+  cost?: SessionCost | null,
+): SessionDetail {
   const { pendingWait, userSession, ...rest } = view;
   let shownUser = userSession;
   if (userSession && !seesLoginUrl(viewer, view)) {
     const { loginUrl: _hidden, ...withoutUrl } = userSession;
     shownUser = withoutUrl;
   }
-  return { ...rest, ...(pendingWait ? { pendingWait: waitView(pendingWait) } : {}), userSession: shownUser };
+  return {
+    ...rest,
+    ...(pendingWait ? { pendingWait: waitView(pendingWait) } : {}),
+    userSession: shownUser,
+    ...(cost !== undefined && seesCost(viewer) ? { cost } : {}),
+  };
 }
 
 export const sessionActionReply = (result: ActionResult): SessionActionReply => ({

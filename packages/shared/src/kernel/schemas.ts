@@ -136,6 +136,11 @@ export const WorkerTemplateSchema = z.object({
   amiId: z.string().max(64).optional(),
   amiNamePattern: z.string().max(256).optional(),
   costPerHourUsd: nonNeg.max(10_000),
+  /**
+   * USD per hour of a STOPPED worker (its volumes). Absent: the template's storageGb at the default
+   * volume price (fleet/rules/cost.ts, docs/cost.md).
+   */
+  stoppedCostPerHourUsd: nonNeg.max(10_000).optional(),
   licenseType: LicenseTypeSchema,
   podType: PodTypeSchema.default('CML_ON_AWS'),
   bootMinutes: z.number().int().min(1).max(240).default(15),

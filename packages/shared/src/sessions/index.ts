@@ -1,5 +1,6 @@
 /** Public surface of the `sessions` context. */
 export * from './booking.ts';
+export * from './cost.ts';
 export * from './observations.ts';
 export * from './partner-events.ts';
 export * from './place-session.ts';

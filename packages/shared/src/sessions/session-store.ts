@@ -104,6 +104,8 @@ export interface SessionStore {
   get(id: string): Promise<LabletSessionAggregate>;
   /** The session item only (one consistent GetItem). */
   getSession(id: string): Promise<LabletSession>;
+  /** The session's history only, oldest first (Query `PK=SESSION#<id>`, `begins_with(SK, 'HIST#')`). */
+  listHistory(id: string): Promise<LabletSessionAggregate['history']>;
   getByReservation(reservationId: string): Promise<LabletSession>;
   /** Sessions in a status ordered by timeslot start (GSI1), optionally within [startFrom, startTo). */
   listByStatus(status: SessionStatus, opts?: SessionTimeRange): Promise<Page<LabletSession>>;
@@ -246,6 +248,14 @@ export class DynamoSessionStore implements SessionStore {
     const item = await this.getItem(keys.session(id));
     if (!item) throw new NotFoundError(ENTITY.session, id);
     return parseItem(LabletSessionSchema, item);
+  }
+
+  async listHistory(id: string): Promise<LabletSessionAggregate['history']> {
+    const items = await queryAll(this.cfg.client, this.cfg.tableName, {
+      pk: keys.sessionPartition(id),
+      sk: { beginsWith: keys.historyPrefix },
+    });
+    return items.map((i) => parseItem(HistoryEntrySchema, i));
   }
 
   async getByReservation(reservationId: string): Promise<LabletSession> {
