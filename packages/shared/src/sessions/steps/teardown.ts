@@ -6,6 +6,7 @@ import { releaseSession } from '../release-session.ts';
 import type { SessionPatch } from '../session-store.ts';
 import { type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { causeMessage, FAILURE_REASONS, type FailureReason, reasonForError } from './errors.ts';
+import { faultOpenGrading } from './grading.ts';
 import { findSessionLab, SessionStepInput } from './instantiate.ts';
 
 /**
@@ -53,7 +54,8 @@ export function teardownReason(input: Pick<z.output<typeof BeginTeardownInput>, 
 
 /**
  * BeginTeardown: records the failure reason (the first one wins), clears the pending wait, marks a
- * GRADING_TIMEOUT grading FAULTED, and moves a working session to STOPPING.
+ * grading still open FAULTED with the reason and its cause (GRADING_TIMEOUT, GRADING_UNAVAILABLE
+ * after a failed submit, TERMINATED, ...), and moves a working session to STOPPING.
  */
 export async function beginTeardownStep(
   deps: SessionStepDeps,
@@ -67,15 +69,14 @@ export async function beginTeardownStep(
   if (isTerminalSession(session.status)) return { reason, detail: detail ?? null, status: session.status };
 
   if (reason === 'GRADING_TIMEOUT') {
-    const g = aggregate.grading;
-    if (!g || g.status === 'PENDING' || g.status === 'SUBMITTED') {
-      await deps.stores.sessions.putGrading(sessionId, {
-        ...g,
-        status: 'FAULTED',
-        error: 'GRADING_TIMEOUT: no result from the Grading Engine in time',
-        completedAt: nowOf(deps).toISOString(),
-      });
-    }
+    await faultOpenGrading(
+      deps,
+      sessionId,
+      aggregate.grading ?? { status: 'PENDING' },
+      'GRADING_TIMEOUT: no result from the Grading Engine in time',
+    );
+  } else if (reason) {
+    await faultOpenGrading(deps, sessionId, aggregate.grading, `${reason}${detail ? `: ${detail}` : ''}`);
   }
 
   const patch: SessionPatch = {
