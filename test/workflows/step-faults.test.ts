@@ -1,8 +1,14 @@
+import { lifecycleDepsFromEnv } from '@lcm/shared/app';
 import type { SessionStatus } from '@lcm/shared/kernel';
 import { SESSION_TRANSITIONS } from '@lcm/shared/kernel';
-import { ensureWorkflowStarted, reasonForError, terminateSession } from '@lcm/shared/sessions';
+import {
+  archiveLdsStep,
+  ensureWorkflowStarted,
+  reasonForError,
+  terminateSession,
+} from '@lcm/shared/sessions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Harness, newSession, startHarness, waitForPendingWait } from './harness.ts';
+import { type Harness, newSession, startHarness, waitForPendingWait, waitForStatus } from './harness.ts';
 
 /**
  * The smaller workflow faults of issue 12 (item 6), each through the session-lifecycle ASL run
@@ -172,5 +178,74 @@ describe('a CML start failure (item 6b)', () => {
     expect(reasonForError('CmlStartRejected')).toBe('CML_START_FAILED');
     expect(reasonForError('CmlImportFailed')).toBe('CML_IMPORT_FAILED');
     expect(reasonForError('CmlImportRejected')).toBe('CML_IMPORT_FAILED');
+  });
+});
+
+describe('LDS sessions are created idempotently (item 6d)', () => {
+  const creates = () =>
+    h.lds.requests().filter((r) => r.method === 'POST' && r.path === '/api/v1/sessions').length;
+  const lookups = () =>
+    h.lds.requests().filter((r) => r.method === 'GET' && r.path === '/api/v1/sessions').length;
+
+  it('LDS creates the session but its answer is lost, every time: the retry finds it by LCM’s id and adopts it', async () => {
+    h.lds.injectFault({
+      method: 'POST',
+      path: '^/api/v1/sessions$',
+      status: 503,
+      after: true,
+      times: 'always',
+    });
+    const createsBefore = creates();
+    const session = await start();
+    await waitForStatus(h, session.id, 'READY');
+    const mine = h.lds.sessions().filter((s) => s.externalSessionId === session.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.devices.length).toBeGreaterThan(0);
+    const { userSession } = await h.stores.sessions.get(session.id);
+    expect(userSession).toMatchObject({ ldsSessionId: mine[0]!.id, loginUrl: mine[0]!.loginUrl });
+    // Every create answered 503, yet it was created once; no create after the first attempt.
+    const createsMade = creates() - createsBefore;
+    expect(createsMade).toBeGreaterThanOrEqual(1);
+
+    await terminateSession(sessionDeps(), session.id, { by: 'op-1' });
+    const execution = await finished(session.executionArn!);
+    expect(retriesOf(execution, 'ProvisionLds')).toBe(1);
+    expect(creates() - createsBefore).toBe(createsMade);
+    await expectTornDown(session.id, 'TERMINATED', [
+      'PENDING',
+      'SCHEDULED',
+      'INSTANTIATING',
+      'READY',
+      'TERMINATED',
+    ]);
+    expect(h.lds.sessions().find((s) => s.id === mine[0]!.id)?.state).toBe('ARCHIVED');
+  });
+
+  it('teardown archives an LDS session provisioning created but never recorded, found by LCM’s id', async () => {
+    const deps = lifecycleDepsFromEnv(process.env);
+    const created = await newSession(h);
+    const s = await h.stores.sessions.update(created.id, { cmlLabId: 'lab-imported' }, created.version);
+    // What a provisioning attempt leaves when LDS created the session and the save never happened.
+    const { id } = await deps.lds.createSession({
+      partId: 'lab.ospf.basics.v1',
+      externalSessionId: s.id,
+      user: { id: 'u-learner' },
+    });
+    expect((await h.stores.sessions.get(s.id)).userSession).toBeUndefined();
+
+    expect(await archiveLdsStep(deps, { sessionId: s.id })).toEqual({ archived: true });
+    expect(h.lds.sessions().find((x) => x.id === id)?.state).toBe('ARCHIVED');
+    expect((await h.stores.sessions.get(s.id)).userSession).toMatchObject({
+      ldsSessionId: id,
+      status: 'ARCHIVED',
+    });
+    // Repeated (a retried step): nothing left to archive.
+    expect(await archiveLdsStep(deps, { sessionId: s.id })).toEqual({ archived: false });
+
+    // A session whose lab was never imported never reached provisioning: LDS is not asked.
+    const early = await newSession(h);
+    const before = lookups();
+    expect(await archiveLdsStep(deps, { sessionId: early.id })).toEqual({ archived: false });
+    expect(lookups()).toBe(before);
   });
 });
