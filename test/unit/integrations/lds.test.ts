@@ -137,6 +137,13 @@ describe('LdsClient against the LDS simulator', () => {
     expect(await lds.findSessions('s-other')).toEqual([]);
     const lookup = sim.requests().filter((r) => r.method === 'GET' && r.path === '/api/v1/sessions');
     expect(lookup.at(-1)?.status).toBe(200);
+    // An LDS without the look-up finds nothing (the create's idempotency is then all there is).
+    for (const status of [404, 405, 501]) {
+      sim.injectFault({ method: 'GET', path: '^/api/v1/sessions$', status });
+      expect(await lds.findSessions('s-find')).toEqual([]);
+    }
+    sim.injectFault({ method: 'GET', path: '^/api/v1/sessions$', status: 400 });
+    expect(await rejectionOf(lds.findSessions('s-find'))).toMatchObject({ status: 400 });
   });
 
   it('maps LDS errors to typed errors (400 invalid device, 404 unknown session, no 4xx retry)', async () => {

@@ -50,7 +50,8 @@ export interface LdsApi {
   createSession(input: CreateLdsSessionInput): Promise<{ id: string }>;
   /**
    * The sessions LDS holds for an LCM session id (archived ones included): LCM looks before it
-   * creates, and when tearing down a session whose LDS id it never recorded.
+   * creates, and when tearing down a session whose LDS id it never recorded. An LDS that does not
+   * offer the look-up (404, 405, 501) → `[]`.
    */
   findSessions(externalSessionId: string): Promise<LdsSessionInfo[]>;
   /** Replaces the session's device list. */
@@ -163,7 +164,10 @@ export class LdsClient extends WireClient<LdsWireFormat> implements LdsApi {
       path: this.wire.paths.findSessions.path,
       query: this.wire.paths.findSessions.query(externalSessionId),
       operation: 'findSessions',
+      // An LDS without the look-up finds nothing: LCM then relies on the create's idempotency.
+      acceptStatuses: [404, 405, 501],
     });
+    if (res.status !== 200) return [];
     const found = this.api.decode('findSessions', res.status, () => this.wire.decodeSessionList(res.body));
     // Only what LDS holds for this id (a partner that ignores the filter must not hand over others).
     return found.filter((s) => s.externalSessionId === externalSessionId);
