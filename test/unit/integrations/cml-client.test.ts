@@ -414,6 +414,28 @@ describe('CmlClient against the CML simulator', () => {
         await picky.stop();
       }
     });
+
+    it('deregisters the licence: 204 → deregistered, 202 → on the host only; a 500 is a retryable error', async () => {
+      const sim = await startCmlSimulator({ users: USERS, licensed: true });
+      try {
+        const c = clientFor(sim);
+        expect(await c.deregisterLicense()).toEqual({ localOnly: false });
+        expect((await c.licensing()).registration?.status).toBe('NOT_REGISTERED');
+        await c.registerLicense('again');
+        sim.injectFault({ method: 'DELETE', path: '/licensing/deregistration$', status: 202, after: true });
+        expect(await c.deregisterLicense()).toEqual({ localOnly: true });
+        expect((await c.licensing()).registration?.status).toBe('NOT_REGISTERED');
+        sim.injectFault({
+          method: 'DELETE',
+          path: '/licensing/deregistration$',
+          status: 500,
+          times: 'always',
+        });
+        await expect(c.deregisterLicense()).rejects.toMatchObject({ status: 500, retryable: true });
+      } finally {
+        await sim.stop();
+      }
+    });
   });
 });
 

@@ -228,6 +228,43 @@ describe('CML simulator checklist', () => {
     expect(invalid.status).toBe(400);
   });
 
+  it('a fault `after` the call lets the call take effect and loses its answer', async () => {
+    const add = await fetch(`${sim.origin}/_sim/faults`, {
+      method: 'POST',
+      body: JSON.stringify({
+        method: 'DELETE',
+        path: '/licensing/deregistration$',
+        status: 503,
+        after: true,
+      }),
+    });
+    expect(add.status).toBe(201);
+    const list = (await (await fetch(`${sim.origin}/_sim/faults`)).json()) as unknown[];
+    expect(list).toMatchObject([
+      { path: '/licensing/deregistration$', status: 503, after: true, remaining: 1 },
+    ]);
+    expect(json((await call('GET', '/licensing')).text)).toMatchObject({
+      registration: { status: 'COMPLETED' },
+    });
+    expect((await call('DELETE', '/licensing/deregistration')).status).toBe(503);
+    // Deregistered although the caller saw a failure.
+    expect(json((await call('GET', '/licensing')).text)).toMatchObject({
+      registration: { status: 'NOT_REGISTERED' },
+    });
+    expect(
+      (
+        await call('POST', '/licensing/registration', {
+          body: JSON.stringify({ token: 't', reregister: false }),
+        })
+      ).status,
+    ).toBe(204);
+    const invalid = await fetch(`${sim.origin}/_sim/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ path: '/labs$', after: true, delayMs: 5 }),
+    });
+    expect(invalid.status).toBe(400);
+  });
+
   it('invalidates tokens over the control API', async () => {
     expect((await fetch(`${sim.origin}/_sim/tokens/invalidate`, { method: 'POST' })).status).toBe(204);
     expect((await call('GET', '/labs')).status).toBe(401);

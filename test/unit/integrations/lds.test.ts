@@ -115,6 +115,37 @@ describe('LdsClient against the LDS simulator', () => {
     ).toEqual([503, 503, 201, 200]);
   });
 
+  it('finds the sessions of an LCM session id (archived included); a create whose answer was lost is found', async () => {
+    expect(await lds.findSessions('s-find')).toEqual([]);
+    // LDS creates it, the answer is lost (every retry of the keyed create too).
+    sim.injectFault({
+      method: 'POST',
+      path: '^/api/v1/sessions$',
+      status: 503,
+      after: true,
+      times: 'always',
+    });
+    const lost = (await rejectionOf(lds.createSession(input('s-find')))) as IntegrationError;
+    expect(lost).toMatchObject({ status: 503, retryable: true });
+    sim.clearFaults();
+    const [found, ...more] = await lds.findSessions('s-find');
+    expect(more).toEqual([]);
+    expect(found).toMatchObject({ state: 'PROVISIONED', externalSessionId: 's-find' });
+    expect(sim.sessions().filter((x) => x.externalSessionId === 's-find')).toHaveLength(1);
+    await lds.archiveSession(found!.id);
+    expect(await lds.findSessions('s-find')).toEqual([{ ...found, state: 'ARCHIVED' }]);
+    expect(await lds.findSessions('s-other')).toEqual([]);
+    const lookup = sim.requests().filter((r) => r.method === 'GET' && r.path === '/api/v1/sessions');
+    expect(lookup.at(-1)?.status).toBe(200);
+    // An LDS without the look-up finds nothing (the create's idempotency is then all there is).
+    for (const status of [404, 405, 501]) {
+      sim.injectFault({ method: 'GET', path: '^/api/v1/sessions$', status });
+      expect(await lds.findSessions('s-find')).toEqual([]);
+    }
+    sim.injectFault({ method: 'GET', path: '^/api/v1/sessions$', status: 400 });
+    expect(await rejectionOf(lds.findSessions('s-find'))).toMatchObject({ status: 400 });
+  });
+
   it('maps LDS errors to typed errors (400 invalid device, 404 unknown session, no 4xx retry)', async () => {
     const { id } = await lds.createSession(input('s-err'));
     const bad = (await rejectionOf(
@@ -163,6 +194,8 @@ describe('LdsClient against the LDS simulator', () => {
 
   it('the default wire format is the documented contract', () => {
     expect(DEFAULT_LDS_WIRE.paths.createSession).toBe('/api/v1/sessions');
+    expect(DEFAULT_LDS_WIRE.paths.findSessions.path).toBe('/api/v1/sessions');
+    expect(DEFAULT_LDS_WIRE.paths.findSessions.query('s/1')).toEqual({ externalSessionId: 's/1' });
     expect(DEFAULT_LDS_WIRE.paths.devices('a/b')).toBe('/api/v1/sessions/a%2Fb/devices');
     expect(DEFAULT_LDS_WIRE.paths.archive('a')).toBe('/api/v1/sessions/a/archive');
     expect(

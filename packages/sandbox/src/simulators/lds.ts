@@ -148,6 +148,13 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
   };
 
   const api: PartnerRoute = (req) => {
+    if (req.path === '/api/v1/sessions' && req.method === 'GET') {
+      // LCM's look-up by its own session id, before a create and when tearing down.
+      const externalSessionId = req.query.get('externalSessionId');
+      if (!externalSessionId) throw fail(400, 'externalSessionId is required');
+      const items = [...sessions.values()].filter((s) => s.externalSessionId === externalSessionId);
+      return { status: 200, body: { items: items.map(view) } };
+    }
     if (req.path === '/api/v1/sessions' && req.method === 'POST') {
       const b = req.json() as Record<string, unknown>;
       if (!b || typeof b !== 'object') throw fail(400, 'body must be a JSON object');

@@ -11,6 +11,7 @@ import {
   ACTION_OUTCOMES,
   type ActionResult,
   ALL_SESSIONS,
+  FAILURE_REASONS,
   type SessionCost,
   SessionCostSchema,
   type SessionScope,
@@ -59,12 +60,15 @@ export const SessionReplySchema = LabletSessionSchema.extend({
   pendingWait: PendingWaitViewSchema.optional().meta({
     description: 'What the workflow waits for and since when; its task token never leaves LCM.',
   }),
+  failureReason: LabletSessionSchema.shape.failureReason.meta({
+    description: `Why the session ended early (absent when it completed): one of ${FAILURE_REASONS.join(', ')}.`,
+  }),
 });
 export type SessionReply = z.output<typeof SessionReplySchema>;
 
 /** GET /v1/sessions/{id}: the session with its children; `userSession.loginUrl` per the role table. */
 export const SessionDetailSchema = SessionViewSchema.extend({
-  ...SessionReplySchema.pick({ bookedBy: true, pendingWait: true }).shape,
+  ...SessionReplySchema.pick({ bookedBy: true, pendingWait: true, failureReason: true }).shape,
   userSession: UserSessionSchema.extend({
     loginUrl: UserSessionSchema.shape.loginUrl.meta({
       description:

@@ -38,6 +38,13 @@ export type LicenseType = (typeof LICENSE_TYPES)[number];
 export const LICENSE_STATUSES = ['UNREGISTERED', 'REGISTERED', 'EVALUATION', 'EXPIRED', 'INVALID'] as const;
 export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
 
+/**
+ * How a worker's licence deregistration before its stop or termination went: DEREGISTERED (CML
+ * answered 204), LOCAL_ONLY (202: deregistered on the host only, Cisco not told), FAILED.
+ */
+export const LICENSE_DEREGISTRATION_OUTCOMES = ['DEREGISTERED', 'LOCAL_ONLY', 'FAILED'] as const;
+export type LicenseDeregistrationOutcome = (typeof LICENSE_DEREGISTRATION_OUTCOMES)[number];
+
 export const POD_TYPES = ['CML_ON_AWS', 'ROC_RADKIT', 'PROXMOX', 'VMWARE'] as const;
 export type PodType = (typeof POD_TYPES)[number];
 

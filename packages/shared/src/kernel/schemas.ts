@@ -2,6 +2,7 @@ import * as z from 'zod';
 import {
   DEFINITION_STATUSES,
   GRADING_STATUSES,
+  LICENSE_DEREGISTRATION_OUTCOMES,
   LICENSE_STATUSES,
   LICENSE_TYPES,
   POD_TYPES,
@@ -155,6 +156,17 @@ export type WorkerTemplate = z.infer<typeof WorkerTemplateSchema>;
 export const WorkerLicenseSchema = z.object({
   type: LicenseTypeSchema,
   status: LicenseStatusSchema,
+  /**
+   * The deregistration attempted before the worker's instance was stopped or terminated (best
+   * effort: a failure does not hold the stop). Cleared when the licence is registered again.
+   */
+  deregistration: z
+    .object({
+      at: IsoDateTime,
+      outcome: z.enum(LICENSE_DEREGISTRATION_OUTCOMES),
+      error: z.string().max(2000).optional(),
+    })
+    .optional(),
 });
 
 export const WorkerMetricsSchema = z.object({

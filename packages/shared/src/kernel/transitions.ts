@@ -1,4 +1,11 @@
-import { SESSION_STATUSES, type SessionStatus, WORKER_STATUSES, type WorkerStatus } from './enums.ts';
+import {
+  GRADING_STATUSES,
+  type GradingStatus,
+  SESSION_STATUSES,
+  type SessionStatus,
+  WORKER_STATUSES,
+  type WorkerStatus,
+} from './enums.ts';
 import { InvalidTransitionError } from './errors.ts';
 
 /**
@@ -38,6 +45,26 @@ export const SESSION_TRANSITIONS: Readonly<Record<SessionStatus, readonly Sessio
   ARCHIVED: ['TERMINATED'],
   TERMINATED: [],
 };
+
+/**
+ * A session's GradingSession record: PENDING (about to submit) → SUBMITTED → COMPLETED | FAULTED;
+ * a result may arrive before SUBMITTED is written (a fast engine). COMPLETED and FAULTED are
+ * final. PENDING and SUBMITTED may be written again (a retried step repeats its write). The
+ * store writes a grading only from a status listed here for it (a conditional put), so a late or
+ * duplicate write never replaces a newer or final one; the loser gets InvalidTransitionError.
+ */
+export const GRADING_TRANSITIONS: Readonly<Record<GradingStatus, readonly GradingStatus[]>> = {
+  PENDING: ['PENDING', 'SUBMITTED', 'COMPLETED', 'FAULTED'],
+  SUBMITTED: ['SUBMITTED', 'COMPLETED', 'FAULTED'],
+  COMPLETED: [],
+  FAULTED: [],
+};
+
+/** The grading statuses a record may have for `to` to be written over it. */
+export const gradingWritableFrom = (to: GradingStatus): readonly GradingStatus[] =>
+  GRADING_STATUSES.filter((from) => GRADING_TRANSITIONS[from].includes(to));
+
+export const isFinalGrading = (s: GradingStatus): boolean => GRADING_TRANSITIONS[s].length === 0;
 
 export const canTransitionWorker = (from: WorkerStatus, to: WorkerStatus): boolean =>
   WORKER_TRANSITIONS[from].includes(to);

@@ -5,6 +5,8 @@ import {
   DuplicateError,
   type GradingSession,
   GradingSessionSchema,
+  gradingWritableFrom,
+  InvalidTransitionError,
   type LabletSession,
   type LabletSessionAggregate,
   LabletSessionSchema,
@@ -128,7 +130,14 @@ export interface SessionStore {
     opts?: { expectedVersion?: number },
   ): Promise<LabletSession>;
   putUserSession(id: string, userSession: UserSession): Promise<UserSession>;
-  putGrading(id: string, grading: GradingSession): Promise<GradingSession>;
+  /**
+   * Writes the GradingSession only over a record from which its status may be reached
+   * (kernel GRADING_TRANSITIONS; none yet is fine): a late or duplicate write never replaces a
+   * newer or final grading, it fails with InvalidTransitionError (from = the stored status).
+   * `score` (with a COMPLETED grading) is written in the same transaction, under that condition.
+   */
+  putGrading(id: string, grading: GradingSession, opts?: { score?: ScoreReport }): Promise<GradingSession>;
+  /** The ScoreReport, once: a second one is a DuplicateError (results go through putGrading). */
   putScore(id: string, score: ScoreReport): Promise<ScoreReport>;
   /** Stores an observation under its session, indexed for its definition (access pattern 8). */
   addObservation(observation: z.input<typeof ResourceObservationSchema>): Promise<ResourceObservation>;
@@ -368,15 +377,57 @@ export class DynamoSessionStore implements SessionStore {
     return value;
   }
 
-  async putGrading(id: string, grading: GradingSession): Promise<GradingSession> {
+  async putGrading(
+    id: string,
+    grading: GradingSession,
+    opts: { score?: ScoreReport } = {},
+  ): Promise<GradingSession> {
     const value = validateInput(GradingSessionSchema, grading, 'grading');
-    await this.putChild(id, keys.grading(id), ENTITY.grading, value);
+    const score = opts.score ? validateInput(ScoreReportSchema, opts.score, 'score') : undefined;
+    const e = new Expr();
+    const from = gradingWritableFrom(value.status).map((s) => e.value(s));
+    const condition =
+      from.length > 0
+        ? `attribute_not_exists(${e.name('PK')}) OR ${e.name('status')} IN (${from.join(', ')})`
+        : `attribute_not_exists(${e.name('PK')})`;
+    await transactWrite(this.cfg.client, [
+      sessionExists(this.cfg.tableName, id),
+      {
+        item: {
+          Put: {
+            TableName: this.cfg.tableName,
+            Item: { ...keys.grading(id), [TABLE.entityAttribute]: ENTITY.grading, sessionId: id, ...value },
+            ConditionExpression: condition,
+            ...e.attributes(),
+          },
+        },
+        onConditionFailed: (old) =>
+          new InvalidTransitionError(ENTITY.grading, String(old?.status ?? 'none'), value.status),
+        entity: ENTITY.grading,
+        id,
+      },
+      ...(score ? [this.childPut(id, keys.score(id), ENTITY.score, score)] : []),
+    ]);
     return value;
   }
 
   async putScore(id: string, score: ScoreReport): Promise<ScoreReport> {
     const value = validateInput(ScoreReportSchema, score, 'score');
-    await this.putChild(id, keys.score(id), ENTITY.score, value);
+    await transactWrite(this.cfg.client, [
+      sessionExists(this.cfg.tableName, id),
+      {
+        item: {
+          Put: {
+            TableName: this.cfg.tableName,
+            Item: { ...keys.score(id), [TABLE.entityAttribute]: ENTITY.score, sessionId: id, ...value },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+        onConditionFailed: () => new DuplicateError(ENTITY.score, id),
+        entity: ENTITY.score,
+        id,
+      },
+    ]);
     return value;
   }
 
@@ -441,18 +492,23 @@ export class DynamoSessionStore implements SessionStore {
   ): Promise<void> {
     await transactWrite(this.cfg.client, [
       sessionExists(this.cfg.tableName, id),
-      {
-        item: {
-          Put: {
-            TableName: this.cfg.tableName,
-            Item: { ...key, [TABLE.entityAttribute]: entity, sessionId: id, ...value },
-          },
-        },
-        onConditionFailed: () => new Error('unconditional put failed'),
-        entity,
-        id,
-      },
+      this.childPut(id, key, entity, value),
     ]);
+  }
+
+  /** An unconditional put of a child record of the session. */
+  private childPut(id: string, key: Record<string, string>, entity: string, value: object): TxOp {
+    return {
+      item: {
+        Put: {
+          TableName: this.cfg.tableName,
+          Item: { ...key, [TABLE.entityAttribute]: entity, sessionId: id, ...value },
+        },
+      },
+      onConditionFailed: () => new Error('unconditional put failed'),
+      entity,
+      id,
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { GradingSession, LabletSession, ScoreReport, SessionStatus } from '../kernel/index.ts';
 import {
   GRADING_SESSION_STATUSES,
+  InvalidTransitionError,
   isTerminalSession,
   LEARNER_SESSION_STATUSES,
   PRE_READY_SESSION_STATUSES,
@@ -31,7 +32,7 @@ export type WaitKind = 'LOGIN' | 'END' | 'GRADING';
 export type LearnerEventKind = 'LOGIN' | 'END' | 'PAUSED';
 
 export interface WaitDeps {
-  sessions: Pick<SessionStore, 'getSession' | 'get' | 'update' | 'putGrading' | 'putScore'>;
+  sessions: Pick<SessionStore, 'getSession' | 'get' | 'update' | 'putGrading'>;
   engine: Pick<WorkflowEngine, 'sendTaskSuccess' | 'sendTaskFailure'>;
   clock?: () => Date;
 }
@@ -307,13 +308,25 @@ export async function observeGradingResult(
       ...(result.gradingSessionId !== undefined ? { gradingSessionId: result.gradingSessionId } : {}),
       completedAt: at,
     };
-    if ('completed' in result) {
-      await deps.sessions.putScore(sessionId, result.completed);
-      await deps.sessions.putGrading(sessionId, { ...base, status: 'COMPLETED', error: undefined });
-      resolution = gradingResolution({ ...base, status: 'COMPLETED' }, result.completed);
-    } else {
-      await deps.sessions.putGrading(sessionId, { ...base, status: 'FAULTED', error: result.failed });
-      resolution = gradingResolution({ ...base, status: 'FAULTED', error: result.failed }, undefined);
+    try {
+      if ('completed' in result) {
+        await deps.sessions.putGrading(
+          sessionId,
+          { ...base, status: 'COMPLETED', error: undefined },
+          { score: result.completed },
+        );
+        resolution = gradingResolution({ ...base, status: 'COMPLETED' }, result.completed);
+      } else {
+        await deps.sessions.putGrading(sessionId, { ...base, status: 'FAULTED', error: result.failed });
+        resolution = gradingResolution({ ...base, status: 'FAULTED', error: result.failed }, undefined);
+      }
+    } catch (e) {
+      // Another final answer was written since the read (a duplicate delivery racing this one,
+      // or the teardown faulting the grading): it stands, this one is a duplicate.
+      if (!(e instanceof InvalidTransitionError)) throw e;
+      const now = await deps.sessions.get(sessionId);
+      outcome = 'duplicate';
+      resolution = gradingResolution(now.grading, now.score);
     }
   }
 

@@ -18,6 +18,11 @@ export interface FaultSpec {
   delayMs?: number | undefined;
   /** Destroy the connection without a reply (a network error for the client). */
   reset?: boolean | undefined;
+  /**
+   * Handle the call first, then answer `status` (or reset) instead of its reply: the partner did
+   * the work and the answer is lost (a create that happened although the caller saw a failure).
+   */
+  after?: boolean | undefined;
   /** How many matching calls it affects (default 1); `'always'` until cleared. */
   times?: number | 'always' | undefined;
 }
@@ -31,6 +36,7 @@ interface ActiveFault {
   body: unknown;
   delayMs: number;
   reset: boolean;
+  after: boolean;
   remaining: number;
   hits: number;
 }
@@ -40,6 +46,7 @@ export interface FaultSnapshot {
   method?: string | undefined;
   path: string;
   status?: number | undefined;
+  after?: true | undefined;
   remaining: number | 'always';
   hits: number;
 }
@@ -55,6 +62,9 @@ export class FaultRegistry {
     if (spec.status === undefined && !spec.reset && !spec.delayMs) {
       throw new RangeError('a fault needs a status, a delay or reset');
     }
+    if (spec.after && spec.status === undefined && !spec.reset) {
+      throw new RangeError('a fault after the call needs a status or reset');
+    }
     const fault: ActiveFault = {
       id: randomUUID(),
       method: spec.method?.toUpperCase(),
@@ -64,6 +74,7 @@ export class FaultRegistry {
       body: spec.body,
       delayMs: spec.delayMs ?? 0,
       reset: spec.reset ?? false,
+      after: spec.after ?? false,
       remaining: times === 'always' ? Number.POSITIVE_INFINITY : times,
       hits: 0,
     };
@@ -98,6 +109,7 @@ export class FaultRegistry {
       ...(f.method ? { method: f.method } : {}),
       path: f.pathText,
       ...(f.status !== undefined ? { status: f.status } : {}),
+      ...(f.after ? { after: true as const } : {}),
       remaining: Number.isFinite(f.remaining) ? f.remaining : 'always',
       hits: f.hits,
     }));
@@ -132,6 +144,7 @@ export function faultFromJson(body: unknown): FaultSpec {
     body: b.body,
     delayMs: num('delayMs'),
     reset: b.reset === true,
+    after: b.after === true,
     times,
   };
 }

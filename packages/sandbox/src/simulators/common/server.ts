@@ -4,7 +4,8 @@ import { FaultRegistry, type FaultSpec, faultFromJson } from './faults.ts';
 
 /**
  * The simulators' HTTP plumbing: a server on a free loopback port that closes every connection
- * on stop, JSON replies, a request log, injected faults applied before the handler, and the
+ * on stop, JSON replies, a request log, injected faults applied before the handler (or after it,
+ * `after: true`: the call takes effect and its answer is lost), and the
  * shared `/_sim` control routes answered before it.
  */
 
@@ -129,7 +130,7 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
     const entry: RequestLogEntry = { at: new Date().toISOString(), method, path, status: 0 };
     try {
       const fault = path.startsWith(control) ? undefined : faults.take(method, path);
-      if (fault) {
+      if (fault && !fault.after) {
         entry.faultId = fault.id;
         if (fault.delayMs > 0) await sleep(fault.delayMs);
         if (fault.reset) {
@@ -166,6 +167,22 @@ export async function startSimServer(opts: SimServerOptions): Promise<SimServer>
         },
       };
       const reply = controlRoute(simReq, faults, () => [...log]) ?? (await opts.handler(simReq));
+      if (fault?.after) {
+        // The call was handled; its answer is lost.
+        entry.faultId = fault.id;
+        if (fault.delayMs > 0) await sleep(fault.delayMs);
+        if (fault.reset) {
+          entry.status = -1;
+          record(entry);
+          req.socket.destroy();
+          return;
+        }
+        const status = fault.status ?? 500;
+        entry.status = status;
+        record(entry);
+        send(res, { status, body: fault.body ?? opts.errorBody(status, `injected fault (HTTP ${status})`) });
+        return;
+      }
       entry.status = reply.status;
       record(entry);
       send(res, reply);

@@ -1,7 +1,12 @@
-import type { LabletSession, Worker, WorkerStatus } from '../../kernel/index.ts';
+import type {
+  LabletSession,
+  LicenseDeregistrationOutcome,
+  Worker,
+  WorkerStatus,
+} from '../../kernel/index.ts';
 import { DRAINING_WORKER_STATUSES, NotFoundError, ZERO_CAPACITY } from '../../kernel/index.ts';
 import type { DrainThen } from '../../platform/index.ts';
-import { nowOf, retryOnConflict } from '../../platform/index.ts';
+import { logger, nowOf, recordMetric, retryOnConflict } from '../../platform/index.ts';
 import type { FleetDeps } from '../deps.ts';
 import { drainThenOf } from '../workflow-dispatch.ts';
 import type { StepError } from './provisioning.ts';
@@ -24,6 +29,12 @@ import type { StepError } from './provisioning.ts';
  * | anything else | nothing (drain cancelled, or already done)                              | DONE            |
  *
  * `then` is the worker's desired status when it says STOPPED/TERMINATED, else the scaler's hint.
+ *
+ * Before an instance whose CML holds a registered licence is stopped or terminated, the licence is
+ * deregistered (`deregisterLicence`): best effort, once per shutdown, the outcome recorded on the
+ * worker (`license.deregistration`), in the history entry that ends the stop or termination, as
+ * the metric LicenseDeregistrations {reason: outcome} and, when it failed, a warning log. A
+ * failure never holds the stop.
  */
 
 const BY = 'worker-drain';
@@ -40,7 +51,7 @@ export interface DrainStepOutput {
 
 type Deps = Pick<
   FleetDeps,
-  'workers' | 'sessions' | 'leases' | 'compute' | 'config' | 'clock' | 'failSessionsOn'
+  'workers' | 'sessions' | 'leases' | 'compute' | 'cml' | 'config' | 'clock' | 'failSessionsOn'
 >;
 
 const out = (
@@ -161,10 +172,12 @@ async function drainDraining(
   );
   if (moved.status === 'DRAINING') return out(deps, 'WAIT_SESSIONS', 'DRAINING', { leasesCleared });
   if (moved.status === 'STOPPING') {
+    await deregisterLicence(deps, moved);
     if (moved.ec2InstanceId) await deps.compute.stopInstance(moved.ec2InstanceId);
     return out(deps, 'WAIT_STOPPED', 'STOPPING', { activeSessions: 0, leasesCleared });
   }
   if (moved.status === 'SHUTTING_DOWN') {
+    await deregisterLicence(deps, moved);
     if (moved.ec2InstanceId) await deps.compute.terminateInstance(moved.ec2InstanceId);
     return out(deps, 'WAIT_TERMINATED', 'SHUTTING_DOWN', { activeSessions: 0, leasesCleared });
   }
@@ -190,7 +203,7 @@ async function finish(
         });
         from = 'SHUTTING_DOWN';
       }
-      return deps.workers.transition(w.id, from, to, BY, reason, {
+      return deps.workers.transition(w.id, from, to, BY, `${reason}${licenceNote(current)}`, {
         expectedVersion: current.version,
         patch: { serviceStatus: 'UNAVAILABLE' },
       });
@@ -215,6 +228,7 @@ async function stepStopping(deps: Deps, worker: Worker): Promise<DrainStepOutput
     return out(deps, 'DONE', w.status);
   }
   if (instance.state === 'running' || instance.state === 'pending') {
+    if (instance.state === 'running') await deregisterLicence(deps, worker);
     await deps.compute.stopInstance(instance.instanceId);
   }
   return out(deps, 'WAIT_STOPPED', 'STOPPING');
@@ -235,7 +249,10 @@ async function stepShuttingDown(deps: Deps, worker: Worker): Promise<DrainStepOu
     const w = await finish(deps, worker, 'TERMINATED', `instance ${worker.ec2InstanceId} terminated`);
     return out(deps, 'DONE', w.status);
   }
-  if (instance.state !== 'shutting-down') await deps.compute.terminateInstance(instance.instanceId);
+  if (instance.state !== 'shutting-down') {
+    if (instance.state === 'running') await deregisterLicence(deps, worker);
+    await deps.compute.terminateInstance(instance.instanceId);
+  }
   return out(deps, 'WAIT_TERMINATED', 'SHUTTING_DOWN');
 }
 
@@ -253,6 +270,66 @@ async function beginTermination(deps: Deps, worker: Worker, reason: string): Pro
   );
   if (value.status !== 'SHUTTING_DOWN') return drainStep(deps, { workerId: worker.id });
   return stepShuttingDown(deps, value);
+}
+
+/**
+ * Deregisters the CML licence of a worker about to be stopped or terminated, once per shutdown
+ * (a worker whose licence is not REGISTERED, or whose attempt is already recorded, is left
+ * alone), and records the outcome on the worker: DEREGISTERED/LOCAL_ONLY (status UNREGISTERED)
+ * or FAILED with the error (status unchanged). Never throws for CML: the stop goes on.
+ * Registration on the next start (provisioning's RegisterLicense) clears the record.
+ */
+export async function deregisterLicence(
+  deps: Pick<Deps, 'workers' | 'cml' | 'clock'>,
+  worker: Worker,
+): Promise<LicenseDeregistrationOutcome | undefined> {
+  const { license } = worker;
+  if (license.status !== 'REGISTERED' || license.deregistration || !worker.cmlBaseUrl) return undefined;
+  let outcome: LicenseDeregistrationOutcome;
+  let error: string | undefined;
+  try {
+    const { localOnly } = await deps
+      .cml({ id: worker.id, cmlBaseUrl: worker.cmlBaseUrl })
+      .deregisterLicense();
+    outcome = localOnly ? 'LOCAL_ONLY' : 'DEREGISTERED';
+  } catch (e) {
+    outcome = 'FAILED';
+    error = (e instanceof Error ? e.message : String(e)).slice(0, 2000);
+    logger.warn('licence deregistration failed; the worker is stopped anyway', {
+      workerId: worker.id,
+      licenseType: license.type,
+      error,
+    });
+  }
+  recordMetric('licenseDeregistrations', 1, { reason: outcome });
+  const deregistration = { at: nowOf(deps).toISOString(), outcome, ...(error ? { error } : {}) };
+  await retryOnConflict(
+    async () => {
+      const w = await deps.workers.get(worker.id);
+      if (w.license.deregistration) return w;
+      return deps.workers.update(
+        w.id,
+        {
+          license: {
+            ...w.license,
+            status: outcome === 'FAILED' ? w.license.status : 'UNREGISTERED',
+            deregistration,
+          },
+        },
+        w.version,
+      );
+    },
+    { maxAttempts: 10 },
+  );
+  return outcome;
+}
+
+/** The licence outcome for the history entry that ends a stop or termination ('' when none). */
+function licenceNote(worker: Pick<Worker, 'license'>): string {
+  const d = worker.license.deregistration;
+  if (!d) return '';
+  if (d.outcome === 'FAILED') return `; licence deregistration FAILED: ${d.error ?? 'unknown error'}`;
+  return d.outcome === 'LOCAL_ONLY' ? '; licence deregistered on the host only' : '; licence deregistered';
 }
 
 export interface DrainFailOutput {
@@ -282,6 +359,7 @@ export async function failDrain(
   }
   const terminate = async (): Promise<string | undefined> => {
     if (!worker.ec2InstanceId) return undefined;
+    await deregisterLicence(deps, worker);
     await deps.compute.terminateInstance(worker.ec2InstanceId);
     return worker.ec2InstanceId;
   };

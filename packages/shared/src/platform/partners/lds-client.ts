@@ -48,6 +48,12 @@ export interface LdsSessionInfo {
 export interface LdsApi {
   /** Creates the session with its part. Safe to repeat: the external id is the idempotency key. */
   createSession(input: CreateLdsSessionInput): Promise<{ id: string }>;
+  /**
+   * The sessions LDS holds for an LCM session id (archived ones included): LCM looks before it
+   * creates, and when tearing down a session whose LDS id it never recorded. An LDS that does not
+   * offer the look-up (404, 405, 501) → `[]`.
+   */
+  findSessions(externalSessionId: string): Promise<LdsSessionInfo[]>;
   /** Replaces the session's device list. */
   setDevices(ldsSessionId: string, devices: readonly LdsDevice[]): Promise<void>;
   getSession(ldsSessionId: string): Promise<LdsSessionInfo>;
@@ -61,6 +67,8 @@ export interface LdsApi {
 export interface LdsWireFormat extends ApiKeyWire {
   paths: {
     createSession: string;
+    /** The look-up by LCM's session id (path and query). */
+    findSessions: { path: string; query(externalSessionId: string): Record<string, string> };
     session(id: string): string;
     devices(id: string): string;
     archive(id: string): string;
@@ -70,6 +78,7 @@ export interface LdsWireFormat extends ApiKeyWire {
   decodeCreated(body: unknown): { id: string };
   encodeDevices(devices: readonly LdsDevice[]): unknown;
   decodeSession(body: unknown): LdsSessionInfo;
+  decodeSessionList(body: unknown): LdsSessionInfo[];
 }
 
 const CreatedWire = z.looseObject({ id: z.string().min(1) });
@@ -79,6 +88,7 @@ const SessionWire = z.looseObject({
   loginUrl: z.string().nullish(),
   externalSessionId: z.string().nullish(),
 });
+const SessionListWire = z.looseObject({ items: z.array(SessionWire) });
 
 export const DEFAULT_LDS_WIRE: LdsWireFormat = {
   apiKeyHeader: 'x-api-key',
@@ -86,6 +96,10 @@ export const DEFAULT_LDS_WIRE: LdsWireFormat = {
   idempotencyKeyHeader: 'idempotency-key',
   paths: {
     createSession: '/api/v1/sessions',
+    findSessions: {
+      path: '/api/v1/sessions',
+      query: (externalSessionId) => ({ externalSessionId }),
+    },
     session: (id) => `/api/v1/sessions/${seg(id)}`,
     devices: (id) => `/api/v1/sessions/${seg(id)}/devices`,
     archive: (id) => `/api/v1/sessions/${seg(id)}/archive`,
@@ -110,16 +124,18 @@ export const DEFAULT_LDS_WIRE: LdsWireFormat = {
       ...(d.username !== undefined ? { username: d.username } : {}),
       ...(d.password !== undefined ? { password: d.password } : {}),
     })),
-  decodeSession: (body) => {
-    const s = SessionWire.parse(body);
-    return {
-      id: s.id,
-      state: s.state,
-      loginUrl: s.loginUrl ?? undefined,
-      externalSessionId: s.externalSessionId ?? undefined,
-    };
-  },
+  decodeSession: (body) => sessionInfo(SessionWire.parse(body)),
+  decodeSessionList: (body) => SessionListWire.parse(body).items.map(sessionInfo),
 };
+
+function sessionInfo(s: z.output<typeof SessionWire>): LdsSessionInfo {
+  return {
+    id: s.id,
+    state: s.state,
+    loginUrl: s.loginUrl ?? undefined,
+    externalSessionId: s.externalSessionId ?? undefined,
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The client
@@ -140,6 +156,21 @@ export class LdsClient extends WireClient<LdsWireFormat> implements LdsApi {
       key: input.externalSessionId,
       decode: (body) => this.wire.decodeCreated(body),
     });
+  }
+
+  async findSessions(externalSessionId: string): Promise<LdsSessionInfo[]> {
+    const res = await this.api.request<unknown>({
+      method: 'GET',
+      path: this.wire.paths.findSessions.path,
+      query: this.wire.paths.findSessions.query(externalSessionId),
+      operation: 'findSessions',
+      // An LDS without the look-up finds nothing: LCM then relies on the create's idempotency.
+      acceptStatuses: [404, 405, 501],
+    });
+    if (res.status !== 200) return [];
+    const found = this.api.decode('findSessions', res.status, () => this.wire.decodeSessionList(res.body));
+    // Only what LDS holds for this id (a partner that ignores the filter must not hand over others).
+    return found.filter((s) => s.externalSessionId === externalSessionId);
   }
 
   async setDevices(ldsSessionId: string, devices: readonly LdsDevice[]): Promise<void> {

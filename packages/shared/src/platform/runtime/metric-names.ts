@@ -15,7 +15,8 @@ import { METRICS_NAMESPACE } from './service.ts';
  * The emitters (business-metrics.ts: `recordMetric`, published by the handlers' one wrapper):
  * the session and worker metrics are derived from table changes by the outbox consumer
  * (events/outbox-metrics.ts), the inbound ones where ingest decides (events/ingest.ts), the
- * placement ones where placement decides (sessions/place-session.ts), `TeardownFailures` by the
+ * placement ones where placement decides (sessions/place-session.ts), `LicenseDeregistrations` by
+ * the worker drain before a stop or termination (fleet/steps/drain.ts), `TeardownFailures` by the
  * stuck-session sweep (sessions/stuck-sessions.ts). `OutboxLagSeconds` comes from the outbox
  * consumer too. An alarm on a metric with no data in its period stays in
  * INSUFFICIENT_DATA, treated as not breaching.
@@ -106,6 +107,12 @@ export const BUSINESS_METRICS = {
   launchesFailed: metric('WorkerLaunchesFailed', 'Count', 'an instance launch or start failed', ['template']),
   bootSeconds: metric('WorkerBootSeconds', 'Seconds', 'seconds from launch to CML ready', ['template']),
   drains: metric('WorkerDrains', 'Count', 'a worker drain was started'),
+  licenseDeregistrations: metric(
+    'LicenseDeregistrations',
+    'Count',
+    "a worker's licence deregistration before its stop or termination, by outcome (DEREGISTERED, LOCAL_ONLY, FAILED)",
+    ['reason'],
+  ),
   inboundAccepted: metric(
     'InboundEventsAccepted',
     'Count',

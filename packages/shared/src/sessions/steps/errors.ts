@@ -17,6 +17,10 @@ export const WORKFLOW_ERRORS = {
   cmlImportFailed: 'CmlImportFailed',
   /** CML refused the topology (4xx) or there is nothing to import: retrying will not help. */
   cmlImportRejected: 'CmlImportRejected',
+  /** The imported lab could not be started in a way that may pass on a retry (5xx, network, timeout). */
+  cmlStartFailed: 'CmlStartFailed',
+  /** CML refused to start the imported lab (4xx): retrying will not help. */
+  cmlStartRejected: 'CmlStartRejected',
   /** The lab did not converge before its boot deadline. */
   cmlBootTimeout: 'CmlBootTimeout',
   /** LDS could not be reached or answered 5xx. */
@@ -42,6 +46,8 @@ export const WORKFLOW_ERROR_HANDLING: Readonly<Record<WorkflowErrorName, AslErro
   NoCapacity: 'raised-only',
   CmlImportFailed: 'retried',
   CmlImportRejected: 'raised-only',
+  CmlStartFailed: 'retried',
+  CmlStartRejected: 'raised-only',
   CmlBootTimeout: 'raised-only',
   LdsUnavailable: 'retried',
   LdsRejected: 'raised-only',
@@ -56,6 +62,7 @@ export const FAILURE_REASONS = [
   'NO_SHOW',
   'TERMINATED',
   'CML_IMPORT_FAILED',
+  'CML_START_FAILED',
   'CML_BOOT_TIMEOUT',
   'CML_UNAVAILABLE',
   'LDS_UNAVAILABLE',
@@ -92,6 +99,9 @@ export function reasonForError(errorName: string | undefined): FailureReason {
     case WORKFLOW_ERRORS.cmlImportFailed:
     case WORKFLOW_ERRORS.cmlImportRejected:
       return 'CML_IMPORT_FAILED';
+    case WORKFLOW_ERRORS.cmlStartFailed:
+    case WORKFLOW_ERRORS.cmlStartRejected:
+      return 'CML_START_FAILED';
     case WORKFLOW_ERRORS.cmlBootTimeout:
       return 'CML_BOOT_TIMEOUT';
     case WORKFLOW_ERRORS.ldsUnavailable:

@@ -62,7 +62,9 @@ export async function findSessionLab(cml: CmlApi, session: LabletSession): Promi
  * ImportLab: SCHEDULED → INSTANTIATING, the definition's topology with the allocated ports
  * written into its PATty node tags, imported under the session's title (a retry finds the lab
  * instead of importing twice), its id recorded, and started. Import failures: 5xx/network →
- * `CmlImportFailed` (retried), 4xx or no topology → `CmlImportRejected`.
+ * `CmlImportFailed` (retried), 4xx or no topology → `CmlImportRejected` (reason CML_IMPORT_FAILED).
+ * Start failures: 5xx/network → `CmlStartFailed` (retried; the retry finds the imported lab and
+ * starts it again), 4xx → `CmlStartRejected` (reason CML_START_FAILED).
  */
 export async function importLabStep(
   deps: SessionStepDeps,
@@ -132,8 +134,8 @@ export async function importLabStep(
   } catch (e) {
     throw integrationFailure(
       e,
-      WORKFLOW_ERRORS.cmlImportFailed,
-      WORKFLOW_ERRORS.cmlImportRejected,
+      WORKFLOW_ERRORS.cmlStartFailed,
+      WORKFLOW_ERRORS.cmlStartRejected,
       'CML start',
     );
   }

@@ -63,7 +63,9 @@ export function ldsDevices(
  * ProvisionLds: the LDS session for the definition's part (`formQualifiedName`) with the devices
  * (worker IP + allocated port + protocol per port template entry), recorded as the UserSession
  * (its id right after creation, so a failure later still lets teardown archive it), then
- * INSTANTIATING → READY with the login URL. The LDS create is idempotent on the session id.
+ * INSTANTIATING → READY with the login URL. The LDS create is idempotent on the session id, and an
+ * attempt that finds no recorded UserSession first looks LDS up by the session id (a session an
+ * earlier attempt created but never recorded is adopted, not created twice).
  * LDS 5xx/network → `LdsUnavailable` (retried, then reason LDS_UNAVAILABLE); 4xx → `LdsRejected`.
  */
 export async function provisionLdsStep(
@@ -98,14 +100,21 @@ export async function provisionLdsStep(
   const now = () => nowOf(deps).toISOString();
   let userSession = aggregate.userSession;
   if (!userSession) {
-    const created = await lds('createSession', () =>
-      deps.lds.createSession({
-        partId: definition.formQualifiedName!,
-        externalSessionId: session.id,
-        user: { id: session.owner.userId, username: session.owner.username, email: session.owner.email },
-        timeslot: session.timeslot,
-      }),
+    // An earlier attempt may have created it and failed before recording it (its answer lost,
+    // or the save failed): look it up by LCM's session id before creating another.
+    const found = (await lds('findSessions', () => deps.lds.findSessions(session.id))).find(
+      (s) => s.state !== 'ARCHIVED',
     );
+    const created =
+      found ??
+      (await lds('createSession', () =>
+        deps.lds.createSession({
+          partId: definition.formQualifiedName!,
+          externalSessionId: session.id,
+          user: { id: session.owner.userId, username: session.owner.username, email: session.owner.email },
+          timeslot: session.timeslot,
+        }),
+      ));
     userSession = await sessions.putUserSession(session.id, {
       ldsSessionId: created.id,
       status: 'PROVISIONED',

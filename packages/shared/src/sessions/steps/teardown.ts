@@ -6,6 +6,7 @@ import { releaseSession } from '../release-session.ts';
 import type { SessionPatch } from '../session-store.ts';
 import { type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { causeMessage, FAILURE_REASONS, type FailureReason, reasonForError } from './errors.ts';
+import { faultOpenGrading } from './grading.ts';
 import { findSessionLab, SessionStepInput } from './instantiate.ts';
 
 /**
@@ -53,7 +54,8 @@ export function teardownReason(input: Pick<z.output<typeof BeginTeardownInput>, 
 
 /**
  * BeginTeardown: records the failure reason (the first one wins), clears the pending wait, marks a
- * GRADING_TIMEOUT grading FAULTED, and moves a working session to STOPPING.
+ * grading still open FAULTED with the reason and its cause (GRADING_TIMEOUT, GRADING_UNAVAILABLE
+ * after a failed submit, TERMINATED, ...), and moves a working session to STOPPING.
  */
 export async function beginTeardownStep(
   deps: SessionStepDeps,
@@ -67,15 +69,14 @@ export async function beginTeardownStep(
   if (isTerminalSession(session.status)) return { reason, detail: detail ?? null, status: session.status };
 
   if (reason === 'GRADING_TIMEOUT') {
-    const g = aggregate.grading;
-    if (!g || g.status === 'PENDING' || g.status === 'SUBMITTED') {
-      await deps.stores.sessions.putGrading(sessionId, {
-        ...g,
-        status: 'FAULTED',
-        error: 'GRADING_TIMEOUT: no result from the Grading Engine in time',
-        completedAt: nowOf(deps).toISOString(),
-      });
-    }
+    await faultOpenGrading(
+      deps,
+      sessionId,
+      aggregate.grading ?? { status: 'PENDING' },
+      'GRADING_TIMEOUT: no result from the Grading Engine in time',
+    );
+  } else if (reason) {
+    await faultOpenGrading(deps, sessionId, aggregate.grading, `${reason}${detail ? `: ${detail}` : ''}`);
   }
 
   const patch: SessionPatch = {
@@ -165,7 +166,9 @@ export async function releaseCapacityStep(
 
 /**
  * ArchiveLdsSession: the LDS session archived (idempotent; one LDS no longer knows is done), the
- * UserSession ARCHIVED, then STOPPED → ARCHIVED.
+ * UserSession ARCHIVED, then STOPPED → ARCHIVED. Without a recorded UserSession, a session whose
+ * lab was imported has LDS looked up by its id, and what provisioning created but never recorded
+ * is archived too.
  */
 export async function archiveLdsStep(
   deps: SessionStepDeps,
@@ -175,6 +178,7 @@ export async function archiveLdsStep(
   const aggregate = await deps.stores.sessions.get(sessionId);
   const userSession = aggregate.userSession;
   let archived = false;
+  let unrecorded: string[] = [];
   if (userSession && userSession.status !== 'ARCHIVED') {
     archived = (await deps.lds.archiveSession(userSession.ldsSessionId)).archived;
     await deps.stores.sessions.putUserSession(sessionId, {
@@ -182,6 +186,22 @@ export async function archiveLdsStep(
       status: 'ARCHIVED',
       updatedAt: nowOf(deps).toISOString(),
     });
+  } else if (!userSession && aggregate.session.cmlLabId && !isTerminalSession(aggregate.session.status)) {
+    // Provisioning may have created an LDS session it never recorded (its answer lost): found by
+    // LCM's session id and archived, so none is orphaned. Only a session whose lab was imported
+    // can have reached provisioning.
+    const found = await deps.lds.findSessions(sessionId);
+    unrecorded = found.filter((s) => s.state !== 'ARCHIVED').map((s) => s.id);
+    for (const id of unrecorded) archived = (await deps.lds.archiveSession(id)).archived || archived;
+    if (unrecorded[0]) {
+      const now = nowOf(deps).toISOString();
+      await deps.stores.sessions.putUserSession(sessionId, {
+        ldsSessionId: unrecorded[0],
+        status: 'ARCHIVED',
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
   }
   const session = await deps.stores.sessions.getSession(sessionId);
   if (session.status === 'STOPPED') {
@@ -190,7 +210,11 @@ export async function archiveLdsStep(
       'STOPPED',
       'ARCHIVED',
       WORKFLOW_ACTOR,
-      userSession ? `LDS session ${userSession.ldsSessionId} archived` : 'no LDS session to archive',
+      userSession
+        ? `LDS session ${userSession.ldsSessionId} archived`
+        : unrecorded.length > 0
+          ? `unrecorded LDS session ${unrecorded.join(', ')} archived`
+          : 'no LDS session to archive',
       {},
       { expectedVersion: session.version },
     );

@@ -53,6 +53,11 @@ export interface CmlApi {
   systemStats(): Promise<CmlSystemStats>;
   licensing(): Promise<CmlLicensing>;
   registerLicense(token: string, opts?: { reregister?: boolean }): Promise<void>;
+  /**
+   * `DELETE /licensing/deregistration`: 204 → deregistered; 202 → only on the host (`localOnly`),
+   * Cisco's side was not reached.
+   */
+  deregisterLicense(): Promise<{ localOnly: boolean }>;
   /** Lab ids (`showAll` needs an admin user). */
   listLabs(opts?: { showAll?: boolean }): Promise<string[]>;
   /** `POST /import?title=` with the topology YAML; not retried (it is not idempotent). */

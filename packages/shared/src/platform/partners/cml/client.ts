@@ -226,6 +226,16 @@ export class CmlClient implements CmlApi {
     });
   }
 
+  async deregisterLicense(): Promise<{ localOnly: boolean }> {
+    const res = await this.authed({
+      method: 'DELETE',
+      path: '/licensing/deregistration',
+      operation: 'deregisterLicense',
+      responseKind: 'none',
+    });
+    return { localOnly: res.status === 202 };
+  }
+
   // --- labs ----------------------------------------------------------------------------------
 
   listLabs(opts: { showAll?: boolean } = {}): Promise<string[]> {
