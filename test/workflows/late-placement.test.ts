@@ -1,6 +1,10 @@
-import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { LabletSession } from '@lcm/shared/kernel';
-import { DEFAULT_LIFECYCLE_CONFIG, ensureWorkflowStarted, terminateSession } from '@lcm/shared/sessions';
+import {
+  DEFAULT_LIFECYCLE_CONFIG,
+  ensureWorkflowStarted,
+  SCHEDULE_CHECK_MAX_SECONDS,
+  terminateSession,
+} from '@lcm/shared/sessions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, newSession, REQUIREMENTS, sleep, startHarness, waitForStatus } from './harness.ts';
 
@@ -66,7 +70,7 @@ describe('late placement', () => {
     console.log(`late placement: cancelled a session booked 2 days ahead in ${seconds.toFixed(2)} s`);
   });
 
-  it('is placed when its window opens, not before', async () => {
+  it('is placed when its window opens, not before; terminated once placed, its capacity is free within the check interval', async () => {
     const cpuBefore = await allocatedCpu();
     // The window opens 4 s from now (timeslot start minus the default 900 s placement lead).
     const session = await start(LEAD + 4);
@@ -81,6 +85,16 @@ describe('late placement', () => {
     expect(placed.workerId).toBe(h.worker.id);
     expect(await allocatedCpu()).toBe(cpuBefore + REQUIREMENTS.cpuCores);
     expect(statesOf(session.executionArn!).filter((s) => s === 'PlaceSession')).toHaveLength(2);
-    await h.sfnClient.send(new StopExecutionCommand({ executionArn: session.executionArn! }));
+
+    const t0 = Date.now();
+    const r = await terminateSession(sessionDeps(), session.id, { by: 'portal', reason: 'cancelled' });
+    expect(r.outcome).toBe('requested');
+    await waitForStatus(h, session.id, 'TERMINATED', (SCHEDULE_CHECK_MAX_SECONDS + 15) * 1000);
+    const seconds = (Date.now() - t0) / 1000;
+    expect(await allocatedCpu()).toBe(cpuBefore);
+    expect(await h.stores.leases.listByWorker(h.worker.id)).toEqual([]);
+    console.log(
+      `late placement: a placed SCHEDULED session cancelled and released in ${seconds.toFixed(1)} s`,
+    );
   });
 });

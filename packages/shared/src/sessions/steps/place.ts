@@ -104,8 +104,13 @@ export async function placeStep(deps: SessionStepDeps, input: PlaceStepInput): P
   };
 }
 
-/** The longest single Wait before instantiation: a termination request is seen at least this often. */
-export const SCHEDULE_CHECK_MAX_SECONDS = 300;
+/**
+ * The longest single Wait between placement and instantiation: a termination request of a placed
+ * session is seen (and its capacity released) at least this often. With late placement that phase
+ * lasts placementLeadSeconds − instantiateLeadSeconds (300 s by default), so at most 20 checks of 3
+ * state transitions each per session.
+ */
+export const SCHEDULE_CHECK_MAX_SECONDS = 15;
 
 export const CheckScheduleInput = z.object({
   sessionId: z.string().min(1),
