@@ -1,5 +1,6 @@
 import { operationsHandler } from '@lcm/shared/api';
 import { apiStoresOf } from '@lcm/shared/app';
+import { DynamoDefinitionStore } from '@lcm/shared/catalogue';
 import {
   DynamoScalingStore,
   DynamoWorkerStore,
@@ -8,7 +9,7 @@ import {
   listScalingDecisions,
 } from '@lcm/shared/fleet';
 import { json } from '@lcm/shared/platform';
-import { DynamoSessionStore, getFleetCost, getFleetUsage } from '@lcm/shared/sessions';
+import { DynamoSessionStore, getDefinitionCost, getFleetCost, getFleetUsage } from '@lcm/shared/sessions';
 
 /**
  * /v1/fleet: capacity view, the scaling audit trail, cost and usage over a window (the cost and
@@ -19,6 +20,7 @@ const apiStores = apiStoresOf((cfg) => ({
   templates: new DynamoWorkerTemplateStore(cfg),
   sessions: new DynamoSessionStore(cfg),
   scaling: new DynamoScalingStore(cfg),
+  definitions: new DynamoDefinitionStore(cfg),
 }));
 
 const noStore = { 'cache-control': 'no-store' };
@@ -29,6 +31,9 @@ export const handler = operationsHandler('fleet', {
   getFleetScaling: async ({ query }) => json(200, await listScalingDecisions(apiStores(), query), noStore),
 
   getFleetCost: async ({ query }) => json(200, await getFleetCost(apiStores(), query), noStore),
+
+  getDefinitionCost: async ({ params, query }) =>
+    json(200, await getDefinitionCost(apiStores(), params.id, query), noStore),
 
   getFleetUsage: async ({ query }) => json(200, await getFleetUsage(apiStores(), query), noStore),
 });

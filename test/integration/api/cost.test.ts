@@ -8,7 +8,7 @@ import { handler } from '../../../functions/api/fleet.ts';
 import { sessionsHandler } from '../../../functions/api/sessions.ts';
 import { type CallOptions, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
-import { newSession, newTemplate, newWorker } from '../persistence/builders.ts';
+import { newDefinition, newSession, newTemplate, newWorker } from '../persistence/builders.ts';
 
 /**
  * Cost attribution and usage through the API over DynamoDB Local (issue 13, items 4 and 5): the
@@ -172,7 +172,7 @@ afterAll(async () => {
 });
 
 const fleet = (
-  operationId: 'getFleetCost' | 'getFleetUsage',
+  operationId: 'getFleetCost' | 'getFleetUsage' | 'getDefinitionCost',
   query: Record<string, string>,
   opts: CallOptions = {},
 ) => call(handler, operationId, { role: 'viewer', query, ...opts });
@@ -225,6 +225,40 @@ describe('GET /v1/fleet/cost', () => {
     );
     expect(byDay.groupBy).toBe('day');
     expect(byDay.groups.map((g) => [g.key, g.costUsd])).toEqual([[DAY, 22.15]]);
+  });
+
+  it("GET /v1/definitions/{id}/cost: the definition's sessions, charge and mean per session; 404 unknown", async () => {
+    for (const id of ['ospf', 'bgp']) await s.definitions.create(newDefinition({ id, name: id }));
+    const window = { from: T('08:00'), to: T('14:00') };
+    const ospf = await fleet('getDefinitionCost', window, { params: { id: 'ospf' } });
+    expect(ospf.status).toBe(200);
+    expect(ospf.body).toMatchObject({
+      definitionId: 'ospf',
+      sessions: 2,
+      attributedUsd: 8,
+      meanCostPerSessionUsd: 4,
+      read: { workers: 2, sessionsListed: 4, histories: 3, unpricedWorkers: [] },
+    });
+    const bgp = await fleet('getDefinitionCost', window, { params: { id: 'bgp' } });
+    expect(bgp.body).toMatchObject({ sessions: 1, attributedUsd: 6, meanCostPerSessionUsd: 6 });
+    // Before any session of the definition: nothing charged, mean 0.
+    const early = await fleet(
+      'getDefinitionCost',
+      { from: T('07:00'), to: T('08:00') },
+      { params: { id: 'ospf' } },
+    );
+    expect(early.body).toMatchObject({ sessions: 0, attributedUsd: 0, meanCostPerSessionUsd: 0 });
+    expect((await fleet('getDefinitionCost', window, { params: { id: 'nope' } })).status).toBe(404);
+    const bad = await fleet(
+      'getDefinitionCost',
+      { from: T('10:00'), to: T('09:00') },
+      { params: { id: 'ospf' } },
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: FieldError) => e.path)).toEqual(['to']);
+    expect(
+      (await fleet('getDefinitionCost', window, { params: { id: 'ospf' }, role: 'portal' })).status,
+    ).toBe(403);
   });
 
   it('a narrower window counts only what falls in it', async () => {

@@ -255,6 +255,7 @@ describe('wiring', () => {
         getFleetScaling: async () => json(200, { items: [] }),
         getFleetCost: async () => json(200, {}),
         getFleetUsage: async () => json(200, {}),
+        getDefinitionCost: async () => json(200, {}),
       }),
     ).not.toThrow();
   });

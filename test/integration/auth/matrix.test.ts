@@ -88,6 +88,7 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   getFleetCapacity: [A, O, V],
   getFleetScaling: [A, O, V],
   getFleetCost: [A, O, V],
+  getDefinitionCost: [A, O, V],
   getFleetUsage: [A, O, V],
   // partner CloudEvents: no JWT (the handler checks an HMAC signature of the body instead)
   ingestEvents: PUBLIC,
@@ -374,6 +375,7 @@ describe('fields × tenants: two portal clients × every role × every read rout
   const WINDOW_QUERY: Record<string, string> = {
     getFleetCost: `?${windowOf()}&groupBy=definition`,
     getFleetUsage: `?${windowOf()}&step=60`,
+    getDefinitionCost: `?${windowOf()}`,
   };
 
   it('0 unexpected allows and 0 leaked fields in any 2xx body', async () => {
@@ -399,7 +401,10 @@ describe('fields × tenants: two portal clients × every role × every read rout
         // Each session-scoped read is asked about portal A's session (and, as the admin and portal B,
         // about B's too): portal B must get 404 for A's, A for B's.
         for (const target of [booked.portalA, booked.portalB]) {
-          const path = pathOf(o.path, paramsFor(o.group, target));
+          const path = pathOf(
+            o.path,
+            paramsFor(o.path.startsWith('/v1/definitions/') ? 'definitions' : o.group, target),
+          );
           const query = o.operationId === 'listSessions' ? '?limit=100' : (WINDOW_QUERY[o.operationId] ?? '');
           const res = await send(caller, 'GET', `${path}${query}`);
           requests++;

@@ -14,6 +14,7 @@ import {
   CreateSessionBody,
   CreateTemplateBody,
   CreateWorkerBody,
+  DefinitionCostQuery,
   DefinitionIdParams,
   DefinitionObservationsQuery,
   DefinitionVersionParams,
@@ -36,6 +37,7 @@ import {
 import {
   ApplyObservedResultSchema,
   ContentSyncRequestResultSchema,
+  DefinitionCostReplySchema,
   DefinitionObservationsSchema,
   FleetCapacitySchema,
   FleetCostSchema,
@@ -537,6 +539,21 @@ export const OPERATIONS = [
       'and the histories of those that may have held capacity in the window; `read` says how many.',
     query: FleetCostQuery,
     response: FleetCostSchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getDefinitionCost',
+    method: 'GET',
+    path: '/v1/definitions/{id}/cost',
+    group: 'fleet',
+    permission: 'fleet:read',
+    summary: "A definition's cost over a window: its sessions, what they were charged, the mean per session",
+    description:
+      "The definition's group of GET /v1/fleet/cost?groupBy=definition (the same attribution and reads); 404 " +
+      'for an unknown definition.',
+    params: DefinitionIdParams,
+    query: DefinitionCostQuery,
+    response: DefinitionCostReplySchema,
     successStatus: 200,
   }),
   op({

@@ -10,6 +10,7 @@ import {
 import {
   ApplyObservedInputSchema,
   DEFAULT_OBSERVATION_LIMIT,
+  DefinitionCostInputSchema,
   FleetCostInputSchema,
   FleetUsageInputSchema,
   MAX_OBSERVATION_LIMIT,
@@ -81,6 +82,7 @@ export const SessionActionBody = Reason.meta({ id: 'SessionAction' });
 
 // fleet: cost and usage (the use cases' own query schemas: window bounds, groupBy, step)
 export const FleetCostQuery = FleetCostInputSchema;
+export const DefinitionCostQuery = DefinitionCostInputSchema;
 export const FleetUsageQuery = FleetUsageInputSchema;
 
 /** Every list reply: a page of items and an opaque cursor for the next page. */

@@ -3,6 +3,7 @@ import type { SyncRequestResult } from '../catalogue/index.ts';
 import { FleetCapacitySchema as FleetCapacity } from '../fleet/index.ts';
 import {
   ApplyObservedResultSchema as ApplyObservedResult,
+  DefinitionCostSchema as DefinitionCost,
   DefinitionObservationsSchema as DefinitionObservations,
   FleetCostReportSchema as FleetCostReport,
   FleetUsageSchema as FleetUsage,
@@ -21,6 +22,9 @@ export const FleetCapacitySchema = FleetCapacity.meta({ id: 'FleetCapacity' });
 
 /** The reply of getFleetCost. */
 export const FleetCostSchema = FleetCostReport.meta({ id: 'FleetCost' });
+
+/** The reply of getDefinitionCost. */
+export const DefinitionCostReplySchema = DefinitionCost.meta({ id: 'DefinitionCost' });
 
 /** The reply of getFleetUsage. */
 export const FleetUsageReplySchema = FleetUsage.meta({ id: 'FleetUsage' });

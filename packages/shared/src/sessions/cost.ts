@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { DefinitionStore } from '../catalogue/index.ts';
 import {
   COST_GROUP_BYS,
   type CostBreakdown,
@@ -87,6 +88,10 @@ export const FleetCostInputSchema = z
   })
   .superRefine(windowChecks);
 export type FleetCostInput = z.output<typeof FleetCostInputSchema>;
+
+/** GET /v1/definitions/{id}/cost query. */
+export const DefinitionCostInputSchema = z.object({ from: From, to: To }).superRefine(windowChecks);
+export type DefinitionCostInput = z.output<typeof DefinitionCostInputSchema>;
 
 /** GET /v1/fleet/usage query. */
 export const FleetUsageInputSchema = z
@@ -346,6 +351,43 @@ export async function getFleetCost(deps: CostDeps, input: FleetCostInput): Promi
   const window = countedWindow(q.from, q.to, now);
   const fleet = await readFleetHistory(deps, window, now);
   return { ...costReport(fleet.workers, fleet.sessions, window, q.groupBy), read: fleet.read };
+}
+
+export const DefinitionCostSchema = z.object({
+  definitionId: z.string(),
+  from: IsoDateTime,
+  to: IsoDateTime.meta({ description: 'The window as counted: clamped to now.' }),
+  sessions: z.number().int().meta({ description: "The definition's sessions charged in the window." }),
+  attributedUsd: z
+    .number()
+    .meta({ description: 'What they were charged: Σ capacity share × price × hours held.' }),
+  meanCostPerSessionUsd: z.number().meta({ description: 'attributedUsd / sessions (0 without sessions).' }),
+  read: CostReadsSchema,
+});
+export type DefinitionCost = z.output<typeof DefinitionCostSchema>;
+
+/**
+ * GET /v1/definitions/{id}/cost: what a definition's sessions cost over a window, and the mean per
+ * session: the definition's group of the fleet cost report (the same attribution, the same reads).
+ */
+export async function getDefinitionCost(
+  deps: CostDeps & { definitions: Pick<DefinitionStore, 'getLatest'> },
+  definitionId: string,
+  input: DefinitionCostInput,
+): Promise<DefinitionCost> {
+  const q = DefinitionCostInputSchema.parse(input);
+  await deps.definitions.getLatest(definitionId);
+  const report = await getFleetCost(deps, { ...q, groupBy: 'definition' });
+  const group = report.groups.find((g) => g.key === definitionId);
+  return {
+    definitionId,
+    from: report.from,
+    to: report.to,
+    sessions: group?.sessions ?? 0,
+    attributedUsd: group?.attributedUsd ?? 0,
+    meanCostPerSessionUsd: group?.meanCostPerSessionUsd ?? 0,
+    read: report.read,
+  };
 }
 
 /** GET /v1/fleet/usage: one point per step, for charts. */
