@@ -7,15 +7,17 @@ import {
   sessionReply,
   sessionScopeOf,
 } from '@lcm/shared/api';
-import { apiSessionEngine, apiStores } from '@lcm/shared/app';
-import { json, runIdempotent } from '@lcm/shared/platform';
+import { apiGradingClient, apiSessionEngine, apiStores } from '@lcm/shared/app';
+import { type GradingApi, json, runIdempotent } from '@lcm/shared/platform';
 import {
   createSession,
   finishSession,
+  forceReleaseSession,
   getReservationSessions,
   getSessionHistory,
   getSessionView,
   listSessions,
+  regradeSession,
   requestObservation,
   type SessionDeps,
   terminateSession,
@@ -29,12 +31,23 @@ import {
  * booked; others are 404) and every reply goes through api/views.ts (no task tokens, login URLs
  * per role).
  */
-const defaultDeps = (): SessionDeps => ({ ...apiStores(), engine: apiSessionEngine() });
+const defaultDeps = (): SessionDeps & RecoveryDeps => ({
+  ...apiStores(),
+  engine: apiSessionEngine(),
+});
+
+/** What force-release and re-grade need beyond the session commands' dependencies. */
+type RecoveryDeps = Pick<ReturnType<typeof apiStores>, 'placement' | 'workers' | 'leftoverLabs'> & {
+  /** The Grading Engine client; apiGradingClient() (LCM_GRADING_*) when not given. */
+  grading?: GradingApi;
+};
 
 const byOf = (req: Pick<OperationRequest<'terminateSession'>, 'caller'>): string => req.caller?.sub ?? 'api';
 const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;
 
-export function sessionsHandler(deps: () => SessionDeps = defaultDeps) {
+const regradeDeps = (d: SessionDeps & RecoveryDeps) => ({ ...d, grading: d.grading ?? apiGradingClient() });
+
+export function sessionsHandler(deps: () => SessionDeps & RecoveryDeps = defaultDeps) {
   return operationsHandler(
     'sessions',
     {
@@ -73,6 +86,23 @@ export function sessionsHandler(deps: () => SessionDeps = defaultDeps) {
         });
         return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
       },
+      releaseSession: async (req) => {
+        const result = await forceReleaseSession(deps(), req.params.id, {
+          by: byOf(req),
+          reason: req.body.reason,
+        });
+        return json(
+          200,
+          { ...result, session: sessionReply(result.session) },
+          {
+            location: sessionPath(result.session.id),
+          },
+        );
+      },
+      regradeSession: async (req) =>
+        json(202, await regradeSession(regradeDeps(deps()), req.params.id, { by: byOf(req) }), {
+          location: sessionPath(req.params.id),
+        }),
       observeSession: async (req) =>
         json(202, await requestObservation(deps(), req.params.id, { by: byOf(req) }), {
           location: sessionPath(req.params.id),

@@ -279,7 +279,7 @@ export async function startHarness(): Promise<Harness> {
       'CompleteTeardown',
     ];
     const sfn = await startLocalStepFunctions({
-      waitTimeOverrides: { WaitForLabBoot: 50, WaitBeforePlacementRetry: 250 },
+      waitTimeOverrides: { WaitForLabBoot: 50, WaitBeforePlacementRetry: 250, WaitBeforeDeleteLabRetry: 100 },
       retryIntervalOverrides: Object.fromEntries(
         [...taskStates, 'MarkRunning', 'CollectEvidence', 'ObserveLab', 'SubmitGrading', ...teardown].map(
           (s) => [s, 20],

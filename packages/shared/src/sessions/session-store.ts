@@ -72,6 +72,8 @@ const EDITABLE = LabletSessionSchema.pick({
   pausedAt: true,
   observationRequest: true,
   portConflicts: true,
+  teardownStartedAt: true,
+  teardownFailure: true,
 });
 
 /** What update() patches (platform patchVersioned). */

@@ -37,7 +37,7 @@ export async function submitGradingStep(
     `evidence collected; grading with ${definition.gradingRulesRef}`,
   );
   const before = (await sessions.get(sessionId)).grading;
-  if (!before) await sessions.putGrading(sessionId, { status: 'PENDING' });
+  if (!before) await sessions.putGrading(sessionId, { status: 'PENDING', evidenceUri, attempt: 1 });
   let gradingSessionId: string;
   try {
     ({ gradingSessionId } = await deps.grading.submitGrading({
@@ -61,6 +61,9 @@ export async function submitGradingStep(
       gradingSessionId,
       status: 'SUBMITTED',
       submittedAt: nowOf(deps).toISOString(),
+      // Kept for an operator's re-grade (sessions/regrade.ts).
+      evidenceUri,
+      attempt: current?.attempt ?? 1,
     });
   }
   return { gradingSessionId, gradingTimeoutSeconds: deps.config.gradingTimeoutSeconds };
