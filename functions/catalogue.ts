@@ -317,9 +317,9 @@ export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
     description: 'Lab definitions: versions, deprecate, archive, observations, apply-observed, content sync',
   }),
   api('sessions', {
-    needs: ['table-write', 'session-workflow', 'task-tokens'],
+    needs: ['table-write', 'session-workflow', 'task-tokens', 'grading'],
     description:
-      'Sessions: book (starts the session workflow), list, read, terminate, finish, observe, history; reservations',
+      'Sessions: book (starts the session workflow), list, read, terminate, finish, observe, history, force-release, re-grade (calls the Grading Engine); reservations',
   }),
   api('fleet', {
     needs: ['table-read'],

@@ -8,18 +8,20 @@ import {
   sessionReply,
   sessionScopeOf,
 } from '@lcm/shared/api';
-import { apiBookingConfig, apiSessionEngine, apiStores } from '@lcm/shared/app';
-import { json, runIdempotent } from '@lcm/shared/platform';
+import { apiBookingConfig, apiGradingClient, apiSessionEngine, apiStores } from '@lcm/shared/app';
+import { type GradingApi, json, runIdempotent } from '@lcm/shared/platform';
 import {
   type BookingDeps,
   type CostDeps,
   createSession,
   finishSession,
+  forceReleaseSession,
   getReservationSessions,
   getSessionCost,
   getSessionHistory,
   getSessionView,
   listSessions,
+  regradeSession,
   requestObservation,
   terminateSession,
 } from '@lcm/shared/sessions';
@@ -32,7 +34,7 @@ import {
  * booked; others are 404) and every reply goes through api/views.ts (no task tokens, login URLs
  * per role).
  */
-const defaultDeps = (): BookingDeps => ({
+const defaultDeps = (): BookingDeps & RecoveryDeps => ({
   ...apiStores(),
   engine: apiSessionEngine(),
   booking: apiBookingConfig(),
@@ -40,11 +42,19 @@ const defaultDeps = (): BookingDeps => ({
 /** What a session's cost reads besides the session: its worker and the worker's template. */
 type SessionCostDeps = Pick<CostDeps, 'workers' | 'templates' | 'clock'>;
 
+/** What force-release and re-grade need beyond the session commands' dependencies. */
+type RecoveryDeps = Pick<ReturnType<typeof apiStores>, 'placement' | 'workers' | 'leftoverLabs'> & {
+  /** The Grading Engine client; apiGradingClient() (LCM_GRADING_*) when not given. */
+  grading?: GradingApi;
+};
+
 const byOf = (req: Pick<OperationRequest<'terminateSession'>, 'caller'>): string => req.caller?.sub ?? 'api';
 const sessionPath = (id: string): string => `/v1/sessions/${encodeURIComponent(id)}`;
 
+const regradeDeps = (d: BookingDeps & RecoveryDeps) => ({ ...d, grading: d.grading ?? apiGradingClient() });
+
 export function sessionsHandler(
-  deps: () => BookingDeps = defaultDeps,
+  deps: () => BookingDeps & RecoveryDeps = defaultDeps,
   costDeps: () => SessionCostDeps = apiStores,
 ) {
   return operationsHandler(
@@ -89,6 +99,23 @@ export function sessionsHandler(
         });
         return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
       },
+      releaseSession: async (req) => {
+        const result = await forceReleaseSession(deps(), req.params.id, {
+          by: byOf(req),
+          reason: req.body.reason,
+        });
+        return json(
+          200,
+          { ...result, session: sessionReply(result.session) },
+          {
+            location: sessionPath(result.session.id),
+          },
+        );
+      },
+      regradeSession: async (req) =>
+        json(202, await regradeSession(regradeDeps(deps()), req.params.id, { by: byOf(req) }), {
+          location: sessionPath(req.params.id),
+        }),
       observeSession: async (req) =>
         json(202, await requestObservation(deps(), req.params.id, { by: byOf(req) }), {
           location: sessionPath(req.params.id),

@@ -43,6 +43,11 @@ export interface ApiStackProps extends LcmStackProps {
   /** The ingest route's dependencies (events stack), for the `bus` and `event-partners` needs. */
   readonly eventIngest: { readonly bus: IEventBus; readonly partnersSecret: ISecret };
   /**
+   * The Grading Engine's API key secret (events stack), for the `grading` need: the `sessions`
+   * group re-submits a failed grading (POST /v1/sessions/{id}/grade).
+   */
+  readonly gradingApiKey?: ISecret;
+  /**
    * The worker workflows (fleet stack), for the `fleet-workflows` need: the `workers` group
    * starts provisioning and drain executions when an operator creates, starts, stops or
    * terminates a worker.
@@ -161,7 +166,10 @@ export class ApiStack extends Stack {
     const resources: NeedResources = {
       table: props.table,
       bus: props.eventIngest.bus,
-      secrets: { eventPartners: props.eventIngest.partnersSecret },
+      secrets: {
+        eventPartners: props.eventIngest.partnersSecret,
+        ...(props.gradingApiKey ? { gradingApiKey: props.gradingApiKey } : {}),
+      },
       // By reference: this stack is deployed after the workflows and fleet stacks.
       stateMachineArns: {
         'session-lifecycle': props.sessionWorkflow.stateMachine.stateMachineArn,

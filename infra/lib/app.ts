@@ -106,6 +106,7 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     table: data.table,
     sessionWorkflow: { stateMachine: workflows.sessionStateMachine },
     eventIngest: { bus: events.bus, partnersSecret: events.secrets.eventPartners },
+    gradingApiKey: events.secrets.gradingApiKey,
     fleetWorkflows: { provisioning: fleet.provisioning.stateMachine, drain: fleet.drain.stateMachine },
   });
 

@@ -74,7 +74,9 @@ export const SETTING_GROUPS = {
     variables: LIFECYCLE_CONFIG_VARIABLES,
     shape: LIFECYCLE_CONFIG_ENV,
     defaults: DEFAULT_LIFECYCLE_CONFIG,
-    kinds: ['session-task'],
+    // 'schedule': the stuck-session sweep runs the session teardown with these settings
+    // (teardownTimeoutSeconds bounds it there as in the workflow).
+    kinds: ['session-task', 'schedule'],
     meanings: {
       placementLeadSeconds:
         'late placement: a booked session is placed (takes capacity) this long before its timeslot; never less than the instantiate lead',
@@ -83,6 +85,8 @@ export const SETTING_GROUPS = {
       gradingTimeoutSeconds: 'the Grading Engine gets this long before grading is FAULTED (GRADING_TIMEOUT)',
       placementRetryBaseSeconds: 'first delay between placement attempts while no worker fits (doubles)',
       placementRetryMaxSeconds: 'ceiling of the placement retry delay',
+      teardownTimeoutSeconds:
+        'a teardown still failing this long after it began gives up: TEARDOWN_FAILED, left for force-release',
     },
   },
   booking: {

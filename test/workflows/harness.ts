@@ -285,9 +285,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ];
     const sfn = await startLocalStepFunctions({
       waitTimeOverrides: Object.fromEntries(
-        Object.entries({ WaitForLabBoot: 50, WaitBeforePlacementRetry: 250 }).filter(
-          ([state]) => !opts.realWaits?.includes(state),
-        ),
+        Object.entries({
+          WaitForLabBoot: 50,
+          WaitBeforePlacementRetry: 250,
+          WaitBeforeDeleteLabRetry: 100,
+        }).filter(([state]) => !opts.realWaits?.includes(state)),
       ),
       retryIntervalOverrides: Object.fromEntries(
         [...taskStates, 'MarkRunning', 'CollectEvidence', 'ObserveLab', 'SubmitGrading', ...teardown].map(

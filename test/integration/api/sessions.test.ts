@@ -948,3 +948,69 @@ describe('workflow engine selection', () => {
     expect(() => createWorkflowEngine({ WORKFLOW_ENGINE: 'carrier-pigeon' })).toThrow(/not one of/);
   });
 });
+
+describe('POST /v1/sessions/{id}/release and /grade (issue 12, items 4 and 5)', () => {
+  it('force-release: operators and admins only; a TEARDOWN_FAILED session → TERMINATED, audited; any other → 409', async () => {
+    const s = await reserve();
+    // Not TEARDOWN_FAILED: 409 problem+json naming the state.
+    const early = await api('releaseSession', { params: { id: s.id }, role: 'operator', body: {} });
+    expect(early.status).toBe(409);
+    expect(early.headers['content-type']).toBe('application/problem+json');
+    expect(early.body).toMatchObject({ status: 409, detail: expect.stringMatching(/TEARDOWN_FAILED/) });
+
+    const current = await stores().sessions.getSession(s.id);
+    await stores().sessions.update(s.id, { failureReason: 'TEARDOWN_FAILED' }, current.version);
+    // The portal (sessions:operate, not sessions:recover) may not.
+    const portal = await api('releaseSession', { params: { id: s.id }, body: {} });
+    expect(portal.status).toBe(403);
+
+    const res = await api('releaseSession', {
+      params: { id: s.id },
+      role: 'operator',
+      sub: 'ops-anna',
+      body: { reason: 'INC-4711' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({
+      outcome: 'released',
+      session: { id: s.id, status: 'TERMINATED', failureReason: 'TEARDOWN_FAILED' },
+      released: { workerId: null, capacity: null, ports: [] },
+      leftoverLab: null,
+    });
+    const history = await api('getSessionHistory', { params: { id: s.id }, role: 'operator' });
+    expect(history.body.items.at(-1)).toMatchObject({
+      from: 'PENDING',
+      to: 'TERMINATED',
+      by: 'ops-anna',
+      reason: expect.stringMatching(/^TEARDOWN_FAILED: force-released by ops-anna \(INC-4711\)/),
+    });
+    const again = await api('releaseSession', { params: { id: s.id }, role: 'admin', body: {} });
+    expect(again.status).toBe(409);
+    const missing = await api('releaseSession', {
+      params: { id: 'no-such-session' },
+      role: 'admin',
+      body: {},
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it('re-grade: operators and admins only; 409 unless the grading failed or timed out and is FAULTED', async () => {
+    const s = await reserve();
+    const portal = await api('regradeSession', { params: { id: s.id } });
+    expect(portal.status).toBe(403);
+    const notFailed = await api('regradeSession', { params: { id: s.id }, role: 'operator' });
+    expect(notFailed.status).toBe(409);
+    expect(notFailed.body.detail).toMatch(/GRADING_FAILED, GRADING_TIMEOUT/);
+
+    const current = await stores().sessions.getSession(s.id);
+    await stores().sessions.update(s.id, { failureReason: 'GRADING_TIMEOUT' }, current.version);
+    await stores().sessions.putGrading(s.id, { status: 'SUBMITTED', gradingSessionId: 'g-1' });
+    const inProgress = await api('regradeSession', { params: { id: s.id }, role: 'admin' });
+    expect(inProgress.status).toBe(409);
+    expect(inProgress.body.detail).toMatch(/grading is SUBMITTED/);
+    await stores().sessions.putGrading(s.id, { status: 'FAULTED', gradingSessionId: 'g-1' });
+    const noEvidence = await api('regradeSession', { params: { id: s.id }, role: 'admin' });
+    expect(noEvidence.status).toBe(409);
+    expect(noEvidence.body.detail).toMatch(/no evidence/);
+  });
+});

@@ -83,6 +83,8 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   terminateSession: [A, O, P],
   finishSession: [A, O, P],
   observeSession: [A, O], // runtime observations: an operation, not the portal's
+  releaseSession: [A, O], // recovery of a failed teardown or grading: operations only
+  regradeSession: [A, O],
   getReservation: [A, O, P, V],
   // fleet
   getFleetCapacity: [A, O, V],

@@ -41,6 +41,7 @@ export function lifecycleDeps(
     sessions: stores.sessions,
     definitions: stores.definitions,
     leases: stores.leases,
+    leftoverLabs: stores.leftoverLabs,
     compute: new Ec2Compute({
       ec2: new EC2Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       cloudwatch: new CloudWatchClient({

@@ -115,6 +115,10 @@ const RENDERED: Record<keyof typeof keys, [row: string, value: unknown]> = {
   scalingDecision: ['ScalingDecision', keys.scalingDecision('<at>', '<id>')],
   scalingDecisionPrefix: ['ScalingDecision', keys.scalingDecisionPrefix],
   scalerState: ['ScalerState', keys.scalerState('<scope>')],
+  leftoverLab: ['LeftoverLab', keys.leftoverLab('<workerId>', '<labId>')],
+  leftoverLabPrefix: ['LeftoverLab', keys.leftoverLabPrefix],
+  leftoverLabListing: ['LeftoverLab', keys.leftoverLabListing('<workerId>', '<labId>')],
+  leftoverLabListingPartition: ['LeftoverLab', keys.leftoverLabListingPartition],
   idempotencyPartition: [IDEMPOTENCY_EXAMPLE, keys.idempotencyPartition],
   idempotencyKeyPrefix: [IDEMPOTENCY_EXAMPLE, keys.idempotencyKeyPrefix],
 };

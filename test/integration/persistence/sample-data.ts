@@ -135,6 +135,12 @@ export async function writeSampleData(s: Stores): Promise<void> {
     lastScaleUpAt: '2030-03-02T07:59:00.000Z',
     cooldownUntil: '2030-03-02T08:09:00.000Z',
   });
+  await s.leftoverLabs.record({
+    workerId: 'w-7f3a',
+    cmlLabId: 'lab-0b7e',
+    sessionId: 's-41d2',
+    by: 'operator@example.com',
+  });
 }
 
 /** One stored item per entity, as DynamoDB returns it, keyed by entity name. */

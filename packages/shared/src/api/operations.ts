@@ -42,7 +42,9 @@ import {
   FleetCapacitySchema,
   FleetCostSchema,
   FleetUsageReplySchema,
+  ForceReleaseReplySchema,
   ObservationRequestResultSchema,
+  RegradeReplySchema,
   SessionActionResultSchema,
   SessionViewSchema,
 } from './responses.ts';
@@ -475,6 +477,42 @@ export const OPERATIONS = [
     summary: 'Observe the running lab now (asynchronous; RUNNING sessions only)',
     params: SessionIdParams,
     response: ObservationRequestResultSchema,
+    successStatus: 202,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'releaseSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/release',
+    group: 'sessions',
+    permission: 'sessions:recover',
+    summary: 'Force-release a session whose teardown failed (TEARDOWN_FAILED)',
+    description:
+      'For a session with failureReason TEARDOWN_FAILED (its teardown could not finish within ' +
+      '`lifecycle.teardownTimeoutSeconds`): its CML lab, if the worker is still there, is recorded for ' +
+      'the health sweep to delete once CML answers; its capacity and port leases go back to the worker; ' +
+      'the session becomes TERMINATED with a history entry naming who asked and what was released. ' +
+      'Any other session is a 409 (terminate it instead). Safe to repeat.',
+    params: SessionIdParams,
+    body: SessionActionBody,
+    response: ForceReleaseReplySchema,
+    successStatus: 200,
+    idempotent: true,
+  }),
+  op({
+    operationId: 'regradeSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/grade',
+    group: 'sessions',
+    permission: 'sessions:recover',
+    summary: 'Submit the evidence of a GRADING_FAILED or GRADING_TIMEOUT session to the Grading Engine again',
+    description:
+      "The session's recorded evidence is submitted again (a new grading session); its grading goes back " +
+      'to SUBMITTED and the result event completes it (a score) or faults it again. The session keeps its ' +
+      'status and failure reason. A session whose grading did not fail or time out, or is in progress, ' +
+      'is a 409; a Grading Engine that does not take the submission is a 503 (retry) or 502.',
+    params: SessionIdParams,
+    response: RegradeReplySchema,
     successStatus: 202,
     idempotent: true,
   }),

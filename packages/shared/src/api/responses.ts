@@ -7,9 +7,16 @@ import {
   DefinitionObservationsSchema as DefinitionObservations,
   FleetCostReportSchema as FleetCostReport,
   FleetUsageSchema as FleetUsage,
+  ForceReleaseResultSchema as ForceReleaseResult,
   ObservationRequestResultSchema as ObservationRequestResult,
+  RegradeResultSchema as RegradeResult,
 } from '../sessions/index.ts';
-import { DefinitionReplySchema, SessionActionReplySchema, SessionDetailSchema } from './views.ts';
+import {
+  DefinitionReplySchema,
+  SessionActionReplySchema,
+  SessionDetailSchema,
+  SessionReplySchema,
+} from './views.ts';
 
 /**
  * Reply shapes that are not plain entities: the use cases' own result schemas, named for the
@@ -34,6 +41,14 @@ export const SessionViewSchema = SessionDetailSchema.meta({ id: 'LabletSessionVi
 
 /** POST /v1/sessions/{id}/terminate and /finish. */
 export const SessionActionResultSchema = SessionActionReplySchema.meta({ id: 'SessionActionResult' });
+
+/** POST /v1/sessions/{id}/release: what the force-release gave back and the lab left for the sweep. */
+export const ForceReleaseReplySchema = ForceReleaseResult.extend({ session: SessionReplySchema }).meta({
+  id: 'ForceReleaseResult',
+});
+
+/** POST /v1/sessions/{id}/grade: the grading record after the re-submission. */
+export const RegradeReplySchema = RegradeResult.meta({ id: 'RegradeResult' });
 
 /** POST /v1/sessions/{id}/observe: the request recorded (or already pending). */
 export const ObservationRequestResultSchema = ObservationRequestResult.meta({

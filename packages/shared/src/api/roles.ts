@@ -27,6 +27,8 @@ export const PERMISSIONS = [
   'fleet:read',
   'fleet:write',
   'observations:write',
+  /** Recovery of a session that failed: force-release (TEARDOWN_FAILED) and re-grade. */
+  'sessions:recover',
   // What replies show (no operation needs these):
   /** Every client's sessions; without it, only the sessions the caller's client booked (others are 404). */
   'sessions:read-all',
@@ -70,6 +72,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'sessions:create',
     'sessions:operate',
     'observations:write',
+    'sessions:recover',
   ],
   /**
    * The reservation portal: the sessions its client booked (read, terminate, finish, look up

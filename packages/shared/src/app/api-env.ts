@@ -1,13 +1,16 @@
-import type { FleetWorkflows, StoreConfig, WorkflowEngine } from '../platform/index.ts';
+import type { FleetWorkflows, GradingApi, StoreConfig, WorkflowEngine } from '../platform/index.ts';
 import {
   cachedDeps,
   createFleetWorkflows,
+  createGradingClient,
   createWorkflowEngine,
   documentClient,
+  failing,
   TABLE_ENV,
 } from '../platform/index.ts';
 import { type BookingConfig, DEFAULT_BOOKING_CONFIG } from '../sessions/index.ts';
-import { API_ENV, BOOKING_CONFIG_ENV, fleetEngineEnv, sessionEngineEnv } from './env.ts';
+import { API_ENV, BOOKING_CONFIG_ENV, fleetEngineEnv, GRADING_API_ENV, sessionEngineEnv } from './env.ts';
+import { apiKeyFrom, integrationLogger, secretCache } from './partner-clients.ts';
 import { createStores, type Stores } from './stores.ts';
 
 /**
@@ -54,4 +57,18 @@ export const apiBookingConfig: () => BookingConfig = /* @__PURE__ */ cachedDeps(
   (env) => ({
     horizonDays: env.LCM_BOOKING_HORIZON_DAYS ?? DEFAULT_BOOKING_CONFIG.horizonDays,
   }),
+);
+
+/**
+ * The Grading Engine client (the sessions group re-submits a failed grading, POST
+ * /v1/sessions/{id}/grade); one not configured fails with the variable to set when first called.
+ */
+export const apiGradingClient: () => GradingApi = /* @__PURE__ */ cachedDeps('api', GRADING_API_ENV, (env) =>
+  env.LCM_GRADING_BASE_URL
+    ? createGradingClient({
+        baseUrl: env.LCM_GRADING_BASE_URL,
+        apiKey: apiKeyFrom(env, 'GRADING', secretCache()),
+        logger: integrationLogger,
+      })
+    : failing<GradingApi>('the Grading Engine is not configured: set LCM_GRADING_BASE_URL'),
 );

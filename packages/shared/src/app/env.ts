@@ -57,6 +57,13 @@ export const PARTNER_API_ENV = {
   LCM_GRADING_API_KEY_SECRET_ID: envOptional(),
 } satisfies EnvShape;
 
+/** The Grading Engine alone (the sessions API group re-submits gradings: POST /v1/sessions/{id}/grade). */
+export const GRADING_API_ENV = {
+  LCM_GRADING_BASE_URL: PARTNER_API_ENV.LCM_GRADING_BASE_URL,
+  LCM_GRADING_API_KEY: PARTNER_API_ENV.LCM_GRADING_API_KEY,
+  LCM_GRADING_API_KEY_SECRET_ID: PARTNER_API_ENV.LCM_GRADING_API_KEY_SECRET_ID,
+} satisfies EnvShape;
+
 /** Evidence: the S3 bucket, or a directory locally. */
 export const EVIDENCE_ENV = {
   EVIDENCE_BUCKET: envOptional(),
@@ -72,6 +79,7 @@ export const LIFECYCLE_CONFIG_ENV = {
   LCM_GRADING_TIMEOUT_SECONDS: envNumber({ min: 1, integer: true }),
   LCM_PLACEMENT_RETRY_BASE_SECONDS: envNumber({ min: 1, integer: true }),
   LCM_PLACEMENT_RETRY_MAX_SECONDS: envNumber({ min: 1, integer: true }),
+  LCM_TEARDOWN_TIMEOUT_SECONDS: envNumber({ min: 1, integer: true }),
 } satisfies EnvShape;
 
 /** The LCM event bus (AWS_ENDPOINT_URL_EVENTBRIDGE: the local bus). */

@@ -74,6 +74,7 @@ export function fleetDepsOf(env: FleetEnv): FleetRuntimeDeps {
     sessions: () => stores().sessions,
     definitions: () => stores().definitions,
     leases: () => stores().leases,
+    leftoverLabs: () => stores().leftoverLabs,
     scaling: () => stores().scaling,
     compute: () => notWired<ComputeProvider>('EC2 compute', 'fleetTask(..., { compute: ec2Compute })'),
     cml: () => {

@@ -1,7 +1,9 @@
 import type { FleetDeps } from '../fleet/index.ts';
 import {
+  deleteLeftoverLabs,
   type HealthSweepResult,
   healthSweep,
+  type LeftoverLabsResult,
   type ReconcileResult,
   reconcileFleet,
   runScaleDown,
@@ -19,13 +21,17 @@ export const scaleUpJob = (deps: FleetDeps): Promise<ScalingRunResult> =>
 export const scaleDownJob = (deps: FleetDeps): Promise<ScalingRunResult> =>
   runScaleDown({ ...deps, config: deps.scalingConfig });
 
-/** Reconciliation with EC2 first (so the sweep does not probe a worker whose instance is gone), then health. */
+/**
+ * Reconciliation with EC2 first (so the sweep does not probe a worker whose instance is gone), then
+ * health, then the labs force-released sessions left on live workers (deleted once CML answers).
+ */
 export async function healthSweepJob(
   deps: FleetDeps,
-): Promise<{ reconcile: ReconcileResult; health: HealthSweepResult }> {
+): Promise<{ reconcile: ReconcileResult; health: HealthSweepResult; leftoverLabs: LeftoverLabsResult }> {
   const reconcile = await reconcileFleet(deps);
   const health = await healthSweep(deps);
-  return { reconcile, health };
+  const leftoverLabs = await deleteLeftoverLabs(deps);
+  return { reconcile, health, leftoverLabs };
 }
 
 export const stuckSessionsJob = (deps: FleetRuntimeDeps): Promise<StuckSessionResult> =>

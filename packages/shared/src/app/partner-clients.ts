@@ -1,4 +1,4 @@
-import type { EnvOf, IntegrationLogger, RetryPolicy } from '../platform/index.ts';
+import type { ApiKeyProvider, EnvOf, IntegrationLogger, RetryPolicy } from '../platform/index.ts';
 import {
   type CmlApi,
   type CredentialsProvider,
@@ -7,10 +7,12 @@ import {
   createCmlClient,
   logger,
   SecretCache,
+  SecretsManagerApiKeyProvider,
   secretsManagerClient,
+  staticApiKey,
   staticCredentials,
 } from '../platform/index.ts';
-import type { CML_ENV } from './env.ts';
+import type { CML_ENV, PARTNER_API_ENV } from './env.ts';
 
 /**
  * What the session and fleet dependency builders share: the partner clients' log lines through
@@ -22,6 +24,19 @@ export const integrationLogger: IntegrationLogger = {
   debug: (message, extra) => logger.debug(message, { ...extra }),
   warn: (message, extra) => logger.warn(message, { ...extra }),
 };
+
+/** A partner's API key: the key itself (locally), else its Secrets Manager secret. */
+export function apiKeyFrom(
+  env: Partial<EnvOf<typeof PARTNER_API_ENV>>,
+  name: 'LDS' | 'GRADING',
+  secrets: () => SecretCache,
+): ApiKeyProvider {
+  const direct = env[`LCM_${name}_API_KEY`];
+  if (direct) return staticApiKey(direct);
+  const secretId = env[`LCM_${name}_API_KEY_SECRET_ID`];
+  if (!secretId) throw new Error(`LCM_${name}_API_KEY_SECRET_ID is not set`);
+  return new SecretsManagerApiKeyProvider(secrets(), secretId);
+}
 
 /** A Secrets Manager cache built on first use (a build that reads no secret builds no client). */
 export function secretCache(): () => SecretCache {

@@ -1,7 +1,6 @@
 import { workerCmlBaseUrl } from '../fleet/index.ts';
 import type { EnvOf, EvidenceStore, GradingApi, LdsApi, RawEnv } from '../platform/index.ts';
 import {
-  type ApiKeyProvider,
   cachedDeps,
   createEvidenceStore,
   createGradingClient,
@@ -11,13 +10,10 @@ import {
   lazy,
   overlay,
   parseEnv,
-  type SecretCache,
-  SecretsManagerApiKeyProvider,
-  staticApiKey,
 } from '../platform/index.ts';
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig, type SessionStepDeps } from '../sessions/index.ts';
 import { LIFECYCLE_CONFIG_ENV, SESSION_TASK_ENV, type SessionTaskEnv, sessionEngineEnv } from './env.ts';
-import { cmlClients, integrationLogger, secretCache } from './partner-clients.ts';
+import { apiKeyFrom, cmlClients, integrationLogger, secretCache } from './partner-clients.ts';
 import { tableStores } from './stores.ts';
 
 /**
@@ -32,7 +28,7 @@ import { tableStores } from './stores.ts';
  * | LCM_GRADING_BASE_URL, LCM_GRADING_API_KEY_SECRET_ID (or LCM_GRADING_API_KEY locally) | Grading Engine |
  * | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN (+ AWS_ENDPOINT_URL_SFN locally) | resolving task tokens |
  * | EVIDENCE_BUCKET, or EVIDENCE_DIR locally | the evidence store: wired by the tasks that write it (`evidenceStore`) |
- * | LCM_PLACEMENT_LEAD_SECONDS, LCM_INSTANTIATE_LEAD_SECONDS, LCM_LAB_BOOT_TIMEOUT_SECONDS, LCM_GRADING_TIMEOUT_SECONDS, LCM_PLACEMENT_RETRY_BASE_SECONDS, LCM_PLACEMENT_RETRY_MAX_SECONDS | timing (LifecycleConfig) |
+ * | LCM_PLACEMENT_LEAD_SECONDS, LCM_INSTANTIATE_LEAD_SECONDS, LCM_LAB_BOOT_TIMEOUT_SECONDS, LCM_GRADING_TIMEOUT_SECONDS, LCM_PLACEMENT_RETRY_BASE_SECONDS, LCM_PLACEMENT_RETRY_MAX_SECONDS, LCM_TEARDOWN_TIMEOUT_SECONDS | timing (LifecycleConfig) |
  *
  * A partner that is not configured fails with a clear message when first called.
  */
@@ -45,6 +41,7 @@ export const LIFECYCLE_CONFIG_VARIABLES = {
   gradingTimeoutSeconds: 'LCM_GRADING_TIMEOUT_SECONDS',
   placementRetryBaseSeconds: 'LCM_PLACEMENT_RETRY_BASE_SECONDS',
   placementRetryMaxSeconds: 'LCM_PLACEMENT_RETRY_MAX_SECONDS',
+  teardownTimeoutSeconds: 'LCM_TEARDOWN_TIMEOUT_SECONDS',
 } as const satisfies Record<keyof LifecycleConfig, keyof typeof LIFECYCLE_CONFIG_ENV>;
 
 /** Timing from its parsed variables; unset ones keep DEFAULT_LIFECYCLE_CONFIG's value. */
@@ -63,18 +60,6 @@ export function lifecycleConfigOf(env: EnvOf<typeof LIFECYCLE_CONFIG_ENV>): Life
 /** Timing from raw variables: whole seconds, >= 0 for the lead, >= 1 for the others. */
 export const lifecycleConfigFromEnv = (env: RawEnv): LifecycleConfig =>
   lifecycleConfigOf(parseEnv(LIFECYCLE_CONFIG_ENV, env));
-
-function apiKeyFrom(
-  env: SessionTaskEnv,
-  name: 'LDS' | 'GRADING',
-  secrets: () => SecretCache,
-): ApiKeyProvider {
-  const direct = env[`LCM_${name}_API_KEY`];
-  if (direct) return staticApiKey(direct);
-  const secretId = env[`LCM_${name}_API_KEY_SECRET_ID`];
-  if (!secretId) throw new Error(`LCM_${name}_API_KEY_SECRET_ID is not set`);
-  return new SecretsManagerApiKeyProvider(secrets(), secretId);
-}
 
 const notConfigured = <T>(what: string, variable: string): T =>
   failing<T>(`${what} is not configured: set ${variable}`);

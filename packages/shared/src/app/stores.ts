@@ -1,5 +1,6 @@
 import { DynamoDefinitionStore } from '../catalogue/index.ts';
 import {
+  DynamoLeftoverLabStore,
   DynamoPortLeaseStore,
   DynamoScalingStore,
   DynamoWorkerStore,
@@ -19,6 +20,7 @@ export function createStores(cfg: StoreConfig) {
     placement: new DynamoPlacementStore(cfg),
     processedEvents: new DynamoProcessedEventStore(cfg),
     scaling: new DynamoScalingStore(cfg),
+    leftoverLabs: new DynamoLeftoverLabStore(cfg),
   };
 }
 export type Stores = ReturnType<typeof createStores>;

@@ -17,6 +17,8 @@ export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
  *                        MODIFY, status changed         → session.status-changed
  *                        MODIFY, status → READY         → + session.ready (loginUrl added by
  *                                                          the publisher from the UserSession)
+ *                        MODIFY, failureReason → TEARDOWN_FAILED → session.teardown-failed (what
+ *                                                          was left: lab, worker, capacity, ports)
  *   ScoreReport          INSERT / MODIFY, new report    → session.scored
  *   ResourceObservation  INSERT with drift.hasDrift     → session.port-drift-detected
  *   Worker               INSERT, MODIFY status changed  → worker.status-changed (from null on INSERT)
@@ -131,6 +133,42 @@ export function outboxEventsFor(record: ChangeRecord): OutboxEvent[] {
   }
 }
 
+/**
+ * The teardown gave up (issue 12, item 4): failureReason became TEARDOWN_FAILED. The data says
+ * what was left for an operator (POST /v1/sessions/{id}/release frees it).
+ */
+function teardownFailedEvents(
+  record: ChangeRecord,
+  s: Item,
+  subject: string,
+  version: string,
+  base: Item,
+): LcmCloudEvent[] {
+  if (s.failureReason !== 'TEARDOWN_FAILED' || record.oldImage?.failureReason === 'TEARDOWN_FAILED')
+    return [];
+  const failure = (s.teardownFailure ?? {}) as Item;
+  return [
+    lcmCloudEvent({
+      type: OUTBOUND_EVENT_TYPES.sessionTeardownFailed,
+      id: eventId(subject, version, 'teardown-failed'),
+      time: timeOf(record, failure.at, s.updatedAt),
+      subject,
+      data: defined({
+        ...base,
+        status: s.status,
+        workerId: s.workerId,
+        cmlLabId: s.cmlLabId,
+        previousReason: failure.previousReason ?? null,
+        step: failure.step,
+        error: failure.error,
+        capacityHeld: failure.capacityHeld,
+        portsHeld: failure.portsHeld,
+        at: failure.at,
+      }),
+    }),
+  ];
+}
+
 function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
   const id = String(s.id);
   const subject = `sessions/${id}`;
@@ -160,7 +198,8 @@ function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
   }
   const from = record.oldImage?.status;
   const to = s.status;
-  if (from === to) return [];
+  const teardownFailed = teardownFailedEvents(record, s, subject, version, base);
+  if (from === to) return teardownFailed;
   const time = timeOf(record, s.updatedAt);
   const events = [
     lcmCloudEvent({
@@ -198,7 +237,7 @@ function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
       }),
     );
   }
-  return events;
+  return [...events, ...teardownFailed];
 }
 
 /** The score fields that make a report (a MODIFY that changes none of them is not a new score). */

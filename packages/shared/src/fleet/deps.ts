@@ -10,6 +10,7 @@ import type {
 } from '../platform/index.ts';
 import type { FleetConfig } from './config.ts';
 import type { ScalingConfig } from './rules/scaling/index.ts';
+import type { LeftoverLabStore } from './stores/leftover-lab-store.ts';
 import type { PortLeaseStore } from './stores/port-lease-store.ts';
 import type { ScalingStore } from './stores/scaling-store.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
@@ -50,6 +51,8 @@ export interface FleetDeps {
   definitions: Pick<DefinitionStore, 'getLatest' | 'getVersion'>;
   /** listByWorker, and deleteLeases for the leftover leases of a drained worker. */
   leases: Pick<PortLeaseStore, 'listByWorker' | 'deleteLeases'>;
+  /** CML labs force-released sessions left on live workers (the health sweep deletes them). */
+  leftoverLabs: Pick<LeftoverLabStore, 'listAll' | 'noteAttempt' | 'remove'>;
   compute: ComputeProvider;
   cml: CmlFactory;
   /** The CML license token (Smart Licensing), when one is configured. */

@@ -296,6 +296,13 @@ export const GradingSessionSchema = z.object({
   error: z.string().max(4000).optional(),
   submittedAt: IsoDateTime.optional(),
   completedAt: IsoDateTime.optional(),
+  /** The evidence manifest the grading was submitted with (what a re-grade submits again). */
+  evidenceUri: z.string().max(2048).optional(),
+  /** 1 for the workflow's submission; each operator re-grade (POST .../grade) adds one. */
+  attempt: z.number().int().min(1).optional(),
+  /** Who asked for the current re-grade, and when (absent for the workflow's own submission). */
+  regradeRequestedBy: z.string().max(256).optional(),
+  regradeRequestedAt: IsoDateTime.optional(),
 });
 export type GradingSession = z.infer<typeof GradingSessionSchema>;
 
@@ -383,6 +390,43 @@ export const PortConflictSchema = z.object({
 });
 export type PortConflict = z.infer<typeof PortConflictSchema>;
 
+/**
+ * What a teardown that could not finish left behind (failureReason TEARDOWN_FAILED): the lab on
+ * its worker, the capacity and ports still held, and the last error. Cleared never: it stays as
+ * the record of what went wrong, and a force-release says what it released.
+ */
+export const TeardownFailureSchema = z.object({
+  at: IsoDateTime,
+  /** The failure reason the session had before (null: it was completing normally). */
+  previousReason: z.string().max(2000).nullable(),
+  /** The teardown step that could not finish (DeleteLab, ReleaseCapacity, ...). */
+  step: z.string().max(128),
+  error: z.string().max(2000),
+  workerId: Id.optional(),
+  cmlLabId: z.string().max(128).optional(),
+  /** The capacity and ports still held on the worker when the teardown gave up. */
+  capacityHeld: CapacitySchema.optional(),
+  portsHeld: z.array(PortNumber).max(200).default([]),
+});
+export type TeardownFailure = z.infer<typeof TeardownFailureSchema>;
+
+/**
+ * A CML lab left on a live worker (a session force-released while its lab could not be deleted),
+ * kept until the health sweep deletes it once the worker's CML answers again.
+ */
+export const LeftoverLabSchema = z.object({
+  workerId: Id,
+  cmlLabId: z.string().min(1).max(128),
+  sessionId: Id,
+  recordedAt: IsoDateTime,
+  recordedBy: z.string().min(1).max(256),
+  /** Deletion attempts by the sweep so far, and the last one's error. */
+  attempts: z.number().int().nonnegative().default(0),
+  lastAttemptAt: IsoDateTime.optional(),
+  lastError: z.string().max(2000).optional(),
+});
+export type LeftoverLab = z.infer<typeof LeftoverLabSchema>;
+
 /** Which task token a waiting session holds (DESIGN §6). */
 export const PendingWaitSchema = z.object({
   kind: z.enum(['LOGIN', 'END', 'GRADING']),
@@ -433,6 +477,10 @@ export const LabletSessionSchema = z.object({
   observationRequest: ObservationRequestSchema.optional(),
   /** Port collisions with other sessions' leases found by observations (newest last). */
   portConflicts: z.array(PortConflictSchema).max(100).optional(),
+  /** When the teardown began (first wins): its bound (lifecycle.teardownTimeoutSeconds) counts from here. */
+  teardownStartedAt: IsoDateTime.optional(),
+  /** Set with failureReason TEARDOWN_FAILED: what the teardown left (see TeardownFailureSchema). */
+  teardownFailure: TeardownFailureSchema.optional(),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
   version: z.number().int().nonnegative(),

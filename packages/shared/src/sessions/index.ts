@@ -1,13 +1,17 @@
 /** Public surface of the `sessions` context. */
 export * from './booking.ts';
+export * from './bounded-teardown.ts';
 export * from './cost.ts';
+export * from './force-release.ts';
 export * from './observations.ts';
 export * from './partner-events.ts';
 export * from './place-session.ts';
 export * from './placement-store.ts';
 export * from './processed-event-store.ts';
+export * from './regrade.ts';
 export * from './release-session.ts';
 export * from './rules/actions.ts';
+export * from './rules/recovery.ts';
 export * from './rules/tenancy.ts';
 export * from './session-store.ts';
 export * from './steps/collect.ts';
@@ -20,5 +24,6 @@ export * from './steps/provision.ts';
 export * from './steps/running.ts';
 export * from './steps/teardown.ts';
 export * from './stuck-sessions.ts';
+export * from './teardown-failure.ts';
 export * from './waits.ts';
 export * from './worker-loss.ts';

@@ -74,6 +74,8 @@ const EDITABLE = LabletSessionSchema.pick({
   pausedAt: true,
   observationRequest: true,
   portConflicts: true,
+  teardownStartedAt: true,
+  teardownFailure: true,
 });
 
 /** What update() patches (platform patchVersioned). */
@@ -135,8 +137,14 @@ export interface SessionStore {
    * (kernel GRADING_TRANSITIONS; none yet is fine): a late or duplicate write never replaces a
    * newer or final grading, it fails with InvalidTransitionError (from = the stored status).
    * `score` (with a COMPLETED grading) is written in the same transaction, under that condition.
+   * `overFaultedAttempt` (an operator's re-grade): the write starts a new attempt and is made only
+   * over the FAULTED record of that attempt, so two re-grades racing write one.
    */
-  putGrading(id: string, grading: GradingSession, opts?: { score?: ScoreReport }): Promise<GradingSession>;
+  putGrading(
+    id: string,
+    grading: GradingSession,
+    opts?: { score?: ScoreReport; overFaultedAttempt?: number },
+  ): Promise<GradingSession>;
   /** The ScoreReport, once: a second one is a DuplicateError (results go through putGrading). */
   putScore(id: string, score: ScoreReport): Promise<ScoreReport>;
   /** Stores an observation under its session, indexed for its definition (access pattern 8). */
@@ -380,16 +388,23 @@ export class DynamoSessionStore implements SessionStore {
   async putGrading(
     id: string,
     grading: GradingSession,
-    opts: { score?: ScoreReport } = {},
+    opts: { score?: ScoreReport; overFaultedAttempt?: number } = {},
   ): Promise<GradingSession> {
     const value = validateInput(GradingSessionSchema, grading, 'grading');
     const score = opts.score ? validateInput(ScoreReportSchema, opts.score, 'score') : undefined;
     const e = new Expr();
-    const from = gradingWritableFrom(value.status).map((s) => e.value(s));
-    const condition =
-      from.length > 0
-        ? `attribute_not_exists(${e.name('PK')}) OR ${e.name('status')} IN (${from.join(', ')})`
-        : `attribute_not_exists(${e.name('PK')})`;
+    const prior = opts.overFaultedAttempt;
+    let condition: string;
+    if (prior !== undefined) {
+      const firstAttempt = prior === 1 ? ` OR attribute_not_exists(${e.name('attempt')})` : '';
+      condition = `${e.name('status')} = ${e.value('FAULTED')} AND (${e.name('attempt')} = ${e.value(prior)}${firstAttempt})`;
+    } else {
+      const from = gradingWritableFrom(value.status).map((s) => e.value(s));
+      condition =
+        from.length > 0
+          ? `attribute_not_exists(${e.name('PK')}) OR ${e.name('status')} IN (${from.join(', ')})`
+          : `attribute_not_exists(${e.name('PK')})`;
+    }
     await transactWrite(this.cfg.client, [
       sessionExists(this.cfg.tableName, id),
       {

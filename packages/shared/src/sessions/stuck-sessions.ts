@@ -3,15 +3,9 @@ import type { LabletSession } from '../kernel/index.ts';
 import { NON_TERMINAL_SESSION_STATUSES } from '../kernel/index.ts';
 import type { ExecutionStatus, FleetWorkflows } from '../platform/index.ts';
 import { MAX_PAGE_SIZE, nowOf, recordMetric } from '../platform/index.ts';
+import { boundedSessionTeardown } from './bounded-teardown.ts';
 import type { SessionStore } from './session-store.ts';
 import type { SessionStepDeps as SessionLifecycleDeps } from './steps/deps.ts';
-import {
-  archiveLdsStep,
-  beginTeardownStep,
-  completeTeardownStep,
-  deleteLabStep,
-  releaseCapacityStep,
-} from './steps/teardown.ts';
 
 /**
  * Stuck-session sweep (DESIGN §2 "suspended-step watchdog", §7): a session that is not
@@ -61,15 +55,13 @@ export interface StuckSessionResult {
   errors: Array<{ sessionId: string; error: string }>;
 }
 
-/** The session workflow's teardown steps in order, for one session (each is idempotent). */
+/**
+ * The session workflow's teardown steps in order, for one session (each is idempotent), bounded
+ * as the workflow's: past lifecycle.teardownTimeoutSeconds a failure records TEARDOWN_FAILED
+ * (sessions/bounded-teardown.ts).
+ */
 export function sessionTeardownWith(deps: SessionLifecycleDeps): SessionTeardown {
-  return async (sessionId, why) => {
-    await beginTeardownStep(deps, { sessionId, error: why });
-    await deleteLabStep(deps, { sessionId });
-    await releaseCapacityStep(deps, { sessionId });
-    await archiveLdsStep(deps, { sessionId });
-    await completeTeardownStep(deps, { sessionId });
-  };
+  return boundedSessionTeardown(deps);
 }
 
 export async function sweepStuckSessions(deps: StuckSessionDeps): Promise<StuckSessionResult> {

@@ -294,7 +294,16 @@ export async function observeGradingResult(
     result.gradingSessionId !== undefined &&
     grading?.gradingSessionId !== undefined &&
     grading.gradingSessionId !== result.gradingSessionId;
-  if (!GRADING_EVENT_STATUSES.has(session.status) || session.terminationRequestedAt || otherGrading) {
+  // An operator's re-grade (sessions/regrade.ts) waits for its own grading session's result,
+  // whatever the session's status (it ended when the first grading failed).
+  const regrade =
+    grading?.regradeRequestedAt !== undefined &&
+    result.gradingSessionId !== undefined &&
+    grading.gradingSessionId === result.gradingSessionId;
+  if (
+    !regrade &&
+    (!GRADING_EVENT_STATUSES.has(session.status) || session.terminationRequestedAt || otherGrading)
+  ) {
     return { outcome: 'stale', session };
   }
 

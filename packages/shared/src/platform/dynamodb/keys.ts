@@ -25,6 +25,7 @@ export const ENTITY = {
   processedEvent: 'ProcessedEvent',
   scalingDecision: 'ScalingDecision',
   scalerState: 'ScalerState',
+  leftoverLab: 'LeftoverLab',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -39,6 +40,7 @@ const SESSION_LISTING = 'TYPE#LabletSession';
 const sessionsOnWorkerPk = (workerId: string) => `${workerPk(workerId)}#SESSIONS`;
 const observationsOfDefinitionPk = (definitionId: string) => `${definitionPk(definitionId)}#OBS`;
 const SCALING = 'SCALING';
+const LEFTOVER_LAB_LISTING = 'TYPE#LeftoverLab';
 
 /**
  * The partition of Powertools idempotency records (Idempotency-Key, platform/http/idempotency.ts):
@@ -114,6 +116,15 @@ export const keys = {
   scalingDecision: (at: string, id: string) => ({ PK: SCALING, SK: `DECISION#${at}#${id}` }),
   scalingDecisionPrefix: 'DECISION#',
   scalerState: (scope: string) => ({ PK: SCALING, SK: `STATE#${scope}` }),
+
+  // 13. CML labs a force-released session left on a live worker, for the health sweep to delete
+  leftoverLab: (workerId: string, labId: string) => ({ PK: workerPk(workerId), SK: `LAB#${labId}` }),
+  leftoverLabPrefix: 'LAB#',
+  leftoverLabListing: (workerId: string, labId: string) => ({
+    GSI2PK: LEFTOVER_LAB_LISTING,
+    GSI2SK: `${workerId}#${labId}`,
+  }),
+  leftoverLabListingPartition: LEFTOVER_LAB_LISTING,
 
   // 12. Idempotency-Key records (written by Powertools, not by a store), expire by TTL
   idempotencyPartition: IDEMPOTENCY_PARTITION,

@@ -116,6 +116,8 @@ export const EvidenceDeviceSchema = z.object({
   configuration: z.string().max(1_000_000).nullable(),
   /** Why there is no configuration. */
   reason: z.string().max(2000).optional(),
+  /** false when collecting this node failed (its error is in `reason` and in the manifest's `failed`). */
+  collected: z.boolean().optional(),
 });
 export type EvidenceDevice = z.infer<typeof EvidenceDeviceSchema>;
 
@@ -125,5 +127,20 @@ export const EvidenceManifestSchema = z.object({
   cmlLabId: z.string().max(128).optional(),
   collectedAt: z.iso.datetime({ offset: true }),
   devices: z.array(EvidenceDeviceSchema).max(500),
+  /**
+   * What could not be collected (collection is per node and best effort): a node whose
+   * configuration could not be extracted or stored, or `*` when the lab's nodes could not be listed.
+   * The devices collected are in `devices` all the same.
+   */
+  failed: z
+    .array(
+      z.object({
+        name: z.string().min(1).max(128),
+        nodeId: z.string().max(128).optional(),
+        error: z.string().max(2000),
+      }),
+    )
+    .max(500)
+    .optional(),
 });
 export type EvidenceManifest = z.infer<typeof EvidenceManifestSchema>;

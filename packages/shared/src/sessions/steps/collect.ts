@@ -7,7 +7,7 @@ import {
 } from '../../catalogue/index.ts';
 import type { LabletSession, PortAllocations, ResourceObservation } from '../../kernel/index.ts';
 import { DomainError } from '../../kernel/index.ts';
-import type { CmlInterfaceInfo, CmlNodeInfo, CmlSimulationStats } from '../../platform/index.ts';
+import type { CmlApi, CmlInterfaceInfo, CmlNodeInfo, CmlSimulationStats } from '../../platform/index.ts';
 import {
   EVIDENCE_MANIFEST_VERSION,
   type EvidenceDevice,
@@ -24,8 +24,12 @@ export const CollectEvidenceInput = SessionStepInput.extend({ end: WaitOutput })
 export interface CollectEvidenceOutput {
   evidenceUri: string;
   devices: number;
-  /** Devices whose configuration was extracted (the others are unsupported or not booted). */
+  /** Devices whose configuration was extracted (the others are unsupported or failed). */
   extracted: number;
+  /** Nodes whose collection failed (listed in the manifest's `failed`), `*` counting as one. */
+  failed: number;
+  /** The definition has grading rules: the state machine grades after the observation. */
+  hasGrading: boolean;
 }
 
 /** Who ended the work and how, for the RUNNING → COLLECTING history entry. */
@@ -47,6 +51,10 @@ function endCause(end: z.output<typeof WaitOutput>): { by: string; reason: strin
  * configuration extracted through CML (`extract_configuration`; nodes that cannot extract are
  * recorded as unsupported and skipped) and written to the evidence store — one object per
  * device and the manifest the Grading Engine reads. Keys are per session, so a retry overwrites.
+ * Collection never blocks grading: a node whose extraction (or its write) fails is listed in the
+ * manifest's `failed` and the others are kept; a lab whose nodes cannot be listed at all gives a
+ * manifest with no devices and `*` in `failed`. Only the table writes (the transition) may fail
+ * the step.
  */
 export async function collectEvidenceStep(
   deps: SessionStepDeps,
@@ -76,18 +84,43 @@ export async function collectEvidenceStep(
   }
   if (!session.cmlLabId) throw new Error(`session ${sessionId} has no CML lab`);
   const labId = session.cmlLabId;
-  const { cml } = await workerOf(deps, session);
+  const definition = await deps.stores.definitions.getVersion(
+    session.definitionId,
+    session.definitionVersion,
+  );
 
+  // Best effort, per node (issue 12, item 5): a node that fails is listed, the others are kept,
+  // and grading goes on with what was collected.
   const devices: EvidenceDevice[] = [];
-  for (const node of await cml.listNodes(labId)) {
+  const failed: NonNullable<EvidenceManifest['failed']> = [];
+  let nodes: CmlNodeInfo[] = [];
+  let cml: CmlApi | undefined;
+  try {
+    ({ cml } = await workerOf(deps, session));
+    nodes = await cml.listNodes(labId);
+  } catch (e) {
+    failed.push({ name: '*', error: `the lab's nodes could not be listed: ${errorText(e)}` });
+  }
+  for (const node of nodes) {
     const base = { name: node.label, nodeId: node.id, nodeDefinition: node.node_definition };
-    const result = await cml.extractConfiguration(labId, node.id);
-    if (!result.supported) {
-      devices.push({ ...base, supported: false, configuration: null, reason: result.reason.slice(0, 2000) });
-      continue;
+    try {
+      const result = await cml!.extractConfiguration(labId, node.id);
+      if (!result.supported) {
+        devices.push({
+          ...base,
+          supported: false,
+          configuration: null,
+          reason: result.reason.slice(0, 2000),
+        });
+        continue;
+      }
+      await deps.evidence.put(evidenceKeys.deviceConfig(sessionId, node.label), result.configuration);
+      devices.push({ ...base, supported: true, configuration: result.configuration });
+    } catch (e) {
+      const error = errorText(e);
+      failed.push({ name: node.label, nodeId: node.id, error });
+      devices.push({ ...base, supported: true, collected: false, configuration: null, reason: error });
     }
-    await deps.evidence.put(evidenceKeys.deviceConfig(sessionId, node.label), result.configuration);
-    devices.push({ ...base, supported: true, configuration: result.configuration });
   }
   const manifest: EvidenceManifest = {
     schemaVersion: EVIDENCE_MANIFEST_VERSION,
@@ -95,14 +128,24 @@ export async function collectEvidenceStep(
     cmlLabId: labId,
     collectedAt: now,
     devices,
+    ...(failed.length > 0 ? { failed } : {}),
   };
   const { uri } = await deps.evidence.put(
     evidenceKeys.manifest(sessionId),
     JSON.stringify(manifest, null, 2),
     'application/json',
   );
-  return { evidenceUri: uri, devices: devices.length, extracted: devices.filter((d) => d.supported).length };
+  return {
+    evidenceUri: uri,
+    devices: devices.length,
+    extracted: devices.filter((d) => d.supported && d.collected !== false).length,
+    failed: failed.length,
+    hasGrading: Boolean(definition.gradingRulesRef),
+  };
 }
+
+const errorText = (e: unknown): string =>
+  (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).slice(0, 2000);
 
 // ---------------------------------------------------------------------------------------------
 // ObserveLab

@@ -44,6 +44,11 @@ export interface LifecycleConfig {
   /** Placement retry backoff while no worker fits: first delay and ceiling (default 30 s, 300 s). */
   placementRetryBaseSeconds: number;
   placementRetryMaxSeconds: number;
+  /**
+   * How long a teardown may keep failing (from BeginTeardown) before it gives up with
+   * TEARDOWN_FAILED, leaving what it could not release for an operator's force-release (default 1800 s).
+   */
+  teardownTimeoutSeconds: number;
 }
 
 export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
@@ -53,6 +58,7 @@ export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
   gradingTimeoutSeconds: 1800,
   placementRetryBaseSeconds: 30,
   placementRetryMaxSeconds: 300,
+  teardownTimeoutSeconds: 1800,
 };
 
 /** When the session's placement window opens: timeslot start minus the placement lead (at least the instantiate lead). */

@@ -42,7 +42,8 @@ export type WorkflowErrorName = (typeof WORKFLOW_ERRORS)[keyof typeof WORKFLOW_E
  * against the ASL both ways: every name the ASL matches is here, each entry is handled as said.
  */
 export const WORKFLOW_ERROR_HANDLING: Readonly<Record<WorkflowErrorName, AslErrorHandling>> = {
-  Terminated: 'raised-only',
+  // Caught by ObserveLab (best effort: any other error goes on to grading, a termination tears down).
+  Terminated: 'caught',
   NoCapacity: 'raised-only',
   CmlImportFailed: 'retried',
   CmlImportRejected: 'raised-only',
@@ -72,6 +73,8 @@ export const FAILURE_REASONS = [
   'GRADING_FAILED',
   'GRADING_TIMEOUT',
   'WORKFLOW_ERROR',
+  /** The teardown could not finish within lifecycle.teardownTimeoutSeconds (the session's teardownFailure says what was left). */
+  'TEARDOWN_FAILED',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

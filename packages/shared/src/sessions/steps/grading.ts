@@ -39,7 +39,8 @@ export async function submitGradingStep(
     `evidence collected; grading with ${definition.gradingRulesRef}`,
   );
   const before = (await sessions.get(sessionId)).grading;
-  if (!before) await ignoreLostRace(sessions.putGrading(sessionId, { status: 'PENDING' }));
+  if (!before)
+    await ignoreLostRace(sessions.putGrading(sessionId, { status: 'PENDING', evidenceUri, attempt: 1 }));
   let gradingSessionId: string;
   try {
     ({ gradingSessionId } = await deps.grading.submitGrading({
@@ -65,6 +66,9 @@ export async function submitGradingStep(
         gradingSessionId,
         status: 'SUBMITTED',
         submittedAt: nowOf(deps).toISOString(),
+        // Kept for an operator's re-grade (sessions/regrade.ts).
+        evidenceUri,
+        attempt: current?.attempt ?? 1,
       }),
     );
   }

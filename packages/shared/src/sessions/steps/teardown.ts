@@ -1,9 +1,10 @@
 import * as z from 'zod';
-import type { LabletSession, Worker } from '../../kernel/index.ts';
+import type { LabletSession, Worker, WorkerStatus } from '../../kernel/index.ts';
 import { canTransitionSession, isTerminalSession, NotFoundError } from '../../kernel/index.ts';
 import { IntegrationError, nowOf } from '../../platform/index.ts';
 import { releaseSession } from '../release-session.ts';
 import type { SessionPatch } from '../session-store.ts';
+import { recordTeardownFailure, teardownBoundPassed } from '../teardown-failure.ts';
 import { type SessionStepDeps, WORKFLOW_ACTOR } from './deps.ts';
 import { causeMessage, FAILURE_REASONS, type FailureReason, reasonForError } from './errors.ts';
 import { faultOpenGrading } from './grading.ts';
@@ -82,6 +83,8 @@ export async function beginTeardownStep(
   const patch: SessionPatch = {
     ...(session.pendingWait ? { pendingWait: null } : {}),
     ...(reason && !session.failureReason ? { failureReason: reason } : {}),
+    // The teardown's bound (lifecycle.teardownTimeoutSeconds) counts from here; first wins.
+    ...(session.teardownStartedAt ? {} : { teardownStartedAt: nowOf(deps).toISOString() }),
   };
   const why = `teardown: ${reason ?? 'session complete'}${detail ? ` (${detail})` : ''}`;
   let updated: LabletSession = session;
@@ -105,38 +108,66 @@ export async function beginTeardownStep(
 
 const notFound = (e: unknown): boolean => e instanceof IntegrationError && e.status === 404;
 
+/** Workers whose instance is gone or going: the lab went (or goes) with it, CML will not answer. */
+const WORKER_GONE: ReadonlySet<WorkerStatus> = new Set(['SHUTTING_DOWN', 'TERMINATED', 'FAILED']);
+
+export interface DeleteLabOutput {
+  cmlLabId: string | null;
+  deleted: boolean;
+  /** The worker is gone (no item, FAILED, SHUTTING_DOWN, TERMINATED): nothing was called. */
+  workerGone: boolean;
+  /**
+   * The lab could not be deleted and the teardown's bound has passed: TEARDOWN_FAILED is recorded
+   * (sessions/teardown-failure.ts) and the capacity stays held until a force-release.
+   */
+  gaveUp: boolean;
+}
+
 /**
  * DeleteLab: stop → wipe → delete the session's CML lab (found by id or by its title, so a lab
- * imported by a crashed step is not orphaned). A lab that is gone is done.
+ * imported by a crashed step is not orphaned). A lab that is gone is done; so is one on a worker
+ * that is gone (no CML is called). A failure is thrown (the state machine retries, waits and
+ * calls again) until the teardown's bound has passed: then TEARDOWN_FAILED is recorded and the
+ * step returns `gaveUp` (the state machine ends the teardown incomplete).
  */
 export async function deleteLabStep(
   deps: SessionStepDeps,
   input: z.input<typeof SessionStepInput>,
-): Promise<{ cmlLabId: string | null; deleted: boolean }> {
+): Promise<DeleteLabOutput> {
   const { sessionId } = SessionStepInput.parse(input);
   const session = await deps.stores.sessions.getSession(sessionId);
-  if (isTerminalSession(session.status) || !session.workerId) return { cmlLabId: null, deleted: false };
+  const none = { deleted: false, workerGone: false, gaveUp: false };
+  if (isTerminalSession(session.status) || !session.workerId) return { cmlLabId: null, ...none };
   let worker: Worker;
   try {
     worker = await deps.stores.workers.get(session.workerId);
   } catch (e) {
     // A worker that no longer exists (terminated and deleted) holds no lab.
-    if (e instanceof NotFoundError) return { cmlLabId: session.cmlLabId ?? null, deleted: false };
+    if (e instanceof NotFoundError) return { cmlLabId: session.cmlLabId ?? null, ...none, workerGone: true };
     throw e;
   }
-  const cml = deps.cml(worker);
-  const labId = await findSessionLab(cml, session);
-  if (!labId) return { cmlLabId: session.cmlLabId ?? null, deleted: false };
-  for (const step of [() => cml.stopLab(labId), () => cml.wipeLab(labId)]) {
-    try {
-      await step();
-    } catch (e) {
-      if (notFound(e)) return { cmlLabId: labId, deleted: false };
-      throw e;
+  if (WORKER_GONE.has(worker.status))
+    return { cmlLabId: session.cmlLabId ?? null, ...none, workerGone: true };
+  let labId: string | undefined;
+  try {
+    const cml = deps.cml(worker);
+    labId = await findSessionLab(cml, session);
+    if (!labId) return { cmlLabId: session.cmlLabId ?? null, ...none };
+    for (const step of [() => cml.stopLab(labId!), () => cml.wipeLab(labId!)]) {
+      try {
+        await step();
+      } catch (e) {
+        if (notFound(e)) return { cmlLabId: labId, ...none };
+        throw e;
+      }
     }
+    const { deleted } = await cml.deleteLab(labId);
+    return { cmlLabId: labId, ...none, deleted };
+  } catch (e) {
+    if (!teardownBoundPassed(deps, session)) throw e;
+    await recordTeardownFailure(deps, sessionId, { step: 'DeleteLab', error: e });
+    return { cmlLabId: labId ?? session.cmlLabId ?? null, ...none, gaveUp: true };
   }
-  const { deleted } = await cml.deleteLab(labId);
-  return { cmlLabId: labId, deleted };
 }
 
 /**
