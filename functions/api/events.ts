@@ -27,7 +27,7 @@ export function eventsHandler(deps: () => IngestDeps = ingestDeps) {
       });
       return json(202, { accepted: result.events.length, events: result.events });
     },
-    { body: 'raw' },
+    { body: 'raw', name: 'events' },
   );
 }
 

@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { inboundDeps } from '@lcm/shared/app';
-import { logger } from '@lcm/shared/platform';
+import { annotate, logger, traced } from '@lcm/shared/platform';
 import {
   handleInboundEvent,
   type InboundDeps,
@@ -19,7 +19,13 @@ import type { EventBridgeEvent } from 'aws-lambda';
 export function learnerEventsHandler(deps: () => InboundDeps = inboundDeps) {
   return middy<EventBridgeEvent<string, unknown>, InboundResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .handler((event) => handleInboundEvent(deps(), event, LEARNER_EVENT_TYPES));
+    .handler((event) =>
+      traced('learner-events', async () => {
+        const result = await handleInboundEvent(deps(), event, LEARNER_EVENT_TYPES);
+        annotate({ sessionId: result.sessionId });
+        return result;
+      }),
+    );
 }
 
 export const handler = learnerEventsHandler();

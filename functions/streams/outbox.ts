@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { outboxDeps } from '@lcm/shared/app';
 import { type OutboxDeps, outboxRecordHandler } from '@lcm/shared/events';
-import { logger, publishMetricsAfter } from '@lcm/shared/platform';
+import { logger, publishMetricsAfter, traced } from '@lcm/shared/platform';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 
@@ -18,16 +18,18 @@ export function outboxHandler(deps: () => OutboxDeps = outboxDeps) {
       .use(injectLambdaContext(logger, { resetKeys: true }))
       // The business metrics of the published changes (events/outbox-metrics.ts), once per batch.
       .use(publishMetricsAfter())
-      .handler(async (event, context) => {
-        // One processor per invocation: its state must not be shared by concurrent invocations.
-        const processor = new BatchProcessor(EventType.DynamoDBStreams);
-        return processPartialResponse(event, outboxRecordHandler(deps()), processor, {
-          context,
-          processInParallel: false,
-          // Every record failed: report them all rather than throw (same retry, clearer logs).
-          throwOnFullBatchFailure: false,
-        });
-      })
+      .handler((event, context) =>
+        traced('stream-outbox', () => {
+          // One processor per invocation: its state must not be shared by concurrent invocations.
+          const processor = new BatchProcessor(EventType.DynamoDBStreams);
+          return processPartialResponse(event, outboxRecordHandler(deps()), processor, {
+            context,
+            processInParallel: false,
+            // Every record failed: report them all rather than throw (same retry, clearer logs).
+            throwOnFullBatchFailure: false,
+          });
+        }),
+      )
   );
 }
 

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { contentSyncDeps, observeDeps, performContentSync, performObservation } from '@lcm/shared/app';
 import type { ContentSyncDeps } from '@lcm/shared/catalogue';
 import { changeRecordOf, triggeredTask } from '@lcm/shared/events';
+import { traced } from '@lcm/shared/platform';
 import type { ObserveDeps } from '@lcm/shared/sessions';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 
@@ -38,14 +39,15 @@ export function triggerRecordHandler(
 }
 
 export function triggersHandler(deps: TriggerDeps = {}) {
-  return async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
-    // One processor per invocation: its state must not be shared by concurrent invocations.
-    const processor = new BatchProcessor(EventType.DynamoDBStreams);
-    return processPartialResponse(event, triggerRecordHandler(deps), processor, {
-      context,
-      processInParallel: false,
+  return (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> =>
+    traced('stream-triggers', () => {
+      // One processor per invocation: its state must not be shared by concurrent invocations.
+      const processor = new BatchProcessor(EventType.DynamoDBStreams);
+      return processPartialResponse(event, triggerRecordHandler(deps), processor, {
+        context,
+        processInParallel: false,
+      });
     });
-  };
 }
 
 export const handler = triggersHandler();

@@ -1,3 +1,4 @@
+import { CAPACITY_DIMENSIONS } from '@lcm/shared/kernel';
 import {
   BUSINESS_METRICS,
   type BusinessMetricKey,
@@ -18,6 +19,7 @@ import type { LcmStackProps } from './config.ts';
 import { deadLetterQueueUse } from './events-stack.ts';
 import { LcmFunction } from './lambda.ts';
 import { pascal, stateMachineArnOf } from './names.ts';
+import { alarmSettingsOf } from './settings.ts';
 import { AslStateMachine } from './state-machines.ts';
 
 /**
@@ -31,6 +33,7 @@ export const RUNBOOKS = {
   workerLaunches: 'docs/runbooks/worker-launches-failing.md',
   partnerEvents: 'docs/runbooks/partner-events-rejected.md',
   errors: 'docs/runbooks/function-errors.md',
+  fleetCost: 'docs/runbooks/fleet-cost-high.md',
 } as const;
 export type Runbook = (typeof RUNBOOKS)[keyof typeof RUNBOOKS];
 
@@ -64,6 +67,11 @@ export const ALARM_THRESHOLDS = {
   teardownFailures: 1,
   /** Partner events rejected at POST /v1/events in 15 minutes. */
   inboundRejected: 5,
+  /**
+   * Fleet cost per hour (FleetCostPerHourUsd, maximum over 5 minutes, 3 periods in a row): the
+   * stage's `settings.<stage>.alarms.fleetCostPerHourUsd` (infra/lib/settings.ts), default 50.
+   */
+  fleetCostPerHourPeriods: 3,
 } as const;
 
 export interface ObservabilityStackProps extends LcmStackProps {
@@ -104,7 +112,10 @@ const findAll = <T extends IConstruct>(stacks: readonly Stack[], is: (c: IConstr
  * - The HTTP API: 5xx share and p99 latency.
  * - Business metrics (packages/shared/src/platform/runtime/metric-names.ts, namespace `LCM`):
  *   late-READY share, NO_CAPACITY sessions, FAILED workers, teardown failures, rejected partner
- *   events, through Metrics Insights queries filtered by `stage`.
+ *   events, through Metrics Insights queries filtered by `stage`; the fleet cost per hour above the
+ *   stage's threshold (`settings.<stage>.alarms.fleetCostPerHourUsd`).
+ * - The dashboard: sessions, fleet (workers by status, capacity declared vs allocated), cost,
+ *   partners, errors.
  *
  * Everything watched is found in the construct trees of `watched` (and named by its deterministic
  * physical name where it has one), so the alarms follow what the stacks build.
@@ -163,6 +174,7 @@ export class ObservabilityStack extends Stack {
     for (const fn of functions) this.functionAlarms(fn);
     this.apiAlarms(props.httpApi);
     this.businessAlarms();
+    this.fleetCostAlarm(alarmSettingsOf(config.settings).fleetCostPerHourUsd);
     this.alarms = this.alarmMap;
 
     this.dashboard = this.operationsDashboard(props, functions, stateMachines, deadLetterQueues);
@@ -357,6 +369,38 @@ export class ObservabilityStack extends Stack {
     });
   }
 
+  /**
+   * A gauge of this stage (the Fleet* metrics, one data point per scale-up run): its maximum over
+   * the period, per value of `groupBy` when given, or the series whose `where` dimension has a value.
+   */
+  private gauge(
+    key: BusinessMetricKey,
+    period: Duration,
+    opts: { label?: string; groupBy?: string; where?: Record<string, string> } = {},
+  ) {
+    const where = [
+      `${METRIC_DIMENSIONS.stage} = '${this.stage}'`,
+      ...Object.entries(opts.where ?? {}).map(([d, v]) => `${d} = '${v}'`),
+    ].join(' AND ');
+    return new cloudwatch.MathExpression({
+      expression: `SELECT MAX(${BUSINESS_METRICS[key].name}) FROM ${METRIC_NAMESPACE} WHERE ${where}${opts.groupBy ? ` GROUP BY ${opts.groupBy}` : ''}`,
+      usingMetrics: {},
+      period,
+      label: opts.label ?? (opts.groupBy ? '' : BUSINESS_METRICS[key].name),
+    });
+  }
+
+  private fleetCostAlarm(thresholdUsd: number) {
+    this.alarm('FleetCostPerHour', {
+      metric: this.gauge('fleetCostPerHourUsd', FIVE_MINUTES, { label: 'fleet USD per hour' }),
+      threshold: thresholdUsd,
+      evaluationPeriods: ALARM_THRESHOLDS.fleetCostPerHourPeriods,
+      comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      what: `the billable workers cost over ${thresholdUsd} USD per hour for 15 minutes (${BUSINESS_METRICS.fleetCostPerHourUsd.name}; threshold: settings.${this.stage}.alarms.fleetCostPerHourUsd)`,
+      runbook: RUNBOOKS.fleetCost,
+    });
+  }
+
   // --- dashboard ---------------------------------------------------------------------------------
 
   private operationsDashboard(
@@ -382,8 +426,12 @@ export class ObservabilityStack extends Stack {
       );
     const heading = (text: string) =>
       new cloudwatch.TextWidget({ markdown: `## ${text}`, width: 24, height: 1 });
-    const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
-      new cloudwatch.GraphWidget({ title, left, right, width: 12, height: 6 });
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      right: cloudwatch.IMetric[] = [],
+      leftAnnotations?: cloudwatch.HorizontalAnnotation[],
+    ) => new cloudwatch.GraphWidget({ title, left, right, leftAnnotations, width: 12, height: 6 });
     const byKind = new Map<string, LcmFunction[]>();
     for (const fn of functions) byKind.set(fn.spec.kind, [...(byKind.get(fn.spec.kind) ?? []), fn]);
 
@@ -429,6 +477,44 @@ export class ObservabilityStack extends Stack {
           ),
         ),
       ),
+    );
+    dashboard.addWidgets(
+      graph('Workers by status', [this.gauge('fleetWorkers', period, { groupBy: METRIC_DIMENSIONS.status })]),
+      graph('Billable workers by template', [
+        this.gauge('fleetBillableWorkers', period, { groupBy: METRIC_DIMENSIONS.template }),
+      ]),
+    );
+    dashboard.addWidgets(
+      ...CAPACITY_DIMENSIONS.map(
+        (resource) =>
+          new cloudwatch.GraphWidget({
+            title: `Capacity ${resource}: declared vs allocated (live workers)`,
+            left: [
+              this.gauge('fleetCapacityDeclared', period, { label: 'declared', where: { resource } }),
+              this.gauge('fleetCapacityAllocated', period, { label: 'allocated', where: { resource } }),
+            ],
+            width: 6,
+            height: 6,
+          }),
+      ),
+    );
+    dashboard.addWidgets(heading('Cost'));
+    dashboard.addWidgets(
+      graph(
+        'Fleet cost per hour (USD)',
+        [this.gauge('fleetCostPerHourUsd', period, { label: 'fleet USD per hour' })],
+        [],
+        [
+          {
+            value: alarmSettingsOf(props.config.settings).fleetCostPerHourUsd,
+            label: 'alarm FleetCostPerHour',
+            color: cloudwatch.Color.RED,
+          },
+        ],
+      ),
+      graph('Cost per hour by template (USD)', [
+        this.gauge('fleetTemplateCostPerHourUsd', period, { groupBy: METRIC_DIMENSIONS.template }),
+      ]),
     );
     dashboard.addWidgets(heading('Partners'));
     dashboard.addWidgets(

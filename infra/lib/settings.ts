@@ -35,6 +35,7 @@ import type { FunctionKind } from '../../functions/catalogue.ts';
  * scaling group by the planners' own validation (scalingConfigFromEnv: whole numbers, max ≥ min,
  * drain share in [0, 1]). A setting given for the synthesised stage is set as its variable on the
  * functions whose kind reads it; one not given keeps the code's default (listed in the README).
+ * The `alarms` group (ALARM_SETTINGS) holds alarm thresholds of the observability stack instead.
  */
 
 /** The field → variable map, environment schema, defaults and readers of each group. */
@@ -121,8 +122,35 @@ export const SETTING_GROUPS = {
 
 export type SettingGroupName = keyof typeof SETTING_GROUPS;
 
+/**
+ * The `alarms` group: thresholds of the observability stack's alarms that differ per stage. They
+ * configure CloudWatch, not a function, so they have no variable; a value not given keeps its
+ * default. Same rules as the other groups: unknown keys and values out of range fail the synth
+ * with their path.
+ */
+export const ALARM_SETTINGS = {
+  fleetCostPerHourUsd: {
+    default: 50,
+    max: 1_000_000,
+    meaning:
+      'alarm FleetCostPerHour: the billable workers cost more than this many USD per hour for 15 minutes (metric FleetCostPerHourUsd)',
+  },
+} as const;
+export type AlarmSettingName = keyof typeof ALARM_SETTINGS;
+
 /** One stage's settings: per group, field → value (only the ones given). */
-export type StageSettings = { readonly [G in SettingGroupName]?: Readonly<Record<string, number>> };
+export type StageSettings = { readonly [G in SettingGroupName]?: Readonly<Record<string, number>> } & {
+  readonly alarms?: { readonly [K in AlarmSettingName]?: number };
+};
+
+/** The alarm thresholds of a stage: its `alarms` settings over ALARM_SETTINGS' defaults. */
+export const alarmSettingsOf = (settings: StageSettings): Record<AlarmSettingName, number> =>
+  Object.fromEntries(
+    Object.entries(ALARM_SETTINGS).map(([name, a]) => [
+      name,
+      settings.alarms?.[name as AlarmSettingName] ?? a.default,
+    ]),
+  ) as Record<AlarmSettingName, number>;
 
 export interface SettingDoc {
   readonly path: string;
@@ -175,9 +203,27 @@ const groupSchema = (g: SettingGroup) =>
       }
     });
 
-const stageSchema = z.strictObject(
-  Object.fromEntries(Object.entries(SETTING_GROUPS).map(([name, g]) => [name, groupSchema(g).optional()])),
+/** A positive threshold, as cdk.json (number) or the command line (string) gives it. */
+const thresholdValue = (max: number) =>
+  z
+    .union([z.number(), z.string().trim().min(1)], { error: 'must be a number' })
+    .transform((v) => Number(v))
+    .pipe(
+      z
+        .number({ error: 'must be a number' })
+        .refine((n) => Number.isFinite(n) && n > 0 && n <= max, `must be a number > 0 and <= ${max}`),
+    );
+
+const alarmsSchema = z.strictObject(
+  Object.fromEntries(
+    Object.entries(ALARM_SETTINGS).map(([name, a]) => [name, thresholdValue(a.max).optional()]),
+  ),
 );
+
+const stageSchema = z.strictObject({
+  ...Object.fromEntries(Object.entries(SETTING_GROUPS).map(([name, g]) => [name, groupSchema(g).optional()])),
+  alarms: alarmsSchema.optional(),
+});
 
 export const SettingsSchema = z.record(
   z

@@ -7,7 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/lib/bundling.ts';
 import { configFor, DEFAULTS, readConfig } from '../../infra/lib/config.ts';
-import { SETTINGS_DOC } from '../../infra/lib/settings.ts';
+import { ALARM_SETTINGS, SETTINGS_DOC } from '../../infra/lib/settings.ts';
 import { buildTestApp, cdkJsonContext } from './app.ts';
 import { envOf, functionOf } from './template.ts';
 
@@ -225,6 +225,11 @@ describe('infra config: tunable stages (settings)', () => {
     ).toEqual({ scaling: { maxWorkers: 7 } });
     expect(configFromContext({ stage: 'dev', settings: { prod: PROD } }).settings).toEqual({});
     expect(configFromContext({}).settings).toEqual({});
+    // the alarm thresholds (no variable: they configure the observability stack)
+    const alarms = { prod: { alarms: { fleetCostPerHourUsd: '75.5' } } };
+    expect(configFromContext({ stage: 'prod', settings: alarms }).settings).toEqual({
+      alarms: { fleetCostPerHourUsd: 75.5 },
+    });
     expect(cdkJsonContext().settings).toEqual({ dev: {} });
   });
 
@@ -264,6 +269,15 @@ describe('infra config: tunable stages (settings)', () => {
       { prod: { scaling: { cooldownSeconds: true } } },
       'settings.prod.scaling.cooldownSeconds: must be a number',
     ],
+    [
+      { prod: { alarms: { fleetCostPerHourUsd: 0 } } },
+      'settings.prod.alarms.fleetCostPerHourUsd: must be a number > 0 and <= 1000000',
+    ],
+    [
+      { prod: { alarms: { fleetCostPerHourUsd: 'lots' } } },
+      'settings.prod.alarms.fleetCostPerHourUsd: must be a number',
+    ],
+    [{ prod: { alarms: { fleetCost: 10 } } }, 'settings.prod.alarms.fleetCost: unknown setting'],
   ])('rejects %j naming the path', (settings, message) => {
     // validated whichever stage is synthesised
     for (const stage of ['dev', 'prod']) {
@@ -321,6 +335,9 @@ describe('infra config: tunable stages (settings)', () => {
 
   it('the README lists every setting with its variable and default', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const [name, a] of Object.entries(ALARM_SETTINGS)) {
+      expect(readme, name).toContain(`| \`alarms.${name}\` | (none) | ${a.default} | ${a.meaning} |`);
+    }
     for (const s of SETTINGS_DOC) {
       expect(readme, s.path).toContain(
         `| \`${s.path}\` | \`${s.variable}\` | ${String(s.default)} | ${s.meaning} |`,

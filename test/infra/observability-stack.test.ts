@@ -225,6 +225,20 @@ describe.each(['dev', 'prod'])('observability stack, stage %s', (stage) => {
     }
   });
 
+  it('the fleet cost alarm: the maximum FleetCostPerHourUsd of this stage above the default threshold for 15 minutes', () => {
+    const cost = s.alarms.find((a) => a.AlarmName === `lcm-${stage}-FleetCostPerHour`)!;
+    expect(cost).toBeDefined();
+    expect(cost.Threshold).toBe(50);
+    expect(cost.EvaluationPeriods).toBe(3);
+    expect(cost.ComparisonOperator).toBe('GreaterThanThreshold');
+    const [query] = cost.Metrics as { Expression: string; Period: number }[];
+    expect(query).toMatchObject({
+      Expression: `SELECT MAX(${BUSINESS_METRICS.fleetCostPerHourUsd.name}) FROM LCM WHERE stage = '${stage}'`,
+      Period: 300,
+    });
+    expect(String(cost.AlarmDescription)).toContain(`settings.${stage}.alarms.fleetCostPerHourUsd`);
+  });
+
   it('every alarm notifies the alarm topic and links an existing runbook', () => {
     const topicId = Object.keys(s.observability.findResources('AWS::SNS::Topic'))[0];
     const linked = new Set<string>();
@@ -259,14 +273,27 @@ describe.each(['dev', 'prod'])('observability stack, stage %s', (stage) => {
     ]);
   });
 
-  it('has one operations dashboard with the sessions, fleet, partners and errors sections', () => {
+  it('has one operations dashboard with the sessions, fleet, cost, partners and errors sections', () => {
     const dashboards = resourcesOfType(s.templates, 'AWS::CloudWatch::Dashboard');
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0]!.r.Properties.DashboardBody);
-    for (const section of ['## Sessions', '## Fleet', '## Partners', '## Errors'])
+    for (const section of ['## Sessions', '## Fleet', '## Cost', '## Partners', '## Errors'])
       expect(body).toContain(section);
     for (const key of ['sessionsBooked', 'sessionsReady', 'launches', 'inboundAccepted'] as const) {
       expect(body).toContain(BUSINESS_METRICS[key].name);
+    }
+    // The fleet gauges, as maxima of this stage (one point per scale-up run, never summed).
+    const gauge = (name: string, rest: string) =>
+      `SELECT MAX(${name}) FROM LCM WHERE stage = '${stage}'${rest}`;
+    const { fleetWorkers, fleetBillableWorkers, fleetCostPerHourUsd, fleetTemplateCostPerHourUsd } =
+      BUSINESS_METRICS;
+    expect(body).toContain(gauge(fleetWorkers.name, ' GROUP BY status'));
+    expect(body).toContain(gauge(fleetBillableWorkers.name, ' GROUP BY template'));
+    expect(body).toContain(gauge(fleetTemplateCostPerHourUsd.name, ' GROUP BY template'));
+    expect(body).toContain(gauge(fleetCostPerHourUsd.name, ''));
+    for (const resource of ['cpuCores', 'memoryGb', 'storageGb', 'maxNodes']) {
+      for (const m of [BUSINESS_METRICS.fleetCapacityDeclared, BUSINESS_METRICS.fleetCapacityAllocated])
+        expect(body).toContain(gauge(m.name, ` AND resource = '${resource}'`));
     }
   });
 
@@ -276,6 +303,14 @@ describe.each(['dev', 'prod'])('observability stack, stage %s', (stage) => {
 });
 
 describe('observability context', () => {
+  it('the fleet cost alarm takes its threshold from the stage settings (alarms.fleetCostPerHourUsd)', () => {
+    const { alarms } = synth({
+      stage: 'prod',
+      settings: { prod: { alarms: { fleetCostPerHourUsd: 120.5 } } },
+    });
+    expect(alarms.find((a) => a.AlarmName === 'lcm-prod-FleetCostPerHour')?.Threshold).toBe(120.5);
+  });
+
   it('subscribes nobody without alarmEmails', () => {
     const { stacks } = buildTestApp({});
     expect(Template.fromStack(stacks.observability).findResources('AWS::SNS::Subscription')).toEqual({});

@@ -4,12 +4,14 @@ import type { HttpResult, runIdempotent } from '../platform/index.ts';
 import {
   type ApiEvent,
   type ApiGatewayEvent,
+  annotate,
   apiHandler,
   HttpError,
   idempotencyKeyOf,
   logger,
   parseInput,
   principalOf,
+  type TraceSubjects,
 } from '../platform/index.ts';
 import { OPERATIONS, type Operation, routeKeyOf } from './operations.ts';
 import { hasPermission, type Role, rolesFromClaims } from './roles.ts';
@@ -93,6 +95,20 @@ export interface OperationsOptions {
   idempotency?: typeof runIdempotent;
 }
 
+/** The trace annotation a route's `{id}` is (runtime/tracing.ts), by path prefix. */
+const SUBJECT_OF_ROUTE: readonly (readonly [prefix: string, key: keyof TraceSubjects])[] = [
+  ['/v1/sessions/{id}', 'sessionId'],
+  ['/v1/workers/{id}', 'workerId'],
+];
+
+/** The session or worker a request is about, from its parsed path parameters. */
+export function traceSubjectsOfRoute(path: string, params: unknown): TraceSubjects {
+  const id = (params as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string') return {};
+  const match = SUBJECT_OF_ROUTE.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`));
+  return match ? { [match[1]]: id } : {};
+}
+
 export function operationsHandler<G extends string>(
   group: G,
   impls: GroupImplementations<G>,
@@ -121,6 +137,7 @@ export function operationsHandler<G extends string>(
       const params = operation.params
         ? parseInput(operation.params, event.pathParameters ?? {}, 'path')
         : undefined;
+      annotate(traceSubjectsOfRoute(operation.path, params));
       const query = operation.query
         ? parseInput(operation.query, event.queryStringParameters ?? {}, 'query')
         : undefined;
@@ -152,6 +169,7 @@ export function operationsHandler<G extends string>(
       );
     },
     {
+      name: group,
       // Roles are checked before the body is read: no parse errors for callers who may not call.
       authorize: (event) => authorize(operationOf(event), callerOf(event)),
     },

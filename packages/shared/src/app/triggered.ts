@@ -5,7 +5,7 @@ import {
   runContentSync,
   type SyncRunResult,
 } from '../catalogue/index.ts';
-import { cachedDeps, lazy, logger } from '../platform/index.ts';
+import { cachedDeps, lazy, logger, traced, traceSubjectsOf } from '../platform/index.ts';
 import { type ObservationRunResult, type ObserveDeps, runObservationRequest } from '../sessions/index.ts';
 import { CONTENT_SYNC_ENV } from './env.ts';
 import { sessionTaskDeps } from './session-env.ts';
@@ -124,10 +124,15 @@ function workerHandler<E, D, S>(
   perform: (deps: D, id: string) => Promise<S>,
   deps: () => D,
 ): (event: E, context?: Context) => Promise<S> {
-  return async (event, context) => {
-    if (context) logger.addContext(context);
-    const id = (event as Record<string, unknown> | undefined)?.[field];
-    if (typeof id !== 'string' || id === '') throw new Error(`${name} expects { "${field}": "<id>" }`);
-    return perform(deps(), id);
-  };
+  return (event, context) =>
+    traced(
+      name,
+      async () => {
+        if (context) logger.addContext(context);
+        const id = (event as Record<string, unknown> | undefined)?.[field];
+        if (typeof id !== 'string' || id === '') throw new Error(`${name} expects { "${field}": "<id>" }`);
+        return perform(deps(), id);
+      },
+      traceSubjectsOf(event),
+    );
 }

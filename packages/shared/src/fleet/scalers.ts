@@ -19,9 +19,12 @@ import {
   type PageRequest,
   parseEnv,
   type RawEnv,
+  recordMetrics,
   retryOnConflict,
 } from '../platform/index.ts';
 import type { FleetSessionQueries } from './deps.ts';
+import { fleetGaugePoints } from './fleet-metrics.ts';
+import { fleetGauges } from './rules/fleet-gauges.ts';
 import {
   DEFAULT_SCALING_CONFIG,
   lookAheadMinutes,
@@ -49,6 +52,9 @@ import { ensureWorkerWorkflow } from './workflow-dispatch.ts';
  * condition (created when absent); of two concurrent runs that planned from the same state only
  * one wins, the other returns `lostRace` without acting or recording. The scale-up cooldown is the
  * state's `lastScaleUpAt`, which the planner holds actions back against.
+ *
+ * The scale-up run also records the fleet gauges (FleetWorkers, FleetCostPerHourUsd, capacity
+ * declared and allocated: rules/fleet-gauges.ts) from the workers and templates it read.
  *
  * Actions:
  * - LAUNCH → a PENDING worker from the template (desired RUNNING) + the provisioning workflow;
@@ -254,6 +260,8 @@ export async function runScaleUp(deps: ScalingDeps): Promise<ScalingRunResult> {
     liveWorkers(deps),
     pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
   ]);
+  // The fleet gauges from what this run read anyway (issue 13, item 1), before it acts.
+  recordMetrics(fleetGaugePoints(fleetGauges(workers, templates)));
   const plan = planScaleUp({
     now: at,
     sessions,

@@ -9,6 +9,7 @@ import type {
 } from 'aws-lambda';
 import { logger as runtimeLogger } from '../runtime/logger.ts';
 import { flushMetrics } from '../runtime/metric-buffer.ts';
+import { traced } from '../runtime/tracing.ts';
 import { errorToProblem, HttpError } from './errors.ts';
 import type { HttpResult } from './problem.ts';
 
@@ -16,7 +17,9 @@ import type { HttpResult } from './problem.ts';
  * The middleware set every API handler uses:
  *   Powertools Logger with the Lambda context, plus correlation_id (API Gateway request id),
  *   route and principal on every line → error → problem+json mapping → JSON body parsing; the
- *   business metrics the request recorded are published when it is answered (metric-buffer.ts).
+ *   business metrics the request recorded are published when it is answered (metric-buffer.ts);
+ *   in Lambda with tracing on the handler runs in the subsegment `## api <name>` (a 4xx answer is
+ *   not a fault; runtime/tracing.ts), where the operation annotates the ids it parsed.
  * Handlers stay thin: `export const handler = apiHandler(async (event) => json(200, ...))`.
  */
 
@@ -52,6 +55,8 @@ export interface ApiHandlerOptions {
   /** Larger bodies are a 413; default 256 KiB. */
   maxBodyBytes?: number;
   logger?: Logger;
+  /** Name of the handler's trace subsegment (`## api <name>`); default `api`. */
+  name?: string;
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -68,7 +73,14 @@ export function apiHandler(
     .use(problemErrors(logger))
     .use({ before: (request) => opts.authorize?.(request.event) })
     .use(jsonBody({ mode: opts.body ?? 'optional', maxBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES }))
-    .handler((event, context) => fn(event as unknown as ApiEvent, context));
+    .handler((event, context) =>
+      traced(
+        opts.name ? `api ${opts.name}` : 'api',
+        () => fn(event as unknown as ApiEvent, context),
+        {},
+        (e) => errorToProblem(e).serverFault,
+      ),
+    );
 }
 
 /** The authenticated caller, when the route has a JWT authorizer and the token was accepted. */

@@ -3,8 +3,12 @@
  * per-attempt timeout (AbortSignal.timeout), bounded retries with full jitter on 5xx, network
  * errors and timeouts for idempotent calls (never on 4xx), and one typed error,
  * `IntegrationError`. It logs method, path, status, attempt and duration only: never headers,
- * query strings or bodies, so no token, password or API key can reach a log line.
+ * query strings or bodies, so no token, password or API key can reach a log line. In Lambda with
+ * tracing on, each call (its retries included) is a subsegment named after the partner with the
+ * same fields (runtime/tracing.ts, `tracedCall`).
  */
+
+import { tracedCall } from '../runtime/tracing.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -236,7 +240,21 @@ export class HttpClient {
   }
 
   /** Performs the request with retries; resolves with a 2xx (or accepted) response, else throws. */
-  async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+  request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+    return tracedCall(
+      this.service,
+      { method: req.method, route: req.path.split('?')[0] ?? req.path, operation: req.operation },
+      () => this.send<T>(req),
+      ({ value, error }) =>
+        value
+          ? { status: value.status, attempts: value.attempts }
+          : error instanceof IntegrationError
+            ? { status: error.status, attempts: error.attempts }
+            : {},
+    );
+  }
+
+  private async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
     const idempotent =
       req.idempotent ?? (req.method === 'GET' || req.method === 'PUT' || req.method === 'DELETE');
     const attempts = this.retry.attempts;

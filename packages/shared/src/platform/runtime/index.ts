@@ -21,3 +21,4 @@ export * from './metric-buffer.ts';
 export * from './metric-names.ts';
 export * from './powertools.ts';
 export * from './step.ts';
+export * from './tracing.ts';

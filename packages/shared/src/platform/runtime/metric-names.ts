@@ -18,7 +18,9 @@ import { METRICS_NAMESPACE } from './service.ts';
  * placement ones where placement decides (sessions/place-session.ts), `LicenseDeregistrations` by
  * the worker drain before a stop or termination (fleet/steps/drain.ts), `TeardownFailures` by the
  * stuck-session sweep (sessions/stuck-sessions.ts). `OutboxLagSeconds` comes from the outbox
- * consumer too. An alarm on a metric with no data in its period stays in
+ * consumer too. The `Fleet*` gauges come from the scale-up scaler's run (fleet/scalers.ts, every
+ * minute) through the pure rule fleet/rules/fleet-gauges.ts: each run records the fleet as it
+ * read it, so a gauge's MAXIMUM (or AVERAGE) over a period is its level, never its SUM. An alarm on a metric with no data in its period stays in
  * INSUFFICIENT_DATA, treated as not breaching.
  */
 export const METRIC_NAMESPACE = METRICS_NAMESPACE;
@@ -30,6 +32,10 @@ export const METRIC_DIMENSIONS = {
   definition: 'definition',
   partner: 'partner',
   reason: 'reason',
+  /** A worker status (the fleet gauges). */
+  status: 'status',
+  /** A capacity dimension of kernel/capacity.ts: cpuCores, memoryGb, storageGb, maxNodes. */
+  resource: 'resource',
 } as const;
 
 export interface BusinessMetric {
@@ -124,6 +130,41 @@ export const BUSINESS_METRICS = {
     'Count',
     'a partner CloudEvent was rejected at POST /v1/events (signature, clock skew, schema, unknown partner)',
     ['partner', 'reason'],
+  ),
+  fleetWorkers: metric(
+    'FleetWorkers',
+    'Count',
+    'gauge, per scale-up run: workers in the status (every status but TERMINATED, zeros included)',
+    ['status'],
+  ),
+  fleetBillableWorkers: metric(
+    'FleetBillableWorkers',
+    'Count',
+    'gauge, per scale-up run: workers of the template holding a running instance (serving, draining, stopping)',
+    ['template'],
+  ),
+  fleetTemplateCostPerHourUsd: metric(
+    'FleetTemplateCostPerHourUsd',
+    'None',
+    "gauge, per scale-up run: the template's billable workers × its costPerHourUsd",
+    ['template'],
+  ),
+  fleetCostPerHourUsd: metric(
+    'FleetCostPerHourUsd',
+    'None',
+    "gauge, per scale-up run: USD per hour of the billable workers (sum of their templates' costPerHourUsd)",
+  ),
+  fleetCapacityDeclared: metric(
+    'FleetCapacityDeclared',
+    'None',
+    'gauge, per scale-up run: declared capacity of the live workers (RUNNING, DRAINING) in the resource',
+    ['resource'],
+  ),
+  fleetCapacityAllocated: metric(
+    'FleetCapacityAllocated',
+    'None',
+    'gauge, per scale-up run: capacity the placed sessions hold on the live workers in the resource',
+    ['resource'],
   ),
   outboxLagSeconds: metric(
     'OutboxLagSeconds',

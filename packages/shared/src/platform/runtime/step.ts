@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { logger } from './logger.ts';
 import { flushMetrics } from './metric-buffer.ts';
+import { traced, traceSubjectsOf } from './tracing.ts';
 
 /**
  * The one wrapper of the Lambda handlers a workflow or a schedule invokes with a JSON input:
@@ -9,7 +10,9 @@ import { flushMetrics } from './metric-buffer.ts';
  * builder (resolved inside the invocation, so a bad environment is a failed task, not a crashed
  * cold start), one line when it completes (with its duration), and errors mapped to the names
  * the state machine matches; the business metrics it recorded are published when it ends
- * (metric-buffer.ts). What differs between the session workflow, the fleet workflows and the
+ * (metric-buffer.ts). In Lambda with tracing on, the invocation is the subsegment `## <name>`,
+ * annotated with the `sessionId` and `workerId` its input names (tracing.ts); an expected outcome
+ * is not recorded as a fault. What differs between the session workflow, the fleet workflows and the
  * schedules is a `StepKind` (app/session-task.ts, app/fleet-task.ts).
  */
 export interface StepKind {
@@ -39,7 +42,10 @@ export function stepHandler<D, I, O>(
   log: Logger = logger,
 ): StepHandler<I, O> {
   const keys = kind.subject ? [kind.key, kind.subject] : [kind.key];
-  return async (event, context) => {
+  // An outcome the workflow handles by design (kind.expected) is not a fault of the trace.
+  const isFault = (e: unknown) => !(e instanceof Error && kind.expected?.names.has(e.name));
+  return (event, context) => traced(name, () => invoke(event, context), traceSubjectsOf(event), isFault);
+  async function invoke(event: I, context?: Context): Promise<O> {
     if (context) log.addContext(context);
     const appended: Record<string, unknown> = { [kind.key]: name };
     if (kind.subject) {
@@ -67,5 +73,5 @@ export function stepHandler<D, I, O>(
       flushMetrics();
       log.removeKeys(keys);
     }
-  };
+  }
 }
