@@ -25,6 +25,10 @@ import { readSettings, type StageSettings } from './settings.ts';
  *   issuer whose JWTs the API accepts and the audiences (`aud` or `client_id`) it requires. Give
  *   both or neither; without them the api stack creates a Cognito user pool (one group per role)
  *   with an app client and uses its issuer and client id.
+ * - `cognitoDomainPrefix` (string, default `lcm-<stage>-<account id>`): the prefix of the user
+ *   pool's Cognito domain, whose `/oauth2/token` endpoint issues the portal client's
+ *   client-credentials tokens (only with the stack's own user pool). Lowercase letters, digits and
+ *   `-`, at most 63 characters, unique in the region, without `aws`, `amazon` or `cognito`.
  * - `corsOrigins` (list or comma-separated string, default none: no CORS configuration):
  *   origins allowed to call the API from a browser; `https://host[:port]`, `http://localhost[:port]`
  *   or `*`.
@@ -168,6 +172,8 @@ export interface JwtConfig {
 export interface ApiConfig {
   /** External identity provider; undefined: the api stack creates a Cognito user pool. */
   readonly jwt?: JwtConfig;
+  /** Prefix of the user pool's Cognito domain; undefined: `lcm-<stage>-<account id>`. */
+  readonly cognitoDomainPrefix?: string;
   /** Browser origins allowed by CORS; empty: no CORS configuration at all. */
   readonly corsOrigins: readonly string[];
   /** Default-stage throttling: steady requests per second and burst. */
@@ -189,6 +195,7 @@ export const CONTEXT_KEYS = {
   accessLogRetentionDays: 'accessLogRetentionDays',
   jwtIssuer: 'jwtIssuer',
   jwtAudience: 'jwtAudience',
+  cognitoDomainPrefix: 'cognitoDomainPrefix',
   corsOrigins: 'corsOrigins',
   throttleRateLimit: 'throttleRateLimit',
   throttleBurstLimit: 'throttleBurstLimit',
@@ -260,6 +267,7 @@ export const configFor = (
     accessLogRetentionDays: overrides.accessLogRetentionDays ?? DEFAULTS.accessLogRetentionDays,
     api: {
       jwt: overrides.api?.jwt,
+      cognitoDomainPrefix: overrides.api?.cognitoDomainPrefix,
       corsOrigins: overrides.api?.corsOrigins ?? [],
       throttle: overrides.api?.throttle ?? {
         rateLimit: DEFAULTS.throttleRateLimit,
@@ -402,6 +410,19 @@ const readApiConfig = (node: Node): Partial<ApiConfig> => {
   const api: { -readonly [K in keyof ApiConfig]?: ApiConfig[K] } = {};
   const jwt = readJwt(node);
   if (jwt) api.jwt = jwt;
+  const domainPrefix: unknown = node.tryGetContext(CONTEXT_KEYS.cognitoDomainPrefix);
+  if (domainPrefix !== undefined) {
+    if (
+      typeof domainPrefix !== 'string' ||
+      !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) ||
+      /aws|amazon|cognito/.test(domainPrefix)
+    ) {
+      throw new Error(
+        `Context "${CONTEXT_KEYS.cognitoDomainPrefix}" must be lowercase letters, digits and "-" (at most 63, not containing aws, amazon or cognito), got ${JSON.stringify(domainPrefix)}`,
+      );
+    }
+    api.cognitoDomainPrefix = domainPrefix;
+  }
   const corsOrigins = stringList(node, CONTEXT_KEYS.corsOrigins);
   if (corsOrigins) {
     const invalid = corsOrigins.filter((o) => !isCorsOrigin(o));
