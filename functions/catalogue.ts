@@ -104,10 +104,9 @@ export const NEEDS = {
     optionalEnv: ['LCM_WORKER_SUBNET_IDS', 'LCM_WORKER_SECURITY_GROUP_IDS', 'LCM_WORKER_KEY_NAME'],
     summary: 'launches tagged worker instances with the worker instance profile',
   },
-  'ec2-lifecycle': {
-    env: [],
-    summary: 'starts, stops and terminates instances tagged as this stage’s workers',
-  },
+  'ec2-start': { env: [], summary: 'starts instances tagged as this stage’s workers' },
+  'ec2-stop': { env: [], summary: 'stops instances tagged as this stage’s workers' },
+  'ec2-terminate': { env: [], summary: 'terminates instances tagged as this stage’s workers' },
   cloudwatch: { env: [], summary: 'reads the workers’ CloudWatch metrics' },
 } as const satisfies Record<
   string,
@@ -428,12 +427,14 @@ export const PROVISIONING_TASKS: readonly TaskFunctionSpec[] = [
   }),
   provisioningTask('launch-instance', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-launch'],
+    // ec2-terminate: an instance launched but not recorded on the worker is terminated again.
+    needs: ['table-write', 'ec2-read', 'ec2-launch', 'ec2-terminate'],
     description: 'RunInstances (ClientToken = worker id, tags, network, profile, user data); PROVISIONING',
   }),
   provisioningTask('start-instance', {
     timeoutSeconds: 30,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle'],
+    // Starts only: this role cannot stop or terminate (issue 12, item 7).
+    needs: ['table-write', 'ec2-read', 'ec2-start'],
     description: 'StartInstances for a stopped worker (already STARTING)',
   }),
   provisioningTask('check-instance', {
@@ -458,7 +459,7 @@ export const PROVISIONING_TASKS: readonly TaskFunctionSpec[] = [
   }),
   provisioningTask('fail-provisioning', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle'],
+    needs: ['table-write', 'ec2-read', 'ec2-terminate'],
     description:
       'Terminate every instance of the worker; FAILED (or TERMINATED when its termination was requested)',
   }),
@@ -468,12 +469,12 @@ export const PROVISIONING_TASKS: readonly TaskFunctionSpec[] = [
 export const DRAIN_TASKS: readonly TaskFunctionSpec[] = [
   drainTask('drain-step', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle', 'task-tokens'],
+    needs: ['table-write', 'ec2-read', 'ec2-stop', 'ec2-terminate', 'task-tokens'],
     description: 'One step of a drain: wait for sessions, stop or terminate, STOPPED / TERMINATED',
   }),
   drainTask('fail-drain', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle'],
+    needs: ['table-write', 'ec2-read', 'ec2-terminate'],
     description: 'A drain that failed: FAILED and the instance terminated, unless sessions remain',
   }),
 ];
@@ -504,7 +505,7 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
     needs: [
       'table-write',
       'ec2-read',
-      'ec2-lifecycle',
+      'ec2-terminate',
       'cloudwatch',
       'cml',
       'fleet-workflows',

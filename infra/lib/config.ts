@@ -65,6 +65,10 @@ import { readSettings, type StageSettings } from './settings.ts';
  *
  * - `workerSubnetIds` and `workerSecurityGroupIds` (lists, default none: EC2's default VPC and
  *   security group): where workers are launched; RunInstances is scoped to them when given.
+ * - `workerInstanceTypes` (list of EC2 instance types, `*` and `?` wildcards allowed; default
+ *   `*.metal` and `*.metal-*`, the bare-metal types CML's nested virtualisation needs): the only
+ *   instance types RunInstances may launch (the `ec2:InstanceType` condition); a template of another
+ *   type fails at launch with UnauthorizedOperation.
  * - `workerKeyName` (string, optional): EC2 key pair of the workers.
  * - `workerRoleArn` (IAM role ARN, optional): the role of the workers' instance profile; default
  *   a role the fleet stack creates, with no permissions. iam:PassRole is granted for this role only.
@@ -152,6 +156,8 @@ export interface WorkflowsConfig {
 export interface FleetInfraConfig {
   readonly subnetIds: readonly string[];
   readonly securityGroupIds: readonly string[];
+  /** Instance types (StringLike patterns) RunInstances may launch. */
+  readonly instanceTypes: readonly string[];
   readonly keyName?: string;
   /** Existing role for the worker instance profile; undefined: the fleet stack creates one. */
   readonly roleArn?: string;
@@ -211,6 +217,7 @@ export const CONTEXT_KEYS = {
   workerSubnetIds: 'workerSubnetIds',
   workerSecurityGroupIds: 'workerSecurityGroupIds',
   workerKeyName: 'workerKeyName',
+  workerInstanceTypes: 'workerInstanceTypes',
   workerRoleArn: 'workerRoleArn',
   workerAmiOwners: 'workerAmiOwners',
   fleetSchedulesEnabled: 'fleetSchedulesEnabled',
@@ -229,6 +236,8 @@ export const DEFAULTS = {
   logLevel: 'INFO',
   eventArchiveRetentionDays: 30,
   fleetSchedulesEnabled: true,
+  /** Bare metal: CML runs its nodes as nested VMs (m5zn.metal, c5.metal, m7i.metal-24xl, ...). */
+  workerInstanceTypes: ['*.metal', '*.metal-*'],
 } as const;
 
 /** The one disposable stage. */
@@ -285,6 +294,7 @@ export const configFor = (
       ...overrides.fleet,
       subnetIds: overrides.fleet?.subnetIds ?? [],
       securityGroupIds: overrides.fleet?.securityGroupIds ?? [],
+      instanceTypes: overrides.fleet?.instanceTypes ?? DEFAULTS.workerInstanceTypes,
       amiOwners: overrides.fleet?.amiOwners ?? [],
       schedulesEnabled: overrides.fleet?.schedulesEnabled ?? DEFAULTS.fleetSchedulesEnabled,
     },
@@ -323,6 +333,15 @@ const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+/** `m5zn.metal`, `c5.*`, `*.metal-*`: family and size, lowercase, with StringLike wildcards. */
+const INSTANCE_TYPE = /^[a-z0-9*?-]{1,32}\.[a-z0-9*?-]{1,32}$/;
+
+/** A list that, when given, has at least one item. */
+const nonEmpty = (key: string, items: string[] | undefined): string[] | undefined => {
+  if (items !== undefined && items.length === 0)
+    throw new Error(`Context "${key}" must name at least one item`);
+  return items;
+};
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** Account ids and the aliases DescribeImages accepts as owners. */
 const AMI_OWNER = /^(\d{12}|self|amazon|aws-marketplace)$/;
@@ -384,6 +403,15 @@ const readFleetConfig = (node: Node): Partial<FleetInfraConfig> => {
       CONTEXT_KEYS.workerSecurityGroupIds,
       SECURITY_GROUP_ID,
       'a security group id',
+    ),
+    instanceTypes: nonEmpty(
+      CONTEXT_KEYS.workerInstanceTypes,
+      matchingList(
+        node,
+        CONTEXT_KEYS.workerInstanceTypes,
+        INSTANCE_TYPE,
+        'an EC2 instance type or pattern (family.size, * and ? wildcards)',
+      ),
     ),
     keyName: keyName as string | undefined,
     roleArn: roleArn as string | undefined,
