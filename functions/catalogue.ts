@@ -131,7 +131,14 @@ export type StateMachineKey = keyof typeof STATE_MACHINE_FILES;
  * and a label for descriptions.
  */
 export const FUNCTION_KINDS = {
-  api: { prefix: 'api-', serviceName: 'lcm-api', needs: [], label: 'API' },
+  api: {
+    prefix: 'api-',
+    serviceName: 'lcm-api',
+    needs: [],
+    label: 'API',
+    // Issue 12, item 7: a flood on the API cannot take the account's whole pool, nor be starved by it.
+    reservedConcurrency: 20,
+  },
   'session-task': {
     prefix: 'task-',
     serviceName: 'lcm-session-workflow',
@@ -146,10 +153,24 @@ export const FUNCTION_KINDS = {
   },
   schedule: { prefix: 'schedule-', serviceName: 'lcm-fleet', needs: ['fleet-engine'], label: 'schedule' },
   'rule-target': { prefix: '', serviceName: 'lcm-events', needs: [], label: 'rule target' },
-  'stream-consumer': { prefix: 'stream-', serviceName: 'lcm-events', needs: [], label: 'table stream' },
+  'stream-consumer': {
+    prefix: 'stream-',
+    serviceName: 'lcm-events',
+    needs: [],
+    label: 'table stream',
+    // One invocation per stream shard at a time (no parallelization factor): room for 10 shards.
+    reservedConcurrency: 10,
+  },
 } as const satisfies Record<
   string,
-  { prefix: string; serviceName: string; needs: readonly Need[]; label: string }
+  {
+    prefix: string;
+    serviceName: string;
+    needs: readonly Need[];
+    label: string;
+    /** Reserved concurrency of every function of the kind (a spec may say otherwise). */
+    reservedConcurrency?: number;
+  }
 >;
 export type FunctionKind = keyof typeof FUNCTION_KINDS;
 
@@ -167,6 +188,8 @@ interface FunctionSpecBase {
   readonly description: string;
   /** What it talks to, besides its kind's needs (FUNCTION_KINDS); see NEEDS. */
   readonly needs: readonly Need[];
+  /** Reserved concurrency, instead of its kind's (reservedConcurrencyOf). */
+  readonly reservedConcurrency?: number;
 }
 
 /** The route group of an operation (functions/api/<group>.ts). */
@@ -316,6 +339,8 @@ export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
     description: 'Lab definitions: versions, deprecate, archive, observations, apply-observed, content sync',
   }),
   api('sessions', {
+    // The busiest group: bookings, the portal's reads and polls, terminate and finish.
+    reservedConcurrency: 50,
     needs: ['table-write', 'session-workflow', 'task-tokens'],
     description:
       'Sessions: book (starts the session workflow), list, read, terminate, finish, observe, history; reservations',
@@ -594,6 +619,16 @@ export const functionSuffixOf = (spec: Pick<FunctionSpec, 'kind' | 'name'>): str
 /** `lcm-<stage>-<kind prefix><name>`, e.g. `lcm-prod-task-place-session`, `lcm-prod-api-sessions`. */
 export const functionNameOf = (stage: string, spec: Pick<FunctionSpec, 'kind' | 'name'>): string =>
   `lcm-${stage}-${functionSuffixOf(spec)}`;
+
+/**
+ * The reserved concurrency of a function (CDK sets it; issue 12, item 7): the spec's own, else 1
+ * for a singleton schedule (one run at a time), else its kind's (the API and stream functions);
+ * undefined: the account's unreserved pool.
+ */
+export const reservedConcurrencyOf = (spec: FunctionSpec): number | undefined =>
+  spec.reservedConcurrency ??
+  (spec.kind === 'schedule' && spec.singleton ? 1 : undefined) ??
+  (FUNCTION_KINDS[spec.kind] as { readonly reservedConcurrency?: number }).reservedConcurrency;
 
 /** The function's needs with its kind's, each once, in the order of NEEDS. */
 export const needsOf = (spec: Pick<FunctionSpec, 'kind' | 'needs'>): Need[] => {

@@ -7,8 +7,14 @@ import {
 } from '@lcm/shared/api';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import {
+  API_FUNCTIONS,
+  FUNCTIONS,
+  reservedConcurrencyOf,
+  STREAM_FUNCTIONS,
+} from '../../functions/catalogue.ts';
 import { buildTestApp } from './app.ts';
-import { logicalIdOf, resourceOf, resourcesOf } from './template.ts';
+import { functionOf, logicalIdOf, resourceOf, resourcesOf } from './template.ts';
 
 /**
  * AWS hardening of the API stack (issue 12, item 7): the Cognito resource server and the portal's
@@ -18,7 +24,7 @@ import { logicalIdOf, resourceOf, resourcesOf } from './template.ts';
 
 const synth = (context: Record<string, unknown> = {}) => {
   const { stacks } = buildTestApp(context);
-  return { api: stacks.api, template: Template.fromStack(stacks.api) };
+  return { stacks, api: stacks.api, template: Template.fromStack(stacks.api) };
 };
 
 const dev = synth({ stage: 'dev' });
@@ -96,5 +102,37 @@ describe('Cognito: resource server and the portal’s client-credentials client'
     dev.template.hasOutput('PortalScopes', { Value: ROLE_SCOPES['lcm.portal'].join(' ') });
     const endpoint = JSON.stringify(dev.template.findOutputs('TokenEndpoint'));
     expect(endpoint).toContain('/oauth2/token');
+  });
+});
+
+describe('reserved concurrency from the function catalogue', () => {
+  it('every API and stream function has one; singleton schedules 1; the rest none', () => {
+    for (const spec of FUNCTIONS) {
+      const reserved = reservedConcurrencyOf(spec);
+      if (spec.kind === 'api' || spec.kind === 'stream-consumer')
+        expect(reserved, spec.name).toBeGreaterThan(0);
+      else if (spec.kind === 'schedule' && spec.singleton) expect(reserved, spec.name).toBe(1);
+      else expect(reserved, spec.name).toBeUndefined();
+    }
+    // The sessions group (bookings, the portal's reads) has its own, above the kind's.
+    expect(reservedConcurrencyOf(API_FUNCTIONS.find((f) => f.group === 'sessions')!)).toBe(50);
+  });
+
+  it('leaves at least 100 of a default 1,000-execution account unreserved (Lambda’s minimum)', () => {
+    const total = FUNCTIONS.reduce((sum, spec) => sum + (reservedConcurrencyOf(spec) ?? 0), 0);
+    expect(total).toBeLessThanOrEqual(900);
+  });
+
+  it('is what CDK sets on the API functions (api stack) and the stream consumers (events stack)', () => {
+    for (const spec of API_FUNCTIONS) {
+      const fn = functionOf(dev.template, dev.api, dev.api.functions.get(spec.group)!);
+      expect(fn.Properties.ReservedConcurrentExecutions, spec.group).toBe(reservedConcurrencyOf(spec));
+    }
+    const events = dev.stacks.events;
+    const eventsTemplate = Template.fromStack(events);
+    for (const spec of STREAM_FUNCTIONS) {
+      const fn = functionOf(eventsTemplate, events, events.streamConsumers.get(spec.name)!.fn);
+      expect(fn.Properties.ReservedConcurrentExecutions, spec.name).toBe(reservedConcurrencyOf(spec));
+    }
   });
 });
