@@ -5,9 +5,11 @@ import {
   type Operation,
   ROLE_SCOPES,
   ROLES,
+  routeKeyOf,
 } from '@lcm/shared/api';
 import { Aws, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import type { CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   CorsHttpMethod,
   type CorsPreflightOptions,
@@ -29,6 +31,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { API_FUNCTIONS, type ApiFunctionSpec } from '../../functions/catalogue.ts';
 import { API_GROUPS, isReadOperation, operationsOf, type TableAccess, tableAccessOf } from './api-routes.ts';
+import { type ApiThrottles, apiThrottlesOf } from './api-throttles.ts';
 import type { LcmStackProps } from './config.ts';
 import type { NeedResources } from './grants.ts';
 import { LcmFunction } from './lambda.ts';
@@ -88,7 +91,8 @@ export const CORS_EXPOSE_HEADERS = ['location', 'retry-after'];
  * The HTTPS API (DESIGN §8): an HTTP API whose routes are generated from the operation catalogue
  * (`OPERATIONS`), one LcmFunction per route group (the catalogue's API functions,
  * functions/catalogue.ts; handler functions/api/<group>.ts), a JWT
- * authorizer on every non-public route, JSON access logs, default-stage throttling and CORS
+ * authorizer on every non-public route, JSON access logs, throttling (the stage default on every
+ * route, tighter limits on the write routes: api-throttles.ts, from the stage's settings) and CORS
  * from context.
  *
  * Identity: the issuer and audience come from context (`jwtIssuer`, `jwtAudience`); without
@@ -116,6 +120,8 @@ export class ApiStack extends Stack {
   /** The table access granted to each group. */
   public readonly tableAccess: ReadonlyMap<string, TableAccess>;
   public readonly accessLogGroup: LogGroup;
+  /** The stage default and per-route throttles (api-throttles.ts). */
+  public readonly throttles: ApiThrottles;
   public readonly jwtIssuer: string;
   public readonly jwtAudience: readonly string[];
   /** Created when no issuer is given in context. */
@@ -166,11 +172,12 @@ export class ApiStack extends Stack {
       retention: api.logRetention,
       removalPolicy: config.removalPolicy,
     });
+    this.throttles = apiThrottlesOf(config);
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: api.throttle.rateLimit, burstLimit: api.throttle.burstLimit },
+      throttle: { ...this.throttles.stage },
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogGroup),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
@@ -216,7 +223,18 @@ export class ApiStack extends Stack {
         authorizer: op.permission === null ? publicRoute : jwtAuthorizer,
       });
       if (op.permission === null) for (const route of routes) acknowledgePublicRoute(route, op);
+      // A route's settings name its route key: the stage is created after the route.
+      if (this.throttles.routes.has(routeKeyOf(op)))
+        for (const route of routes) this.stage.node.addDependency(route);
     }
+    // Tighter limits on the write routes (issue 12, item 7), beside the stage default.
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+      [...this.throttles.routes].map(([routeKey, limits]) => [
+        routeKey,
+        // RouteSettings is JSON in CloudFormation: its keys are written as CloudFormation spells them.
+        { ThrottlingRateLimit: limits.rateLimit, ThrottlingBurstLimit: limits.burstLimit },
+      ]),
+    );
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.url,

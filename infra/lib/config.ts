@@ -33,7 +33,9 @@ import { readSettings, type StageSettings } from './settings.ts';
  *   origins allowed to call the API from a browser; `https://host[:port]`, `http://localhost[:port]`
  *   or `*`.
  * - `throttleRateLimit` (positive number, default 50) and `throttleBurstLimit` (positive integer,
- *   default 100): default-stage throttling, requests per second and burst.
+ *   default 100): default-stage throttling, requests per second and burst, unless the stage's
+ *   `settings` give `throttle.defaultRateLimit` / `defaultBurstLimit`; the write routes' tighter
+ *   limits are `settings` too (`throttle`, api-throttles.ts).
  * - `logRetentionDays` (default 90; one of CloudWatch Logs' retention periods, e.g. 1, 7, 14, 30,
  *   90, 365): retention of the API access logs and the Lambda log groups.
  * - `logLevel` (DEBUG, INFO, WARN or ERROR; default INFO): POWERTOOLS_LOG_LEVEL of the handlers.

@@ -2,7 +2,9 @@ import {
   API_RESOURCE_SERVER,
   API_SCOPES,
   OPERATION_PERMISSIONS,
+  OPERATIONS,
   ROLE_SCOPES,
+  routeKeyOf,
   scopeOf,
 } from '@lcm/shared/api';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -13,12 +15,16 @@ import {
   reservedConcurrencyOf,
   STREAM_FUNCTIONS,
 } from '../../functions/catalogue.ts';
+import { apiThrottlesOf, OWN_THROTTLE_CLASS, throttleClassOf } from '../../infra/lib/api-throttles.ts';
+import { configFor } from '../../infra/lib/config.ts';
+import { THROTTLE_SETTINGS } from '../../infra/lib/settings.ts';
 import { buildTestApp } from './app.ts';
 import { functionOf, logicalIdOf, resourceOf, resourcesOf } from './template.ts';
 
 /**
  * AWS hardening of the API stack (issue 12, item 7): the Cognito resource server and the portal's
- * client-credentials app client. (Throttles and reserved concurrency below.) cdk-nag stays clean:
+ * client-credentials app client, reserved concurrency from the function catalogue, per-route
+ * throttles from the stage's settings. cdk-nag stays clean:
  * test/infra/api-stack.test.ts runs it on the same configurations.
  */
 
@@ -134,5 +140,112 @@ describe('reserved concurrency from the function catalogue', () => {
       const fn = functionOf(eventsTemplate, events, events.streamConsumers.get(spec.name)!.fn);
       expect(fn.Properties.ReservedConcurrentExecutions, spec.name).toBe(reservedConcurrencyOf(spec));
     }
+  });
+});
+
+describe('HTTP API throttles: the stage default and tighter limits on the write routes', () => {
+  const stageOf = (template: Template) => resourcesOf(template, 'AWS::ApiGatewayV2::Stage')[0]!;
+  const routeIds = (template: Template) =>
+    new Map(
+      resourcesOf(template, 'AWS::ApiGatewayV2::Route').map(([id, r]) => [
+        r.Properties.RouteKey as string,
+        id,
+      ]),
+    );
+  const writes = OPERATIONS.filter((o) => o.method !== 'GET').map(routeKeyOf);
+
+  it('defaults: every route 50 rps / 100; POST /v1/sessions 10 / 20, POST /v1/events 25 / 50, other writes 20 / 40', () => {
+    const [, stage] = stageOf(dev.template);
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: THROTTLE_SETTINGS.defaultRateLimit.default,
+      ThrottlingBurstLimit: THROTTLE_SETTINGS.defaultBurstLimit.default,
+    });
+    const routes = stage.Properties.RouteSettings as Record<string, Record<string, number>>;
+    expect(Object.keys(routes).sort()).toEqual([...writes].sort());
+    expect(routes['POST /v1/sessions']).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    expect(routes['POST /v1/events']).toEqual({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 });
+    for (const key of writes.filter((k) => k !== 'POST /v1/sessions' && k !== 'POST /v1/events')) {
+      expect(routes[key], key).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
+    }
+    // No read route has a setting of its own: the stage default applies.
+    for (const o of OPERATIONS.filter((op) => op.method === 'GET'))
+      expect(routes).not.toHaveProperty(routeKeyOf(o));
+  });
+
+  it('the stage is created after the routes its settings name (CloudFormation refuses unknown route keys)', () => {
+    const [, stage] = stageOf(dev.template);
+    const ids = routeIds(dev.template);
+    const dependsOn = stage.DependsOn as string[];
+    for (const key of writes) expect(dependsOn, key).toContain(ids.get(key));
+  });
+
+  it('per-stage values from the settings (cdk.json), as numbers or strings', () => {
+    const prod = synth({
+      stage: 'prod',
+      settings: {
+        prod: {
+          throttle: {
+            defaultRateLimit: 200,
+            defaultBurstLimit: '400',
+            bookingRateLimit: 30,
+            writeBurstLimit: 80,
+          },
+        },
+        dev: { throttle: { eventsRateLimit: 5 } },
+      },
+    });
+    const [, stage] = stageOf(prod.template);
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 200,
+      ThrottlingBurstLimit: 400,
+    });
+    const routes = stage.Properties.RouteSettings as Record<string, Record<string, number>>;
+    expect(routes['POST /v1/sessions']).toEqual({ ThrottlingRateLimit: 30, ThrottlingBurstLimit: 20 });
+    expect(routes['POST /v1/events']).toEqual({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 });
+    expect(routes['POST /v1/worker-templates']).toEqual({
+      ThrottlingRateLimit: 20,
+      ThrottlingBurstLimit: 80,
+    });
+  });
+
+  it('a lower stage default from context lowers the route defaults with it', () => {
+    const t = apiThrottlesOf(configFor('test', { api: { throttle: { rateLimit: 8, burstLimit: 30 } } }));
+    expect(t.stage).toEqual({ rateLimit: 8, burstLimit: 30 });
+    expect(t.routes.get('POST /v1/events')).toEqual({ rateLimit: 8, burstLimit: 30 });
+    expect(t.routes.get('POST /v1/sessions')).toEqual({ rateLimit: 8, burstLimit: 20 });
+  });
+
+  it.each([
+    [
+      { prod: { throttle: { writeRateLimit: 80 } } },
+      'settings.prod.throttle.writeRateLimit: must be at most defaultRateLimit (50), got 80',
+    ],
+    [
+      { prod: { throttle: { defaultBurstLimit: 10, bookingBurstLimit: 11 } } },
+      'settings.prod.throttle.bookingBurstLimit: must be at most defaultBurstLimit (10), got 11',
+    ],
+    [{ prod: { throttle: { eventsBurstLimit: 2.5 } } }, 'settings.prod.throttle.eventsBurstLimit'],
+    [{ prod: { throttle: { bookingRateLimit: 0 } } }, 'settings.prod.throttle.bookingRateLimit'],
+    [{ prod: { throttle: { writeRateLimit: 'fast' } } }, 'settings.prod.throttle.writeRateLimit'],
+    [{ prod: { throttle: { perRoute: 1 } } }, 'settings.prod.throttle.perRoute: unknown setting'],
+  ])('refuses %j', (settings, message) => {
+    expect(() => buildTestApp({ stage: 'dev', settings })).toThrow(message);
+  });
+
+  it('refuses a route limit above a stage default given in context', () => {
+    expect(() =>
+      buildTestApp({
+        stage: 'prod',
+        throttleRateLimit: 5,
+        settings: { prod: { throttle: { bookingRateLimit: 6 } } },
+      }),
+    ).toThrow('settings.<stage>.throttle.bookingRateLimit: must be at most defaultRateLimit (5), got 6');
+  });
+
+  it('every write route has a class; the classes of their own name operations of the catalogue', () => {
+    const ids = new Set(OPERATIONS.map((o) => o.operationId));
+    for (const id of Object.keys(OWN_THROTTLE_CLASS)) expect(ids.has(id as never), id).toBe(true);
+    for (const o of OPERATIONS)
+      expect(throttleClassOf(o) === 'default', o.operationId).toBe(o.method === 'GET');
   });
 });
