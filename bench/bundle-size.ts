@@ -102,7 +102,9 @@ const CLIENTS_OF_NEED: Record<Need, readonly string[]> = {
   'event-partners': ['secrets-manager'],
   'ec2-read': ['ec2'],
   'ec2-launch': ['ec2'],
-  'ec2-lifecycle': ['ec2'],
+  'ec2-start': ['ec2'],
+  'ec2-stop': ['ec2'],
+  'ec2-terminate': ['ec2'],
   cloudwatch: ['cloudwatch'],
 };
 

@@ -104,10 +104,9 @@ export const NEEDS = {
     optionalEnv: ['LCM_WORKER_SUBNET_IDS', 'LCM_WORKER_SECURITY_GROUP_IDS', 'LCM_WORKER_KEY_NAME'],
     summary: 'launches tagged worker instances with the worker instance profile',
   },
-  'ec2-lifecycle': {
-    env: [],
-    summary: 'starts, stops and terminates instances tagged as this stage’s workers',
-  },
+  'ec2-start': { env: [], summary: 'starts instances tagged as this stage’s workers' },
+  'ec2-stop': { env: [], summary: 'stops instances tagged as this stage’s workers' },
+  'ec2-terminate': { env: [], summary: 'terminates instances tagged as this stage’s workers' },
   cloudwatch: { env: [], summary: 'reads the workers’ CloudWatch metrics' },
 } as const satisfies Record<
   string,
@@ -132,7 +131,14 @@ export type StateMachineKey = keyof typeof STATE_MACHINE_FILES;
  * and a label for descriptions.
  */
 export const FUNCTION_KINDS = {
-  api: { prefix: 'api-', serviceName: 'lcm-api', needs: [], label: 'API' },
+  api: {
+    prefix: 'api-',
+    serviceName: 'lcm-api',
+    needs: [],
+    label: 'API',
+    // Issue 12, item 7: a flood on the API cannot take the account's whole pool, nor be starved by it.
+    reservedConcurrency: 20,
+  },
   'session-task': {
     prefix: 'task-',
     serviceName: 'lcm-session-workflow',
@@ -147,10 +153,24 @@ export const FUNCTION_KINDS = {
   },
   schedule: { prefix: 'schedule-', serviceName: 'lcm-fleet', needs: ['fleet-engine'], label: 'schedule' },
   'rule-target': { prefix: '', serviceName: 'lcm-events', needs: [], label: 'rule target' },
-  'stream-consumer': { prefix: 'stream-', serviceName: 'lcm-events', needs: [], label: 'table stream' },
+  'stream-consumer': {
+    prefix: 'stream-',
+    serviceName: 'lcm-events',
+    needs: [],
+    label: 'table stream',
+    // One invocation per stream shard at a time (no parallelization factor): room for 10 shards.
+    reservedConcurrency: 10,
+  },
 } as const satisfies Record<
   string,
-  { prefix: string; serviceName: string; needs: readonly Need[]; label: string }
+  {
+    prefix: string;
+    serviceName: string;
+    needs: readonly Need[];
+    label: string;
+    /** Reserved concurrency of every function of the kind (a spec may say otherwise). */
+    reservedConcurrency?: number;
+  }
 >;
 export type FunctionKind = keyof typeof FUNCTION_KINDS;
 
@@ -168,6 +188,8 @@ interface FunctionSpecBase {
   readonly description: string;
   /** What it talks to, besides its kind's needs (FUNCTION_KINDS); see NEEDS. */
   readonly needs: readonly Need[];
+  /** Reserved concurrency, instead of its kind's (reservedConcurrencyOf). */
+  readonly reservedConcurrency?: number;
 }
 
 /** The route group of an operation (functions/api/<group>.ts). */
@@ -317,6 +339,8 @@ export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
     description: 'Lab definitions: versions, deprecate, archive, observations, apply-observed, content sync',
   }),
   api('sessions', {
+    // The busiest group: bookings, the portal's reads and polls, terminate and finish.
+    reservedConcurrency: 50,
     needs: ['table-write', 'session-workflow', 'task-tokens', 'grading'],
     description:
       'Sessions: book (starts the session workflow), list, read, terminate, finish, observe, history, force-release, re-grade (calls the Grading Engine); reservations',
@@ -431,12 +455,14 @@ export const PROVISIONING_TASKS: readonly TaskFunctionSpec[] = [
   }),
   provisioningTask('launch-instance', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-launch'],
+    // ec2-terminate: an instance launched but not recorded on the worker is terminated again.
+    needs: ['table-write', 'ec2-read', 'ec2-launch', 'ec2-terminate'],
     description: 'RunInstances (ClientToken = worker id, tags, network, profile, user data); PROVISIONING',
   }),
   provisioningTask('start-instance', {
     timeoutSeconds: 30,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle'],
+    // Starts only: this role cannot stop or terminate (issue 12, item 7).
+    needs: ['table-write', 'ec2-read', 'ec2-start'],
     description: 'StartInstances for a stopped worker (already STARTING)',
   }),
   provisioningTask('check-instance', {
@@ -461,7 +487,7 @@ export const PROVISIONING_TASKS: readonly TaskFunctionSpec[] = [
   }),
   provisioningTask('fail-provisioning', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle'],
+    needs: ['table-write', 'ec2-read', 'ec2-terminate'],
     description:
       'Terminate every instance of the worker; FAILED (or TERMINATED when its termination was requested)',
   }),
@@ -471,12 +497,12 @@ export const PROVISIONING_TASKS: readonly TaskFunctionSpec[] = [
 export const DRAIN_TASKS: readonly TaskFunctionSpec[] = [
   drainTask('drain-step', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle', 'task-tokens'],
+    needs: ['table-write', 'ec2-read', 'ec2-stop', 'ec2-terminate', 'task-tokens'],
     description: 'One step of a drain: wait for sessions, stop or terminate, STOPPED / TERMINATED',
   }),
   drainTask('fail-drain', {
     timeoutSeconds: 60,
-    needs: ['table-write', 'ec2-read', 'ec2-lifecycle'],
+    needs: ['table-write', 'ec2-read', 'ec2-terminate'],
     description: 'A drain that failed: FAILED and the instance terminated, unless sessions remain',
   }),
 ];
@@ -507,7 +533,7 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
     needs: [
       'table-write',
       'ec2-read',
-      'ec2-lifecycle',
+      'ec2-terminate',
       'cloudwatch',
       'cml',
       'fleet-workflows',
@@ -596,6 +622,16 @@ export const functionSuffixOf = (spec: Pick<FunctionSpec, 'kind' | 'name'>): str
 /** `lcm-<stage>-<kind prefix><name>`, e.g. `lcm-prod-task-place-session`, `lcm-prod-api-sessions`. */
 export const functionNameOf = (stage: string, spec: Pick<FunctionSpec, 'kind' | 'name'>): string =>
   `lcm-${stage}-${functionSuffixOf(spec)}`;
+
+/**
+ * The reserved concurrency of a function (CDK sets it; issue 12, item 7): the spec's own, else 1
+ * for a singleton schedule (one run at a time), else its kind's (the API and stream functions);
+ * undefined: the account's unreserved pool.
+ */
+export const reservedConcurrencyOf = (spec: FunctionSpec): number | undefined =>
+  spec.reservedConcurrency ??
+  (spec.kind === 'schedule' && spec.singleton ? 1 : undefined) ??
+  (FUNCTION_KINDS[spec.kind] as { readonly reservedConcurrency?: number }).reservedConcurrency;
 
 /** The function's needs with its kind's, each once, in the order of NEEDS. */
 export const needsOf = (spec: Pick<FunctionSpec, 'kind' | 'needs'>): Need[] => {

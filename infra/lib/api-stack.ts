@@ -1,6 +1,15 @@
-import { OPERATIONS, type Operation, ROLES } from '@lcm/shared/api';
-import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import {
+  API_RESOURCE_SERVER,
+  API_SCOPES,
+  OPERATIONS,
+  type Operation,
+  ROLE_SCOPES,
+  ROLES,
+  routeKeyOf,
+} from '@lcm/shared/api';
+import { Aws, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import type { CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   CorsHttpMethod,
   type CorsPreflightOptions,
@@ -22,6 +31,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { API_FUNCTIONS, type ApiFunctionSpec } from '../../functions/catalogue.ts';
 import { API_GROUPS, isReadOperation, operationsOf, type TableAccess, tableAccessOf } from './api-routes.ts';
+import { type ApiThrottles, apiThrottlesOf } from './api-throttles.ts';
 import type { LcmStackProps } from './config.ts';
 import type { NeedResources } from './grants.ts';
 import { LcmFunction } from './lambda.ts';
@@ -86,12 +96,18 @@ export const CORS_EXPOSE_HEADERS = ['location', 'retry-after'];
  * The HTTPS API (DESIGN §8): an HTTP API whose routes are generated from the operation catalogue
  * (`OPERATIONS`), one LcmFunction per route group (the catalogue's API functions,
  * functions/catalogue.ts; handler functions/api/<group>.ts), a JWT
- * authorizer on every non-public route, JSON access logs, default-stage throttling and CORS
+ * authorizer on every non-public route, JSON access logs, throttling (the stage default on every
+ * route, tighter limits on the write routes: api-throttles.ts, from the stage's settings) and CORS
  * from context.
  *
  * Identity: the issuer and audience come from context (`jwtIssuer`, `jwtAudience`); without
- * them the stack creates a Cognito user pool with one group per role (ROLES) and an app client,
- * and accepts that pool's tokens (`cognito:groups` carries the roles; the handlers check them).
+ * them the stack creates a Cognito user pool with one group per role (ROLES) and an app client
+ * for people (SRP sign-in, MFA, `cognito:groups` carries the roles; the handlers check them),
+ * plus, for the reservation portal as a machine client (issue 12, item 7): a resource server
+ * `lcm` with one scope per operation permission of the role table (API_SCOPES), a domain for
+ * its token endpoint, and a client-credentials app client granted exactly the portal role's
+ * scopes (ROLE_SCOPES; no user, so no MFA prompt; no hosted-UI flows). The API accepts both
+ * clients' tokens; a token with scopes and no groups gets the role its scopes grant.
  *
  * Least privilege: each function gets exactly the needs of its catalogue entry (grants.ts). On
  * the table, a group whose operations are all reads (`<resource>:read` permissions or public)
@@ -109,11 +125,17 @@ export class ApiStack extends Stack {
   /** The table access granted to each group. */
   public readonly tableAccess: ReadonlyMap<string, TableAccess>;
   public readonly accessLogGroup: LogGroup;
+  /** The stage default and per-route throttles (api-throttles.ts). */
+  public readonly throttles: ApiThrottles;
   public readonly jwtIssuer: string;
   public readonly jwtAudience: readonly string[];
   /** Created when no issuer is given in context. */
   public readonly userPool?: cognito.UserPool;
   public readonly userPoolClient?: cognito.UserPoolClient;
+  /** The reservation portal's client-credentials app client (with the user pool). */
+  public readonly portalClient?: cognito.UserPoolClient;
+  public readonly resourceServer?: cognito.UserPoolResourceServer;
+  public readonly userPoolDomain?: cognito.UserPoolDomain;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -128,8 +150,13 @@ export class ApiStack extends Stack {
       const { userPool, client } = this.createUserPool(props);
       this.userPool = userPool;
       this.userPoolClient = client;
+      const machine = this.createPortalClient(props, userPool);
+      this.resourceServer = machine.resourceServer;
+      this.userPoolDomain = machine.domain;
+      this.portalClient = machine.client;
       this.jwtIssuer = userPool.userPoolProviderUrl;
-      this.jwtAudience = [client.userPoolClientId];
+      // A client-credentials token has no `aud`: API Gateway then checks its `client_id`.
+      this.jwtAudience = [client.userPoolClientId, machine.client.userPoolClientId];
     }
     const jwtAuthorizer = new HttpJwtAuthorizer('JwtAuthorizer', this.jwtIssuer, {
       authorizerName: `lcm-${config.stage}-jwt`,
@@ -150,11 +177,12 @@ export class ApiStack extends Stack {
       retention: api.logRetention,
       removalPolicy: config.removalPolicy,
     });
+    this.throttles = apiThrottlesOf(config);
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: api.throttle.rateLimit, burstLimit: api.throttle.burstLimit },
+      throttle: { ...this.throttles.stage },
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogGroup),
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
@@ -203,7 +231,18 @@ export class ApiStack extends Stack {
         authorizer: op.permission === null ? publicRoute : jwtAuthorizer,
       });
       if (op.permission === null) for (const route of routes) acknowledgePublicRoute(route, op);
+      // A route's settings name its route key: the stage is created after the route.
+      if (this.throttles.routes.has(routeKeyOf(op)))
+        for (const route of routes) this.stage.node.addDependency(route);
     }
+    // Tighter limits on the write routes (issue 12, item 7), beside the stage default.
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+      [...this.throttles.routes].map(([routeKey, limits]) => [
+        routeKey,
+        // RouteSettings is JSON in CloudFormation: its keys are written as CloudFormation spells them.
+        { ThrottlingRateLimit: limits.rateLimit, ThrottlingBurstLimit: limits.burstLimit },
+      ]),
+    );
 
     new CfnOutput(this, 'ApiUrl', {
       value: this.url,
@@ -217,7 +256,22 @@ export class ApiStack extends Stack {
       });
       new CfnOutput(this, 'UserPoolClientId', {
         value: this.userPoolClient.userPoolClientId,
-        description: 'App client of the API: the audience of its tokens',
+        description: 'App client of the API for people (SRP sign-in): an audience of its tokens',
+      });
+    }
+    if (this.portalClient && this.userPoolDomain) {
+      new CfnOutput(this, 'PortalClientId', {
+        value: this.portalClient.userPoolClientId,
+        description:
+          'Client-credentials app client of the reservation portal (its secret: aws cognito-idp describe-user-pool-client)',
+      });
+      new CfnOutput(this, 'TokenEndpoint', {
+        value: `${this.userPoolDomain.baseUrl()}/oauth2/token`,
+        description: 'OAuth token endpoint of the user pool (grant_type=client_credentials)',
+      });
+      new CfnOutput(this, 'PortalScopes', {
+        value: ROLE_SCOPES['lcm.portal'].join(' '),
+        description: 'The scopes the portal client is granted (the lcm.portal role)',
       });
     }
   }
@@ -272,6 +326,55 @@ export class ApiStack extends Stack {
       disableOAuth: true,
     });
     return { userPool, client };
+  }
+
+  /**
+   * The reservation portal as a machine client: the resource server with the scopes of the role
+   * table, the pool's domain (its token endpoint) and a client-credentials app client granted the
+   * portal role's scopes. Only the client-credentials grant: no authorization code or implicit
+   * flow, no callback URL, no hosted-UI sign-in; its explicit auth flows allow only refresh-token
+   * auth, which the client-credentials grant never issues, so no user can sign in through it.
+   */
+  private createPortalClient(
+    { config }: ApiStackProps,
+    userPool: cognito.UserPool,
+  ): {
+    resourceServer: cognito.UserPoolResourceServer;
+    domain: cognito.UserPoolDomain;
+    client: cognito.UserPoolClient;
+  } {
+    const scopes = new Map(
+      API_SCOPES.map((s) => [
+        `${API_RESOURCE_SERVER}/${s.name}`,
+        new cognito.ResourceServerScope({ scopeName: s.name, scopeDescription: s.description }),
+      ]),
+    );
+    const resourceServer = userPool.addResourceServer('ResourceServer', {
+      identifier: API_RESOURCE_SERVER,
+      userPoolResourceServerName: `lcm-${config.stage}-api`,
+      scopes: [...scopes.values()],
+    });
+    const domain = userPool.addDomain('Domain', {
+      cognitoDomain: {
+        domainPrefix: config.api.cognitoDomainPrefix ?? `lcm-${config.stage}-${Aws.ACCOUNT_ID}`,
+      },
+    });
+    const client = userPool.addClient('PortalClient', {
+      userPoolClientName: `lcm-${config.stage}-portal`,
+      generateSecret: true,
+      oAuth: {
+        flows: { clientCredentials: true },
+        scopes: ROLE_SCOPES['lcm.portal'].map((name) =>
+          cognito.OAuthScope.resourceServer(resourceServer, scopes.get(name)!),
+        ),
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      accessTokenValidity: Duration.hours(1),
+    });
+    (client.node.defaultChild as cognito.CfnUserPoolClient).explicitAuthFlows = ['ALLOW_REFRESH_TOKEN_AUTH'];
+    return { resourceServer, domain, client };
   }
 }
 

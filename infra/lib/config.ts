@@ -25,11 +25,17 @@ import { readSettings, type StageSettings } from './settings.ts';
  *   issuer whose JWTs the API accepts and the audiences (`aud` or `client_id`) it requires. Give
  *   both or neither; without them the api stack creates a Cognito user pool (one group per role)
  *   with an app client and uses its issuer and client id.
+ * - `cognitoDomainPrefix` (string, default `lcm-<stage>-<account id>`): the prefix of the user
+ *   pool's Cognito domain, whose `/oauth2/token` endpoint issues the portal client's
+ *   client-credentials tokens (only with the stack's own user pool). Lowercase letters, digits and
+ *   `-`, at most 63 characters, unique in the region, without `aws`, `amazon` or `cognito`.
  * - `corsOrigins` (list or comma-separated string, default none: no CORS configuration):
  *   origins allowed to call the API from a browser; `https://host[:port]`, `http://localhost[:port]`
  *   or `*`.
  * - `throttleRateLimit` (positive number, default 50) and `throttleBurstLimit` (positive integer,
- *   default 100): default-stage throttling, requests per second and burst.
+ *   default 100): default-stage throttling, requests per second and burst, unless the stage's
+ *   `settings` give `throttle.defaultRateLimit` / `defaultBurstLimit`; the write routes' tighter
+ *   limits are `settings` too (`throttle`, api-throttles.ts).
  * - `logRetentionDays` (default 90; one of CloudWatch Logs' retention periods, e.g. 1, 7, 14, 30,
  *   90, 365): retention of the API access logs and the Lambda log groups.
  * - `logLevel` (DEBUG, INFO, WARN or ERROR; default INFO): POWERTOOLS_LOG_LEVEL of the handlers.
@@ -61,6 +67,10 @@ import { readSettings, type StageSettings } from './settings.ts';
  *
  * - `workerSubnetIds` and `workerSecurityGroupIds` (lists, default none: EC2's default VPC and
  *   security group): where workers are launched; RunInstances is scoped to them when given.
+ * - `workerInstanceTypes` (list of EC2 instance types, `*` and `?` wildcards allowed; default
+ *   `*.metal` and `*.metal-*`, the bare-metal types CML's nested virtualisation needs): the only
+ *   instance types RunInstances may launch (the `ec2:InstanceType` condition); a template of another
+ *   type fails at launch with UnauthorizedOperation.
  * - `workerKeyName` (string, optional): EC2 key pair of the workers.
  * - `workerRoleArn` (IAM role ARN, optional): the role of the workers' instance profile; default
  *   a role the fleet stack creates, with no permissions. iam:PassRole is granted for this role only.
@@ -148,6 +158,8 @@ export interface WorkflowsConfig {
 export interface FleetInfraConfig {
   readonly subnetIds: readonly string[];
   readonly securityGroupIds: readonly string[];
+  /** Instance types (StringLike patterns) RunInstances may launch. */
+  readonly instanceTypes: readonly string[];
   readonly keyName?: string;
   /** Existing role for the worker instance profile; undefined: the fleet stack creates one. */
   readonly roleArn?: string;
@@ -168,6 +180,8 @@ export interface JwtConfig {
 export interface ApiConfig {
   /** External identity provider; undefined: the api stack creates a Cognito user pool. */
   readonly jwt?: JwtConfig;
+  /** Prefix of the user pool's Cognito domain; undefined: `lcm-<stage>-<account id>`. */
+  readonly cognitoDomainPrefix?: string;
   /** Browser origins allowed by CORS; empty: no CORS configuration at all. */
   readonly corsOrigins: readonly string[];
   /** Default-stage throttling: steady requests per second and burst. */
@@ -189,6 +203,7 @@ export const CONTEXT_KEYS = {
   accessLogRetentionDays: 'accessLogRetentionDays',
   jwtIssuer: 'jwtIssuer',
   jwtAudience: 'jwtAudience',
+  cognitoDomainPrefix: 'cognitoDomainPrefix',
   corsOrigins: 'corsOrigins',
   throttleRateLimit: 'throttleRateLimit',
   throttleBurstLimit: 'throttleBurstLimit',
@@ -204,6 +219,7 @@ export const CONTEXT_KEYS = {
   workerSubnetIds: 'workerSubnetIds',
   workerSecurityGroupIds: 'workerSecurityGroupIds',
   workerKeyName: 'workerKeyName',
+  workerInstanceTypes: 'workerInstanceTypes',
   workerRoleArn: 'workerRoleArn',
   workerAmiOwners: 'workerAmiOwners',
   fleetSchedulesEnabled: 'fleetSchedulesEnabled',
@@ -222,6 +238,8 @@ export const DEFAULTS = {
   logLevel: 'INFO',
   eventArchiveRetentionDays: 30,
   fleetSchedulesEnabled: true,
+  /** Bare metal: CML runs its nodes as nested VMs (m5zn.metal, c5.metal, m7i.metal-24xl, ...). */
+  workerInstanceTypes: ['*.metal', '*.metal-*'],
 } as const;
 
 /** The one disposable stage. */
@@ -260,6 +278,7 @@ export const configFor = (
     accessLogRetentionDays: overrides.accessLogRetentionDays ?? DEFAULTS.accessLogRetentionDays,
     api: {
       jwt: overrides.api?.jwt,
+      cognitoDomainPrefix: overrides.api?.cognitoDomainPrefix,
       corsOrigins: overrides.api?.corsOrigins ?? [],
       throttle: overrides.api?.throttle ?? {
         rateLimit: DEFAULTS.throttleRateLimit,
@@ -277,6 +296,7 @@ export const configFor = (
       ...overrides.fleet,
       subnetIds: overrides.fleet?.subnetIds ?? [],
       securityGroupIds: overrides.fleet?.securityGroupIds ?? [],
+      instanceTypes: overrides.fleet?.instanceTypes ?? DEFAULTS.workerInstanceTypes,
       amiOwners: overrides.fleet?.amiOwners ?? [],
       schedulesEnabled: overrides.fleet?.schedulesEnabled ?? DEFAULTS.fleetSchedulesEnabled,
     },
@@ -315,6 +335,15 @@ const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+/** `m5zn.metal`, `c5.*`, `*.metal-*`: family and size, lowercase, with StringLike wildcards. */
+const INSTANCE_TYPE = /^[a-z0-9*?-]{1,32}\.[a-z0-9*?-]{1,32}$/;
+
+/** A list that, when given, has at least one item. */
+const nonEmpty = (key: string, items: string[] | undefined): string[] | undefined => {
+  if (items !== undefined && items.length === 0)
+    throw new Error(`Context "${key}" must name at least one item`);
+  return items;
+};
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** Account ids and the aliases DescribeImages accepts as owners. */
 const AMI_OWNER = /^(\d{12}|self|amazon|aws-marketplace)$/;
@@ -377,6 +406,15 @@ const readFleetConfig = (node: Node): Partial<FleetInfraConfig> => {
       SECURITY_GROUP_ID,
       'a security group id',
     ),
+    instanceTypes: nonEmpty(
+      CONTEXT_KEYS.workerInstanceTypes,
+      matchingList(
+        node,
+        CONTEXT_KEYS.workerInstanceTypes,
+        INSTANCE_TYPE,
+        'an EC2 instance type or pattern (family.size, * and ? wildcards)',
+      ),
+    ),
     keyName: keyName as string | undefined,
     roleArn: roleArn as string | undefined,
     amiOwners: matchingList(
@@ -402,6 +440,19 @@ const readApiConfig = (node: Node): Partial<ApiConfig> => {
   const api: { -readonly [K in keyof ApiConfig]?: ApiConfig[K] } = {};
   const jwt = readJwt(node);
   if (jwt) api.jwt = jwt;
+  const domainPrefix: unknown = node.tryGetContext(CONTEXT_KEYS.cognitoDomainPrefix);
+  if (domainPrefix !== undefined) {
+    if (
+      typeof domainPrefix !== 'string' ||
+      !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) ||
+      /aws|amazon|cognito/.test(domainPrefix)
+    ) {
+      throw new Error(
+        `Context "${CONTEXT_KEYS.cognitoDomainPrefix}" must be lowercase letters, digits and "-" (at most 63, not containing aws, amazon or cognito), got ${JSON.stringify(domainPrefix)}`,
+      );
+    }
+    api.cognitoDomainPrefix = domainPrefix;
+  }
   const corsOrigins = stringList(node, CONTEXT_KEYS.corsOrigins);
   if (corsOrigins) {
     const invalid = corsOrigins.filter((o) => !isCorsOrigin(o));

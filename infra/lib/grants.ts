@@ -44,8 +44,10 @@ import type { IntegrationSecrets } from './secrets.ts';
  * | bus | EVENT_BUS_NAME | events:PutEvents on the LCM bus |
  * | event-partners | LCM_EVENT_PARTNERS_SECRET_ID | read the partner registry secret |
  * | ec2-read | LCM_WORKER_AMI_OWNERS (when configured) | ec2:DescribeInstances, DescribeImages (Resource "*") |
- * | ec2-launch | LCM_WORKER_INSTANCE_PROFILE, LCM_WORKER_SUBNET_IDS/SECURITY_GROUP_IDS/KEY_NAME (when configured) | RunInstances of tagged workers, CreateTags on launch only, iam:PassRole of the worker role to EC2 |
- * | ec2-lifecycle | — | ec2:Start/Stop/TerminateInstances on instances tagged with the stage and LCM |
+ * | ec2-launch | LCM_WORKER_INSTANCE_PROFILE, LCM_WORKER_SUBNET_IDS/SECURITY_GROUP_IDS/KEY_NAME (when configured) | RunInstances of tagged workers of the allowed instance types, in the configured subnets and security groups, CreateTags on launch only, iam:PassRole of the worker role to EC2 |
+ * | ec2-start | — | ec2:StartInstances on instances tagged with the stage and LCM |
+ * | ec2-stop | — | ec2:StopInstances on instances tagged with the stage and LCM |
+ * | ec2-terminate | — | ec2:TerminateInstances on instances tagged with the stage and LCM |
  * | cloudwatch | — | cloudwatch:GetMetricData (Resource "*") |
  */
 
@@ -199,11 +201,15 @@ const ec2Read: Grant = ({ f, config }) => {
 };
 
 /**
- * RunInstances of tagged workers:
- * - what RunInstances creates (instances, volumes) must be tagged, on create, with this stage, LCM
- *   as manager and a worker id; it may use any AMI (templates name them by id or pattern) and only
- *   the configured subnets, security groups and key pair (any, in the default VPC, when none is
+ * RunInstances of tagged workers (issue 12, item 7: conditioned on instance types and network):
+ * - the instance must be tagged, on create, with this stage, LCM as manager and a worker id, and be
+ *   of an allowed instance type (`ec2:InstanceType`, context `workerInstanceTypes`, default the
+ *   bare-metal types CML needs); its volumes carry the same tags;
+ * - its network interface only in the configured subnets (`ec2:Subnet`), using only the configured
+ *   subnets, security groups and key pair as resources (any, in the default VPC, when none is
  *   configured);
+ * - AMIs of the configured owners only (`ec2:Owner`, context `workerAmiOwners`), else any AMI
+ *   (templates name them by id or pattern);
  * - CreateTags only as part of RunInstances (`ec2:CreateAction`);
  * - iam:PassRole only for the worker role, only to EC2.
  */
@@ -211,26 +217,43 @@ const ec2Launch: Grant = (ctx) => {
   const { f, config } = ctx;
   const { fleet } = config;
   const launch = required(ctx.resources.workerLaunch, 'the worker instance profile', ctx);
+  const tagged = {
+    StringEquals: {
+      [`aws:RequestTag/${TAG_STAGE}`]: config.stage,
+      [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY,
+    },
+    Null: { [`aws:RequestTag/${TAG_WORKER_ID}`]: 'false' },
+  };
   f.addToRolePolicy(
     new iam.PolicyStatement({
-      sid: 'LaunchTaggedWorkers',
+      sid: 'LaunchTaggedWorkerInstances',
       actions: ['ec2:RunInstances'],
-      resources: [ec2ArnOf(f, 'instance', '*'), ec2ArnOf(f, 'volume', '*')],
-      conditions: {
-        StringEquals: {
-          [`aws:RequestTag/${TAG_STAGE}`]: config.stage,
-          [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY,
-        },
-        Null: { [`aws:RequestTag/${TAG_WORKER_ID}`]: 'false' },
-      },
+      resources: [ec2ArnOf(f, 'instance', '*')],
+      conditions: { ...tagged, StringLike: { 'ec2:InstanceType': [...fleet.instanceTypes] } },
+    }),
+  );
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'LaunchTaggedWorkerVolumes',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2ArnOf(f, 'volume', '*')],
+      conditions: tagged,
+    }),
+  );
+  const subnets =
+    fleet.subnetIds.length > 0
+      ? fleet.subnetIds.map((id) => ec2ArnOf(f, 'subnet', id))
+      : [ec2ArnOf(f, 'subnet', '*')];
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'LaunchInConfiguredSubnets',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2ArnOf(f, 'network-interface', '*')],
+      ...(fleet.subnetIds.length > 0 ? { conditions: { ArnEquals: { 'ec2:Subnet': subnets } } } : {}),
     }),
   );
   const used = [
-    ec2ArnOf(f, 'image', '*', ''),
-    ec2ArnOf(f, 'network-interface', '*'),
-    ...(fleet.subnetIds.length > 0
-      ? fleet.subnetIds.map((id) => ec2ArnOf(f, 'subnet', id))
-      : [ec2ArnOf(f, 'subnet', '*')]),
+    ...subnets,
     ...(fleet.securityGroupIds.length > 0
       ? fleet.securityGroupIds.map((id) => ec2ArnOf(f, 'security-group', id))
       : [ec2ArnOf(f, 'security-group', '*')]),
@@ -238,6 +261,15 @@ const ec2Launch: Grant = (ctx) => {
   ];
   f.addToRolePolicy(
     new iam.PolicyStatement({ sid: 'LaunchWithResources', actions: ['ec2:RunInstances'], resources: used }),
+  );
+  const owners = fleet.amiOwners.map((o) => (o === 'self' ? Stack.of(f).account : o));
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'LaunchFromImages',
+      actions: ['ec2:RunInstances'],
+      resources: [ec2ArnOf(f, 'image', '*', '')],
+      ...(owners.length > 0 ? { conditions: { StringEquals: { 'ec2:Owner': owners } } } : {}),
+    }),
   );
   f.addToRolePolicy(
     new iam.PolicyStatement({
@@ -259,7 +291,7 @@ const ec2Launch: Grant = (ctx) => {
     f.role,
     (resource) =>
       /:ec2:.*:(instance|volume|network-interface|subnet|security-group|image)\/\*$/.test(resource),
-    'EC2 assigns instance, volume and network-interface ids at launch, and AMIs are chosen per template at run time, so RunInstances needs these patterns; what it creates must carry the stage, manager and worker-id tags (aws:RequestTag conditions), CreateTags is allowed only within RunInstances (ec2:CreateAction), and subnets and security groups are pinned when given in context.',
+    'EC2 assigns instance, volume and network-interface ids at launch, and AMIs are chosen per template at run time, so RunInstances needs these patterns; the instance must be of an allowed instance type (ec2:InstanceType) and, with its volumes, carry the stage, manager and worker-id tags (aws:RequestTag conditions), its network interface must be in the configured subnets (ec2:Subnet), images of the configured owners (ec2:Owner), CreateTags is allowed only within RunInstances (ec2:CreateAction), and subnets and security groups are pinned when given in context.',
   );
   return {
     LCM_WORKER_INSTANCE_PROFILE: launch.instanceProfileArn,
@@ -271,28 +303,40 @@ const ec2Launch: Grant = (ctx) => {
   };
 };
 
-/** Start, stop and terminate only instances tagged as workers of this stage managed by LCM. */
-const ec2Lifecycle: Grant = ({ f, config }) => {
-  f.addToRolePolicy(
-    new iam.PolicyStatement({
-      sid: 'ManageTaggedWorkers',
-      actions: ['ec2:StartInstances', 'ec2:StopInstances', 'ec2:TerminateInstances'],
-      resources: [ec2ArnOf(f, 'instance', '*')],
-      conditions: {
-        StringEquals: {
-          [`aws:ResourceTag/${TAG_STAGE}`]: config.stage,
-          [`aws:ResourceTag/${TAG_MANAGED_BY}`]: MANAGED_BY,
+/** Roles whose tagged-instance pattern is acknowledged already (one acknowledgement per role). */
+const lifecycleAcknowledged = new WeakSet<iam.IRole>();
+
+/**
+ * One instance action (start, stop or terminate), only on instances tagged as workers of this
+ * stage managed by LCM: each a need of its own, so a task gets only the actions it takes (the
+ * start-instance task cannot stop or terminate; issue 12, item 7).
+ */
+const ec2Lifecycle =
+  (action: 'Start' | 'Stop' | 'Terminate'): Grant =>
+  ({ f, config }) => {
+    f.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: `${action}TaggedWorkers`,
+        actions: [`ec2:${action}Instances`],
+        resources: [ec2ArnOf(f, 'instance', '*')],
+        conditions: {
+          StringEquals: {
+            [`aws:ResourceTag/${TAG_STAGE}`]: config.stage,
+            [`aws:ResourceTag/${TAG_MANAGED_BY}`]: MANAGED_BY,
+          },
         },
-      },
-    }),
-  );
-  acknowledgeIamResources(
-    f.role,
-    (resource) => /:ec2:.*:instance\/\*$/.test(resource),
-    'Worker instance ids are known only at run time; the statement is limited to instances tagged with this stage and LCM as manager (aws:ResourceTag conditions).',
-  );
-  return {};
-};
+      }),
+    );
+    if (!lifecycleAcknowledged.has(f.role)) {
+      lifecycleAcknowledged.add(f.role);
+      acknowledgeIamResources(
+        f.role,
+        (resource) => /:ec2:.*:instance\/\*$/.test(resource),
+        'Worker instance ids are known only at run time; the statement is limited to instances tagged with this stage and LCM as manager (aws:ResourceTag conditions).',
+      );
+    }
+    return {};
+  };
 
 /** s3:GetObject on the objects of the content buckets (context `contentBuckets`); none: no grant. */
 const contentRead: Grant = ({ f, config }) => {
@@ -364,7 +408,9 @@ export const NEED_GRANTS: Record<Need, Grant> = {
   'event-partners': (ctx) => readSecret(ctx, 'eventPartners', 'LCM_EVENT_PARTNERS_SECRET_ID'),
   'ec2-read': ec2Read,
   'ec2-launch': ec2Launch,
-  'ec2-lifecycle': ec2Lifecycle,
+  'ec2-start': ec2Lifecycle('Start'),
+  'ec2-stop': ec2Lifecycle('Stop'),
+  'ec2-terminate': ec2Lifecycle('Terminate'),
   /** cloudwatch:GetMetricData (no resource-level permissions: Resource "*"). */
   cloudwatch: ({ f }) => {
     allow(f, ['cloudwatch:GetMetricData'], ['*']);

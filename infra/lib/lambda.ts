@@ -5,7 +5,13 @@ import { Architecture, type CfnFunction, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { FUNCTION_KINDS, type FunctionSpec, functionNameOf, needsOf } from '../../functions/catalogue.ts';
+import {
+  FUNCTION_KINDS,
+  type FunctionSpec,
+  functionNameOf,
+  needsOf,
+  reservedConcurrencyOf,
+} from '../../functions/catalogue.ts';
 import { LAMBDA_RUNTIME, LOCK_FILE, lambdaBundling, REPO_ROOT } from './bundling.ts';
 import type { LcmConfig } from './config.ts';
 import { grantNeeds, type NeedResources } from './grants.ts';
@@ -44,7 +50,9 @@ const contextOf = (spec: FunctionSpec): string => {
  * `lcm-<stage>-<kind prefix><name>`, Node 22 on arm64, the bundling of bundling.ts, its own log
  * group with the configured retention, X-Ray active tracing, its own role without AWS managed
  * policies, POWERTOOLS_SERVICE_NAME of its kind, the stage's tunable settings its kind reads
- * (settings.ts), and exactly the grants and environment of its needs and its kind's (grants.ts). A singleton schedule gets reserved concurrency 1. What wires
+ * (settings.ts), and exactly the grants and environment of its needs and its kind's (grants.ts), and the
+ * reserved concurrency of its catalogue entry (reservedConcurrencyOf: the API and stream functions, 1 for a
+ * singleton schedule). What wires
  * it to its trigger (route, ASL substitution, rule, schedule, stream) is its stack's.
  */
 export class LcmFunction extends Construct {
@@ -88,7 +96,8 @@ export class LcmFunction extends Construct {
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCK_FILE,
       bundling: lambdaBundling(),
-      reservedConcurrentExecutions: spec.kind === 'schedule' && spec.singleton ? 1 : undefined,
+      // From the catalogue: the API and stream functions, singleton schedules (reservedConcurrencyOf).
+      reservedConcurrentExecutions: reservedConcurrencyOf(spec),
       environment: {
         POWERTOOLS_SERVICE_NAME: FUNCTION_KINDS[spec.kind].serviceName,
         POWERTOOLS_LOG_LEVEL: config.api.logLevel,

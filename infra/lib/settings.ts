@@ -36,6 +36,11 @@ import type { FunctionKind } from '../../functions/catalogue.ts';
  * drain share in [0, 1]). A setting given for the synthesised stage is set as its variable on the
  * functions whose kind reads it; one not given keeps the code's default (listed in the README).
  * The `alarms` group (ALARM_SETTINGS) holds alarm thresholds of the observability stack instead.
+ *
+ * The `throttle` group (issue 12, item 7) is read by CDK itself, not by a function: the HTTP API's
+ * stage default route limits and the tighter limits of its write routes (api-throttles.ts). Its
+ * values are validated here the same way (positive rates, whole bursts, each route's limits at most
+ * the stage default's).
  */
 
 /** The field → variable map, environment schema, defaults and readers of each group. */
@@ -138,11 +143,6 @@ export const ALARM_SETTINGS = {
 } as const;
 export type AlarmSettingName = keyof typeof ALARM_SETTINGS;
 
-/** One stage's settings: per group, field → value (only the ones given). */
-export type StageSettings = { readonly [G in SettingGroupName]?: Readonly<Record<string, number>> } & {
-  readonly alarms?: { readonly [K in AlarmSettingName]?: number };
-};
-
 /** The alarm thresholds of a stage: its `alarms` settings over ALARM_SETTINGS' defaults. */
 export const alarmSettingsOf = (settings: StageSettings): Record<AlarmSettingName, number> =>
   Object.fromEntries(
@@ -152,24 +152,149 @@ export const alarmSettingsOf = (settings: StageSettings): Record<AlarmSettingNam
     ]),
   ) as Record<AlarmSettingName, number>;
 
+/** A setting CDK reads (no function variable): its schema, default and meaning. */
+interface InfraSetting {
+  readonly schema: z.ZodType<number, unknown>;
+  readonly default: number;
+  readonly meaning: string;
+}
+
+const rate = z.number().positive().max(10_000);
+const burst = z.number().int().min(1).max(5_000);
+
+/**
+ * HTTP API throttling per stage (issue 12, item 7): the stage default (every route) and tighter
+ * limits for the write routes, bookings (POST /v1/sessions) and partner events (POST /v1/events).
+ * The default route's two fall back to the context keys `throttleRateLimit` / `throttleBurstLimit`.
+ */
+export const THROTTLE_SETTINGS = {
+  defaultRateLimit: {
+    schema: rate,
+    default: 50,
+    meaning: 'stage default: steady requests per second of every route (else context throttleRateLimit)',
+  },
+  defaultBurstLimit: {
+    schema: burst,
+    default: 100,
+    meaning: 'stage default: burst of every route (else context throttleBurstLimit)',
+  },
+  writeRateLimit: {
+    schema: rate,
+    default: 20,
+    meaning: 'requests per second of each write route (any method but GET) without a limit of its own',
+  },
+  writeBurstLimit: { schema: burst, default: 40, meaning: 'burst of each such write route' },
+  bookingRateLimit: {
+    schema: rate,
+    default: 10,
+    meaning: 'requests per second of POST /v1/sessions (bookings)',
+  },
+  bookingBurstLimit: { schema: burst, default: 20, meaning: 'burst of POST /v1/sessions' },
+  eventsRateLimit: {
+    schema: rate,
+    default: 25,
+    meaning: "requests per second of POST /v1/events (partners' signed CloudEvents)",
+  },
+  eventsBurstLimit: { schema: burst, default: 50, meaning: 'burst of POST /v1/events' },
+} as const satisfies Record<string, InfraSetting>;
+
+export type ThrottleSetting = keyof typeof THROTTLE_SETTINGS;
+
+/** The route classes below the stage default, and their settings. */
+export const THROTTLED_CLASSES = ['write', 'booking', 'events'] as const;
+export type ThrottledClass = (typeof THROTTLED_CLASSES)[number];
+
+/** The throttle settings of a stage with defaults filled in (the default route's from `fallback`). */
+export const throttleSettingsOf = (
+  given: Readonly<Record<string, number>> | undefined,
+  fallback: { readonly rateLimit: number; readonly burstLimit: number } = {
+    rateLimit: THROTTLE_SETTINGS.defaultRateLimit.default,
+    burstLimit: THROTTLE_SETTINGS.defaultBurstLimit.default,
+  },
+): Record<ThrottleSetting, number> => {
+  const defaultRate = given?.defaultRateLimit ?? fallback.rateLimit;
+  const defaultBurst = given?.defaultBurstLimit ?? fallback.burstLimit;
+  // A route limit not given is its default, but never above the stage default (a lower stage
+  // default lowers it); a route limit given above the stage default is a problem (throttleProblems).
+  const out = Object.fromEntries(
+    Object.entries(THROTTLE_SETTINGS).map(([k, v]) => [
+      k,
+      given?.[k] ?? Math.min(v.default, k.endsWith('RateLimit') ? defaultRate : defaultBurst),
+    ]),
+  ) as Record<ThrottleSetting, number>;
+  out.defaultRateLimit = defaultRate;
+  out.defaultBurstLimit = defaultBurst;
+  return out;
+};
+
+/** `writeRateLimit: must be at most defaultRateLimit (50), got 80` for each route limit above the default. */
+export const throttleProblems = (t: Record<ThrottleSetting, number>): { field: string; message: string }[] =>
+  THROTTLED_CLASSES.flatMap((c) =>
+    (['Rate', 'Burst'] as const).flatMap((kind) => {
+      const field = `${c}${kind}Limit` as ThrottleSetting;
+      const ceiling = `default${kind}Limit` as ThrottleSetting;
+      return t[field] > t[ceiling]
+        ? [{ field, message: `must be at most ${ceiling} (${t[ceiling]}), got ${t[field]}` }]
+        : [];
+    }),
+  );
+
+const throttleSchema = z
+  .strictObject(
+    Object.fromEntries(
+      Object.entries(THROTTLE_SETTINGS).map(([field, setting]) => [
+        field,
+        z
+          .union([z.number(), z.string().trim().min(1).transform(Number)], { error: 'must be a number' })
+          .pipe(setting.schema)
+          .optional(),
+      ]),
+    ),
+  )
+  .superRefine((values, ctx) => {
+    for (const p of throttleProblems(throttleSettingsOf(values as Record<string, number>))) {
+      ctx.addIssue({ code: 'custom', path: [p.field], message: p.message });
+    }
+  });
+
+/** One stage's settings: per group, field → value (only the ones given). */
+export type StageSettings = {
+  readonly [G in SettingGroupName | 'throttle']?: Readonly<Record<string, number>>;
+} & {
+  readonly alarms?: { readonly [K in AlarmSettingName]?: number };
+};
+
 export interface SettingDoc {
   readonly path: string;
-  readonly variable: string;
+  /** The function variable; undefined for a setting CDK reads itself (`throttle`). */
+  readonly variable: string | undefined;
   readonly default: unknown;
   readonly meaning: string;
   readonly kinds: readonly FunctionKind[];
 }
 
 /** Every setting, as the README lists it. */
-export const SETTINGS_DOC: readonly SettingDoc[] = Object.entries(SETTING_GROUPS).flatMap(([group, g]) =>
-  Object.entries(g.variables).map(([field, variable]) => ({
-    path: `${group}.${field}`,
-    variable,
-    default: (g.defaults as Record<string, unknown>)[field],
-    meaning: (g.meanings as Record<string, string>)[field] ?? '',
-    kinds: g.kinds,
-  })),
-);
+export const SETTINGS_DOC: readonly SettingDoc[] = Object.entries(SETTING_GROUPS)
+  .flatMap(([group, g]): SettingDoc[] =>
+    Object.entries(g.variables).map(([field, variable]) => ({
+      path: `${group}.${field}`,
+      variable,
+      default: (g.defaults as Record<string, unknown>)[field],
+      meaning: (g.meanings as Record<string, string>)[field] ?? '',
+      kinds: g.kinds,
+    })),
+  )
+  .concat(
+    Object.entries(THROTTLE_SETTINGS).map(
+      ([field, t]): SettingDoc => ({
+        path: `throttle.${field}`,
+        variable: undefined,
+        default: t.default,
+        meaning: t.meaning,
+        kinds: [],
+      }),
+    ),
+  );
 
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
@@ -222,6 +347,7 @@ const alarmsSchema = z.strictObject(
 
 const stageSchema = z.strictObject({
   ...Object.fromEntries(Object.entries(SETTING_GROUPS).map(([name, g]) => [name, groupSchema(g).optional()])),
+  throttle: throttleSchema.optional(),
   alarms: alarmsSchema.optional(),
 });
 

@@ -194,7 +194,15 @@ describe('ApiStack: routes and authorizer', () => {
 
   it('without jwtIssuer: a Cognito user pool with one group per role, and its issuer and client', () => {
     const [poolId, pool] = only(dev.template, 'AWS::Cognito::UserPool');
-    const [clientId, client] = only(dev.template, 'AWS::Cognito::UserPoolClient');
+    // The human client (SRP sign-in); the portal's machine client: test/infra/api-hardening.test.ts.
+    const clientId = logicalIdOf(dev.api, dev.api.userPoolClient!);
+    const client = dev.template.toJSON().Resources[clientId] as Resource;
+    const portalClientId = logicalIdOf(dev.api, dev.api.portalClient!);
+    expect(
+      resourcesOf(dev.template, 'AWS::Cognito::UserPoolClient')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([clientId, portalClientId].sort());
     const groups = resourcesOf(dev.template, 'AWS::Cognito::UserPoolGroup').map(([, g]) => g.Properties);
     expect(groups.map((g) => g.GroupName)).toEqual([...ROLES]);
     expect(groups.every((g) => (g.UserPoolId as { Ref: string }).Ref === poolId)).toBe(true);
@@ -202,7 +210,10 @@ describe('ApiStack: routes and authorizer', () => {
     expect(authorizer.Properties).toMatchObject({
       AuthorizerType: 'JWT',
       IdentitySource: ['$request.header.Authorization'],
-      JwtConfiguration: { Issuer: { 'Fn::GetAtt': [poolId, 'ProviderURL'] }, Audience: [{ Ref: clientId }] },
+      JwtConfiguration: {
+        Issuer: { 'Fn::GetAtt': [poolId, 'ProviderURL'] },
+        Audience: [{ Ref: clientId }, { Ref: portalClientId }],
+      },
     });
     expect(pool.Properties).toMatchObject({
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
@@ -218,7 +229,12 @@ describe('ApiStack: routes and authorizer', () => {
         },
       },
     });
-    expect(client.Properties).toMatchObject({ GenerateSecret: false, PreventUserExistenceErrors: 'ENABLED' });
+    expect(client.Properties).toMatchObject({
+      GenerateSecret: false,
+      PreventUserExistenceErrors: 'ENABLED',
+      ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+      AllowedOAuthFlowsUserPoolClient: false,
+    });
     dev.template.hasOutput('UserPoolId', { Value: { Ref: poolId } });
     dev.template.hasOutput('UserPoolClientId', { Value: { Ref: clientId } });
     dev.template.hasOutput('ApiUrl', {});
@@ -241,6 +257,9 @@ describe('ApiStack: routes and authorizer', () => {
     expect(outputs).toContain('ApiUrl');
     expect(outputs).not.toContain('UserPoolId');
     expect(outputs).not.toContain('UserPoolClientId');
+    expect(outputs).not.toContain('PortalClientId');
+    external.template.resourceCountIs('AWS::Cognito::UserPoolResourceServer', 0);
+    external.template.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);
     expect(external.api.userPool).toBeUndefined();
   });
 

@@ -36,6 +36,7 @@ const WORKER_NETWORK = {
   workerSecurityGroupIds: 'sg-0cccccccccccccccc',
   workerKeyName: 'lcm-workers',
   workerAmiOwners: '123456789012,self',
+  workerInstanceTypes: 'm5zn.metal,c5.metal,m7i.metal-*',
 };
 const EXISTING_ROLE = 'arn:aws:iam::123456789012:role/cml-worker';
 
@@ -144,7 +145,7 @@ describe('FleetStack: functions', () => {
     const env = envOf(functionOf(located.template, located.fleet, f));
     const expected = new Set(['logs', 'xray']);
     if (needs.has('table-write')) expected.add('dynamodb');
-    if (needs.has('ec2-read') || needs.has('ec2-launch') || needs.has('ec2-lifecycle')) expected.add('ec2');
+    if ([...needs].some((n) => n.startsWith('ec2-'))) expected.add('ec2');
     if (needs.has('ec2-launch')) expected.add('iam');
     if (needs.has('cloudwatch')) expected.add('cloudwatch');
     if (needs.has('cml') || needs.has('cml-license') || needs.has('lds')) expected.add('secretsmanager');
@@ -159,7 +160,9 @@ describe('FleetStack: functions', () => {
     expect(Boolean(env.LCM_LDS_API_KEY_SECRET_ID)).toBe(needs.has('lds'));
     expect(allowing(statements, 'ec2:RunInstances').length > 0).toBe(needs.has('ec2-launch'));
     expect(allowing(statements, 'iam:PassRole').length > 0).toBe(needs.has('ec2-launch'));
-    expect(allowing(statements, 'ec2:TerminateInstances').length > 0).toBe(needs.has('ec2-lifecycle'));
+    expect(allowing(statements, 'ec2:StartInstances').length > 0).toBe(needs.has('ec2-start'));
+    expect(allowing(statements, 'ec2:StopInstances').length > 0).toBe(needs.has('ec2-stop'));
+    expect(allowing(statements, 'ec2:TerminateInstances').length > 0).toBe(needs.has('ec2-terminate'));
     expect(allowing(statements, 'states:StartExecution').length > 0).toBe(needs.has('fleet-workflows'));
     expect(allowing(statements, 'states:DescribeExecution').length > 0).toBe(needs.has('workflow-status'));
     expect(allowing(statements, 'states:SendTaskFailure').length > 0).toBe(needs.has('task-tokens'));
@@ -169,7 +172,12 @@ describe('FleetStack: functions', () => {
 
 describe('FleetStack: EC2 permissions scoped by tags', () => {
   const launchers = ALL_FUNCTIONS.filter((n) => needsOf(n).has('ec2-launch'));
-  const lifecycles = ALL_FUNCTIONS.filter((n) => needsOf(n).has('ec2-lifecycle'));
+  const LIFECYCLE = { 'ec2-start': 'Start', 'ec2-stop': 'Stop', 'ec2-terminate': 'Terminate' } as const;
+  const lifecycles = ALL_FUNCTIONS.flatMap((n) =>
+    Object.entries(LIFECYCLE)
+      .filter(([need]) => needsOf(n).has(need))
+      .map(([, action]) => [n, action] as const),
+  );
   const statementsFor = (s: ReturnType<typeof synth>, name: string): Statement[] =>
     statementsOf(s.template, s.fleet, fleetFunction(s, name));
   const bySid = (statements: Statement[], sid: string) => {
@@ -182,33 +190,62 @@ describe('FleetStack: EC2 permissions scoped by tags', () => {
     expect(launchers).toEqual(['fleet-launch-instance']);
   });
 
-  it('RunInstances creates only instances and volumes tagged on create as workers of the stage', () => {
-    const st = bySid(statementsFor(located, 'fleet-launch-instance'), 'LaunchTaggedWorkers');
-    expect(st.Action).toBe('ec2:RunInstances');
-    expect(resourcesIn(st).sort()).toEqual([ec2Arn('instance/*'), ec2Arn('volume/*')].sort());
-    expect(st.Condition).toEqual({
+  it('RunInstances creates only instances of the allowed types and volumes, tagged on create as workers of the stage', () => {
+    const statements = statementsFor(located, 'fleet-launch-instance');
+    const tagged = {
       StringEquals: {
         [`aws:RequestTag/${TAG_STAGE}`]: 'prod',
         [`aws:RequestTag/${TAG_MANAGED_BY}`]: MANAGED_BY,
       },
       Null: { [`aws:RequestTag/${TAG_WORKER_ID}`]: 'false' },
+    };
+    const instances = bySid(statements, 'LaunchTaggedWorkerInstances');
+    expect(instances.Action).toBe('ec2:RunInstances');
+    expect(instances.Resource).toBe(ec2Arn('instance/*'));
+    expect(instances.Condition).toEqual({
+      ...tagged,
+      StringLike: { 'ec2:InstanceType': WORKER_NETWORK.workerInstanceTypes.split(',') },
     });
+    const volumes = bySid(statements, 'LaunchTaggedWorkerVolumes');
+    expect(volumes.Resource).toBe(ec2Arn('volume/*'));
+    expect(volumes.Condition).toEqual(tagged);
+    // No other RunInstances statement names instances or volumes (an Allow without the conditions).
+    const others = allowing(statements, 'ec2:RunInstances').filter(
+      (st) => st !== instances && st !== volumes,
+    );
+    for (const st of others) {
+      expect(JSON.stringify(st.Resource)).not.toMatch(/:(instance|volume)\//);
+      expect(JSON.stringify(st.Resource)).not.toBe('"*"');
+    }
   });
 
-  it('RunInstances uses only the configured subnets, security groups and key pair (any AMI)', () => {
-    const st = bySid(statementsFor(located, 'fleet-launch-instance'), 'LaunchWithResources');
+  it('the instance types default to bare metal; workerInstanceTypes must name types or patterns', () => {
+    const st = bySid(statementsFor(dev, 'fleet-launch-instance'), 'LaunchTaggedWorkerInstances');
+    expect(st.Condition?.StringLike).toEqual({ 'ec2:InstanceType': ['*.metal', '*.metal-*'] });
+    for (const bad of ['m5zn', 'M5.metal', 'm5.metal;x', '', ' , ']) {
+      expect(() => buildTestApp({ workerInstanceTypes: bad }), JSON.stringify(bad)).toThrow(
+        /workerInstanceTypes/,
+      );
+    }
+  });
+
+  it('RunInstances uses only the configured subnets, security groups, key pair and AMI owners', () => {
+    const statements = statementsFor(located, 'fleet-launch-instance');
+    const subnets = [ec2Arn('subnet/subnet-0aaaaaaaaaaaaaaaa'), ec2Arn('subnet/subnet-0bbbbbbbbbbbbbbbb')];
+    const st = bySid(statements, 'LaunchWithResources');
     expect(st.Action).toBe('ec2:RunInstances');
     expect(st.Condition).toBeUndefined();
     expect(resourcesIn(st).sort()).toEqual(
-      [
-        ec2Arn('image/*', ''),
-        ec2Arn('network-interface/*'),
-        ec2Arn('subnet/subnet-0aaaaaaaaaaaaaaaa'),
-        ec2Arn('subnet/subnet-0bbbbbbbbbbbbbbbb'),
-        ec2Arn('security-group/sg-0cccccccccccccccc'),
-        ec2Arn('key-pair/lcm-workers'),
-      ].sort(),
+      [...subnets, ec2Arn('security-group/sg-0cccccccccccccccc'), ec2Arn('key-pair/lcm-workers')].sort(),
     );
+    // The instance's network interface only in those subnets.
+    const eni = bySid(statements, 'LaunchInConfiguredSubnets');
+    expect(eni.Resource).toBe(ec2Arn('network-interface/*'));
+    expect(eni.Condition).toEqual({ ArnEquals: { 'ec2:Subnet': subnets } });
+    // Images of the configured owners (`self` is this account).
+    const images = bySid(statements, 'LaunchFromImages');
+    expect(images.Resource).toBe(ec2Arn('image/*', ''));
+    expect(images.Condition).toEqual({ StringEquals: { 'ec2:Owner': ['123456789012', TEST_ENV.account] } });
     const env = envOf(
       functionOf(located.template, located.fleet, fleetFunction(located, 'fleet-launch-instance')),
     );
@@ -221,8 +258,11 @@ describe('FleetStack: EC2 permissions scoped by tags', () => {
   });
 
   it('without a configured network: any subnet and security group, no key pair', () => {
-    const st = bySid(statementsFor(dev, 'fleet-launch-instance'), 'LaunchWithResources');
+    const statements = statementsFor(dev, 'fleet-launch-instance');
+    const st = bySid(statements, 'LaunchWithResources');
     const resources = resourcesIn(st).map((r) => JSON.stringify(r));
+    expect(bySid(statements, 'LaunchInConfiguredSubnets').Condition).toBeUndefined();
+    expect(bySid(statements, 'LaunchFromImages').Condition).toBeUndefined();
     expect(resources.some((r) => r.includes(':subnet/*'))).toBe(true);
     expect(resources.some((r) => r.includes(':security-group/*'))).toBe(true);
     expect(resources.some((r) => r.includes('key-pair'))).toBe(false);
@@ -284,15 +324,11 @@ describe('FleetStack: EC2 permissions scoped by tags', () => {
     expect(ec2Roles).toEqual([]);
   });
 
-  it.each(lifecycles.map((n) => [n]))(
-    '%s: start, stop and terminate only instances tagged with the stage and LCM',
-    (name) => {
-      const st = bySid(statementsFor(located, name), 'ManageTaggedWorkers');
-      expect([st.Action].flat().sort()).toEqual([
-        'ec2:StartInstances',
-        'ec2:StopInstances',
-        'ec2:TerminateInstances',
-      ]);
+  it.each(lifecycles.map(([n, action]) => [n, action]))(
+    '%s: %s only instances tagged with the stage and LCM',
+    (name, action) => {
+      const st = bySid(statementsFor(located, name), `${action}TaggedWorkers`);
+      expect(st.Action).toBe(`ec2:${action}Instances`);
       expect(st.Resource).toBe(ec2Arn('instance/*'));
       expect(st.Condition).toEqual({
         StringEquals: {
@@ -302,6 +338,33 @@ describe('FleetStack: EC2 permissions scoped by tags', () => {
       });
     },
   );
+
+  it('separate grants per fleet task: the start task starts and cannot stop or terminate', () => {
+    const start = statementsFor(located, 'fleet-start-instance');
+    expect(allowing(start, 'ec2:StartInstances')).toHaveLength(1);
+    expect(allowing(start, 'ec2:TerminateInstances')).toEqual([]);
+    expect(allowing(start, 'ec2:StopInstances')).toEqual([]);
+    expect(allowing(start, 'ec2:RunInstances')).toEqual([]);
+    expect(
+      actionsOf(start)
+        .filter((a) => a.startsWith('ec2:'))
+        .sort(),
+    ).toEqual(['ec2:DescribeImages', 'ec2:DescribeInstances', 'ec2:StartInstances']);
+    // Who may do what, by task.
+    const whoMay = (action: string) =>
+      ALL_FUNCTIONS.filter((n) => allowing(statementsFor(located, n), action).length > 0).sort();
+    expect(whoMay('ec2:StartInstances')).toEqual(['fleet-start-instance']);
+    expect(whoMay('ec2:StopInstances')).toEqual(['fleet-drain-step']);
+    expect(whoMay('ec2:TerminateInstances')).toEqual(
+      [
+        'fleet-drain-step',
+        'fleet-fail-drain',
+        'fleet-fail-provisioning',
+        'fleet-launch-instance',
+        'health-sweep',
+      ].sort(),
+    );
+  });
 
   it('the unscoped reads are exactly the ones EC2 and CloudWatch cannot scope', () => {
     for (const name of ALL_FUNCTIONS) {

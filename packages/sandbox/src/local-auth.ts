@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ROLES, type Role } from '@lcm/shared/api';
+import { ROLE_SCOPES, ROLES, type Role } from '@lcm/shared/api';
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
@@ -31,6 +31,12 @@ import type { Authenticate, AuthenticateResult, JwtAuthorizer } from './http-gat
  *   token: `sub`, `cognito:groups: ["lcm.<role>"]`, `client_id` and `aud` (the audience),
  *   `token_use: access`. They share one `client_id`, so locally they are one client (tenant);
  *   `issueToken` with a `client_id` claim makes a token of another client, e.g. a second portal.
+ * - A client-credentials token of a machine client (`clientCredentialsToken`), shaped like the one
+ *   Cognito's token endpoint gives the reservation portal's app client: `sub` and `client_id` the
+ *   client's id, the granted scopes in `scope` (`lcm/sessions.create ...`, ROLE_SCOPES), no `aud`,
+ *   no user, no groups; the handlers resolve it to the role its scopes grant. The machine clients
+ *   the API accepts are the audience's siblings, `machineClients` (default one, the portal,
+ *   `lcm-local-portal`), as the AWS API accepts its portal app client's id as an audience.
  * - `authenticate` checks a request as API Gateway's JWT authorizer does: the `Authorization`
  *   header (with or without `Bearer `), signature against the JWKS, RS256 only, issuer, `exp`
  *   (required) and `nbf`, and the audience: `aud` must name the audience, or when there is no
@@ -43,6 +49,8 @@ import type { Authenticate, AuthenticateResult, JwtAuthorizer } from './http-gat
  */
 
 export const LOCAL_AUDIENCE = 'lcm-local';
+/** The reservation portal's machine client locally (client-credentials tokens). */
+export const LOCAL_PORTAL_CLIENT_ID = 'lcm-local-portal';
 export const LOCAL_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 export const SIGNING_KEY_FILE = 'jwt-signing-key.json';
 export const JWKS_PATH = '/.well-known/jwks.json';
@@ -68,10 +76,20 @@ export interface IssueOptions {
   issuer?: string;
 }
 
+export interface ClientCredentialsOptions {
+  /** The app client's id: `sub` and `client_id` of the token. */
+  clientId: string;
+  /** The scopes granted (default: every scope of the `lcm.portal` role). */
+  scopes?: readonly string[];
+  expiresInSeconds?: number;
+}
+
 export interface LocalIdentityProvider {
   readonly keyPath: string;
   readonly kid: string;
   readonly audience: string;
+  /** Machine clients whose client-credentials tokens the API accepts (`client_id` as audience). */
+  readonly machineClients: readonly string[];
   /** The issuer (the API's base URL) once `bind` was called. */
   readonly issuer: string | undefined;
   /** The public keys, as served at /.well-known/jwks.json. */
@@ -80,6 +98,8 @@ export interface LocalIdentityProvider {
   bind(issuer: string): void;
   openIdConfiguration(): Record<string, unknown>;
   issueToken(claims: TokenClaims, opts?: IssueOptions): Promise<string>;
+  /** A client-credentials access token of a machine client, as Cognito's token endpoint issues it. */
+  clientCredentialsToken(opts: ClientCredentialsOptions): Promise<string>;
   /** One token per role, keyed `admin`, `operator`, `portal`, `viewer`. */
   roleTokens(): Promise<Record<string, string>>;
   authenticate: Authenticate;
@@ -137,6 +157,8 @@ export interface LocalIdentityProviderOptions {
   /** Where the key pair is kept (`<stateDir>/jwt-signing-key.json`). */
   keyPath: string;
   audience?: string;
+  /** Default [LOCAL_PORTAL_CLIENT_ID]. */
+  machineClients?: readonly string[];
   /** Known up front (else set by `bind`). */
   issuer?: string;
   log?: (line: string) => void;
@@ -146,6 +168,7 @@ export async function loadLocalIdentityProvider(
   opts: LocalIdentityProviderOptions,
 ): Promise<LocalIdentityProvider> {
   const audience = opts.audience ?? LOCAL_AUDIENCE;
+  const machineClients = [...(opts.machineClients ?? [LOCAL_PORTAL_CLIENT_ID])];
   let stored = readStoredKey(opts.keyPath);
   if (!stored) {
     stored = await newStoredKey();
@@ -185,6 +208,27 @@ export async function loadLocalIdentityProvider(
     return jwt.sign(privateKey);
   };
 
+  const clientCredentialsToken = async (o: ClientCredentialsOptions): Promise<string> => {
+    const iss = issuer;
+    if (!iss) throw new Error('the identity provider has no issuer yet (bind it to the API URL)');
+    const now = Math.floor(Date.now() / 1000);
+    // Cognito's client-credentials access token: no aud, no username, no groups.
+    return new SignJWT({
+      client_id: o.clientId,
+      token_use: 'access',
+      scope: [...(o.scopes ?? ROLE_SCOPES['lcm.portal'])].join(' '),
+      auth_time: now,
+      version: 2,
+    })
+      .setProtectedHeader({ alg: ALG, kid, typ: 'JWT' })
+      .setSubject(o.clientId)
+      .setIssuer(iss)
+      .setIssuedAt(now)
+      .setJti(randomUUID())
+      .setExpirationTime(now + (o.expiresInSeconds ?? 3600))
+      .sign(privateKey);
+  };
+
   const authenticate: Authenticate = async (call): Promise<AuthenticateResult> => {
     const header = call.headers.authorization;
     if (header === undefined || header.trim() === '') return null;
@@ -200,7 +244,7 @@ export async function loadLocalIdentityProvider(
     } catch (e) {
       return { error: describeFailure(e) };
     }
-    if (!hasValidAudience(payload, [audience])) {
+    if (!hasValidAudience(payload, [audience, ...machineClients])) {
       return { error: 'the token does not have a valid audience' };
     }
     return { claims: gatewayClaims(payload), scopes: null } satisfies JwtAuthorizer['jwt'];
@@ -210,6 +254,7 @@ export async function loadLocalIdentityProvider(
     keyPath: opts.keyPath,
     kid,
     audience,
+    machineClients,
     get issuer() {
       return issuer;
     },
@@ -230,6 +275,7 @@ export async function loadLocalIdentityProvider(
       };
     },
     issueToken,
+    clientCredentialsToken,
     async roleTokens() {
       const tokens: Record<string, string> = {};
       for (const role of ROLES) {

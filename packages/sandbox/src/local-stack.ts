@@ -158,6 +158,8 @@ export interface LocalOutputs {
   auth?: Record<string, unknown>;
   /** One bearer token per role: `admin`, `operator`, `portal`, `viewer`. */
   tokens?: Record<string, string>;
+  /** Machine clients (client-credentials tokens, scopes and no groups): `portal`. */
+  clients?: Record<string, { clientId: string; token: string }>;
   /** Per partner of POST /v1/events: its CloudEvent source, signing secret and signature header. */
   partners?: Record<string, LocalPartner>;
   [name: string]: unknown;
@@ -455,6 +457,19 @@ export const httpApi: LocalService = {
           signingKeyFile: identity.keyPath,
         };
         ctx.outputs.tokens = await identity.roleTokens();
+        // The reservation portal as a machine client: a client-credentials token (scopes, no groups).
+        const [portalClient] = identity.machineClients;
+        if (portalClient) {
+          ctx.outputs.clients = {
+            portal: {
+              clientId: portalClient,
+              token: await identity.clientCredentialsToken({
+                clientId: portalClient,
+                expiresInSeconds: LOCAL_TOKEN_TTL_SECONDS,
+              }),
+            },
+          };
+        }
       } catch (e) {
         await gateway.stop();
         throw e;

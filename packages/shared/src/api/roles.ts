@@ -98,19 +98,80 @@ export const hasPermission = (roles: readonly string[], permission: Permission):
     (r) => (ROLES as readonly string[]).includes(r) && ROLE_PERMISSIONS[r as Role].includes(permission),
   );
 
-/** Roles from a JWT's claims: a `groups` / `cognito:groups` array or a space-separated `scope`. */
+/**
+ * OAuth scopes (issue 12, item 7): what a machine client (client-credentials grant, no user, no
+ * groups) is granted, derived from this table. Each permission that allows an operation is one
+ * scope of the API's resource server, `lcm/<resource>.<action>` (`sessions:create` →
+ * `lcm/sessions.create`); the view permissions are not scopes (they come with a role). A role's
+ * scopes are its operation permissions' scopes; a token holding every scope of a role is granted
+ * that role (its view permissions included), holding some of them grants nothing of it.
+ */
+export const API_RESOURCE_SERVER = 'lcm';
+
+/** The permissions that allow operations: the ones that are scopes. */
+export const OPERATION_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter(
+  (p) => !(VIEW_PERMISSIONS as readonly Permission[]).includes(p),
+);
+
+/** `sessions:create` → `sessions.create` (the scope's name on the resource server). */
+export const scopeNameOf = (permission: Permission): string => permission.replace(':', '.');
+
+/** `sessions:create` → `lcm/sessions.create` (the scope as a token carries it). */
+export const scopeOf = (permission: Permission): string =>
+  `${API_RESOURCE_SERVER}/${scopeNameOf(permission)}`;
+
+/** Every scope of the resource server: name (without the server prefix) and description. */
+export const API_SCOPES: readonly { readonly name: string; readonly description: string }[] =
+  OPERATION_PERMISSIONS.map((p) => {
+    const [resource, action] = p.split(':') as [string, string];
+    return { name: scopeNameOf(p), description: `LCM API: ${action} ${resource}` };
+  });
+
+/** The scopes a token must hold, all of them, to be granted each role. */
+export const ROLE_SCOPES: Readonly<Record<Role, readonly string[]>> = Object.fromEntries(
+  ROLES.map((r) => [r, ROLE_PERMISSIONS[r].filter((p) => OPERATION_PERMISSIONS.includes(p)).map(scopeOf)]),
+) as unknown as Record<Role, readonly string[]>;
+
+/**
+ * The roles a set of scopes grants: every role whose scopes are all held, less any role whose
+ * scopes are a strict subset of another granted role's (an operator's scopes include a portal's
+ * and a viewer's, and grant the operator only, not also the portal's login URLs). Scopes of other
+ * resource servers and unknown names grant nothing. Pure.
+ */
+export function rolesFromScopes(scopes: Iterable<string>): Role[] {
+  const held = new Set(scopes);
+  const covered = ROLES.filter((r) => ROLE_SCOPES[r].length > 0 && ROLE_SCOPES[r].every((s) => held.has(s)));
+  const strictlyWithin = (a: Role, b: Role) =>
+    ROLE_SCOPES[a].length < ROLE_SCOPES[b].length && ROLE_SCOPES[a].every((s) => ROLE_SCOPES[b].includes(s));
+  return covered.filter((r) => !covered.some((other) => strictlyWithin(r, other)));
+}
+
+/**
+ * Roles from a JWT's claims:
+ * - a `groups` / `cognito:groups` / `roles` claim (a user's token: the Cognito groups), and role
+ *   names in a space-separated `scope` / `scp` claim;
+ * - only when the token carries no group claim at all (a machine client's client-credentials
+ *   token): the roles its resource-server scopes grant (rolesFromScopes). A user's token never
+ *   gains a role from scopes: in Cognito a user token's scopes are the app client's, not the
+ *   user's, and the API's human client has no OAuth flows anyway.
+ */
 export function rolesFromClaims(claims: Record<string, unknown>): Role[] {
   const found = new Set<string>();
+  let hasGroupClaim = false;
   for (const key of ['groups', 'cognito:groups', 'roles']) {
     const v = claims[key];
+    if (v !== undefined && v !== null) hasGroupClaim = true;
     if (Array.isArray(v)) for (const g of v) if (typeof g === 'string') found.add(g);
     // API Gateway flattens array claims to "[a b]" strings.
     if (typeof v === 'string') for (const g of v.replace(/^\[|\]$/g, '').split(/[\s,]+/)) found.add(g);
   }
+  const scopes = new Set<string>();
   for (const key of ['scope', 'scp']) {
     const v = claims[key];
-    if (typeof v === 'string') for (const s of v.split(/\s+/)) found.add(s);
-    if (Array.isArray(v)) for (const s of v) if (typeof s === 'string') found.add(s);
+    if (typeof v === 'string') for (const s of v.split(/\s+/)) scopes.add(s);
+    if (Array.isArray(v)) for (const s of v) if (typeof s === 'string') scopes.add(s);
   }
+  for (const s of scopes) found.add(s);
+  if (!hasGroupClaim) for (const r of rolesFromScopes(scopes)) found.add(r);
   return ROLES.filter((r) => found.has(r));
 }
