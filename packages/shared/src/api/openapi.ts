@@ -68,12 +68,8 @@ function nameEntitySchemas(): void {
 
 /** Bodies of operations the catalogue gives no response schema (the health group is ours). */
 const HealthSchema = z
-  .object({
-    status: z.literal('ok'),
-    table: z.object({ name: z.string(), reachable: z.boolean(), status: z.string().optional() }),
-    time: z.string().meta({ format: 'date-time' }),
-  })
-  .meta({ id: 'Health' });
+  .object({ status: z.literal('ok') })
+  .meta({ id: 'Health', description: 'Healthy (from a check cached up to 30 s; a 503 problem when not).' });
 
 const UNDOCUMENTED_OBJECT = { type: 'object' as const, description: 'A JSON object.' };
 const OPENAPI_OBJECT = { type: 'object' as const, description: 'An OpenAPI 3.1 document (this one).' };
