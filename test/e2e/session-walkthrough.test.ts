@@ -375,7 +375,11 @@ describe('walk-through: a session from booking to score (npm start, default sett
     expect(types).toContain('io.lablet.lcm.session.ready.v1');
     expect(types).toContain('io.lablet.lcm.session.scored.v1');
     const readyEvent = outbound.find((p) => p.event['detail-type'] === 'io.lablet.lcm.session.ready.v1');
-    expect(readyEvent!.event.detail.data).toMatchObject({ loginUrl: ready.userSession!.loginUrl });
+    // Least privilege: the bus learns the session is ready, not the URL that logs its learner in
+    // (the portal reads that through GET /v1/sessions/{id}, as above).
+    expect(readyEvent!.event.detail.data).toMatchObject({ sessionId: booked.id });
+    expect(JSON.stringify(readyEvent!.event)).not.toContain(ready.userSession!.loginUrl!);
+    expect(readyEvent!.event.detail.data).not.toHaveProperty('loginUrl');
     const statuses = outbound
       .filter((p) => p.event['detail-type'] === 'io.lablet.lcm.session.status-changed.v1')
       .map((p) => p.event.detail.data?.to);
