@@ -228,10 +228,18 @@ async function postPartnerEvent(
     datacontenttype: 'application/json',
     data,
   });
-  const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  // Standard Webhooks, computed by hand as a partner would (not with LCM's helper).
+  const id = randomUUID();
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = `v1,${createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
   return fetch(`${local.apiUrl}/v1/events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/cloudevents+json', [partner.signatureHeader]: signature },
+    headers: {
+      'content-type': 'application/cloudevents+json',
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      [partner.signatureHeader]: signature,
+    },
     body,
   });
 }
@@ -260,7 +268,7 @@ describe('walk-through: a session from booking to score (npm start, default sett
     expect(Object.keys(local.partners).sort()).toEqual(['grading', 'lds']);
     expect(local.partners.lds).toMatchObject({
       source: 'urn:lablet:lds:sandbox',
-      signatureHeader: 'x-lcm-signature',
+      signatureHeader: 'webhook-signature',
     });
     expect(local.partners.lds!.secret.length).toBeGreaterThanOrEqual(32);
 

@@ -258,10 +258,13 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
   registry.registerComponent('securitySchemes', PARTNER_SCHEME, {
     type: 'apiKey',
     in: 'header',
-    name: 'x-lcm-signature',
+    name: 'webhook-signature',
     description:
-      'Partner CloudEvents only: `sha256=<hex HMAC-SHA256 of the raw request body>` with one of the ' +
-      "partner's secrets; `x-lcm-partner` may name the partner and `x-lcm-key-id` the secret.",
+      'Partner CloudEvents only, Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256 of ' +
+      '"<webhook-id>.<webhook-timestamp>.<raw body>">` with one of the partner\'s secrets, sent with ' +
+      "`webhook-id` and `webhook-timestamp` (unix seconds, within 5 minutes of LCM's clock unless the " +
+      'partner is configured otherwise); `x-lcm-partner` may name the partner. The old `x-lcm-signature` ' +
+      'is accepted only from partners configured for it.',
   });
   registerErrorResponses(registry);
   registry.registerComponent('parameters', 'IdempotencyKey', {
