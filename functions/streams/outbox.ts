@@ -10,7 +10,8 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
  * The transactional outbox publisher: table stream (filter: streams.ts OUTBOX_CONSUMER) →
  * one CloudEvent per domain change (outbox.ts) → EventBridge. Powertools BatchProcessor reports
  * the failed records (ReportBatchItemFailures), in order. Environment: TABLE_NAME,
- * EVENT_BUS_NAME. Needs events:PutEvents on the bus, dynamodb:Query on the table (login URLs).
+ * EVENT_BUS_NAME. Needs events:PutEvents on the bus; it reads nothing from the table (session.ready
+ * carries no login URL).
  */
 export function outboxHandler(deps: () => OutboxDeps = outboxDeps) {
   return (

@@ -2,11 +2,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiGatewayEvent, HttpResult } from '@lcm/shared/platform';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /**
  * The health handler against a stand-in DynamoDB endpoint on real HTTP: proves the SDK takes
- * its endpoint from AWS_ENDPOINT_URL_DYNAMODB and shows what an unreachable table looks like.
+ * its endpoint from AWS_ENDPOINT_URL_DYNAMODB, that the public answer is `{status}` only, that
+ * the check is cached (one DescribeTable per TTL, not per request) and shows what an unreachable
+ * table looks like. Only `Date` is faked, to step over the cache's TTLs.
  */
 
 type Handler = (event: ApiGatewayEvent, context: Context) => Promise<HttpResult>;
@@ -15,6 +17,8 @@ const seen: { target: string | undefined; body: string; headers: IncomingHttpHea
 let answer: 'active' | 'failing' = 'active';
 let fakeDynamo: Server;
 let handler: Handler;
+let HEALTH_OK_TTL_MS: number;
+let HEALTH_FAIL_TTL_MS: number;
 const saved = { ...process.env };
 
 beforeAll(async () => {
@@ -46,10 +50,13 @@ beforeAll(async () => {
     TABLE_NAME: 'lcm-test',
   });
   // Imported after the environment is set, as Lambda loads a function.
-  ({ handler } = (await import('../../functions/api/health.ts')) as unknown as { handler: Handler });
+  ({ handler, HEALTH_OK_TTL_MS, HEALTH_FAIL_TTL_MS } = (await import(
+    '../../functions/api/health.ts'
+  )) as unknown as { handler: Handler; HEALTH_OK_TTL_MS: number; HEALTH_FAIL_TTL_MS: number });
 });
 
 afterAll(async () => {
+  vi.useRealTimers();
   process.env = saved;
   await new Promise((resolve) => fakeDynamo.close(resolve));
 });
@@ -88,19 +95,18 @@ const context = {
   getRemainingTimeInMillis: () => 10_000,
 } as Context;
 
+const describeTableCalls = () => seen.filter((r) => r.target === 'DynamoDB_20120810.DescribeTable').length;
+
 describe('GET /v1/health', () => {
-  it('asks DescribeTable at the endpoint from AWS_ENDPOINT_URL_DYNAMODB and answers 200', async () => {
+  it('asks DescribeTable at the endpoint from AWS_ENDPOINT_URL_DYNAMODB and answers {status} only', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     answer = 'active';
     const before = seen.length;
     const result = await handler(event(), context);
     expect(result.statusCode).toBe(200);
     expect(result.headers?.['cache-control']).toBe('no-store');
-    const body = JSON.parse(result.body ?? '{}');
-    expect(body).toMatchObject({
-      status: 'ok',
-      table: { name: 'lcm-test', reachable: true, status: 'ACTIVE' },
-    });
-    expect(Date.parse(body.time)).toBeGreaterThan(0);
+    expect(JSON.parse(result.body ?? '{}')).toEqual({ status: 'ok' });
+    expect(result.body).not.toContain('lcm-test');
 
     const request = seen[before];
     expect(request?.target).toBe('DynamoDB_20120810.DescribeTable');
@@ -108,8 +114,25 @@ describe('GET /v1/health', () => {
     expect(request?.headers.authorization).toContain('Credential=local/');
   });
 
-  it('answers 503 problem+json when the table cannot be reached', async () => {
+  it('answers from the cached check: 50 requests (25 at once) within the TTL make no DescribeTable', async () => {
+    const before = describeTableCalls();
+    for (let i = 0; i < 25; i++) expect((await handler(event(), context)).statusCode).toBe(200);
+    const together = await Promise.all(Array.from({ length: 25 }, () => handler(event(), context)));
+    expect(together.every((r) => r.statusCode === 200)).toBe(true);
+    expect(describeTableCalls() - before).toBe(0);
+
+    // Past the TTL the next request checks again, once, however many ask at the same moment.
+    vi.setSystemTime(Date.now() + HEALTH_OK_TTL_MS + 1);
+    const after = await Promise.all(Array.from({ length: 10 }, () => handler(event(), context)));
+    expect(after.every((r) => r.statusCode === 200)).toBe(true);
+    expect(describeTableCalls() - before).toBe(1);
+  });
+
+  it('answers 503 problem+json naming nothing when the table cannot be reached, and recovers after the shorter TTL', async () => {
     answer = 'failing';
+    // Within the TTL of the last good answer the outage is not seen yet: that is the cache.
+    expect((await handler(event(), context)).statusCode).toBe(200);
+    vi.setSystemTime(Date.now() + HEALTH_OK_TTL_MS + 1);
     const result = await handler(event(), context);
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['content-type']).toBe('application/problem+json');
@@ -117,11 +140,17 @@ describe('GET /v1/health', () => {
     expect(JSON.parse(result.body ?? '{}')).toMatchObject({
       status: 503,
       title: 'Unhealthy',
-      detail: 'The table lcm-test is not reachable.',
+      detail: 'The service is not healthy.',
       instance: '/v1/health',
       requestId: 'health-req',
     });
     expect(result.body).not.toContain('down');
+    expect(result.body).not.toContain('lcm-test');
+
+    answer = 'active';
+    expect((await handler(event(), context)).statusCode).toBe(503); // the failure is cached too
+    vi.setSystemTime(Date.now() + HEALTH_FAIL_TTL_MS + 1);
+    expect((await handler(event(), context)).statusCode).toBe(200);
   });
 
   it('answers 500 without details when TABLE_NAME is missing', async () => {

@@ -228,10 +228,18 @@ async function postPartnerEvent(
     datacontenttype: 'application/json',
     data,
   });
-  const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  // Standard Webhooks, computed by hand as a partner would (not with LCM's helper).
+  const id = randomUUID();
+  const timestamp = Math.floor(Date.now() / 1000);
+  const signature = `v1,${createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
   return fetch(`${local.apiUrl}/v1/events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/cloudevents+json', [partner.signatureHeader]: signature },
+    headers: {
+      'content-type': 'application/cloudevents+json',
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      [partner.signatureHeader]: signature,
+    },
     body,
   });
 }
@@ -373,7 +381,7 @@ describe('walk-through: a session from booking to score (npm start, default sett
     expect(Object.keys(local.partners).sort()).toEqual(['grading', 'lds']);
     expect(local.partners.lds).toMatchObject({
       source: 'urn:lablet:lds:sandbox',
-      signatureHeader: 'x-lcm-signature',
+      signatureHeader: 'webhook-signature',
     });
     expect(local.partners.lds!.secret.length).toBeGreaterThanOrEqual(32);
 
@@ -488,7 +496,11 @@ describe('walk-through: a session from booking to score (npm start, default sett
     expect(types).toContain('io.lablet.lcm.session.ready.v1');
     expect(types).toContain('io.lablet.lcm.session.scored.v1');
     const readyEvent = outbound.find((p) => p.event['detail-type'] === 'io.lablet.lcm.session.ready.v1');
-    expect(readyEvent!.event.detail.data).toMatchObject({ loginUrl: ready.userSession!.loginUrl });
+    // Least privilege: the bus learns the session is ready, not the URL that logs its learner in
+    // (the portal reads that through GET /v1/sessions/{id}, as above).
+    expect(readyEvent!.event.detail.data).toMatchObject({ sessionId: booked.id });
+    expect(JSON.stringify(readyEvent!.event)).not.toContain(ready.userSession!.loginUrl!);
+    expect(readyEvent!.event.detail.data).not.toHaveProperty('loginUrl');
     const statuses = outbound
       .filter((p) => p.event['detail-type'] === 'io.lablet.lcm.session.status-changed.v1')
       .map((p) => p.event.detail.data?.to);

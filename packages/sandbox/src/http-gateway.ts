@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -368,7 +369,9 @@ function buildEvent(input: {
   }
 
   const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const isText = TEXT_MEDIA_TYPE.test(mediaType);
+  // A text body whose bytes are not UTF-8 goes to the handler base64-encoded, exactly as sent,
+  // so the handler refuses it (400) instead of seeing U+FFFD where the bytes were.
+  const isText = TEXT_MEDIA_TYPE.test(mediaType) && isUtf8(body);
 
   const event: HttpApiEvent = {
     version: '2.0',

@@ -6,14 +6,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createStores } from '@lcm/shared/app';
 import type { PartnersDocument } from '@lcm/shared/events';
 import {
+  DEFAULT_TIMESTAMP_TOLERANCE_SECONDS,
   EVENT_RULE_TARGETS,
   GRADING_EVENT_TYPE_PREFIX,
-  KEY_ID_HEADER,
   LDS_EVENT_TYPE_PREFIX,
-  SIGNATURE_HEADER,
   STREAM_CONSUMERS,
   type StreamConsumer,
   TRIGGERS_CONSUMER,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
 } from '@lcm/shared/events';
 import { createDocumentClient, ensureTable, problem, tableNameFor } from '@lcm/shared/platform';
 import { handlerEntry, ROUTES } from '../../../functions/api/routes.ts';
@@ -171,9 +173,9 @@ export interface LocalPartner {
   source: string;
   /** CloudEvent type prefixes it may send. */
   types: string[];
-  /** HMAC-SHA256 key of the raw request body. */
+  /** HMAC-SHA256 key (its UTF-8 bytes) of the Standard Webhooks signature. */
   secret: string;
-  /** `x-lcm-signature: sha256=<hex>`. */
+  /** `webhook-signature` (with `webhook-id` and `webhook-timestamp`: Standard Webhooks). */
   signatureHeader: string;
   signatureFormat: string;
 }
@@ -632,8 +634,8 @@ const localPartner = (source: string, typePrefix: string, secret: string): Local
   source,
   types: [typePrefix],
   secret,
-  signatureHeader: SIGNATURE_HEADER,
-  signatureFormat: `sha256=<lower-case hex HMAC-SHA256 of the raw body>; optional ${KEY_ID_HEADER}`,
+  signatureHeader: WEBHOOK_SIGNATURE_HEADER,
+  signatureFormat: `Standard Webhooks: ${WEBHOOK_ID_HEADER}: <message id>, ${WEBHOOK_TIMESTAMP_HEADER}: <unix seconds>, ${WEBHOOK_SIGNATURE_HEADER}: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">; within ${DEFAULT_TIMESTAMP_TOLERANCE_SECONDS} s of LCM's clock`,
 });
 
 /** The local bus: the SDK's PutEvents (ingest, outbox) reaches it through AWS_ENDPOINT_URL_EVENTBRIDGE. */

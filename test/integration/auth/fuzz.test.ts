@@ -10,14 +10,16 @@ import { type AuthTestStack, startAuthTestStack } from './stack.ts';
  * Bad requests, generated with fast-check, against every route through the real local gateway
  * over HTTP with an admin token (so RBAC lets them through to validation): malformed JSON, wrong
  * types, huge strings, unicode, missing bodies, wrong content types, bad path parameters, bad
- * query values, extra fields, wrong methods, bad Idempotency-Key headers. None may be a 5xx, and
- * every 4xx must be application/problem+json with type, title, status (= the HTTP status) and
- * detail. The figures are printed at the end.
+ * query values, extra fields, wrong methods, bad Idempotency-Key headers, control characters and
+ * lone surrogates in every id and text field, invalid UTF-8 in bodies, paths and queries. None may
+ * be a 5xx, and every 4xx must be application/problem+json with type, title, status (= the HTTP
+ * status) and detail; a control character, lone surrogate or invalid UTF-8 is never accepted (no
+ * 2xx). The figures are printed at the end.
  */
 
-/** Runs per kind of bad request; 12 kinds. */
-const RUNS_PER_KIND = Number(process.env.LCM_FUZZ_RUNS_PER_KIND ?? 250);
-const MIN_TOTAL = 2000;
+/** Runs per kind of bad request; 14 kinds, so at least 5,000 requests by default. */
+const RUNS_PER_KIND = Number(process.env.LCM_FUZZ_RUNS_PER_KIND ?? 360);
+const MIN_TOTAL = Number(process.env.LCM_FUZZ_MIN_TOTAL ?? 5000);
 
 interface BadRequest {
   kind: string;
@@ -27,7 +29,10 @@ interface BadRequest {
   path: string;
   query?: string;
   headers?: Record<string, string>;
-  body?: string;
+  /** Bytes when the body is not UTF-8 on purpose. */
+  body?: string | Buffer;
+  /** Never a 2xx: the request carries text LCM must refuse wherever it lands. */
+  mustRefuse?: boolean;
 }
 
 let env: AuthTestStack;
@@ -119,9 +124,10 @@ async function send(req: BadRequest): Promise<void> {
   bump(figures.byOperation, req.operationId);
   bump(figures.byStatus, res.status);
 
-  const bodyText = req.body ?? '';
+  const bodyText = typeof req.body === 'string' ? req.body : (req.body?.toString('hex') ?? '');
   const what = `${req.kind}: ${req.method} ${url.slice(0, 300)} ${bodyText.slice(0, 200)} → ${res.status} ${text.slice(0, 300)}`;
   expect(res.status < 500, `5xx for ${what}`).toBe(true);
+  if (req.mustRefuse) expect(res.status >= 400, `accepted: ${what}`).toBe(true);
   if (res.status >= 400) {
     expect(res.contentType, what).toBe(PROBLEM_CONTENT_TYPE);
     let body: unknown;
@@ -166,6 +172,11 @@ const withParams = (o: Operation) => o.params !== undefined;
 const withQuery = (o: Operation) => o.query !== undefined;
 
 const bodyKeys = (o: Operation): string[] => (o.body instanceof z.ZodObject ? Object.keys(o.body.shape) : []);
+const queryKeys = (o: Operation): string[] =>
+  o.query instanceof z.ZodObject ? Object.keys(o.query.shape) : [];
+/** The query parameters that hold ids or text (a value LCM must refuse lands in one of these). */
+const TEXT_QUERY_KEYS = ['reservationId', 'definitionId', 'workerId', 'cursor'];
+const textQueryKeys = (o: Operation) => queryKeys(o).filter((k) => TEXT_QUERY_KEYS.includes(k));
 
 /** Strings that tend to break things. */
 const nasty = fc.constantFrom(
@@ -501,6 +512,109 @@ const oddJson = opOf(withBody).chain((o) =>
     ),
 );
 
+/** Text LCM refuses in ids and free text (kernel/text.ts): controls, lone surrogates, U+FFFD. */
+const refusedChar = fc.constantFrom(
+  '\u0000',
+  '\u0001',
+  '\u0007',
+  '\u001b',
+  '\u001f',
+  '\u007f',
+  '\u0080',
+  '\u009f',
+  '\ud800',
+  '\udfff',
+  '\ud83d',
+  '\ufffd',
+);
+const refusedText = fc
+  .tuple(fc.string({ maxLength: 8 }), refusedChar, fc.string({ maxLength: 8 }))
+  .map(
+    ([a, c, b]) => `${a.replace(/[\p{Cc}\p{Cs}\ufffd]/gu, '')}${c}${b.replace(/[\p{Cc}\p{Cs}\ufffd]/gu, '')}`,
+  );
+/** Percent-encodes a string's UTF-16 units as UTF-8 bytes, lone surrogates as their 3-byte form. */
+const rawEnc = (v: string) =>
+  [...v]
+    .map((ch) => {
+      const c = ch.codePointAt(0)!;
+      if (c >= 0xd800 && c <= 0xdfff)
+        return `%${(0xe0 | (c >> 12)).toString(16)}%${(0x80 | ((c >> 6) & 0x3f)).toString(16)}%${(0x80 | (c & 0x3f)).toString(16)}`.toUpperCase();
+      return encodeURIComponent(ch);
+    })
+    .join('');
+
+const controlCharacters = opOf().chain((o) =>
+  fc.tuple(refusedText, fc.constantFrom('body', 'path', 'query')).map(([v, where]): BadRequest => {
+    const where2 = where === 'path' && !withParams(o) ? (withBody(o) ? 'body' : 'query') : where;
+    const base = { kind: 'control-chars', operationId: o.operationId, method: o.method, mustRefuse: true };
+    if (where2 === 'path') {
+      const p = rawEnc(v);
+      return {
+        ...base,
+        path: pathWith(o, { id: p, name: p, reservationId: p, version: p }, true),
+        ...(withBody(o) ? { headers: JSON_HEADERS, body: '{}' } : {}),
+      };
+    }
+    if (where2 === 'body' && withBody(o)) {
+      const keys = bodyKeys(o);
+      const body = Object.fromEntries((keys.length > 0 ? keys : ['name']).map((k) => [k, v]));
+      // JSON escapes (\u0000, \ud83d): valid JSON whose strings hold what must be refused.
+      return { ...base, path: pathWith(o), headers: JSON_HEADERS, body: toJson(body) };
+    }
+    // Query values: every id or text parameter the route takes holds the text.
+    const q = rawEnc(v);
+    const ks = textQueryKeys(o);
+    return {
+      ...base,
+      mustRefuse: ks.length > 0,
+      path: pathWith(o),
+      query: (ks.length > 0 ? ks : TEXT_QUERY_KEYS).map((k) => `${k}=${q}`).join('&'),
+      ...(withBody(o) ? { headers: JSON_HEADERS, body: '{}' } : {}),
+    };
+  }),
+);
+
+/** Byte sequences that are not UTF-8: stray continuation, overlong, truncated, surrogate, > U+10FFFF. */
+const invalidUtf8Bytes = fc.constantFrom(
+  [0x80],
+  [0xff],
+  [0xfe, 0xff],
+  [0xc0, 0xaf],
+  [0xe0, 0x80, 0xaf],
+  [0xe2, 0x82],
+  [0xed, 0xa0, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xf8, 0x88, 0x80, 0x80, 0x80],
+  [0xc3],
+);
+const invalidUtf8 = opOf().chain((o) =>
+  fc.tuple(invalidUtf8Bytes, fc.constantFrom('body', 'path', 'query')).map(([bytes, where]): BadRequest => {
+    const base = { kind: 'invalid-utf8', operationId: o.operationId, method: o.method };
+    const pct = bytes.map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    if (where === 'body' || (where === 'path' && !withParams(o))) {
+      const key = bodyKeys(o)[0] ?? 'name';
+      const body = Buffer.concat([Buffer.from(`{"${key}":"a`), Buffer.from(bytes), Buffer.from('b"}')]);
+      return { ...base, mustRefuse: withBody(o), path: pathWith(o), headers: JSON_HEADERS, body };
+    }
+    if (where === 'path') {
+      return {
+        ...base,
+        mustRefuse: true,
+        path: pathWith(o, { id: `a${pct}`, name: `a${pct}`, reservationId: `a${pct}`, version: pct }, true),
+        ...(withBody(o) ? { headers: JSON_HEADERS, body: '{}' } : {}),
+      };
+    }
+    const ks = textQueryKeys(o);
+    return {
+      ...base,
+      mustRefuse: ks.length > 0,
+      path: pathWith(o),
+      query: (ks.length > 0 ? ks : TEXT_QUERY_KEYS).map((k) => `${k}=a${pct}`).join('&'),
+      ...(withBody(o) ? { headers: JSON_HEADERS, body: '{}' } : {}),
+    };
+  }),
+);
+
 // --- the properties -----------------------------------------------------------------------------------
 
 describe('bad requests over HTTP (admin token)', () => {
@@ -517,6 +631,8 @@ describe('bad requests over HTTP (admin token)', () => {
     ['wrong method', () => wrongMethod],
     ['bad Idempotency-Key', () => badIdempotencyKey],
     ['odd JSON', () => oddJson],
+    ['control characters and lone surrogates', () => controlCharacters],
+    ['invalid UTF-8', () => invalidUtf8],
   ] as const)(
     '%s: never 5xx, every error problem+json',
     async (_name, arbitrary) => {
@@ -530,5 +646,109 @@ describe('bad requests over HTTP (admin token)', () => {
     for (const o of ops)
       expect(figures.byOperation.get(o.operationId) ?? 0, o.operationId).toBeGreaterThanOrEqual(10);
     expect(ops.length).toBe(OPERATIONS.length); // no group skipped
+  });
+});
+
+describe('refused text is a 400 problem naming the field (kernel/text.ts)', () => {
+  const TIMESLOT = { start: '2030-01-01T09:00:00Z', end: '2030-01-01T10:00:00Z' };
+  const booking = (over: Record<string, unknown>) =>
+    toJson({
+      definitionId: 'fuzz-def',
+      reservationId: 'r-ok',
+      owner: { userId: 'u-1' },
+      timeslot: TIMESLOT,
+      ...over,
+    });
+  const errorsOf = async (req: Omit<BadRequest, 'kind' | 'operationId'>) => {
+    const res = await httpCall({ kind: 'named', operationId: 'named', ...req });
+    expect(res.status, res.text).toBe(400);
+    expect(res.contentType).toBe(PROBLEM_CONTENT_TYPE);
+    return (
+      (JSON.parse(res.text) as { errors?: Array<{ path: string; message: string; in?: string }> }).errors ??
+      []
+    );
+  };
+
+  it.each([
+    ['a lone surrogate in reservationId', { reservationId: 'r-\ud800' }, 'reservationId', /lone surrogate/],
+    [
+      'a BEL in owner.userId',
+      { owner: { userId: 'u\u0007' } },
+      'owner.userId',
+      /control character \(U\+0007\)/,
+    ],
+    [
+      'a NUL in owner.username',
+      { owner: { userId: 'u', username: 'a\u0000b' } },
+      'owner.username',
+      /U\+0000/,
+    ],
+    ['a C1 control in reservationId', { reservationId: 'r\u0085' }, 'reservationId', /U\+0085/],
+    [
+      'U+FFFD (invalid UTF-8 decoded) in reservationId',
+      { reservationId: 'r\ufffd' },
+      'reservationId',
+      /invalid UTF-8/,
+    ],
+  ])('POST /v1/sessions with %s', async (_name, over, field, message) => {
+    const errors = await errorsOf({
+      method: 'POST',
+      path: '/v1/sessions',
+      headers: JSON_HEADERS,
+      body: booking(over),
+    });
+    expect(errors).toContainEqual(
+      expect.objectContaining({ path: field, in: 'body', message: expect.stringMatching(message) }),
+    );
+  });
+
+  it('a control character in a template description (multi-line text: LF allowed, NUL not)', async () => {
+    const template = {
+      name: 'fuzz-text',
+      instanceType: 'm5.xlarge',
+      capacity: { cpuCores: 4, memoryGb: 16, storageGb: 100, maxNodes: 10 },
+      costPerHourUsd: 1,
+      licenseType: 'PERSONAL',
+    };
+    const errors = await errorsOf({
+      method: 'POST',
+      path: '/v1/worker-templates',
+      headers: JSON_HEADERS,
+      body: toJson({ ...template, description: 'line 1\nline 2\u0000' }),
+    });
+    expect(errors).toEqual([expect.objectContaining({ path: 'description', in: 'body' })]);
+  });
+
+  it('invalid UTF-8 in the raw body: 400 naming the body', async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"reservationId":"r'),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      Buffer.from('"}'),
+    ]);
+    const errors = await errorsOf({ method: 'POST', path: '/v1/sessions', headers: JSON_HEADERS, body });
+    expect(errors).toEqual([
+      expect.objectContaining({ path: 'body', in: 'body', message: 'must be UTF-8 encoded' }),
+    ]);
+  });
+
+  it('path parameters and query values: a control character or invalid UTF-8 names the parameter', async () => {
+    expect(await errorsOf({ method: 'GET', path: '/v1/reservations/r%07x' })).toContainEqual(
+      expect.objectContaining({ path: 'reservationId', in: 'path' }),
+    );
+    expect(await errorsOf({ method: 'GET', path: '/v1/sessions/s%00x' })).toContainEqual(
+      expect.objectContaining({ path: 'id', in: 'path' }),
+    );
+    expect(
+      await errorsOf({ method: 'GET', path: '/v1/sessions', query: 'reservationId=r%FF' }),
+    ).toContainEqual(
+      expect.objectContaining({
+        path: 'reservationId',
+        in: 'query',
+        message: expect.stringMatching(/invalid UTF-8/),
+      }),
+    );
+    expect(
+      await errorsOf({ method: 'GET', path: '/v1/sessions', query: 'reservationId=r%ED%A0%80' }),
+    ).toContainEqual(expect.objectContaining({ path: 'reservationId', in: 'query' }));
   });
 });

@@ -225,6 +225,83 @@ describe('learner events: the DESIGN §7 mapping', () => {
   });
 });
 
+describe('learner events: correlation ids that disagree are not applied (202 at ingest, then logged)', () => {
+  const userSession = (ldsSessionId: string) => ({
+    ldsSessionId,
+    loginUrl: `https://lds.example.com/login/${ldsSessionId}`,
+    status: 'PROVISIONED' as const,
+    createdAt: '2030-01-01T08:55:00.000Z',
+    updatedAt: '2030-01-01T08:55:00.000Z',
+  });
+
+  it('an ended event for another LDS session does not end the session; the right one does', async () => {
+    await sessionAt(world, 'corr-1', 'RUNNING');
+    await world.stores.sessions.putUserSession('corr-1', userSession('lds-corr-1'));
+    const endToken = 'token-END-corr-1';
+    await world.stores.sessions.update(
+      'corr-1',
+      { pendingWait: { kind: 'END', taskToken: endToken, since: '2030-01-01T09:00:00.000Z' } },
+      (await world.stores.sessions.getSession('corr-1')).version,
+    );
+    const resolvedBefore = world.engine.callsOf('sendTaskSuccess').length;
+
+    for (const type of ['io.lablet.lds.session.ended.v1', 'io.lablet.lds.session.user-finished.v1']) {
+      const wrong = cloudEvent(type, { ldsSessionId: 'lds-someone-else', lcmSessionId: 'corr-1' });
+      expect(await learner(busEvent(wrong), lambdaContext())).toMatchObject({
+        outcome: 'mismatch',
+        sessionId: 'corr-1',
+      });
+      // Acknowledged for good: a retry cannot make the ids agree.
+      expect(await markerOf(wrong.source, wrong.id)).toBeDefined();
+    }
+    let s = await world.stores.sessions.getSession('corr-1');
+    expect(s.status).toBe('RUNNING');
+    expect(s.endObservedAt).toBeUndefined();
+    expect(s.pendingWait).toMatchObject({ kind: 'END', taskToken: endToken });
+    expect(world.engine.callsOf('sendTaskSuccess').length).toBe(resolvedBefore);
+
+    const right = cloudEvent('io.lablet.lds.session.ended.v1', {
+      ldsSessionId: 'lds-corr-1',
+      lcmSessionId: 'corr-1',
+    });
+    expect(await learner(busEvent(right), lambdaContext())).toMatchObject({ outcome: 'resolved' });
+    s = await world.stores.sessions.getSession('corr-1');
+    expect(s.endObservedAt).toBe('2030-01-01T09:05:00.000Z');
+    expect(world.engine.callsOf('sendTaskSuccess').some((c) => c.taskToken === endToken)).toBe(true);
+  });
+
+  it('running and paused events for another LDS session record nothing and resolve no login wait', async () => {
+    const token = await sessionAt(world, 'corr-2', 'READY', 'LOGIN');
+    await world.stores.sessions.putUserSession('corr-2', userSession('lds-corr-2'));
+    const paused = cloudEvent('io.lablet.lds.session.paused.v1', {
+      ldsSessionId: 'lds-x',
+      lcmSessionId: 'corr-2',
+    });
+    expect(await learner(busEvent(paused), lambdaContext())).toMatchObject({ outcome: 'mismatch' });
+    const wrong = running('corr-2', { data: { ldsSessionId: 'lds-x', lcmSessionId: 'corr-2' } });
+    expect(await learner(busEvent(wrong), lambdaContext())).toMatchObject({ outcome: 'mismatch' });
+    let s = await world.stores.sessions.getSession('corr-2');
+    expect(s.loginObservedAt).toBeUndefined();
+    expect(s.pausedAt).toBeUndefined();
+    expect(world.engine.callsOf('sendTaskSuccess').some((c) => c.taskToken === token)).toBe(false);
+
+    // running() names lds-corr-2, the stored one: applied.
+    expect(await learner(busEvent(running('corr-2')), lambdaContext())).toMatchObject({
+      outcome: 'resolved',
+    });
+    s = await world.stores.sessions.getSession('corr-2');
+    expect(s.loginObservedAt).toBe('2030-01-01T09:04:00.000Z');
+  });
+
+  it('a session with no LDS session stored yet cannot disagree: the event is applied', async () => {
+    const token = await sessionAt(world, 'corr-3', 'READY', 'LOGIN');
+    expect(await learner(busEvent(running('corr-3')), lambdaContext())).toMatchObject({
+      outcome: 'resolved',
+    });
+    expect(world.engine.callsOf('sendTaskSuccess').some((c) => c.taskToken === token)).toBe(true);
+  });
+});
+
 describe('grading results', () => {
   it('completed → ScoreReport stored, grading COMPLETED, the GRADING wait resolved with the score', async () => {
     const token = await sessionAt(world, 'grade-1', 'GRADING', 'GRADING');

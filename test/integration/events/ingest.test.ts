@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type LocalEventBridge, startLocalEventBridge } from '@lcm/sandbox/eventbridge/index';
@@ -5,7 +6,14 @@ import { type ApiGateway, startApiGateway } from '@lcm/sandbox/http-gateway';
 import { deliverCloudEvent } from '@lcm/sandbox/simulators/common';
 import { routeKeyOf } from '@lcm/shared/api';
 import type { IngestDeps } from '@lcm/shared/events';
-import { EventBridgePublisher, SecretsManagerPartnerRegistry, signatureHeaders } from '@lcm/shared/events';
+import {
+  EventBridgePublisher,
+  parsePartnersDocument,
+  SecretsManagerPartnerRegistry,
+  StaticPartnerRegistry,
+  signatureHeaders,
+  webhookHeaders,
+} from '@lcm/shared/events';
 import { SecretCache } from '@lcm/shared/platform';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudEvent, HTTP } from 'cloudevents';
@@ -39,11 +47,16 @@ const LDS_PREVIOUS = 'lds-previous-secret-0123456789';
 const LDS_NEXT = 'lds-next-secret-after-rotation-0123';
 const GRADING_SECRET = 'grading-secret-0123456789';
 
-const partnersDocument = (ldsSecrets: unknown[]) =>
+const partnersDocument = (ldsSecrets: unknown[], grading: Record<string, unknown> = {}) =>
   JSON.stringify({
     partners: {
       lds: { sources: [LDS_SOURCE], types: ['io.lablet.lds.'], secrets: ldsSecrets },
-      grading: { sources: [GRADING_SOURCE], types: ['io.lablet.grading.'], secrets: [GRADING_SECRET] },
+      grading: {
+        sources: [GRADING_SOURCE],
+        types: ['io.lablet.grading.'],
+        secrets: [GRADING_SECRET],
+        ...grading,
+      },
     },
   });
 
@@ -55,10 +68,13 @@ let deps: IngestDeps;
 let handler: ReturnType<typeof eventsHandler>;
 const clients: Array<{ destroy(): void }> = [];
 
-function mockPartners(ldsSecrets: unknown[] = [LDS_SECRET, LDS_PREVIOUS]) {
+function mockPartners(
+  ldsSecrets: unknown[] = [LDS_SECRET, LDS_PREVIOUS],
+  grading: Record<string, unknown> = {},
+) {
   sm.reset();
   sm.on(GetSecretValueCommand, { SecretId: SECRETS_ID }).resolves({
-    SecretString: partnersDocument(ldsSecrets),
+    SecretString: partnersDocument(ldsSecrets, grading),
   });
 }
 
@@ -157,7 +173,7 @@ async function post(
 ): Promise<CallResult> {
   return call(handler, 'ingestEvents', {
     rawBody: body,
-    headers: { 'content-type': contentType, ...signatureHeaders(secret, body), ...extraHeaders },
+    headers: { 'content-type': contentType, ...webhookHeaders(secret, randomUUID(), body), ...extraHeaders },
   });
 }
 
@@ -215,7 +231,7 @@ describe('POST /v1/events: the three modes of the HTTP binding', () => {
     const headers = Object.fromEntries(Object.entries(message.headers).map(([k, v]) => [k, String(v)]));
     const res = await call(handler, 'ingestEvents', {
       rawBody: body,
-      headers: { ...headers, ...signatureHeaders(LDS_SECRET, body) },
+      headers: { ...headers, ...webhookHeaders(LDS_SECRET, randomUUID(), body) },
     });
     expect(res.status).toBe(202);
     expect(res.body.events).toEqual([
@@ -312,7 +328,7 @@ describe('POST /v1/events: rejected, and nothing reaches the bus', () => {
     });
     expect(unsigned.status).toBe(401);
     expect(unsigned.headers['content-type']).toBe('application/problem+json');
-    expect(unsigned.body.detail).toMatch(/x-lcm-signature/);
+    expect(unsigned.body.detail).toMatch(/webhook-signature/);
     const malformed = await call(handler, 'ingestEvents', {
       rawBody: body,
       headers: { 'content-type': STRUCTURED, 'x-lcm-signature': 'md5=abc' },
@@ -322,7 +338,7 @@ describe('POST /v1/events: rejected, and nothing reaches the bus', () => {
     // A valid signature of another body (the body was altered in transit).
     const altered = await call(handler, 'ingestEvents', {
       rawBody: body.replace('x', 'y'),
-      headers: { 'content-type': STRUCTURED, ...signatureHeaders(LDS_SECRET, body) },
+      headers: { 'content-type': STRUCTURED, ...webhookHeaders(LDS_SECRET, randomUUID(), body) },
     });
     expect(altered.status).toBe(401);
     await nothingPublished();
@@ -441,7 +457,7 @@ describe('POST /v1/events: key rotation', () => {
       const body = JSON.stringify(event);
       return call(coldHandler, 'ingestEvents', {
         rawBody: body,
-        headers: { 'content-type': STRUCTURED, ...signatureHeaders(secret, body), ...extra },
+        headers: { 'content-type': STRUCTURED, ...webhookHeaders(secret, randomUUID(), body), ...extra },
       });
     };
     // Cache warm with the old document.
@@ -460,6 +476,112 @@ describe('POST /v1/events: key rotation', () => {
     // A wrong secret does not make it read the secret again within the rate limit.
     expect((await postCold(ldsEvent('paused', 'rot-2'), 'not-a-configured-secret-0123')).status).toBe(401);
     expect(sm.commandCalls(GetSecretValueCommand).length).toBe(readsBefore + 1);
+  });
+});
+
+describe('POST /v1/events: Standard Webhooks signatures (replay window, rotation, the old form only where configured)', () => {
+  /** A handler over a fixed partner document (the registry itself is tested above). */
+  const handlerFor = (document: string) =>
+    eventsHandler(() => ({
+      ...deps,
+      partners: new StaticPartnerRegistry(parsePartnersDocument(JSON.parse(document), 'test')),
+    }));
+  const send = (h: ReturnType<typeof eventsHandler>, body: string, headers: Record<string, string>) =>
+    call(h, 'ingestEvents', { rawBody: body, headers: { 'content-type': STRUCTURED, ...headers } });
+  const MINUTE = 60_000;
+
+  it('a signature older or newer than 5 minutes is refused as a replay / clock skew; within it, accepted', async () => {
+    await sessionAt(world, 'sw-1', 'RUNNING');
+    const h = handlerFor(partnersDocument([LDS_SECRET]));
+    const body = JSON.stringify(ldsEvent('paused', 'sw-1'));
+    const signedAt = (offsetMs: number) =>
+      webhookHeaders(LDS_SECRET, randomUUID(), body, new Date(Date.now() + offsetMs));
+    const before = bus.published.length;
+    for (const offset of [-6 * MINUTE, -60 * MINUTE, 6 * MINUTE]) {
+      const res = await send(h, body, signedAt(offset));
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toBe('application/problem+json');
+      expect(res.body.detail).toMatch(
+        offset < 0 ? /in the past.*300 s either way/ : /in the future.*300 s either way/,
+      );
+    }
+    // A captured request replayed later fails the same way: the timestamp is inside the signature.
+    const captured = signedAt(-6 * MINUTE);
+    expect(
+      (await send(h, body, { ...captured, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)) }))
+        .status,
+    ).toBe(401);
+    await bus.idle();
+    expect(bus.published.length).toBe(before);
+    for (const offset of [-4 * MINUTE, 0, 4 * MINUTE])
+      expect((await send(h, body, signedAt(offset))).status).toBe(202);
+  });
+
+  it('the window is per partner (toleranceSeconds)', async () => {
+    await sessionAt(world, 'sw-2', 'COLLECTING');
+    const h = handlerFor(partnersDocument([LDS_SECRET], { toleranceSeconds: 30 }));
+    const body = JSON.stringify(gradingFailed('sw-2'));
+    const at = (offsetMs: number) =>
+      webhookHeaders(GRADING_SECRET, randomUUID(), body, new Date(Date.now() + offsetMs));
+    expect((await send(h, body, at(-MINUTE))).status).toBe(401);
+    expect((await send(h, body, at(-10_000))).status).toBe(202);
+    // LDS keeps the default: a minute-old signature is fine.
+    const lds = JSON.stringify(ldsEvent('paused', 'sw-2'));
+    expect(
+      (await send(h, lds, webhookHeaders(LDS_SECRET, randomUUID(), lds, new Date(Date.now() - MINUTE))))
+        .status,
+    ).toBe(202);
+  });
+
+  it('key rotation: the current and the previous secret verify, and so does a header carrying both signatures', async () => {
+    await sessionAt(world, 'sw-3', 'RUNNING');
+    const h = handlerFor(partnersDocument([LDS_NEXT, LDS_SECRET]));
+    const body = JSON.stringify(ldsEvent('paused', 'sw-3'));
+    const id = randomUUID();
+    const now = new Date();
+    const next = webhookHeaders(LDS_NEXT, id, body, now);
+    const old = webhookHeaders(LDS_SECRET, id, body, now);
+    expect((await send(h, body, next)).status).toBe(202);
+    expect((await send(h, body, old)).status).toBe(202);
+    const both = `${old['webhook-signature']} ${next['webhook-signature']}`;
+    expect((await send(h, body, { ...next, 'webhook-signature': both })).status).toBe(202);
+    // Once the old secret is removed it no longer verifies.
+    const after = handlerFor(partnersDocument([LDS_NEXT]));
+    expect((await send(after, body, old)).status).toBe(401);
+  });
+
+  it('missing or malformed Standard Webhooks headers are a 401 naming them', async () => {
+    const h = handlerFor(partnersDocument([LDS_SECRET]));
+    const body = JSON.stringify(ldsEvent('paused', 'x'));
+    const good = webhookHeaders(LDS_SECRET, randomUUID(), body);
+    const cases: Array<Record<string, string>> = [
+      { 'webhook-signature': good['webhook-signature']! },
+      { ...good, 'webhook-timestamp': 'yesterday' },
+      { ...good, 'webhook-signature': 'v2,abc' },
+      { ...good, 'webhook-id': '' },
+    ];
+    for (const headers of cases) {
+      const res = await send(h, body, headers);
+      expect(res.status).toBe(401);
+      expect(res.body.detail).toMatch(/webhook-id.*webhook-timestamp.*webhook-signature/);
+    }
+  });
+
+  it('the old x-lcm-signature form: refused by default, accepted from a partner configured with legacySignature', async () => {
+    await sessionAt(world, 'sw-4', 'COLLECTING');
+    const body = JSON.stringify(gradingFailed('sw-4'));
+    const strict = await send(
+      handlerFor(partnersDocument([LDS_SECRET])),
+      body,
+      signatureHeaders(GRADING_SECRET, body),
+    );
+    expect(strict.status).toBe(401);
+    expect(strict.body.detail).toMatch(/Partner grading must sign with the Standard Webhooks headers/);
+    const legacy = handlerFor(partnersDocument([LDS_SECRET], { legacySignature: true }));
+    expect((await send(legacy, body, signatureHeaders(GRADING_SECRET, body))).status).toBe(202);
+    // Only that partner: LDS, not configured for it, is still refused.
+    const lds = JSON.stringify(ldsEvent('paused', 'sw-4'));
+    expect((await send(legacy, lds, signatureHeaders(LDS_SECRET, lds))).status).toBe(401);
   });
 });
 
@@ -489,7 +611,7 @@ describe('POST /v1/events: the bus refuses', () => {
       const body = JSON.stringify(ldsEvent('paused', 'x'));
       const res = await call(h, 'ingestEvents', {
         rawBody: body,
-        headers: { 'content-type': STRUCTURED, ...signatureHeaders(LDS_SECRET, body) },
+        headers: { 'content-type': STRUCTURED, ...webhookHeaders(LDS_SECRET, randomUUID(), body) },
       });
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('1');
@@ -501,7 +623,7 @@ describe('POST /v1/events: the bus refuses', () => {
       const body = JSON.stringify(ldsEvent('paused', 'x'));
       const res = await call(h, 'ingestEvents', {
         rawBody: body,
-        headers: { 'content-type': STRUCTURED, ...signatureHeaders(LDS_SECRET, body) },
+        headers: { 'content-type': STRUCTURED, ...webhookHeaders(LDS_SECRET, randomUUID(), body) },
       });
       expect(res.status).toBe(502);
     });

@@ -55,7 +55,6 @@ describe('outbox metrics on DynamoDB Local', () => {
     let flakyFailures = 2;
     let invocations = 0;
     const deps: OutboxDeps = {
-      loginUrlOf: async () => undefined,
       publisher: {
         async publish(events) {
           const flaky = events.find((e) => e.id === 'sessions/m-flaky/v1/created');

@@ -113,7 +113,7 @@ describe('outbox: the real handler module, configured by the environment', () =>
     expect(published()).toHaveLength(1);
   });
 
-  it('status changes → status-changed; READY → ready with the login URL from the UserSession', async () => {
+  it('status changes → status-changed; READY → ready, without the login URL the UserSession holds', async () => {
     await stores.sessions.create(newSession({ id: 'o-2', reservationId: 'r-o-2' }));
     await stores.sessions.transition('o-2', 'PENDING', 'SCHEDULED', 'test');
     await stores.sessions.transition('o-2', 'SCHEDULED', 'INSTANTIATING', 'test');
@@ -141,10 +141,10 @@ describe('outbox: the real handler module, configured by the environment', () =>
       ['SCHEDULED', 'INSTANTIATING'],
       ['INSTANTIATING', 'READY'],
     ]);
-    expect(mine[4]!.detail.data).toMatchObject({
-      sessionId: 'o-2',
-      loginUrl: 'https://lds.example.com/login/lds-o-2',
-    });
+    expect(mine[4]!.detail.data).toMatchObject({ sessionId: 'o-2' });
+    // Least privilege: the URL that logs the learner in never goes onto the bus.
+    expect(mine[4]!.detail.data).not.toHaveProperty('loginUrl');
+    expect(JSON.stringify(published())).not.toContain('https://lds.example.com/login/lds-o-2');
   });
 
   it('workers and scores too; items the outbox does not map never reach it', async () => {
@@ -211,7 +211,6 @@ describe('outbox: partial batch failures, order and retries (stream poller as La
     let flakyFailures = 2;
     const attempts = new Map<string, number>();
     const deps: OutboxDeps = {
-      loginUrlOf: async () => undefined,
       publisher: {
         async publish(events) {
           for (const e of events) attempts.set(e.id, (attempts.get(e.id) ?? 0) + 1);

@@ -76,7 +76,7 @@ describe('the document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components?.securitySchemes).toEqual({
       [SECURITY_SCHEME]: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
-      [PARTNER_SCHEME]: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-lcm-signature' }),
+      [PARTNER_SCHEME]: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'webhook-signature' }),
     });
   });
 

@@ -1,4 +1,10 @@
-import { type IngestDeps, ingestEvents, type PartnerConfig, signatureHeaders } from '@lcm/shared/events';
+import {
+  type IngestDeps,
+  ingestEvents,
+  type PartnerConfig,
+  signatureHeaders,
+  webhookHeaders,
+} from '@lcm/shared/events';
 import { publishMetrics } from '@lcm/shared/platform';
 import { describe, expect, it } from 'vitest';
 import { captureEmf, type EmfPoint, metricsStageForTests } from '../../support/emf.ts';
@@ -37,7 +43,7 @@ const deps: IngestDeps = {
 async function post(body: unknown, secret = SECRET, contentType = 'application/cloudevents-batch+json') {
   const raw = new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body));
   return ingestEvents(deps, {
-    headers: { 'content-type': contentType, ...signatureHeaders(secret, raw) },
+    headers: { 'content-type': contentType, ...webhookHeaders(secret, 'msg-1', raw) },
     body: raw,
   });
 }
@@ -108,6 +114,51 @@ describe('inbound event metrics (events/ingest.ts)', () => {
         stage: 'test',
         partner: 'unknown',
         reason: 'SIGNATURE',
+      },
+    ]);
+  });
+
+  it('signature rejections by their precise reason: TIMESTAMP (replay window) and LEGACY_SIGNATURE name the partner', async () => {
+    const raw = new TextEncoder().encode(JSON.stringify([event()]));
+    const batch = 'application/cloudevents-batch+json';
+    const points = await captureEmf(async () => {
+      // Signed 10 minutes ago and 10 minutes ahead: outside the default 5-minute window.
+      for (const offset of [-600_000, 600_000]) {
+        await expect(
+          ingestEvents(deps, {
+            headers: {
+              'content-type': batch,
+              ...webhookHeaders(SECRET, 'm', raw, new Date(Date.now() + offset)),
+            },
+            body: raw,
+          }),
+        ).rejects.toMatchObject({ status: 401, reason: 'TIMESTAMP' });
+      }
+      // The old header from a partner not configured for it.
+      await expect(
+        ingestEvents(deps, {
+          headers: { 'content-type': batch, ...signatureHeaders(SECRET, raw) },
+          body: raw,
+        }),
+      ).rejects.toMatchObject({ status: 401, reason: 'LEGACY_SIGNATURE' });
+      publishMetrics();
+    });
+    expect(summary(points).sort((a, b) => String(a.reason).localeCompare(String(b.reason)))).toEqual([
+      {
+        name: 'InboundEventsRejected',
+        values: [1],
+        service: 'lcm',
+        stage: 'test',
+        partner: 'lds',
+        reason: 'LEGACY_SIGNATURE',
+      },
+      {
+        name: 'InboundEventsRejected',
+        values: [1, 1],
+        service: 'lcm',
+        stage: 'test',
+        partner: 'lds',
+        reason: 'TIMESTAMP',
       },
     ]);
   });

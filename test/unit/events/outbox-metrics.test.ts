@@ -212,7 +212,6 @@ describe('the outbox record handler records a change’s metrics only once its e
           if (fail) throw new Error('bus down');
         },
       },
-      loginUrlOf: async () => undefined,
       clock: () => new Date('2030-01-01T08:00:02.500Z'),
     });
     await handle(record(insert(session()), '1'));

@@ -8,7 +8,6 @@ import {
   OUTBOUND_EVENT_TYPES,
   OUTBOX_STREAM_FILTER,
   outboxEventsFor,
-  withLoginUrls,
 } from '@lcm/shared/events';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
@@ -97,7 +96,7 @@ describe('outboxEventsFor: sessions', () => {
     expect(outboxEventsFor(modify(session(), session({ pendingWait: undefined, version: 2 })))).toEqual([]);
   });
 
-  it('MODIFY → READY: status-changed and session.ready, whose login URL the publisher fills in', async () => {
+  it('MODIFY → READY: status-changed and session.ready, which carries no login URL (least privilege)', () => {
     const events = outboxEventsFor(
       modify(
         session({ status: 'INSTANTIATING', version: 4 }),
@@ -108,17 +107,9 @@ describe('outboxEventsFor: sessions', () => {
       [OUTBOUND_EVENT_TYPES.sessionStatusChanged, 'sessions/s-1/v5/status-changed'],
       [OUTBOUND_EVENT_TYPES.sessionReady, 'sessions/s-1/v5/ready'],
     ]);
-    expect(events[1]?.data).toMatchObject({ sessionId: 's-1', workerId: 'w-1', loginUrl: null });
-
-    const looked: string[] = [];
-    const filled = await withLoginUrls(events, async (id) => {
-      looked.push(id);
-      return 'https://lds.example.com/login/abc';
-    });
-    expect(looked).toEqual(['s-1']);
-    expect(filled[0]).toBe(events[0]);
-    expect(filled[1]?.data).toMatchObject({ loginUrl: 'https://lds.example.com/login/abc' });
-    expect(filled[1]?.id).toBe(events[1]?.id);
+    expect(events[1]?.data).toMatchObject({ sessionId: 's-1', workerId: 'w-1' });
+    expect(Object.keys(events[1]?.data as object)).not.toContain('loginUrl');
+    expect(JSON.stringify(events)).not.toMatch(/login/i);
   });
 
   it('REMOVE and unrelated entities → nothing', () => {

@@ -4,13 +4,7 @@ import {
   scoreEvidence,
   startGradingSimulator,
 } from '@lcm/sandbox/simulators/grading';
-import {
-  INBOUND_EVENT_TYPES,
-  parseInboundEvent,
-  SIGNATURE_HEADER,
-  scoreReportFromEvent,
-  verifySignature,
-} from '@lcm/shared/events';
+import { INBOUND_EVENT_TYPES, parseInboundEvent, scoreReportFromEvent } from '@lcm/shared/events';
 import type { IntegrationError } from '@lcm/shared/platform';
 import {
   DEFAULT_GRADING_WIRE,
@@ -21,7 +15,7 @@ import {
   staticApiKey,
 } from '@lcm/shared/platform';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EventReceiver, headerOf, rejectionOf, startEventReceiver } from './support.ts';
+import { delivered, type EventReceiver, rejectionOf, startEventReceiver } from './support.ts';
 
 const API_KEY = 'grading-test-key';
 const CURRENT = 'grading-secret-current-0001';
@@ -89,10 +83,7 @@ describe('GradingClient and the Grading Engine simulator', () => {
 
     const [ev] = await receiver.waitFor(1);
     // Receivers hold current + previous during a rotation: either matches.
-    expect(verifySignature(ev!.raw, headerOf(ev!.headers, SIGNATURE_HEADER), [PREVIOUS, CURRENT])).toEqual({
-      ok: true,
-      secretIndex: 1,
-    });
+    expect(delivered(ev!, [PREVIOUS, CURRENT])).toMatchObject({ ok: true, secretIndex: 1 });
     const parsed = parseInboundEvent(ev!.body);
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
     expect(parsed.event).toMatchObject({
@@ -134,7 +125,7 @@ describe('GradingClient and the Grading Engine simulator', () => {
       evidenceUri: 's3://evidence/s-2/manifest.json',
     });
     const [ev] = await receiver.waitFor(1);
-    expect(verifySignature(ev!.raw, headerOf(ev!.headers, SIGNATURE_HEADER), [CURRENT]).ok).toBe(true);
+    expect(delivered(ev!, [CURRENT]).ok).toBe(true);
     const parsed = parseInboundEvent(ev!.body);
     expect(parsed).toMatchObject({
       ok: true,

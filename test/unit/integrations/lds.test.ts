@@ -10,8 +10,7 @@ import {
   type InboundCloudEvent,
   KEY_ID_HEADER,
   parseInboundEvent,
-  SIGNATURE_HEADER,
-  verifySignature,
+  WEBHOOK_ID_HEADER,
 } from '@lcm/shared/events';
 import type { IntegrationError } from '@lcm/shared/platform';
 import {
@@ -24,6 +23,7 @@ import {
 import { HTTP } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  delivered,
   type EventReceiver,
   headerOf,
   type ReceivedEvent,
@@ -50,8 +50,8 @@ const input = (lcmSessionId: string) => ({
 /** Checks a received event the way LCM's ingest will: signature over the raw body, then schema. */
 function verified(ev: ReceivedEvent, secrets = [SECRET]): InboundCloudEvent {
   expect(headerOf(ev.headers, 'content-type')).toBe(CLOUDEVENTS_CONTENT_TYPE);
-  const check = verifySignature(ev.raw, headerOf(ev.headers, SIGNATURE_HEADER), secrets);
-  expect(check).toEqual({ ok: true, secretIndex: 0 });
+  const check = delivered(ev, secrets);
+  expect(check).toMatchObject({ ok: true, secretIndex: 0 });
   const parsed = parseInboundEvent(ev.body);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   // The CloudEvents SDK reads it as a structured-mode event, too.
@@ -253,7 +253,9 @@ describe('LDS simulator events', () => {
         subject: id,
         data: { ldsSessionId: id, lcmSessionId: 's-auto', at: expect.any(String) },
       });
-      expect(headerOf(running!.headers, KEY_ID_HEADER)).toBe('k-2026');
+      // Standard Webhooks: the message id is the event id (no key id: every active secret is tried).
+      expect(headerOf(running!.headers, WEBHOOK_ID_HEADER)).toBe(r.id);
+      expect(headerOf(running!.headers, KEY_ID_HEADER)).toBeUndefined();
       const e = verified(ended!);
       expect(e.type).toBe(INBOUND_EVENT_TYPES.ldsSessionEnded);
       expect(e.id).not.toBe(r.id);
@@ -288,11 +290,7 @@ describe('LDS simulator events', () => {
         INBOUND_EVENT_TYPES.ldsSessionUserFinished,
       ]);
       // Verified against other secrets only: rejected.
-      expect(
-        verifySignature(events[0]!.raw, headerOf(events[0]!.headers, SIGNATURE_HEADER), [
-          'another-secret-abcdef',
-        ]),
-      ).toEqual({
+      expect(delivered(events[0]!, ['another-secret-abcdef'])).toEqual({
         ok: false,
         reason: 'MISMATCH',
       });

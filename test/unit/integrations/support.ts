@@ -1,5 +1,11 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  verifyWebhook,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from '@lcm/shared/events';
 
 /** One request the receiver got, with the raw body exactly as sent. */
 export interface ReceivedEvent {
@@ -89,3 +95,15 @@ export const headerOf = (h: IncomingMessage['headers'], name: string): string | 
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
+
+/** Verifies a delivered event's Standard Webhooks signature the way LCM's ingest does. */
+export const delivered = (ev: ReceivedEvent, secrets: readonly string[]) =>
+  verifyWebhook(
+    ev.raw,
+    {
+      id: headerOf(ev.headers, WEBHOOK_ID_HEADER),
+      timestamp: headerOf(ev.headers, WEBHOOK_TIMESTAMP_HEADER),
+      signature: headerOf(ev.headers, WEBHOOK_SIGNATURE_HEADER),
+    },
+    secrets,
+  );

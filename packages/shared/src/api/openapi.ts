@@ -68,12 +68,8 @@ function nameEntitySchemas(): void {
 
 /** Bodies of operations the catalogue gives no response schema (the health group is ours). */
 const HealthSchema = z
-  .object({
-    status: z.literal('ok'),
-    table: z.object({ name: z.string(), reachable: z.boolean(), status: z.string().optional() }),
-    time: z.string().meta({ format: 'date-time' }),
-  })
-  .meta({ id: 'Health' });
+  .object({ status: z.literal('ok') })
+  .meta({ id: 'Health', description: 'Healthy (from a check cached up to 30 s; a 503 problem when not).' });
 
 const UNDOCUMENTED_OBJECT = { type: 'object' as const, description: 'A JSON object.' };
 const OPENAPI_OBJECT = { type: 'object' as const, description: 'An OpenAPI 3.1 document (this one).' };
@@ -268,10 +264,13 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
   registry.registerComponent('securitySchemes', PARTNER_SCHEME, {
     type: 'apiKey',
     in: 'header',
-    name: 'x-lcm-signature',
+    name: 'webhook-signature',
     description:
-      'Partner CloudEvents only: `sha256=<hex HMAC-SHA256 of the raw request body>` with one of the ' +
-      "partner's secrets; `x-lcm-partner` may name the partner and `x-lcm-key-id` the secret.",
+      'Partner CloudEvents only, Standard Webhooks: `webhook-signature: v1,<base64 HMAC-SHA256 of ' +
+      '"<webhook-id>.<webhook-timestamp>.<raw body>">` with one of the partner\'s secrets, sent with ' +
+      "`webhook-id` and `webhook-timestamp` (unix seconds, within 5 minutes of LCM's clock unless the " +
+      'partner is configured otherwise); `x-lcm-partner` may name the partner. The old `x-lcm-signature` ' +
+      'is accepted only from partners configured for it.',
   });
   registerErrorResponses(registry);
   registry.registerComponent('parameters', 'IdempotencyKey', {

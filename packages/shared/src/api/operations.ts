@@ -616,7 +616,7 @@ export const OPERATIONS = [
     group: 'events',
     permission: null,
     summary:
-      'Partner CloudEvents (HTTP binding: structured, binary or batch), signed with x-lcm-signature; published to the event bus',
+      'Partner CloudEvents (HTTP binding: structured, binary or batch), signed (Standard Webhooks); published to the event bus',
     response: z.object({
       accepted: z.number().int().nonnegative(),
       events: z.array(z.object({ id: z.string(), source: z.string(), type: z.string() })),

@@ -3,6 +3,7 @@ import { DefinitionFilterSchema, DefinitionUpdateSchema, NewDefinitionSchema } f
 import {
   callerFields,
   Id,
+  plainText,
   StateTransitionSchema,
   WorkerStatusSchema,
   WorkerTemplateSchema,
@@ -28,7 +29,7 @@ import {
 /** A page of a listing; the API allows at most 100 items a page (the stores take up to 1,000). */
 const Limit = z.coerce.number().int().min(1).max(100).default(25);
 /** The opaque cursor of the previous page (a store's LastEvaluatedKey, base64url JSON). */
-const Cursor = z.string().max(2048).optional();
+const Cursor = plainText(z.string().max(2048)).optional();
 /** Why, as recorded in the entity's history entry (worker) or terminationReason (session). */
 const Reason = z.object({ reason: StateTransitionSchema(z.string()).shape.reason }).strict();
 

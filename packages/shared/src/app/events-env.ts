@@ -1,6 +1,5 @@
 import type { IngestDeps, OutboxDeps } from '../events/index.ts';
 import { eventPublisherFromEnv, partnerRegistryFromEnv } from '../events/index.ts';
-import { NotFoundError } from '../kernel/index.ts';
 import { cachedDeps, createWorkflowEngine, lazy, logger } from '../platform/index.ts';
 import type { InboundDeps } from '../sessions/index.ts';
 import { INGEST_ENV, OUTBOX_ENV, RULE_TARGET_ENV, sessionEngineEnv } from './env.ts';
@@ -24,22 +23,13 @@ export const inboundDeps = /* @__PURE__ */ cachedDeps('rule-target', RULE_TARGET
   });
 });
 
-/** The outbox publisher: the bus (EVENT_BUS_NAME) and the sessions' login URLs. */
-export const outboxDeps = /* @__PURE__ */ cachedDeps('stream-consumer', OUTBOX_ENV, (env) => {
-  const stores = tableStores(env.TABLE_NAME);
-  return lazy<OutboxDeps>({
+/** The outbox publisher: the bus (EVENT_BUS_NAME); it reads nothing from the table. */
+export const outboxDeps = /* @__PURE__ */ cachedDeps('stream-consumer', OUTBOX_ENV, (env) =>
+  lazy<OutboxDeps>({
     publisher: () => eventPublisherFromEnv(env),
-    loginUrlOf: () => async (sessionId: string) => {
-      try {
-        return (await stores().sessions.get(sessionId)).userSession?.loginUrl;
-      } catch (e) {
-        if (e instanceof NotFoundError) return undefined;
-        throw e;
-      }
-    },
     log: () => logger,
-  });
-});
+  }),
+);
 
 /** Partners' CloudEvents onto the bus: the partner registry and the publisher. */
 export const ingestDeps = /* @__PURE__ */ cachedDeps('api', INGEST_ENV, (env) =>

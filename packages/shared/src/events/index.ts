@@ -13,3 +13,4 @@ export * from './schemas.ts';
 export * from './signature.ts';
 export * from './streams.ts';
 export * from './triggers.ts';
+export * from './webhooks.ts';

@@ -5,16 +5,25 @@ import { type PartnerConfig, type PartnerRegistry, partnerAllows } from './partn
 import { type EventPublisher, PublishError } from './publisher.ts';
 import { CloudEventEnvelopeSchema, type InboundCloudEvent, parseInboundEvent } from './schemas.ts';
 import { headerValue, KEY_ID_HEADER, SIGNATURE_HEADER, verifySignature } from './signature.ts';
+import {
+  DEFAULT_TIMESTAMP_TOLERANCE_SECONDS,
+  verifyWebhook,
+  WEBHOOK_ID_HEADER,
+  WEBHOOK_SIGNATURE_HEADER,
+  WEBHOOK_TIMESTAMP_HEADER,
+} from './webhooks.ts';
 
 /**
  * `POST /v1/events` (DESIGN §7): partners push CloudEvents over the HTTP binding (structured,
  * binary or batch mode). In order, and nothing reaches the bus unless every step passes:
  *
- * 1. Authenticate (401): `x-lcm-signature: sha256=<hex HMAC-SHA256 of the raw body>` must verify
- *    with an active secret of a partner. The partner is the one named by the optional
- *    `x-lcm-partner` header, else the partner whose secret verifies the signature (every
- *    partner's secrets are tried; secrets are per partner, so the match identifies it).
- *    `x-lcm-key-id` may name the secret used (key rotation, see partners.ts).
+ * 1. Authenticate (401): a Standard Webhooks signature (`webhook-id`, `webhook-timestamp`,
+ *    `webhook-signature`, webhooks.ts) must verify with an active secret of a partner, and its
+ *    timestamp be within that partner's window (default 5 minutes either way; else reason
+ *    TIMESTAMP). The partner is the one named by the optional `x-lcm-partner` header, else the
+ *    partner whose secret verifies (secrets are per partner, so the match identifies it). The old
+ *    `x-lcm-signature: sha256=<hex>` form (no timestamp) verifies only for a partner configured
+ *    with `legacySignature: true`; from any other partner it is refused (reason LEGACY_SIGNATURE).
  * 2. Parse the binding (400): the request must be a CloudEvents message.
  * 3. Envelope (400): each event is a valid CloudEvents 1.0 envelope (field paths in `errors`).
  * 4. Allow-list (403): each event's `source` (and type prefix, when configured) must be allowed
@@ -28,8 +37,9 @@ import { headerValue, KEY_ID_HEADER, SIGNATURE_HEADER, verifySignature } from '.
  *
  * Metrics (platform/runtime/metric-names.ts): `InboundEventsAccepted` {partner} counts the events
  * published; `InboundEventsRejected` {partner, reason} the events of a refused request (1 when
- * the body is not even a CloudEvents message), reason the step that refused it (INGEST_REJECTIONS);
- * the partner is `unknown` until the signature identified one.
+ * the body is not even a CloudEvents message), reason the step that refused it (INGEST_REJECTIONS;
+ * step 1 more precisely: SIGNATURE, TIMESTAMP or LEGACY_SIGNATURE); the partner is `unknown`
+ * until the signature identified one (TIMESTAMP and LEGACY_SIGNATURE name it).
  */
 
 /** Why a request was refused, by the step that refused it. */
@@ -48,6 +58,8 @@ export const PARTNER_HEADER = 'x-lcm-partner';
 export interface IngestDeps {
   partners: PartnerRegistry;
   publisher: EventPublisher;
+  /** Milliseconds since the epoch, for the signature's replay window (tests); default the system clock. */
+  nowMs?: () => number;
   log?: (message: string, extra: Record<string, unknown>) => void;
 }
 
@@ -64,40 +76,116 @@ export interface IngestResult {
   events: Array<{ id: string; source: string; type: string }>;
 }
 
-const unauthorized = (detail: string) =>
-  new HttpError(401, detail, {
-    title: 'Unauthorized',
-    headers: { 'www-authenticate': `HMAC-SHA256 header="${SIGNATURE_HEADER}"` },
-  });
+/** Why authentication refused a request, for InboundEventsRejected {reason}. */
+export type SignatureRejection = 'SIGNATURE' | 'TIMESTAMP' | 'LEGACY_SIGNATURE';
 
-/** The partner whose secret verifies the signature, or a 401. */
+/** A 401 of step 1, with the precise rejection reason and the partner when one was identified. */
+export class PartnerAuthError extends HttpError {
+  constructor(
+    detail: string,
+    readonly reason: SignatureRejection = 'SIGNATURE',
+    readonly partner?: string,
+  ) {
+    super(401, detail, {
+      title: 'Unauthorized',
+      headers: {
+        'www-authenticate': `Standard-Webhooks headers="${WEBHOOK_ID_HEADER} ${WEBHOOK_TIMESTAMP_HEADER} ${WEBHOOK_SIGNATURE_HEADER}"`,
+      },
+    });
+  }
+}
+
+/** Options of authentication: the clock (tests). */
+export interface AuthenticateOptions {
+  nowMs?: () => number;
+}
+
+/**
+ * The partner whose secret verifies the request's signature, or a 401 (PartnerAuthError):
+ * Standard Webhooks headers when present, else the legacy `x-lcm-signature` for the partners
+ * configured for it. Every candidate partner is checked (no early exit) so timing does not tell
+ * which one matched; a signature matching none re-reads the registry once (rate-limited), as a
+ * secret stored moments ago (rotation) may not be in the cache yet.
+ */
 export async function authenticatePartner(
   registry: PartnerRegistry,
   headers: HeaderMap,
   body: Uint8Array,
+  opts: AuthenticateOptions = {},
 ): Promise<PartnerConfig> {
-  const signature = headerValue(headers, SIGNATURE_HEADER);
-  if (!signature) throw unauthorized(`The ${SIGNATURE_HEADER} header is required.`);
   const named = headerValue(headers, PARTNER_HEADER)?.trim();
-  const keyId = headerValue(headers, KEY_ID_HEADER)?.trim() || undefined;
-
-  const attempt = (partners: readonly PartnerConfig[]) => {
-    const candidates = named ? partners.filter((p) => p.id === named) : partners;
-    // Every candidate is checked (no early exit) so timing does not tell which partner matched.
-    const results = candidates.map((p) => ({ p, r: verifySignature(body, signature, p.secrets, keyId) }));
-    const malformed = results.some((x) => !x.r.ok && x.r.reason === 'MALFORMED');
-    const matched = results.filter((x) => x.r.ok).map((x) => x.p);
-    return { matched, malformed };
+  const candidatesOf = (partners: readonly PartnerConfig[]) =>
+    named ? partners.filter((p) => p.id === named) : partners;
+  const withRefresh = async <T extends { matched: unknown[]; malformed: boolean }>(
+    attempt: (partners: readonly PartnerConfig[]) => T,
+  ): Promise<T> => {
+    const first = attempt(candidatesOf(await registry.partners()));
+    if (first.matched.length > 0 || first.malformed) return first;
+    return attempt(candidatesOf(await registry.partners({ forceRefresh: true })));
   };
 
-  let outcome = attempt(await registry.partners());
-  if (outcome.matched.length === 0 && !outcome.malformed) {
-    // A secret stored moments ago (rotation) is not in the cache yet: re-read once (rate-limited).
-    outcome = attempt(await registry.partners({ forceRefresh: true }));
+  const webhook = {
+    id: headerValue(headers, WEBHOOK_ID_HEADER),
+    timestamp: headerValue(headers, WEBHOOK_TIMESTAMP_HEADER),
+    signature: headerValue(headers, WEBHOOK_SIGNATURE_HEADER),
+  };
+  if (webhook.signature !== undefined || webhook.id !== undefined || webhook.timestamp !== undefined) {
+    const nowMs = opts.nowMs?.() ?? Date.now();
+    const outcome = await withRefresh((partners) => {
+      const results = partners.map((p) => ({
+        p,
+        r: verifyWebhook(body, webhook, p.secrets, { nowMs, toleranceSeconds: p.toleranceSeconds }),
+      }));
+      return {
+        malformed: results.some((x) => !x.r.ok && (x.r.reason === 'MALFORMED' || x.r.reason === 'MISSING')),
+        matched: results.filter((x) => x.r.ok || x.r.reason === 'TIMESTAMP'),
+      };
+    });
+    if (outcome.malformed) {
+      throw new PartnerAuthError(
+        `Sign with all three Standard Webhooks headers: ${WEBHOOK_ID_HEADER}, ${WEBHOOK_TIMESTAMP_HEADER} (integer seconds) and ${WEBHOOK_SIGNATURE_HEADER} (v1,<base64>).`,
+      );
+    }
+    const [match] = outcome.matched;
+    if (!match) throw new PartnerAuthError('The signature does not verify.');
+    if (!match.r.ok && match.r.reason === 'TIMESTAMP') {
+      const tolerance = match.p.toleranceSeconds ?? DEFAULT_TIMESTAMP_TOLERANCE_SECONDS;
+      const skew = match.r.skewSeconds;
+      throw new PartnerAuthError(
+        `The ${WEBHOOK_TIMESTAMP_HEADER} is ${Math.abs(skew)} s ${skew > 0 ? 'in the past' : 'in the future'}; ` +
+          `LCM accepts ${tolerance} s either way (a replay, or the sender's clock is off).`,
+        'TIMESTAMP',
+        match.p.id,
+      );
+    }
+    return match.p;
   }
-  if (outcome.malformed) throw unauthorized(`The ${SIGNATURE_HEADER} header must be sha256=<64 hex digits>.`);
+
+  const signature = headerValue(headers, SIGNATURE_HEADER);
+  if (!signature) {
+    throw new PartnerAuthError(
+      `Sign the request with the Standard Webhooks headers ${WEBHOOK_ID_HEADER}, ${WEBHOOK_TIMESTAMP_HEADER} and ${WEBHOOK_SIGNATURE_HEADER}.`,
+    );
+  }
+  const keyId = headerValue(headers, KEY_ID_HEADER)?.trim() || undefined;
+  const outcome = await withRefresh((partners) => {
+    const results = partners.map((p) => ({ p, r: verifySignature(body, signature, p.secrets, keyId) }));
+    return {
+      malformed: results.some((x) => !x.r.ok && x.r.reason === 'MALFORMED'),
+      matched: results.filter((x) => x.r.ok).map((x) => x.p),
+    };
+  });
+  if (outcome.malformed)
+    throw new PartnerAuthError(`The ${SIGNATURE_HEADER} header must be sha256=<64 hex digits>.`);
   const [partner] = outcome.matched;
-  if (!partner) throw unauthorized('The signature does not verify.');
+  if (!partner) throw new PartnerAuthError('The signature does not verify.');
+  if (!partner.legacySignature) {
+    throw new PartnerAuthError(
+      `Partner ${partner.id} must sign with the Standard Webhooks headers (${WEBHOOK_ID_HEADER}, ${WEBHOOK_TIMESTAMP_HEADER}, ${WEBHOOK_SIGNATURE_HEADER}); ${SIGNATURE_HEADER} is accepted only from partners configured with legacySignature.`,
+      'LEGACY_SIGNATURE',
+      partner.id,
+    );
+  }
   return partner;
 }
 
@@ -116,9 +204,10 @@ export async function ingestEvents(deps: IngestDeps, req: IngestRequest): Promis
     recordMetric('inboundAccepted', result.events.length, { partner: result.partner });
     return result;
   } catch (e) {
+    const auth = e instanceof PartnerAuthError ? e : undefined;
     recordMetric('inboundRejected', progress.events ?? 1, {
-      partner: progress.partner ?? 'unknown',
-      reason: INGEST_REJECTIONS[progress.step],
+      partner: progress.partner ?? auth?.partner ?? 'unknown',
+      reason: auth?.reason ?? INGEST_REJECTIONS[progress.step],
     });
     throw e;
   }
@@ -132,7 +221,12 @@ interface IngestProgress {
 }
 
 async function ingest(deps: IngestDeps, req: IngestRequest, progress: IngestProgress): Promise<IngestResult> {
-  const partner = await authenticatePartner(deps.partners, req.headers, req.body);
+  const partner = await authenticatePartner(
+    deps.partners,
+    req.headers,
+    req.body,
+    deps.nowMs ? { nowMs: deps.nowMs } : {},
+  );
   progress.partner = partner.id;
   progress.step = 2;
 

@@ -1,14 +1,14 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { type Log, type MetricPoint, recordMetrics } from '../platform/index.ts';
-import { outboxEventsFor, withLoginUrls } from './outbox.ts';
+import { outboxEventsFor } from './outbox.ts';
 import { metricsFor } from './outbox-metrics.ts';
 import type { EventPublisher } from './publisher.ts';
 import { changeRecordOf } from './streams.ts';
 
 /**
  * The outbox publisher's per-record work (functions/streams/outbox.ts wraps it in Powertools'
- * BatchProcessor): map the stream record to CloudEvents (outbox.ts), add login URLs to
- * session.ready, PutEvents. Records are handled in stream order; once one fails, the rest of the
+ * BatchProcessor): map the stream record to CloudEvents (outbox.ts), PutEvents. It reads nothing
+ * from the table: the events carry only what the record holds (no login URL, see outbox.ts). Records are handled in stream order; once one fails, the rest of the
  * batch is failed too without publishing, so events of one item never overtake each other
  * (Lambda resumes the shard at the first failed record; the deterministic ids make the records
  * published before it harmless to publish again). A record's business metrics (outbox-metrics.ts)
@@ -18,8 +18,6 @@ import { changeRecordOf } from './streams.ts';
 
 export interface OutboxDeps {
   publisher: EventPublisher;
-  /** The login URL on a session's UserSession, if any. */
-  loginUrlOf(sessionId: string): Promise<string | undefined>;
   log?: Log;
   /** Now, for OutboxLagSeconds (tests); default the system clock. */
   clock?: () => Date;
@@ -53,7 +51,7 @@ export function outboxRecordHandler(deps: OutboxDeps): (record: DynamoDBRecord) 
         recordMetrics(metricsFor(change));
         return 0;
       }
-      const complete = await withLoginUrls(events, (id) => deps.loginUrlOf(id));
+      const complete = events;
       await deps.publisher.publish(complete);
       recordMetrics(metricsFor(change));
       recordMetrics(lagPoints(change.approximateCreationTime, complete.length, deps.clock?.() ?? new Date()));

@@ -15,8 +15,8 @@ export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
  *
  *   LabletSession        INSERT                         → session.created
  *                        MODIFY, status changed         → session.status-changed
- *                        MODIFY, status → READY         → + session.ready (loginUrl added by
- *                                                          the publisher from the UserSession)
+ *                        MODIFY, status → READY         → + session.ready (never the login URL:
+ *                                                          the portal reads it through the API)
  *                        MODIFY, failureReason → TEARDOWN_FAILED → session.teardown-failed (what
  *                                                          was left: lab, worker, capacity, ports)
  *   ScoreReport          INSERT / MODIFY, new report    → session.scored
@@ -30,7 +30,10 @@ export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
  * Event ids are deterministic — entity, key and the item's version (or, for items without a
  * version, a hash of the image) plus the event name — so a redelivered record produces the same
  * ids and consumers deduplicate on (source, id). `time` is the change's own timestamp from the
- * image, never "now". Data carries what subscribers need and nothing internal (no task tokens).
+ * image, never "now". Data carries what subscribers need and nothing internal (no task tokens) and
+ * no capability: `session.ready` says the session is ready, not how to log in as its learner (the
+ * login URL logs whoever opens it in, and every subscriber of the bus would see it); the portal
+ * that booked the session reads `userSession.loginUrl` from `GET /v1/sessions/{id}` (api/views.ts).
  */
 
 export type Item = Record<string, unknown>;
@@ -56,7 +59,7 @@ export const OUTBOX_ENTITIES = [
   ENTITY.scalingDecision,
 ] as const;
 
-/** Placeholder the mapper leaves in session.ready until the publisher fills it in. */
+/** The data of session.ready: which session, where and when; no login URL (least privilege). */
 export interface SessionReadyData {
   sessionId: string;
   reservationId: unknown;
@@ -65,8 +68,6 @@ export interface SessionReadyData {
   workerId: unknown;
   timeslot: unknown;
   userId: unknown;
-  /** From the session's UserSession; null when LDS has not given one (yet). */
-  loginUrl: string | null;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -225,7 +226,6 @@ function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
       workerId: s.workerId,
       timeslot: s.timeslot,
       userId: (s.owner as Item | undefined)?.userId,
-      loginUrl: null,
     };
     events.push(
       lcmCloudEvent({
@@ -391,22 +391,4 @@ function scalingEvents(record: ChangeRecord, d: Item): LcmCloudEvent[] {
       }),
     }),
   ];
-}
-
-/**
- * Fills in `loginUrl` of session.ready events from the session's UserSession (the only lookup
- * the publisher makes; the URL lives on the child record, not on the session item).
- */
-export async function withLoginUrls(
-  events: readonly OutboxEvent[],
-  loginUrlOf: (sessionId: string) => Promise<string | undefined>,
-): Promise<OutboxEvent[]> {
-  return Promise.all(
-    events.map(async (e) => {
-      if (e.type !== OUTBOUND_EVENT_TYPES.sessionReady) return e;
-      const data = e.data as SessionReadyData;
-      const loginUrl = (await loginUrlOf(data.sessionId)) ?? null;
-      return { ...e, data: { ...data, loginUrl } };
-    }),
-  );
 }

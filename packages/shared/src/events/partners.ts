@@ -14,13 +14,17 @@ import type { SigningSecret } from './signature.ts';
  *
  *   { "partners": {
  *       "lds":     { "sources": ["https://labs.example.com"], "types": ["io.lablet.lds."],
- *                    "secrets": [{ "keyId": "2026-04", "secret": "..." }, "<previous secret>"] },
+ *                    "secrets": [{ "keyId": "2026-04", "secret": "whsec_..." }, "<previous secret>"],
+ *                    "toleranceSeconds": 300 },
  *       "grading": { "sources": ["urn:lablet:grading"], "types": ["io.lablet.grading."],
- *                    "secrets": ["..."] } } }
+ *                    "secrets": ["..."], "legacySignature": true } } }
+ *
+ * Partners sign in the Standard Webhooks form (webhooks.ts), with a replay window of
+ * `toleranceSeconds` (default 300); `legacySignature: true` also accepts the old `x-lcm-signature`
+ * form from that partner while it migrates (off unless set).
  *
  * Key rotation without a coordinated switch-over: add the new secret to the partner's list
- * (both verify), have the partner sign with it (optionally naming it in `x-lcm-key-id`), then
- * remove the old one. A warm Lambda re-reads the secret every few minutes, and at once (at most
+ * (both verify), have the partner sign with it, then remove the old one. A warm Lambda re-reads the secret every few minutes, and at once (at most
  * every 30 s) when a signature matches none of the cached secrets, so a new secret works within
  * seconds of being stored.
  */
@@ -33,6 +37,13 @@ export interface PartnerConfig {
   readonly types?: readonly string[] | undefined;
   /** Active HMAC secrets, newest first; a signature made with any of them verifies. */
   readonly secrets: readonly SigningSecret[];
+  /**
+   * Also accept the old `x-lcm-signature` form (no timestamp, no replay window) from this partner,
+   * while it moves to Standard Webhooks; false (absent) unless its configuration says so.
+   */
+  readonly legacySignature?: boolean | undefined;
+  /** How far `webhook-timestamp` may be from LCM's clock, either way (default 300 s). */
+  readonly toleranceSeconds?: number | undefined;
 }
 
 export interface PartnerRegistry {
@@ -51,6 +62,8 @@ const PartnerSchema = z.object({
   sources: z.array(z.string().min(1).max(1024)).min(1),
   types: z.array(z.string().min(1).max(256)).min(1).optional(),
   secrets: z.array(SecretSchema).min(1),
+  legacySignature: z.boolean().optional(),
+  toleranceSeconds: z.number().int().min(1).max(3600).optional(),
 });
 
 export const PartnersDocumentSchema = z.object({
@@ -73,6 +86,8 @@ export function parsePartnersDocument(value: unknown, origin: string): PartnerCo
     sources: p.sources,
     ...(p.types ? { types: p.types } : {}),
     secrets: p.secrets,
+    ...(p.legacySignature ? { legacySignature: true } : {}),
+    ...(p.toleranceSeconds !== undefined ? { toleranceSeconds: p.toleranceSeconds } : {}),
   }));
 }
 

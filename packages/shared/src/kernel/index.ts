@@ -4,4 +4,5 @@ export * from './enums.ts';
 export * from './errors.ts';
 export * from './factories.ts';
 export * from './schemas.ts';
+export * from './text.ts';
 export * from './transitions.ts';

@@ -13,19 +13,22 @@ import {
   USER_SESSION_STATUSES,
   WORKER_STATUSES,
 } from './enums.ts';
+import { plainText } from './text.ts';
 
 /**
  * Zod schemas for every entity: the one definition used by persistence (parse on read),
  * the domain (types via z.infer) and the API (request/response validation, OpenAPI).
  */
 
-export const Id = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, . _ : -');
+export const Id = plainText(
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits, . _ : -'),
+);
 export const IsoDateTime = z.iso.datetime({ offset: true });
-export const Name = z.string().trim().min(1).max(128);
+export const Name = plainText(z.string().trim().min(1).max(128));
 
 /** A field schema without its `.default()` / `.optional()` wrapper. */
 type Bare<T> = T extends z.ZodDefault<infer I> ? I : T extends z.ZodOptional<infer I> ? I : T;
@@ -100,8 +103,8 @@ export type PortRange = z.infer<typeof PortRangeSchema>;
 
 /** One named port a definition needs, read from a PATty tag of a CML node. */
 export const PortTemplateEntrySchema = z.object({
-  name: z.string().min(1).max(160),
-  nodeLabel: z.string().min(1).max(128),
+  name: plainText(z.string().min(1).max(160)),
+  nodeLabel: plainText(z.string().min(1).max(128)),
   kind: PortKindSchema,
   /** Port inside the node (tcp/udp forwards) or console line (serial). */
   insidePort: z.number().int().min(0).max(65_535).optional(),
@@ -113,7 +116,7 @@ export const PortTemplateSchema = z.array(PortTemplateEntrySchema).max(500);
 export type PortTemplate = z.infer<typeof PortTemplateSchema>;
 
 /** name → leased outside port. */
-export const PortAllocationsSchema = z.record(z.string().min(1).max(160), PortNumber);
+export const PortAllocationsSchema = z.record(plainText(z.string().min(1).max(160)), PortNumber);
 export type PortAllocations = z.infer<typeof PortAllocationsSchema>;
 
 export const StateTransitionSchema = <S extends z.ZodType<string>>(status: S) =>
@@ -121,8 +124,8 @@ export const StateTransitionSchema = <S extends z.ZodType<string>>(status: S) =>
     from: status,
     to: status,
     at: IsoDateTime,
-    by: z.string().min(1).max(256),
-    reason: z.string().max(2000).optional(),
+    by: plainText(z.string().min(1).max(256)),
+    reason: plainText(z.string().max(2000), { multiline: true }).optional(),
   });
 
 export const WorkerTemplateSchema = z.object({
@@ -131,11 +134,11 @@ export const WorkerTemplateSchema = z.object({
     .min(1)
     .max(64)
     .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
-  description: z.string().max(1000).optional(),
-  instanceType: z.string().min(1).max(64),
+  description: plainText(z.string().max(1000), { multiline: true }).optional(),
+  instanceType: plainText(z.string().min(1).max(64)),
   capacity: CapacitySchema,
-  amiId: z.string().max(64).optional(),
-  amiNamePattern: z.string().max(256).optional(),
+  amiId: plainText(z.string().max(64)).optional(),
+  amiNamePattern: plainText(z.string().max(256)).optional(),
   costPerHourUsd: nonNeg.max(10_000),
   /**
    * USD per hour of a STOPPED worker (its volumes). Absent: the template's storageGb at the default
@@ -186,7 +189,7 @@ export type WorkerMetrics = z.infer<typeof WorkerMetricsSchema>;
 
 export const WorkerSchema = z.object({
   id: Id,
-  templateName: z.string().min(1).max(64),
+  templateName: plainText(z.string().min(1).max(64)),
   ec2InstanceId: z.string().max(64).optional(),
   ipAddress: z.string().max(64).optional(),
   /** Base URL of the CML API (https://<ip>/api/v0 in AWS; a simulator locally). */
@@ -222,12 +225,12 @@ export type Worker = z.infer<typeof WorkerSchema>;
 
 /** A device LDS shows the learner: which node and which named port to reach it. */
 export const DeviceSchema = z.object({
-  name: z.string().min(1).max(128),
-  nodeLabel: z.string().min(1).max(128).optional(),
-  portName: z.string().min(1).max(160).optional(),
+  name: plainText(z.string().min(1).max(128)),
+  nodeLabel: plainText(z.string().min(1).max(128)).optional(),
+  portName: plainText(z.string().min(1).max(160)).optional(),
   protocol: z.enum(['telnet', 'ssh', 'vnc', 'http', 'https', 'rdp', 'tcp', 'udp']).optional(),
-  username: z.string().max(128).optional(),
-  password: z.string().max(128).optional(),
+  username: plainText(z.string().max(128)).optional(),
+  password: plainText(z.string().max(128)).optional(),
 });
 export type Device = z.infer<typeof DeviceSchema>;
 
@@ -242,19 +245,19 @@ export const LabletDefinitionSchema = z.object({
   id: Id,
   version: z.number().int().min(1),
   name: Name,
-  description: z.string().max(4000).optional(),
+  description: plainText(z.string().max(4000), { multiline: true }).optional(),
   status: DefinitionStatusSchema,
-  formQualifiedName: z.string().max(512).optional(),
-  topologyYaml: z.string().max(350_000).optional(),
+  formQualifiedName: plainText(z.string().max(512)).optional(),
+  topologyYaml: plainText(z.string().max(350_000), { multiline: true }).optional(),
   contentHash: z.string().max(128).optional(),
-  contentUri: z.string().max(1024).optional(),
+  contentUri: plainText(z.string().max(1024)).optional(),
   resourceRequirements: ResourceRequirementsSchema,
   licenseAffinity: z.array(LicenseTypeSchema).max(3).default([]),
   podType: PodTypeSchema.default('CML_ON_AWS'),
-  amiRequirement: z.string().max(256).optional(),
+  amiRequirement: plainText(z.string().max(256)).optional(),
   portTemplate: PortTemplateSchema.default([]),
   devices: z.array(DeviceSchema).max(200).default([]),
-  gradingRulesRef: z.string().max(1024).optional(),
+  gradingRulesRef: plainText(z.string().max(1024)).optional(),
   maxDurationMinutes: z
     .number()
     .int()
@@ -263,13 +266,13 @@ export const LabletDefinitionSchema = z.object({
   warmPoolDepth: z.number().int().nonnegative().max(1000).default(0),
   sync: DefinitionSyncSchema.optional(),
   createdAt: IsoDateTime,
-  createdBy: z.string().max(256),
+  createdBy: plainText(z.string().max(256)),
 });
 export type LabletDefinition = z.infer<typeof LabletDefinitionSchema>;
 
 export const OwnerSchema = z.object({
-  userId: z.string().min(1).max(256),
-  username: z.string().max(256).optional(),
+  userId: plainText(z.string().min(1).max(256)),
+  username: plainText(z.string().max(256)).optional(),
   email: z.email().max(320).optional(),
 });
 
@@ -370,7 +373,7 @@ export type ResourceObservation = z.infer<typeof ResourceObservationSchema>;
  */
 export const ObservationRequestSchema = z.object({
   status: z.enum(['PENDING', 'FAILED']),
-  requestedBy: z.string().min(1).max(256),
+  requestedBy: plainText(z.string().min(1).max(256)),
   requestedAt: IsoDateTime,
   failedAt: IsoDateTime.optional(),
   error: z.string().max(2000).optional(),
@@ -438,7 +441,7 @@ export const LabletSessionSchema = z.object({
   id: Id,
   definitionId: Id,
   definitionVersion: z.number().int().min(1),
-  reservationId: z.string().min(1).max(256),
+  reservationId: plainText(z.string().min(1).max(256)),
   owner: OwnerSchema,
   /**
    * The API client that booked the session, its tenant: the token's `client_id`, else its `sub`.
@@ -452,7 +455,7 @@ export const LabletSessionSchema = z.object({
   requirements: ResourceRequirementsSchema,
   licenseAffinity: z.array(LicenseTypeSchema).default([]),
   podType: PodTypeSchema.default('CML_ON_AWS'),
-  amiRequirement: z.string().max(256).optional(),
+  amiRequirement: plainText(z.string().max(256)).optional(),
   portTemplate: PortTemplateSchema.default([]),
   workerId: Id.optional(),
   allocatedPorts: PortAllocationsSchema.optional(),

@@ -16,6 +16,8 @@ import { type ObserveOutcome, observeGradingResult, observeLearnerEvent, type Wa
  *   running            → observeLearnerEvent LOGIN  (READY → RUNNING: resolves the LOGIN wait)
  *   ended, user-finished → observeLearnerEvent END (RUNNING → COLLECTING: resolves the END wait)
  *   paused             → observeLearnerEvent PAUSED (recorded)
+ *   (an LDS event whose ldsSessionId is not the session's stored LDS session → `mismatch`:
+ *    acknowledged, logged at WARN, not applied; POST /v1/events had already answered 202)
  *   grading completed  → observeGradingResult {completed: ScoreReport} (resolves GRADING)
  *   grading failed     → observeGradingResult {failed} (FAULTED; the GRADING wait is failed and
  *                        the workflow continues to teardown)
@@ -82,6 +84,14 @@ export const GRADING_EVENT_TYPES: readonly InboundEventType[] = [
 const timeOf = (event: InboundCloudEvent): string | undefined =>
   typeof event.time === 'string' ? event.time : undefined;
 
+/** The partner's own correlation ids of an event, for the log. */
+const correlationOf = (event: InboundCloudEvent): Record<string, string> =>
+  'ldsSessionId' in event.data
+    ? { ldsSessionId: event.data.ldsSessionId }
+    : 'gradingSessionId' in event.data
+      ? { gradingSessionId: event.data.gradingSessionId }
+      : {};
+
 /** Applies one validated event to its session (no idempotency here; see handleInboundEvent). */
 export async function applyInboundEvent(
   deps: WaitDeps,
@@ -100,7 +110,11 @@ export async function applyInboundEvent(
             ? 'PAUSED'
             : 'END';
       const at = event.data.at ?? timeOf(event) ?? receivedAt;
-      return (await observeLearnerEvent(deps, event.data.lcmSessionId, kind, at)).outcome;
+      return (
+        await observeLearnerEvent(deps, event.data.lcmSessionId, kind, at, {
+          ldsSessionId: event.data.ldsSessionId,
+        })
+      ).outcome;
     }
     case INBOUND_EVENT_TYPES.gradingSessionCompleted: {
       const report = scoreReportFromEvent(event.data, timeOf(event) ?? receivedAt);
@@ -168,11 +182,15 @@ export async function handleInboundEvent(
 
   try {
     const outcome = await applyInboundEvent(deps, event, nowIso(deps));
-    const log = outcome === 'stale' ? deps.log?.warn : deps.log?.info;
+    const log = outcome === 'stale' || outcome === 'mismatch' ? deps.log?.warn : deps.log?.info;
     log?.call(
       deps.log,
-      outcome === 'stale' ? 'inbound event for a moment already passed: ignored' : 'inbound event applied',
-      { ...ref, outcome },
+      outcome === 'stale'
+        ? 'inbound event for a moment already passed: ignored'
+        : outcome === 'mismatch'
+          ? "inbound event's correlation ids disagree with the session: not applied"
+          : 'inbound event applied',
+      { ...ref, outcome, ...correlationOf(event) },
     );
     return { outcome, ...ref };
   } catch (e) {

@@ -215,7 +215,12 @@ export type ObserveOutcome =
   /** Already recorded by an earlier delivery: no new effect (a still pending wait is resolved again). */
   | 'duplicate'
   /** The moment has passed (e.g. a login after the session was torn down): ignored. */
-  | 'stale';
+  | 'stale'
+  /**
+   * The event's correlation ids disagree with the session's (an LDS event whose `ldsSessionId` is
+   * not the LDS session LCM provisioned for it): not applied, acknowledged and logged.
+   */
+  | 'mismatch';
 
 export interface ObserveResult {
   outcome: ObserveOutcome;
@@ -239,15 +244,26 @@ const LEARNER_FIELD = {
  * learner finished, PAUSED = recorded only). The first observation of each kind wins. When the
  * session waits for this kind (LOGIN/END), its token is resolved and `pendingWait` cleared.
  * Unknown session → NotFoundError (the handler acknowledges the event); a session past the
- * point where the event matters, or being terminated → `stale`.
+ * point where the event matters, or being terminated → `stale`. When the event names its LDS
+ * session (`ldsSessionId`) and the session has one stored (its UserSession) that differs, the
+ * event is about another LDS session → `mismatch`, nothing recorded or resolved. A session with
+ * no LDS session stored yet cannot disagree: the event is applied.
  */
 export async function observeLearnerEvent(
   deps: WaitDeps,
   sessionId: string,
   kind: LearnerEventKind,
   at: string,
+  correlation: { ldsSessionId?: string | undefined } = {},
 ): Promise<ObserveResult> {
   const field = LEARNER_FIELD[kind];
+  if (correlation.ldsSessionId !== undefined) {
+    const { session, userSession } = await deps.sessions.get(sessionId);
+    const stored = userSession?.ldsSessionId;
+    if (stored !== undefined && stored !== '' && stored !== correlation.ldsSessionId) {
+      return { session, outcome: 'mismatch' };
+    }
+  }
   const { value } = await retryOnConflict(
     async () => {
       const s = await deps.sessions.getSession(sessionId);

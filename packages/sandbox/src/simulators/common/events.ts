@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SPEC_VERSION, signatureHeaders } from '@lcm/shared/events';
+import { CLOUDEVENTS_CONTENT_TYPE, CLOUDEVENTS_SPEC_VERSION, webhookHeaders } from '@lcm/shared/events';
 
 /**
  * Signed CloudEvent delivery from the partner simulators to LCM's `POST /v1/events`, and the
@@ -24,6 +24,7 @@ export interface EventSenderOptions {
   eventsUrl: string;
   /** The partner secret the signature is made with. */
   secret: string;
+  /** Kept for callers that name their key; the Standard Webhooks form sends no key id. */
   keyId?: string | undefined;
   /** Attempts per event on network errors and 5xx (default 3). */
   attempts?: number | undefined;
@@ -34,8 +35,9 @@ export interface EventSenderOptions {
 }
 
 /**
- * POSTs one CloudEvent in structured mode (`application/cloudevents+json`) with the
- * `x-lcm-signature` header over the exact bytes sent.
+ * POSTs one CloudEvent in structured mode (`application/cloudevents+json`) signed in the Standard
+ * Webhooks form (`webhook-id` = the event id, `webhook-timestamp`, `webhook-signature` over the
+ * exact bytes sent), signed afresh on every attempt so a retry is inside LCM's replay window.
  */
 export async function deliverCloudEvent(
   opts: EventSenderOptions,
@@ -51,7 +53,7 @@ export async function deliverCloudEvent(
         method: 'POST',
         headers: {
           'content-type': CLOUDEVENTS_CONTENT_TYPE,
-          ...signatureHeaders(opts.secret, raw, opts.keyId),
+          ...webhookHeaders(opts.secret, event.id, raw),
         },
         body: raw,
         signal: opts.signal

@@ -139,6 +139,9 @@ export interface JsonBodyOptions {
   maxBytes: number;
 }
 
+/** Throws on bytes that are not UTF-8 (and keeps a BOM as U+FEFF, which JSON.parse refuses). */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /** JSON media types: application/json and application/<anything>+json. */
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/;
 
@@ -169,8 +172,18 @@ export function jsonBody(opts: JsonBodyOptions): MiddlewareObj<ApiGatewayEvent, 
           `Send the body as application/json (UTF-8); got ${contentType ?? 'no content type'}.`,
         );
       }
+      // Invalid UTF-8 is refused, not decoded to U+FFFD (which would then be stored).
+      let text: string;
       try {
-        event.body = JSON.parse(bytes.toString('utf8'));
+        text = STRICT_UTF8.decode(bytes);
+      } catch {
+        throw new HttpError(400, 'The request body is not valid UTF-8.', {
+          title: 'Malformed body',
+          errors: [{ path: 'body', message: 'must be UTF-8 encoded', in: 'body' }],
+        });
+      }
+      try {
+        event.body = JSON.parse(text);
       } catch (e) {
         throw new HttpError(400, `The request body is not valid JSON: ${(e as Error).message}`, {
           title: 'Malformed JSON',

@@ -13,6 +13,7 @@ export * from './aws/s3.ts';
 export * from './aws/secrets-manager.ts';
 export * from './aws/sfn.ts';
 export * from './business-metrics.ts';
+export * from './cached-check.ts';
 export * from './clock.ts';
 export * from './deps.ts';
 export * from './env.ts';
