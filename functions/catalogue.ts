@@ -518,8 +518,17 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
     everySeconds: 300,
     timeoutSeconds: 240,
     singleton: true,
-    needs: ['table-write', 'fleet-workflows', 'workflow-status', 'cml', 'lds', 'task-tokens'],
-    description: 'Tear down sessions whose workflow execution is no longer running',
+    needs: [
+      'table-write',
+      'fleet-workflows',
+      'workflow-status',
+      'session-workflow',
+      'cml',
+      'lds',
+      'task-tokens',
+    ],
+    description:
+      'Sessions whose workflow execution is no longer running: re-driven from their stored state, or torn down',
   }),
 ];
 
@@ -527,13 +536,14 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
 export const RULE_TARGETS: readonly RuleTargetFunctionSpec[] = [
   ruleTarget(LEARNER_EVENTS_TARGET, {
     timeoutSeconds: 30,
-    needs: ['table-write', 'task-tokens'],
-    description: 'LDS learner events (running, paused, ended): resolves the LOGIN and END waits',
+    needs: ['table-write', 'task-tokens', 'session-workflow'],
+    description:
+      'LDS learner events (running, paused, ended): resolves the LOGIN and END waits (re-drives a dead workflow)',
   }),
   ruleTarget(GRADING_RESULTS_TARGET, {
     timeoutSeconds: 30,
-    needs: ['table-write', 'task-tokens'],
-    description: 'Grading results: records the score, resolves the GRADING wait',
+    needs: ['table-write', 'task-tokens', 'session-workflow'],
+    description: 'Grading results: records the score, resolves the GRADING wait (re-drives a dead workflow)',
   }),
 ];
 

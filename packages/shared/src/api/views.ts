@@ -11,6 +11,7 @@ import {
   ACTION_OUTCOMES,
   type ActionResult,
   ALL_SESSIONS,
+  RecoverySchema,
   type SessionScope,
   type SessionView,
   SessionViewSchema,
@@ -77,6 +78,8 @@ export type SessionDetail = z.output<typeof SessionDetailSchema>;
 export const SessionActionReplySchema = z.object({
   outcome: z.enum(ACTION_OUTCOMES),
   session: SessionReplySchema,
+  /** The session's workflow was dead and was re-driven so the request is applied. */
+  recovery: RecoverySchema.optional(),
 });
 export type SessionActionReply = z.output<typeof SessionActionReplySchema>;
 
@@ -127,6 +130,7 @@ export function sessionDetailFor(viewer: Viewer | undefined, view: SessionView):
 export const sessionActionReply = (result: ActionResult): SessionActionReply => ({
   outcome: result.outcome,
   session: sessionReply(result.session),
+  ...(result.recovery ? { recovery: result.recovery } : {}),
 });
 
 export const sessionPage = <P extends { items: LabletSession[] }>(
