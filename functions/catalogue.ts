@@ -536,14 +536,13 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
 export const RULE_TARGETS: readonly RuleTargetFunctionSpec[] = [
   ruleTarget(LEARNER_EVENTS_TARGET, {
     timeoutSeconds: 30,
-    needs: ['table-write', 'task-tokens', 'session-workflow'],
-    description:
-      'LDS learner events (running, paused, ended): resolves the LOGIN and END waits (re-drives a dead workflow)',
+    needs: ['table-write', 'task-tokens'],
+    description: 'LDS learner events (running, paused, ended): resolves the LOGIN and END waits',
   }),
   ruleTarget(GRADING_RESULTS_TARGET, {
     timeoutSeconds: 30,
-    needs: ['table-write', 'task-tokens', 'session-workflow'],
-    description: 'Grading results: records the score, resolves the GRADING wait (re-drives a dead workflow)',
+    needs: ['table-write', 'task-tokens'],
+    description: 'Grading results: records the score, resolves the GRADING wait',
   }),
 ];
 

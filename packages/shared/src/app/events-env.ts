@@ -2,7 +2,7 @@ import type { IngestDeps, OutboxDeps } from '../events/index.ts';
 import { eventPublisherFromEnv, partnerRegistryFromEnv } from '../events/index.ts';
 import { NotFoundError } from '../kernel/index.ts';
 import { cachedDeps, createWorkflowEngine, lazy, logger } from '../platform/index.ts';
-import { type InboundDeps, workflowRepairWith } from '../sessions/index.ts';
+import type { InboundDeps } from '../sessions/index.ts';
 import { INGEST_ENV, OUTBOX_ENV, RULE_TARGET_ENV, sessionEngineEnv } from './env.ts';
 import { tableStores } from './stores.ts';
 
@@ -20,12 +20,9 @@ export const inboundDeps = /* @__PURE__ */ cachedDeps('rule-target', RULE_TARGET
     sessions: () => stores().sessions,
     processedEvents: () => stores().processedEvents,
     engine: () => createWorkflowEngine(sessionEngineEnv(env)),
-    // A token that is gone (the workflow died): the session is re-driven so the event is applied.
-    repair: () =>
-      workflowRepairWith({
-        sessions: stores().sessions,
-        engine: createWorkflowEngine(sessionEngineEnv(env)),
-      }),
+    // No `repair` (waits.ts) yet: the rule targets are not granted the session workflow
+    // (StartExecution, DescribeExecution). An event whose token is gone is recorded on the session
+    // and applied when the stuck-session sweep re-drives it (the new wait finds the fact).
     log: () => logger,
   });
 });
