@@ -547,8 +547,17 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
     everySeconds: 300,
     timeoutSeconds: 240,
     singleton: true,
-    needs: ['table-write', 'fleet-workflows', 'workflow-status', 'cml', 'lds', 'task-tokens'],
-    description: 'Tear down sessions whose workflow execution is no longer running',
+    needs: [
+      'table-write',
+      'fleet-workflows',
+      'workflow-status',
+      'session-workflow',
+      'cml',
+      'lds',
+      'task-tokens',
+    ],
+    description:
+      'Sessions whose workflow execution is no longer running: re-driven from their stored state, or torn down',
   }),
 ];
 

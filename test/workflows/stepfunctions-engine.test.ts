@@ -142,11 +142,11 @@ describe('StepFunctionsWorkflowEngine on the local endpoint', () => {
     });
   });
 
-  it('SendTaskSuccess resumes the waiting task with the output; the spent token is ignored by the engine', async () => {
+  it('SendTaskSuccess resumes the waiting task with the output (delivered); the spent token is gone, not an error', async () => {
     const { executionArn } = await startRaw('ok-1', { sessionId: 'ok-1', timeout: 30 });
     const t = await tokenOf('ok-1');
     expect(sfn.pendingTasks()).toContainEqual(expect.objectContaining({ taskToken: t, stateName: 'Await' }));
-    await engine.sendTaskSuccess(t, { kind: 'LOGIN', at: 'now' });
+    await expect(engine.sendTaskSuccess(t, { kind: 'LOGIN', at: 'now' })).resolves.toBe('delivered');
     const done = await sfn.waitForExecution(executionArn, 10_000);
     expect(done.status).toBe('SUCCEEDED');
     expect(JSON.parse(done.output!)).toMatchObject({
@@ -157,8 +157,8 @@ describe('StepFunctionsWorkflowEngine on the local endpoint', () => {
     expect(described.status).toBe('SUCCEEDED');
     expect(described.startDate).toBeInstanceOf(Date);
 
-    await expect(engine.sendTaskSuccess(t, {})).resolves.toBeUndefined();
-    await expect(engine.sendTaskFailure(t, 'Terminated')).resolves.toBeUndefined();
+    await expect(engine.sendTaskSuccess(t, {})).resolves.toBe('gone');
+    await expect(engine.sendTaskFailure(t, 'Terminated')).resolves.toBe('gone');
     await expect(
       client.send(new SendTaskSuccessCommand({ taskToken: t, output: '{}' })),
     ).rejects.toMatchObject({
@@ -173,7 +173,7 @@ describe('StepFunctionsWorkflowEngine on the local endpoint', () => {
     expect(done).toMatchObject({ status: 'FAILED', error: 'Terminated', cause: 'operator request' });
   });
 
-  it('a timed-out task answers TaskTimedOut (ignored by the engine); unknown tokens are InvalidToken', async () => {
+  it('a timed-out task answers TaskTimedOut (gone for the engine); unknown tokens are InvalidToken (gone)', async () => {
     const { executionArn } = await startRaw('late-1', { sessionId: 'late-1', timeout: 1 });
     const t = await tokenOf('late-1');
     const done = await sfn.waitForExecution(executionArn, 10_000);
@@ -183,11 +183,11 @@ describe('StepFunctionsWorkflowEngine on the local endpoint', () => {
     ).rejects.toMatchObject({
       name: 'TaskTimedOut',
     });
-    await expect(engine.sendTaskSuccess(t, {})).resolves.toBeUndefined();
+    await expect(engine.sendTaskSuccess(t, {})).resolves.toBe('gone');
     await expect(
       client.send(new SendTaskFailureCommand({ taskToken: 'never-issued', error: 'x' })),
     ).rejects.toMatchObject({ name: 'InvalidToken' });
-    await expect(engine.sendTaskFailure('never-issued', 'x')).resolves.toBeUndefined();
+    await expect(engine.sendTaskFailure('never-issued', 'x')).resolves.toBe('gone');
   });
 
   it('a Lambda error keeps its name for Retry/Catch, with the Lambda-style cause', async () => {
@@ -212,6 +212,17 @@ describe('StepFunctionsWorkflowEngine on the local endpoint', () => {
       client.send(new StopExecutionCommand({ executionArn: executionArnFor(arn, 'never-started') })),
     ).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
     await expect(engine.stopExecution('recorded:s-1')).resolves.toBeUndefined();
+  });
+
+  it('executionStatus: RUNNING, ABORTED, NOT_FOUND once deleted from the engine, UNKNOWN for another engine', async () => {
+    const { executionArn } = await startRaw('status-1', { sessionId: 'status-1', timeout: 30 });
+    expect(await engine.executionStatus(executionArn)).toBe('RUNNING');
+    await engine.stopExecution(executionArn);
+    await sfn.waitForExecution(executionArn, 10_000);
+    expect(await engine.executionStatus(executionArn)).toBe('ABORTED');
+    await sfn.engine.deleteExecution(executionArn);
+    expect(await engine.executionStatus(executionArn)).toBe('NOT_FOUND');
+    expect(await engine.executionStatus('recorded:s-1')).toBe('UNKNOWN');
   });
 
   it('is what WORKFLOW_ENGINE=stepfunctions selects', () => {

@@ -89,8 +89,10 @@ const lazy = {
  *   simulators           LDS and Grading Engine, signing their events with the partner secrets
  *   schedules            timers for the scalers and sweeps of functions/schedules
  *   demo workers         waits for the seeded workers to be RUNNING
- *   HTTP API             the API Gateway stand-in, last: once /v1/health answers, all is up;
+ *   HTTP API             the API Gateway stand-in: once /v1/health answers, all is up;
  *                        GET /_lcm/metrics serves the handlers' business metrics (local metrics)
+ *   session recovery     sessions whose workflow died with the last run re-driven (the stuck-session
+ *                        sweep once, without its grace period; local.json `recovery`)
  *
  * Protected routes need a token from the local issuer (local-auth.ts).
  */
@@ -949,6 +951,39 @@ export const schedules: LocalService = {
   },
 };
 
+/**
+ * Sessions the previous run left behind (issue 12, item 3): on kept state, every session whose
+ * workflow execution died with the last process is re-driven from its stored state (SCHEDULED,
+ * INSTANTIATING, READY, RUNNING resume; later statuses are torn down), once, after the API
+ * listens (partner events of the resumed sessions reach it) and before anything waits for the
+ * first scheduled sweep. local.json `recovery` says what it did.
+ */
+export const sessionRecovery: LocalService = {
+  name: 'session recovery',
+  async start(ctx) {
+    const app = await lazy.fleetHandler();
+    const deps = app.fleetDeps.with({ sessionTeardown: app.sessionTeardownOf })();
+    const result = await app.startupRecoveryJob(deps);
+    ctx.outputs.recovery = {
+      checked: result.checked,
+      resumed: result.resumed.map((r) => ({
+        sessionId: r.sessionId,
+        status: r.status,
+        resumedAt: r.resumedAt,
+      })),
+      tornDown: result.tornDown.map((t) => t.sessionId),
+      errors: result.errors,
+    };
+    if (result.checked > 0) {
+      ctx.log(
+        `lcm: recovery: ${result.resumed.length} session(s) resumed, ${result.tornDown.length} torn down, ${result.errors.length} error(s) of ${result.checked} checked`,
+      );
+    }
+    for (const e of result.errors) ctx.log(`lcm: recovery of session ${e.sessionId} failed: ${e.error}`);
+    return undefined;
+  },
+};
+
 /** What EventBridge Scheduler hands a target. */
 const scheduledEvent = (region: string, name: string) => ({
   version: '0',
@@ -985,6 +1020,7 @@ export const defaultServices = (opts: ResolvedOptions): LocalService[] => [
   schedules,
   demoWorkers,
   httpApi,
+  sessionRecovery,
 ];
 
 // --- the runner ---------------------------------------------------------------------------------

@@ -501,6 +501,24 @@ export class LocalStepFunctionsEngine {
     return { stopDate: execution.stopDate ?? new Date() };
   }
 
+  /**
+   * Fault injection (tests): the execution is gone as after a restart of the engine — aborted
+   * without a trace, its tokens dead (TaskDoesNotExist), DescribeExecution ExecutionDoesNotExist.
+   * Resolves once its loop has ended.
+   */
+  async deleteExecution(executionArn: string): Promise<void> {
+    const execution = this.executionsByArn.get(executionArn);
+    if (!execution)
+      throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    if (execution.status === 'RUNNING') {
+      execution.status = 'ABORTED';
+      execution.abort();
+      this.closeTokens(executionArn, 'CLOSED');
+    }
+    await execution.done;
+    this.executionsByArn.delete(executionArn);
+  }
+
   describeExecution(req: { executionArn?: unknown }): ExecutionSnapshot {
     const execution = this.executionsByArn.get(String(req.executionArn ?? ''));
     if (!execution)

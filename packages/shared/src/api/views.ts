@@ -12,6 +12,7 @@ import {
   type ActionResult,
   ALL_SESSIONS,
   FAILURE_REASONS,
+  RecoverySchema,
   type SessionCost,
   SessionCostSchema,
   type SessionScope,
@@ -90,6 +91,8 @@ export type SessionDetail = z.output<typeof SessionDetailSchema>;
 export const SessionActionReplySchema = z.object({
   outcome: z.enum(ACTION_OUTCOMES),
   session: SessionReplySchema,
+  /** The session's workflow was dead and was re-driven so the request is applied. */
+  recovery: RecoverySchema.optional(),
 });
 export type SessionActionReply = z.output<typeof SessionActionReplySchema>;
 
@@ -156,6 +159,7 @@ export function sessionDetailFor(
 export const sessionActionReply = (result: ActionResult): SessionActionReply => ({
   outcome: result.outcome,
   session: sessionReply(result.session),
+  ...(result.recovery ? { recovery: result.recovery } : {}),
 });
 
 export const sessionPage = <P extends { items: LabletSession[] }>(

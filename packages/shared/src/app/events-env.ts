@@ -19,6 +19,9 @@ export const inboundDeps = /* @__PURE__ */ cachedDeps('rule-target', RULE_TARGET
     sessions: () => stores().sessions,
     processedEvents: () => stores().processedEvents,
     engine: () => createWorkflowEngine(sessionEngineEnv(env)),
+    // No `repair` (waits.ts) yet: the rule targets are not granted the session workflow
+    // (StartExecution, DescribeExecution). An event whose token is gone is recorded on the session
+    // and applied when the stuck-session sweep re-drives it (the new wait finds the fact).
     log: () => logger,
   });
 });

@@ -10,7 +10,13 @@ import {
   lazy,
   type SecretCache,
 } from '../platform/index.ts';
-import { type SessionTeardown, sessionFailerFor, sessionTeardownWith } from '../sessions/index.ts';
+import {
+  redriveSession,
+  type SessionRedrive,
+  type SessionTeardown,
+  sessionFailerFor,
+  sessionTeardownWith,
+} from '../sessions/index.ts';
 import { FLEET_ENV, type FleetEnv, fleetEngineEnv, sessionEngineEnv } from './env.ts';
 import { cmlClients, secretCache } from './partner-clients.ts';
 import { sessionTaskDeps } from './session-env.ts';
@@ -42,7 +48,12 @@ import { tableStores } from './stores.ts';
 export interface FleetRuntimeDeps extends FleetDeps {
   /** The session workflow's teardown steps, for the stuck-session sweep. */
   sessionTeardown: SessionTeardown;
+  /** Re-drives a session whose workflow is dead (sessions/recovery.ts), for the stuck-session sweep. */
+  sessionRedrive: SessionRedrive;
 }
+
+/** Who the sweep's recoveries are attributed to in the session history. */
+export const STUCK_SESSION_SWEEP_ACTOR = 'sweep:stuck-sessions';
 
 function licenseTokenSource(env: FleetEnv, secrets: () => SecretCache): () => Promise<string | undefined> {
   const direct = env.LCM_CML_LICENSE_TOKEN;
@@ -96,6 +107,16 @@ export function fleetDepsOf(env: FleetEnv): FleetRuntimeDeps {
         definitions: stores().definitions,
         engine: createWorkflowEngine(sessionEngineEnv(env)),
       }),
+    sessionRedrive: () => {
+      const deps = { sessions: stores().sessions, engine: createWorkflowEngine(sessionEngineEnv(env)) };
+      return (session, execution) =>
+        redriveSession(
+          deps,
+          session.id,
+          { executionArn: session.executionArn, execution },
+          { by: STUCK_SESSION_SWEEP_ACTOR, why: 'stuck-session sweep' },
+        );
+    },
     sessionTeardown: () =>
       notWired<SessionTeardown>(
         'the session teardown',

@@ -34,5 +34,20 @@ export async function healthSweepJob(
   return { reconcile, health, leftoverLabs };
 }
 
+/** Dead workflows: resumable sessions re-driven from their stored state, the rest torn down. */
 export const stuckSessionsJob = (deps: FleetRuntimeDeps): Promise<StuckSessionResult> =>
-  sweepStuckSessions({ ...deps, teardown: deps.sessionTeardown });
+  sweepStuckSessions({ ...deps, teardown: deps.sessionTeardown, redrive: deps.sessionRedrive });
+
+/**
+ * The same sweep at the start of a stack on kept state (the local stack's `npm start`): nothing
+ * of the previous run still runs there, so there is no grace period — every session whose
+ * execution is gone is re-driven (or torn down) at once, before the first scheduled run.
+ */
+export const startupRecoveryJob = (deps: FleetRuntimeDeps): Promise<StuckSessionResult> =>
+  sweepStuckSessions({
+    sessions: deps.sessions,
+    workflows: deps.workflows,
+    teardown: deps.sessionTeardown,
+    redrive: deps.sessionRedrive,
+    config: { stuckSessionGraceSeconds: 0 },
+  });

@@ -12,7 +12,6 @@ import {
 } from '../kernel/index.ts';
 import {
   allPages,
-  MAX_PAGE_SIZE,
   type Page,
   type PageRequest,
   type RetryOptions,

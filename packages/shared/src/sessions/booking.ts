@@ -22,6 +22,7 @@ import {
 } from '../kernel/index.ts';
 import type { WorkflowEngine } from '../platform/index.ts';
 import { ENTITY, nowOf, retryOnConflict } from '../platform/index.ts';
+import { RecoverySchema, repairUnlessDelivered } from './recovery.ts';
 import { ACTION_OUTCOMES, finishDecision, terminateDecision } from './rules/actions.ts';
 import { ALL_SESSIONS, inScope, type SessionScope } from './rules/tenancy.ts';
 import type { SessionStore } from './session-store.ts';
@@ -428,6 +429,11 @@ const LATEST = '9999-12-31T23:59:59.999Z';
 export const ActionResultSchema = z.object({
   outcome: z.enum(ACTION_OUTCOMES),
   session: LabletSessionSchema,
+  /**
+   * Present when the session's workflow was found dead and re-driven so the request is applied
+   * (recovery.ts): where it resumed and why.
+   */
+  recovery: RecoverySchema.optional(),
 });
 export type ActionResult = z.output<typeof ActionResultSchema>;
 
@@ -497,10 +503,36 @@ export async function terminateSession(
   if (value.outcome === 'terminated' && value.previous.executionArn) {
     await deps.engine.stopExecution(value.previous.executionArn, cause);
   }
-  if (value.outcome === 'requested' && value.session.pendingWait) {
-    await deps.engine.sendTaskFailure(value.session.pendingWait.taskToken, WORKFLOW_ERRORS.terminated, cause);
-  }
-  return { session: value.session, outcome: value.outcome };
+  if (value.outcome !== 'requested') return { session: value.session, outcome: value.outcome };
+  const delivery = value.session.pendingWait
+    ? await deps.engine.sendTaskFailure(
+        value.session.pendingWait.taskToken,
+        WORKFLOW_ERRORS.terminated,
+        cause,
+      )
+    : undefined;
+  return withRepair(deps, id, { session: value.session, outcome: value.outcome }, delivery, {
+    by: ctx.by,
+    why: 'terminate',
+  });
+}
+
+/** The result, re-driving the session first when its workflow is dead (recovery.ts). */
+async function withRepair(
+  deps: SessionDeps,
+  id: string,
+  result: ActionResult,
+  delivery: Awaited<ReturnType<SessionDeps['engine']['sendTaskSuccess']>> | undefined,
+  trigger: { by: string; why: string },
+): Promise<ActionResult> {
+  const recovery = await repairUnlessDelivered(
+    { sessions: deps.sessions, engine: deps.engine, ...(deps.clock ? { clock: deps.clock } : {}) },
+    id,
+    delivery,
+    trigger,
+  );
+  if (!recovery) return result;
+  return { ...result, session: await deps.sessions.getSession(id), recovery };
 }
 
 /**
@@ -529,14 +561,16 @@ export async function finishSession(
     return { session, outcome: decision };
   });
   const wait = value.session.pendingWait;
-  if (value.outcome === 'requested' && wait?.kind === 'END') {
-    await deps.engine.sendTaskSuccess(wait.taskToken, {
-      ended: 'FINISHED',
-      source: 'api',
-      by: ctx.by,
-      at: value.session.finishRequestedAt ?? at,
-      ...(ctx.reason ? { reason: ctx.reason } : {}),
-    });
-  }
-  return value;
+  if (value.outcome !== 'requested') return value;
+  const delivery =
+    wait?.kind === 'END'
+      ? await deps.engine.sendTaskSuccess(wait.taskToken, {
+          ended: 'FINISHED',
+          source: 'api',
+          by: ctx.by,
+          at: value.session.finishRequestedAt ?? at,
+          ...(ctx.reason ? { reason: ctx.reason } : {}),
+        })
+      : undefined;
+  return withRepair(deps, id, value, delivery, { by: ctx.by, why: 'finish' });
 }

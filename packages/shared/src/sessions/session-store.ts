@@ -131,6 +131,25 @@ export interface SessionStore {
     patch?: SessionPatch,
     opts?: { expectedVersion?: number },
   ): Promise<LabletSession>;
+  /**
+   * A recovery (sessions/recovery.ts): the session's `executionArn` replaced by the recovery
+   * execution's and a history entry that stays in `status` (from = to) saying why, in one
+   * transaction conditioned on the session still naming `previousExecutionArn` (the version is
+   * bumped, not compared: the recovery execution may already have written). Another ARN by then →
+   * VersionConflictError.
+   */
+  recordRecovery(
+    id: string,
+    recovery: {
+      status: SessionStatus;
+      previousExecutionArn: string;
+      executionArn: string;
+      by: string;
+      reason: string;
+      /** The version read when deciding (only numbers the history entry). */
+      seenVersion: number;
+    },
+  ): Promise<LabletSession>;
   putUserSession(id: string, userSession: UserSession): Promise<UserSession>;
   /**
    * Writes the GradingSession only over a record from which its status may be reached
@@ -375,6 +394,52 @@ export class DynamoSessionStore implements SessionStore {
         id,
       },
       historyPut(this.cfg.tableName, id, entry, nextVersion),
+    ]);
+    return this.getSession(id);
+  }
+
+  async recordRecovery(
+    id: string,
+    recovery: {
+      status: SessionStatus;
+      previousExecutionArn: string;
+      executionArn: string;
+      by: string;
+      reason: string;
+      seenVersion: number;
+    },
+  ): Promise<LabletSession> {
+    const at = nowIso(this.cfg.clock);
+    const { status, previousExecutionArn, executionArn, by, reason, seenVersion } = recovery;
+    // Not a transition (the status stays): the history entry says from = to = status.
+    const entry = validateInput(HistoryEntrySchema, { from: status, to: status, at, by, reason });
+    validatePatch(EDITABLE, { executionArn }, 'recovery');
+    const e = new Expr();
+    const update = `${e.update(e.assignments({ executionArn, updatedAt: at }))} ADD ${e.name('version')} ${e.value(1)}`;
+    const condition = `attribute_exists(${e.name('PK')}) AND ${e.name('executionArn')} = ${e.value(previousExecutionArn)}`;
+    await transactWrite(this.cfg.client, [
+      {
+        item: {
+          Update: {
+            TableName: this.cfg.tableName,
+            Key: keys.session(id),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ...e.attributes(),
+          },
+        },
+        onConditionFailed: (old) =>
+          old
+            ? new VersionConflictError(
+                ENTITY.session,
+                id,
+                `executionArn is ${String(old.executionArn)}, expected ${previousExecutionArn}`,
+              )
+            : new NotFoundError(ENTITY.session, id),
+        entity: ENTITY.session,
+        id,
+      },
+      historyPut(this.cfg.tableName, id, entry, seenVersion + 1),
     ]);
     return this.getSession(id);
   }

@@ -4,6 +4,8 @@ import { NON_TERMINAL_SESSION_STATUSES } from '../kernel/index.ts';
 import type { ExecutionStatus, FleetWorkflows } from '../platform/index.ts';
 import { MAX_PAGE_SIZE, nowOf, recordMetric } from '../platform/index.ts';
 import { boundedSessionTeardown } from './bounded-teardown.ts';
+import type { Recovery } from './recovery.ts';
+import { RESUMABLE_SESSION_STATUSES } from './rules/resume.ts';
 import type { SessionStore } from './session-store.ts';
 import type { SessionStepDeps as SessionLifecycleDeps } from './steps/deps.ts';
 
@@ -18,6 +20,11 @@ import type { SessionStepDeps as SessionLifecycleDeps } from './steps/deps.ts';
  * Sessions changed within `stuckSessionGraceSeconds` are left alone (an execution that just
  * ended normally is finishing its last write), and so are executions whose status the engine
  * cannot tell (`UNKNOWN`: e.g. the recording engine of a test).
+ *
+ * With `redrive` (sessions/recovery.ts; the scheduled job and the local stack's startup wire it),
+ * a session in a status the workflow can resume from (PENDING, SCHEDULED, INSTANTIATING, READY,
+ * RUNNING) is re-driven from its stored state instead (`resumed`); the later ones continue to
+ * the teardown.
  *
  * `TeardownFailures` is recorded here, where a failed teardown becomes visible (the workflow's
  * `TeardownIncomplete` writes nothing): once per session found with a dead execution while in the
@@ -41,10 +48,17 @@ const DEAD: ReadonlySet<ExecutionStatus> = new Set([
 
 export type SessionTeardown = (sessionId: string, why: { Error: string; Cause: string }) => Promise<void>;
 
+/** Re-drives a session whose execution is dead (recovery.ts `redriveSession`); undefined: nothing done. */
+export type SessionRedrive = (
+  session: LabletSession,
+  execution: ExecutionStatus,
+) => Promise<Recovery | undefined>;
+
 export interface StuckSessionDeps {
   sessions: Pick<SessionStore, 'listByStatus'>;
   workflows: Pick<FleetWorkflows, 'executionStatus'>;
   teardown: SessionTeardown;
+  redrive?: SessionRedrive | undefined;
   config: Pick<FleetConfig, 'stuckSessionGraceSeconds'>;
   clock?: (() => Date) | undefined;
 }
@@ -52,6 +66,8 @@ export interface StuckSessionDeps {
 export interface StuckSessionResult {
   checked: number;
   tornDown: Array<{ sessionId: string; executionArn: string; execution: ExecutionStatus }>;
+  /** Re-driven from their stored state (only with `redrive`). */
+  resumed: Array<{ sessionId: string } & Recovery>;
   errors: Array<{ sessionId: string; error: string }>;
 }
 
@@ -67,7 +83,7 @@ export function sessionTeardownWith(deps: SessionLifecycleDeps): SessionTeardown
 export async function sweepStuckSessions(deps: StuckSessionDeps): Promise<StuckSessionResult> {
   const now = nowOf(deps).getTime();
   const graceMs = deps.config.stuckSessionGraceSeconds * 1000;
-  const result: StuckSessionResult = { checked: 0, tornDown: [], errors: [] };
+  const result: StuckSessionResult = { checked: 0, tornDown: [], resumed: [], errors: [] };
   for (const status of NON_TERMINAL_SESSION_STATUSES) {
     let cursor: string | undefined;
     do {
@@ -88,6 +104,10 @@ async function checkOne(deps: StuckSessionDeps, s: LabletSession, result: StuckS
   try {
     const execution = await deps.workflows.executionStatus(executionArn);
     if (!DEAD.has(execution)) return;
+    if (deps.redrive && RESUMABLE_SESSION_STATUSES.includes(s.status)) {
+      await redriveOne(deps.redrive, s, execution, result);
+      return;
+    }
     if (TEARDOWN_STATUSES.has(s.status)) recordMetric('teardownFailures');
     await deps.teardown(s.id, {
       Error: WORKFLOW_LOST_ERROR,
@@ -96,6 +116,21 @@ async function checkOne(deps: StuckSessionDeps, s: LabletSession, result: StuckS
     result.tornDown.push({ sessionId: s.id, executionArn, execution });
   } catch (e) {
     recordMetric('teardownFailures');
+    result.errors.push({ sessionId: s.id, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+/** A failed re-drive is an error of this run (not a teardown failure); the next run tries again. */
+async function redriveOne(
+  redrive: SessionRedrive,
+  s: LabletSession,
+  execution: ExecutionStatus,
+  result: StuckSessionResult,
+): Promise<void> {
+  try {
+    const recovery = await redrive(s, execution);
+    if (recovery) result.resumed.push({ sessionId: s.id, ...recovery });
+  } catch (e) {
     result.errors.push({ sessionId: s.id, error: e instanceof Error ? e.message : String(e) });
   }
 }

@@ -6,8 +6,9 @@ import {
   LEARNER_SESSION_STATUSES,
   PRE_READY_SESSION_STATUSES,
 } from '../kernel/index.ts';
-import type { WorkflowEngine } from '../platform/index.ts';
+import type { TaskTokenDelivery, WorkflowEngine } from '../platform/index.ts';
 import { nowIso, retryOnConflict } from '../platform/index.ts';
+import type { Recovery, WorkflowRepair } from './recovery.ts';
 import type { SessionStore } from './session-store.ts';
 import { WORKFLOW_ERRORS } from './steps/errors.ts';
 
@@ -34,6 +35,12 @@ export type LearnerEventKind = 'LOGIN' | 'END' | 'PAUSED';
 export interface WaitDeps {
   sessions: Pick<SessionStore, 'getSession' | 'get' | 'update' | 'putGrading'>;
   engine: Pick<WorkflowEngine, 'sendTaskSuccess' | 'sendTaskFailure'>;
+  /**
+   * The event handlers' recovery (recovery.ts `workflowRepairWith`): when the token an
+   * observation resolves is `gone`, or there is none to resolve, a dead workflow is re-driven
+   * so the observation is applied (outcome `recovered`). Absent: the token is sent and that is all.
+   */
+  repair?: WorkflowRepair | undefined;
   clock?: () => Date;
 }
 
@@ -114,9 +121,26 @@ const terminatedResolution = (session: LabletSession): Resolution => ({
   cause: session.terminationReason ?? 'termination requested',
 });
 
-async function resolve(deps: WaitDeps, taskToken: string, r: Resolution): Promise<void> {
-  if (r.ok) await deps.engine.sendTaskSuccess(taskToken, r.output);
-  else await deps.engine.sendTaskFailure(taskToken, r.error, r.cause);
+async function resolve(deps: WaitDeps, taskToken: string, r: Resolution): Promise<TaskTokenDelivery> {
+  if (r.ok) return deps.engine.sendTaskSuccess(taskToken, r.output);
+  return deps.engine.sendTaskFailure(taskToken, r.error, r.cause);
+}
+
+/**
+ * After an observation: unless its token was `delivered`, a dead workflow is re-driven (with
+ * `deps.repair`) and the result says `recovered`; otherwise the result is as it was.
+ */
+async function repaired(
+  deps: WaitDeps,
+  sessionId: string,
+  result: ObserveResult,
+  delivery: TaskTokenDelivery | undefined,
+  why: string,
+): Promise<ObserveResult> {
+  if (!deps.repair || delivery === 'delivered') return result;
+  const recovery = await deps.repair(sessionId, { by: 'event', why });
+  if (!recovery) return result;
+  return { outcome: 'recovered', session: await deps.sessions.getSession(sessionId), recovery };
 }
 
 /**
@@ -220,11 +244,15 @@ export type ObserveOutcome =
    * The event's correlation ids disagree with the session's (an LDS event whose `ldsSessionId` is
    * not the LDS session LCM provisioned for it): not applied, acknowledged and logged.
    */
-  | 'mismatch';
+  | 'mismatch'
+  /** Recorded, and the session's dead workflow was re-driven so it is applied (recovery.ts). */
+  | 'recovered';
 
 export interface ObserveResult {
   outcome: ObserveOutcome;
   session: LabletSession;
+  /** With `recovered`: where the workflow resumed and why. */
+  recovery?: Recovery | undefined;
 }
 
 /** Statuses in which a learner event still means something; later ones make it stale. */
@@ -280,10 +308,15 @@ export async function observeLearnerEvent(
 
   const wait = value.session.pendingWait;
   const resolution = wait?.kind === kind ? learnerResolution(value.session, kind) : undefined;
-  if (!wait || !resolution) return value;
-  await resolve(deps, wait.taskToken, resolution);
+  const why = `LDS ${kind === 'LOGIN' ? 'login' : 'end'} event`;
+  if (!wait || !resolution) return repaired(deps, sessionId, value, undefined, why);
+  const delivery = await resolve(deps, wait.taskToken, resolution);
   const session = await clearWait(deps, sessionId, wait.taskToken);
-  return { outcome: value.outcome === 'duplicate' ? 'duplicate' : 'resolved', session };
+  const result: ObserveResult = {
+    outcome: value.outcome === 'duplicate' ? 'duplicate' : 'resolved',
+    session,
+  };
+  return repaired(deps, sessionId, result, delivery, why);
 }
 
 export type GradingResult =
@@ -366,8 +399,14 @@ export async function observeGradingResult(
     { maxAttempts: 20 },
   );
   const wait = fenced.pendingWait;
-  if (wait?.kind !== 'GRADING' || !resolution) return { outcome, session: fenced };
-  await resolve(deps, wait.taskToken, resolution);
+  if (wait?.kind !== 'GRADING' || !resolution) {
+    return repaired(deps, sessionId, { outcome, session: fenced }, undefined, 'grading result');
+  }
+  const delivery = await resolve(deps, wait.taskToken, resolution);
   const cleared = await clearWait(deps, sessionId, wait.taskToken);
-  return { outcome: outcome === 'duplicate' ? 'duplicate' : 'resolved', session: cleared };
+  const observed: ObserveResult = {
+    outcome: outcome === 'duplicate' ? 'duplicate' : 'resolved',
+    session: cleared,
+  };
+  return repaired(deps, sessionId, observed, delivery, 'grading result');
 }

@@ -1,5 +1,6 @@
 import type { LabletSession } from '../../kernel/index.ts';
 import type { RawEnv } from '../runtime/env.ts';
+import type { ExecutionStatus } from './fleet-engine.ts';
 import { StepFunctionsWorkflowEngine } from './stepfunctions-engine.ts';
 
 /**
@@ -15,19 +16,52 @@ import { StepFunctionsWorkflowEngine } from './stepfunctions-engine.ts';
  * - `sendTaskSuccess` / `sendTaskFailure` on a token that was already resolved or has expired is
  *   not an error (the waiting step has moved on; there is nothing left to do).
  * - `stopExecution` of an execution that has already ended is not an error.
+ * - `resumeSession` starts a recovery execution (sessions/recovery.ts) under the name given; a
+ *   name that already exists answers that execution, so two recoveries that race start one.
+ * - `sendTaskSuccess` / `sendTaskFailure` say whether the token reached a waiting task
+ *   (`delivered`) or named nothing that still waits (`gone`: resolved before, timed out, or its
+ *   execution is dead) — the caller decides whether a `gone` needs a recovery.
+ * - `executionStatus` never throws for an unknown execution (`NOT_FOUND`; `UNKNOWN` when the
+ *   adapter cannot tell).
  */
 export interface WorkflowEngine {
   /** Which adapter this is (`recording`, `stepfunctions`); for logs. */
   readonly kind: string;
   startSession(session: LabletSession): Promise<{ executionArn: string }>;
-  sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
-  sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<void>;
+  resumeSession(
+    session: LabletSession,
+    resume: SessionResumeInput,
+    executionName: string,
+  ): Promise<{ executionArn: string }>;
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<TaskTokenDelivery>;
+  sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<TaskTokenDelivery>;
   stopExecution(executionArn: string, cause?: string): Promise<void>;
+  executionStatus(executionArn: string): Promise<ExecutionStatus>;
+}
+
+/** What became of a token sent to the engine (see the contract). */
+export type TaskTokenDelivery = 'delivered' | 'gone';
+
+/** The `resume` member of a recovery execution's input. */
+export interface SessionResumeInput {
+  /**
+   * Where it enters (the `ResumeAt` Choice of statemachines/session-lifecycle.asl.json; the
+   * points are the sessions context's, sessions/rules/resume.ts RESUME_POINTS).
+   */
+  at: string;
+  /** The resumed wait's timeout (LOGIN/END: seconds to the timeslot end; GRADING: its bound); >= 1. */
+  timeoutSeconds: number;
+  /** TEARDOWN: the error BeginTeardown records (its reason); null otherwise. */
+  error: { Error: string; Cause: string } | null;
+  /** Why the session was recovered (the history entry says the same). */
+  reason: string;
 }
 
 /** The input of a session-lifecycle execution: deterministic per session (see the contract). */
 export interface SessionWorkflowInput {
   sessionId: string;
+  /** Only on a recovery execution. */
+  resume?: SessionResumeInput;
 }
 
 export const sessionWorkflowInput = (session: Pick<LabletSession, 'id'>): SessionWorkflowInput => ({
@@ -46,6 +80,7 @@ export const sessionExecutionName = (sessionId: string): string =>
 
 export type RecordedWorkflowCall =
   | { op: 'startSession'; sessionId: string; executionArn: string; input: SessionWorkflowInput; at: string }
+  | { op: 'resumeSession'; sessionId: string; executionArn: string; input: SessionWorkflowInput; at: string }
   | { op: 'sendTaskSuccess'; taskToken: string; output: unknown; at: string }
   | { op: 'sendTaskFailure'; taskToken: string; error: string; cause?: string | undefined; at: string }
   | { op: 'stopExecution'; executionArn: string; cause?: string | undefined; at: string };
@@ -61,6 +96,8 @@ export type RecordedOp = RecordedWorkflowCall['op'];
 export class RecordingWorkflowEngine implements WorkflowEngine {
   readonly kind = 'recording';
   readonly calls: RecordedWorkflowCall[] = [];
+  private readonly statuses = new Map<string, ExecutionStatus>();
+  private readonly goneTokens = new Set<string>();
 
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
@@ -76,12 +113,46 @@ export class RecordingWorkflowEngine implements WorkflowEngine {
     return { executionArn };
   }
 
-  async sendTaskSuccess(taskToken: string, output: unknown): Promise<void> {
-    this.calls.push({ op: 'sendTaskSuccess', taskToken, output: structuredClone(output), at: this.now() });
+  async resumeSession(
+    session: LabletSession,
+    resume: SessionResumeInput,
+    executionName: string,
+  ): Promise<{ executionArn: string }> {
+    const executionArn = `recorded:${executionName}`;
+    this.calls.push({
+      op: 'resumeSession',
+      sessionId: session.id,
+      executionArn,
+      input: { ...sessionWorkflowInput(session), resume: structuredClone(resume) },
+      at: this.now(),
+    });
+    if (!this.statuses.has(executionArn)) this.statuses.set(executionArn, 'RUNNING');
+    return { executionArn };
   }
 
-  async sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<void> {
+  async sendTaskSuccess(taskToken: string, output: unknown): Promise<TaskTokenDelivery> {
+    this.calls.push({ op: 'sendTaskSuccess', taskToken, output: structuredClone(output), at: this.now() });
+    return this.goneTokens.has(taskToken) ? 'gone' : 'delivered';
+  }
+
+  async sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<TaskTokenDelivery> {
     this.calls.push({ op: 'sendTaskFailure', taskToken, error, cause, at: this.now() });
+    return this.goneTokens.has(taskToken) ? 'gone' : 'delivered';
+  }
+
+  /** What the recorded executions answer: UNKNOWN unless set (or started by resumeSession: RUNNING). */
+  async executionStatus(executionArn: string): Promise<ExecutionStatus> {
+    return this.statuses.get(executionArn) ?? 'UNKNOWN';
+  }
+
+  /** Sets what executionStatus answers for an execution. */
+  setStatus(executionArn: string, status: ExecutionStatus): void {
+    this.statuses.set(executionArn, status);
+  }
+
+  /** Makes sends of this token answer `gone` (a token whose execution died). */
+  markTokenGone(taskToken: string): void {
+    this.goneTokens.add(taskToken);
   }
 
   async stopExecution(executionArn: string, cause?: string): Promise<void> {
@@ -100,6 +171,8 @@ export class RecordingWorkflowEngine implements WorkflowEngine {
 
   reset(): void {
     this.calls.length = 0;
+    this.statuses.clear();
+    this.goneTokens.clear();
   }
 
   static executionArnOf(sessionId: string): string {

@@ -1,5 +1,6 @@
 import {
   DescribeExecutionCommand,
+  ExecutionDoesNotExist,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   type SFNClient,
@@ -8,7 +9,14 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { LabletSession } from '../../kernel/index.ts';
 import { sfnClient } from '../runtime/aws/sfn.ts';
-import { sessionExecutionName, sessionWorkflowInput, type WorkflowEngine } from './engine.ts';
+import {
+  type SessionResumeInput,
+  sessionExecutionName,
+  sessionWorkflowInput,
+  type TaskTokenDelivery,
+  type WorkflowEngine,
+} from './engine.ts';
+import type { ExecutionStatus } from './fleet-engine.ts';
 
 /**
  * The workflow engine on AWS Step Functions (@aws-sdk/client-sfn). The client honours
@@ -18,7 +26,11 @@ import { sessionExecutionName, sessionWorkflowInput, type WorkflowEngine } from 
  *   (deterministic); ExecutionAlreadyExists (a repeated start, or one after the first run
  *   ended) → the existing execution's ARN.
  * - sendTaskSuccess/Failure: a token that was already resolved, timed out or never valid
- *   (TaskDoesNotExist, TaskTimedOut, InvalidToken) is ignored.
+ *   (TaskDoesNotExist, TaskTimedOut, InvalidToken) answers `gone` instead of throwing.
+ * - resumeSession: a recovery execution under the given name with `{sessionId, resume}`;
+ *   ExecutionAlreadyExists → that execution's ARN (a racing recovery started it).
+ * - executionStatus: DescribeExecution; ExecutionDoesNotExist → NOT_FOUND, another engine's
+ *   ARN → UNKNOWN.
  * - stopExecution: an execution that does not exist or has already ended is ignored.
  */
 
@@ -67,15 +79,37 @@ export class StepFunctionsWorkflowEngine implements WorkflowEngine {
     return this.stateMachineArn;
   }
 
-  async startSession(session: LabletSession): Promise<{ executionArn: string }> {
+  startSession(session: LabletSession): Promise<{ executionArn: string }> {
+    return this.start(sessionExecutionName(session.id), sessionWorkflowInput(session));
+  }
+
+  resumeSession(
+    session: LabletSession,
+    resume: SessionResumeInput,
+    executionName: string,
+  ): Promise<{ executionArn: string }> {
+    return this.start(sessionExecutionName(executionName), { ...sessionWorkflowInput(session), resume });
+  }
+
+  async executionStatus(executionArn: string): Promise<ExecutionStatus> {
+    if (!executionArn.startsWith('arn:')) return 'UNKNOWN';
+    try {
+      const out = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return (out.status as ExecutionStatus | undefined) ?? 'UNKNOWN';
+    } catch (e) {
+      if (e instanceof ExecutionDoesNotExist || errorName(e) === 'ExecutionDoesNotExist') return 'NOT_FOUND';
+      throw e;
+    }
+  }
+
+  private async start(name: string, input: object): Promise<{ executionArn: string }> {
     const stateMachineArn = this.machine();
-    const name = sessionExecutionName(session.id);
     try {
       const out = await this.client.send(
         new StartExecutionCommand({
           stateMachineArn,
           name,
-          input: JSON.stringify(sessionWorkflowInput(session)),
+          input: JSON.stringify(input),
         }),
       );
       if (!out.executionArn) throw new Error('StartExecution returned no executionArn');
@@ -89,15 +123,17 @@ export class StepFunctionsWorkflowEngine implements WorkflowEngine {
     }
   }
 
-  async sendTaskSuccess(taskToken: string, output: unknown): Promise<void> {
+  async sendTaskSuccess(taskToken: string, output: unknown): Promise<TaskTokenDelivery> {
     try {
       await this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? {}) }));
+      return 'delivered';
     } catch (e) {
       if (!GONE_TOKEN_ERRORS.has(errorName(e))) throw e;
+      return 'gone';
     }
   }
 
-  async sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<void> {
+  async sendTaskFailure(taskToken: string, error: string, cause?: string): Promise<TaskTokenDelivery> {
     try {
       await this.client.send(
         new SendTaskFailureCommand({
@@ -106,8 +142,10 @@ export class StepFunctionsWorkflowEngine implements WorkflowEngine {
           ...(cause !== undefined ? { cause: cause.slice(0, MAX_CAUSE) } : {}),
         }),
       );
+      return 'delivered';
     } catch (e) {
       if (!GONE_TOKEN_ERRORS.has(errorName(e))) throw e;
+      return 'gone';
     }
   }
 
