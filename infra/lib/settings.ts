@@ -120,7 +120,7 @@ export const SETTING_GROUPS = {
       missingInstanceGraceSeconds:
         'reconciliation: a worker whose instance is missing is terminated only after this',
       stuckSessionGraceSeconds:
-        'stuck-session sweep: sessions changed more recently than this are left alone',
+        'stuck-session sweep: sessions changed more recently than this are left alone (a session whose workflow is dead is re-driven from its status, or torn down from COLLECTING on; `npm start` runs the sweep once at startup without the grace)',
     },
   },
 } as const satisfies Record<string, SettingGroup>;
