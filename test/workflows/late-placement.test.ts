@@ -49,8 +49,9 @@ describe('late placement', () => {
     expect(waiting.workerId).toBeUndefined();
     expect(waiting.allocatedPorts ?? {}).toEqual({});
     expect(await allocatedCpu()).toBe(cpuBefore);
-    // One PlaceSession that placed nothing, then the Wait: 4 states entered, no polling loop.
+    // The recovery check, one PlaceSession that placed nothing, then the Wait: 5 states, no polling loop.
     expect(statesOf(session.executionArn!)).toEqual([
+      'IsRecovery',
       'Init',
       'PlaceSession',
       'IsPlaced',
