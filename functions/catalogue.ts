@@ -559,6 +559,15 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
     description:
       'Sessions whose workflow execution is no longer running: re-driven from their stored state, or torn down',
   }),
+  schedule('idle-sessions', {
+    schedule: 'rate(1 minute)',
+    everySeconds: 60,
+    timeoutSeconds: 55,
+    singleton: true,
+    needs: ['table-write', 'task-tokens'],
+    description:
+      'Idle auto-finish: learners paused past their definition idle limit are warned, then finished',
+  }),
 ];
 
 /** The targets of the EventBridge rules (events/rules.ts): they resolve the session's waits. */

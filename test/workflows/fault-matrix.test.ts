@@ -11,14 +11,13 @@ import {
   terminateSession,
   workflowRepairWith,
 } from '@lcm/shared/sessions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEF_UNGRADED,
   eventually,
-  type Harness,
   newSession,
   REQUIREMENTS,
-  startHarness,
+  sessionSuite,
   waitForPendingWait,
   waitForStatus,
 } from './harness.ts';
@@ -38,33 +37,10 @@ import {
  * says the workflow was recovered), never accepted-and-ignored.
  */
 
-let h: Harness;
-let baseline: { allocated: unknown; leasedPortCount: number };
-
-beforeAll(async () => {
-  h = await startHarness();
-  const w = await h.stores.workers.get(h.worker.id);
-  baseline = { allocated: w.allocatedCapacity, leasedPortCount: w.leasedPortCount };
-});
-
-afterAll(async () => {
-  await h?.close();
-});
-
-beforeEach(() => {
-  h.cml.clearFaults();
-  h.lds.clearFaults();
-  h.grading.clearFaults();
-  h.dropGradingEvents = false;
-});
-
-const sessionDeps = () => ({
-  sessions: h.stores.sessions,
-  definitions: h.stores.definitions,
-  engine: h.engine,
-});
-const recoveryDeps = () => ({ sessions: h.stores.sessions, engine: h.engine });
-const waitDepsWithRepair = () => ({ ...h.waitDeps, repair: workflowRepairWith(recoveryDeps()) });
+const suite = sessionSuite();
+const { sessionDeps } = suite;
+const recoveryDeps = () => ({ sessions: suite.h.stores.sessions, engine: suite.h.engine });
+const waitDepsWithRepair = () => ({ ...suite.h.waitDeps, repair: workflowRepairWith(recoveryDeps()) });
 
 async function start(session: LabletSession): Promise<LabletSession> {
   return ensureWorkflowStarted(sessionDeps(), session);
@@ -72,11 +48,11 @@ async function start(session: LabletSession): Promise<LabletSession> {
 
 /** A session whose timeslot starts in `inSeconds` (the workflow places it and waits). */
 async function futureSession(inSeconds: number): Promise<LabletSession> {
-  const template = await newSession(h, { seconds: inSeconds + 600 });
+  const template = await newSession(suite.h, { seconds: inSeconds + 600 });
   // The builder's timeslot starts now; this one is moved to start later (same store, new id).
   const id = `${template.id}-f`;
   const now = Date.now();
-  return h.stores.sessions.create({
+  return suite.h.stores.sessions.create({
     id,
     definitionId: template.definitionId,
     definitionVersion: 1,
@@ -94,8 +70,8 @@ async function futureSession(inSeconds: number): Promise<LabletSession> {
 
 /** The fault: the execution is gone from the engine (its loop aborted, its tokens dead). */
 async function deleteExecution(s: Session): Promise<void> {
-  await h.sfn.engine.deleteExecution(s.executionArn!);
-  expect(await h.engine.executionStatus(s.executionArn!)).toBe('NOT_FOUND');
+  await suite.h.sfn.engine.deleteExecution(s.executionArn!);
+  expect(await suite.h.engine.executionStatus(s.executionArn!)).toBe('NOT_FOUND');
 }
 
 /** One sweep as the scheduled job runs it (real re-drive, real teardown steps), no grace period. */
@@ -108,8 +84,8 @@ function sweep() {
       { by: 'sweep:stuck-sessions', why: 'stuck-session sweep' },
     );
   return sweepStuckSessions({
-    sessions: h.stores.sessions,
-    workflows: h.engine,
+    sessions: suite.h.stores.sessions,
+    workflows: suite.h.engine,
     teardown: sessionTeardownWith(sessionTaskDeps()),
     redrive,
     config: { stuckSessionGraceSeconds: 0 },
@@ -118,14 +94,14 @@ function sweep() {
 
 /** The states the recovery execution entered (its name ends in -r1). */
 function statesOf(executionArn: string): string[] {
-  return h.sfn.executions().find((e) => e.executionArn === executionArn)?.states ?? [];
+  return suite.h.sfn.executions().find((e) => e.executionArn === executionArn)?.states ?? [];
 }
 
 async function expectReleased(): Promise<void> {
-  const worker = await h.stores.workers.get(h.worker.id);
-  expect(worker.allocatedCapacity).toEqual(baseline.allocated);
-  expect(worker.leasedPortCount).toBe(baseline.leasedPortCount);
-  expect(await h.stores.leases.listByWorker(h.worker.id)).toEqual([]);
+  const worker = await suite.h.stores.workers.get(suite.h.worker.id);
+  expect(worker.allocatedCapacity).toEqual(suite.baseline.allocated);
+  expect(worker.leasedPortCount).toBe(suite.baseline.leasedPortCount);
+  expect(await suite.h.stores.leases.listByWorker(suite.h.worker.id)).toEqual([]);
 }
 
 describe('fault matrix: the execution deleted in every status, then one sweep', () => {
@@ -133,16 +109,16 @@ describe('fault matrix: the execution deleted in every status, then one sweep', 
     const sat: Record<string, Session> = {};
     /** The fault, right where the session sits. */
     const killAt = async (status: SessionStatus, id: string) => {
-      const s = await h.stores.sessions.getSession(id);
+      const s = await suite.h.stores.sessions.getSession(id);
       expect(s.status, `${id} sits in ${status}`).toBe(status);
       await deleteExecution(s);
       sat[status] = s;
     };
     const loggedIn = async (definitionId?: string) => {
-      const s = await start(await newSession(h, definitionId ? { definitionId } : {}));
-      await waitForPendingWait(h, s.id, 'LOGIN');
-      await observeLearnerEvent(h.waitDeps, s.id, 'LOGIN', new Date().toISOString());
-      await waitForPendingWait(h, s.id, 'END');
+      const s = await start(await newSession(suite.h, definitionId ? { definitionId } : {}));
+      await waitForPendingWait(suite.h, s.id, 'LOGIN');
+      await observeLearnerEvent(suite.h.waitDeps, s.id, 'LOGIN', new Date().toISOString());
+      await waitForPendingWait(suite.h, s.id, 'END');
       return s;
     };
 
@@ -155,14 +131,14 @@ describe('fault matrix: the execution deleted in every status, then one sweep', 
 
     // INSTANTIATING: the CML import held; the execution dies during it (the lab the orphaned
     // import makes must then be found, not imported again).
-    h.cml.injectFault({ method: 'POST', path: '^/api/v0/import$', delayMs: 1500, times: 1 });
-    const instantiating = await start(await newSession(h));
-    await waitForStatus(h, instantiating.id, 'INSTANTIATING');
+    suite.h.cml.injectFault({ method: 'POST', path: '^/api/v0/import$', delayMs: 1500, times: 1 });
+    const instantiating = await start(await newSession(suite.h));
+    await waitForStatus(suite.h, instantiating.id, 'INSTANTIATING');
     await killAt('INSTANTIATING', instantiating.id);
 
     // READY: waiting for the learner to log in.
-    const ready = await start(await newSession(h));
-    await waitForPendingWait(h, ready.id, 'LOGIN');
+    const ready = await start(await newSession(suite.h));
+    await waitForPendingWait(suite.h, ready.id, 'LOGIN');
     await killAt('READY', ready.id);
 
     // RUNNING: logged in, waiting for the end.
@@ -170,40 +146,47 @@ describe('fault matrix: the execution deleted in every status, then one sweep', 
     await killAt('RUNNING', running.id);
 
     // GRADING: the grade never comes back (the result events are dropped).
-    h.dropGradingEvents = true;
+    suite.h.dropGradingEvents = true;
     const grading = await loggedIn();
-    await observeLearnerEvent(h.waitDeps, grading.id, 'END', new Date().toISOString());
-    await waitForPendingWait(h, grading.id, 'GRADING');
+    await observeLearnerEvent(suite.h.waitDeps, grading.id, 'END', new Date().toISOString());
+    await waitForPendingWait(suite.h, grading.id, 'GRADING');
     await killAt('GRADING', grading.id);
 
     // COLLECTING: config extraction held; the execution dies during it.
     const collecting = await loggedIn();
-    const extract = h.cml.injectFault({
+    const extract = suite.h.cml.injectFault({
       method: 'PUT',
       path: '/extract_configuration$',
       delayMs: 1500,
       times: 'always',
     });
     await finishSession(sessionDeps(), collecting.id, { by: 'u-learner' });
-    await waitForStatus(h, collecting.id, 'COLLECTING');
+    await waitForStatus(suite.h, collecting.id, 'COLLECTING');
     await killAt('COLLECTING', collecting.id);
 
     // STOPPING: nothing to grade; the CML lab's delete held; the execution dies during it.
     const stopping = await loggedIn(DEF_UNGRADED);
-    h.cml.injectFault({ method: 'DELETE', path: '^/api/v0/labs/[^/]+$', delayMs: 1500, times: 'always' });
+    suite.h.cml.injectFault({
+      method: 'DELETE',
+      path: '^/api/v0/labs/[^/]+$',
+      delayMs: 1500,
+      times: 'always',
+    });
     await finishSession(sessionDeps(), stopping.id, { by: 'u-learner' });
-    await waitForStatus(h, stopping.id, 'STOPPING', 30_000);
+    await waitForStatus(suite.h, stopping.id, 'STOPPING', 30_000);
     await killAt('STOPPING', stopping.id);
     expect(extract).toBeTypeOf('string');
 
     // The orphaned handlers (import, extraction, delete) finish; the sessions stay where they were.
     await eventually('the orphaned import', async () =>
-      h.cml.labs().some((l) => l.title === `lcm-${sat.INSTANTIATING!.id}`),
+      suite.h.cml.labs().some((l) => l.title === `lcm-${sat.INSTANTIATING!.id}`),
     );
-    h.cml.clearFaults();
+    suite.h.cml.clearFaults();
     await new Promise((r) => setTimeout(r, 3000));
     for (const [status, s] of Object.entries(sat)) {
-      expect((await h.stores.sessions.getSession(s.id)).status, `${status} still where it was`).toBe(status);
+      expect((await suite.h.stores.sessions.getSession(s.id)).status, `${status} still where it was`).toBe(
+        status,
+      );
     }
 
     const result = await sweep();
@@ -243,30 +226,34 @@ describe('fault matrix: the execution deleted in every status, then one sweep', 
       'ResumeAt',
       'PlaceSession',
     ]);
-    expect((await h.stores.sessions.getSession(sat.SCHEDULED!.id)).status).toBe('SCHEDULED');
+    expect((await suite.h.stores.sessions.getSession(sat.SCHEDULED!.id)).status).toBe('SCHEDULED');
 
     // INSTANTIATING carries on to READY with one lab and one LDS session (nothing made twice).
-    await waitForPendingWait(h, sat.INSTANTIATING!.id, 'LOGIN');
+    await waitForPendingWait(suite.h, sat.INSTANTIATING!.id, 'LOGIN');
     expect(statesOf(rInstantiating.executionArn).slice(0, 4)).toEqual([
       'IsRecovery',
       'Resume',
       'ResumeAt',
       'ImportLab',
     ]);
-    expect(h.cml.labs().filter((l) => l.title === `lcm-${sat.INSTANTIATING!.id}`)).toHaveLength(1);
-    expect(h.lds.sessions().filter((l) => l.externalSessionId === sat.INSTANTIATING!.id)).toHaveLength(1);
+    expect(suite.h.cml.labs().filter((l) => l.title === `lcm-${sat.INSTANTIATING!.id}`)).toHaveLength(1);
+    expect(suite.h.lds.sessions().filter((l) => l.externalSessionId === sat.INSTANTIATING!.id)).toHaveLength(
+      1,
+    );
 
     // READY and RUNNING wait again, with fresh tokens.
     for (const [status, r, kind] of [
       ['READY', rReady, 'LOGIN'],
       ['RUNNING', rRunning, 'END'],
     ] as const) {
-      const wait = await waitForPendingWait(h, sat[status]!.id, kind);
+      const wait = await waitForPendingWait(suite.h, sat[status]!.id, kind);
       expect(wait.taskToken).not.toBe(sat[status]!.pendingWait?.taskToken);
       expect(
-        h.sfn.pendingTasks().some((t) => t.taskToken === wait.taskToken && t.executionArn === r.executionArn),
+        suite.h.sfn
+          .pendingTasks()
+          .some((t) => t.taskToken === wait.taskToken && t.executionArn === r.executionArn),
       ).toBe(true);
-      const { session, history } = await h.stores.sessions.get(sat[status]!.id);
+      const { session, history } = await suite.h.stores.sessions.get(sat[status]!.id);
       expect(session.status).toBe(status);
       expect(session.executionArn).toBe(r.executionArn);
       expect(history.at(-1)).toMatchObject({
@@ -282,7 +269,7 @@ describe('fault matrix: the execution deleted in every status, then one sweep', 
     // The later ones: torn down by the sweep, TERMINATED with a reason.
     for (const status of ['COLLECTING', 'GRADING', 'STOPPING'] as const) {
       expect(tornDown.has(sat[status]!.id), `${status} torn down`).toBe(true);
-      const s = await h.stores.sessions.getSession(sat[status]!.id);
+      const s = await suite.h.stores.sessions.getSession(sat[status]!.id);
       expect(s.status).toBe('TERMINATED');
       expect(s.failureReason, status).toBe('WORKFLOW_ERROR');
     }
@@ -302,7 +289,7 @@ describe('fault matrix: the execution deleted in every status, then one sweep', 
     }
     // The SCHEDULED one would see its termination at its next schedule check (minutes away):
     // killed again, the next sweep's recovery (-r2) sees it at once and tears it down.
-    const again = await h.stores.sessions.getSession(sat.SCHEDULED!.id);
+    const again = await suite.h.stores.sessions.getSession(sat.SCHEDULED!.id);
     expect(again.executionArn).toBe(rScheduled.executionArn);
     await deleteExecution(again);
     const second = await sweep();
@@ -310,19 +297,19 @@ describe('fault matrix: the execution deleted in every status, then one sweep', 
       [again.id, 'START', `${again.id}-r2`],
     ]);
     for (const status of ['SCHEDULED', 'INSTANTIATING', 'READY', 'RUNNING'] as const) {
-      const s = await waitForStatus(h, sat[status]!.id, 'TERMINATED', 30_000);
+      const s = await waitForStatus(suite.h, sat[status]!.id, 'TERMINATED', 30_000);
       expect(s.failureReason).toBe('TERMINATED');
     }
     await expectReleased();
-    expect(h.cml.labs()).toEqual([]);
+    expect(suite.h.cml.labs()).toEqual([]);
   }, 120_000);
 });
 
 describe('requests on a session whose token is dead are applied', () => {
   it('terminate: the workflow is re-driven and tears down; the reply says so', async () => {
-    const s = await start(await newSession(h));
-    await waitForPendingWait(h, s.id, 'LOGIN');
-    const before = await h.stores.sessions.getSession(s.id);
+    const s = await start(await newSession(suite.h));
+    await waitForPendingWait(suite.h, s.id, 'LOGIN');
+    const before = await suite.h.stores.sessions.getSession(s.id);
     await deleteExecution(before);
 
     const reply = await terminateSession(sessionDeps(), s.id, { by: 'operator', reason: 'crash test' });
@@ -334,31 +321,31 @@ describe('requests on a session whose token is dead are applied', () => {
       reason: expect.stringMatching(/^recovered: terminate: /),
     });
     expect(reply.session.executionArn).toBe(reply.recovery!.executionArn);
-    const done = await waitForStatus(h, s.id, 'TERMINATED', 30_000);
+    const done = await waitForStatus(suite.h, s.id, 'TERMINATED', 30_000);
     expect(done.failureReason).toBe('TERMINATED');
     await expectReleased();
   }, 60_000);
 
   it('finish: the END wait is re-driven, resolves at once, and the session is collected and graded', async () => {
-    const s = await start(await newSession(h));
-    await waitForPendingWait(h, s.id, 'LOGIN');
-    await observeLearnerEvent(h.waitDeps, s.id, 'LOGIN', new Date().toISOString());
-    await waitForPendingWait(h, s.id, 'END');
-    await deleteExecution(await h.stores.sessions.getSession(s.id));
+    const s = await start(await newSession(suite.h));
+    await waitForPendingWait(suite.h, s.id, 'LOGIN');
+    await observeLearnerEvent(suite.h.waitDeps, s.id, 'LOGIN', new Date().toISOString());
+    await waitForPendingWait(suite.h, s.id, 'END');
+    await deleteExecution(await suite.h.stores.sessions.getSession(s.id));
 
     const reply = await finishSession(sessionDeps(), s.id, { by: 'u-learner' });
     expect(reply.outcome).toBe('requested');
     expect(reply.recovery).toMatchObject({ resumedAt: 'END', status: 'RUNNING' });
-    const done = await waitForStatus(h, s.id, 'TERMINATED', 30_000);
+    const done = await waitForStatus(suite.h, s.id, 'TERMINATED', 30_000);
     expect(done.failureReason).toBeUndefined();
-    expect((await h.stores.sessions.get(s.id)).score?.passed).toBeTypeOf('boolean');
+    expect((await suite.h.stores.sessions.get(s.id)).score?.passed).toBeTypeOf('boolean');
     await expectReleased();
   }, 60_000);
 
   it('an LDS login event: recovered, the new LOGIN wait resolves at once, the session RUNNING', async () => {
-    const s = await start(await newSession(h));
-    await waitForPendingWait(h, s.id, 'LOGIN');
-    await deleteExecution(await h.stores.sessions.getSession(s.id));
+    const s = await start(await newSession(suite.h));
+    await waitForPendingWait(suite.h, s.id, 'LOGIN');
+    await deleteExecution(await suite.h.stores.sessions.getSession(s.id));
 
     const result = await observeLearnerEvent(waitDepsWithRepair(), s.id, 'LOGIN', new Date().toISOString());
     expect(result.outcome).toBe('recovered');
@@ -366,22 +353,22 @@ describe('requests on a session whose token is dead are applied', () => {
       resumedAt: 'LOGIN',
       reason: expect.stringMatching(/LDS login event/),
     });
-    await waitForStatus(h, s.id, 'RUNNING');
-    await waitForPendingWait(h, s.id, 'END');
+    await waitForStatus(suite.h, s.id, 'RUNNING');
+    await waitForPendingWait(suite.h, s.id, 'END');
     await terminateSession(sessionDeps(), s.id, { by: 'operator' });
-    await waitForStatus(h, s.id, 'TERMINATED', 30_000);
+    await waitForStatus(suite.h, s.id, 'TERMINATED', 30_000);
     await expectReleased();
   }, 60_000);
 
   it('a live workflow is left alone: the token is delivered, no recovery', async () => {
-    const s = await start(await newSession(h));
-    await waitForPendingWait(h, s.id, 'LOGIN');
+    const s = await start(await newSession(suite.h));
+    await waitForPendingWait(suite.h, s.id, 'LOGIN');
     const result = await observeLearnerEvent(waitDepsWithRepair(), s.id, 'LOGIN', new Date().toISOString());
     expect(result.outcome).toBe('resolved');
     expect(result.recovery).toBeUndefined();
     const reply = await terminateSession(sessionDeps(), s.id, { by: 'operator' });
     expect(reply.recovery).toBeUndefined();
-    await waitForStatus(h, s.id, 'TERMINATED', 30_000);
-    expect(h.sfn.executions().filter((e) => e.name.startsWith(`${s.id}-r`))).toEqual([]);
+    await waitForStatus(suite.h, s.id, 'TERMINATED', 30_000);
+    expect(suite.h.sfn.executions().filter((e) => e.name.startsWith(`${s.id}-r`))).toEqual([]);
   }, 60_000);
 });

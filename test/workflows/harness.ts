@@ -18,8 +18,16 @@ import {
 } from '@lcm/shared/events';
 import type { LabletSession, SessionStatus, Worker } from '@lcm/shared/kernel';
 import { StepFunctionsWorkflowEngine } from '@lcm/shared/platform';
-import { observeGradingResult, observeLearnerEvent, type WaitDeps } from '@lcm/shared/sessions';
+import {
+  ensureWorkflowStarted,
+  finishSession,
+  observeGradingResult,
+  observeLearnerEvent,
+  type SessionActionContext,
+  type WaitDeps,
+} from '@lcm/shared/sessions';
 import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createTestTable, type TestTable } from '../support/table.ts';
 
 /**
@@ -377,6 +385,7 @@ export async function newSession(
     seconds?: number;
     requirements?: typeof REQUIREMENTS;
     startInSeconds?: number;
+    idlePolicy?: LabletSession['idlePolicy'];
   } = {},
 ): Promise<LabletSession> {
   const id = `s-${randomUUID().slice(0, 8)}`;
@@ -394,7 +403,15 @@ export async function newSession(
     requirements: opts.requirements ?? REQUIREMENTS,
     licenseAffinity: ['ENTERPRISE'],
     portTemplate: PORT_TEMPLATE,
+    ...(opts.idlePolicy ? { idlePolicy: opts.idlePolicy } : {}),
   });
+}
+
+/** The LDS session id LCM opened for session `id`. */
+export async function ldsSessionOf(h: Harness, id: string): Promise<string> {
+  const user = (await h.stores.sessions.get(id)).userSession;
+  if (!user) throw new Error(`session ${id} has no LDS session`);
+  return user.ldsSessionId;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -461,4 +478,64 @@ export async function waitForPendingWait(h: Harness, id: string, kind: 'LOGIN' |
       return s.pendingWait?.kind === kind ? s.pendingWait : undefined;
     }),
   );
+}
+
+/**
+ * One workflow test file's setup: starts a harness before the file's tests (and closes it after,
+ * even on failure), clears every simulator fault before each test, and records the worker's
+ * allocation at the start (`baseline`) so a test can check that everything held came back.
+ * `start` creates a session and starts its workflow as the API does; `finished` waits for an
+ * execution to succeed.
+ */
+export interface SessionSuite {
+  readonly h: Harness;
+  readonly baseline: { allocated: unknown; leasedPortCount: number };
+  sessionDeps(): Pick<Stores, 'sessions' | 'definitions'> & { engine: StepFunctionsWorkflowEngine };
+  start(opts?: Parameters<typeof newSession>[1]): Promise<LabletSession>;
+  finished(executionArn: string): ReturnType<LocalStepFunctions['waitForExecution']>;
+  /** POST /v1/sessions/{id}/finish's command. */
+  finish(id: string, ctx: SessionActionContext): ReturnType<typeof finishSession>;
+}
+
+export function sessionSuite(opts: HarnessOptions = {}): SessionSuite {
+  let harness: Harness | undefined;
+  let baseline: SessionSuite['baseline'] | undefined;
+  beforeAll(async () => {
+    harness = await startHarness(opts);
+    const w = await harness.stores.workers.get(harness.worker.id);
+    baseline = { allocated: w.allocatedCapacity, leasedPortCount: w.leasedPortCount };
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(() => {
+    if (!harness) return;
+    harness.cml.clearFaults();
+    harness.lds.clearFaults();
+    harness.grading.clearFaults();
+    harness.dropGradingEvents = false;
+  });
+  const suite: SessionSuite = {
+    get h() {
+      if (!harness) throw new Error('the harness is not started (use it inside a test or hook)');
+      return harness;
+    },
+    get baseline() {
+      if (!baseline) throw new Error('the harness is not started (use it inside a test or hook)');
+      return baseline;
+    },
+    sessionDeps: () => ({
+      sessions: suite.h.stores.sessions,
+      definitions: suite.h.stores.definitions,
+      engine: suite.h.engine,
+    }),
+    start: async (o = {}) => ensureWorkflowStarted(suite.sessionDeps(), await newSession(suite.h, o)),
+    finish: (id, ctx) => finishSession(suite.sessionDeps(), id, ctx),
+    finished: async (executionArn) => {
+      const execution = await suite.h.sfn.waitForExecution(executionArn, 60_000);
+      expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
+      return execution;
+    },
+  };
+  return suite;
 }

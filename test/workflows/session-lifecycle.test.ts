@@ -3,20 +3,19 @@ import type { SessionStatus } from '@lcm/shared/kernel';
 import { SESSION_TRANSITIONS } from '@lcm/shared/kernel';
 import { evidenceKeys } from '@lcm/shared/platform';
 import {
-  ensureWorkflowStarted,
   finishSession,
   observeGradingResult,
   observeLearnerEvent,
   terminateSession,
 } from '@lcm/shared/sessions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEF_UNGRADED,
   eventually,
-  type Harness,
-  newSession,
+  ldsSessionOf,
+  type newSession,
   REQUIREMENTS,
-  startHarness,
+  sessionSuite,
   WORKER_IP,
   waitForPendingWait,
   waitForStatus,
@@ -31,53 +30,18 @@ import {
  * TERMINATED with its reason and a complete history, and everything it held is back.
  */
 
-let h: Harness;
-let baseline: { allocated: unknown; leasedPortCount: number };
-
-beforeAll(async () => {
-  h = await startHarness();
-  const w = await h.stores.workers.get(h.worker.id);
-  baseline = { allocated: w.allocatedCapacity, leasedPortCount: w.leasedPortCount };
-});
-
-afterAll(async () => {
-  await h?.close();
-});
-
-beforeEach(() => {
-  h.cml.clearFaults();
-  h.lds.clearFaults();
-  h.grading.clearFaults();
-  h.dropGradingEvents = false;
-});
-
-const sessionDeps = () => ({
-  sessions: h.stores.sessions,
-  definitions: h.stores.definitions,
-  engine: h.engine,
-});
+const suite = sessionSuite();
+const { sessionDeps } = suite;
 
 /** Starts the session's workflow as the API does (through the engine, ARN recorded). */
 async function start(opts: Parameters<typeof newSession>[1] = {}) {
-  const created = await newSession(h, opts);
-  const session = await ensureWorkflowStarted(sessionDeps(), created);
+  const session = await suite.start(opts);
   expect(session.executionArn).toBe(
-    `${h.sfn.sessionStateMachineArn!.replace(':stateMachine:', ':execution:')}:${created.id}`,
+    `${suite.h.sfn.sessionStateMachineArn!.replace(':stateMachine:', ':execution:')}:${session.id}`,
   );
   return session;
 }
-
-async function finished(executionArn: string) {
-  const execution = await h.sfn.waitForExecution(executionArn, 60_000);
-  expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
-  return execution;
-}
-
-async function ldsSessionOf(id: string): Promise<string> {
-  const user = (await h.stores.sessions.get(id)).userSession;
-  expect(user).toBeDefined();
-  return user!.ldsSessionId;
-}
+const { finished } = suite;
 
 /**
  * The invariant after every path: TERMINATED with the expected reason, a history that moves
@@ -86,7 +50,7 @@ async function ldsSessionOf(id: string): Promise<string> {
  * LDS session (if one was made) archived.
  */
 async function expectTornDown(id: string, reason: string | undefined, path: SessionStatus[]) {
-  const { session, history, userSession } = await h.stores.sessions.get(id);
+  const { session, history, userSession } = await suite.h.stores.sessions.get(id);
   expect(session.status).toBe('TERMINATED');
   expect(session.failureReason).toBe(reason);
   expect(session.pendingWait).toBeUndefined();
@@ -100,14 +64,14 @@ async function expectTornDown(id: string, reason: string | undefined, path: Sess
     reason ? expect.stringMatching(new RegExp(`^${reason}`)) : 'completed',
   );
 
-  const worker = await h.stores.workers.get(h.worker.id);
-  expect(worker.allocatedCapacity).toEqual(baseline.allocated);
-  expect(worker.leasedPortCount).toBe(baseline.leasedPortCount);
-  expect(await h.stores.leases.listByWorker(h.worker.id)).toEqual([]);
-  expect(await h.stores.placement.getPlacement(id)).toBeUndefined();
+  const worker = await suite.h.stores.workers.get(suite.h.worker.id);
+  expect(worker.allocatedCapacity).toEqual(suite.baseline.allocated);
+  expect(worker.leasedPortCount).toBe(suite.baseline.leasedPortCount);
+  expect(await suite.h.stores.leases.listByWorker(suite.h.worker.id)).toEqual([]);
+  expect(await suite.h.stores.placement.getPlacement(id)).toBeUndefined();
 
-  expect(h.cml.labs()).toEqual([]);
-  const ldsSessions = h.lds.sessions().filter((s) => s.externalSessionId === id);
+  expect(suite.h.cml.labs()).toEqual([]);
+  const ldsSessions = suite.h.lds.sessions().filter((s) => s.externalSessionId === id);
   for (const s of ldsSessions) expect(s.state).toBe('ARCHIVED');
   if (userSession) expect(userSession.status).toBe('ARCHIVED');
   return { session, history };
@@ -130,40 +94,40 @@ const HAPPY: SessionStatus[] = [
 describe('session lifecycle workflow', () => {
   it('happy path: placed, lab with rewritten ports, LDS devices, login and end by LDS events, evidence, observation, graded, torn down', async () => {
     const session = await start();
-    const ready = await waitForStatus(h, session.id, 'READY');
+    const ready = await waitForStatus(suite.h, session.id, 'READY');
 
     // Placement: the worker's ports, written into the lab's PATty tags.
     const ports = ready.allocatedPorts!;
     expect(Object.keys(ports).sort()).toEqual(['R1_serial', 'R1_ssh', 'R2_serial']);
     for (const p of Object.values(ports)) expect(p).toBeGreaterThanOrEqual(5000);
-    const [lab] = h.cml.labs();
+    const [lab] = suite.h.cml.labs();
     expect(lab?.id).toBe(ready.cmlLabId);
     expect(lab?.title).toBe(`lcm-${session.id}`);
     expect(lab?.nodes.find((n) => n.label === 'R1')?.tags).toEqual([
       `serial:${ports.R1_serial}`,
       `pat:${ports.R1_ssh}:22`,
     ]);
-    const worker = await h.stores.workers.get(h.worker.id);
+    const worker = await suite.h.stores.workers.get(suite.h.worker.id);
     expect(worker.allocatedCapacity.cpuCores).toBe(REQUIREMENTS.cpuCores);
 
     // LDS: the definition's part, one device per port (worker IP, leased port, protocol).
-    const ldsId = await ldsSessionOf(session.id);
-    const ldsSession = h.lds.session(ldsId)!;
+    const ldsId = await ldsSessionOf(suite.h, session.id);
+    const ldsSession = suite.h.lds.session(ldsId)!;
     expect(ldsSession.partId).toBe('lab.ospf.basics.v1');
     expect(ldsSession.devices).toEqual([
       { name: 'Router 1 console', host: WORKER_IP, port: ports.R1_serial, protocol: 'telnet' },
       { name: 'R1_ssh', host: WORKER_IP, port: ports.R1_ssh, protocol: 'ssh' },
       { name: 'R2_serial', host: WORKER_IP, port: ports.R2_serial, protocol: 'telnet' },
     ]);
-    expect((await h.stores.sessions.get(session.id)).userSession?.loginUrl).toBe(ldsSession.loginUrl);
+    expect((await suite.h.stores.sessions.get(session.id)).userSession?.loginUrl).toBe(ldsSession.loginUrl);
 
     // The learner logs in (LDS running event → waits.ts resolves the LOGIN token).
-    await waitForPendingWait(h, session.id, 'LOGIN');
-    await h.lds.login(ldsId);
-    await waitForPendingWait(h, session.id, 'END');
-    expect((await h.stores.sessions.getSession(session.id)).status).toBe('RUNNING');
-    h.cml.setRunningConfig(ready.cmlLabId!, 'R1', 'hostname R1\nrouter ospf 1\n');
-    await h.lds.end(ldsId);
+    await waitForPendingWait(suite.h, session.id, 'LOGIN');
+    await suite.h.lds.login(ldsId);
+    await waitForPendingWait(suite.h, session.id, 'END');
+    expect((await suite.h.stores.sessions.getSession(session.id)).status).toBe('RUNNING');
+    suite.h.cml.setRunningConfig(ready.cmlLabId!, 'R1', 'hostname R1\nrouter ospf 1\n');
+    await suite.h.lds.end(ldsId);
 
     const execution = await finished(session.executionArn!);
     expect(execution.states).toEqual(
@@ -177,9 +141,11 @@ describe('session lifecycle workflow', () => {
     });
 
     // Evidence: per-device configurations (unsupported switch skipped) and the manifest.
-    expect(h.evidence.get(evidenceKeys.deviceConfig(session.id, 'R1'))).toBe('hostname R1\nrouter ospf 1\n');
-    expect(h.evidence.has(evidenceKeys.deviceConfig(session.id, 'SW'))).toBe(false);
-    const manifest = JSON.parse(h.evidence.get(evidenceKeys.manifest(session.id))!);
+    expect(suite.h.evidence.get(evidenceKeys.deviceConfig(session.id, 'R1'))).toBe(
+      'hostname R1\nrouter ospf 1\n',
+    );
+    expect(suite.h.evidence.has(evidenceKeys.deviceConfig(session.id, 'SW'))).toBe(false);
+    const manifest = JSON.parse(suite.h.evidence.get(evidenceKeys.manifest(session.id))!);
     expect(manifest.devices.map((d: { name: string; supported: boolean }) => [d.name, d.supported])).toEqual([
       ['R1', true],
       ['R2', true],
@@ -187,7 +153,7 @@ describe('session lifecycle workflow', () => {
     ]);
 
     // Observation: what ran, with the observed ports equal to the allocation (no drift).
-    const aggregate = await h.stores.sessions.get(session.id);
+    const aggregate = await suite.h.stores.sessions.get(session.id);
     expect(aggregate.observations).toHaveLength(1);
     const obs = aggregate.observations[0]!;
     expect(obs.observedPorts).toEqual(ports);
@@ -197,29 +163,29 @@ describe('session lifecycle workflow', () => {
 
     // Graded by the engine from that evidence.
     expect(aggregate.grading).toMatchObject({ status: 'COMPLETED' });
-    expect(aggregate.grading?.gradingSessionId).toBe(h.grading.gradingSessions()[0]?.id);
+    expect(aggregate.grading?.gradingSessionId).toBe(suite.h.grading.gradingSessions()[0]?.id);
     expect(aggregate.score).toMatchObject({ score: 2, maxScore: 2, passed: true });
-    expect(h.grading.gradingSessions()[0]?.evidenceUri).toBe(
+    expect(suite.h.grading.gradingSessions()[0]?.evidenceUri).toBe(
       `s3://lcm-test-evidence/${evidenceKeys.manifest(session.id)}`,
     );
 
     // A late event for a session that is over is acknowledged as stale.
     expect(
-      (await observeLearnerEvent(h.waitDeps, session.id, 'LOGIN', new Date().toISOString())).outcome,
+      (await observeLearnerEvent(suite.h.waitDeps, session.id, 'LOGIN', new Date().toISOString())).outcome,
     ).toBe('stale');
   });
 
   it('learner finishes early (POST /finish through the engine); nothing to grade: COLLECTING → STOPPING', async () => {
     const session = await start({ definitionId: DEF_UNGRADED });
-    const login = await waitForPendingWait(h, session.id, 'LOGIN');
+    const login = await waitForPendingWait(suite.h, session.id, 'LOGIN');
     // The login resolved with the SDK directly, as any Step Functions client could.
-    await h.sfnClient.send(
+    await suite.h.sfnClient.send(
       new SendTaskSuccessCommand({
         taskToken: login.taskToken,
         output: JSON.stringify({ kind: 'LOGIN', at: new Date().toISOString() }),
       }),
     );
-    await waitForPendingWait(h, session.id, 'END');
+    await waitForPendingWait(suite.h, session.id, 'END');
     const result = await finishSession(sessionDeps(), session.id, { by: 'u-learner' });
     expect(result.outcome).toBe('requested');
 
@@ -241,16 +207,16 @@ describe('session lifecycle workflow', () => {
       by: 'api:u-learner',
       reason: 'the learner finished',
     });
-    const aggregate = await h.stores.sessions.get(session.id);
+    const aggregate = await suite.h.stores.sessions.get(session.id);
     expect(aggregate.grading).toBeUndefined();
     expect(aggregate.observations).toHaveLength(1);
     // The old token is spent: resolving it again is not an error for the engine, it is `gone`.
-    await expect(h.engine.sendTaskSuccess(login.taskToken, {})).resolves.toBe('gone');
+    await expect(suite.h.engine.sendTaskSuccess(login.taskToken, {})).resolves.toBe('gone');
   });
 
   it('no-show: the login wait times out at the timeslot end → NO_SHOW, torn down from READY', async () => {
     const session = await start({ seconds: 4 });
-    await waitForPendingWait(h, session.id, 'LOGIN');
+    await waitForPendingWait(suite.h, session.id, 'LOGIN');
     const execution = await finished(session.executionArn!);
     expect(execution.states).toContain('NoShow');
     await expectTornDown(session.id, 'NO_SHOW', [
@@ -263,34 +229,34 @@ describe('session lifecycle workflow', () => {
   });
 
   it('grading failure: the engine reports failed → GradingSession FAULTED, GRADING_FAILED', async () => {
-    h.grading.failNext('rules crashed on the evidence');
+    suite.h.grading.failNext('rules crashed on the evidence');
     const session = await start();
-    await waitForPendingWait(h, session.id, 'LOGIN');
-    await h.lds.login(await ldsSessionOf(session.id));
-    await waitForPendingWait(h, session.id, 'END');
-    await h.lds.userFinish(await ldsSessionOf(session.id));
+    await waitForPendingWait(suite.h, session.id, 'LOGIN');
+    await suite.h.lds.login(await ldsSessionOf(suite.h, session.id));
+    await waitForPendingWait(suite.h, session.id, 'END');
+    await suite.h.lds.userFinish(await ldsSessionOf(suite.h, session.id));
 
     await finished(session.executionArn!);
     await expectTornDown(session.id, 'GRADING_FAILED', HAPPY);
-    const aggregate = await h.stores.sessions.get(session.id);
+    const aggregate = await suite.h.stores.sessions.get(session.id);
     expect(aggregate.grading).toMatchObject({ status: 'FAULTED', error: 'rules crashed on the evidence' });
     expect(aggregate.score).toBeUndefined();
   });
 
   it('grading timeout: no result within the bound → GradingSession FAULTED, GRADING_TIMEOUT', async () => {
-    h.dropGradingEvents = true;
+    suite.h.dropGradingEvents = true;
     process.env.LCM_GRADING_TIMEOUT_SECONDS = '1';
     try {
       const session = await start();
-      await waitForPendingWait(h, session.id, 'LOGIN');
-      await h.lds.login(await ldsSessionOf(session.id));
-      await waitForPendingWait(h, session.id, 'END');
-      await h.lds.end(await ldsSessionOf(session.id));
+      await waitForPendingWait(suite.h, session.id, 'LOGIN');
+      await suite.h.lds.login(await ldsSessionOf(suite.h, session.id));
+      await waitForPendingWait(suite.h, session.id, 'END');
+      await suite.h.lds.end(await ldsSessionOf(suite.h, session.id));
 
       const execution = await finished(session.executionArn!);
       expect(execution.states).toContain('GradingTimedOut');
       await expectTornDown(session.id, 'GRADING_TIMEOUT', HAPPY);
-      expect((await h.stores.sessions.get(session.id)).grading).toMatchObject({
+      expect((await suite.h.stores.sessions.get(session.id)).grading).toMatchObject({
         status: 'FAULTED',
         error: expect.stringContaining('GRADING_TIMEOUT'),
       });
@@ -302,7 +268,7 @@ describe('session lifecycle workflow', () => {
   describe('terminate (POST /terminate through the engine) fails the pending token', () => {
     it('while waiting for the login → TERMINATED from READY', async () => {
       const session = await start();
-      const wait = await waitForPendingWait(h, session.id, 'LOGIN');
+      const wait = await waitForPendingWait(suite.h, session.id, 'LOGIN');
       const r = await terminateSession(sessionDeps(), session.id, { by: 'op-1', reason: 'operator request' });
       expect(r.outcome).toBe('requested');
       await finished(session.executionArn!);
@@ -316,15 +282,15 @@ describe('session lifecycle workflow', () => {
       expect(history.at(-1)?.reason).toBe('TERMINATED: operator request');
       // The failed token is gone: the SDK says so, the engine ignores it.
       await expect(
-        h.sfnClient.send(new SendTaskFailureCommand({ taskToken: wait.taskToken, error: 'X' })),
+        suite.h.sfnClient.send(new SendTaskFailureCommand({ taskToken: wait.taskToken, error: 'X' })),
       ).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
     });
 
     it('while waiting for the end → STOPPING … TERMINATED', async () => {
       const session = await start();
-      await waitForPendingWait(h, session.id, 'LOGIN');
-      await h.lds.login(await ldsSessionOf(session.id));
-      await waitForPendingWait(h, session.id, 'END');
+      await waitForPendingWait(suite.h, session.id, 'LOGIN');
+      await suite.h.lds.login(await ldsSessionOf(suite.h, session.id));
+      await waitForPendingWait(suite.h, session.id, 'END');
       await terminateSession(sessionDeps(), session.id, { by: 'op-1' });
       await finished(session.executionArn!);
       await expectTornDown(session.id, 'TERMINATED', [
@@ -341,17 +307,17 @@ describe('session lifecycle workflow', () => {
     });
 
     it('while waiting for the grading → STOPPING … TERMINATED, a late result is stale', async () => {
-      h.dropGradingEvents = true;
+      suite.h.dropGradingEvents = true;
       const session = await start();
-      await waitForPendingWait(h, session.id, 'LOGIN');
-      await h.lds.login(await ldsSessionOf(session.id));
-      await waitForPendingWait(h, session.id, 'END');
-      await h.lds.end(await ldsSessionOf(session.id));
-      await waitForPendingWait(h, session.id, 'GRADING');
+      await waitForPendingWait(suite.h, session.id, 'LOGIN');
+      await suite.h.lds.login(await ldsSessionOf(suite.h, session.id));
+      await waitForPendingWait(suite.h, session.id, 'END');
+      await suite.h.lds.end(await ldsSessionOf(suite.h, session.id));
+      await waitForPendingWait(suite.h, session.id, 'GRADING');
       await terminateSession(sessionDeps(), session.id, { by: 'op-1' });
       await finished(session.executionArn!);
       await expectTornDown(session.id, 'TERMINATED', HAPPY);
-      const late = await observeGradingResult(h.waitDeps, session.id, {
+      const late = await observeGradingResult(suite.h.waitDeps, session.id, {
         completed: {
           score: 1,
           maxScore: 1,
@@ -361,13 +327,14 @@ describe('session lifecycle workflow', () => {
         },
       });
       expect(late.outcome).toBe('stale');
-      expect((await h.stores.sessions.get(session.id)).score).toBeUndefined();
+      expect((await suite.h.stores.sessions.get(session.id)).score).toBeUndefined();
     });
   });
 
   it('CML import failure: retried, then torn down with CML_IMPORT_FAILED', async () => {
-    h.cml.injectFault({ method: 'POST', path: '^/api/v0/import$', status: 500, times: 'always' });
-    const imports = () => h.cml.requests().filter((r) => r.method === 'POST' && r.path === '/api/v0/import');
+    suite.h.cml.injectFault({ method: 'POST', path: '^/api/v0/import$', status: 500, times: 'always' });
+    const imports = () =>
+      suite.h.cml.requests().filter((r) => r.method === 'POST' && r.path === '/api/v0/import');
     const before = imports().length;
     const session = await start();
     const execution = await finished(session.executionArn!);
@@ -382,11 +349,11 @@ describe('session lifecycle workflow', () => {
       'TERMINATED',
     ]);
     expect(history.at(-1)?.reason).toMatch(/^CML_IMPORT_FAILED: CmlImportFailed: CML import: .*HTTP 500/);
-    expect(h.lds.sessions().some((s) => s.externalSessionId === session.id)).toBe(false);
+    expect(suite.h.lds.sessions().some((s) => s.externalSessionId === session.id)).toBe(false);
   });
 
   it('LDS unavailable: retried, then the started lab is deleted and LDS_UNAVAILABLE recorded', async () => {
-    h.lds.injectFault({ method: 'POST', path: '^/api/v1/sessions$', status: 503, times: 'always' });
+    suite.h.lds.injectFault({ method: 'POST', path: '^/api/v1/sessions$', status: 503, times: 'always' });
     const session = await start();
     const execution = await finished(session.executionArn!);
     expect(
@@ -404,7 +371,7 @@ describe('session lifecycle workflow', () => {
   it('the timeslot is lost while waiting for capacity → NO_CAPACITY, the demand visible meanwhile', async () => {
     const session = await start({ seconds: 3, requirements: { ...REQUIREMENTS, cpuCores: 64 } });
     const waiting = await eventually('the rejection summary', async () => {
-      const s = await h.stores.sessions.getSession(session.id);
+      const s = await suite.h.stores.sessions.getSession(session.id);
       return s.placementRejections ? s : undefined;
     });
     expect(waiting.status).toBe('PENDING');

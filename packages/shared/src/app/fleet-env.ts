@@ -11,6 +11,8 @@ import {
   type SecretCache,
 } from '../platform/index.ts';
 import {
+  finishSession,
+  type IdleSweepDeps,
   redriveSession,
   type SessionRedrive,
   type SessionTeardown,
@@ -50,6 +52,8 @@ export interface FleetRuntimeDeps extends FleetDeps {
   sessionTeardown: SessionTeardown;
   /** Re-drives a session whose workflow is dead (sessions/recovery.ts), for the stuck-session sweep. */
   sessionRedrive: SessionRedrive;
+  /** The idle sweep's session store and finish (as POST /v1/sessions/{id}/finish). */
+  idleSweep: IdleSweepDeps;
 }
 
 /** Who the sweep's recoveries are attributed to in the session history. */
@@ -107,6 +111,14 @@ export function fleetDepsOf(env: FleetEnv): FleetRuntimeDeps {
         definitions: stores().definitions,
         engine: createWorkflowEngine(sessionEngineEnv(env)),
       }),
+    idleSweep: () => {
+      const deps = {
+        sessions: stores().sessions,
+        definitions: stores().definitions,
+        engine: createWorkflowEngine(sessionEngineEnv(env)),
+      };
+      return { sessions: deps.sessions, finish: (sessionId, ctx) => finishSession(deps, sessionId, ctx) };
+    },
     sessionRedrive: () => {
       const deps = { sessions: stores().sessions, engine: createWorkflowEngine(sessionEngineEnv(env)) };
       return (session, execution) =>

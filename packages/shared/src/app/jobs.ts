@@ -10,7 +10,12 @@ import {
   runScaleUp,
   type ScalingRunResult,
 } from '../fleet/index.ts';
-import { type StuckSessionResult, sweepStuckSessions } from '../sessions/index.ts';
+import {
+  type IdleSweepResult,
+  type StuckSessionResult,
+  sweepIdleSessions,
+  sweepStuckSessions,
+} from '../sessions/index.ts';
 import type { FleetRuntimeDeps } from './fleet-env.ts';
 
 /** The scheduled jobs (functions/schedules/*.ts), each over the fleet dependencies. */
@@ -37,6 +42,10 @@ export async function healthSweepJob(
 /** Dead workflows: resumable sessions re-driven from their stored state, the rest torn down. */
 export const stuckSessionsJob = (deps: FleetRuntimeDeps): Promise<StuckSessionResult> =>
   sweepStuckSessions({ ...deps, teardown: deps.sessionTeardown, redrive: deps.sessionRedrive });
+
+/** Paused learners past their definition's idle limit: warned, then finished (sessions/idle-sessions.ts). */
+export const idleSessionsJob = (deps: FleetRuntimeDeps): Promise<IdleSweepResult> =>
+  sweepIdleSessions(deps.idleSweep);
 
 /**
  * The same sweep at the start of a stack on kept state (the local stack's `npm start`): nothing

@@ -19,6 +19,7 @@ export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
  *                                                          the portal reads it through the API)
  *                        MODIFY, failureReason → TEARDOWN_FAILED → session.teardown-failed (what
  *                                                          was left: lab, worker, capacity, ports)
+ *                        MODIFY, idleWarnedAt set       → session.idle-warning (paused since, finish at)
  *   ScoreReport          INSERT / MODIFY, new report    → session.scored
  *   ResourceObservation  INSERT with drift.hasDrift     → session.port-drift-detected
  *   Worker               INSERT, MODIFY status changed  → worker.status-changed (from null on INSERT)
@@ -170,6 +171,31 @@ function teardownFailedEvents(
   ];
 }
 
+/**
+ * The idle sweep warned the learner (issue 15, item 2): idleWarnedAt became set. The data says
+ * since when the learner is paused and when the session will be finished unless they come back.
+ */
+function idleWarningEvents(record: ChangeRecord, s: Item, subject: string, version: string, base: Item) {
+  if (typeof s.idleWarnedAt !== 'string' || record.oldImage?.idleWarnedAt === s.idleWarnedAt) return [];
+  const policy = (s.idlePolicy ?? {}) as Item;
+  const graceMinutes = typeof policy.graceMinutes === 'number' ? policy.graceMinutes : 0;
+  return [
+    lcmCloudEvent({
+      type: OUTBOUND_EVENT_TYPES.sessionIdleWarning,
+      id: eventId(subject, version, 'idle-warning'),
+      time: timeOf(record, s.idleWarnedAt),
+      subject,
+      data: defined({
+        ...base,
+        userId: (s.owner as Item | undefined)?.userId,
+        pausedAt: s.pausedAt,
+        warnedAt: s.idleWarnedAt,
+        finishAt: new Date(Date.parse(s.idleWarnedAt) + graceMinutes * 60_000).toISOString(),
+      }),
+    }),
+  ];
+}
+
 function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
   const id = String(s.id);
   const subject = `sessions/${id}`;
@@ -199,7 +225,10 @@ function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
   }
   const from = record.oldImage?.status;
   const to = s.status;
-  const teardownFailed = teardownFailedEvents(record, s, subject, version, base);
+  const teardownFailed = [
+    ...teardownFailedEvents(record, s, subject, version, base),
+    ...idleWarningEvents(record, s, subject, version, base),
+  ];
   if (from === to) return teardownFailed;
   const time = timeOf(record, s.updatedAt);
   const events = [

@@ -36,6 +36,7 @@ export const OUTBOUND_EVENT_TYPES = {
   sessionScored: 'io.lablet.lcm.session.scored.v1',
   sessionPortDriftDetected: 'io.lablet.lcm.session.port-drift-detected.v1',
   sessionTeardownFailed: 'io.lablet.lcm.session.teardown-failed.v1',
+  sessionIdleWarning: 'io.lablet.lcm.session.idle-warning.v1',
   workerStatusChanged: 'io.lablet.lcm.worker.status-changed.v1',
   scalingScaleUpDecided: 'io.lablet.lcm.scaling.scale-up-decided.v1',
   scalingDrainDecided: 'io.lablet.lcm.scaling.drain-decided.v1',

@@ -94,6 +94,7 @@ export function newSession(def: LabletDefinition, input: NewSessionInput, now: s
       podType: def.podType,
       amiRequirement: def.amiRequirement,
       portTemplate: structuredClone(def.portTemplate),
+      idlePolicy: def.idlePolicy ? { ...def.idlePolicy } : undefined,
       createdAt: now,
       updatedAt: now,
       version: 0,

@@ -241,6 +241,29 @@ export const DefinitionSyncSchema = z.object({
   diagnostic: z.string().max(4000).optional(),
 });
 
+/**
+ * Idle auto-finish (issue 15, item 2): when LDS reports the learner paused for `limitMinutes`, LCM
+ * warns (event `session.idle-warning`) and, `graceMinutes` later, finishes the session as if the
+ * learner had (configs collected, graded). A learner who comes back (LDS `running`) cancels it.
+ * Absent: off (the default).
+ */
+export const IdlePolicySchema = z.object({
+  limitMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .describe('Minutes the learner may stay paused before LCM warns'),
+  graceMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(240)
+    .default(5)
+    .describe('Minutes from the warning to the finish (default 5)'),
+});
+export type IdlePolicy = z.infer<typeof IdlePolicySchema>;
+
 export const LabletDefinitionSchema = z.object({
   id: Id,
   version: z.number().int().min(1),
@@ -264,6 +287,7 @@ export const LabletDefinitionSchema = z.object({
     .min(1)
     .max(7 * 24 * 60),
   warmPoolDepth: z.number().int().nonnegative().max(1000).default(0),
+  idlePolicy: IdlePolicySchema.optional(),
   sync: DefinitionSyncSchema.optional(),
   createdAt: IsoDateTime,
   createdBy: plainText(z.string().max(256)),
@@ -475,7 +499,12 @@ export const LabletSessionSchema = z.object({
    */
   loginObservedAt: IsoDateTime.optional(),
   endObservedAt: IsoDateTime.optional(),
+  /** When the learner's current pause began (LDS `paused`); cleared when LDS reports them back. */
   pausedAt: IsoDateTime.optional(),
+  /** The definition's idle policy, copied at booking (see IdlePolicySchema). */
+  idlePolicy: IdlePolicySchema.optional(),
+  /** When LCM warned that the paused session will be finished (the idle sweep); cleared on resume. */
+  idleWarnedAt: IsoDateTime.optional(),
   /** A pending (or failed) manual observation request; see ObservationRequestSchema. */
   observationRequest: ObservationRequestSchema.optional(),
   /** Port collisions with other sessions' leases found by observations (newest last). */

@@ -441,6 +441,8 @@ export type ActionResult = z.output<typeof ActionResultSchema>;
 export interface SessionActionContext {
   by: string;
   reason?: string | undefined;
+  /** Where the action came from, in the history (`<source>:<by>`); default `api`. */
+  source?: string | undefined;
   scope?: SessionScope | undefined;
 }
 
@@ -566,7 +568,7 @@ export async function finishSession(
     wait?.kind === 'END'
       ? await deps.engine.sendTaskSuccess(wait.taskToken, {
           ended: 'FINISHED',
-          source: 'api',
+          source: ctx.source ?? 'api',
           by: ctx.by,
           at: value.session.finishRequestedAt ?? at,
           ...(ctx.reason ? { reason: ctx.reason } : {}),

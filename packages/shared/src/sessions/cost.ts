@@ -32,7 +32,7 @@ import {
   type Worker,
   type WorkerTemplate,
 } from '../kernel/index.ts';
-import { nowOf, type Page, type PageRequest } from '../platform/index.ts';
+import { allPages, MAX_PAGE_SIZE, nowOf, type Page, type PageRequest } from '../platform/index.ts';
 import type { SessionStore } from './session-store.ts';
 
 /**
@@ -223,23 +223,13 @@ export interface CostDeps {
   clock?: (() => Date) | undefined;
 }
 
-async function readAll<T>(
-  list: (page: PageRequest) => Promise<Page<T>>,
-  max: number,
-  what: string,
-): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await list({ limit: 1000, ...(cursor ? { cursor } : {}) });
-    out.push(...page.items);
-    if (out.length > max) {
-      throw new ValidationError('from', `more than ${max} ${what} to read; narrow the window`, { max });
-    }
-    cursor = page.cursor;
-  } while (cursor);
-  return out;
-}
+/** Every item of a listing, refused (400 on `from`) when there are more than `max`: narrow the window. */
+const readAll = <T>(list: (page: PageRequest) => Promise<Page<T>>, max: number, what: string): Promise<T[]> =>
+  allPages(list, MAX_PAGE_SIZE, {
+    max,
+    tooMany: () =>
+      new ValidationError('from', `more than ${max} ${what} to read; narrow the window`, { max }),
+  });
 
 async function inBatches<T, R>(items: readonly T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];

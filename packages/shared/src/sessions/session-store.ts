@@ -72,6 +72,7 @@ const EDITABLE = LabletSessionSchema.pick({
   loginObservedAt: true,
   endObservedAt: true,
   pausedAt: true,
+  idleWarnedAt: true,
   observationRequest: true,
   portConflicts: true,
   teardownStartedAt: true,

@@ -269,7 +269,9 @@ const LEARNER_FIELD = {
 
 /**
  * Records a learner event from LDS (LOGIN = the learner is in, END = the session ended or the
- * learner finished, PAUSED = recorded only). The first observation of each kind wins. When the
+ * learner finished, PAUSED = recorded only). The first observation of each kind wins, except that
+ * a LOGIN (LDS `running`) after a pause ends the pause: `pausedAt` and `idleWarnedAt` are cleared
+ * (idle auto-finish, rules/idle.ts), so the next pause is recorded afresh. When the
  * session waits for this kind (LOGIN/END), its token is resolved and `pendingWait` cleared.
  * Unknown session → NotFoundError (the handler acknowledges the event); a session past the
  * point where the event matters, or being terminated → `stale`. When the event names its LDS
@@ -297,6 +299,15 @@ export async function observeLearnerEvent(
       const s = await deps.sessions.getSession(sessionId);
       if (!LEARNER_EVENT_STATUSES.has(s.status) || s.terminationRequestedAt) {
         return { session: s, outcome: 'stale' as const };
+      }
+      if (kind === 'LOGIN' && s.pausedAt !== undefined && Date.parse(at) >= Date.parse(s.pausedAt)) {
+        // The learner is back after a pause: the pause (and any idle warning) ends.
+        const back = await deps.sessions.update(
+          sessionId,
+          { pausedAt: null, idleWarnedAt: null, ...(s.loginObservedAt ? {} : { loginObservedAt: at }) },
+          s.version,
+        );
+        return { session: back, outcome: s.loginObservedAt ? ('duplicate' as const) : ('recorded' as const) };
       }
       if (s[field] !== undefined) return { session: s, outcome: 'duplicate' as const };
       const updated = await deps.sessions.update(sessionId, { [field]: at }, s.version);

@@ -20,16 +20,22 @@ export interface Page<T> {
 
 export const MAX_PAGE_SIZE = 1000;
 
-/** Every item of a paged listing, page after page of `limit` (default MAX_PAGE_SIZE). */
+/**
+ * Every item of a paged listing, page after page of `limit` (default MAX_PAGE_SIZE). With a `cap`,
+ * reading stops with `cap.tooMany()` as soon as more than `cap.max` items have come back (a read
+ * whose size the caller bounds, e.g. a report over a window that must be narrowed).
+ */
 export async function allPages<T>(
   list: (page: PageRequest) => Promise<Page<T>>,
   limit = MAX_PAGE_SIZE,
+  cap?: { max: number; tooMany: () => Error },
 ): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
   do {
     const page = await list({ limit, cursor });
     items.push(...page.items);
+    if (cap && items.length > cap.max) throw cap.tooMany();
     cursor = page.cursor;
   } while (cursor !== undefined);
   return items;

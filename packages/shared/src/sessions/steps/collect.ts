@@ -36,7 +36,11 @@ export interface CollectEvidenceOutput {
 function endCause(end: z.output<typeof WaitOutput>): { by: string; reason: string } {
   switch (end?.ended) {
     case 'FINISHED':
-      return { by: end.by ? `api:${end.by}` : 'api', reason: 'the learner finished' };
+      // The finish command's source (default api; the idle sweep's is lcm) and its reason, if any.
+      return {
+        by: end.by ? `${end.source ?? 'api'}:${end.by}` : (end.source ?? 'api'),
+        reason: end.reason ?? 'the learner finished',
+      };
     case 'ENDED':
       return { by: 'lds', reason: 'the LDS session ended' };
     case 'TIMESLOT_END':

@@ -35,6 +35,7 @@ const WaitOutput = z
     ended: z.string().optional(),
     source: z.string().optional(),
     by: z.string().optional(),
+    reason: z.string().optional(),
   })
   .nullish();
 
