@@ -85,6 +85,7 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   observeSession: [A, O], // runtime observations: an operation, not the portal's
   releaseSession: [A, O], // recovery of a failed teardown or grading: operations only
   regradeSession: [A, O],
+  getAvailability: [A, O, P, V], // the capacity book: the portal shows bookable slots
   getReservation: [A, O, P, V],
   // fleet
   getFleetCapacity: [A, O, V],
