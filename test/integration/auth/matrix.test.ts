@@ -379,6 +379,8 @@ describe('fields × tenants: two portal clients × every role × every read rout
     getFleetCost: `?${windowOf()}&groupBy=definition`,
     getFleetUsage: `?${windowOf()}&step=60`,
     getDefinitionCost: `?${windowOf()}`,
+    // the capacity book: the next hour's slots of a seeded definition
+    getAvailability: `?definitionId=demo-ospf-graded&from=${new Date().toISOString()}&to=${new Date(Date.now() + 3_600_000).toISOString()}&durationMinutes=30`,
   };
 
   it('0 unexpected allows and 0 leaked fields in any 2xx body', async () => {
