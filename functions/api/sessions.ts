@@ -1,4 +1,5 @@
 import {
+  hasPermission,
   type OperationRequest,
   operationsHandler,
   seesCost,
@@ -8,14 +9,21 @@ import {
   sessionReply,
   sessionScopeOf,
 } from '@lcm/shared/api';
-import { apiBookingConfig, apiGradingClient, apiSessionEngine, apiStores } from '@lcm/shared/app';
-import { type GradingApi, json, runIdempotent } from '@lcm/shared/platform';
+import {
+  apiBookingConfig,
+  apiCapacityConfig,
+  apiGradingClient,
+  apiSessionEngine,
+  apiStores,
+} from '@lcm/shared/app';
+import { type GradingApi, HttpError, json, runIdempotent } from '@lcm/shared/platform';
 import {
   type BookingDeps,
   type CostDeps,
   createSession,
   finishSession,
   forceReleaseSession,
+  getAvailability,
   getReservationSessions,
   getSessionCost,
   getSessionHistory,
@@ -38,6 +46,7 @@ const defaultDeps = (): BookingDeps & RecoveryDeps => ({
   ...apiStores(),
   engine: apiSessionEngine(),
   booking: apiBookingConfig(),
+  capacity: apiCapacityConfig(),
 });
 /** What a session's cost reads besides the session: its worker and the worker's template. */
 type SessionCostDeps = Pick<CostDeps, 'workers' | 'templates' | 'clock'>;
@@ -61,13 +70,29 @@ export function sessionsHandler(
     'sessions',
     {
       createSession: async ({ body, caller }) => {
-        const { session, created } = await createSession(deps(), body, {
+        const { force, ...input } = body;
+        // Forcing past a full capacity book is for operators and admins (sessions:overbook).
+        if (force === true && !hasPermission(caller?.roles ?? [], 'sessions:overbook')) {
+          throw new HttpError(
+            403,
+            'Only operators and admins may force a booking past a full capacity book.',
+            {
+              title: 'Forbidden',
+              errors: [
+                { path: 'force', message: 'needs sessions:overbook (lcm.operator or lcm.admin)', in: 'body' },
+              ],
+            },
+          );
+        }
+        const { session, created } = await createSession(deps(), input, {
           bookedBy: caller?.tenant,
           scope: sessionScopeOf(caller),
+          force: force === true ? { by: caller?.sub ?? 'api' } : undefined,
         });
         // 201 for the new session; 200 when the reservation already had it (idempotent replay).
         return json(created ? 201 : 200, sessionReply(session), { location: sessionPath(session.id) });
       },
+      getAvailability: async ({ query }) => json(200, await getAvailability(deps(), query)),
       listSessions: async ({ query, caller }) =>
         json(200, sessionPage(await listSessions(deps(), query, sessionScopeOf(caller)))),
       getSession: async ({ params, caller }) => {

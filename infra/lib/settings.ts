@@ -61,7 +61,8 @@ export const SETTING_GROUPS = {
     variables: SCALING_CONFIG_VARIABLES,
     shape: SCALING_CONFIG_ENV,
     defaults: DEFAULT_SCALING_CONFIG,
-    kinds: ['fleet-task', 'schedule'],
+    // 'api': the capacity book of POST /v1/sessions and GET /v1/availability counts with maxWorkers.
+    kinds: ['fleet-task', 'schedule', 'api'],
     check: (env) => void scalingConfigFromEnv(env),
     meanings: {
       minWorkers: 'serving fleet floor: scale-up tops up to it, scale-down never drains below it',
@@ -82,7 +83,8 @@ export const SETTING_GROUPS = {
     defaults: DEFAULT_LIFECYCLE_CONFIG,
     // 'schedule': the stuck-session sweep runs the session teardown with these settings
     // (teardownTimeoutSeconds bounds it there as in the workflow).
-    kinds: ['session-task', 'schedule'],
+    // 'api': the capacity book counts a booking as held from its placement lead.
+    kinds: ['session-task', 'schedule', 'api'],
     meanings: {
       placementLeadSeconds:
         'late placement: a booked session is placed (takes capacity) this long before its timeslot; never less than the instantiate lead',

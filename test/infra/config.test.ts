@@ -332,10 +332,19 @@ describe('infra config: tunable stages (settings)', () => {
     expect(lifecycleConfigFromEnv(grading as Record<string, string>).gradingTimeoutSeconds).toBe(2400);
     expect(grading.LCM_SCALING_MAX_WORKERS).toBeUndefined();
 
-    // a function whose kind reads none of them gets none
+    // the API reads the scaling and lifecycle settings (the capacity book: maxWorkers, the
+    // placement lead), not the fleet's
     const api = Template.fromStack(stacks.api);
     const sessionsApi = envOf(functionOf(api, stacks.api, stacks.api.functions.get('sessions')!));
-    expect(Object.keys(sessionsApi).filter((k) => /^LCM_(SCALING|GRADING|HEALTH)_/.test(k))).toEqual([]);
+    expect(sessionsApi).toMatchObject({ LCM_SCALING_MAX_WORKERS: '40', LCM_GRADING_TIMEOUT_SECONDS: '2400' });
+    expect(scalingConfigFromEnv(sessionsApi as Record<string, string>).maxWorkers).toBe(40);
+    expect(Object.keys(sessionsApi).filter((k) => /^LCM_HEALTH_/.test(k))).toEqual([]);
+
+    // a function whose kind reads none of them gets none
+    const eventsStack = Template.fromStack(stacks.events);
+    const [outbox] = [...stacks.events.streamConsumers.values()];
+    const stream = envOf(functionOf(eventsStack, stacks.events, outbox!.fn));
+    expect(Object.keys(stream).filter((k) => /^LCM_(SCALING|GRADING|HEALTH)_/.test(k))).toEqual([]);
   });
 
   it('the README lists every setting with its variable and default', () => {

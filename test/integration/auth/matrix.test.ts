@@ -85,6 +85,7 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   observeSession: [A, O], // runtime observations: an operation, not the portal's
   releaseSession: [A, O], // recovery of a failed teardown or grading: operations only
   regradeSession: [A, O],
+  getAvailability: [A, O, P, V], // the capacity book: the portal shows bookable slots
   getReservation: [A, O, P, V],
   // fleet
   getFleetCapacity: [A, O, V],
@@ -378,6 +379,8 @@ describe('fields × tenants: two portal clients × every role × every read rout
     getFleetCost: `?${windowOf()}&groupBy=definition`,
     getFleetUsage: `?${windowOf()}&step=60`,
     getDefinitionCost: `?${windowOf()}`,
+    // the capacity book: the next hour's slots of a seeded definition
+    getAvailability: `?definitionId=demo-ospf-graded&from=${new Date().toISOString()}&to=${new Date(Date.now() + 3_600_000).toISOString()}&durationMinutes=30`,
   };
 
   it('0 unexpected allows and 0 leaked fields in any 2xx body', async () => {

@@ -1,4 +1,5 @@
 import {
+  CapacityFullError,
   ConflictError,
   DomainError,
   type DomainErrorCode,
@@ -35,6 +36,11 @@ describe('domain errors', () => {
     [new DuplicateError('Session', 'r-1'), 409, 'DUPLICATE'],
     [new ConflictError('template in use'), 409, 'CONFLICT'],
     [new DomainError('NO_CAPACITY', 'no worker fits'), 409, 'NO_CAPACITY'],
+    [
+      new CapacityFullError('the book is full', { firstOverflow: '2030-01-01T10:00:00.000Z' }),
+      409,
+      'CAPACITY_FULL',
+    ],
     [new UnprocessableError('no template holds it', []), 422, 'UNPROCESSABLE'],
   ];
 

@@ -10,6 +10,7 @@ import {
 } from '../kernel/index.ts';
 import {
   ApplyObservedBody,
+  AvailabilityQuery,
   CreateDefinitionBody,
   CreateSessionBody,
   CreateTemplateBody,
@@ -36,6 +37,7 @@ import {
 } from './requests.ts';
 import {
   ApplyObservedResultSchema,
+  AvailabilityReplySchema,
   ContentSyncRequestResultSchema,
   DefinitionCostReplySchema,
   DefinitionObservationsSchema,
@@ -409,7 +411,11 @@ export const OPERATIONS = [
       'The session records the calling client as `bookedBy`. Reservation ids are one namespace: a ' +
       'reservation another client booked is a 409 that names nothing of that session. A timeslot that ' +
       'starts beyond the booking horizon (default 180 days) is a 400 on `timeslot.start`; a definition no ' +
-      'enabled worker template can hold is a 422 naming each failing dimension.',
+      'enabled worker template can hold is a 422 naming each failing dimension. A booking that would ' +
+      'overflow the capacity book (the sessions holding capacity during its slot would need more than ' +
+      '`maxWorkers` hosts) is a 409 of type `capacity-full` whose `details.firstOverflow` is the first ' +
+      'minute that overflows; an operator or admin may send `force: true` to book anyway (recorded in the ' +
+      'session history).',
     body: CreateSessionBody,
     response: SessionReplySchema,
     successStatus: 201,
@@ -526,6 +532,23 @@ export const OPERATIONS = [
     description: OWN_SESSIONS,
     params: SessionIdParams,
     response: z.object({ items: SessionHistory }),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getAvailability',
+    method: 'GET',
+    path: '/v1/availability',
+    group: 'sessions',
+    permission: 'sessions:read',
+    summary: 'Per slot start in a range: whether a booking of a definition fits, and how many more would',
+    description:
+      'The capacity book (docs/architecture.md, "Capacity book"): for each slot start in [from, to) every ' +
+      "`stepMinutes`, a slot of `durationMinutes` (default the definition's maxDurationMinutes) fits when the " +
+      'sessions holding capacity at every instant of it (from its placement lead to its release margin) still ' +
+      "pack onto `maxWorkers` hosts with the scaler's packing. `additional` more fit (up to `maxAdditional`). " +
+      'The same check POST /v1/sessions makes, so a slot that fits is bookable until someone else books it.',
+    query: AvailabilityQuery,
+    response: AvailabilityReplySchema,
     successStatus: 200,
   }),
   op({

@@ -10,6 +10,7 @@ import {
 } from '../kernel/index.ts';
 import {
   ApplyObservedInputSchema,
+  AvailabilityInputSchema,
   DEFAULT_OBSERVATION_LIMIT,
   DefinitionCostInputSchema,
   FleetCostInputSchema,
@@ -77,7 +78,21 @@ export const ApplyObservedBody = ApplyObservedInputSchema.meta({ id: 'ApplyObser
 // sessions
 export const SessionIdParams = z.object({ id: Id });
 export const ReservationParams = z.object({ reservationId: NewSessionSchema.shape.reservationId });
-export const CreateSessionBody = NewSessionSchema.strict().meta({ id: 'CreateLabletSession' });
+export const CreateSessionBody = NewSessionSchema.extend({
+  force: z
+    .boolean()
+    .optional()
+    .meta({
+      description:
+        'Book even when the capacity book is full (the 409 `capacity-full` is waived and the override is ' +
+        'recorded in the session history). Operators and admins only (`sessions:overbook`); a portal that ' +
+        'sends `force: true` gets a 403 naming the field.',
+    }),
+})
+  .strict()
+  .meta({ id: 'CreateLabletSession' });
+/** GET /v1/availability (issue 10, item 3): the use case's own query schema. */
+export const AvailabilityQuery = AvailabilityInputSchema;
 export const ListSessionsQuery = PageQuery.extend(SessionFilterSchema.shape);
 export const SessionActionBody = Reason.meta({ id: 'SessionAction' });
 

@@ -3,6 +3,7 @@ import type { SyncRequestResult } from '../catalogue/index.ts';
 import { FleetCapacitySchema as FleetCapacity } from '../fleet/index.ts';
 import {
   ApplyObservedResultSchema as ApplyObservedResult,
+  AvailabilitySchema as Availability,
   DefinitionCostSchema as DefinitionCost,
   DefinitionObservationsSchema as DefinitionObservations,
   FleetCostReportSchema as FleetCostReport,
@@ -32,6 +33,9 @@ export const FleetCostSchema = FleetCostReport.meta({ id: 'FleetCost' });
 
 /** The reply of getDefinitionCost. */
 export const DefinitionCostReplySchema = DefinitionCost.meta({ id: 'DefinitionCost' });
+
+/** The reply of getAvailability. */
+export const AvailabilityReplySchema = Availability.meta({ id: 'Availability' });
 
 /** The reply of getFleetUsage. */
 export const FleetUsageReplySchema = FleetUsage.meta({ id: 'FleetUsage' });

@@ -38,15 +38,21 @@ export const PERMISSIONS = [
   'sessions:login-url:own',
   /** A session's `cost` (what its share of its worker cost; docs/cost.md). Internal: not for the portal. */
   'sessions:cost',
+  /** Book past a full capacity book (`force: true` on POST /v1/sessions; recorded in the session history). */
+  'sessions:overbook',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-/** The permissions that shape replies rather than allow operations. */
+/**
+ * The permissions that allow no operation of their own: they shape replies, or widen what an
+ * operation the caller may call does (`sessions:overbook`). They come with a role, never as scopes.
+ */
 export const VIEW_PERMISSIONS = [
   'sessions:read-all',
   'sessions:login-url:any',
   'sessions:login-url:own',
   'sessions:cost',
+  'sessions:overbook',
 ] as const satisfies readonly Permission[];
 
 const READ_ALL: Permission[] = [
@@ -73,6 +79,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'sessions:operate',
     'observations:write',
     'sessions:recover',
+    'sessions:overbook',
   ],
   /**
    * The reservation portal: the sessions its client booked (read, terminate, finish, look up

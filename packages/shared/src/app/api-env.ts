@@ -1,3 +1,4 @@
+import { type CapacityBookConfig, SCALING_CONFIG_ENV, scalingConfigOf } from '../fleet/index.ts';
 import type { FleetWorkflows, GradingApi, StoreConfig, WorkflowEngine } from '../platform/index.ts';
 import {
   cachedDeps,
@@ -8,8 +9,20 @@ import {
   failing,
   TABLE_ENV,
 } from '../platform/index.ts';
-import { type BookingConfig, DEFAULT_BOOKING_CONFIG } from '../sessions/index.ts';
-import { API_ENV, BOOKING_CONFIG_ENV, fleetEngineEnv, GRADING_API_ENV, sessionEngineEnv } from './env.ts';
+import {
+  type BookingConfig,
+  capacityBookConfigOf,
+  DEFAULT_BOOKING_CONFIG,
+  DEFAULT_LIFECYCLE_CONFIG,
+} from '../sessions/index.ts';
+import {
+  API_ENV,
+  BOOKING_CONFIG_ENV,
+  fleetEngineEnv,
+  GRADING_API_ENV,
+  LIFECYCLE_CONFIG_ENV,
+  sessionEngineEnv,
+} from './env.ts';
 import { apiKeyFrom, integrationLogger, secretCache } from './partner-clients.ts';
 import { createStores, type Stores } from './stores.ts';
 
@@ -57,6 +70,22 @@ export const apiBookingConfig: () => BookingConfig = /* @__PURE__ */ cachedDeps(
   (env) => ({
     horizonDays: env.LCM_BOOKING_HORIZON_DAYS ?? DEFAULT_BOOKING_CONFIG.horizonDays,
   }),
+);
+
+/**
+ * The capacity book of POST /v1/sessions and GET /v1/availability: maxWorkers from the scaling
+ * settings and the placement lead from the lifecycle settings, the values the scaler and the
+ * session workflow read (LCM_SCALING_MAX_WORKERS, LCM_PLACEMENT_LEAD_SECONDS, …).
+ */
+export const apiCapacityConfig: () => CapacityBookConfig = /* @__PURE__ */ cachedDeps(
+  'api',
+  { ...SCALING_CONFIG_ENV, ...LIFECYCLE_CONFIG_ENV },
+  (env) =>
+    capacityBookConfigOf(scalingConfigOf(env).maxWorkers, {
+      placementLeadSeconds: env.LCM_PLACEMENT_LEAD_SECONDS ?? DEFAULT_LIFECYCLE_CONFIG.placementLeadSeconds,
+      instantiateLeadSeconds:
+        env.LCM_INSTANTIATE_LEAD_SECONDS ?? DEFAULT_LIFECYCLE_CONFIG.instantiateLeadSeconds,
+    }),
 );
 
 /**

@@ -95,8 +95,18 @@ export const BOOKING_CONFIG_ENV = {
   LCM_BOOKING_HORIZON_DAYS: envNumber({ min: 1, integer: true }),
 } satisfies EnvShape;
 
-/** API route groups: the table; the sessions and workers groups also start workflows. */
-export const API_ENV = { ...TABLE_ENV, ...FLEET_ENGINE_ENV, ...BOOKING_CONFIG_ENV } satisfies EnvShape;
+/**
+ * API route groups: the table; the sessions and workers groups also start workflows. The scaling
+ * and lifecycle settings are the capacity book's (maxWorkers, the placement lead): the same values
+ * the scaler and the session workflow run with.
+ */
+export const API_ENV = {
+  ...TABLE_ENV,
+  ...FLEET_ENGINE_ENV,
+  ...BOOKING_CONFIG_ENV,
+  ...SCALING_CONFIG_ENV,
+  ...LIFECYCLE_CONFIG_ENV,
+} satisfies EnvShape;
 
 /**
  * POST /v1/events: the bus, and the partner registry (`LCM_EVENT_PARTNERS_SECRET_ID`, or the

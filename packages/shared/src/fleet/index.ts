@@ -8,6 +8,7 @@ export * from './health-sweep.ts';
 export * from './leftover-labs.ts';
 export * from './reconcile.ts';
 export * from './rules/admission.ts';
+export * from './rules/capacity-book.ts';
 export * from './rules/cost.ts';
 export * from './rules/fleet-gauges.ts';
 export * from './rules/placement.ts';

@@ -10,6 +10,7 @@ export type DomainErrorCode =
   | 'DUPLICATE'
   | 'CONFLICT'
   | 'NO_CAPACITY'
+  | 'CAPACITY_FULL'
   | 'UNPROCESSABLE'
   | 'TOPOLOGY_INVALID'
   | 'POD_TYPE_INDETERMINATE';
@@ -88,6 +89,17 @@ export class UnprocessableError extends DomainError {
   ) {
     super('UNPROCESSABLE', message, details);
     this.fieldErrors = fieldErrors;
+  }
+}
+
+/**
+ * A booking that would overflow the capacity book (issue 10, item 3): with it, the sessions holding
+ * capacity at `firstOverflow` (the first minute that overflows) need more than `maxWorkers` hosts.
+ * An operator or admin may force it.
+ */
+export class CapacityFullError extends DomainError {
+  constructor(message: string, details: Record<string, unknown> & { firstOverflow: string }) {
+    super('CAPACITY_FULL', message, details);
   }
 }
 

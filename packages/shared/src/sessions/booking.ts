@@ -22,6 +22,7 @@ import {
 } from '../kernel/index.ts';
 import type { WorkflowEngine } from '../platform/index.ts';
 import { ENTITY, nowOf, retryOnConflict } from '../platform/index.ts';
+import { type CapacityDeps, type CapacityOverride, checkBookingCapacity } from './capacity-book.ts';
 import { RecoverySchema, repairUnlessDelivered } from './recovery.ts';
 import { ACTION_OUTCOMES, finishDecision, terminateDecision } from './rules/actions.ts';
 import { ALL_SESSIONS, inScope, type SessionScope } from './rules/tenancy.ts';
@@ -78,7 +79,7 @@ export type ListSessionsInput = z.output<typeof SessionFilterSchema> & {
 };
 
 /** What a booking (createSession) needs beyond the other session commands: admission and the horizon. */
-export interface BookingDeps extends SessionDeps, AdmissionDeps {
+export interface BookingDeps extends SessionDeps, AdmissionDeps, Pick<CapacityDeps, 'capacity'> {
   booking?: BookingConfig | undefined;
 }
 
@@ -145,6 +146,8 @@ export function checkTimeslot(
 export interface BookingContext {
   bookedBy?: string | undefined;
   scope?: SessionScope | undefined;
+  /** An operator's or admin's override of a full capacity book (the API checks the role). */
+  force?: CapacityOverride | undefined;
 }
 
 export interface CreateSessionResult {
@@ -199,6 +202,8 @@ export async function createSession(
   );
   // A booking no enabled template could ever hold is refused now (422), not discovered at the slot.
   await admitBooking(deps, draft);
+  // One that would overflow the capacity book is a 409 capacity-full, unless forced (issue 10, item 3).
+  const capacity = await checkBookingCapacity(deps, draft, ctx.force);
   const {
     status: _status,
     version: _version,
@@ -209,7 +214,10 @@ export async function createSession(
 
   let created: LabletSession;
   try {
-    created = await deps.sessions.create({ ...fields, status: 'PENDING' });
+    created = await deps.sessions.create(
+      { ...fields, status: 'PENDING' },
+      capacity.forced ? { note: { by: ctx.force!.by, reason: capacity.note } } : {},
+    );
   } catch (e) {
     const sessionId = e instanceof DuplicateError ? e.details.sessionId : undefined;
     if (typeof sessionId !== 'string') throw e;

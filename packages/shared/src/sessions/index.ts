@@ -1,6 +1,7 @@
 /** Public surface of the `sessions` context. */
 export * from './booking.ts';
 export * from './bounded-teardown.ts';
+export * from './capacity-book.ts';
 export * from './cost.ts';
 export * from './force-release.ts';
 export * from './idle-sessions.ts';

@@ -98,13 +98,21 @@ export interface SessionTimeRange extends PageRequest {
 
 const HistoryEntrySchema = StateTransitionSchema(SessionStatusSchema);
 
+/**
+ * `note`: a history entry written with the session, in the same transaction, that stays in
+ * PENDING (from = to) and says why (a booking forced past a full capacity book).
+ */
+export interface CreateSessionOptions {
+  note?: { by: string; reason: string } | undefined;
+}
+
 /** Access patterns 4–8 for sessions and their child records. */
 export interface SessionStore {
   /**
    * Session plus its reservation guard in one transaction. A reservation that already has a
    * session → DuplicateError(entity Reservation, details.sessionId = the existing session).
    */
-  create(session: NewSession): Promise<LabletSession>;
+  create(session: NewSession, opts?: CreateSessionOptions): Promise<LabletSession>;
   /** The session with its child records and history, from one query on its partition. */
   get(id: string): Promise<LabletSessionAggregate>;
   /** The session item only (one consistent GetItem). */
@@ -194,7 +202,7 @@ export function startRange(from: string | undefined, to: string | undefined): So
 export class DynamoSessionStore implements SessionStore {
   constructor(private readonly cfg: StoreConfig) {}
 
-  async create(input: NewSession): Promise<LabletSession> {
+  async create(input: NewSession, opts: CreateSessionOptions = {}): Promise<LabletSession> {
     const now = nowIso(this.cfg.clock);
     const session = validateInput(LabletSessionSchema, {
       createdAt: now,
@@ -247,6 +255,16 @@ export class DynamoSessionStore implements SessionStore {
         id: session.reservationId,
       },
     ];
+    if (opts.note !== undefined) {
+      const entry = validateInput(HistoryEntrySchema, {
+        from: 'PENDING',
+        to: 'PENDING',
+        at: session.createdAt,
+        by: opts.note.by,
+        reason: opts.note.reason,
+      });
+      ops.push(historyPut(this.cfg.tableName, session.id, entry, session.version));
+    }
     try {
       await transactWrite(this.cfg.client, ops);
     } catch (e) {

@@ -24,6 +24,7 @@ export const DOMAIN_ERROR_HTTP = {
   DUPLICATE: { status: 409, title: 'Already exists' },
   CONFLICT: { status: 409, title: 'Conflict' },
   NO_CAPACITY: { status: 409, title: 'No capacity' },
+  CAPACITY_FULL: { status: 409, title: 'Capacity full' },
   UNPROCESSABLE: { status: 422, title: 'Cannot be served' },
 } as const satisfies Record<DomainErrorCode, { status: number; title: string }>;
 

@@ -79,14 +79,18 @@ export function collectDemand(
       startMs <= nowMs || (s.placementRejections !== undefined && s.placementRejections !== null);
     out.push({ session: s, req: placementRequestOf(s), need, startMs, work: workOf(need, ref), waiting });
   }
-  out.sort(
-    (a, b) =>
-      a.startMs - b.startMs ||
-      b.work - a.work ||
-      (a.session.id < b.session.id ? -1 : a.session.id > b.session.id ? 1 : 0),
-  );
+  out.sort(demandOrder);
   return out;
 }
+
+/**
+ * The order demand is packed in (collectDemand's, and the capacity book's): by timeslot start,
+ * larger first within one start, then by id.
+ */
+export const demandOrder = (a: Demand, b: Demand): number =>
+  a.startMs - b.startMs ||
+  b.work - a.work ||
+  (a.session.id < b.session.id ? -1 : a.session.id > b.session.id ? 1 : 0);
 
 function virtualFromWorker(w: ScalingWorker): PlacementCandidate {
   return {
