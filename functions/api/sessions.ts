@@ -103,11 +103,11 @@ export function sessionsHandler(
       },
       getSessionHistory: async ({ params, caller }) =>
         json(200, await getSessionHistory(deps(), params.id, sessionScopeOf(caller))),
-      getReservation: async ({ params, caller }) =>
-        json(
-          200,
-          sessionPage(await getReservationSessions(deps(), params.reservationId, sessionScopeOf(caller))),
-        ),
+      getReservation: async ({ params, caller }) => {
+        const page = await getReservationSessions(deps(), params.reservationId, sessionScopeOf(caller));
+        // As getSession shows each session to this caller (login URL per the role table), without cost.
+        return json(200, { items: page.items.map((view) => sessionDetailFor(caller, view)) });
+      },
       terminateSession: async (req) => {
         const result = await terminateSession(deps(), req.params.id, {
           by: byOf(req),

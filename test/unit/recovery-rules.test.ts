@@ -1,11 +1,11 @@
-import type { SessionStatus } from '@lcm/shared/kernel';
+import type { FailureReason, SessionStatus } from '@lcm/shared/kernel';
 import { SESSION_STATUSES } from '@lcm/shared/kernel';
 import { forceReleaseRefusal, REGRADABLE_REASONS, regradeRefusal } from '@lcm/shared/sessions';
 import { describe, expect, it } from 'vitest';
 
 /** Operator recovery rules (issue 12, items 4 and 5): pure, by status, reason and grading. */
 
-const s = (status: SessionStatus, failureReason?: string) => ({ id: 's-1', status, failureReason });
+const s = (status: SessionStatus, failureReason?: FailureReason) => ({ id: 's-1', status, failureReason });
 
 describe('forceReleaseRefusal', () => {
   it('applies to every non-terminal TEARDOWN_FAILED session, and to nothing else', () => {

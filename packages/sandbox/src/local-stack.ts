@@ -8,6 +8,7 @@ import type { PartnersDocument } from '@lcm/shared/events';
 import {
   DEFAULT_TIMESTAMP_TOLERANCE_SECONDS,
   EVENT_RULE_TARGETS,
+  FileStreamFailureQueue,
   GRADING_EVENT_TYPE_PREFIX,
   LDS_EVENT_TYPE_PREFIX,
   STREAM_CONSUMERS,
@@ -671,6 +672,9 @@ function localStreamConsumers(): StreamConsumer[] {
   return [...byName.values()];
 }
 
+/** Records the stream consumers gave up on, one JSON file each: `<stateDir>/stream-failures/`. */
+export const STREAM_FAILURES_DIR = 'stream-failures';
+
 /**
  * The table stream → the stream consumers. With data kept between runs, reading starts at the
  * stream's end (LATEST), so a restart does not publish yesterday's changes again; the first
@@ -689,7 +693,9 @@ export const streamPoller: LocalService = {
     const content = localContentTriggers({ dir: contentDir });
     const consumers = localStreamConsumers();
     const latest = !ctx.options.inMemory;
+    const failures = new FileStreamFailureQueue(join(ctx.options.stateDir, STREAM_FAILURES_DIR));
     const poller = await startStreamPoller({
+      failureQueue: failures,
       endpoint: ctx.outputs.dynamodbEndpoint!,
       tableName: ctx.options.tableName,
       region: ctx.options.region,
@@ -709,6 +715,7 @@ export const streamPoller: LocalService = {
       consumers: consumers.map((c) => c.name),
       startingPosition: latest ? 'LATEST' : 'TRIM_HORIZON',
       contentBucket: `s3://${content.store.bucket}/ → ${content.store.dir}`,
+      failureQueue: failures.dir,
     };
     ctx.resources.streamPoller = poller;
     return poller;

@@ -213,7 +213,16 @@ describe('POST /v1/sessions', () => {
 
     const byReservation = await api('getReservation', { params: { reservationId: body.reservationId } });
     expect(byReservation.status).toBe(200);
-    expect(byReservation.body).toEqual({ items: [s] });
+    // What GET /v1/sessions/{id} shows the same caller (issue 11, item 6).
+    const detail = await api('getSession', { params: { id: s.id } });
+    expect(byReservation.body).toEqual({ items: [detail.body] });
+    expect(byReservation.body.items[0]).toMatchObject({
+      ...s,
+      userSession: null,
+      grading: null,
+      score: null,
+      history: expect.any(Array),
+    });
   });
 
   it('the exported handler uses the recording engine by default (ARN kept on the session)', async () => {
@@ -335,7 +344,7 @@ describe('POST /v1/sessions', () => {
     expect(again.body).toMatchObject({ definitionVersion: 1, requirements: REQUIREMENTS });
   });
 
-  it('returns the existing session (200) for a reservation that has one, even once its timeslot passed', async () => {
+  it('returns the existing session (200) for a reservation that has one, the same slot however written', async () => {
     const body = sessionBody();
     const first = await api('createSession', { body });
     expect(first.status).toBe(201);
@@ -343,11 +352,37 @@ describe('POST /v1/sessions', () => {
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
     expect(again.headers.location).toBe(`/v1/sessions/${first.body.id}`);
-    const late = await api('createSession', {
+    // The same instants with an offset: the same slot.
+    const offset = (iso: string) =>
+      new Date(Date.parse(iso) + 3_600_000).toISOString().replace('Z', '+01:00');
+    const sameSlot = await api('createSession', {
+      body: { ...body, timeslot: { start: offset(body.timeslot.start), end: offset(body.timeslot.end) } },
+    });
+    expect(sameSlot.status).toBe(200);
+    expect(sameSlot.body.id).toBe(first.body.id);
+    expect(engine.callsOf('startSession')).toHaveLength(1);
+  });
+
+  it('409 naming the timeslot fields when a repeat for the reservation names another slot (issue 11, item 6)', async () => {
+    const body = sessionBody();
+    const first = await reserve(body);
+    const moved = await api('createSession', {
       body: { ...body, timeslot: { start: mins(-60), end: mins(-30) } },
     });
-    expect(late.status).toBe(200);
-    expect(late.body.id).toBe(first.body.id);
+    expect(moved.status).toBe(409);
+    expect(moved.body).toMatchObject({
+      code: 'CONFLICT',
+      details: { sessionId: first.id, fields: ['timeslot.start', 'timeslot.end'] },
+    });
+    expect(moved.body.detail).toContain(first.timeslot.start);
+    const later = await api('createSession', {
+      body: { ...body, timeslot: { start: body.timeslot.start, end: mins(170) } },
+    });
+    expect(later.status).toBe(409);
+    expect(later.body.details.fields).toEqual(['timeslot.end']);
+    // Nothing changed: the session keeps its slot, one workflow.
+    const kept = await api('getSession', { params: { id: first.id } });
+    expect(kept.body.timeslot).toEqual(first.timeslot);
     expect(engine.callsOf('startSession')).toHaveLength(1);
   });
 
@@ -821,6 +856,22 @@ describe('GET /v1/sessions', () => {
     expect((await api('listSessions', { role: undefined })).status).toBe(401);
     expect((await api('listSessions', { role: 'portal' })).status).toBe(200);
   });
+
+  // Last in this block: it releases s5's placement.
+  it('workerId with includeEnded=true: also the sessions the worker no longer holds (issue 11, item 6)', async () => {
+    expect((await stores().placement.release(ids[5]!)).released).toBe(true);
+    expect((await listAll({ workerId: 'w-list' }, 25)).ids).toEqual(pick(2));
+    const everything = await listAll({ workerId: 'w-list', includeEnded: 'true' }, 1);
+    expect(everything.ids).toEqual(pick(2, 5));
+    expect(everything.items.every((s) => s.workerId === 'w-list')).toBe(true);
+    expect((await listAll({ workerId: 'w-list', includeEnded: 'false' }, 25)).ids).toEqual(pick(2));
+    expect(
+      (await listAll({ workerId: 'w-list', includeEnded: 'true', startFrom: starts[3]! }, 25)).ids,
+    ).toEqual(pick(5));
+    const bad = await api('listSessions', { query: { workerId: 'w-list', includeEnded: 'yes' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: FieldError) => e.path)).toEqual(['includeEnded']);
+  });
 });
 
 describe('tenancy and views (api/views.ts)', () => {
@@ -906,6 +957,7 @@ describe('tenancy and views (api/views.ts)', () => {
   it('the login URL reaches the booking portal and admins only; no reply carries the task token', async () => {
     const s = await runningWithLogin();
     const seen: Record<string, unknown> = {};
+    const seenByReservation: Record<string, unknown> = {};
     for (const [name, opts] of Object.entries({
       portal: {},
       admin: { role: 'admin' as const },
@@ -917,6 +969,15 @@ describe('tenancy and views (api/views.ts)', () => {
       expect(res.body.pendingWait).toEqual({ kind: 'END', since: expect.any(String) });
       expect(res.body.userSession).toMatchObject({ ldsSessionId: 'lds-t', status: 'ACTIVE' });
       seen[name] = res.body.userSession.loginUrl;
+      // The reservation lookup shows the same caller the same session (status, user session, score).
+      const reservation = await api('getReservation', {
+        params: { reservationId: s.reservationId },
+        ...opts,
+      });
+      expect(reservation.body.items).toHaveLength(1);
+      const { cost: _cost, ...withoutCost } = res.body;
+      expect(reservation.body.items[0]).toEqual(withoutCost);
+      seenByReservation[name] = reservation.body.items[0].userSession.loginUrl;
       for (const reply of [
         res,
         await api('listSessions', { query: { reservationId: s.reservationId }, ...opts }),
@@ -926,6 +987,7 @@ describe('tenancy and views (api/views.ts)', () => {
       }
     }
     expect(seen).toEqual({ portal: LOGIN_URL, admin: LOGIN_URL, operator: undefined, viewer: undefined });
+    expect(seenByReservation).toEqual(seen);
     engine.reset();
     const finished = await api('finishSession', { params: { id: s.id }, body: {} });
     expect(finished.status).toBe(202);

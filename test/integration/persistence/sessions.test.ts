@@ -176,12 +176,18 @@ describe('SessionStore: aggregate, transitions and children (access pattern 4)',
     expect(agg.session).toEqual(s);
     expect(agg.history).toEqual([]);
 
+    // failureReason is one of the documented reasons (kernel FAILURE_REASONS), nothing else.
+    await expect(
+      sessions.transition('s-tr', 'PENDING', 'TERMINATED', 'api', 'cancelled', {
+        failureReason: 'cancelled by portal' as never,
+      }),
+    ).rejects.toMatchObject({ field: 'patch.failureReason' });
     const done = await sessions.transition('s-tr', 'PENDING', 'TERMINATED', 'api', 'cancelled', {
-      failureReason: 'cancelled by portal',
+      failureReason: 'TERMINATED',
     });
     expect(done).toMatchObject({
       status: 'TERMINATED',
-      failureReason: 'cancelled by portal',
+      failureReason: 'TERMINATED',
       version: s.version + 1,
     });
     expect((await sessions.listByStatus('PENDING')).items.map((x) => x.id)).not.toContain('s-tr');
@@ -206,7 +212,7 @@ describe('SessionStore: aggregate, transitions and children (access pattern 4)',
     const s = await sessions.create(newSession({ id: 's-upd', reservationId: 'r-upd' }));
     const u = await sessions.update(
       's-upd',
-      { executionArn: 'arn:aws:states:x', failureReason: 'x' },
+      { executionArn: 'arn:aws:states:x', failureReason: 'WORKFLOW_ERROR' },
       s.version,
     );
     expect(u).toMatchObject({ executionArn: 'arn:aws:states:x', version: s.version + 1 });

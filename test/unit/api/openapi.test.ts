@@ -178,6 +178,22 @@ describe('the document', () => {
     });
   });
 
+  it('POST /v1/sessions documents its 200 replay and its 404 (issue 11, item 6)', () => {
+    const create = ops.find((o) => o.operationId === 'createSession')!;
+    const { responses } = operationOf(create);
+    expect(Object.keys(responses).map(Number).sort()).toEqual([
+      200, 201, 400, 401, 403, 404, 409, 413, 415, 422,
+    ]);
+    expect(responses[200]).toMatchObject({
+      description: expect.stringContaining('idempotent per reservationId'),
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/LabletSession' } } },
+    });
+    expect(responses[404]?.$ref).toBe('#/components/responses/NotFound');
+    expect(doc.components?.responses?.NotFound).toMatchObject({
+      description: expect.stringContaining('POST /v1/sessions'),
+    });
+  });
+
   it('offers the Idempotency-Key header on exactly the idempotent operations', () => {
     for (const o of ops) {
       const refs = (operationOf(o).parameters ?? []).filter((p) => p.$ref).map((p) => p.$ref);

@@ -6,6 +6,28 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 
 /**
+ * DynamoDB Local's Streams API writes an empty map attribute as `{}` (no type key) where DynamoDB
+ * Streams (and Lambda's stream event) send `{"M":{}}`: `{"allocatedPorts":{}}` in a NewImage
+ * instead of `{"allocatedPorts":{"M":{}}}`, which `unmarshall` refuses ("No value defined: {}").
+ * Empty lists come through as `{"L":[]}`. The table item itself is right (GetItem returns
+ * `{"M":{}}`); only the stream record is wrong, so the local poller repairs the record into the
+ * shape AWS sends, at any depth: an attribute value without a type key can only be an empty map.
+ */
+export function awsAttributeValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const v = value as Record<string, unknown>;
+  if (Object.keys(v).length === 0) return { M: {} };
+  if (v.M && typeof v.M === 'object') return { ...v, M: awsImage(v.M as Record<string, unknown>) };
+  if (Array.isArray(v.L)) return { ...v, L: v.L.map(awsAttributeValue) };
+  return v;
+}
+
+/** An image (or Keys) of a stream record with every attribute value in the shape AWS sends. */
+export function awsImage(image: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, awsAttributeValue(v)]));
+}
+
+/**
  * The three DynamoDB Streams calls the local poller makes (DescribeStream, GetShardIterator,
  * GetRecords), on the AWS SDK's Streams client pointed at DynamoDB Local, with records in the
  * shape a Lambda stream event carries (creation time in epoch seconds, images as attribute maps).
@@ -125,10 +147,15 @@ export class DynamoDbStreamsClient {
     );
     const Records: StreamRecord[] = (out.Records ?? []).map((r) => {
       const created = r.dynamodb?.ApproximateCreationDateTime;
+      const images = r.dynamodb as StreamRecord['dynamodb'];
       return {
         ...(r as unknown as StreamRecord),
         dynamodb: {
-          ...(r.dynamodb as StreamRecord['dynamodb']),
+          ...images,
+          // DynamoDB Local's empty maps (`{}`) in AWS's shape (`{"M":{}}`): see awsAttributeValue.
+          ...(images?.Keys ? { Keys: awsImage(images.Keys) } : {}),
+          ...(images?.NewImage ? { NewImage: awsImage(images.NewImage) } : {}),
+          ...(images?.OldImage ? { OldImage: awsImage(images.OldImage) } : {}),
           // Lambda delivers epoch seconds; the SDK parses the wire number into a Date.
           ...(created instanceof Date ? { ApproximateCreationDateTime: created.getTime() / 1000 } : {}),
         },

@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { matchesAnyPattern, STREAM_CONSUMERS, type StreamConsumer } from '@lcm/shared/events';
+import {
+  matchesAnyPattern,
+  replayStreamFailure,
+  STREAM_CONSUMERS,
+  type StoredStreamFailure,
+  type StreamConsumer,
+  type StreamFailureQueue,
+} from '@lcm/shared/events';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { invokeLambda, type LambdaHandler, type LocalFunction } from '../lambda-runtime.ts';
 import { DynamoDbStreamsClient, type StreamRecord, type StreamShard, StreamsApiError } from './client.ts';
 
@@ -15,7 +23,9 @@ import { DynamoDbStreamsClient, type StreamRecord, type StreamShard, StreamsApiE
  * in-memory checkpoint per consumer and shard. As in Lambda: records no filter matches are
  * skipped (and checkpointed); a handler's `batchItemFailures` make the shard resume at the first
  * failed record; a thrown error or timeout fails the whole batch; a record still failing after
- * `maximumRetryAttempts` retries is put on the dead-letter list and skipped.
+ * `maximumRetryAttempts` retries is put on the dead-letter list and skipped, and, with a
+ * `failureQueue` (the local stack: `<stateDir>/stream-failures`), kept there with the record itself
+ * for an operator to replay (`replay`; Lambda's on-failure destination, events/stream-failures.ts).
  */
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -36,6 +46,8 @@ export interface StreamPollerOptions {
   /** Pause before retrying a failed batch (default 250 ms). */
   retryDelayMs?: number;
   functionFor?: (consumer: StreamConsumer) => LocalFunction;
+  /** Where a record that failed after its retries is kept (Lambda's on-failure destination). */
+  failureQueue?: StreamFailureQueue;
   log?: (line: string) => void;
 }
 
@@ -45,6 +57,8 @@ export interface StreamDeadLetter {
   sequenceNumber: string;
   attempts: number;
   error: string;
+  /** Its entry in the failure queue (when the poller has one). */
+  failureId?: string;
 }
 
 export interface StreamPollerStats {
@@ -63,6 +77,11 @@ export interface StreamPoller {
    * batch waiting for a retry: everything written before the call has been handled.
    */
   idle(timeoutMs?: number): Promise<void>;
+  /**
+   * Hands the records of a kept failure to its consumer again (the handler module, as Lambda
+   * would invoke it) and records the outcome; throws StreamFailureReplayError if it fails again.
+   */
+  replay(failureId: string, by: string): Promise<StoredStreamFailure>;
   /** Stops polling; resolves once the poll in progress (and its handler calls) finished. */
   stop(): Promise<void>;
 }
@@ -171,6 +190,21 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
     eventSourceARN: streamArn,
   });
 
+  const functionOf = (consumer: StreamConsumer): LocalFunction =>
+    opts.functionFor?.(consumer) ?? {
+      functionName: `lcm-local-stream-${consumer.name}`,
+      region,
+      timeoutMs: 60_000,
+    };
+
+  /** Invokes a consumer's handler with a stream event as Lambda does; errors and timeouts throw. */
+  async function invokeConsumer(consumer: StreamConsumer, event: { Records: unknown[] }) {
+    const outcome = await invokeLambda(await handlerFor(consumer.module), event, functionOf(consumer));
+    if (outcome.kind === 'ok')
+      return outcome.result as { batchItemFailures?: Array<{ itemIdentifier?: string }> };
+    throw outcome.kind === 'timeout' ? new Error(`${consumer.name} timed out`) : outcome.error;
+  }
+
   /** Polls one shard once; true when records arrived (or a batch is waiting for its retry). */
   async function pollShard(state: ConsumerState, shard: ShardState): Promise<boolean> {
     const { consumer } = state;
@@ -198,11 +232,7 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
     let failedSeq: string | undefined;
     let failure = '';
     if (delivered.length > 0) {
-      const fn = opts.functionFor?.(consumer) ?? {
-        functionName: `lcm-local-stream-${consumer.name}`,
-        region,
-        timeoutMs: 60_000,
-      };
+      const fn = functionOf(consumer);
       stats.invocations[consumer.name] = (stats.invocations[consumer.name] ?? 0) + 1;
       stats.delivered[consumer.name] = (stats.delivered[consumer.name] ?? 0) + delivered.length;
       let outcome: Awaited<ReturnType<typeof invokeLambda>>;
@@ -245,14 +275,41 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
     const attempts = shard.failing?.sequenceNumber === failedSeq ? shard.failing.attempts + 1 : 1;
     shard.iterator = undefined;
     if (attempts > consumer.maximumRetryAttempts) {
+      const failedRecord = records.find((r) => seq(r) === failedSeq);
+      let failureId: string | undefined;
+      try {
+        failureId = opts.failureQueue?.add({
+          consumer: consumer.name,
+          shardId: shard.shardId,
+          startSequenceNumber: failedSeq,
+          endSequenceNumber: failedSeq,
+          attempts,
+          error: failure,
+          failedAt: new Date().toISOString(),
+          ...(failedRecord ? { records: [lambdaRecord(failedRecord) as unknown as DynamoDBRecord] } : {}),
+        }).id;
+      } catch (e) {
+        // Not kept: the shard stays on the record (retried) rather than dropping it.
+        shard.failing = { sequenceNumber: failedSeq, attempts, error: failure };
+        shard.notBefore = Date.now() + retryDelayMs;
+        logOnce(
+          `${consumer.name}/${shard.shardId}`,
+          `streams: ${consumer.name}: failure queue: ${errorText(e)}`,
+        );
+        return true;
+      }
       deadLetters.push({
         consumer: consumer.name,
         shardId: shard.shardId,
         sequenceNumber: failedSeq,
         attempts,
         error: failure,
+        ...(failureId ? { failureId } : {}),
       });
-      log(`streams: ${consumer.name}: record ${failedSeq} failed ${attempts} times (${failure}); skipped`);
+      log(
+        `streams: ${consumer.name}: record ${failedSeq} failed ${attempts} times (${failure}); ` +
+          (failureId ? `moved to the failure queue as ${failureId}` : 'skipped'),
+      );
       shard.checkpoint = failedSeq;
       shard.failing = undefined;
     } else {
@@ -342,6 +399,22 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
     },
     deadLetters,
     stats,
+    replay(failureId, by) {
+      const queue = opts.failureQueue;
+      if (!queue) return Promise.reject(new Error('this stream poller keeps no failure queue'));
+      return replayStreamFailure(
+        {
+          queue,
+          invoke: (name, event) => {
+            const consumer = consumers.find((c) => c.name === name);
+            if (!consumer) throw new Error(`no stream consumer ${name}`);
+            return invokeConsumer(consumer, event);
+          },
+        },
+        failureId,
+        by,
+      );
+    },
     idle(timeoutMs = 30_000) {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {

@@ -68,14 +68,14 @@ function nameEntitySchemas(): void {
 
 /** Bodies of operations the catalogue gives no response schema (the health group is ours). */
 const HealthSchema = z
-  .object({ status: z.literal('ok') })
+  .object({ status: z.literal('ok').meta({ description: '`ok`.' }) })
   .meta({ id: 'Health', description: 'Healthy (from a check cached up to 30 s; a 503 problem when not).' });
 
 const UNDOCUMENTED_OBJECT = { type: 'object' as const, description: 'A JSON object.' };
 const OPENAPI_OBJECT = { type: 'object' as const, description: 'An OpenAPI 3.1 document (this one).' };
 
 const GatewayMessageSchema = z
-  .object({ message: z.string() })
+  .object({ message: z.string().meta({ description: 'The message.' }) })
   .meta({ id: 'GatewayMessage', description: 'What API Gateway answers by itself, e.g. `Unauthorized`.' });
 
 /** One tag per route group; a unit test insists every group of the catalogue has a description. */
@@ -110,7 +110,7 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
     name: 'NotFound',
     description:
       'The resource does not exist, or it is a session or reservation another client booked (a portal sees ' +
-      'only its own).',
+      'only its own); for POST /v1/sessions, the definition or definition version the body names does not exist.',
   },
   409: {
     name: 'Conflict',
@@ -152,7 +152,7 @@ export function errorStatusesOf(o: Operation): number[] {
     statuses.add(401);
     statuses.add(403);
   }
-  if (o.params) statuses.add(404);
+  if (o.params || o.notFoundWhen) statuses.add(404);
   if (writes) statuses.add(409);
   if (o.body) {
     statuses.add(413);
@@ -216,7 +216,10 @@ function securityOf(o: Operation) {
 /** The security entry, its description followed by the operation's own. */
 function describedSecurityOf(o: Operation) {
   const security = securityOf(o);
-  return o.description ? { ...security, description: `${security.description} ${o.description}` } : security;
+  const own = [o.description, o.notFoundWhen ? `404: ${o.notFoundWhen}` : undefined]
+    .filter(Boolean)
+    .join(' ');
+  return own ? { ...security, description: `${security.description} ${own}` } : security;
 }
 
 /** The CloudEvents HTTP binding: structured, batch, or binary mode (any data, `ce-*` headers). */
@@ -288,6 +291,9 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): OpenApiDocument
     const responses: Record<number, ResponseConfig | { $ref: string }> = {
       [o.successStatus]: successResponse(o),
     };
+    if (o.alsoSucceeds) {
+      responses[o.alsoSucceeds.status] = { ...successResponse(o), description: o.alsoSucceeds.description };
+    }
     for (const status of errorStatusesOf(o)) responses[status] = errorResponse(status);
     const bodyOptional = o.body?.safeParse({}).success ?? false;
     registry.registerPath({

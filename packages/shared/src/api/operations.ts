@@ -75,6 +75,10 @@ export interface Operation {
   readonly body?: z.ZodType;
   readonly response?: z.ZodType;
   readonly successStatus: number;
+  /** Another success status with the same body (e.g. 200 for an idempotent replay of a 201 create). */
+  readonly alsoSucceeds?: { readonly status: number; readonly description: string };
+  /** A 404 beyond the path's own resource (an entity the body names): when, appended to the description. */
+  readonly notFoundWhen?: string;
   /** Accepts an Idempotency-Key header (POST commands). */
   readonly idempotent?: boolean;
 }
@@ -103,7 +107,9 @@ const OWN_SESSIONS =
   "else `sub`); another client's session answers 404, exactly like a missing one. Operators, viewers and " +
   'admins see every session.';
 
-const SessionHistory = z.array(StateTransitionSchema(SessionStatusSchema));
+const SessionHistory = z
+  .array(StateTransitionSchema(SessionStatusSchema))
+  .describe('Status changes, oldest first.');
 const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
 export const ProblemSchema = Problem.meta({ id: 'Problem' });
 
@@ -415,10 +421,20 @@ export const OPERATIONS = [
       'overflow the capacity book (the sessions holding capacity during its slot would need more than ' +
       '`maxWorkers` hosts) is a 409 of type `capacity-full` whose `details.firstOverflow` is the first ' +
       'minute that overflows; an operator or admin may send `force: true` to book anyway (recorded in the ' +
-      'session history).',
+      'session history). A repeat for a reservation that has its session answers 200 with it; a repeat ' +
+      'that differs in definition, version, user or timeslot is a 409 naming the fields (`details.fields`).',
     body: CreateSessionBody,
     response: SessionReplySchema,
     successStatus: 201,
+    alsoSucceeds: {
+      status: 200,
+      description:
+        'The reservation already has this session (the same definition, version, user and timeslot): the ' +
+        'existing session, nothing booked again (idempotent per reservationId). A repeat that differs in any of ' +
+        'those is a 409 naming the fields (`details.fields`, e.g. `timeslot.start`).',
+    },
+    notFoundWhen:
+      'The definition (`definitionId`) or the pinned version (`definitionVersion`) does not exist: nothing is booked.',
   }),
   op({
     operationId: 'listSessions',
@@ -557,10 +573,17 @@ export const OPERATIONS = [
     path: '/v1/reservations/{reservationId}',
     group: 'sessions',
     permission: 'reservations:read',
-    summary: 'The session(s) of a reservation',
-    description: `${OWN_SESSIONS} Another client's reservation is a 404.`,
+    summary: 'The session(s) of a reservation, each as GET /v1/sessions/{id} shows it',
+    description:
+      `${OWN_SESSIONS} Another client's reservation is a 404. Each item is what GET /v1/sessions/{id} ` +
+      'answers the same caller (status, failureReason, userSession with the login URL for the booking ' +
+      'portal and admins, grading, score, history), without `cost`: a portal needs only the reservation id.',
     params: ReservationParams,
-    response: z.object({ items: z.array(SessionReplySchema) }),
+    response: z.object({
+      items: z
+        .array(SessionViewSchema)
+        .describe('The sessions of the reservation (one: a reservation has one session).'),
+    }),
     successStatus: 200,
   }),
 
@@ -641,8 +664,16 @@ export const OPERATIONS = [
     summary:
       'Partner CloudEvents (HTTP binding: structured, binary or batch), signed (Standard Webhooks); published to the event bus',
     response: z.object({
-      accepted: z.number().int().nonnegative(),
-      events: z.array(z.object({ id: z.string(), source: z.string(), type: z.string() })),
+      accepted: z.number().int().nonnegative().describe('How many events were published to the bus.'),
+      events: z
+        .array(
+          z.object({
+            id: z.string().describe('The CloudEvent id.'),
+            source: z.string().describe('The CloudEvent source.'),
+            type: z.string().describe('The CloudEvent type.'),
+          }),
+        )
+        .describe('The events published, in the order received.'),
     }),
     successStatus: 202,
   }),

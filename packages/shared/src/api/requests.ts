@@ -28,16 +28,22 @@ import {
  */
 
 /** A page of a listing; the API allows at most 100 items a page (the stores take up to 1,000). */
-const Limit = z.coerce.number().int().min(1).max(100).default(25);
+const Limit = z.coerce.number().int().min(1).max(100).describe('Items per page, 1 to 100.').default(25);
 /** The opaque cursor of the previous page (a store's LastEvaluatedKey, base64url JSON). */
-const Cursor = plainText(z.string().max(2048)).optional();
+const Cursor = plainText(z.string().max(2048))
+  .describe(
+    "The previous page's `nextCursor`, to read the next page (a cursor belongs to the listing and filters that produced it).",
+  )
+  .optional();
 /** Why, as recorded in the entity's history entry (worker) or terminationReason (session). */
 const Reason = z.object({ reason: StateTransitionSchema(z.string()).shape.reason }).strict();
 
 export const PageQuery = z.object({ limit: Limit, cursor: Cursor });
 
 // worker templates
-export const TemplateNameParams = z.object({ name: WorkerTemplateSchema.shape.name });
+export const TemplateNameParams = z.object({
+  name: WorkerTemplateSchema.shape.name.describe('The worker template name.'),
+});
 /** The template's own fields; createdAt, updatedAt and version are set by the store. */
 const TEMPLATE_FIELDS = WorkerTemplateSchema.omit({ createdAt: true, updatedAt: true, version: true });
 export const CreateTemplateBody = TEMPLATE_FIELDS.strict().meta({ id: 'CreateWorkerTemplate' });
@@ -45,14 +51,18 @@ export const CreateTemplateBody = TEMPLATE_FIELDS.strict().meta({ id: 'CreateWor
 export const UpdateTemplateBody = z
   .object({
     ...callerFields(TEMPLATE_FIELDS.omit({ name: true }).shape, { all: true }),
-    expectedVersion: WorkerTemplateSchema.shape.version.optional(),
+    expectedVersion: WorkerTemplateSchema.shape.version
+      .describe('The version the change is based on; another current version is a 409.')
+      .optional(),
   })
   .strict()
   .meta({ id: 'UpdateWorkerTemplate' });
 
 // workers
-export const WorkerIdParams = z.object({ id: Id });
-export const ListWorkersQuery = PageQuery.extend({ status: WorkerStatusSchema.optional() });
+export const WorkerIdParams = z.object({ id: Id.describe('The worker id.') });
+export const ListWorkersQuery = PageQuery.extend({
+  status: WorkerStatusSchema.describe('Only workers in this status.').optional(),
+});
 export const CreateWorkerBody = z
   .object({ templateName: WorkerTemplateSchema.shape.name })
   .strict()
@@ -60,9 +70,12 @@ export const CreateWorkerBody = z
 export const WorkerActionBody = Reason.meta({ id: 'WorkerAction' });
 
 // definitions
-export const DefinitionIdParams = z.object({ id: Id });
+export const DefinitionIdParams = z.object({ id: Id.describe('The definition id.') });
 /** A path parameter is a string: coerced, then checked like the entity's version (>= 1). */
-export const DefinitionVersionParams = z.object({ id: Id, version: z.coerce.number().int().min(1) });
+export const DefinitionVersionParams = z.object({
+  id: Id.describe('The definition id.'),
+  version: z.coerce.number().int().min(1).describe('The version number (1 or more).'),
+});
 export const CreateDefinitionBody = NewDefinitionSchema.strict().meta({ id: 'CreateLabletDefinition' });
 export const UpdateDefinitionBody = DefinitionUpdateSchema.strict().meta({ id: 'UpdateLabletDefinition' });
 export const ListDefinitionsQuery = PageQuery.extend(DefinitionFilterSchema.shape);
@@ -70,14 +83,22 @@ export const ListDefinitionsQuery = PageQuery.extend(DefinitionFilterSchema.shap
 // definitions: learn from live (observations) and content sync
 export const DefinitionObservationsQuery = z.object({
   /** How many of the newest observed sessions to aggregate (a query string, hence coerced). */
-  limit: z.coerce.number().int().min(1).max(MAX_OBSERVATION_LIMIT).default(DEFAULT_OBSERVATION_LIMIT),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_OBSERVATION_LIMIT)
+    .describe(`How many of the newest observed sessions to aggregate (1 to ${MAX_OBSERVATION_LIMIT}).`)
+    .default(DEFAULT_OBSERVATION_LIMIT),
 });
 /** Strict and checked (strategy vs resourceRequirements) by the use case's own schema. */
 export const ApplyObservedBody = ApplyObservedInputSchema.meta({ id: 'ApplyObserved' });
 
 // sessions
-export const SessionIdParams = z.object({ id: Id });
-export const ReservationParams = z.object({ reservationId: NewSessionSchema.shape.reservationId });
+export const SessionIdParams = z.object({ id: Id.describe('The session id.') });
+export const ReservationParams = z.object({
+  reservationId: NewSessionSchema.shape.reservationId.describe("The portal's reservation id."),
+});
 export const CreateSessionBody = NewSessionSchema.extend({
   force: z
     .boolean()
@@ -103,4 +124,10 @@ export const FleetUsageQuery = FleetUsageInputSchema;
 
 /** Every list reply: a page of items and an opaque cursor for the next page. */
 export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().optional() });
+  z.object({
+    items: z.array(item).describe('This page of the listing.'),
+    nextCursor: z
+      .string()
+      .optional()
+      .describe('Pass it as `cursor` for the next page; absent at the end (only its absence means the end).'),
+  });

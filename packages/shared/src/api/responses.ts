@@ -72,7 +72,9 @@ export const ApplyObservedResultSchema = ApplyObservedResult.extend({
 /** POST /v1/definitions/{id}/sync (checked against what requestContentSync returns). */
 export const ContentSyncRequestResultSchema = z
   .object({
-    outcome: z.enum(['requested', 'already-requested']),
-    definition: DefinitionReplySchema,
+    outcome: z
+      .enum(['requested', 'already-requested'])
+      .describe('`requested`, or `already-requested`: a sync was pending and nothing changed.'),
+    definition: DefinitionReplySchema.describe('The definition with its sync state.'),
   })
   .meta({ id: 'ContentSyncRequestResult' }) satisfies z.ZodType<SyncRequestResult>;

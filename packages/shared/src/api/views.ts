@@ -62,7 +62,9 @@ export const SessionReplySchema = LabletSessionSchema.extend({
     description: 'What the workflow waits for and since when; its task token never leaves LCM.',
   }),
   failureReason: LabletSessionSchema.shape.failureReason.meta({
-    description: `Why the session ended early (absent when it completed): one of ${FAILURE_REASONS.join(', ')}.`,
+    description:
+      'Why the session ended early (absent when it completed), one of the documented reasons ' +
+      `(docs/data-model.md): ${FAILURE_REASONS.join(', ')}.`,
   }),
 });
 export type SessionReply = z.output<typeof SessionReplySchema>;
@@ -76,7 +78,9 @@ export const SessionDetailSchema = SessionViewSchema.extend({
         'Logs whoever opens it in as the learner: only for admins and for the portal client that booked ' +
         'the session; absent for everyone else.',
     }),
-  }).nullable(),
+  })
+    .nullable()
+    .describe("The learner's LDS session (null until provisioned)."),
   cost: SessionCostSchema.nullable()
     .optional()
     .meta({
@@ -89,10 +93,16 @@ export type SessionDetail = z.output<typeof SessionDetailSchema>;
 
 /** POST /v1/sessions/{id}/terminate and /finish. */
 export const SessionActionReplySchema = z.object({
-  outcome: z.enum(ACTION_OUTCOMES),
-  session: SessionReplySchema,
+  outcome: z
+    .enum(ACTION_OUTCOMES)
+    .describe(
+      'What the request did: `terminated` (at once: it was never placed), `requested` (recorded: the workflow tears down or moves on), `noop` (nothing to do in this status).',
+    ),
+  session: SessionReplySchema.describe('The session after the request.'),
   /** The session's workflow was dead and was re-driven so the request is applied. */
-  recovery: RecoverySchema.optional(),
+  recovery: RecoverySchema.describe(
+    "The session's workflow was dead and was re-driven so the request is applied.",
+  ).optional(),
 });
 export type SessionActionReply = z.output<typeof SessionActionReplySchema>;
 

@@ -67,12 +67,16 @@ export type CreateDefinitionInput = z.output<typeof NewDefinitionSchema>;
 /** The next version: any stated field changes; `expectedVersion` makes the update conditional. */
 export const DefinitionUpdateSchema = z.object({
   ...callerFields(STATED_FIELDS, { all: true }),
-  expectedVersion: LabletDefinitionSchema.shape.version.optional(),
+  expectedVersion: LabletDefinitionSchema.shape.version
+    .describe('The latest version the change is based on; another latest version is a 409.')
+    .optional(),
 });
 export type UpdateDefinitionInput = z.output<typeof DefinitionUpdateSchema>;
 
 /** Filters of listDefinitions (on the latest versions). */
-export const DefinitionFilterSchema = z.object({ status: DefinitionStatusSchema.optional() });
+export const DefinitionFilterSchema = z.object({
+  status: DefinitionStatusSchema.describe('Only definitions in this status.').optional(),
+});
 export type ListDefinitionsInput = z.output<typeof DefinitionFilterSchema> & {
   limit: number;
   cursor?: string | undefined;

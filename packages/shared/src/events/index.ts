@@ -11,6 +11,7 @@ export * from './publisher.ts';
 export * from './rules.ts';
 export * from './schemas.ts';
 export * from './signature.ts';
+export * from './stream-failures.ts';
 export * from './streams.ts';
 export * from './triggers.ts';
 export * from './webhooks.ts';

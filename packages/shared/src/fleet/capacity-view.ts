@@ -30,39 +30,43 @@ import { allWorkers } from './workers.ts';
 
 /** allocated / declared per dimension, in [0, 1]. */
 const UtilisationSchema = z.object({
-  cpuCores: z.number().min(0).max(1),
-  memoryGb: z.number().min(0).max(1),
-  storageGb: z.number().min(0).max(1),
-  maxNodes: z.number().min(0).max(1),
+  cpuCores: z.number().min(0).max(1).describe('Allocated / declared vCPU, 0 to 1.'),
+  memoryGb: z.number().min(0).max(1).describe('Allocated / declared memory, 0 to 1.'),
+  storageGb: z.number().min(0).max(1).describe('Allocated / declared disk, 0 to 1.'),
+  maxNodes: z.number().min(0).max(1).describe('Allocated / declared nodes, 0 to 1.'),
 });
 
 const CapacitySummarySchema = z.object({
-  declared: CapacitySchema,
-  allocated: CapacitySchema,
-  free: CapacitySchema,
-  utilisation: UtilisationSchema,
+  declared: CapacitySchema.describe('What is offered to sessions.'),
+  allocated: CapacitySchema.describe('What sessions hold.'),
+  free: CapacitySchema.describe('Declared minus allocated.'),
+  utilisation: UtilisationSchema.describe('Allocated / declared per dimension.'),
 });
 
 export const FleetWorkerCapacitySchema = CapacitySummarySchema.extend({
-  id: Id,
-  templateName: z.string(),
-  status: WorkerStatusSchema,
-  desiredStatus: WorkerStatusSchema.optional(),
-  serviceStatus: ServiceStatusSchema,
-  leasedPortCount: z.number().int().nonnegative(),
+  id: Id.describe('The worker id.'),
+  templateName: z.string().describe('Its template.'),
+  status: WorkerStatusSchema.describe('Its status.'),
+  desiredStatus: WorkerStatusSchema.describe('The status asked for, while it gets there.').optional(),
+  serviceStatus: ServiceStatusSchema.describe('Whether its CML answers.'),
+  leasedPortCount: z.number().int().nonnegative().describe('Port leases held on it.'),
 });
 export type FleetWorkerCapacity = z.infer<typeof FleetWorkerCapacitySchema>;
 
-const FleetTotalsSchema = CapacitySummarySchema.extend({ workerCount: z.number().int().nonnegative() });
+const FleetTotalsSchema = CapacitySummarySchema.extend({
+  workerCount: z.number().int().nonnegative().describe('How many workers are counted.'),
+});
 export type FleetTotals = z.infer<typeof FleetTotalsSchema>;
 
 /** What getFleetCapacity returns (the API documents it as is). */
 export const FleetCapacitySchema = z.object({
-  generatedAt: IsoDateTime,
-  workers: z.array(FleetWorkerCapacitySchema),
-  totals: FleetTotalsSchema,
-  running: FleetTotalsSchema,
-  countsByStatus: z.record(WorkerStatusSchema, z.number().int().nonnegative()),
+  generatedAt: IsoDateTime.describe('When the view was computed (ISO 8601).'),
+  workers: z.array(FleetWorkerCapacitySchema).describe("Every worker's capacity."),
+  totals: FleetTotalsSchema.describe('All workers together.'),
+  running: FleetTotalsSchema.describe('The RUNNING workers together (what placement can use).'),
+  countsByStatus: z
+    .record(WorkerStatusSchema, z.number().int().nonnegative().describe('Workers in this status.'))
+    .describe('Workers per status.'),
 });
 export type FleetCapacity = z.infer<typeof FleetCapacitySchema>;
 

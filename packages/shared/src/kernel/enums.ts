@@ -63,3 +63,29 @@ export type GradingStatus = (typeof GRADING_STATUSES)[number];
 /** Kinds of console/forwarded port, from PATty node tags (cml-api.md §7). */
 export const PORT_KINDS = ['serial', 'vnc', 'tcp', 'udp'] as const;
 export type PortKind = (typeof PORT_KINDS)[number];
+
+/**
+ * Why a session ended early, stored on the session (`failureReason`) by its teardown and
+ * published with `session.status-changed`; absent when it completed. Produced by the session
+ * workflow (sessions/steps/errors.ts `reasonForError`, teardown.ts), the stuck-session sweep
+ * (WORKFLOW_ERROR) and the bounded teardown (TEARDOWN_FAILED).
+ */
+export const FAILURE_REASONS = [
+  'NO_CAPACITY',
+  'NO_SHOW',
+  'TERMINATED',
+  'CML_IMPORT_FAILED',
+  'CML_START_FAILED',
+  'CML_BOOT_TIMEOUT',
+  'CML_UNAVAILABLE',
+  'LDS_UNAVAILABLE',
+  'LDS_REJECTED',
+  'COLLECTION_FAILED',
+  'GRADING_UNAVAILABLE',
+  'GRADING_FAILED',
+  'GRADING_TIMEOUT',
+  'WORKFLOW_ERROR',
+  /** The teardown could not finish within lifecycle.teardownTimeoutSeconds (the session's teardownFailure says what was left). */
+  'TEARDOWN_FAILED',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];

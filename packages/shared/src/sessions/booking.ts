@@ -6,7 +6,6 @@ import { type AdmissionDeps, admitBooking } from '../fleet/index.ts';
 import type { LabletSession, SessionStatus, Timeslot } from '../kernel/index.ts';
 import {
   ConflictError,
-  callerFields,
   DuplicateError,
   GradingSessionSchema,
   IsoDateTime,
@@ -66,12 +65,30 @@ export type CreateSessionInput = z.output<typeof NewSessionSchema>;
 
 /** Filters of listSessions, each optional; the timeslot-start window is half-open [startFrom, startTo). */
 export const SessionFilterSchema = z.object({
-  ...callerFields(
-    LabletSessionSchema.pick({ status: true, reservationId: true, workerId: true, definitionId: true }).shape,
-    { all: true },
-  ),
-  startFrom: IsoDateTime.optional(),
-  startTo: IsoDateTime.optional(),
+  status: LabletSessionSchema.shape.status.optional().describe('Only sessions in this status.'),
+  reservationId: LabletSessionSchema.shape.reservationId
+    .optional()
+    .describe("Only the session of this reservation (the portal's id; at most one)."),
+  workerId: LabletSessionSchema.shape.workerId
+    .optional()
+    .describe(
+      'Only sessions placed on this worker. By default the sessions that hold a placement on it now ' +
+        '(capacity and port leases: SCHEDULED to STOPPING, or ended but not yet released); with ' +
+        '`includeEnded=true` also those that ran there and have been released (a slower listing of all ' +
+        'sessions by start, filtered).',
+    ),
+  includeEnded: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe(
+      'With `workerId`: `true` lists every session ever placed on the worker, ended ones included; ' +
+        'default `false`: only those holding a placement on it.',
+    ),
+  definitionId: LabletSessionSchema.shape.definitionId
+    .optional()
+    .describe('Only sessions of this definition (any version).'),
+  startFrom: IsoDateTime.optional().describe('Only sessions whose timeslot starts at or after this instant.'),
+  startTo: IsoDateTime.optional().describe('Only sessions whose timeslot starts before this instant.'),
 });
 export type ListSessionsInput = z.output<typeof SessionFilterSchema> & {
   limit: number;
@@ -159,8 +176,8 @@ export interface CreateSessionResult {
 /**
  * Creates the reservation's session, or returns the one it already has (idempotent per
  * reservationId; concurrent duplicates create exactly one, the store's guard item decides).
- * A repeat that names another definition, version or user is a 409: a reservation has one
- * session. A new session needs an ACTIVE definition, a valid timeslot within the booking
+ * A repeat that names another definition, version, user or timeslot is a 409 naming the
+ * fields that differ: a reservation has one session (book a new reservation for another slot). A new session needs an ACTIVE definition, a valid timeslot within the booking
  * horizon and requirements some enabled template can hold (else a 422 naming each failing
  * dimension), pins the requested (default: latest) version, and its workflow is started. The session records `ctx.bookedBy`
  * as its tenant; a repeat for a reservation another tenant booked (outside `ctx.scope`) is a
@@ -245,6 +262,8 @@ async function findByReservation(
  * whose workflow never started (its create crashed between the write and the start) is
  * started now.
  */
+const sameInstant = (a: string, b: string): boolean => a === b || Date.parse(a) === Date.parse(b);
+
 async function replay(
   deps: SessionDeps,
   existing: LabletSession,
@@ -263,11 +282,15 @@ async function replay(
       ? 'definitionVersion'
       : undefined,
     existing.owner.userId !== input.owner.userId ? 'owner.userId' : undefined,
+    // The same instant written another way (offset, precision) is the same slot.
+    !sameInstant(existing.timeslot.start, input.timeslot.start) ? 'timeslot.start' : undefined,
+    !sameInstant(existing.timeslot.end, input.timeslot.end) ? 'timeslot.end' : undefined,
   ].filter((f) => f !== undefined);
   if (mismatch.length > 0) {
     throw new ConflictError(
       `reservation ${existing.reservationId} already has session ${existing.id} ` +
-        `(definition ${existing.definitionId} v${existing.definitionVersion}, user ${existing.owner.userId}); ` +
+        `(definition ${existing.definitionId} v${existing.definitionVersion}, user ${existing.owner.userId}, ` +
+        `timeslot ${existing.timeslot.start} – ${existing.timeslot.end}); ` +
         `this request differs in ${mismatch.join(', ')}`,
       { reservationId: existing.reservationId, sessionId: existing.id, fields: mismatch },
     );
@@ -309,11 +332,11 @@ export async function ensureWorkflowStarted(
 
 /** A session with its child records, as GET /v1/sessions/{id} returns it. */
 export const SessionViewSchema = LabletSessionSchema.extend({
-  userSession: UserSessionSchema.nullable(),
-  grading: GradingSessionSchema.nullable(),
-  score: ScoreReportSchema.nullable(),
-  observations: z.array(ResourceObservationSchema),
-  history: z.array(StateTransitionSchema(SessionStatusSchema)),
+  userSession: UserSessionSchema.nullable().describe("The learner's LDS session (null until provisioned)."),
+  grading: GradingSessionSchema.nullable().describe('The grading (null until submitted).'),
+  score: ScoreReportSchema.nullable().describe('The score (null until graded).'),
+  observations: z.array(ResourceObservationSchema).describe("Observations of the session's running lab."),
+  history: z.array(StateTransitionSchema(SessionStatusSchema)).describe('Status changes, oldest first.'),
 });
 export type SessionView = z.output<typeof SessionViewSchema>;
 
@@ -349,10 +372,12 @@ export async function getReservationSessions(
   deps: Pick<SessionDeps, 'sessions'>,
   reservationId: string,
   scope: SessionScope = ALL_SESSIONS,
-): Promise<{ items: LabletSession[] }> {
+): Promise<{ items: SessionView[] }> {
   const session = await deps.sessions.getByReservation(reservationId);
   if (!inScope(scope, session)) throw new NotFoundError(ENTITY.reservation, reservationId);
-  return { items: [session] };
+  // What GET /v1/sessions/{id} shows (user session and its login URL, grading, score): the portal
+  // looks its reservation up without knowing the session id.
+  return { items: [await getSessionView(deps, session.id, scope)] };
 }
 
 /** A session outside the caller's scope is reported as the store reports a missing one. */
@@ -397,7 +422,9 @@ export async function listSessions(
     return { items: one && matches(one) ? [one] : [] };
   }
   const window = { startFrom: q.startFrom, startTo: q.startTo };
-  if (q.workerId !== undefined) {
+  // Sessions holding a placement on the worker (its index); with includeEnded, the listings
+  // below filtered by workerId (a released session keeps its workerId, not the index entry).
+  if (q.workerId !== undefined && q.includeEnded !== 'true') {
     const workerId = q.workerId;
     return filteredPage((page) => deps.sessions.listActiveOnWorker(workerId, page), {
       limit: q.limit,

@@ -227,8 +227,8 @@ export const AvailabilityInputSchema = z
 export type AvailabilityInput = z.output<typeof AvailabilityInputSchema>;
 
 export const SlotAvailabilitySchema = z.object({
-  start: IsoDateTime,
-  end: IsoDateTime,
+  start: IsoDateTime.describe('The slot start (ISO 8601).'),
+  end: IsoDateTime.describe('The slot end: start plus durationMinutes (ISO 8601).'),
   fits: z.boolean().meta({ description: 'Whether one more booking of the definition for this slot fits.' }),
   additional: z
     .number()
@@ -241,15 +241,22 @@ export const SlotAvailabilitySchema = z.object({
 }) satisfies z.ZodType<SlotAvailability>;
 
 export const AvailabilitySchema = z.object({
-  definitionId: z.string(),
-  definitionVersion: z.number().int(),
-  durationMinutes: z.number().int(),
-  maxWorkers: z.number().int(),
-  slots: z.array(SlotAvailabilitySchema),
-  read: z.object({
-    sessions: z.number().int().meta({ description: 'Booked sessions that may hold capacity in the range.' }),
-    templates: z.number().int(),
-  }),
+  definitionId: z.string().describe('The lab definition asked about.'),
+  definitionVersion: z.number().int().describe('Its latest version, whose requirements were used.'),
+  durationMinutes: z.number().int().describe('The length of every slot, in minutes.'),
+  maxWorkers: z.number().int().describe("The fleet's maxWorkers the bookings must pack under."),
+  slots: z
+    .array(SlotAvailabilitySchema)
+    .describe('One entry per slot start in [from, to), stepMinutes apart.'),
+  read: z
+    .object({
+      sessions: z
+        .number()
+        .int()
+        .meta({ description: 'Booked sessions that may hold capacity in the range.' }),
+      templates: z.number().int().describe('Enabled worker templates the packing could use.'),
+    })
+    .describe('What the answer was computed from.'),
 });
 export type Availability = z.output<typeof AvailabilitySchema>;
 

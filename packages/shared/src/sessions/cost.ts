@@ -131,81 +131,87 @@ export const CostBreakdownSchema = z.object({
     description: 'Shares adding up to more than 1 (on different dimensions): the excess charged.',
   }),
   stoppedUsd: Usd.meta({ description: "STOPPED workers' volumes." }),
-  runningHours: z.number(),
-  idleHours: z.number(),
-  stoppedHours: z.number(),
+  runningHours: z.number().describe('Worker-hours running in the window.'),
+  idleHours: z.number().describe('Worker-hours running with no session.'),
+  stoppedHours: z.number().describe('Worker-hours STOPPED in the window.'),
   utilisation: z.number().meta({ description: 'Share-weighted busy time over running time, 0..1.' }),
   idleShare: z.number().meta({ description: 'idleUsd / totalUsd.' }),
 }) satisfies z.ZodType<CostBreakdown>;
 
 /** What a query read (its cost is bounded by these). */
 export const CostReadsSchema = z.object({
-  workers: z.number().int(),
-  sessionsListed: z.number().int(),
-  histories: z.number().int(),
+  workers: z.number().int().describe('Workers read.'),
+  sessionsListed: z.number().int().describe('Sessions listed.'),
+  histories: z.number().int().describe('Session histories read.'),
   unpricedWorkers: z
     .array(z.string())
     .meta({ description: 'Workers whose template no longer exists: counted at $0.' }),
 });
 
 export const FleetCostReportSchema = z.object({
-  from: IsoDateTime,
+  from: IsoDateTime.describe('Start of the window (ISO 8601).'),
   to: IsoDateTime.meta({ description: 'The window as counted: clamped to now.' }),
-  groupBy: z.enum(COST_GROUP_BYS),
+  groupBy: z.enum(COST_GROUP_BYS).describe('How the groups are made: day, template or definition.'),
   totals: CostBreakdownSchema.extend({
     sessions: z.number().int().meta({ description: 'Sessions charged in the window.' }),
-    meanCostPerSessionUsd: z.number(),
-  }),
-  groups: z.array(
-    z.object({
-      key: z.string().meta({ description: 'The UTC day (YYYY-MM-DD), template name or definition id.' }),
-      costUsd: z.number().meta({
-        description:
-          "day, template: what the group's workers cost; definition: what its sessions were charged.",
+    meanCostPerSessionUsd: z.number().describe('attributedUsd / sessions (0 without sessions).'),
+  }).describe('The whole fleet over the window.'),
+  groups: z
+    .array(
+      z.object({
+        key: z.string().meta({ description: 'The UTC day (YYYY-MM-DD), template name or definition id.' }),
+        costUsd: z.number().meta({
+          description:
+            "day, template: what the group's workers cost; definition: what its sessions were charged.",
+        }),
+        attributedUsd: z.number().describe("Charged to the group's sessions."),
+        sessions: z.number().int().describe("The group's sessions charged in the window."),
+        meanCostPerSessionUsd: z.number().describe('attributedUsd / sessions (0 without sessions).'),
+        breakdown: CostBreakdownSchema.optional().meta({ description: 'day and template groups only.' }),
       }),
-      attributedUsd: z.number(),
-      sessions: z.number().int(),
-      meanCostPerSessionUsd: z.number(),
-      breakdown: CostBreakdownSchema.optional().meta({ description: 'day and template groups only.' }),
-    }),
-  ),
-  read: CostReadsSchema,
+    )
+    .describe('One entry per day, template or definition (groupBy).'),
+  read: CostReadsSchema.describe('What the query read.'),
 }) satisfies z.ZodType<CostReport & { read: z.output<typeof CostReadsSchema> }>;
 export type FleetCostReport = z.output<typeof FleetCostReportSchema>;
 
 export const FleetUsageSchema = z.object({
-  from: IsoDateTime,
-  to: IsoDateTime,
-  stepSeconds: z.number().int(),
-  points: z.array(
-    z.object({
-      at: IsoDateTime,
-      workersByStatus: z.record(z.enum(WORKER_STATUSES), z.number().int()),
-      declared: CapacitySchema.meta({ description: 'Of the RUNNING and DRAINING workers at `at`.' }),
-      allocated: CapacitySchema.meta({ description: 'Held by the sessions placed at `at`.' }),
-      sessionsActive: z.number().int(),
-      sessionsHeld: z.number().int().meta({ description: 'Sessions placed at any time in the step.' }),
-      costRatePerHourUsd: z.number(),
-      costUsd: z.number().meta({ description: 'What the fleet cost within the step.' }),
-    }),
-  ),
-  read: CostReadsSchema,
+  from: IsoDateTime.describe('Start of the window (ISO 8601).'),
+  to: IsoDateTime.describe('End of the window (ISO 8601).'),
+  stepSeconds: z.number().int().describe('Seconds per point.'),
+  points: z
+    .array(
+      z.object({
+        at: IsoDateTime.describe('Start of the step (ISO 8601).'),
+        workersByStatus: z
+          .record(z.enum(WORKER_STATUSES), z.number().int().describe('Workers in this status at `at`.'))
+          .describe('Workers per status at `at`.'),
+        declared: CapacitySchema.meta({ description: 'Of the RUNNING and DRAINING workers at `at`.' }),
+        allocated: CapacitySchema.meta({ description: 'Held by the sessions placed at `at`.' }),
+        sessionsActive: z.number().int().describe('Sessions holding a placement at `at`.'),
+        sessionsHeld: z.number().int().meta({ description: 'Sessions placed at any time in the step.' }),
+        costRatePerHourUsd: z.number().describe('USD per hour the fleet costs at `at`.'),
+        costUsd: z.number().meta({ description: 'What the fleet cost within the step.' }),
+      }),
+    )
+    .describe('One point per step, oldest first.'),
+  read: CostReadsSchema.describe('What the query read.'),
 }) satisfies z.ZodType<{ points: UsagePoint[] }>;
 export type FleetUsage = z.output<typeof FleetUsageSchema>;
 
 /** A session's cost, on GET /v1/sessions/{id} for the roles that may see it (api/views.ts). */
 export const SessionCostSchema = z
   .object({
-    workerId: z.string(),
-    templateName: z.string(),
+    workerId: z.string().describe('The worker the session held capacity on.'),
+    templateName: z.string().describe("That worker's template."),
     capacityShare: z
       .number()
       .meta({ description: "The dominant share of the worker's declared capacity, 0..1." }),
-    heldFrom: IsoDateTime,
+    heldFrom: IsoDateTime.describe('When the session was placed (ISO 8601).'),
     heldUntil: IsoDateTime.meta({
       description: 'Release, or now while the session still holds its placement.',
     }),
-    heldHours: z.number(),
+    heldHours: z.number().describe('Hours it held its placement.'),
     runningPerHourUsd: z.number().meta({ description: "The worker template's price." }),
     costUsd: z.number().meta({ description: 'Σ capacity share × price × hours held while the worker ran.' }),
     final: z.boolean().meta({ description: 'false while the session still holds its placement.' }),
@@ -344,15 +350,15 @@ export async function getFleetCost(deps: CostDeps, input: FleetCostInput): Promi
 }
 
 export const DefinitionCostSchema = z.object({
-  definitionId: z.string(),
-  from: IsoDateTime,
+  definitionId: z.string().describe('The definition.'),
+  from: IsoDateTime.describe('Start of the window (ISO 8601).'),
   to: IsoDateTime.meta({ description: 'The window as counted: clamped to now.' }),
   sessions: z.number().int().meta({ description: "The definition's sessions charged in the window." }),
   attributedUsd: z
     .number()
     .meta({ description: 'What they were charged: Σ capacity share × price × hours held.' }),
   meanCostPerSessionUsd: z.number().meta({ description: 'attributedUsd / sessions (0 without sessions).' }),
-  read: CostReadsSchema,
+  read: CostReadsSchema.describe('What the query read.'),
 });
 export type DefinitionCost = z.output<typeof DefinitionCostSchema>;
 

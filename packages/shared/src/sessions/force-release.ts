@@ -38,16 +38,26 @@ export interface ForceReleaseDeps {
 }
 
 export const ForceReleaseResultSchema = z.object({
-  outcome: z.literal('released'),
-  session: LabletSessionSchema,
-  released: z.object({
-    workerId: Id.nullable(),
-    /** The session's capacity given back to the worker (null: it held none any more). */
-    capacity: CapacitySchema.nullable(),
-    ports: z.array(PortNumber),
-  }),
+  outcome: z.literal('released').describe('`released`.'),
+  session: LabletSessionSchema.describe('The session after the release (TERMINATED).'),
+  released: z
+    .object({
+      workerId: Id.nullable().describe('The worker given back to (null: the session was on none).'),
+      /** The session's capacity given back to the worker (null: it held none any more). */
+      capacity: CapacitySchema.nullable().describe(
+        "The session's capacity given back to the worker (null: it held none any more).",
+      ),
+      ports: z.array(PortNumber).describe('The outside ports whose leases were removed.'),
+    })
+    .describe('What went back to the worker.'),
   /** The lab recorded for deletion by the health sweep (null: no lab, or its worker is gone). */
-  leftoverLab: z.object({ workerId: Id, cmlLabId: z.string() }).nullable(),
+  leftoverLab: z
+    .object({
+      workerId: Id.describe('The worker the lab is on.'),
+      cmlLabId: z.string().describe('The CML lab.'),
+    })
+    .describe('The lab recorded for deletion by the health sweep (null: no lab, or its worker is gone).')
+    .nullable(),
 });
 export type ForceReleaseResult = z.output<typeof ForceReleaseResultSchema>;
 

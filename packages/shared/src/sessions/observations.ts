@@ -206,9 +206,11 @@ export async function recordLabObservation(
 /** What requestObservation returns: the request recorded (or the one already pending). */
 export const ObservationRequestResultSchema = z.object({
   /** `already-requested`: a request is pending; nothing was changed. */
-  outcome: z.enum(['requested', 'already-requested']),
-  sessionId: Id,
-  request: ObservationRequestSchema,
+  outcome: z
+    .enum(['requested', 'already-requested'])
+    .describe('`requested`, or `already-requested`: a request was pending and nothing changed.'),
+  sessionId: Id.describe('The session.'),
+  request: ObservationRequestSchema.describe('The request as recorded on the session.'),
 });
 export type ObservationRequestResult = z.output<typeof ObservationRequestResultSchema>;
 
@@ -320,31 +322,43 @@ export const MAX_OBSERVATION_LIMIT = 100;
 export const ObservationLimit = z.number().int().min(1).max(MAX_OBSERVATION_LIMIT);
 
 const ObservedSessionSummarySchema = z.object({
-  sessionId: Id,
-  definitionVersion: LabletDefinitionSchema.shape.version,
-  observedAt: IsoDateTime,
-  totals: ResourceRequirementsSchema,
-  hasDrift: z.boolean(),
+  sessionId: Id.describe('The observed session.'),
+  definitionVersion: LabletDefinitionSchema.shape.version.describe('The definition version it ran.'),
+  observedAt: IsoDateTime.describe('Its newest observation (ISO 8601).'),
+  totals: ResourceRequirementsSchema.describe('What its lab used.'),
+  hasDrift: z.boolean().describe('Whether that observation reported port drift.'),
 });
 
 /** What getDefinitionObservations returns: the newest observed sessions, aggregated. */
 export const DefinitionObservationsSchema = z.object({
-  definitionId: Id,
+  definitionId: Id.describe('The definition.'),
   /** The definition's latest version and its requirements, to compare with. */
-  latestVersion: LabletDefinitionSchema.shape.version,
-  current: ResourceRequirementsSchema,
+  latestVersion: LabletDefinitionSchema.shape.version.describe('Its latest version, to compare with.'),
+  current: ResourceRequirementsSchema.describe("The latest version's resource requirements."),
   /** How many sessions were asked for. */
-  limit: z.number().int().min(1),
-  sessionCount: z.number().int().nonnegative(),
+  limit: z.number().int().min(1).describe('How many sessions were asked for.'),
+  sessionCount: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('How many observed sessions were found (at most `limit`).'),
   /** Definition versions among the sessions, ascending. */
-  versions: z.array(LabletDefinitionSchema.shape.version),
-  max: ResourceRequirementsSchema.nullable(),
-  avg: ResourceRequirementsSchema.nullable(),
-  latest: ResourceRequirementsSchema.nullable(),
+  versions: z
+    .array(LabletDefinitionSchema.shape.version)
+    .describe('Definition versions among the sessions, ascending.'),
+  max: ResourceRequirementsSchema.describe(
+    'The most each dimension used over the sessions (null: none observed).',
+  ).nullable(),
+  avg: ResourceRequirementsSchema.describe('The mean per dimension (null: none observed).').nullable(),
+  latest: ResourceRequirementsSchema.describe('What the newest observation used (null: none).').nullable(),
   /** Sessions whose newest observation reported port drift. */
-  driftSessions: z.number().int().nonnegative(),
+  driftSessions: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('Sessions whose newest observation reported port drift.'),
   /** Newest first. */
-  sessions: z.array(ObservedSessionSummarySchema),
+  sessions: z.array(ObservedSessionSummarySchema).describe('The sessions, newest first.'),
 });
 export type DefinitionObservations = z.output<typeof DefinitionObservationsSchema>;
 
@@ -404,15 +418,26 @@ const STRATEGIES = ['max', 'latest', 'custom'] as const;
 export const ApplyObservedInputSchema = z
   .object({
     /** max / latest of the observed sessions, or custom values (given in resourceRequirements). */
-    strategy: z.enum(STRATEGIES),
+    strategy: z
+      .enum(STRATEGIES)
+      .describe('`max` or `latest` of the observed sessions, or `custom` (values in resourceRequirements).'),
     /** How many of the newest observed sessions to consider. */
-    limit: ObservationLimit.default(DEFAULT_OBSERVATION_LIMIT),
+    limit: ObservationLimit.describe('How many of the newest observed sessions to consider.').default(
+      DEFAULT_OBSERVATION_LIMIT,
+    ),
     /** strategy custom: the values to use; fields not given keep the latest version's. */
-    resourceRequirements: ResourceRequirementsSchema.partial().optional(),
+    resourceRequirements: ResourceRequirementsSchema.partial()
+      .describe("strategy custom: the values to use; fields not given keep the latest version's.")
+      .optional(),
     /** Also take the port template (and the topology's node tags) from the newest observation. */
-    portTemplate: z.boolean().default(false),
+    portTemplate: z
+      .boolean()
+      .describe("Also take the port template (and the topology's node tags) from the newest observation.")
+      .default(false),
     /** Only if the latest version is still this one (409 otherwise). */
-    expectedVersion: LabletDefinitionSchema.shape.version.optional(),
+    expectedVersion: LabletDefinitionSchema.shape.version
+      .describe('Only if the latest version is still this one (409 otherwise).')
+      .optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -435,31 +460,36 @@ export const ApplyObservedInputSchema = z
 export type ApplyObservedInput = z.output<typeof ApplyObservedInputSchema>;
 
 const DefinitionShapeSchema = z.object({
-  version: LabletDefinitionSchema.shape.version,
-  resourceRequirements: ResourceRequirementsSchema,
-  portTemplate: PortTemplateSchema,
+  version: LabletDefinitionSchema.shape.version.describe('The version.'),
+  resourceRequirements: ResourceRequirementsSchema.describe('Its resource requirements.'),
+  portTemplate: PortTemplateSchema.describe('Its port template.'),
 });
 export type DefinitionShape = z.output<typeof DefinitionShapeSchema>;
 
 /** What applyObservedToDefinition returns. */
 export const ApplyObservedResultSchema = z.object({
-  definitionId: Id,
-  strategy: z.enum(STRATEGIES),
+  definitionId: Id.describe('The definition.'),
+  strategy: z.enum(STRATEGIES).describe('The strategy applied.'),
   /** false: the observed values equal the latest version's; no version was created. */
-  changed: z.boolean(),
-  before: DefinitionShapeSchema,
-  after: DefinitionShapeSchema,
+  changed: z
+    .boolean()
+    .describe("false: the observed values equal the latest version's; no version was created."),
+  before: DefinitionShapeSchema.describe('The latest version before the call.'),
+  after: DefinitionShapeSchema.describe('The latest version after it.'),
   /** The observations used (null for a custom strategy without them). */
   basedOn: z
     .object({
-      sessionCount: z.number().int().nonnegative(),
-      versions: z.array(LabletDefinitionSchema.shape.version),
-      sessionIds: z.array(Id),
-      newestObservedAt: IsoDateTime,
+      sessionCount: z.number().int().nonnegative().describe('How many sessions were used.'),
+      versions: z.array(LabletDefinitionSchema.shape.version).describe('Their definition versions.'),
+      sessionIds: z.array(Id).describe('The sessions.'),
+      newestObservedAt: IsoDateTime.describe('The newest observation used (ISO 8601).'),
     })
+    .describe('The observations used (null for a custom strategy without them).')
     .nullable(),
   /** The latest version after the call (the new one when `changed`). */
-  definition: LabletDefinitionSchema,
+  definition: LabletDefinitionSchema.describe(
+    'The latest version after the call (the new one when `changed`).',
+  ),
 });
 export type ApplyObservedResult = z.output<typeof ApplyObservedResultSchema>;
 

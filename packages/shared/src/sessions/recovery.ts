@@ -48,14 +48,14 @@ export const isDeadExecution = (status: ExecutionStatus): boolean => DEAD_EXECUT
 
 export const RecoverySchema = z.object({
   /** Where the new execution entered the workflow. */
-  resumedAt: z.enum(RESUME_POINTS),
+  resumedAt: z.enum(RESUME_POINTS).describe('Where the new execution entered the workflow.'),
   /** The session's status when it was recovered (it stays in it). */
-  status: SessionStatusSchema,
-  executionArn: z.string(),
-  previousExecutionArn: z.string().optional(),
+  status: SessionStatusSchema.describe("The session's status when it was recovered (it stays in it)."),
+  executionArn: z.string().describe('The new workflow execution.'),
+  previousExecutionArn: z.string().describe('The dead execution it replaces.').optional(),
   /** What the engine said of the previous execution. */
-  previousExecution: z.string(),
-  reason: z.string(),
+  previousExecution: z.string().describe('What the engine said of the previous execution.'),
+  reason: z.string().describe('Why it was recovered.'),
 });
 export type Recovery = z.output<typeof RecoverySchema>;
 

@@ -28,9 +28,9 @@ export interface RegradeDeps {
 }
 
 export const RegradeResultSchema = z.object({
-  outcome: z.literal('submitted'),
-  sessionId: z.string(),
-  grading: GradingSessionSchema,
+  outcome: z.literal('submitted').describe('`submitted`: the evidence went to the Grading Engine again.'),
+  sessionId: z.string().describe('The session.'),
+  grading: GradingSessionSchema.describe('The grading record after the re-submission (SUBMITTED).'),
 });
 export type RegradeResult = z.output<typeof RegradeResultSchema>;
 

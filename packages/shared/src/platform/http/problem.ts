@@ -56,8 +56,11 @@ export interface ProblemDocument {
 export const FieldErrorSchema = z
   .object({
     path: z.string().meta({ description: 'The offending field, e.g. `owner.email` or `devices[0].name`.' }),
-    message: z.string(),
-    in: z.enum(['body', 'query', 'path', 'header']).optional(),
+    message: z.string().meta({ description: 'What is wrong with it.' }),
+    in: z
+      .enum(['body', 'query', 'path', 'header'])
+      .optional()
+      .meta({ description: 'Where the field is: body, query, path or header.' }),
   })
   .meta({ id: 'FieldError' });
 
@@ -67,11 +70,15 @@ export const ProblemDocumentSchema = z
       .string()
       .min(1)
       .meta({ description: 'A URI naming the problem type; about:blank for plain HTTP ones.' }),
-    title: z.string().min(1),
-    status: z.number().int().min(400).max(599),
-    detail: z.string(),
+    title: z.string().min(1).meta({ description: 'A short summary of the problem type.' }),
+    status: z.number().int().min(400).max(599).meta({ description: 'The HTTP status.' }),
+    detail: z.string().meta({ description: 'What went wrong with this request, in words.' }),
     instance: z.string().optional().meta({ description: 'The request path.' }),
-    errors: z.array(FieldErrorSchema).min(1).optional(),
+    errors: z
+      .array(FieldErrorSchema)
+      .min(1)
+      .optional()
+      .meta({ description: 'The offending fields (validation problems).' }),
     code: z.string().optional().meta({ description: 'The domain error code (VALIDATION, NOT_FOUND, ...).' }),
     requestId: z
       .string()

@@ -1,4 +1,4 @@
-import type { GradingSession, LabletSession } from '../../kernel/index.ts';
+import type { FailureReason, GradingSession, LabletSession } from '../../kernel/index.ts';
 import { isTerminalSession } from '../../kernel/index.ts';
 
 /**
@@ -7,10 +7,10 @@ import { isTerminalSession } from '../../kernel/index.ts';
  */
 
 /** The failure reason a teardown that gave up records (sessions/teardown-failure.ts). */
-export const TEARDOWN_FAILED_REASON = 'TEARDOWN_FAILED';
+export const TEARDOWN_FAILED_REASON: FailureReason = 'TEARDOWN_FAILED';
 
 /** Failure reasons after which the evidence may be graded again (the grading, not the lab, failed). */
-export const REGRADABLE_REASONS: readonly string[] = ['GRADING_FAILED', 'GRADING_TIMEOUT'];
+export const REGRADABLE_REASONS: readonly FailureReason[] = ['GRADING_FAILED', 'GRADING_TIMEOUT'];
 
 /**
  * Force-release applies to a session whose teardown gave up (TEARDOWN_FAILED) and that is not

@@ -1,5 +1,5 @@
 import type { AslErrorHandling } from '../../fleet/index.ts';
-import { VersionConflictError } from '../../kernel/index.ts';
+import { type FailureReason, VersionConflictError } from '../../kernel/index.ts';
 import { IntegrationError } from '../../platform/index.ts';
 
 /**
@@ -57,26 +57,8 @@ export const WORKFLOW_ERROR_HANDLING: Readonly<Record<WorkflowErrorName, AslErro
   Transient: 'retried',
 };
 
-/** Failure reasons stored on the session (`failureReason`) when it is torn down early. */
-export const FAILURE_REASONS = [
-  'NO_CAPACITY',
-  'NO_SHOW',
-  'TERMINATED',
-  'CML_IMPORT_FAILED',
-  'CML_START_FAILED',
-  'CML_BOOT_TIMEOUT',
-  'CML_UNAVAILABLE',
-  'LDS_UNAVAILABLE',
-  'LDS_REJECTED',
-  'COLLECTION_FAILED',
-  'GRADING_UNAVAILABLE',
-  'GRADING_FAILED',
-  'GRADING_TIMEOUT',
-  'WORKFLOW_ERROR',
-  /** The teardown could not finish within lifecycle.teardownTimeoutSeconds (the session's teardownFailure says what was left). */
-  'TEARDOWN_FAILED',
-] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
+/** Failure reasons: one list, kernel/enums.ts (the session schema and the API document enumerate it). */
+export { FAILURE_REASONS, type FailureReason } from '../../kernel/index.ts';
 
 /** An error with the name the workflow matches on. `detail` goes into the history entry. */
 export class WorkflowTaskError extends Error {
