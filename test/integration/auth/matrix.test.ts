@@ -221,6 +221,8 @@ interface Booked {
   loginUrl: string;
   taskToken: string;
   workerId: string;
+  /** The timeslot it was booked with (a replay must name the same: another slot is a 409). */
+  timeslot: { start: string; end: string };
 }
 
 describe('fields × tenants: two portal clients × every role × every read route', () => {
@@ -246,11 +248,12 @@ describe('fields × tenants: two portal clients × every role × every read rout
     const email = `owner-${tenant}@example.com`;
     const reservationId = `matrix-${tenant}-${Date.now()}`;
     const now = Date.now();
+    const timeslot = { start: new Date(now).toISOString(), end: new Date(now + 10 * 60_000).toISOString() };
     const created = await send(tenant, 'POST', '/v1/sessions', {
       definitionId,
       reservationId,
       owner: { userId: `u-${tenant}`, username: `learner-${tenant}`, email },
-      timeslot: { start: new Date(now).toISOString(), end: new Date(now + 10 * 60_000).toISOString() },
+      timeslot,
     });
     expect(created.status, created.text).toBe(201);
     const id = (created.json as { id: string }).id;
@@ -280,6 +283,7 @@ describe('fields × tenants: two portal clients × every role × every read rout
             loginUrl: view.userSession.loginUrl,
             taskToken: taskToken as string,
             workerId: view.workerId as string,
+            timeslot,
           };
         } finally {
           db.destroy();
@@ -491,13 +495,16 @@ describe('fields × tenants: two portal clients × every role × every read rout
     expect(leaks).toEqual([]);
   }, 180_000);
 
-  /** Portal A's booking request again: an idempotent replay (200) of its own reservation. */
+  /**
+   * Portal A's booking request again: an idempotent replay (200) of its own reservation, the same
+   * request (issue 11, item 6: another timeslot for the reservation is a 409 naming it).
+   */
   function replayOf(s: Booked) {
     return {
       definitionId: 'demo-ospf-graded',
       reservationId: s.reservationId,
       owner: { userId: `u-${s.tenant}`, username: `learner-${s.tenant}`, email: s.email },
-      timeslot: { start: new Date().toISOString(), end: new Date(Date.now() + 10 * 60_000).toISOString() },
+      timeslot: s.timeslot,
     };
   }
 });

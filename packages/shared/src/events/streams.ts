@@ -43,7 +43,10 @@ export const OUTBOX_CONSUMER: StreamConsumer = {
   batchSize: 100,
   maximumBatchingWindowSeconds: 0,
   maximumRetryAttempts: 10,
-  bisectBatchOnError: false,
+  // A failed record is reported (batchItemFailures) and the shard resumes there, in order. A batch
+  // that fails as a whole (a crash, a timeout) is halved until the record that causes it is alone,
+  // so only that record, not its 99 neighbours, goes to the on-failure queue after the retries.
+  bisectBatchOnError: true,
   startingPosition: 'TRIM_HORIZON',
   reportBatchItemFailures: true,
 };
