@@ -103,9 +103,43 @@ export function validateScalingConfig(config: ScalingConfig): void {
   }
 }
 
-/** Minutes ahead the planners look: the longest enabled template's boot time plus the margin. */
-export function lookAheadMinutes(templates: readonly ScalingTemplate[], config: ScalingConfig): number {
+/**
+ * Observed boot duration per template name, in seconds (issue 10, item 5): the caller's figure,
+ * e.g. the 95th percentile of the template's last boots with its `bootMinutes` as the prior.
+ * A template without an entry boots in its `bootMinutes`.
+ */
+export type BootSeconds = Readonly<Record<string, number>>;
+
+/** Throws a ValidationError naming the first bad entry of a BootSeconds map. */
+export function validateBootSeconds(bootSeconds: BootSeconds | undefined): void {
+  if (bootSeconds === undefined) return;
+  for (const [name, v] of Object.entries(bootSeconds)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new ValidationError(`bootSeconds.${name}`, `must be a finite number >= 0, got ${String(v)}`);
+    }
+  }
+}
+
+/** Minutes a launch of `t` takes to be RUNNING: its observed figure when given, else its `bootMinutes`. */
+export function bootMinutesOf(t: ScalingTemplate, bootSeconds?: BootSeconds): number {
+  const observed = bootSeconds?.[t.name];
+  return observed === undefined ? t.bootMinutes : observed / 60;
+}
+
+/**
+ * Minutes ahead the planners look: the longest enabled template's boot time (observed when
+ * `bootSeconds` has it) plus the margin.
+ */
+export function lookAheadMinutes(
+  templates: readonly ScalingTemplate[],
+  config: ScalingConfig,
+  bootSeconds?: BootSeconds,
+): number {
   let boot = 0;
-  for (const t of templates) if (t.enabled !== false && t.bootMinutes > boot) boot = t.bootMinutes;
+  for (const t of templates) {
+    if (t.enabled === false) continue;
+    const m = bootMinutesOf(t, bootSeconds);
+    if (m > boot) boot = m;
+  }
   return boot + config.lookAheadMarginMinutes;
 }
