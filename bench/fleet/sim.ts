@@ -18,8 +18,11 @@
  */
 
 import {
+  type BootSeconds,
   choosePlacement,
+  DEFAULT_FLEET_CONFIG,
   DEFAULT_SCALING_CONFIG,
+  type FleetConfig,
   lookAheadMinutes,
   type PlacementRequest,
   planScaleDown,
@@ -36,15 +39,52 @@ import {
   requirementsAsCapacity,
   subtractCapacity,
 } from '@lcm/shared/kernel';
-import { type DemandInterval, sessionIntervals, singleTemplateBound } from './lower-bound.ts';
-import { prng, type Reservation, type Trace } from './trace.ts';
+import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig, placementWindowOpensAt } from '@lcm/shared/sessions';
+import { FLEET_SCHEDULES } from '../../functions/catalogue.ts';
+import { type DemandInterval, instants, sessionIntervals, singleTemplateBound } from './lower-bound.ts';
+import { MINUTES_PER_WEEK, prng, type Reservation, type Trace } from './trace.ts';
+import { launchOutcome, type World, type WorldReservation, worldDemandIntervals } from './world.ts';
 
-export const POLICIES = ['one-per-session', 'reactive', 'lcm'] as const;
+export const POLICIES = ['one-per-session', 'reactive', 'reactive-headroom', 'scheduled', 'lcm'] as const;
 export type PolicyName = (typeof POLICIES)[number];
+
+/** Minutes of an EventBridge `rate(n minute[s])` expression (the scalers' schedules). */
+export function rateMinutes(expression: string): number {
+  const m = /^rate\((\d+) (minute|minutes|hour|hours)\)$/.exec(expression);
+  if (!m) throw new Error(`unsupported schedule expression ${expression}`);
+  return Number(m[1]) * (m[2]!.startsWith('hour') ? 60 : 1);
+}
+const scheduleMinutes = (name: string): number => {
+  const spec = FLEET_SCHEDULES.find((f) => f.name === name);
+  if (!spec) throw new Error(`no ${name} schedule in functions/catalogue.ts`);
+  return rateMinutes(spec.schedule);
+};
+
+/**
+ * The session workflow's placement retry delay after `failures` failed attempts (seconds), as
+ * PlaceSession computes it (packages/shared/src/sessions/steps/place.ts): base · 2^failures,
+ * capped; test/unit/fleet-timing.test.ts holds the two together.
+ */
+export function placementRetrySeconds(failures: number, lifecycle: LifecycleConfig): number {
+  return Math.min(
+    lifecycle.placementRetryMaxSeconds,
+    lifecycle.placementRetryBaseSeconds * 2 ** Math.min(failures, 20),
+  );
+}
+
+/** Whether a trace is a realistic World (world.ts): launches and learners then follow its draws. */
+const isWorld = (t: Trace): t is World => 'episode' in t && 'options' in t;
 
 export interface SimOptions {
   config: ScalingConfig;
-  placeLeadMinutes: number;
+  /**
+   * The session workflow's timing: the placement window (placementWindowOpensAt), the retry
+   * backoff and the instantiation lead are production's LifecycleConfig, not copies.
+   */
+  lifecycle: LifecycleConfig;
+  /** The provisioning bound: CML must be ready within the template's boot minutes plus this margin. */
+  fleet: Pick<FleetConfig, 'cmlReadyMarginMinutes'>;
+  /** How long importing and starting a lab takes (the instantiation itself). */
   instantiateMinutes: number;
   teardownMinutes: number;
   warmStartMinutes: number;
@@ -55,6 +95,14 @@ export interface SimOptions {
   scaleDownEveryMinutes: number;
   /** Extra boot minutes per launch, uniform in [0, bootJitterMinutes] (0 = boot exactly as the template says). */
   bootJitterMinutes: number;
+  /** reactive-headroom: spare empty hosts (running or booting) kept on top of the reactive fleet. */
+  headroomHosts: number;
+  /**
+   * Pass the planners each template's observed boot duration (p95 of its last `bootSamples` boots,
+   * padded with the template's figure while fewer), as item 5 of issue 10 asks.
+   */
+  observedBoots: boolean;
+  bootSamples: number;
   /** When > 0, sample the fleet every this many minutes into `timeline` (for analysis). */
   timelineEveryMinutes: number;
   /** Seed for the order in which one minute's placement attempts run (they race in production). */
@@ -68,15 +116,19 @@ export interface SimOptions {
 
 export const DEFAULT_SIM_OPTIONS: SimOptions = {
   config: { ...DEFAULT_SCALING_CONFIG },
-  placeLeadMinutes: 10,
+  lifecycle: DEFAULT_LIFECYCLE_CONFIG,
+  fleet: DEFAULT_FLEET_CONFIG,
   instantiateMinutes: 5,
   teardownMinutes: 5,
   warmStartMinutes: DEFAULT_SCALING_CONFIG.warmStartMinutes,
   stopMinutes: 3,
   terminateMinutes: 1,
   ebsUsdPerGbMonth: 0.08,
-  scaleUpEveryMinutes: 1,
-  scaleDownEveryMinutes: 5,
+  scaleUpEveryMinutes: scheduleMinutes('scale-up'),
+  scaleDownEveryMinutes: scheduleMinutes('scale-down'),
+  headroomHosts: 0,
+  observedBoots: true,
+  bootSamples: 20,
   timelineEveryMinutes: 0,
   bootJitterMinutes: 0,
   seed: 7,
@@ -111,6 +163,11 @@ export interface PolicyResult {
   p95LatenessMinutes: number;
   maxLatenessMinutes: number;
   launches: number;
+  /** Launches that never served: InsufficientInstanceCapacity, or a boot that timed out. */
+  failedLaunches: number;
+  cancelled: number;
+  /** Session status changes plus workflow retry waits (a proxy for Step Functions transitions). */
+  stateTransitions: number;
   warmStarts: number;
   drains: number;
   stoppedTerminations: number;
@@ -151,6 +208,10 @@ interface SimSession {
   own: SimWorker | undefined;
   readyAt: number | undefined;
   failed: boolean;
+  /** Second of the next placement attempt, and the failed attempts so far (the backoff). */
+  nextAtSec: number;
+  failures: number;
+  cancelled: boolean;
 }
 
 type Handler = () => void;
@@ -168,6 +229,7 @@ function percentile(sorted: readonly number[], p: number): number {
  */
 export function simDemandIntervals(trace: Trace, options: Partial<SimOptions> = {}): DemandInterval[] {
   const o = { ...DEFAULT_SIM_OPTIONS, ...options };
+  if (isWorld(trace)) return worldDemandIntervals(trace, o.instantiateMinutes, o.teardownMinutes);
   return sessionIntervals(trace.reservations, trace.definitions, o.instantiateMinutes, o.teardownMinutes);
 }
 
@@ -180,6 +242,26 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
   const templates = trace.templates;
   const templateByName = new Map(templates.map((t) => [t.name, t]));
   const defs = new Map(trace.definitions.map((d) => [d.id, d]));
+  const world = isWorld(trace) ? trace : undefined;
+  const lc = o.lifecycle;
+  const instantiateLead = lc.instantiateLeadSeconds / 60;
+  /** Minute the session's placement window opens: production's placementWindowOpensAt. */
+  const windowOpens = (r: Reservation): number =>
+    Math.floor((placementWindowOpensAt(iso(r.start), lc) - epochMs) / 60_000);
+  // Observed boots per template (minutes), for the planners' bootSeconds.
+  const boots = new Map<string, number[]>();
+  const bootSeconds = (): BootSeconds | undefined => {
+    if (!o.observedBoots) return undefined;
+    const out: Record<string, number> = {};
+    for (const t of templates) {
+      const seen = (boots.get(t.name) ?? []).slice(-o.bootSamples);
+      const padded = [...seen, ...Array.from({ length: o.bootSamples - seen.length }, () => t.bootMinutes)];
+      padded.sort((a, b) => a - b);
+      out[t.name] = percentile(padded, 0.95) * 60;
+    }
+    return out;
+  };
+  // The widest window the planners may use (observed boots may exceed the templates' figures).
   const window = lookAheadMinutes(templates, cfg);
   const queryHorizon = window + 30;
   const rand = prng(o.seed);
@@ -213,6 +295,9 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
   let stoppedMinutes = 0;
   let ebsCost = 0;
   let launches = 0;
+  let failedLaunches = 0;
+  let launchIndex = 0;
+  let transitions = 0;
   let warmStarts = 0;
   let drains = 0;
   let stoppedTerminations = 0;
@@ -256,7 +341,41 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     refreshRunning();
   };
 
-  const launch = (t: WorkerTemplate, now: number): SimWorker => {
+  /** Cheapest enabled template other than `t` that holds at least `t`'s capacity (the launch fallback). */
+  const fallbackOf = (t: WorkerTemplate, tried: ReadonlySet<string>): WorkerTemplate | undefined =>
+    [...templates]
+      .filter(
+        (u) =>
+          u.enabled !== false &&
+          !tried.has(u.name) &&
+          (['cpuCores', 'memoryGb', 'storageGb', 'maxNodes'] as const).every(
+            (d) => u.capacity[d] >= t.capacity[d],
+          ),
+      )
+      .sort((a, b) => a.costPerHourUsd - b.costPerHourUsd)[0];
+
+  const launch = (t0: WorkerTemplate, now: number): SimWorker | undefined => {
+    let t = t0;
+    let boot = t.bootMinutes;
+    let ok = true;
+    if (world) {
+      // InsufficientInstanceCapacity fails the launch call itself (nothing billed); provisioning
+      // then tries the next-cheapest template that holds as much (issue 10, item 5).
+      const tried = new Set<string>();
+      for (;;) {
+        const out = launchOutcome(world, launchIndex++, t.name, now);
+        if (out.result !== 'insufficient-capacity') {
+          boot = out.bootMinutes;
+          ok = out.result === 'ready';
+          break;
+        }
+        failedLaunches++;
+        tried.add(t.name);
+        const next = fallbackOf(t, tried);
+        if (!next) return undefined;
+        t = next;
+      }
+    } else if (o.bootJitterMinutes > 0) boot += Math.floor(jitter() * (o.bootJitterMinutes + 1));
     const w = newWorkerFromTemplate(t, `w-${String(++workerSeq).padStart(5, '0')}`, iso(now));
     w.amiName = 'cml-2.9.1-lcm-2026-01';
     const sw: SimWorker = {
@@ -273,12 +392,26 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     w.launchedAt = iso(now);
     launches++;
     countHosts();
-    const boot =
-      t.bootMinutes + (o.bootJitterMinutes > 0 ? Math.floor(jitter() * (o.bootJitterMinutes + 1)) : 0);
+    // The provisioning bound (fleet/deps.ts): boot minutes + cmlReadyMarginMinutes; a host not
+    // ready by then ends FAILED with its instance terminated, and the scaler launches again.
+    const bound = t.bootMinutes + o.fleet.cmlReadyMarginMinutes;
+    if (!ok || boot > bound) {
+      at(now + bound, PRIORITY.host, () => {
+        if (sw.w.status !== 'PROVISIONING') return;
+        setStatus(sw, 'FAILED', now + bound);
+        stopBilling(sw, now + bound);
+        fleet.delete(sw);
+        failedLaunches++;
+      });
+      return sw;
+    }
     at(now + boot, PRIORITY.host, () => {
       if (sw.w.status !== 'PROVISIONING') return;
       setStatus(sw, 'STARTING', now + boot);
       becomeRunning(sw, now + boot);
+      const seen = boots.get(t.name) ?? [];
+      seen.push(boot);
+      boots.set(t.name, seen);
     });
     return sw;
   };
@@ -336,11 +469,12 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
   const setSession = (ss: SimSession, to: SessionStatus): void => {
     assertSessionTransition(ss.s.status, to);
     ss.s.status = to;
+    transitions++;
   };
 
-  const release = (ss: SimSession, now: number): void => {
+  const release = (ss: SimSession, now: number, terminate = true): void => {
     const sw = ss.worker;
-    setSession(ss, 'TERMINATED');
+    if (terminate) setSession(ss, 'TERMINATED');
     visible.delete(ss);
     if (sw) {
       sw.w.allocatedCapacity = subtractCapacity(sw.w.allocatedCapacity, ss.need);
@@ -372,14 +506,21 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     let candidates: readonly Worker[] = running;
     if (policy === 'one-per-session') candidates = ss.own?.w.status === 'RUNNING' ? [ss.own.w] : [];
     const result = choosePlacement(ss.req, candidates);
+    transitions += 3; // PlaceSession task, its Choice and the Wait (or the next state)
     if (!result.placed) {
       ss.s.placementRejections = result.rejections;
-      if (now + o.instantiateMinutes >= r.end) {
-        // The timeslot is lost: give up with NO_CAPACITY (teardown has nothing to release).
+      if (now >= r.end) {
+        // The timeslot is lost: NO_CAPACITY (teardown has nothing to release).
         placing.delete(ss);
         ss.failed = true;
         release(ss, now);
+        return;
       }
+      // PlaceSession's backoff, never past the timeslot end.
+      const attemptSec = Math.max(ss.nextAtSec, now * 60);
+      const delay = placementRetrySeconds(ss.failures, lc);
+      ss.failures++;
+      ss.nextAtSec = attemptSec + Math.max(1, Math.min(delay, r.end * 60 - attemptSec));
       return;
     }
     const sw = byId.get(result.workerId)!;
@@ -398,19 +539,48 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     ss.s.placementRejections = undefined;
     setSession(ss, 'SCHEDULED');
     placing.delete(ss);
-    const readyAt = Math.max(now, r.start - o.instantiateMinutes) + o.instantiateMinutes;
-    atOrNow(now, Math.max(now, r.start - o.instantiateMinutes), PRIORITY.ready, () =>
-      setSession(ss, 'INSTANTIATING'),
-    );
+    // Instantiation starts instantiateLeadSeconds before the timeslot (or at once when later).
+    const instantiateAt = Math.max(now, Math.ceil(r.start - instantiateLead));
+    const readyAt = instantiateAt + o.instantiateMinutes;
+    atOrNow(now, instantiateAt, PRIORITY.ready, () => {
+      if (!ss.cancelled) setSession(ss, 'INSTANTIATING');
+    });
     atOrNow(now, readyAt, PRIORITY.ready, () => {
+      if (ss.cancelled) return;
       setSession(ss, 'READY');
       setSession(ss, 'RUNNING');
       ss.readyAt = readyAt;
     });
-    at(r.end, PRIORITY.end, () => {
+    // The learner ends the session (early, or with the slot); a no-show's lab runs to the end.
+    const ends = Math.max(readyAt, (r as Partial<WorldReservation>).actualEnd ?? r.end);
+    at(ends, PRIORITY.end, () => {
+      if (ss.cancelled) return;
       setSession(ss, 'STOPPING');
-      at(r.end + o.teardownMinutes, PRIORITY.release, () => release(ss, r.end + o.teardownMinutes));
+      at(ends + o.teardownMinutes, PRIORITY.release, () => release(ss, ends + o.teardownMinutes));
     });
+  };
+
+  /** A cancellation (world.ts): a placed session releases at once, an instantiating one after teardown. */
+  const cancel = (ss: SimSession, now: number): void => {
+    const st = ss.s.status;
+    if (st === 'PENDING') {
+      ss.cancelled = true;
+      placing.delete(ss);
+      release(ss, now);
+    } else if (st === 'SCHEDULED') {
+      ss.cancelled = true;
+      release(ss, now);
+    } else if (st === 'INSTANTIATING') {
+      ss.cancelled = true;
+      setSession(ss, 'TERMINATED');
+      visible.delete(ss);
+      at(now + o.teardownMinutes, PRIORITY.release, () => release(ss, now + o.teardownMinutes, false));
+    } else if (st === 'RUNNING') {
+      // READY before its start and cancelled in the last minutes: the teardown runs as at an end.
+      ss.cancelled = true;
+      setSession(ss, 'STOPPING');
+      at(now + o.teardownMinutes, PRIORITY.release, () => release(ss, now + o.teardownMinutes));
+    }
   };
 
   let lastEnd = 0;
@@ -439,13 +609,24 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
       own: undefined,
       readyAt: undefined,
       failed: false,
+      nextAtSec: 0,
+      failures: 0,
+      cancelled: false,
     };
     all.push(ss);
     const booked = Math.max(0, r.bookedAt);
-    at(Math.max(booked, r.start - queryHorizon), PRIORITY.visible, () => visible.add(ss));
-    at(Math.max(booked, r.start - o.placeLeadMinutes), PRIORITY.open, () => {
-      if (ss.s.status === 'PENDING') placing.add(ss);
+    at(Math.max(booked, r.start - queryHorizon), PRIORITY.visible, () => {
+      if (!ss.cancelled) visible.add(ss);
     });
+    const opens = Math.max(booked, windowOpens(r));
+    at(opens, PRIORITY.open, () => {
+      if (ss.s.status !== 'PENDING' || ss.cancelled) return;
+      ss.nextAtSec = opens * 60;
+      placing.add(ss);
+    });
+    const cancelledAt = (r as Partial<WorldReservation>).cancelledAt;
+    if (cancelledAt !== undefined)
+      at(Math.max(booked, cancelledAt), PRIORITY.end, () => cancel(ss, cancelledAt));
     if (r.end > lastEnd) lastEnd = r.end;
   }
   const stopAt = lastEnd + o.teardownMinutes + 120;
@@ -475,7 +656,11 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     const out: ScalingSession[] = [];
     for (const ss of visible) {
       // Reactive sees a session only once it holds capacity or has failed to place.
-      if (policy === 'reactive' && ss.s.status === 'PENDING' && ss.s.placementRejections === undefined)
+      if (
+        (policy === 'reactive' || policy === 'reactive-headroom') &&
+        ss.s.status === 'PENDING' &&
+        ss.s.placementRejections === undefined
+      )
         continue;
       out.push(ss.s);
     }
@@ -517,6 +702,66 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     if (sample) timeline.push(point);
   };
 
+  /** Empty hosts that serve or will: RUNNING without sessions, and booting ones. */
+  const spareHosts = (): number => {
+    let n = 0;
+    for (const sw of fleet) {
+      const st = sw.w.status;
+      if (
+        (st === 'RUNNING' && sw.sessions === 0) ||
+        st === 'PENDING' ||
+        st === 'PROVISIONING' ||
+        st === 'STARTING'
+      )
+        n++;
+    }
+    return n;
+  };
+  /** The enabled template with the most memory per dollar (memory dominates these labs). */
+  const bestValue = [...templates]
+    .filter((t) => t.enabled !== false && t.costPerHourUsd > 0)
+    .sort((a, b) => b.capacity.memoryGb / b.costPerHourUsd - a.capacity.memoryGb / a.costPerHourUsd)[0]!;
+
+  // ---- scheduled: a fixed fleet size per hour of the week, from the previous week's peak ----
+  const HOURS_PER_WEEK = MINUTES_PER_WEEK / 60;
+  const hourPeak = new Map<number, number>(); // absolute hour index → hosts of bestValue at the peak
+  if (policy === 'scheduled') {
+    for (const step of instants(simDemandIntervals(trace, o))) {
+      const hosts = Math.max(
+        ...(['cpuCores', 'memoryGb', 'storageGb', 'maxNodes'] as const).map((d) =>
+          Math.ceil(step.demand[d] / bestValue.capacity[d]),
+        ),
+      );
+      for (let h = Math.floor(step.from / 60); h * 60 < step.to; h++) {
+        if (hosts > (hourPeak.get(h) ?? 0)) hourPeak.set(h, hosts);
+      }
+    }
+  }
+  /** The target for hour `h`: the peak of the same hour a week earlier (week 0 uses its own). */
+  const scheduledTarget = (h: number): number =>
+    hourPeak.get(h >= HOURS_PER_WEEK ? h - HOURS_PER_WEEK : h) ?? 0;
+  const runScheduled = (now: number): void => {
+    const lead = bestValue.bootMinutes + cfg.lookAheadMarginMinutes;
+    const wanted = Math.max(
+      scheduledTarget(Math.floor(now / 60)),
+      scheduledTarget(Math.floor((now + lead) / 60)),
+    );
+    let serving = 0;
+    for (const sw of fleet)
+      if (['PENDING', 'PROVISIONING', 'STARTING', 'RUNNING'].includes(sw.w.status)) serving++;
+    if (now % o.scaleUpEveryMinutes === 0) for (; serving < wanted; serving++) launch(bestValue, now);
+    if (now % o.scaleDownEveryMinutes === 0 && serving > wanted) {
+      for (const sw of fleet) {
+        if (serving <= wanted) break;
+        const launchedAgo = now - Math.floor((Date.parse(sw.w.launchedAt ?? iso(0)) - epochMs) / 60_000);
+        if (sw.w.status === 'RUNNING' && sw.sessions === 0 && launchedAgo >= cfg.postLaunchGraceMinutes) {
+          drain(sw, 'TERMINATE', now);
+          serving--;
+        }
+      }
+    }
+  };
+
   for (let now = 0; now <= stopAt; now++) {
     const bucket = buckets.get(now);
     if (bucket) {
@@ -532,7 +777,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     }
 
     if (placing.size > 0) {
-      const order = [...placing];
+      const order = [...placing].filter((ss) => ss.nextAtSec < (now + 1) * 60);
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
@@ -542,10 +787,17 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
 
     if (policy === 'one-per-session') {
       for (const ss of visible) {
-        if (ss.s.status !== 'PENDING' || ss.own || ss.r.start - now > window) continue;
+        if (ss.s.status !== 'PENDING' || ss.r.start - now > window) continue;
+        if (ss.own && ss.own.w.status !== 'FAILED') continue;
         const t = cheapestFitting(ss);
         if (t) ss.own = launch(t, now);
       }
+      accountMinute(now);
+      continue;
+    }
+
+    if (policy === 'scheduled') {
+      runScheduled(now);
       accountMinute(now);
       continue;
     }
@@ -558,11 +810,17 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
         workers: plannerWorkers(),
         templates,
         config: cfg,
+        bootSeconds: bootSeconds(),
       });
+      let spare = policy === 'reactive-headroom' ? spareHosts() : Number.POSITIVE_INFINITY;
       for (const a of plan.actions) {
         const sw = byId.get(a.workerId)!;
-        if (a.kind === 'DRAIN') drain(sw, a.then, now);
-        else terminateStopped(sw, now);
+        if (a.kind === 'DRAIN') {
+          // reactive-headroom never drains below its spare hosts.
+          if (spare <= o.headroomHosts) continue;
+          spare--;
+          drain(sw, a.then, now);
+        } else terminateStopped(sw, now);
       }
     }
     if (now % o.scaleUpEveryMinutes === 0) {
@@ -574,18 +832,23 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
         templates,
         config: cfg,
         lastScaleUpAt,
+        bootSeconds: bootSeconds(),
       });
       for (const a of plan.actions) {
         if (a.kind === 'LAUNCH') launch(templateByName.get(a.templateName)!, now);
         else startStopped(byId.get(a.workerId)!, now);
       }
       if (plan.actions.length > 0) lastScaleUpAt = iso(now);
+      if (policy === 'reactive-headroom') {
+        for (let n = spareHosts(); n < o.headroomHosts; n++) launch(bestValue, now);
+      }
     }
     accountMinute(now);
   }
+  // The loop accounted minute stopAt too, i.e. up to stopAt + 1.
   for (const sw of fleet) {
-    stopBilling(sw, stopAt);
-    stopEbs(sw, stopAt);
+    stopBilling(sw, stopAt + 1);
+    stopEbs(sw, stopAt + 1);
   }
 
   // ---- metrics ----
@@ -594,7 +857,12 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
   let late = 0;
   let lateShortNotice = 0;
   let failed = 0;
+  let cancelled = 0;
   for (const ss of all) {
+    if (ss.cancelled) {
+      cancelled++;
+      continue;
+    }
     if (ss.failed || ss.readyAt === undefined) {
       failed++;
       late++;
@@ -632,7 +900,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     costRatioSingleTemplate: cost / lb.cost,
     timeslotSingleTemplateBoundCost: lbSlots.cost,
     costRatioSingleTemplateToTimeslots: cost / lbSlots.cost,
-    onTimeShare: onTime / all.length,
+    onTimeShare: onTime / (all.length - cancelled),
     late,
     lateShortNotice,
     failed,
@@ -640,6 +908,9 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     p95LatenessMinutes: percentile(lateness, 0.95),
     maxLatenessMinutes: lateness[lateness.length - 1] ?? 0,
     launches,
+    failedLaunches,
+    cancelled,
+    stateTransitions: transitions,
     warmStarts,
     drains,
     stoppedTerminations,

@@ -134,7 +134,9 @@ describe('runScaleUp', () => {
     expect(later.actions).toEqual([]);
     expect(later.decisions[0]).toMatchObject({
       kind: 'NONE',
-      inputs: { summary: { windowMinutes: 25, demand: { total: 0 } } },
+      inputs: {
+        summary: { windowMinutes: 15 + DEFAULT_SCALING_CONFIG.lookAheadMarginMinutes, demand: { total: 0 } },
+      },
     });
     await pendingSession('s-waiting', -5);
     const run = await runScaleUp(deps());
@@ -298,7 +300,9 @@ describe('runScaleDown', () => {
     await pendingSession('s-upcoming', 15);
     const second = await runScaleDown(deps());
     expect(second.actions).toEqual([]);
-    expect(second.reason).toMatch(/1 needed within 25 min/);
+    expect(second.reason).toContain(
+      `1 needed within ${15 + DEFAULT_SCALING_CONFIG.lookAheadMarginMinutes} min`,
+    );
   });
 
   it('two concurrent runs: one drains, the other does nothing', async () => {

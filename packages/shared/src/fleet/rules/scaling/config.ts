@@ -17,9 +17,12 @@ export interface ScalingConfig {
    */
   cooldownSeconds: number;
   /**
-   * The look-ahead window is the longest enabled template's boot time plus this margin. The margin
-   * covers the session workflow's placement lead (it starts placing 10 min before the timeslot so the
-   * 5-min instantiation finishes on time) and one scaler period. Default 10.
+   * The look-ahead window is the longest enabled template's boot time (observed p95 when the caller
+   * passes `bootSeconds`) plus this margin, and a launch is deferred until its first session starts
+   * within its boot time plus this margin. The margin covers the session workflow's placement window
+   * (15 min before the timeslot, retried with a backoff of up to 300 s) and one scaler period.
+   * Default 20: on the fleet benchmark's realistic world (boots lognormal, p95 25 min, 5 % failed)
+   * 10 left ~3 % of sessions late for ~4 % less cost (docs/benchmarks.md, "## Fleet").
    */
   lookAheadMarginMinutes: number;
   /**
@@ -58,7 +61,7 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   maxWorkers: 100,
   maxConcurrentLaunches: 20,
   cooldownSeconds: 45,
-  lookAheadMarginMinutes: 10,
+  lookAheadMarginMinutes: 20,
   scaleDownIdleMinutes: 5,
   postLaunchGraceMinutes: 20,
   maxDrainShare: 0.5,
@@ -103,9 +106,43 @@ export function validateScalingConfig(config: ScalingConfig): void {
   }
 }
 
-/** Minutes ahead the planners look: the longest enabled template's boot time plus the margin. */
-export function lookAheadMinutes(templates: readonly ScalingTemplate[], config: ScalingConfig): number {
+/**
+ * Observed boot duration per template name, in seconds (issue 10, item 5): the caller's figure,
+ * e.g. the 95th percentile of the template's last boots with its `bootMinutes` as the prior.
+ * A template without an entry boots in its `bootMinutes`.
+ */
+export type BootSeconds = Readonly<Record<string, number>>;
+
+/** Throws a ValidationError naming the first bad entry of a BootSeconds map. */
+export function validateBootSeconds(bootSeconds: BootSeconds | undefined): void {
+  if (bootSeconds === undefined) return;
+  for (const [name, v] of Object.entries(bootSeconds)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new ValidationError(`bootSeconds.${name}`, `must be a finite number >= 0, got ${String(v)}`);
+    }
+  }
+}
+
+/** Minutes a launch of `t` takes to be RUNNING: its observed figure when given, else its `bootMinutes`. */
+export function bootMinutesOf(t: ScalingTemplate, bootSeconds?: BootSeconds): number {
+  const observed = bootSeconds?.[t.name];
+  return observed === undefined ? t.bootMinutes : observed / 60;
+}
+
+/**
+ * Minutes ahead the planners look: the longest enabled template's boot time (observed when
+ * `bootSeconds` has it) plus the margin.
+ */
+export function lookAheadMinutes(
+  templates: readonly ScalingTemplate[],
+  config: ScalingConfig,
+  bootSeconds?: BootSeconds,
+): number {
   let boot = 0;
-  for (const t of templates) if (t.enabled !== false && t.bootMinutes > boot) boot = t.bootMinutes;
+  for (const t of templates) {
+    if (t.enabled === false) continue;
+    const m = bootMinutesOf(t, bootSeconds);
+    if (m > boot) boot = m;
+  }
   return boot + config.lookAheadMarginMinutes;
 }

@@ -1,4 +1,10 @@
-import { lookAheadMinutes, type ScalingConfig, validateScalingConfig } from './config.ts';
+import {
+  type BootSeconds,
+  lookAheadMinutes,
+  type ScalingConfig,
+  validateBootSeconds,
+  validateScalingConfig,
+} from './config.ts';
 import {
   fleetCounts,
   MINUTE,
@@ -17,6 +23,8 @@ export interface ScaleDownInput {
   workers: readonly ScalingWorker[];
   templates: readonly ScalingTemplate[];
   config: ScalingConfig;
+  /** Observed boot seconds per template, as for planScaleUp (the look-ahead window). */
+  bootSeconds?: BootSeconds | undefined;
 }
 
 export type ScaleDownAction =
@@ -68,7 +76,8 @@ export function planScaleDown(input: ScaleDownInput): ScaleDownPlan {
   const enabled = input.templates.filter((t) => t.enabled !== false);
   const enabledByName = new Map(enabled.map((t) => [t.name, t]));
   const costOf = new Map(input.templates.map((t) => [t.name, t.costPerHourUsd]));
-  const windowMinutes = lookAheadMinutes(input.templates, cfg);
+  validateBootSeconds(input.bootSeconds);
+  const windowMinutes = lookAheadMinutes(input.templates, cfg, input.bootSeconds);
   const demand = collectDemand(
     input.sessions,
     nowMs,

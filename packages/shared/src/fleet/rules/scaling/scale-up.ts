@@ -1,4 +1,11 @@
-import { lookAheadMinutes, type ScalingConfig, validateScalingConfig } from './config.ts';
+import {
+  type BootSeconds,
+  bootMinutesOf,
+  lookAheadMinutes,
+  type ScalingConfig,
+  validateBootSeconds,
+  validateScalingConfig,
+} from './config.ts';
 import {
   fleetCounts,
   MINUTE,
@@ -27,6 +34,11 @@ export interface ScaleUpInput {
   config: ScalingConfig;
   /** ISO instant of the last scaler run that took a scale-up action (for the cooldown). */
   lastScaleUpAt?: string | undefined;
+  /**
+   * Observed boot seconds per template (e.g. p95 of its last boots, the template's figure as the
+   * prior); used instead of `bootMinutes` for the look-ahead window and for deferring launches.
+   */
+  bootSeconds?: BootSeconds | undefined;
 }
 
 export type ScaleUpAction =
@@ -91,10 +103,11 @@ function sessionsText(hostSessions: readonly Demand[], nowMs: number): string {
 export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
   const cfg = input.config;
   validateScalingConfig(cfg);
+  validateBootSeconds(input.bootSeconds);
   const nowMs = parseInstant(input.now, 'now');
   const enabled = input.templates.filter((t) => t.enabled !== false);
   const enabledByName = new Map(enabled.map((t) => [t.name, t]));
-  const windowMinutes = lookAheadMinutes(input.templates, cfg);
+  const windowMinutes = lookAheadMinutes(input.templates, cfg, input.bootSeconds);
   const horizonMs = nowMs + windowMinutes * MINUTE;
   const demand = collectDemand(input.sessions, nowMs, horizonMs, referenceCapacity(enabled));
   const counts = fleetCounts(input.workers);
@@ -133,7 +146,7 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
   for (const host of packing.launched) {
     const t = host.template!;
     const earliestMs = Math.min(...host.sessions.map((d) => d.startMs));
-    if (earliestMs - nowMs > (t.bootMinutes + cfg.lookAheadMarginMinutes) * MINUTE) {
+    if (earliestMs - nowMs > (bootMinutesOf(t, input.bootSeconds) + cfg.lookAheadMarginMinutes) * MINUTE) {
       deferred.launch++;
       continue;
     }
