@@ -94,6 +94,8 @@ export function newSession(def: LabletDefinition, input: NewSessionInput, now: s
       podType: def.podType,
       amiRequirement: def.amiRequirement,
       portTemplate: structuredClone(def.portTemplate),
+      nodeDefinitions: def.nodeDefinitions ? [...def.nodeDefinitions] : undefined,
+      imageDefinitions: def.imageDefinitions ? [...def.imageDefinitions] : undefined,
       createdAt: now,
       updatedAt: now,
       version: 0,

@@ -110,6 +110,13 @@ export const PortTemplateEntrySchema = z.object({
   insidePort: z.number().int().min(0).max(65_535).optional(),
   /** The outside port written in the topology; placement replaces it with a leased one. */
   templatePort: PortNumber.optional(),
+  /**
+   * True for a console LCM derived from the node definition (the node has no PATty tag, issue 11
+   * item 2): placement adds the tag (`serial:<port>`, `vnc:<port>`) to node `nodeId` on import.
+   */
+  derived: z.boolean().optional(),
+  /** The topology node id of a derived entry (labels need not be unique). */
+  nodeId: plainText(z.string().min(1).max(128)).optional(),
 });
 export type PortTemplateEntry = z.infer<typeof PortTemplateEntrySchema>;
 export const PortTemplateSchema = z.array(PortTemplateEntrySchema).max(500);
@@ -187,6 +194,64 @@ export const WorkerMetricsSchema = z.object({
 });
 export type WorkerMetrics = z.infer<typeof WorkerMetricsSchema>;
 
+/**
+ * What LCM knows about one CML node definition (docs/topology.md, "Node definitions"): the
+ * defaults a node of it takes, its consoles and the image it boots. The shipped table
+ * (catalogue/rules/node-definitions.ts) holds the reference platforms; the health sweep reads each
+ * worker's `GET /node_definitions` and `GET /image_definitions` into `Worker.cmlDefinitions`.
+ */
+export const NodeDefinitionInfoSchema = z.object({
+  id: plainText(z.string().min(1).max(128)),
+  cpus: nonNeg.max(128),
+  ramMb: nonNeg.max(1_048_576),
+  diskGb: nonNeg.max(100_000),
+  /** Seconds a node of it typically takes to boot (CML's `boot.timeout` when read from a worker). */
+  bootSeconds: nonNeg.max(86_400),
+  /** Serial console lines (0: none). */
+  serialConsoles: z.number().int().nonnegative().max(64),
+  vnc: z.boolean(),
+  /** False for definitions that run no VM (unmanaged_switch, external_connector). */
+  countsAsNode: z.boolean(),
+  /** The image definition a node of it boots by default, when known. */
+  image: plainText(z.string().max(256)).optional(),
+});
+export type NodeDefinitionInfo = z.infer<typeof NodeDefinitionInfoSchema>;
+
+/** A worker's node and image definitions as its CML reported them to the last health sweep. */
+export const WorkerCmlDefinitionsSchema = z.object({
+  refreshedAt: IsoDateTime,
+  nodeDefinitions: z.array(NodeDefinitionInfoSchema).max(500),
+  imageDefinitions: z
+    .array(
+      z.object({
+        id: plainText(z.string().min(1).max(256)),
+        nodeDefinition: plainText(z.string().max(128)).optional(),
+      }),
+    )
+    .max(2000),
+});
+export type WorkerCmlDefinitions = z.infer<typeof WorkerCmlDefinitionsSchema>;
+
+export const DEFINITION_WARNING_CODES = [
+  'UNKNOWN_NODE_DEFINITION',
+  'NO_CONSOLE',
+  'RAM_ABOVE_DEFAULT',
+  'REQUIREMENTS_BELOW_TOPOLOGY',
+  'NO_TEMPLATE_CAN_HOLD',
+] as const;
+
+/** Something about a definition an author should know (issue 11, item 4). */
+export const DefinitionWarningSchema = z.object({
+  code: z.enum(DEFINITION_WARNING_CODES),
+  message: plainText(z.string().max(2000)),
+  /** The node label it is about, when it is about one node. */
+  node: plainText(z.string().max(128)).optional(),
+  nodeDefinition: plainText(z.string().max(128)).optional(),
+  /** The definition field it is about (e.g. `resourceRequirements.nodeCount`). */
+  field: plainText(z.string().max(128)).optional(),
+});
+export type DefinitionWarning = z.infer<typeof DefinitionWarningSchema>;
+
 export const WorkerSchema = z.object({
   id: Id,
   templateName: plainText(z.string().min(1).max(64)),
@@ -213,6 +278,8 @@ export const WorkerSchema = z.object({
    */
   latestSessionEnd: IsoDateTime.optional(),
   metrics: WorkerMetricsSchema.optional(),
+  /** Node and image definitions its CML offers, refreshed by the health sweep (issue 11, item 3). */
+  cmlDefinitions: WorkerCmlDefinitionsSchema.optional(),
   lastActivityAt: IsoDateTime.optional(),
   idleSince: IsoDateTime.optional(),
   launchedAt: IsoDateTime.optional(),
@@ -264,6 +331,18 @@ export const LabletDefinitionSchema = z.object({
     .min(1)
     .max(7 * 24 * 60),
   warmPoolDepth: z.number().int().nonnegative().max(1000).default(0),
+  /** The CML node definitions the topology uses (derived; placement needs a worker offering them). */
+  nodeDefinitions: z
+    .array(plainText(z.string().min(1).max(128)))
+    .max(200)
+    .optional(),
+  /** The image definitions the topology's nodes pin (`image_definition`), derived. */
+  imageDefinitions: z
+    .array(plainText(z.string().min(1).max(256)))
+    .max(500)
+    .optional(),
+  /** What an author should know about the topology and requirements (derived; issue 11, item 4). */
+  warnings: z.array(DefinitionWarningSchema).max(500).optional(),
   sync: DefinitionSyncSchema.optional(),
   createdAt: IsoDateTime,
   createdBy: plainText(z.string().max(256)),
@@ -457,6 +536,9 @@ export const LabletSessionSchema = z.object({
   podType: PodTypeSchema.default('CML_ON_AWS'),
   amiRequirement: plainText(z.string().max(256)).optional(),
   portTemplate: PortTemplateSchema.default([]),
+  /** Copied from the definition: the node and image definitions a worker's CML must offer. */
+  nodeDefinitions: z.array(z.string().min(1).max(128)).max(200).optional(),
+  imageDefinitions: z.array(z.string().min(1).max(256)).max(500).optional(),
   workerId: Id.optional(),
   allocatedPorts: PortAllocationsSchema.optional(),
   cmlLabId: z.string().max(128).optional(),
