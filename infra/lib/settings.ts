@@ -104,6 +104,8 @@ export const SETTING_GROUPS = {
     kinds: ['api'],
     meanings: {
       horizonDays: 'POST /v1/sessions refuses a timeslot that starts more than this many days ahead (400)',
+      requireDeliverable:
+        'true: POST /v1/sessions refuses (422) a CML definition with no topology or no formQualifiedName (the LDS part)',
     },
   },
   fleet: {

@@ -28,7 +28,25 @@ const request = (over: Partial<PlacementRequest> = {}): PlacementRequest => ({
   ...over,
 });
 
-const noRejections = { status: 0, license: 0, ami: 0, podType: 0, capacity: 0, ports: 0 };
+const NODE_DEF = {
+  cpus: 1,
+  ramMb: 512,
+  diskGb: 1,
+  bootSeconds: 60,
+  serialConsoles: 1,
+  vnc: false,
+  countsAsNode: true,
+};
+
+const noRejections = {
+  status: 0,
+  license: 0,
+  ami: 0,
+  podType: 0,
+  'node-definitions': 0,
+  capacity: 0,
+  ports: 0,
+};
 
 describe('choosePlacement', () => {
   it('places on an eligible worker with the MostAllocated score', () => {
@@ -64,16 +82,61 @@ describe('choosePlacement', () => {
         leasedPortCount: 10,
       }),
       candidate({ id: 'f', leasedPortCount: 9 }),
+      candidate({
+        id: 'g',
+        cmlDefinitions: {
+          refreshedAt: '2026-01-01T00:00:00.000Z',
+          nodeDefinitions: [{ ...NODE_DEF, id: 'iosv' }],
+          imageDefinitions: [],
+        },
+      }),
     ];
     const result = choosePlacement(
-      request({ licenseAffinity: ['ENTERPRISE'], amiRequirement: 'cml-2.9.*', portsNeeded: 2 }),
+      request({
+        licenseAffinity: ['ENTERPRISE'],
+        amiRequirement: 'cml-2.9.*',
+        portsNeeded: 2,
+        nodeDefinitions: ['IOSV', 'csr1000v'],
+      }),
       fleet,
     );
     expect(result).toEqual({
       placed: false,
-      rejections: { status: 1, license: 1, ami: 1, podType: 1, capacity: 1, ports: 1 },
-      considered: 6,
+      rejections: {
+        status: 1,
+        license: 1,
+        ami: 1,
+        podType: 1,
+        'node-definitions': 1,
+        capacity: 1,
+        ports: 1,
+      },
+      considered: 7,
     });
+  });
+
+  it('rejects a worker whose CML lacks a node or image definition; one never read is not rejected', () => {
+    const defs = (nodes: string[], images: string[]) => ({
+      refreshedAt: '2026-01-01T00:00:00.000Z',
+      nodeDefinitions: nodes.map((id) => ({ ...NODE_DEF, id })),
+      imageDefinitions: images.map((id) => ({ id })),
+    });
+    const req = request({ nodeDefinitions: ['iosv', 'ASAv'], imageDefinitions: ['asav-9-22-1-1'] });
+    expect(
+      choosePlacement(req, [candidate({ id: 'a', cmlDefinitions: defs(['iosv', 'asav'], []) })]).rejections[
+        'node-definitions'
+      ],
+    ).toBe(1);
+    expect(
+      choosePlacement(req, [candidate({ id: 'a', cmlDefinitions: defs(['iosv'], ['asav-9-22-1-1']) })])
+        .placed,
+    ).toBe(false);
+    expect(
+      choosePlacement(req, [
+        candidate({ id: 'a', cmlDefinitions: defs(['iosv', 'asav'], ['asav-9-22-1-1']) }),
+      ]),
+    ).toMatchObject({ placed: true, workerId: 'a' });
+    expect(choosePlacement(req, [candidate({ id: 'a' })])).toMatchObject({ placed: true, workerId: 'a' });
   });
 
   it.each<WorkerStatus>([

@@ -499,6 +499,8 @@ export const SANDBOX_ENV_DEFAULTS: Readonly<Record<string, string>> = {
   LCM_PLACEMENT_LEAD_SECONDS: '30',
   /** Import and start the lab 5 s before the timeslot starts (AWS: 10 minutes). */
   LCM_INSTANTIATE_LEAD_SECONDS: '5',
+  /** Refuse bookings sure to fail: no topology, no LDS part (issue 11, item 4). */
+  LCM_BOOKING_REQUIRE_DELIVERABLE: 'true',
   LCM_LAB_BOOT_TIMEOUT_SECONDS: '120',
   LCM_GRADING_TIMEOUT_SECONDS: '120',
   LCM_PLACEMENT_RETRY_BASE_SECONDS: '5',

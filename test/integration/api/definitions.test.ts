@@ -111,10 +111,33 @@ describe('POST /v1/definitions', () => {
 
   it('keeps a port template and resources the caller states instead of deriving them', async () => {
     const portTemplate = [{ name: 'R1_console', nodeLabel: 'R1', kind: 'serial', insidePort: 0 }];
-    const def = await created({ topologyYaml: PATTY, portTemplate, resourceRequirements: REQUIREMENTS });
+    const stated = { cpuCores: 4, memoryGb: 8, storageGb: 10, nodeCount: 2 };
+    const def = await created({ topologyYaml: PATTY, portTemplate, resourceRequirements: stated });
     expect(def.portTemplate).toEqual(portTemplate);
-    expect(def.resourceRequirements).toEqual(REQUIREMENTS);
+    expect(def.resourceRequirements).toEqual(stated);
     expect(def.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('refuses stated resources below what the topology needs (422 naming each field) unless forced', async () => {
+    // The topology needs {cpuCores: 3, memoryGb: 4.5, storageGb: 5, nodeCount: 2}.
+    const refused = await api('createDefinition', {
+      body: body({ topologyYaml: PATTY, resourceRequirements: REQUIREMENTS }),
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors).toEqual([
+      { path: 'resourceRequirements.cpuCores', message: '2 is below the 3 the topology needs' },
+      { path: 'resourceRequirements.memoryGb', message: '4 is below the 4.5 the topology needs' },
+    ]);
+    const forced = await created({ topologyYaml: PATTY, resourceRequirements: REQUIREMENTS, force: true });
+    expect(forced.resourceRequirements).toEqual(REQUIREMENTS);
+    expect(forced.force).toBeUndefined();
+    const warnings = forced.warnings as Array<{ code: string; field?: string; node?: string }>;
+    expect(warnings.map((w) => `${w.code} ${w.field ?? w.node}`)).toEqual([
+      // The ubuntu node PC sets ram 4096, above the 2048 MB default.
+      'RAM_ABOVE_DEFAULT PC',
+      'REQUIREMENTS_BELOW_TOPOLOGY resourceRequirements.cpuCores',
+      'REQUIREMENTS_BELOW_TOPOLOGY resourceRequirements.memoryGb',
+    ]);
   });
 
   it('rejects an invalid topology with 400 naming the problem', async () => {

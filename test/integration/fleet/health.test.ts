@@ -2,7 +2,7 @@ import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
 import { createStores, type Stores } from '@lcm/shared/app';
-import { healthSweep } from '@lcm/shared/fleet';
+import { choosePlacement, healthSweep } from '@lcm/shared/fleet';
 import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestTable, type TestTable } from '../../support/table.ts';
@@ -51,6 +51,52 @@ async function workerWithInstance(sim: CmlSimulator) {
 }
 
 describe('healthSweep', () => {
+  it("refreshes the worker's node and image definitions from its CML; placement rejects a lab needing one it lacks", async () => {
+    const limited = await startCmlSimulator({ nodeDefinitions: ['iosv', 'csr1000v', 'unmanaged_switch'] });
+    try {
+      const w = await workerWithInstance(limited);
+      await healthSweep(lifecycleDeps(s));
+      const after = await s.workers.get(w.id);
+      expect(after.cmlDefinitions?.nodeDefinitions.map((d) => d.id)).toEqual([
+        'iosv',
+        'csr1000v',
+        'unmanaged_switch',
+      ]);
+      expect(after.cmlDefinitions?.nodeDefinitions[1]).toEqual({
+        id: 'csr1000v',
+        cpus: 1,
+        ramMb: 3072,
+        diskGb: 8,
+        bootSeconds: 420,
+        serialConsoles: 1,
+        vnc: false,
+        countsAsNode: true,
+        image: 'csr1000v-17-03-08a',
+      });
+      expect(after.cmlDefinitions?.imageDefinitions).toEqual([
+        { id: 'iosv-159-3-m8', nodeDefinition: 'iosv' },
+        { id: 'csr1000v-17-03-08a', nodeDefinition: 'csr1000v' },
+      ]);
+      expect(Date.parse(after.cmlDefinitions!.refreshedAt)).toBeGreaterThan(Date.now() - 60_000);
+      const request = {
+        requirements: { cpuCores: 2, memoryGb: 4, storageGb: 10, nodeCount: 2 },
+        licenseAffinity: [],
+        podType: 'CML_ON_AWS' as const,
+        portsNeeded: 2,
+      };
+      expect(choosePlacement({ ...request, nodeDefinitions: ['iosv', 'csr1000v'] }, [after]).placed).toBe(
+        true,
+      );
+      expect(choosePlacement({ ...request, nodeDefinitions: ['iosv', 'nxosv9000'] }, [after])).toMatchObject({
+        placed: false,
+        rejections: { 'node-definitions': 1 },
+      });
+      await s.workers.transition(w.id, 'RUNNING', 'SHUTTING_DOWN', 'test', 'cleanup');
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('stores the metrics snapshot (CloudWatch CPU, CML stats) and AVAILABLE for a healthy worker', async () => {
     const w = await workerWithInstance(healthy);
     ec2.cpu[w.ec2InstanceId!] = 37.25;

@@ -61,6 +61,7 @@ export const apiFleetWorkflows: () => FleetWorkflows = /* @__PURE__ */ cachedDep
 /** The variable of each BookingConfig field; set per stage by infra/lib/settings.ts. */
 export const BOOKING_CONFIG_VARIABLES = {
   horizonDays: 'LCM_BOOKING_HORIZON_DAYS',
+  requireDeliverable: 'LCM_BOOKING_REQUIRE_DELIVERABLE',
 } as const satisfies Record<keyof BookingConfig, keyof typeof BOOKING_CONFIG_ENV>;
 
 /** The booking rules (horizon) of POST /v1/sessions; unset variables keep DEFAULT_BOOKING_CONFIG. */
@@ -69,6 +70,7 @@ export const apiBookingConfig: () => BookingConfig = /* @__PURE__ */ cachedDeps(
   BOOKING_CONFIG_ENV,
   (env) => ({
     horizonDays: env.LCM_BOOKING_HORIZON_DAYS ?? DEFAULT_BOOKING_CONFIG.horizonDays,
+    requireDeliverable: env.LCM_BOOKING_REQUIRE_DELIVERABLE === 'true',
   }),
 );
 

@@ -93,6 +93,8 @@ export const BUS_ENV = {
 /** Booking rules of POST /v1/sessions (BookingConfig): the horizon in whole days. */
 export const BOOKING_CONFIG_ENV = {
   LCM_BOOKING_HORIZON_DAYS: envNumber({ min: 1, integer: true }),
+  /** `true`: refuse (422) a definition with no topology or no formQualifiedName (issue 11, item 4). */
+  LCM_BOOKING_REQUIRE_DELIVERABLE: envOneOf(['true', 'false'], 'false'),
 } satisfies EnvShape;
 
 /**

@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import * as z from 'zod';
 import type {
   DefinitionStatus,
+  DefinitionWarning,
   LabletDefinition,
   PortTemplate,
   ResourceRequirements,
@@ -16,6 +17,7 @@ import {
   InvalidTransitionError,
   LabletDefinitionSchema,
   nextDefinitionVersion,
+  UnprocessableError,
   ValidationError,
   VersionConflictError,
 } from '../kernel/index.ts';
@@ -23,7 +25,7 @@ import type { Page } from '../platform/index.ts';
 import { nowIso, retryOnConflict } from '../platform/index.ts';
 import { isS3Uri } from './content/uri.ts';
 import type { DefinitionStore } from './definition-store.ts';
-import { estimateResources, extractPortTemplate, parseTopology } from './rules/topology.ts';
+import { analyseTopology, parseTopology } from './rules/topology.ts';
 
 /**
  * Lab definition commands and queries (DESIGN §4): versioned and immutable — every change is a
@@ -40,7 +42,8 @@ export interface DefinitionDeps {
 
 /**
  * The definition fields a caller states: the entity's own, without those the server sets
- * (id and version, status, contentHash and sync, createdAt/createdBy). Entity defaults are not
+ * (id and version, status, contentHash and sync, createdAt/createdBy, and what is derived from the
+ * topology: warnings, node and image definitions). Entity defaults are not
  * applied here: an absent port template or resource requirements is derived from the topology.
  */
 const STATED_FIELDS = callerFields(
@@ -52,6 +55,10 @@ const STATED_FIELDS = callerFields(
     sync: true,
     createdAt: true,
     createdBy: true,
+    // Derived from the topology (issue 11, items 3 and 4), never stated.
+    warnings: true,
+    nodeDefinitions: true,
+    imageDefinitions: true,
   }).shape,
 );
 
@@ -59,8 +66,16 @@ const STATED_FIELDS = callerFields(
  * Version 1 of a definition: the stated fields; the id is generated from the name when absent,
  * the resource requirements may come from the topology or the content package instead.
  */
+/** The operator's override: store stated requirements below what the topology needs (a warning remains). */
+const Force = z
+  .boolean()
+  .optional()
+  .describe(
+    'Accept resourceRequirements below what the topology needs (otherwise 422); the definition keeps a REQUIREMENTS_BELOW_TOPOLOGY warning',
+  );
+
 export const NewDefinitionSchema = z
-  .object({ id: LabletDefinitionSchema.shape.id, ...STATED_FIELDS })
+  .object({ id: LabletDefinitionSchema.shape.id, ...STATED_FIELDS, force: Force })
   .partial({ id: true, resourceRequirements: true });
 export type CreateDefinitionInput = z.output<typeof NewDefinitionSchema>;
 
@@ -70,6 +85,7 @@ export const DefinitionUpdateSchema = z.object({
   expectedVersion: LabletDefinitionSchema.shape.version
     .describe('The latest version the change is based on; another latest version is a 409.')
     .optional(),
+  force: Force,
 });
 export type UpdateDefinitionInput = z.output<typeof DefinitionUpdateSchema>;
 
@@ -122,27 +138,71 @@ export interface DerivedFromTopology {
   contentHash: string;
   portTemplate?: PortTemplate;
   resourceRequirements?: ResourceRequirements;
+  nodeDefinitions: string[];
+  imageDefinitions: string[];
+  warnings: DefinitionWarning[];
 }
 
 /** `sha256:<hex>` of the topology text: what changes when the lab content changes. */
 export const topologyContentHash = (yamlText: string): string =>
   `sha256:${createHash('sha256').update(yamlText, 'utf8').digest('hex')}`;
 
+const REQUIREMENT_FIELDS = ['cpuCores', 'memoryGb', 'storageGb', 'nodeCount'] as const;
+
+/** The stated requirements' dimensions below the topology's estimate. */
+export function requirementsBelow(
+  stated: ResourceRequirements,
+  needed: ResourceRequirements,
+): Array<{ field: string; message: string }> {
+  return REQUIREMENT_FIELDS.filter((f) => stated[f] < needed[f]).map((f) => ({
+    field: `resourceRequirements.${f}`,
+    message: `${stated[f]} is below the ${needed[f]} the topology needs`,
+  }));
+}
+
 /**
  * Validates the topology (TOPOLOGY_INVALID → 400 naming the problem) and derives what the caller
- * did not state: the port template from PATty node tags, the resources from the nodes.
+ * did not state: the port template from PATty node tags and, for untagged nodes, the consoles
+ * their node definitions offer; the resources from the nodes; the node and image definitions;
+ * the warnings. Stated requirements below the estimate are a 422 naming each field, unless
+ * `force` (then a REQUIREMENTS_BELOW_TOPOLOGY warning).
  */
 export function deriveFromTopology(
   yamlText: string,
-  given: { portTemplate?: PortTemplate | undefined; resourceRequirements?: ResourceRequirements | undefined },
+  given: {
+    portTemplate?: PortTemplate | undefined;
+    resourceRequirements?: ResourceRequirements | undefined;
+    force?: boolean | undefined;
+  },
 ): DerivedFromTopology {
-  const topology = parseTopology(yamlText);
+  const analysis = analyseTopology(parseTopology(yamlText));
+  const warnings = [...analysis.warnings];
+  if (given.resourceRequirements !== undefined) {
+    const below = requirementsBelow(given.resourceRequirements, analysis.resourceRequirements);
+    if (below.length > 0 && !given.force) {
+      throw new UnprocessableError(
+        `resourceRequirements are below what the topology needs: ${below.map((b) => `${b.field} ${b.message}`).join('; ')} (an operator may pass force: true)`,
+        below.map((b) => ({ path: b.field, message: b.message })),
+        { needed: analysis.resourceRequirements },
+      );
+    }
+    for (const b of below) {
+      warnings.push({
+        code: 'REQUIREMENTS_BELOW_TOPOLOGY',
+        message: `${b.field} ${b.message} (accepted with force)`,
+        field: b.field,
+      });
+    }
+  }
   return {
     contentHash: topologyContentHash(yamlText),
-    ...(given.portTemplate === undefined ? { portTemplate: extractPortTemplate(topology) } : {}),
+    ...(given.portTemplate === undefined ? { portTemplate: analysis.portTemplate } : {}),
     ...(given.resourceRequirements === undefined
-      ? { resourceRequirements: estimateResources(topology) }
+      ? { resourceRequirements: analysis.resourceRequirements }
       : {}),
+    nodeDefinitions: analysis.nodeDefinitions,
+    imageDefinitions: analysis.imageDefinitions,
+    warnings,
   };
 }
 
@@ -252,9 +312,11 @@ export async function createDefinition(
   input: CreateDefinitionInput,
   ctx: { by: string; idempotencyKey?: string | undefined },
 ): Promise<CreateDefinitionResult> {
-  const { id: givenId, ...fields } = input;
+  const { id: givenId, force: _force, ...fields } = input;
   const derived =
-    fields.topologyYaml !== undefined ? deriveFromTopology(fields.topologyYaml, fields) : undefined;
+    fields.topologyYaml !== undefined
+      ? deriveFromTopology(fields.topologyYaml, { ...fields, force: input.force })
+      : undefined;
   if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
   // With a contentUri, the content sync fills the requirements in from the package's topology.
   const resourceRequirements =
@@ -309,7 +371,7 @@ export async function updateDefinition(
   input: UpdateDefinitionInput,
   ctx: { by: string },
 ): Promise<LabletDefinition> {
-  const { expectedVersion, ...fields } = input;
+  const { expectedVersion, force, ...fields } = input;
   const changes = Object.fromEntries(
     Object.entries(fields).filter(([, v]) => v !== undefined),
   ) as DefinitionChanges;
@@ -317,7 +379,7 @@ export async function updateDefinition(
     throw new ValidationError('body', 'names no field to change');
   }
   if (fields.topologyYaml !== undefined)
-    Object.assign(changes, deriveFromTopology(fields.topologyYaml, fields));
+    Object.assign(changes, deriveFromTopology(fields.topologyYaml, { ...fields, force }));
   if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
 
   const { value } = await retryOnConflict(
@@ -335,6 +397,18 @@ export async function updateDefinition(
           definitionId: id,
           status: prev.status,
         });
+      }
+      // New requirements for the topology it has: checked against it like a new topology's.
+      if (
+        fields.resourceRequirements !== undefined &&
+        fields.topologyYaml === undefined &&
+        prev.topologyYaml
+      ) {
+        changes.warnings = deriveFromTopology(prev.topologyYaml, {
+          portTemplate: prev.portTemplate,
+          resourceRequirements: fields.resourceRequirements,
+          force,
+        }).warnings;
       }
       // A new contentUri asks for a content sync of the new version.
       const resync =

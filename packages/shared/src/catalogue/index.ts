@@ -8,6 +8,7 @@ export * from './content/zip.ts';
 export * from './definition-store.ts';
 export * from './definitions.ts';
 export * from './rules/drift.ts';
+export * from './rules/node-definitions.ts';
 export * from './rules/observations.ts';
 export * from './rules/observed-topology.ts';
 export * from './rules/pod-type.ts';

@@ -15,6 +15,7 @@ const DEFINITION_FIELD: Record<AdmissionShortfall['dimension'], string> = {
   podType: 'podType',
   ami: 'amiRequirement',
   ports: 'portTemplate',
+  'node-definitions': 'nodeDefinitions',
   templates: 'definitionId',
 };
 

@@ -1,3 +1,4 @@
+import { workerDefinitionsFromCml } from '../catalogue/index.ts';
 import type { ServiceStatus, Worker, WorkerMetrics } from '../kernel/index.ts';
 import { LIVE_WORKER_STATUSES } from '../kernel/index.ts';
 import type { CmlSystemHealth, CmlSystemInformation, CmlSystemStats, CpuReading } from '../platform/index.ts';
@@ -11,7 +12,10 @@ import { type FleetDeps, WORKER_LOST } from './deps.ts';
  * metrics snapshot and serviceStatus. A worker whose CML is unreachable or not ready counts one
  * consecutive failure (kept in `metrics.consecutiveFailures`); at `maxConsecutiveFailures` it is
  * marked FAILED, its instance terminated, and its sessions are failed into teardown with reason
- * WORKER_LOST. A healthy answer resets the count.
+ * WORKER_LOST. A healthy answer resets the count. A ready CML is also asked its node and image
+ * definitions (`GET /node_definitions`, `GET /image_definitions`), stored as the worker's
+ * `cmlDefinitions` (placement rejects a worker lacking one a lab uses; issue 11, item 3); when
+ * either call fails the previous ones stay.
  */
 
 const BY = 'fleet-health';
@@ -24,6 +28,8 @@ export interface WorkerProbe {
   info?: CmlSystemInformation | undefined;
   health?: CmlSystemHealth | undefined;
   stats?: CmlSystemStats | undefined;
+  /** CML's node and image definitions (raw), when both calls answered. */
+  definitions?: { nodeDefinitions: unknown[]; imageDefinitions: unknown[] } | undefined;
   error?: string | undefined;
 }
 
@@ -65,12 +71,23 @@ export async function probeWorker(deps: Pick<Deps, 'cml'>, worker: Worker): Prom
   if (!info.ready) {
     return { reachable: true, ready: false, serviceStatus: 'ERROR', info, error: 'CML reports not ready' };
   }
-  const [health, stats] = await Promise.all([
+  const [health, stats, nodeDefinitions, imageDefinitions] = await Promise.all([
     cml.systemHealth().catch(() => undefined),
     cml.systemStats().catch(() => undefined),
+    cml.nodeDefinitions().catch(() => undefined),
+    cml.imageDefinitions().catch(() => undefined),
   ]);
   const valid = health?.valid !== false;
-  return { reachable: true, ready: true, serviceStatus: valid ? 'AVAILABLE' : 'ERROR', info, health, stats };
+  const definitions = nodeDefinitions && imageDefinitions ? { nodeDefinitions, imageDefinitions } : undefined;
+  return {
+    reachable: true,
+    ready: true,
+    serviceStatus: valid ? 'AVAILABLE' : 'ERROR',
+    info,
+    health,
+    stats,
+    definitions,
+  };
 }
 
 /** The metrics snapshot from a probe and the CloudWatch reading (CML's own CPU when CloudWatch has none). */
@@ -189,7 +206,14 @@ async function recordProbe(
         );
         return { kind: 'failed' };
       }
-      await deps.workers.update(w.id, { metrics, serviceStatus: probe.serviceStatus }, w.version);
+      const cmlDefinitions = probe.definitions
+        ? workerDefinitionsFromCml(probe.definitions.nodeDefinitions, probe.definitions.imageDefinitions, at)
+        : undefined;
+      await deps.workers.update(
+        w.id,
+        { metrics, serviceStatus: probe.serviceStatus, ...(cmlDefinitions ? { cmlDefinitions } : {}) },
+        w.version,
+      );
       return failures === 0 ? { kind: 'healthy' } : { kind: 'unhealthy', failures };
     },
     { maxAttempts: 10 },

@@ -95,6 +95,8 @@ export function newSession(def: LabletDefinition, input: NewSessionInput, now: s
       amiRequirement: def.amiRequirement,
       portTemplate: structuredClone(def.portTemplate),
       idlePolicy: def.idlePolicy ? { ...def.idlePolicy } : undefined,
+      nodeDefinitions: def.nodeDefinitions ? [...def.nodeDefinitions] : undefined,
+      imageDefinitions: def.imageDefinitions ? [...def.imageDefinitions] : undefined,
       createdAt: now,
       updatedAt: now,
       version: 0,

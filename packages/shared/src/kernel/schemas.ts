@@ -139,6 +139,18 @@ export const PortTemplateEntrySchema = z.object({
   templatePort: PortNumber.describe(
     'The outside port written in the topology; placement replaces it with a port leased on the worker.',
   ).optional(),
+  /**
+   * True for a console LCM derived from the node definition (the node has no PATty tag, issue 11
+   * item 2): placement adds the tag (`serial:<port>`, `vnc:<port>`) to node `nodeId` on import.
+   */
+  derived: z
+    .boolean()
+    .describe('A console LCM derived from the node definition (the node had no tag); added on import.')
+    .optional(),
+  /** The topology node id of a derived entry (labels need not be unique). */
+  nodeId: plainText(z.string().min(1).max(128))
+    .describe('The topology node id of a derived entry.')
+    .optional(),
 });
 export type PortTemplateEntry = z.infer<typeof PortTemplateEntrySchema>;
 export const PortTemplateSchema = z.array(PortTemplateEntrySchema).max(500);
@@ -260,6 +272,80 @@ export const WorkerMetricsSchema = z.object({
 });
 export type WorkerMetrics = z.infer<typeof WorkerMetricsSchema>;
 
+/**
+ * What LCM knows about one CML node definition (docs/topology.md, "Node definitions"): the
+ * defaults a node of it takes, its consoles and the image it boots. The shipped table
+ * (catalogue/rules/node-definitions.ts) holds the reference platforms; the health sweep reads each
+ * worker's `GET /node_definitions` and `GET /image_definitions` into `Worker.cmlDefinitions`.
+ */
+export const NodeDefinitionInfoSchema = z.object({
+  id: plainText(z.string().min(1).max(128)).describe('The CML node definition id (e.g. `iosv`).'),
+  cpus: nonNeg.max(128).describe('vCPUs a node of it takes by default.'),
+  ramMb: nonNeg.max(1_048_576).describe('RAM a node of it takes by default, in MB.'),
+  diskGb: nonNeg.max(100_000).describe('Disk a node of it takes, in GB.'),
+  /** Seconds a node of it typically takes to boot (CML's `boot.timeout` when read from a worker). */
+  bootSeconds: nonNeg
+    .max(86_400)
+    .describe("Seconds a node of it typically takes to boot (CML's `boot.timeout` when read from a worker)."),
+  /** Serial console lines (0: none). */
+  serialConsoles: z.number().int().nonnegative().max(64).describe('Serial console lines (0: none).'),
+  vnc: z.boolean().describe('Whether it offers a VNC console.'),
+  /** False for definitions that run no VM (unmanaged_switch, external_connector). */
+  countsAsNode: z
+    .boolean()
+    .describe('False for definitions that run no VM (unmanaged_switch, external_connector).'),
+  /** The image definition a node of it boots by default, when known. */
+  image: plainText(z.string().max(256))
+    .describe('The image definition a node of it boots by default, when known.')
+    .optional(),
+});
+export type NodeDefinitionInfo = z.infer<typeof NodeDefinitionInfoSchema>;
+
+/** A worker's node and image definitions as its CML reported them to the last health sweep. */
+export const WorkerCmlDefinitionsSchema = z.object({
+  refreshedAt: IsoDateTime.describe('When the health sweep read them (ISO 8601).'),
+  nodeDefinitions: z
+    .array(NodeDefinitionInfoSchema)
+    .max(500)
+    .describe('The node definitions its CML offers.'),
+  imageDefinitions: z
+    .array(
+      z.object({
+        id: plainText(z.string().min(1).max(256)).describe('The image definition id.'),
+        nodeDefinition: plainText(z.string().max(128))
+          .describe('The node definition it is an image of.')
+          .optional(),
+      }),
+    )
+    .max(2000)
+    .describe('The image definitions its CML offers.'),
+});
+export type WorkerCmlDefinitions = z.infer<typeof WorkerCmlDefinitionsSchema>;
+
+export const DEFINITION_WARNING_CODES = [
+  'UNKNOWN_NODE_DEFINITION',
+  'NO_CONSOLE',
+  'RAM_ABOVE_DEFAULT',
+  'REQUIREMENTS_BELOW_TOPOLOGY',
+  'NO_TEMPLATE_CAN_HOLD',
+] as const;
+
+/** Something about a definition an author should know (issue 11, item 4). */
+export const DefinitionWarningSchema = z.object({
+  code: z.enum(DEFINITION_WARNING_CODES).describe('What kind of warning.'),
+  message: plainText(z.string().max(2000)).describe('The warning, for people.'),
+  /** The node label it is about, when it is about one node. */
+  node: plainText(z.string().max(128))
+    .describe('The node label it is about, when about one node.')
+    .optional(),
+  nodeDefinition: plainText(z.string().max(128)).describe('The node definition it is about.').optional(),
+  /** The definition field it is about (e.g. `resourceRequirements.nodeCount`). */
+  field: plainText(z.string().max(128))
+    .describe('The definition field it is about (e.g. `resourceRequirements.nodeCount`).')
+    .optional(),
+});
+export type DefinitionWarning = z.infer<typeof DefinitionWarningSchema>;
+
 export const WorkerSchema = z.object({
   id: Id.describe('Worker id.'),
   templateName: plainText(z.string().min(1).max(64)).describe('The template it was launched from.'),
@@ -307,6 +393,10 @@ export const WorkerSchema = z.object({
     'Latest timeslot end of the sessions placed on it (placement prefers workers whose sessions end together); may be late, never early.',
   ).optional(),
   metrics: WorkerMetricsSchema.describe("The last health sweep's measurements.").optional(),
+  /** Node and image definitions its CML offers, refreshed by the health sweep (issue 11, item 3). */
+  cmlDefinitions: WorkerCmlDefinitionsSchema.describe(
+    'Node and image definitions its CML offers, refreshed by the health sweep.',
+  ).optional(),
   lastActivityAt: IsoDateTime.describe('Last placement or release on it (ISO 8601).').optional(),
   idleSince: IsoDateTime.describe(
     'Since when it holds no session (scale-down drains idle workers).',
@@ -436,6 +526,24 @@ export const LabletDefinitionSchema = z.object({
     .max(1000)
     .describe('Sessions to keep pre-instantiated (0: none).')
     .default(0),
+  /** The CML node definitions the topology uses (derived; placement needs a worker offering them). */
+  nodeDefinitions: z
+    .array(plainText(z.string().min(1).max(128)))
+    .max(200)
+    .describe('The CML node definitions the topology uses (derived; placement needs a worker offering them).')
+    .optional(),
+  /** The image definitions the topology's nodes pin (`image_definition`), derived. */
+  imageDefinitions: z
+    .array(plainText(z.string().min(1).max(256)))
+    .max(500)
+    .describe("The image definitions the topology's nodes pin (derived).")
+    .optional(),
+  /** What an author should know about the topology and requirements (derived; issue 11, item 4). */
+  warnings: z
+    .array(DefinitionWarningSchema)
+    .max(500)
+    .describe('What an author should know about the topology and the requirements (derived).')
+    .optional(),
   idlePolicy: IdlePolicySchema.describe('Idle auto-finish of paused learners (absent: off).').optional(),
   sync: DefinitionSyncSchema.describe("The content sync's state (definitions with a contentUri).").optional(),
   createdAt: IsoDateTime.describe('When this version was created (ISO 8601).'),
@@ -696,6 +804,17 @@ export const LabletSessionSchema = z.object({
   portTemplate: PortTemplateSchema.describe(
     'The named ports it needs (from its definition version).',
   ).default([]),
+  /** Copied from the definition: the node and image definitions a worker's CML must offer. */
+  nodeDefinitions: z
+    .array(z.string().min(1).max(128))
+    .max(200)
+    .describe("The node definitions its worker's CML must offer (from its definition version).")
+    .optional(),
+  imageDefinitions: z
+    .array(z.string().min(1).max(256))
+    .max(500)
+    .describe("The image definitions its worker's CML must offer (from its definition version).")
+    .optional(),
   workerId: Id.describe('The worker it is (or was) placed on.').optional(),
   allocatedPorts: PortAllocationsSchema.describe(
     'Port name → outside port leased on the worker (empty for a lab without consoles).',

@@ -24,6 +24,7 @@ import { ENTITY, nowOf, retryOnConflict } from '../platform/index.ts';
 import { type CapacityDeps, type CapacityOverride, checkBookingCapacity } from './capacity-book.ts';
 import { RecoverySchema, repairUnlessDelivered } from './recovery.ts';
 import { ACTION_OUTCOMES, finishDecision, terminateDecision } from './rules/actions.ts';
+import { assertBookable } from './rules/bookable.ts';
 import { ALL_SESSIONS, inScope, type SessionScope } from './rules/tenancy.ts';
 import type { SessionStore } from './session-store.ts';
 import { WORKFLOW_ERRORS } from './steps/errors.ts';
@@ -103,9 +104,15 @@ export interface BookingDeps extends SessionDeps, AdmissionDeps, Pick<CapacityDe
 export interface BookingConfig {
   /** How far ahead a timeslot may start, in days (default 180; LCM_BOOKING_HORIZON_DAYS). */
   horizonDays: number;
+  /**
+   * Refuse (422) a CML definition with no topology and one without formQualifiedName (the LDS
+   * part), sure to fail at import or at LDS (LCM_BOOKING_REQUIRE_DELIVERABLE; `npm start` sets it).
+   * A definition whose content sync has not produced a topology is refused either way.
+   */
+  requireDeliverable?: boolean | undefined;
 }
 
-export const DEFAULT_BOOKING_CONFIG: BookingConfig = { horizonDays: 180 };
+export const DEFAULT_BOOKING_CONFIG: BookingConfig = { horizonDays: 180, requireDeliverable: false };
 
 // ---------------------------------------------------------------------------------------------
 // Timeslot rules
@@ -206,6 +213,8 @@ export async function createSession(
 
   const now = nowOf(deps);
   checkTimeslot(input.timeslot, pinned.maxDurationMinutes, now, deps.booking?.horizonDays);
+  // A definition sure to fail at import or at LDS is refused now (422 naming the fields).
+  assertBookable(pinned, { requireDeliverable: deps.booking?.requireDeliverable ?? false });
   const draft = newSession(
     pinned,
     {

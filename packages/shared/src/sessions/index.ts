@@ -15,6 +15,7 @@ export * from './regrade.ts';
 export * from './release-session.ts';
 export * from './rules/actions.ts';
 export * from './rules/idle.ts';
+export * from './rules/bookable.ts';
 export * from './rules/recovery.ts';
 export * from './rules/resume.ts';
 export * from './rules/tenancy.ts';

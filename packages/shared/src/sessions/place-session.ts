@@ -73,6 +73,9 @@ export async function placeSession(
       portsNeeded: session.portTemplate.length,
       // End-time alignment: prefer workers whose sessions end with this one (fleet/rules/placement.ts).
       sessionEnd: session.timeslot.end,
+      // A worker whose CML lacks a node or image definition the lab uses is rejected (issue 11, item 3).
+      nodeDefinitions: session.nodeDefinitions,
+      imageDefinitions: session.imageDefinitions,
     };
 
     // The status index is eventually consistent: choose from it, then confirm on the item.

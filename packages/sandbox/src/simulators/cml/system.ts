@@ -1,4 +1,4 @@
-import { nodeDefaults } from '@lcm/shared/catalogue';
+import { nodeDefaults, REFERENCE_NODE_DEFINITIONS } from '@lcm/shared/catalogue';
 import type { SimReply } from '../common.ts';
 import { type CmlAuthedCall, type CmlCall, type CmlSimState, NO_VM } from './model.ts';
 import { fail, ok } from './reply.ts';
@@ -47,6 +47,8 @@ export function systemRoutes(
       controller: { core_connected: true, nodes_loaded: true, images_loaded: true, valid: true },
     });
   }
+  if (p === '/node_definitions' && m === 'GET') return ok(nodeDefinitions(sim));
+  if (p === '/image_definitions' && m === 'GET') return ok(imageDefinitions(sim));
   if (p === '/licensing' && m === 'GET') return ok(licensing(sim));
   if (p === '/licensing/registration' && m === 'POST') {
     const b = req.json() as { token?: unknown };
@@ -140,4 +142,48 @@ function licensing(sim: CmlSimState) {
     udi: { hostname: 'cml-sim', product_uuid: sim.computeId },
     product_license: { active: licensed ? 'CML_Enterprise' : 'CML_Personal', is_enterprise: licensed },
   };
+}
+
+/** The reference platforms this controller offers (`nodeDefinitions` option: only those), in CML's shape. */
+function offered(sim: CmlSimState) {
+  return REFERENCE_NODE_DEFINITIONS.filter(
+    (d) => !sim.allowedDefinitions || sim.allowedDefinitions.has(d.id),
+  );
+}
+
+/** `GET /node_definitions`: CML 2.9's node-definition objects (the fields LCM reads). */
+function nodeDefinitions(sim: CmlSimState) {
+  return offered(sim).map((d) => ({
+    id: d.id,
+    general: { nature: d.countsAsNode ? 'router' : d.id === 'external_connector' ? 'cloud' : 'switch' },
+    device: { interfaces: d.countsAsNode ? { serial_ports: d.serialConsoles, physical: ['port0'] } : {} },
+    ui: { label_prefix: `${d.id}-`, visible: true },
+    sim: d.countsAsNode
+      ? {
+          linux_native: {
+            cpus: d.cpus,
+            ram: d.ramMb,
+            boot_disk_size: d.diskGb,
+            ...(d.vnc ? { video: { memory: 16, model: 'vga' } } : {}),
+          },
+        }
+      : {},
+    boot: { timeout: d.bootSeconds },
+    inherited: {},
+    schema_version: '0.0.1',
+  }));
+}
+
+/** `GET /image_definitions`: one image per node definition that boots one. */
+function imageDefinitions(sim: CmlSimState) {
+  return offered(sim)
+    .filter((d) => d.image)
+    .map((d) => ({
+      id: d.image!,
+      node_definition_id: d.id,
+      label: d.image!,
+      disk_image: `${d.image}.qcow2`,
+      read_only: true,
+      schema_version: '0.0.1',
+    }));
 }

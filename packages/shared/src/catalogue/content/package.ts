@@ -7,6 +7,7 @@ import {
   type PortTemplate,
   type ResourceRequirements,
 } from '../../kernel/index.ts';
+import { DEFAULT_NODE_DEFINITIONS } from '../rules/node-definitions.ts';
 import { detectPodType } from '../rules/pod-type.ts';
 import { estimateResources, extractPortTemplate, parseTopology } from '../rules/topology.ts';
 import { ContentPackageError, PACKAGE_FILE } from './errors.ts';
@@ -145,7 +146,8 @@ function cmlTopology(path: string, yaml: string) {
     const topology = parseTopology(yaml);
     return {
       topology,
-      portTemplate: extractPortTemplate(topology),
+      // Consoles of untagged nodes derived from their node definitions (issue 11, item 2).
+      portTemplate: extractPortTemplate(topology, { catalogue: DEFAULT_NODE_DEFINITIONS }),
       resourceRequirements: estimateResources(topology),
     };
   } catch (e) {

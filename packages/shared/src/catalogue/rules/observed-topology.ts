@@ -57,10 +57,13 @@ export function topologyWithObservedTags(
   return { topologyYaml: text, portTemplate: extractPortTemplate(parseTopology(text)) };
 }
 
-/** A port template without the outside ports, in name order: what a lab's ports are, not where. */
+/**
+ * A port template without the outside ports, in name order: what a lab's ports are, not where.
+ * Whether a console was derived does not matter either: once placed it is a tag like any other.
+ */
 const portsShape = (template: PortTemplate) =>
   template
-    .map(({ templatePort: _port, ...entry }) => entry)
+    .map(({ templatePort: _port, derived: _derived, nodeId: _node, ...entry }) => entry)
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 /**

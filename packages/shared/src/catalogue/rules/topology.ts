@@ -1,6 +1,7 @@
 import { type Document, isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLError } from 'yaml';
 import * as z from 'zod';
 import type {
+  DefinitionWarning,
   PortAllocations,
   PortKind,
   PortTemplate,
@@ -8,6 +9,15 @@ import type {
   ResourceRequirements,
 } from '../../kernel/index.ts';
 import { DomainError, ValidationError } from '../../kernel/index.ts';
+import {
+  DEFAULT_NODE_DEFINITIONS,
+  derivedConsoles,
+  FALLBACK_DESCRIPTION,
+  FALLBACK_NODE,
+  lookupNodeDefinition,
+  type NodeDefinitionCatalogue,
+  REFERENCE_NODE_DEFINITIONS,
+} from './node-definitions.ts';
 
 /**
  * CML topology YAML (cml-api.md §7): validation, the port template read from PATty node tags,
@@ -36,6 +46,7 @@ const CmlNodeSchema = z.looseObject({
   cpu_limit: z.number().min(0).max(100).nullish(),
   boot_disk_size: OptionalAmount,
   data_volume: OptionalAmount,
+  image_definition: z.string().nullish(),
   tags: z
     .array(z.union([z.string(), z.number(), z.boolean()]).transform(String))
     .nullish()
@@ -196,9 +207,14 @@ export interface PattyTag {
   inside?: number | undefined;
   /** Name suffix of the port template entry (`serial`, `serial1`, `vnc`, `ssh`, `tcp8080`, `udp161`). */
   service: string;
+  /** An older `ssh:`/`telnet:`/`http:<outside>` tag: placement writes it as `pat:<outside>:<inside>`. */
+  legacy?: boolean;
 }
 
-const PATTY_PREFIX = /^\s*(serial|vnc|pat)\s*:/i;
+const PATTY_PREFIX = /^\s*(serial|vnc|pat|ssh|telnet|http)\s*:/i;
+/** Older tag forms (TCP forwards to the well-known port): `ssh:<outside>`, `telnet:<outside>`, `http:<outside>`. */
+const LEGACY_TAG = /^(ssh|telnet|http):(\d{1,5})$/;
+const LEGACY_INSIDE: Readonly<Record<string, number>> = { ssh: 22, telnet: 23, http: 80 };
 const SERIAL_TAG = /^serial:(\d{1,5})(?::(\d{1,5}))?$/;
 const VNC_TAG = /^vnc:(\d{1,5})$/;
 const PAT_TAG = /^pat:(?:(tcp|udp):)?(\d{1,5}):(\d{1,5})$/;
@@ -238,7 +254,15 @@ export function parsePattyTag(tag: string, field = 'tag', nodeLabel?: string): P
     if (m[1] === 'udp') return { kind: 'udp', outside, inside, service: `udp${inside}` };
     return { kind: 'tcp', outside, inside, service: WELL_KNOWN_TCP_PORTS[inside] ?? `tcp${inside}` };
   }
-  return bad('expected serial:<outside>[:<line>], vnc:<outside> or pat:[tcp:|udp:]<outside>:<inside>');
+  m = LEGACY_TAG.exec(tag);
+  if (m) {
+    const outside = port(m[2]!, 1) ?? bad('outside port must be 1-65535');
+    return { kind: 'tcp', outside, inside: LEGACY_INSIDE[m[1]!]!, service: m[1]!, legacy: true };
+  }
+  return bad(
+    'expected serial:<outside>[:<line>], vnc:<outside>, pat:[tcp:|udp:]<outside>:<inside> ' +
+      'or the older ssh:<outside>, telnet:<outside>, http:<outside>',
+  );
 }
 
 interface TaggedPort {
@@ -249,11 +273,61 @@ interface TaggedPort {
   entry: PortTemplateEntry;
 }
 
-/** Walks nodes and tags in document order; rewriting relies on this order being stable. */
-function collectTaggedPorts(topology: CmlTopology): TaggedPort[] {
-  const out: TaggedPort[] = [];
+/** Per node id, the consoles to derive for it (only nodes without PATty tags get any). */
+type DeriveFor = (node: CmlNode) => ReadonlyArray<'serial' | 'vnc'>;
+
+const NO_DERIVATION: DeriveFor = () => [];
+
+/** Consoles from the node definition (catalogue) for a node without PATty tags. */
+const deriveFromCatalogue =
+  (catalogue: NodeDefinitionCatalogue): DeriveFor =>
+  (node) =>
+    derivedConsoles(lookupNodeDefinition(node.node_definition, catalogue).info);
+
+/** Exactly the derived entries a template names (what placement rewrites). */
+const deriveAsTemplate = (template: PortTemplate): DeriveFor => {
+  const byNode = new Map<string, Array<'serial' | 'vnc'>>();
+  for (const e of template) {
+    if (!e.derived || e.nodeId === undefined || (e.kind !== 'serial' && e.kind !== 'vnc')) continue;
+    byNode.set(e.nodeId, [...(byNode.get(e.nodeId) ?? []), e.kind]);
+  }
+  return (node) => (byNode.get(node.id) ?? []).sort((a, b) => (a === b ? 0 : a === 'serial' ? -1 : 1));
+};
+
+const hasPattyTag = (node: CmlNode): boolean => node.tags.some((t) => PATTY_PREFIX.test(t));
+
+/**
+ * Walks nodes and tags in document order; rewriting relies on this order being stable. A node
+ * without PATty tags gets the consoles `derive` names (serial first, then VNC), named as the tags
+ * placement writes for them would be, so the names survive the rewrite.
+ */
+function collectPorts(
+  topology: CmlTopology,
+  derive: DeriveFor,
+): { tagged: TaggedPort[]; template: PortTemplateEntry[] } {
+  const tagged: TaggedPort[] = [];
+  const template: PortTemplateEntry[] = [];
   const used = new Set<string>();
+  const nameFor = (base: string): string => {
+    let name = base;
+    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    return name;
+  };
   topology.nodes.forEach((node, nodeIndex) => {
+    if (!hasPattyTag(node)) {
+      for (const kind of derive(node)) {
+        template.push({
+          name: nameFor(`${node.label}_${kind}`),
+          nodeLabel: node.label,
+          kind,
+          ...(kind === 'serial' ? { insidePort: 0 } : {}),
+          derived: true,
+          nodeId: node.id,
+        });
+      }
+      return;
+    }
     let vncTag: string | undefined;
     node.tags.forEach((tag, tagIndex) => {
       const field = `nodes.${nodeIndex}.tags.${tagIndex}`;
@@ -268,34 +342,42 @@ function collectTaggedPorts(topology: CmlTopology): TaggedPort[] {
         }
         vncTag = tag;
       }
-      const base = `${node.label}_${parsed.service}`;
-      let name = base;
-      for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
-      used.add(name);
-      out.push({
-        nodeIndex,
-        tagIndex,
-        tag,
-        parsed,
-        entry: {
-          name,
-          nodeLabel: node.label,
-          kind: parsed.kind,
-          ...(parsed.inside !== undefined ? { insidePort: parsed.inside } : {}),
-          templatePort: parsed.outside,
-        },
-      });
+      const entry: PortTemplateEntry = {
+        name: nameFor(`${node.label}_${parsed.service}`),
+        nodeLabel: node.label,
+        kind: parsed.kind,
+        ...(parsed.inside !== undefined ? { insidePort: parsed.inside } : {}),
+        templatePort: parsed.outside,
+      };
+      tagged.push({ nodeIndex, tagIndex, tag, parsed, entry });
+      template.push(entry);
     });
   });
-  return out;
+  return { tagged, template };
+}
+
+/** The ports the PATty tags alone describe (what CML reads from an imported lab). */
+function collectTaggedPorts(topology: CmlTopology): TaggedPort[] {
+  return collectPorts(topology, NO_DERIVATION).tagged;
+}
+
+export interface PortTemplateOptions {
+  /**
+   * Derive consoles for nodes without PATty tags from this node-definition catalogue (issue 11,
+   * item 2). Absent: only the tags count (what CML itself reads from a topology).
+   */
+  catalogue?: NodeDefinitionCatalogue | undefined;
 }
 
 /**
- * The named ports a lab needs, one per PATty tag, in document order. Names are
- * `<label>_<service>`; a name already taken gets `_2`, `_3`, … in document order.
+ * The named ports a lab needs, in document order: one per PATty tag, and with a `catalogue`, the
+ * consoles of each node without PATty tags (a serial console where its node definition has one,
+ * VNC where offered; `derived: true`). Names are `<label>_<service>`; a name already taken gets
+ * `_2`, `_3`, … in document order.
  */
-export function extractPortTemplate(topology: CmlTopology): PortTemplate {
-  return collectTaggedPorts(topology).map((p) => p.entry);
+export function extractPortTemplate(topology: CmlTopology, opts: PortTemplateOptions = {}): PortTemplate {
+  const derive = opts.catalogue ? deriveFromCatalogue(opts.catalogue) : NO_DERIVATION;
+  return collectPorts(topology, derive).template;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,38 +391,23 @@ export interface NodeDefaults {
   countsAsNode: boolean;
 }
 
-const vm = (cpus: number, ramMb: number, diskGb: number): NodeDefaults => ({
-  cpus,
-  ramMb,
-  diskGb,
-  countsAsNode: true,
-});
-const NO_VM: NodeDefaults = { cpus: 0, ramMb: 0, diskGb: 0, countsAsNode: false };
+const defaultsOf = (d: {
+  cpus: number;
+  ramMb: number;
+  diskGb: number;
+  countsAsNode: boolean;
+}): NodeDefaults => ({ cpus: d.cpus, ramMb: d.ramMb, diskGb: d.diskGb, countsAsNode: d.countsAsNode });
 
-/** Per node_definition estimates used when a node sets no ram/cpus (see docs/topology.md). */
-export const NODE_DEFAULTS: Readonly<Record<string, NodeDefaults>> = Object.freeze({
-  iosv: vm(1, 512, 1),
-  iosvl2: vm(1, 768, 1),
-  'iol-xe': vm(1, 768, 1),
-  'ioll2-xe': vm(1, 768, 1),
-  csr1000v: vm(1, 3072, 8),
-  cat8000v: vm(1, 4096, 8),
-  cat9000v: vm(4, 18_432, 8),
-  nxosv9000: vm(2, 8192, 8),
-  asav: vm(1, 2048, 8),
-  iosxrv9000: vm(4, 16_384, 8),
-  ubuntu: vm(1, 2048, 4),
-  alpine: vm(1, 512, 1),
-  desktop: vm(1, 2048, 4),
-  server: vm(1, 512, 1),
-  trex: vm(4, 4096, 4),
-  wan_emulator: vm(1, 512, 1),
-  external_connector: NO_VM,
-  unmanaged_switch: NO_VM,
-});
+/**
+ * Per node_definition estimates used when a node sets no ram/cpus (see docs/topology.md): the
+ * figures of the shipped node-definition table (node-definitions.ts).
+ */
+export const NODE_DEFAULTS: Readonly<Record<string, NodeDefaults>> = Object.freeze(
+  Object.fromEntries(REFERENCE_NODE_DEFINITIONS.map((d) => [d.id, Object.freeze(defaultsOf(d))])),
+);
 
 /** For a node_definition not in the table (custom images). */
-export const DEFAULT_NODE: NodeDefaults = Object.freeze(vm(1, 2048, 4));
+export const DEFAULT_NODE: NodeDefaults = Object.freeze(defaultsOf(FALLBACK_NODE));
 
 export const nodeDefaults = (nodeDefinition: string): NodeDefaults =>
   Object.hasOwn(NODE_DEFAULTS, nodeDefinition.toLowerCase())
@@ -356,13 +423,16 @@ const ceilTo = (value: number, step: number): number => Math.max(0, Math.ceil(va
  * unset or 0. Totals: cpuCores rounded up to 0.1, memoryGb = MB / 1024 rounded up to 0.5,
  * storageGb rounded up to a whole GB, nodeCount = nodes that run a VM.
  */
-export function estimateResources(topology: CmlTopology): ResourceRequirements {
+export function estimateResources(
+  topology: CmlTopology,
+  catalogue: NodeDefinitionCatalogue = DEFAULT_NODE_DEFINITIONS,
+): ResourceRequirements {
   let cpu = 0;
   let ramMb = 0;
   let diskGb = 0;
   let nodeCount = 0;
   for (const node of topology.nodes) {
-    const d = nodeDefaults(node.node_definition);
+    const d = lookupNodeDefinition(node.node_definition, catalogue).info;
     if (!d.countsAsNode) continue;
     nodeCount++;
     cpu += (node.cpus || d.cpus) * ((node.cpu_limit || 100) / 100);
@@ -380,22 +450,33 @@ export function estimateResources(topology: CmlTopology): ResourceRequirements {
 // ---------------------------------------------------------------------------------------------
 // Rewriting PATty ports
 
-/** The tag with its outside port replaced; everything else in the tag is kept as written. */
+/**
+ * The tag with its outside port replaced; everything else in the tag is kept as written. An older
+ * `ssh:`/`telnet:`/`http:` tag becomes `pat:<port>:<inside>`, the form CML's PATty reads.
+ */
 function withOutsidePort(tag: string, parsed: PattyTag, newPort: number): string {
+  if (parsed.legacy) return `pat:${newPort}:${parsed.inside}`;
   const parts = tag.split(':');
   const outsideIndex = parsed.kind === 'tcp' || parsed.kind === 'udp' ? parts.length - 2 : 1;
   parts[outsideIndex] = String(newPort);
   return parts.join(':');
 }
 
-function checkAllocations(ports: TaggedPort[], template: PortTemplate, allocations: PortAllocations): void {
-  const expected = ports.map((p) => `${p.entry.name}:${p.entry.kind}`).sort();
+function checkAllocations(
+  ports: readonly PortTemplateEntry[],
+  template: PortTemplate,
+  allocations: PortAllocations,
+): void {
+  const expected = ports.map((p) => `${p.name}:${p.kind}`).sort();
   const given = template.map((e) => `${e.name}:${e.kind}`).sort();
   if (expected.length !== given.length || expected.some((v, i) => v !== given[i])) {
-    throw new ValidationError('template', "does not match the topology's PATty tags", { expected, given });
+    throw new ValidationError('template', "does not match the topology's PATty tags and derived consoles", {
+      expected,
+      given,
+    });
   }
   const owner = new Map<number, string>();
-  for (const { entry } of ports) {
+  for (const entry of ports) {
     const value = Object.hasOwn(allocations, entry.name) ? allocations[entry.name] : undefined;
     if (value === undefined || !Number.isInteger(value) || value < 1 || value > 65_535) {
       throw new ValidationError(`allocations.${entry.name}`, `needs a port 1-65535, got ${String(value)}`);
@@ -419,8 +500,10 @@ export function rewriteTopologyPorts(
   allocations: PortAllocations,
 ): string {
   const doc = parseYamlDocument(yamlText);
-  const ports = collectTaggedPorts(validateTopology(toData(doc)));
-  checkAllocations(ports, template, allocations);
+  const collected = collectPorts(validateTopology(toData(doc)), deriveAsTemplate(template));
+  checkAllocations(collected.template, template, allocations);
+  const ports = collected.tagged;
+  const derived = collected.template.filter((e) => e.derived);
 
   const nodes = doc.get('nodes', true);
   const edits: Array<{ scalar: Scalar; newTag: string }> = [];
@@ -457,12 +540,122 @@ export function rewriteTopologyPorts(
     for (const { scalar, newTag } of edits) scalar.value = newTag;
     text = doc.toString({ lineWidth: 0 });
   }
+  if (derived.length > 0) text = withDerivedTags(text, derived, allocations);
 
-  // The result is imported into CML as is: prove every tag now carries its allocated port.
-  for (const p of collectTaggedPorts(parseTopology(text))) {
+  // The result is imported into CML as is: prove every tag now carries its allocated port, and
+  // every entry of the template is now a tag.
+  const after = collectTaggedPorts(parseTopology(text));
+  for (const p of after) {
     if (p.parsed.outside !== allocations[p.entry.name]) {
       throw new Error(`rewriteTopologyPorts: ${p.entry.name} has port ${p.parsed.outside} after rewriting`);
     }
   }
+  if (after.length !== template.length) {
+    throw new Error(`rewriteTopologyPorts: ${after.length} tags after rewriting, ${template.length} ports`);
+  }
   return text;
+}
+
+/** Adds `serial:<port>` / `vnc:<port>` to each node a derived console belongs to (serial first). */
+function withDerivedTags(
+  yamlText: string,
+  derived: readonly PortTemplateEntry[],
+  allocations: PortAllocations,
+): string {
+  const doc = parseYamlDocument(yamlText);
+  const nodes = doc.get('nodes', true);
+  const byId = new Map<string, ReturnType<typeof doc.createNode>>();
+  if (isSeq(nodes)) {
+    for (const node of nodes.items) {
+      if (isMap(node)) byId.set(String(node.get('id')), node);
+    }
+  }
+  for (const entry of derived) {
+    const node = byId.get(entry.nodeId!);
+    if (!isMap(node)) throw new ValidationError(`template.${entry.name}`, `no node ${entry.nodeId}`);
+    const tag = `${entry.kind}:${allocations[entry.name]!}`;
+    const tags = node.get('tags', true);
+    if (isSeq(tags)) tags.items.push(doc.createNode(tag));
+    else node.set('tags', doc.createNode([tag]));
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analysis: everything a definition derives from its topology, with the warnings
+
+export interface TopologyAnalysis {
+  portTemplate: PortTemplate;
+  resourceRequirements: ResourceRequirements;
+  /** Node definitions the nodes use (as written, first occurrence order, distinct case-insensitively). */
+  nodeDefinitions: string[];
+  /** Image definitions nodes pin (`image_definition`). */
+  imageDefinitions: string[];
+  warnings: DefinitionWarning[];
+  counts: { nodes: number; vmNodes: number; consoleNodes: number; ports: number };
+}
+
+/**
+ * Reads a topology the way a definition needs it: the port template with derived consoles, the
+ * resource estimate, the node and image definitions it needs, and warnings — unknown node
+ * definitions (with the fallback used), VM nodes left without any console, nodes whose `ram`
+ * is above their definition's default.
+ */
+export function analyseTopology(
+  topology: CmlTopology,
+  catalogue: NodeDefinitionCatalogue = DEFAULT_NODE_DEFINITIONS,
+): TopologyAnalysis {
+  const portTemplate = extractPortTemplate(topology, { catalogue });
+  const warnings: DefinitionWarning[] = [];
+  const nodeDefinitions = new Map<string, string>();
+  const imageDefinitions = new Set<string>();
+  const unknown = new Map<string, string[]>();
+  const withPorts = new Set(portTemplate.map((e) => e.nodeLabel));
+  let vmNodes = 0;
+  let consoleNodes = 0;
+  for (const node of topology.nodes) {
+    const key = node.node_definition.toLowerCase();
+    if (!nodeDefinitions.has(key)) nodeDefinitions.set(key, node.node_definition);
+    if (node.image_definition) imageDefinitions.add(node.image_definition);
+    const { info, known } = lookupNodeDefinition(node.node_definition, catalogue);
+    if (!known) unknown.set(node.node_definition, [...(unknown.get(node.node_definition) ?? []), node.label]);
+    if (!info.countsAsNode) continue;
+    vmNodes++;
+    if (withPorts.has(node.label)) consoleNodes++;
+    else {
+      warnings.push({
+        code: 'NO_CONSOLE',
+        message: `node ${node.label} (${node.node_definition}) has no PATty tag and its node definition no console: the learner cannot reach it`,
+        node: node.label,
+        nodeDefinition: node.node_definition,
+      });
+    }
+    if (known && node.ram && node.ram > info.ramMb) {
+      warnings.push({
+        code: 'RAM_ABOVE_DEFAULT',
+        message: `node ${node.label} sets ram ${node.ram} MB, above the ${info.id} default of ${info.ramMb} MB: estimated with ${node.ram} MB`,
+        node: node.label,
+        nodeDefinition: node.node_definition,
+      });
+    }
+  }
+  for (const [definition, labels] of unknown) {
+    warnings.push({
+      code: 'UNKNOWN_NODE_DEFINITION',
+      message:
+        `node definition ${definition} (node${labels.length > 1 ? 's' : ''} ${labels.slice(0, 5).join(', ')}` +
+        `${labels.length > 5 ? `, … ${labels.length} in all` : ''}) is not in the node-definition catalogue: ` +
+        `estimated with the fallback (${FALLBACK_DESCRIPTION})`,
+      node: labels[0]!,
+      nodeDefinition: definition,
+    });
+  }
+  return {
+    portTemplate,
+    resourceRequirements: estimateResources(topology, catalogue),
+    nodeDefinitions: [...nodeDefinitions.values()],
+    imageDefinitions: [...imageDefinitions],
+    warnings,
+    counts: { nodes: topology.nodes.length, vmNodes, consoleNodes, ports: portTemplate.length },
+  };
 }

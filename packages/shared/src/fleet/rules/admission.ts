@@ -43,6 +43,7 @@ const FILTER_WORDS: Record<Exclude<RejectionCategory, 'capacity' | 'status'>, st
   podType: 'the pod type the definition needs',
   ami: 'the AMI the definition requires',
   ports: 'enough console ports in its port range',
+  'node-definitions': 'the node and image definitions the lab uses',
 };
 
 export function checkAdmission(

@@ -33,6 +33,10 @@ export interface PlacementRequest {
   portsNeeded: number;
   /** End of the session's timeslot (ISO instant); enables the end-time alignment term. */
   sessionEnd?: string | undefined;
+  /** CML node definitions the lab uses: a worker whose CML is known to lack one is rejected. */
+  nodeDefinitions?: readonly string[] | undefined;
+  /** Image definitions the lab's nodes pin: likewise. */
+  imageDefinitions?: readonly string[] | undefined;
 }
 
 export type PlacementCandidate = Pick<
@@ -48,9 +52,18 @@ export type PlacementCandidate = Pick<
   | 'portRange'
   | 'leasedPortCount'
   | 'latestSessionEnd'
->;
+> &
+  Partial<Pick<Worker, 'cmlDefinitions'>>;
 
-export const REJECTION_CATEGORIES = ['status', 'license', 'ami', 'podType', 'capacity', 'ports'] as const;
+export const REJECTION_CATEGORIES = [
+  'status',
+  'license',
+  'ami',
+  'podType',
+  'node-definitions',
+  'capacity',
+  'ports',
+] as const;
 export type RejectionCategory = (typeof REJECTION_CATEGORIES)[number];
 
 export type PlacementResult =
@@ -186,14 +199,46 @@ const emptyRejections = (): Record<RejectionCategory, number> => ({
   license: 0,
   ami: 0,
   podType: 0,
+  'node-definitions': 0,
   capacity: 0,
   ports: 0,
 });
 
+/** Per worker definitions object, the ids it offers (node definitions lower-cased), built once. */
+const offeredCache = new WeakMap<object, { nodes: Set<string>; images: Set<string> }>();
+
+function offered(defs: NonNullable<PlacementCandidate['cmlDefinitions']>) {
+  let o = offeredCache.get(defs);
+  if (!o) {
+    o = {
+      nodes: new Set(defs.nodeDefinitions.map((d) => d.id.toLowerCase())),
+      images: new Set(defs.imageDefinitions.map((d) => d.id)),
+    };
+    offeredCache.set(defs, o);
+  }
+  return o;
+}
+
+/**
+ * Whether a worker's CML offers every node and image definition the lab needs. A worker whose
+ * definitions were never read (no health sweep yet) is not rejected: unknown is not absent.
+ */
+export function offersDefinitions(
+  w: Pick<PlacementCandidate, 'cmlDefinitions'>,
+  nodeDefinitions: readonly string[],
+  imageDefinitions: readonly string[],
+): boolean {
+  if (!w.cmlDefinitions) return true;
+  const o = offered(w.cmlDefinitions);
+  for (const d of nodeDefinitions) if (!o.nodes.has(d)) return false;
+  for (const d of imageDefinitions) if (!o.images.has(d)) return false;
+  return true;
+}
+
 /**
  * Picks the worker for a session, or explains why none fits. Each rejected worker is counted
- * once, under the first filter that rejects it (status → license → AMI → pod type → capacity
- * → ports). Survivors are ranked by the score described at the top of this module; ties go to
+ * once, under the first filter that rejects it (status → license → AMI → pod type → node
+ * definitions → capacity → ports). Survivors are ranked by the score described at the top of this module; ties go to
  * the lexicographically smaller id, so the choice does not depend on the order of `workers`. A
  * worker's `latestSessionEnd` that does not parse is treated as absent (no alignment term).
  */
@@ -213,6 +258,9 @@ export function choosePlacement(
   const amiRequirement = req.amiRequirement;
   const amiGlob = amiRequirement === undefined ? undefined : compileGlob(amiRequirement);
   const portsNeeded = req.portsNeeded;
+  const nodeDefinitions = (req.nodeDefinitions ?? []).map((d) => d.toLowerCase());
+  const imageDefinitions = req.imageDefinitions ?? [];
+  const checkDefinitions = nodeDefinitions.length > 0 || imageDefinitions.length > 0;
   const endMs = req.sessionEnd === undefined ? Number.NaN : Date.parse(req.sessionEnd);
   const aligned = !Number.isNaN(endMs);
 
@@ -240,6 +288,10 @@ export function choosePlacement(
     }
     if (w.podType !== podType) {
       rejections.podType++;
+      continue;
+    }
+    if (checkDefinitions && !offersDefinitions(w, nodeDefinitions, imageDefinitions)) {
+      rejections['node-definitions']++;
       continue;
     }
     const declared = w.declaredCapacity;

@@ -1,4 +1,5 @@
 import type {
+  CmlDefinitionList,
   CmlInterfaceInfo,
   CmlLab,
   CmlLayer3Addresses,
@@ -58,6 +59,10 @@ export interface CmlApi {
    * Cisco's side was not reached.
    */
   deregisterLicense(): Promise<{ localOnly: boolean }>;
+  /** `GET /node_definitions`: the node definitions this CML offers (raw objects). */
+  nodeDefinitions(): Promise<CmlDefinitionList>;
+  /** `GET /image_definitions`: the images it has, each naming its node definition. */
+  imageDefinitions(): Promise<CmlDefinitionList>;
   /** Lab ids (`showAll` needs an admin user). */
   listLabs(opts?: { showAll?: boolean }): Promise<string[]>;
   /** `POST /import?title=` with the topology YAML; not retried (it is not idempotent). */

@@ -13,6 +13,8 @@ import type { CredentialsProvider } from '../secrets.ts';
 import type { CmlApi, CmlExtractResult, CmlImportResult, CmlLabState, CmlSystemInformation } from './api.ts';
 import {
   CmlConvergedSchema,
+  type CmlDefinitionList,
+  CmlDefinitionListSchema,
   CmlImportAnswerSchema,
   type CmlInterfaceInfo,
   CmlInterfaceInfoSchema,
@@ -207,6 +209,20 @@ export class CmlClient implements CmlApi {
     return this.authedJson(
       { method: 'GET', path: '/system_stats', operation: 'systemStats' },
       CmlSystemStatsSchema,
+    );
+  }
+
+  nodeDefinitions(): Promise<CmlDefinitionList> {
+    return this.authedJson(
+      { method: 'GET', path: '/node_definitions', operation: 'nodeDefinitions' },
+      CmlDefinitionListSchema,
+    );
+  }
+
+  imageDefinitions(): Promise<CmlDefinitionList> {
+    return this.authedJson(
+      { method: 'GET', path: '/image_definitions', operation: 'imageDefinitions' },
+      CmlDefinitionListSchema,
     );
   }
 

@@ -189,6 +189,12 @@ export type CmlLicensing = z.infer<typeof CmlLicensingSchema>;
 export const CmlTokenSchema = z.string().min(1);
 /** `GET /labs`: lab ids. */
 export const CmlLabIdsSchema = z.array(z.string());
+/**
+ * `GET /node_definitions` and `GET /image_definitions`: arrays of objects, read leniently (the
+ * catalogue's rules pick the fields: catalogue/rules/node-definitions.ts).
+ */
+export const CmlDefinitionListSchema = z.array(z.looseObject({ id: z.string().min(1) }));
+export type CmlDefinitionList = z.infer<typeof CmlDefinitionListSchema>;
 /** `POST /import`: the new lab's id and CML's warnings (null in some servers). */
 export const CmlImportAnswerSchema = z.looseObject({
   id: z.string().min(1),
