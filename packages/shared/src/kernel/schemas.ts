@@ -241,6 +241,24 @@ export const DefinitionSyncSchema = z.object({
   diagnostic: z.string().max(4000).optional(),
 });
 
+/**
+ * Where a definition's CML topology lives (issue 11, item 1): the content bucket, addressed by the
+ * SHA-256 of the YAML text (`topologies/sha256/<hex>.yaml`, catalogue/topology-store.ts). The item
+ * holds this reference, never the YAML (DynamoDB items are at most 400 KB).
+ */
+export const TopologyRefSchema = z.object({
+  hash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .meta({ description: '`sha256:<hex>` of the topology YAML (UTF-8): its address in the content bucket.' }),
+  sizeBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Size of the topology YAML in bytes (UTF-8).' }),
+});
+export type TopologyRef = z.infer<typeof TopologyRefSchema>;
+
 export const LabletDefinitionSchema = z.object({
   id: Id,
   version: z.number().int().min(1),
@@ -248,7 +266,12 @@ export const LabletDefinitionSchema = z.object({
   description: plainText(z.string().max(4000), { multiline: true }).optional(),
   status: DefinitionStatusSchema,
   formQualifiedName: plainText(z.string().max(512)).optional(),
+  /**
+   * Only in items written before issue 11 (the YAML inline, at most 350,000 characters): read as
+   * they are, moved to the content bucket by the next version written. New versions hold `topology`.
+   */
   topologyYaml: plainText(z.string().max(350_000), { multiline: true }).optional(),
+  topology: TopologyRefSchema.optional(),
   contentHash: z.string().max(128).optional(),
   contentUri: plainText(z.string().max(1024)).optional(),
   resourceRequirements: ResourceRequirementsSchema,
