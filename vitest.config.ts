@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -15,6 +17,15 @@ import { defineConfig } from 'vitest/config';
  */
 const quietLambdaEnv = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
 
+/**
+ * The content bucket of the projects on DynamoDB Local (issue 11, item 1): definitions keep their
+ * topology there by hash, so a test that writes one needs it. A directory, as in the local stack;
+ * content-addressed, so the test files share it safely. A test may set its own.
+ */
+const contentBucketEnv = {
+  EVIDENCE_DIR: process.env.EVIDENCE_DIR ?? join(tmpdir(), 'lcm-test-content-bucket'),
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -29,7 +40,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          env: quietLambdaEnv,
+          env: { ...quietLambdaEnv, ...contentBucketEnv },
           globalSetup: ['test/support/dynamodb-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -39,7 +50,7 @@ export default defineConfig({
         test: {
           name: 'workflows',
           include: ['test/workflows/**/*.test.ts'],
-          env: quietLambdaEnv,
+          env: { ...quietLambdaEnv, ...contentBucketEnv },
           globalSetup: ['test/support/dynamodb-global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

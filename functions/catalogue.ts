@@ -376,7 +376,9 @@ export const SESSION_TASKS: readonly TaskFunctionSpec[] = [
   }),
   sessionTask('import-lab', {
     timeoutSeconds: 120,
-    needs: ['table-write', 'cml'],
+    // Reads the topology from the content bucket by hash (issue 11, item 1).
+    needs: ['table-write', 'cml', 'evidence-read'],
+    memoryMb: 1024,
     description: 'Import the topology with the allocated ports and start the lab',
   }),
   sessionTask('check-lab-booted', {

@@ -1,4 +1,11 @@
-import { definitionPage, definitionReply, type OperationRequest, operationsHandler } from '@lcm/shared/api';
+import {
+  type DefinitionReply,
+  definitionPage,
+  definitionReply,
+  type OperationRequest,
+  operationsHandler,
+  withTopology,
+} from '@lcm/shared/api';
 import type { Stores } from '@lcm/shared/app';
 import { apiStores } from '@lcm/shared/app';
 import {
@@ -8,11 +15,16 @@ import {
   deprecateDefinition,
   getDefinition,
   getDefinitionVersion,
+  INLINE_TOPOLOGY_MAX_CHARS,
   listDefinitions,
   listDefinitionVersions,
+  newUploadId,
   requestContentSync,
+  UPLOAD_MAX_BYTES,
+  UPLOAD_URL_TTL_SECONDS,
   updateDefinition,
 } from '@lcm/shared/catalogue';
+import type { LabletDefinition } from '@lcm/shared/kernel';
 import { json, runIdempotent } from '@lcm/shared/platform';
 import { applyObservedToDefinition, getDefinitionObservations } from '@lcm/shared/sessions';
 
@@ -29,15 +41,27 @@ const definitionPath = (id: string): string => `/v1/definitions/${encodeURICompo
 export type DefinitionsHandlerDeps = DefinitionDeps & Pick<Stores, 'sessions'>;
 
 export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStores) {
+  /** The reply, with the topology when asked (`?include=topology`): inline YAML, or a URL when large. */
+  const reply = async (definition: LabletDefinition, include?: 'topology'): Promise<DefinitionReply> => {
+    const shown = definitionReply(definition);
+    if (include !== 'topology') return shown;
+    const { definitions } = deps();
+    if (definition.topology && definition.topology.sizeBytes > INLINE_TOPOLOGY_MAX_CHARS) {
+      return withTopology(shown, { url: await definitions.topologies.url(definition.topology) });
+    }
+    const yaml = await definitions.readTopology(definition);
+    return withTopology(shown, yaml === undefined ? undefined : { yaml });
+  };
   return operationsHandler(
     'definitions',
     {
       listDefinitions: async ({ query }) => json(200, definitionPage(await listDefinitions(deps(), query))),
-      getDefinition: async ({ params }) => json(200, definitionReply(await getDefinition(deps(), params.id))),
+      getDefinition: async ({ params, query }) =>
+        json(200, await reply(await getDefinition(deps(), params.id), query.include)),
       listDefinitionVersions: async ({ params }) =>
         json(200, definitionPage(await listDefinitionVersions(deps(), params.id))),
-      getDefinitionVersion: async ({ params }) =>
-        json(200, definitionReply(await getDefinitionVersion(deps(), params.id, params.version))),
+      getDefinitionVersion: async ({ params, query }) =>
+        json(200, await reply(await getDefinitionVersion(deps(), params.id, params.version), query.include)),
       createDefinition: async (req) => {
         const { definition, created } = await createDefinition(deps(), req.body, {
           by: byOf(req),
@@ -67,6 +91,15 @@ export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStore
           { ...result, definition: definitionReply(result.definition) },
           { location: `${definitionPath(id)}/versions/${version}` },
         );
+      },
+      createUpload: async ({ body }) => {
+        const uploadId = newUploadId();
+        const expiresAt = new Date(Date.now() + UPLOAD_URL_TTL_SECONDS * 1000).toISOString();
+        const url = await deps().definitions.topologies.uploadUrl(uploadId, {
+          expiresInSeconds: UPLOAD_URL_TTL_SECONDS,
+          ...(body.sizeBytes !== undefined ? { sizeBytes: body.sizeBytes } : {}),
+        });
+        return json(201, { uploadId, url, method: 'PUT' as const, expiresAt, maxBytes: UPLOAD_MAX_BYTES });
       },
       syncDefinitionContent: async ({ params }) => {
         const result = await requestContentSync(deps(), params.id);

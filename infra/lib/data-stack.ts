@@ -87,10 +87,27 @@ export class DataStack extends Stack {
       versioned: true,
       serverAccessLogsBucket: accessLogsBucket,
       serverAccessLogsPrefix: 'evidence/',
+      // The bucket also holds definitions' topologies by hash (topologies/, kept: versions name them)
+      // and uploads (uploads/, a day: a definition that names one copies it under its hash). Evidence
+      // (sessions/) expires after its retention; only the noncurrent copies of a topology expire.
       lifecycleRules: [
         {
           id: 'expire-evidence',
+          prefix: 'sessions/',
           expiration: Duration.days(config.evidenceRetentionDays),
+          noncurrentVersionExpiration: Duration.days(config.noncurrentVersionRetentionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        {
+          id: 'expire-uploads',
+          prefix: 'uploads/',
+          expiration: Duration.days(1),
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+        {
+          id: 'topologies-noncurrent',
+          prefix: 'topologies/',
           noncurrentVersionExpiration: Duration.days(config.noncurrentVersionRetentionDays),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },

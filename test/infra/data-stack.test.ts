@@ -183,13 +183,29 @@ describe('DataStack: the evidence bucket', () => {
     });
   });
 
-  it('expires evidence after the default retention, and access logs after theirs', () => {
+  it('expires evidence after the default retention, uploads after a day, never a current topology; access logs after theirs', () => {
     expect(evidenceBucket.Properties.LifecycleConfiguration).toEqual({
       Rules: [
         {
           Id: 'expire-evidence',
+          Prefix: 'sessions/',
           Status: 'Enabled',
           ExpirationInDays: DEFAULTS.evidenceRetentionDays,
+          NoncurrentVersionExpiration: { NoncurrentDays: DEFAULTS.noncurrentVersionRetentionDays },
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
+        {
+          Id: 'expire-uploads',
+          Prefix: 'uploads/',
+          Status: 'Enabled',
+          ExpirationInDays: 1,
+          NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
+        {
+          Id: 'topologies-noncurrent',
+          Prefix: 'topologies/',
+          Status: 'Enabled',
           NoncurrentVersionExpiration: { NoncurrentDays: DEFAULTS.noncurrentVersionRetentionDays },
           AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
         },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { type CmlSimulator, startCmlSimulator } from '@lcm/sandbox/simulators/cml';
 import { type GradingSimulator, startGradingSimulator } from '@lcm/sandbox/simulators/grading';
@@ -191,6 +191,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (input.Bucket !== EVIDENCE_BUCKET) throw new Error(`unexpected bucket ${input.Bucket}`);
       evidence.set(String(input.Key), String(input.Body));
       return { ETag: `"${randomUUID()}"` };
+    });
+    // Definitions' topologies are read back from the bucket by hash (issue 11, item 1).
+    s3.on(GetObjectCommand).callsFake((input: { Bucket?: string; Key?: string }) => {
+      if (input.Bucket !== EVIDENCE_BUCKET) throw new Error(`unexpected bucket ${input.Bucket}`);
+      const body = evidence.get(String(input.Key));
+      if (body === undefined) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+      return { ContentLength: Buffer.byteLength(body), Body: { transformToString: async () => body } };
     });
 
     let waitDeps: WaitDeps | undefined;

@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { problem } from '@lcm/shared/platform';
+import { FileContentBlobs, problem, verifyLocalPresignedUrl } from '@lcm/shared/platform';
 import type {
   APIGatewayEventRequestContextJWTAuthorizer,
   APIGatewayEventRequestContextV2,
@@ -59,6 +60,12 @@ export interface ApiGatewayOptions {
   documents?: Readonly<Record<string, () => unknown>>;
   /** Request bodies above this are refused like API Gateway does (10 MB). */
   maxPayloadBytes?: number;
+  /**
+   * The content bucket's pre-signed URLs (what S3 serves in AWS; issue 11, item 1): PUT and GET of
+   * `<path>/<key>` signed with `secret` (platform/evidence/blobs.ts), on the objects under `dir()`
+   * (EVIDENCE_DIR, read per request). A PUT may have at most `maxBytes`, or exactly the signed size.
+   */
+  bucket?: { path: string; dir: () => string | undefined; secret: string; maxBytes: number };
   log?: (line: string) => void;
 }
 
@@ -69,6 +76,9 @@ export interface ApiGateway {
 }
 
 const API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024;
+
+/** Where the local stack serves the content bucket's pre-signed URLs (uploads, large topologies). */
+export const LOCAL_BUCKET_PATH = '/_lcm/bucket';
 const STOP_GRACE_MS = 3000;
 
 /** No authorizer configured yet: behave like a JWT authorizer that accepts no token. */
@@ -222,6 +232,10 @@ async function handleRequest(
     return;
   }
   const rawPath = `/${segments.join('/')}`;
+  if (opts.bucket && rawPath.startsWith(`${opts.bucket.path}/`)) {
+    await serveBucket(req, res, method, rawPath.slice(opts.bucket.path.length + 1), url, opts.bucket);
+    return;
+  }
   const document = method === 'GET' ? opts.documents?.[rawPath] : undefined;
   if (document) {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' });
@@ -302,6 +316,65 @@ async function handleRequest(
     log(`${fn.functionName}: malformed Lambda response ${JSON.stringify(outcome.result)?.slice(0, 500)}`);
     sendGatewayError(res, 500, 'Internal Server Error', requestId);
   }
+}
+
+/** A pre-signed PUT or GET of the local content bucket, answered the way S3 would (XML-less). */
+async function serveBucket(
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  key: string,
+  url: URL,
+  bucket: NonNullable<ApiGatewayOptions['bucket']>,
+): Promise<void> {
+  const answer = (status: number, message: string) => {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(message);
+  };
+  const check = verifyLocalPresignedUrl(bucket.secret, method, key, url.searchParams);
+  if (!check.ok) {
+    req.resume();
+    answer(check.status, `AccessDenied: ${check.reason}`);
+    return;
+  }
+  const dir = bucket.dir();
+  if (!dir) {
+    req.resume();
+    answer(503, 'the local content bucket has no directory (EVIDENCE_DIR)');
+    return;
+  }
+  const blobs = new FileContentBlobs(dir);
+  if (method === 'GET') {
+    let path: string;
+    try {
+      path = blobs.path(key);
+    } catch {
+      answer(403, 'AccessDenied: invalid key');
+      return;
+    }
+    try {
+      const body = await readFile(path);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      res.end(body);
+    } catch {
+      answer(404, `NoSuchKey: ${key}`);
+    }
+    return;
+  }
+  const declared = Number(req.headers['content-length']);
+  if (check.sizeBytes !== undefined && declared !== check.sizeBytes) {
+    req.resume();
+    answer(403, `SignatureDoesNotMatch: signed for ${check.sizeBytes} bytes, Content-Length is ${declared}`);
+    return;
+  }
+  const body = await readBody(req, check.sizeBytes ?? bucket.maxBytes);
+  if (body === 'too-large') {
+    answer(400, `EntityTooLarge: at most ${check.sizeBytes ?? bucket.maxBytes} bytes`);
+    return;
+  }
+  await blobs.put(key, body);
+  res.writeHead(200, { etag: `"${createHash('md5').update(body).digest('hex')}"` });
+  res.end();
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createStores } from '@lcm/shared/app';
+import { UPLOAD_MAX_BYTES } from '@lcm/shared/catalogue';
 import type { PartnersDocument } from '@lcm/shared/events';
 import {
   DEFAULT_TIMESTAMP_TOLERANCE_SECONDS,
@@ -29,7 +30,7 @@ import {
 import type { SandboxCompute } from './compute/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.ts';
 import type { LocalEventBridge } from './eventbridge/index.ts';
-import { type Authenticate, startApiGateway } from './http-gateway.ts';
+import { type Authenticate, LOCAL_BUCKET_PATH, startApiGateway } from './http-gateway.ts';
 import {
   importHandler,
   invokeLambda,
@@ -425,8 +426,17 @@ export const httpApi: LocalService = {
     const { handlers, missing } = await loadApiHandlers(ROUTES.map((r) => r.group));
     if (missing.length > 0)
       ctx.log(`lcm: warning: not written yet, their routes answer 501: ${missing.join(', ')}`);
+    // The content bucket's pre-signed URLs (POST /v1/uploads), served here as S3 serves them in AWS.
+    const bucketSecret = randomBytes(32).toString('hex');
+    ctx.setEnv('LCM_LOCAL_BUCKET_SECRET', bucketSecret);
     const gateway = await startApiGateway({
       routes: ROUTES,
+      bucket: {
+        path: LOCAL_BUCKET_PATH,
+        dir: () => process.env.EVIDENCE_DIR,
+        secret: bucketSecret,
+        maxBytes: UPLOAD_MAX_BYTES,
+      },
       handlers,
       functionFor: (group) => ({
         functionName: `lcm-local-api-${group}`,
@@ -448,6 +458,7 @@ export const httpApi: LocalService = {
       log: (line) => ctx.log(line),
     });
     ctx.outputs.apiUrl = gateway.url;
+    ctx.setEnv('LCM_LOCAL_BUCKET_URL', `${gateway.url}${LOCAL_BUCKET_PATH}`);
     if (metrics) ctx.outputs.metrics = `${gateway.url}${METRICS_PATH}`;
     if (identity) {
       try {

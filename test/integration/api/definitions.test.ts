@@ -312,7 +312,7 @@ describe('PUT /v1/definitions/{id}', () => {
       createdBy: 'op-bob',
       // Unchanged fields carry over, topology-derived ones included.
       name: v1.name,
-      topologyYaml: PATTY,
+      topology: v1.topology,
       contentHash: v1.contentHash,
       portTemplate: v1.portTemplate,
       resourceRequirements: v1.resourceRequirements,
@@ -321,6 +321,11 @@ describe('PUT /v1/definitions/{id}', () => {
     expect((await api('getDefinitionVersion', { params: { id: v1.id, version: '1' } })).body).toEqual(v1);
     expect((await api('getDefinitionVersion', { params: { id: v1.id, version: '2' } })).body).toEqual(v2);
     expect((await api('getDefinition', { params: { id: v1.id } })).body).toEqual(v2);
+    const withTopology = await api('getDefinition', {
+      params: { id: v1.id },
+      query: { include: 'topology' },
+    });
+    expect(withTopology.body).toEqual({ ...v2, topologyYaml: PATTY });
     const versions = await api('listDefinitionVersions', { params: { id: v1.id } });
     expect(versions.status).toBe(200);
     expect(versions.body.items).toEqual([v1, v2]);

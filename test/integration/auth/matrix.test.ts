@@ -75,6 +75,7 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   archiveDefinition: [A],
   applyObservedToDefinition: [A],
   syncDefinitionContent: [A],
+  createUpload: [A], // pre-signed uploads of large topologies: only for definition authors
   // sessions: the portal's business, and operations'
   createSession: [A, O, P],
   listSessions: [A, O, P, V],

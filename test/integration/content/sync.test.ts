@@ -104,7 +104,12 @@ describe('the shipped sample packages', () => {
       resourceRequirements: { cpuCores: 3, memoryGb: 3, storageGb: 6, nodeCount: 3 },
       sync: { status: 'SUCCEEDED', contentHash: hash },
     });
-    expect(def.topologyYaml).toContain('serial:5041');
+    const withTopology = await api('getDefinition', {
+      params: { id: 'patty' },
+      query: { include: 'topology' },
+    });
+    expect(withTopology.body.topologyYaml).toContain('serial:5041');
+    expect(def.topology.sizeBytes).toBe(Buffer.byteLength(withTopology.body.topologyYaml));
     expect(def.portTemplate.map((p: { name: string }) => p.name)).toEqual([
       'R1_serial',
       'R1_ssh',

@@ -285,9 +285,17 @@ describe('POST /v1/definitions/{id}/apply-observed', () => {
     ).toEqual(['R1_serial:serial', 'R1_ssh:tcp', 'R1_http:tcp', 'R2_serial:serial']);
     // Topology and template stay consistent (instantiation rewrites the topology's tags by the template).
     const def = res.body.definition;
-    expect(def.portTemplate).toEqual(extractPortTemplate(parseTopology(def.topologyYaml)));
-    expect(def.topologyYaml).toContain('pat:tcp:3005:80');
-    expect(def.topologyYaml).toContain('title: Two routers');
+    // The rewritten topology is a new object in the content bucket, read back on request.
+    const { topologyYaml } = (
+      await api('getDefinitionVersion', {
+        params: { id: 'ports', version: String(def.version) },
+        query: { include: 'topology' },
+      })
+    ).body;
+    expect(def.topology.sizeBytes).toBe(Buffer.byteLength(topologyYaml));
+    expect(def.portTemplate).toEqual(extractPortTemplate(parseTopology(topologyYaml)));
+    expect(topologyYaml).toContain('pat:tcp:3005:80');
+    expect(topologyYaml).toContain('title: Two routers');
     expect(await snapshot('ports')).toEqual(before);
   });
 

@@ -92,7 +92,8 @@ async function runningSession(id: string, ports: PortAllocations): Promise<Lable
     by: 'test',
   });
   const lab = await cml.importLab(
-    rewriteTopologyPorts(def.topologyYaml!, def.portTemplate, ports),
+    // The topology from the content bucket by hash (issue 11, item 1), as the import step reads it.
+    rewriteTopologyPorts((await stores.definitions.readTopology(def))!, def.portTemplate, ports),
     `lcm-${id}`,
   );
   await cml.startLab(lab.id);

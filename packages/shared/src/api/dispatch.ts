@@ -9,6 +9,7 @@ import {
   HttpError,
   idempotencyKeyOf,
   logger,
+  MAX_BODY_BYTES,
   parseInput,
   principalOf,
   type TraceSubjects,
@@ -172,6 +173,8 @@ export function operationsHandler<G extends string>(
       name: group,
       // Roles are checked before the body is read: no parse errors for callers who may not call.
       authorize: (event) => authorize(operationOf(event), callerOf(event)),
+      // The operation's own body limit (6 MiB where topology YAML comes inline), else 256 KiB.
+      maxBodyBytes: (event) => byRouteKey.get(event.routeKey)?.maxBodyBytes ?? MAX_BODY_BYTES,
     },
   );
 }

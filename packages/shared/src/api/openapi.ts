@@ -118,7 +118,12 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
       'A concurrent change, an invalid state transition, a duplicate, or a request with the same ' +
       'Idempotency-Key that is still in progress.',
   },
-  413: { name: 'ContentTooLarge', description: 'The request body is larger than 256 KiB.' },
+  413: {
+    name: 'ContentTooLarge',
+    description:
+      'The request body is larger than 256 KiB (6 MiB for the definition create and update, which take topology ' +
+      'YAML: the 6 MB AWS Lambda payload limit; larger topologies go through POST /v1/uploads).',
+  },
   415: { name: 'UnsupportedMediaType', description: 'The request body is not application/json (UTF-8).' },
   422: {
     name: 'Unprocessable',

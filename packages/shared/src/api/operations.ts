@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { TOPOLOGY_BODY_MAX_BYTES } from '../catalogue/index.ts';
 import {
   CapacitySchema,
   PortLeaseSchema,
@@ -14,9 +15,11 @@ import {
   CreateDefinitionBody,
   CreateSessionBody,
   CreateTemplateBody,
+  CreateUploadBody,
   CreateWorkerBody,
   DefinitionCostQuery,
   DefinitionIdParams,
+  DefinitionIncludeQuery,
   DefinitionObservationsQuery,
   DefinitionVersionParams,
   FleetCostQuery,
@@ -49,6 +52,7 @@ import {
   RegradeReplySchema,
   SessionActionResultSchema,
   SessionViewSchema,
+  UploadReplySchema,
 } from './responses.ts';
 import type { Permission } from './roles.ts';
 import { DefinitionReplySchema, SessionReplySchema } from './views.ts';
@@ -81,6 +85,8 @@ export interface Operation {
   readonly notFoundWhen?: string;
   /** Accepts an Idempotency-Key header (POST commands). */
   readonly idempotent?: boolean;
+  /** Largest request body in bytes (413 beyond); default MAX_BODY_BYTES, 256 KiB. */
+  readonly maxBodyBytes?: number;
 }
 
 const op = <const O extends Operation>(o: O): O => o;
@@ -106,6 +112,14 @@ const OWN_SESSIONS =
   "A portal sees and acts on only the sessions its client booked (`bookedBy`: the token's `client_id`, " +
   "else `sub`); another client's session answers 404, exactly like a missing one. Operators, viewers and " +
   'admins see every session.';
+
+/** What the operations that take topology YAML inline say about size (issue 11, item 1). */
+const TOPOLOGY_SIZE =
+  'The request body may have up to 6 MiB (other operations: 256 KiB): AWS Lambda takes at most 6 MB per ' +
+  'synchronous invocation, event envelope included, so `topologyYaml` is at most 5.5 MiB. A larger topology ' +
+  '(up to 50 MiB): POST /v1/uploads, PUT it to the URL, and name the upload in `topologyUploadId`. The ' +
+  'topology is validated, stored in the content bucket by its SHA-256 and the definition holds `topology` ' +
+  '(hash, size).';
 
 const SessionHistory = z
   .array(StateTransitionSchema(SessionStatusSchema))
@@ -294,10 +308,12 @@ export const OPERATIONS = [
     group: 'definitions',
     permission: 'definitions:write',
     summary: 'Create a definition (version 1)',
+    description: TOPOLOGY_SIZE,
     body: CreateDefinitionBody,
     response: DefinitionReplySchema,
     successStatus: 201,
     idempotent: true,
+    maxBodyBytes: TOPOLOGY_BODY_MAX_BYTES,
   }),
   op({
     operationId: 'getDefinition',
@@ -306,7 +322,10 @@ export const OPERATIONS = [
     group: 'definitions',
     permission: 'definitions:read',
     summary: 'Latest version of a definition',
+    description:
+      'With `?include=topology`, the CML topology too (inline YAML, or a pre-signed URL when large).',
     params: DefinitionIdParams,
+    query: DefinitionIncludeQuery,
     response: DefinitionReplySchema,
     successStatus: 200,
   }),
@@ -317,10 +336,12 @@ export const OPERATIONS = [
     group: 'definitions',
     permission: 'definitions:write',
     summary: 'Create the next version of a definition',
+    description: TOPOLOGY_SIZE,
     params: DefinitionIdParams,
     body: UpdateDefinitionBody,
     response: DefinitionReplySchema,
     successStatus: 200,
+    maxBodyBytes: TOPOLOGY_BODY_MAX_BYTES,
   }),
   op({
     operationId: 'listDefinitionVersions',
@@ -340,7 +361,10 @@ export const OPERATIONS = [
     group: 'definitions',
     permission: 'definitions:read',
     summary: 'One version of a definition',
+    description:
+      'With `?include=topology`, the CML topology too (inline YAML, or a pre-signed URL when large).',
     params: DefinitionVersionParams,
+    query: DefinitionIncludeQuery,
     response: DefinitionReplySchema,
     successStatus: 200,
   }),
@@ -403,6 +427,25 @@ export const OPERATIONS = [
     response: ContentSyncRequestResultSchema,
     successStatus: 202,
     idempotent: true,
+  }),
+
+  // uploads (issue 11, item 1)
+  op({
+    operationId: 'createUpload',
+    method: 'POST',
+    path: '/v1/uploads',
+    group: 'definitions',
+    permission: 'uploads:write',
+    summary: 'A pre-signed URL to PUT large content (a topology of up to 50 MiB) to',
+    description:
+      'Returns `uploadId` and a pre-signed PUT `url` valid until `expiresAt` (15 minutes). PUT the topology YAML ' +
+      'to it (no Authorization header), then create or update a definition with `topologyUploadId`: the ' +
+      'upload is checked then (it exists, at most `maxBytes`, a valid CML topology; else 400 on ' +
+      '`topologyUploadId`) and stored by its SHA-256. Uploads nobody names are deleted after a day. This is ' +
+      'how topologies beyond the 6 MB Lambda payload limit of inline `topologyYaml` get in.',
+    body: CreateUploadBody,
+    response: UploadReplySchema,
+    successStatus: 201,
   }),
 
   // sessions

@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { DefinitionFilterSchema, DefinitionUpdateSchema, NewDefinitionSchema } from '../catalogue/index.ts';
+import {
+  DefinitionFilterSchema,
+  DefinitionUpdateSchema,
+  NewDefinitionSchema,
+  UPLOAD_MAX_BYTES,
+} from '../catalogue/index.ts';
 import {
   callerFields,
   Id,
@@ -79,6 +84,40 @@ export const DefinitionVersionParams = z.object({
 export const CreateDefinitionBody = NewDefinitionSchema.strict().meta({ id: 'CreateLabletDefinition' });
 export const UpdateDefinitionBody = DefinitionUpdateSchema.strict().meta({ id: 'UpdateLabletDefinition' });
 export const ListDefinitionsQuery = PageQuery.extend(DefinitionFilterSchema.shape);
+/** GET /v1/definitions/{id}[/versions/{version}]: `include=topology` adds the topology YAML (or its URL). */
+export const DefinitionIncludeQuery = z.object({
+  include: z
+    .enum(['topology'])
+    .optional()
+    .meta({
+      description:
+        '`topology`: the reply carries the CML topology, `topologyYaml` inline when it fits a reply ' +
+        '(at most 5.5 MiB), else `topologyUrl`, a pre-signed GET URL valid for 15 minutes. Without it, ' +
+        'only `topology` (hash and size). Lists never carry the YAML.',
+    }),
+});
+
+// uploads (issue 11, item 1): large content through a pre-signed PUT
+export const CreateUploadBody = z
+  .object({
+    purpose: z
+      .enum(['topology'])
+      .default('topology')
+      .meta({ description: 'What the upload holds; a definition names it in `topologyUploadId`.' }),
+    sizeBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(UPLOAD_MAX_BYTES)
+      .optional()
+      .meta({
+        description:
+          'The exact size of the body you will PUT, when known: the URL is then signed for that Content-Length ' +
+          `and the bucket refuses any other. At most ${UPLOAD_MAX_BYTES} bytes (50 MiB) either way.`,
+      }),
+  })
+  .strict()
+  .meta({ id: 'CreateUpload' });
 
 // definitions: learn from live (observations) and content sync
 export const DefinitionObservationsQuery = z.object({

@@ -25,6 +25,23 @@ import {
  * (api/views.ts: no task tokens, no device credentials, login URLs per role).
  */
 
+/** POST /v1/uploads: where to PUT the content, and the id a definition names it by. */
+export const UploadReplySchema = z
+  .object({
+    uploadId: z
+      .string()
+      .meta({ description: 'Name it in `topologyUploadId` of a definition create or update.' }),
+    url: z.string().meta({
+      description:
+        'Pre-signed URL: PUT the raw content (no Authorization header) before `expiresAt`. In AWS an S3 URL; ' +
+        'locally one the local stack serves.',
+    }),
+    method: z.literal('PUT').describe('The HTTP method to send the topology with.'),
+    expiresAt: z.string().meta({ description: 'When the URL stops working (ISO 8601).' }),
+    maxBytes: z.number().int().meta({ description: 'The largest upload a definition accepts (50 MiB).' }),
+  })
+  .meta({ id: 'Upload' });
+
 /** The reply of getFleetCapacity. */
 export const FleetCapacitySchema = FleetCapacity.meta({ id: 'FleetCapacity' });
 

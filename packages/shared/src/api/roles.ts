@@ -27,6 +27,8 @@ export const PERMISSIONS = [
   'fleet:read',
   'fleet:write',
   'observations:write',
+  /** Pre-signed uploads of large content (POST /v1/uploads): topologies a definition then names. */
+  'uploads:write',
   /** Recovery of a session that failed: force-release (TEARDOWN_FAILED) and re-grade. */
   'sessions:recover',
   // What replies show (no operation needs these):

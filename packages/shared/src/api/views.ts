@@ -188,16 +188,48 @@ export const DefinitionReplySchema = LabletDefinitionSchema.extend({
     description:
       'The devices LDS shows the learner. Their `username` and `password` are write-only: no reply carries them.',
   }),
+  topology: LabletDefinitionSchema.shape.topology.meta({
+    description:
+      'Where the CML topology lives: the SHA-256 of its YAML (its address in the content bucket) and its size. ' +
+      'The YAML itself only with `?include=topology` on GET /v1/definitions/{id} (and /versions/{version}).',
+  }),
+  topologyYaml: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'The topology YAML: only with `?include=topology`, and only when it fits a reply (at most 5.5 MiB; ' +
+        'otherwise `topologyUrl`).',
+    }),
+  topologyUrl: z.string().optional().meta({
+    description:
+      'With `?include=topology` for a topology too large for a reply: a pre-signed GET URL, valid 15 minutes.',
+  }),
 });
 export type DefinitionReply = z.output<typeof DefinitionReplySchema>;
 
-/** The definition without device credentials. */
+/**
+ * The definition without device credentials and without topology YAML (a version written before
+ * issue 11 may still hold it inline): replies carry the YAML only on request (`withTopology`).
+ */
 export function definitionReply(definition: LabletDefinition): DefinitionReply {
+  const { topologyYaml: _yaml, ...rest } = definition;
   return {
-    ...definition,
+    ...rest,
     devices: definition.devices.map(({ username: _u, password: _p, ...device }) => device),
   };
 }
+
+/** The reply with the topology added (`?include=topology`): inline YAML, or its URL when too large. */
+export const withTopology = (
+  reply: DefinitionReply,
+  topology: { yaml: string } | { url: string } | undefined,
+): DefinitionReply =>
+  topology === undefined
+    ? reply
+    : 'yaml' in topology
+      ? { ...reply, topologyYaml: topology.yaml }
+      : { ...reply, topologyUrl: topology.url };
 
 export const definitionPage = <P extends { items: LabletDefinition[] }>(
   page: P,

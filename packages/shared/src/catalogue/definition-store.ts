@@ -12,10 +12,12 @@ import {
   VersionConflictError,
 } from '../kernel/index.ts';
 import {
+  type ContentBlobs,
   checkLimit,
   conditionError,
   ENTITY,
   Expr,
+  envContentBlobs,
   keys,
   nowIso,
   type Page,
@@ -28,6 +30,7 @@ import {
   transactWrite,
   validateInput,
 } from '../platform/index.ts';
+import { readTopology, TopologyStore } from './topology-store.ts';
 
 /** Content of a definition version; id/version/createdAt are set by the store when absent. */
 export type DefinitionContent = Omit<z.input<typeof LabletDefinitionSchema>, 'id' | 'version' | 'createdAt'> &
@@ -48,6 +51,14 @@ export interface ExpectedSync {
  * on the version it copies (setStatus); superseded versions keep the status they had.
  */
 export interface DefinitionStore {
+  /**
+   * The content bucket's topologies (issue 11, item 1): versions hold `topology: { hash, sizeBytes }`
+   * and the YAML lives there. create and putNewVersion move any `topologyYaml` they are given (or
+   * that a new version copies from an item written before) into it, so no item holds the YAML.
+   */
+  readonly topologies: TopologyStore;
+  /** The topology YAML of a version: from the bucket by hash, or inline in an old item; undefined: none. */
+  readTopology(definition: Pick<LabletDefinition, 'topologyYaml' | 'topology'>): Promise<string | undefined>;
   /** Version 1 and its LATEST copy, in one transaction; an existing id → DuplicateError. */
   create(definition: NewDefinition): Promise<LabletDefinition>;
   getLatest(id: string): Promise<LabletDefinition>;
@@ -95,12 +106,39 @@ export interface DefinitionStore {
 const DEFINITION_LISTING = keys.definitionListing('').GSI2PK;
 
 export class DynamoDefinitionStore implements DefinitionStore {
-  constructor(private readonly cfg: StoreConfig) {}
+  readonly topologies: TopologyStore;
+
+  /**
+   * `blobs`: the content bucket; by default the one the environment names (EVIDENCE_BUCKET, or
+   * EVIDENCE_DIR locally), resolved when a topology is first stored or read.
+   */
+  constructor(
+    private readonly cfg: StoreConfig,
+    blobs: () => ContentBlobs = envContentBlobs(),
+  ) {
+    this.topologies = new TopologyStore(blobs);
+  }
+
+  readTopology(definition: Pick<LabletDefinition, 'topologyYaml' | 'topology'>): Promise<string | undefined> {
+    return readTopology(this.topologies, definition);
+  }
+
+  /**
+   * Migrate on write: YAML given inline (or copied from an item written before issue 11) goes to
+   * the content bucket and the version holds its reference instead.
+   */
+  private async externalize<T extends { topologyYaml?: string | undefined; topology?: unknown }>(
+    content: T,
+  ): Promise<T> {
+    if (content.topologyYaml === undefined) return content;
+    const { topologyYaml, ...rest } = content;
+    return { ...rest, topology: await this.topologies.put(topologyYaml) } as T;
+  }
 
   async create(input: NewDefinition): Promise<LabletDefinition> {
     const def = validateInput(LabletDefinitionSchema, {
       createdAt: nowIso(this.cfg.clock),
-      ...input,
+      ...(await this.externalize(input)),
       version: 1,
     });
     await transactWrite(this.cfg.client, [
@@ -168,7 +206,7 @@ export class DynamoDefinitionStore implements DefinitionStore {
     }
     const def = validateInput(LabletDefinitionSchema, {
       createdAt: nowIso(this.cfg.clock),
-      ...next,
+      ...(await this.externalize(next)),
       id: prev.id,
       version: prev.version + 1,
     });

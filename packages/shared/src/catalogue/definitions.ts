@@ -13,10 +13,12 @@ import {
   callerFields,
   type DefinitionChanges,
   DefinitionStatusSchema,
+  DomainError,
   DuplicateError,
   InvalidTransitionError,
   LabletDefinitionSchema,
   nextDefinitionVersion,
+  plainText,
   UnprocessableError,
   ValidationError,
   VersionConflictError,
@@ -26,6 +28,7 @@ import { nowIso, retryOnConflict } from '../platform/index.ts';
 import { isS3Uri } from './content/uri.ts';
 import type { DefinitionStore } from './definition-store.ts';
 import { analyseTopology, parseTopology } from './rules/topology.ts';
+import { INLINE_TOPOLOGY_MAX_CHARS, UPLOAD_MAX_BYTES } from './topology-store.ts';
 
 /**
  * Lab definition commands and queries (DESIGN §4): versioned and immutable — every change is a
@@ -59,8 +62,37 @@ const STATED_FIELDS = callerFields(
     warnings: true,
     nodeDefinitions: true,
     imageDefinitions: true,
+    topology: true,
   }).shape,
 );
+
+/**
+ * How a caller gives a topology (issue 11, item 1): inline (`topologyYaml`, up to 5.5 MiB in the
+ * JSON body) or by naming an upload (`topologyUploadId`, up to 50 MiB, POST /v1/uploads). Either
+ * way it is validated, stored in the content bucket by its SHA-256 and the version holds the
+ * reference (`topology`), never the YAML.
+ */
+const TOPOLOGY_INPUT = {
+  topologyYaml: plainText(z.string().max(INLINE_TOPOLOGY_MAX_CHARS), { multiline: true })
+    .optional()
+    .meta({
+      description:
+        `The CML topology YAML inline, at most ${INLINE_TOPOLOGY_MAX_CHARS.toLocaleString('en-US')} characters: ` +
+        'the whole request must fit the 6 MB payload limit of AWS Lambda (6 MiB body here). Larger ' +
+        `topologies (up to ${UPLOAD_MAX_BYTES / 1024 / 1024} MiB): PUT them to an upload (POST /v1/uploads) ` +
+        'and name it in topologyUploadId. Stored in the content bucket by its SHA-256; replies carry ' +
+        '`topology` (hash, size) and the YAML only on request.',
+    }),
+  topologyUploadId: z
+    .string()
+    .max(64)
+    .optional()
+    .meta({
+      description:
+        'Instead of topologyYaml: the uploadId of POST /v1/uploads whose URL the topology was PUT to. It must ' +
+        `exist, hold at most ${UPLOAD_MAX_BYTES / 1024 / 1024} MiB and be a valid CML topology (400 on this field otherwise).`,
+    }),
+};
 
 /**
  * Version 1 of a definition: the stated fields; the id is generated from the name when absent,
@@ -75,13 +107,14 @@ const Force = z
   );
 
 export const NewDefinitionSchema = z
-  .object({ id: LabletDefinitionSchema.shape.id, ...STATED_FIELDS, force: Force })
+  .object({ id: LabletDefinitionSchema.shape.id, ...STATED_FIELDS, ...TOPOLOGY_INPUT, force: Force })
   .partial({ id: true, resourceRequirements: true });
 export type CreateDefinitionInput = z.output<typeof NewDefinitionSchema>;
 
 /** The next version: any stated field changes; `expectedVersion` makes the update conditional. */
 export const DefinitionUpdateSchema = z.object({
   ...callerFields(STATED_FIELDS, { all: true }),
+  ...TOPOLOGY_INPUT,
   expectedVersion: LabletDefinitionSchema.shape.version
     .describe('The latest version the change is based on; another latest version is a 409.')
     .optional(),
@@ -206,6 +239,39 @@ export function deriveFromTopology(
   };
 }
 
+/**
+ * The topology text a create/update gives: inline, or read from the named upload (which must
+ * exist, be within UPLOAD_MAX_BYTES and parse as a topology: 400 naming topologyUploadId).
+ */
+async function givenTopology(
+  deps: Pick<DefinitionDeps, 'definitions'>,
+  fields: { topologyYaml?: string | undefined; topologyUploadId?: string | undefined },
+): Promise<{ yaml: string; field: 'topologyYaml' | 'topologyUploadId' } | undefined> {
+  if (fields.topologyUploadId !== undefined) {
+    if (fields.topologyYaml !== undefined) {
+      throw new ValidationError('topologyUploadId', 'give topologyYaml or topologyUploadId, not both');
+    }
+    const yaml = await deps.definitions.topologies.readUpload(fields.topologyUploadId);
+    return { yaml, field: 'topologyUploadId' };
+  }
+  return fields.topologyYaml === undefined ? undefined : { yaml: fields.topologyYaml, field: 'topologyYaml' };
+}
+
+/** deriveFromTopology, with a topology problem of an upload reported on topologyUploadId. */
+function deriveFromGiven(
+  given: { yaml: string; field: 'topologyYaml' | 'topologyUploadId' },
+  stated: Parameters<typeof deriveFromTopology>[1],
+): DerivedFromTopology {
+  try {
+    return deriveFromTopology(given.yaml, stated);
+  } catch (e) {
+    if (given.field === 'topologyUploadId' && e instanceof DomainError && e.code === 'TOPOLOGY_INVALID') {
+      throw new ValidationError('topologyUploadId', `the upload is not a valid CML topology: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Content packages
 
@@ -312,12 +378,12 @@ export async function createDefinition(
   input: CreateDefinitionInput,
   ctx: { by: string; idempotencyKey?: string | undefined },
 ): Promise<CreateDefinitionResult> {
-  const { id: givenId, force: _force, ...fields } = input;
-  const derived =
-    fields.topologyYaml !== undefined
-      ? deriveFromTopology(fields.topologyYaml, { ...fields, force: input.force })
-      : undefined;
+  const { id: givenId, force, topologyUploadId, topologyYaml, ...fields } = input;
+  const given = await givenTopology(deps, { topologyYaml, topologyUploadId });
+  const derived = given !== undefined ? deriveFromGiven(given, { ...fields, force }) : undefined;
   if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
+  // Validated: into the content bucket by hash (idempotent), before the item that names it.
+  const topology = given !== undefined ? await deps.definitions.topologies.put(given.yaml) : undefined;
   // With a contentUri, the content sync fills the requirements in from the package's topology.
   const resourceRequirements =
     fields.resourceRequirements ??
@@ -337,6 +403,7 @@ export async function createDefinition(
       const definition = await deps.definitions.create({
         ...fields,
         ...derived,
+        ...(topology ? { topology } : {}),
         resourceRequirements,
         id,
         status: 'ACTIVE',
@@ -371,15 +438,22 @@ export async function updateDefinition(
   input: UpdateDefinitionInput,
   ctx: { by: string },
 ): Promise<LabletDefinition> {
-  const { expectedVersion, force, ...fields } = input;
+  const { expectedVersion, force, topologyUploadId, topologyYaml, ...fields } = input;
   const changes = Object.fromEntries(
     Object.entries(fields).filter(([, v]) => v !== undefined),
   ) as DefinitionChanges;
-  if (Object.keys(changes).length === 0) {
+  const given = await givenTopology(deps, { topologyYaml, topologyUploadId });
+  if (Object.keys(changes).length === 0 && given === undefined) {
     throw new ValidationError('body', 'names no field to change');
   }
-  if (fields.topologyYaml !== undefined)
-    Object.assign(changes, deriveFromTopology(fields.topologyYaml, { ...fields, force }));
+  if (given !== undefined) {
+    Object.assign(changes, deriveFromGiven(given, { ...fields, force }));
+    // The reference replaces the YAML (and clears an inline one copied from an old version).
+    Object.assign(changes, {
+      topology: await deps.definitions.topologies.put(given.yaml),
+      topologyYaml: undefined,
+    });
+  }
   if (fields.contentUri !== undefined) checkContentUri(fields.contentUri);
 
   const { value } = await retryOnConflict(
@@ -399,12 +473,12 @@ export async function updateDefinition(
         });
       }
       // New requirements for the topology it has: checked against it like a new topology's.
-      if (
-        fields.resourceRequirements !== undefined &&
-        fields.topologyYaml === undefined &&
-        prev.topologyYaml
-      ) {
-        changes.warnings = deriveFromTopology(prev.topologyYaml, {
+      const prevYaml =
+        fields.resourceRequirements !== undefined && given === undefined
+          ? await deps.definitions.readTopology(prev)
+          : undefined;
+      if (prevYaml) {
+        changes.warnings = deriveFromTopology(prevYaml, {
           portTemplate: prev.portTemplate,
           resourceRequirements: fields.resourceRequirements,
           force,

@@ -14,3 +14,4 @@ export * from './rules/observed-topology.ts';
 export * from './rules/pod-type.ts';
 export * from './rules/ports.ts';
 export * from './rules/topology.ts';
+export * from './topology-store.ts';

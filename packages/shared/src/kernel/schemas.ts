@@ -444,6 +444,24 @@ export const DefinitionSyncSchema = z.object({
 });
 
 /**
+ * Where a definition's CML topology lives (issue 11, item 1): the content bucket, addressed by the
+ * SHA-256 of the YAML text (`topologies/sha256/<hex>.yaml`, catalogue/topology-store.ts). The item
+ * holds this reference, never the YAML (DynamoDB items are at most 400 KB).
+ */
+export const TopologyRefSchema = z.object({
+  hash: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .meta({ description: '`sha256:<hex>` of the topology YAML (UTF-8): its address in the content bucket.' }),
+  sizeBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .meta({ description: 'Size of the topology YAML in bytes (UTF-8).' }),
+});
+export type TopologyRef = z.infer<typeof TopologyRefSchema>;
+
+/**
  * Idle auto-finish (issue 15, item 2): when LDS reports the learner paused for `limitMinutes`, LCM
  * warns (event `session.idle-warning`) and, `graceMinutes` later, finishes the session as if the
  * learner had (configs collected, graded). A learner who comes back (LDS `running`) cancels it.
@@ -483,9 +501,18 @@ export const LabletDefinitionSchema = z.object({
   formQualifiedName: plainText(z.string().max(512))
     .describe('The LDS content id of the lab (what LDS shows the learner).')
     .optional(),
+  /**
+   * Only in items written before issue 11 (the YAML inline, at most 350,000 characters): read as
+   * they are, moved to the content bucket by the next version written. New versions hold `topology`.
+   */
   topologyYaml: plainText(z.string().max(350_000), { multiline: true })
-    .describe('The CML topology (YAML) imported for each session.')
+    .describe(
+      'The CML topology (YAML) inline: only in versions written before topologies moved to the content bucket.',
+    )
     .optional(),
+  topology: TopologyRefSchema.describe(
+    'Where the topology YAML lives: its SHA-256 in the content bucket and its size (`?include=topology` returns it).',
+  ).optional(),
   contentHash: z.string().max(128).describe('SHA-256 of the content the version was made from.').optional(),
   contentUri: plainText(z.string().max(1024))
     .describe('Where the content package lives (s3://...); POST .../sync reads it.')

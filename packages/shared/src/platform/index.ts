@@ -10,6 +10,7 @@ export * from './dynamodb/query.ts';
 export * from './dynamodb/retry.ts';
 export * from './dynamodb/table.ts';
 export * from './dynamodb/writes.ts';
+export * from './evidence/blobs.ts';
 export * from './evidence/from-env.ts';
 export * from './evidence/s3.ts';
 export * from './evidence/store.ts';

@@ -510,7 +510,7 @@ const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON
  */
 export async function applyObservedToDefinition(
   deps: ObservationQueryDeps & {
-    definitions: Pick<DefinitionStore, 'getLatest' | 'putNewVersion'>;
+    definitions: Pick<DefinitionStore, 'getLatest' | 'putNewVersion' | 'readTopology' | 'topologies'>;
     clock?: () => Date;
   },
   definitionId: string,
@@ -559,8 +559,13 @@ export async function applyObservedToDefinition(
         try {
           const observed = portTemplateFromObservation(newestObservation!);
           if (!samePorts(observed, prev.portTemplate)) {
-            if (prev.topologyYaml) {
-              Object.assign(changes, topologyWithObservedTags(prev.topologyYaml, newestObservation!));
+            const prevYaml = await deps.definitions.readTopology(prev);
+            if (prevYaml) {
+              const tagged = topologyWithObservedTags(prevYaml, newestObservation!);
+              // The rewritten topology goes to the content bucket; the version holds its reference.
+              changes.portTemplate = tagged.portTemplate;
+              changes.topology = await deps.definitions.topologies.put(tagged.topologyYaml);
+              changes.topologyYaml = undefined;
             } else changes.portTemplate = observed;
           }
         } catch (e) {
@@ -574,7 +579,7 @@ export async function applyObservedToDefinition(
       const unchanged =
         sameJson(resourceRequirements, prev.resourceRequirements) &&
         (changes.portTemplate === undefined || sameJson(changes.portTemplate, prev.portTemplate)) &&
-        (changes.topologyYaml === undefined || changes.topologyYaml === prev.topologyYaml);
+        (changes.topology === undefined || changes.topology.hash === prev.topology?.hash);
       if (unchanged) return { changed: false, before, definition: prev };
       const next = nextDefinitionVersion(prev, changes, ctx.by, nowIso(deps));
       const definition = await deps.definitions.putNewVersion(prev, next);

@@ -10,6 +10,7 @@ import {
 import { DEFAULT_NODE_DEFINITIONS } from '../rules/node-definitions.ts';
 import { detectPodType } from '../rules/pod-type.ts';
 import { estimateResources, extractPortTemplate, parseTopology } from '../rules/topology.ts';
+import { UPLOAD_MAX_BYTES } from '../topology-store.ts';
 import { ContentPackageError, PACKAGE_FILE } from './errors.ts';
 import {
   DevicesSchema,
@@ -45,14 +46,14 @@ export interface ContentLimits extends ZipLimits {
   /**
    * Largest YAML/JSON file LCM parses (manifest, devices, grading, lifecycle, ...), in characters.
    * YAML parsing is CPU-heavy: this bounds the time a hostile package can burn. The topology has
-   * its own bound, the 350,000 characters a definition holds.
+   * its own bound, UPLOAD_MAX_BYTES (50 MiB): it is stored in the content bucket, not in the item.
    */
   maxParsedFileChars: number;
 }
 
 export const DEFAULT_CONTENT_LIMITS: Readonly<ContentLimits> = Object.freeze({
   ...DEFAULT_ZIP_LIMITS,
-  maxPackageBytes: 32 * 1024 * 1024,
+  maxPackageBytes: UPLOAD_MAX_BYTES,
   maxParsedFileChars: 256 * 1024,
 });
 
@@ -104,9 +105,11 @@ const OTHER_TOPOLOGY_PATHS: Record<Exclude<PodType, 'CML_ON_AWS'>, string[]> = {
   PROXMOX: ['PAv1/topology/proxmox.yaml'],
   VMWARE: ['PAv1/topology/vmware.yaml'],
 };
+/** The package's CML topology may declare up to 50 MiB uncompressed; every other file keeps the zip's bound. */
+const LARGE_ENTRIES = { paths: CML_TOPOLOGY_PATHS, maxBytes: UPLOAD_MAX_BYTES } as const;
 const DEVICES_PATHS = ['PAv1/topology/devices.json', 'devices.json'];
-/** LabletDefinition.topologyYaml holds at most this many characters (kernel/schemas.ts). */
-const MAX_TOPOLOGY_CHARS = 350_000;
+/** A package's topology may be as large as an upload (catalogue/topology-store.ts): it goes to the content bucket. */
+const MAX_TOPOLOGY_CHARS = UPLOAD_MAX_BYTES;
 
 export const sha256Of = (bytes: Uint8Array): string =>
   `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -139,7 +142,7 @@ function cmlTopology(path: string, yaml: string) {
     throw new ContentPackageError(
       'TOO_LARGE',
       path,
-      `the topology has ${yaml.length} characters; a definition holds at most ${MAX_TOPOLOGY_CHARS}`,
+      `the topology has ${yaml.length} characters; a definition's topology may have at most ${MAX_TOPOLOGY_CHARS}`,
     );
   }
   try {
@@ -172,7 +175,10 @@ export function extractContentPackage(bytes: Uint8Array, opts: ExtractOptions = 
     );
   }
   const contentHash = sha256Of(bytes);
-  const zip = readZip(bytes, (p) => ROOT_FILES.has(p) || p.startsWith(PAV1_PREFIX), limits);
+  const zip = readZip(bytes, (p) => ROOT_FILES.has(p) || p.startsWith(PAV1_PREFIX), {
+    largeEntries: LARGE_ENTRIES,
+    ...limits,
+  });
   const present = new Set(zip.files);
   const text = new Map<string, string>();
   const read = (path: string): string => {

@@ -39,7 +39,7 @@ import type { ContentStore } from './store.ts';
  */
 
 export interface ContentSyncDeps {
-  definitions: Pick<DefinitionStore, 'getLatest' | 'setSync' | 'putNewVersion'>;
+  definitions: Pick<DefinitionStore, 'getLatest' | 'setSync' | 'putNewVersion' | 'topologies'>;
   content: ContentStore;
   clock?: () => Date;
   limits?: Partial<ContentLimits>;
@@ -119,6 +119,7 @@ export function changesFromPackage(pkg: ExtractedContent): DefinitionChanges {
   } else {
     // Not a CML lab: no CML topology (or ports from one) may linger from an earlier version.
     changes.topologyYaml = undefined;
+    changes.topology = undefined;
     changes.portTemplate = [];
   }
   if (pkg.devices) changes.devices = pkg.devices.devices;
@@ -205,6 +206,12 @@ export async function runContentSync(deps: ContentSyncDeps, id: string): Promise
     }
     const pkg = extractContentPackage(bytes, { sourceUri: uri, limits });
     const hash = contentHash;
+    // The package's topology goes to the content bucket by its hash; the version holds the reference.
+    const changes = changesFromPackage(pkg);
+    if (changes.topologyYaml !== undefined) {
+      changes.topology = await deps.definitions.topologies.put(changes.topologyYaml);
+      changes.topologyYaml = undefined;
+    }
     let superseded: LabletDefinition | undefined;
     const { value: created } = await retryOnConflict(
       async () => {
@@ -222,12 +229,7 @@ export async function runContentSync(deps: ContentSyncDeps, id: string): Promise
         }
         const at = nowIso(deps);
         const sync: DefinitionSync = { status: 'SUCCEEDED', at, contentHash: hash };
-        const next = nextDefinitionVersion(
-          prev,
-          { ...changesFromPackage(pkg), sync },
-          CONTENT_SYNC_AUTHOR,
-          at,
-        );
+        const next = nextDefinitionVersion(prev, { ...changes, sync }, CONTENT_SYNC_AUTHOR, at);
         // The superseded version's sync state is closed in the same transaction (not left SYNCING).
         const previousSync: DefinitionSync = {
           ...sync,

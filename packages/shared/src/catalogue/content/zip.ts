@@ -24,6 +24,11 @@ export interface ZipLimits {
   maxEntryBytes: number;
   /** Largest sum of the declared uncompressed sizes of all entries, in bytes. */
   maxTotalBytes: number;
+  /**
+   * Entries allowed more than maxEntryBytes (the CML topology of a package: up to 50 MiB, issue 11,
+   * item 1); every other entry keeps the per-entry bound.
+   */
+  largeEntries?: { readonly paths: readonly string[]; readonly maxBytes: number };
 }
 
 export const DEFAULT_ZIP_LIMITS: Readonly<ZipLimits> = Object.freeze({
@@ -108,12 +113,15 @@ function readCentralDirectory(bytes: Uint8Array, limits: ZipLimits): ZipEntryInf
         if (!Number.isSafeInteger(f.originalSize) || f.originalSize < 0) {
           throw new ContentPackageError('NOT_A_ZIP', path, 'invalid declared size');
         }
-        if (f.originalSize > limits.maxEntryBytes) {
+        const maxEntryBytes = limits.largeEntries?.paths.includes(path)
+          ? Math.max(limits.largeEntries.maxBytes, limits.maxEntryBytes)
+          : limits.maxEntryBytes;
+        if (f.originalSize > maxEntryBytes) {
           throw new ContentPackageError(
             'TOO_LARGE',
             path,
-            `declares ${f.originalSize} bytes uncompressed; at most ${limits.maxEntryBytes} per entry`,
-            { declared: f.originalSize, maxEntryBytes: limits.maxEntryBytes },
+            `declares ${f.originalSize} bytes uncompressed; at most ${maxEntryBytes} per entry`,
+            { declared: f.originalSize, maxEntryBytes },
           );
         }
         total += f.originalSize;

@@ -52,8 +52,8 @@ export interface ApiHandlerOptions {
    * caller who may not call the operation learns nothing from body parsing errors.
    */
   authorize?: (event: ApiGatewayEvent) => void;
-  /** Larger bodies are a 413; default 256 KiB. */
-  maxBodyBytes?: number;
+  /** Larger bodies are a 413; default 256 KiB. A function: per request (the operation's own limit). */
+  maxBodyBytes?: number | ((event: ApiGatewayEvent) => number);
   logger?: Logger;
   /** Name of the handler's trace subsegment (`## api <name>`); default `api`. */
   name?: string;
@@ -136,7 +136,7 @@ export function problemErrors(logger: Logger): MiddlewareObj<ApiGatewayEvent, Ht
 
 export interface JsonBodyOptions {
   mode: BodyMode;
-  maxBytes: number;
+  maxBytes: number | ((event: ApiGatewayEvent) => number);
 }
 
 /** Throws on bytes that are not UTF-8 (and keeps a BOM as U+FEFF, which JSON.parse refuses). */
@@ -158,8 +158,9 @@ export function jsonBody(opts: JsonBodyOptions): MiddlewareObj<ApiGatewayEvent, 
       }
 
       const bytes = request.event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-      if (bytes.length > opts.maxBytes) {
-        throw new HttpError(413, `The request body is ${bytes.length} bytes; the limit is ${opts.maxBytes}.`);
+      const maxBytes = typeof opts.maxBytes === 'function' ? opts.maxBytes(request.event) : opts.maxBytes;
+      if (bytes.length > maxBytes) {
+        throw new HttpError(413, `The request body is ${bytes.length} bytes; the limit is ${maxBytes}.`);
       }
       if (opts.mode === 'raw') return;
 

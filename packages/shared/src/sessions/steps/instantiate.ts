@@ -94,7 +94,9 @@ export async function importLabStep(
       session.definitionId,
       session.definitionVersion,
     );
-    if (!definition.topologyYaml) {
+    // From the content bucket by hash (or inline in a version written before issue 11).
+    const topologyYaml = await deps.stores.definitions.readTopology(definition);
+    if (!topologyYaml) {
       throw new WorkflowTaskError(
         WORKFLOW_ERRORS.cmlImportRejected,
         `definition ${definition.id} v${definition.version} has no CML topology`,
@@ -102,11 +104,7 @@ export async function importLabStep(
     }
     let yaml: string;
     try {
-      yaml = rewriteTopologyPorts(
-        definition.topologyYaml,
-        session.portTemplate,
-        session.allocatedPorts ?? {},
-      );
+      yaml = rewriteTopologyPorts(topologyYaml, session.portTemplate, session.allocatedPorts ?? {});
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       throw new WorkflowTaskError(
