@@ -11,6 +11,7 @@ import {
   SESSION_STATUSES,
   SYNC_STATUSES,
   USER_SESSION_STATUSES,
+  VIRTUALISATIONS,
   WORKER_STATUSES,
 } from './enums.ts';
 import { plainText } from './text.ts';
@@ -136,6 +137,13 @@ export const WorkerTemplateSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and -'),
   description: plainText(z.string().max(1000), { multiline: true }).optional(),
   instanceType: plainText(z.string().min(1).max(64)),
+  /**
+   * How CML gets hardware virtualisation on `instanceType`: `metal` (bare metal) or `nested`
+   * (nested virtualisation, enabled at launch). Checked against EC2's DescribeInstanceTypes when the
+   * template is created or changed (422 otherwise). Absent on templates stored before the field
+   * existed: `metal`, as their types were.
+   */
+  virtualisation: z.enum(VIRTUALISATIONS).default('metal'),
   capacity: CapacitySchema,
   amiId: plainText(z.string().max(64)).optional(),
   amiNamePattern: plainText(z.string().max(256)).optional(),
@@ -187,6 +195,42 @@ export const WorkerMetricsSchema = z.object({
 });
 export type WorkerMetrics = z.infer<typeof WorkerMetricsSchema>;
 
+/** How many launch failures and boots a worker keeps (the newest). */
+export const WORKER_LAUNCH_RECORDS_KEPT = 10;
+
+/**
+ * One failed RunInstances of a worker's launch (issue 10, item 5): EC2 had no capacity for the type
+ * in the subnet (InsufficientInstanceCapacity, ...), and the launch moved on to the next subnet, then
+ * to the next-cheapest fitting template.
+ */
+export const LaunchFailureSchema = z.object({
+  at: IsoDateTime,
+  templateName: plainText(z.string().min(1).max(64)),
+  instanceType: plainText(z.string().min(1).max(64)),
+  subnetId: z.string().max(64).optional(),
+  /** EC2's error code (e.g. InsufficientInstanceCapacity). */
+  error: z.string().max(128),
+  message: z.string().max(500).optional(),
+});
+export type LaunchFailure = z.infer<typeof LaunchFailureSchema>;
+
+/**
+ * One boot of a worker, from the launch (or start) request to CML ready (issue 10, item 5): what the
+ * scaler's look-ahead learns each template's boot duration from (fleet/rules/boot-durations.ts).
+ */
+export const BootRecordSchema = z.object({
+  /** LAUNCH (RunInstances) or START (a stopped instance started again). */
+  kind: z.enum(['LAUNCH', 'START']),
+  templateName: plainText(z.string().min(1).max(64)),
+  instanceType: plainText(z.string().min(1).max(64)).optional(),
+  /** When RunInstances / StartInstances was called (the worker's launchedAt then). */
+  launchedAt: IsoDateTime,
+  /** When CML reported ready and the worker went RUNNING. */
+  readyAt: IsoDateTime,
+  seconds: nonNeg,
+});
+export type BootRecord = z.infer<typeof BootRecordSchema>;
+
 export const WorkerSchema = z.object({
   id: Id,
   templateName: plainText(z.string().min(1).max(64)),
@@ -216,6 +260,10 @@ export const WorkerSchema = z.object({
   lastActivityAt: IsoDateTime.optional(),
   idleSince: IsoDateTime.optional(),
   launchedAt: IsoDateTime.optional(),
+  /** The worker's failed launch attempts (capacity), newest last, at most WORKER_LAUNCH_RECORDS_KEPT. */
+  launchFailures: z.array(LaunchFailureSchema).max(WORKER_LAUNCH_RECORDS_KEPT).optional(),
+  /** The worker's boots (launch or start → CML ready), newest last, at most WORKER_LAUNCH_RECORDS_KEPT. */
+  boots: z.array(BootRecordSchema).max(WORKER_LAUNCH_RECORDS_KEPT).optional(),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
   version: z.number().int().nonnegative(),
