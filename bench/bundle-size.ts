@@ -101,6 +101,7 @@ const CLIENTS_OF_NEED: Record<Need, readonly string[]> = {
   bus: ['eventbridge'],
   'event-partners': ['secrets-manager'],
   'ec2-read': ['ec2'],
+  'ec2-instance-types': ['ec2'],
   'ec2-launch': ['ec2'],
   'ec2-start': ['ec2'],
   'ec2-stop': ['ec2'],

@@ -47,7 +47,9 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.leng
 const NOW = '2026-03-01T00:00:00.000Z';
 const template = (name: string, cpu: number, mem: number, nodes: number, cost: number): WorkerTemplate => ({
   name,
-  instanceType: `${name}.type`,
+  // The template names are real CML-capable shapes: m8i (nested virtualisation) and m5zn.metal.
+  instanceType: name.replace('-', '.'),
+  virtualisation: name.endsWith('metal') ? 'metal' : 'nested',
   capacity: { cpuCores: cpu, memoryGb: mem, storageGb: 2000, maxNodes: nodes },
   amiId: 'ami-0123456789abcdef0',
   costPerHourUsd: cost,

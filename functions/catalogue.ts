@@ -94,6 +94,11 @@ export const NEEDS = {
     optionalEnv: ['LCM_WORKER_AMI_OWNERS'],
     summary: 'describes instances and images (AMI owners when `workerAmiOwners` is configured)',
   },
+  'ec2-instance-types': {
+    env: [],
+    summary:
+      'describes EC2 instance types (a template’s type must be able to run CML: bare metal or nested virtualisation)',
+  },
   'ec2-launch': {
     env: [
       'LCM_WORKER_INSTANCE_PROFILE',
@@ -326,7 +331,8 @@ const streamConsumer = (
 export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
   api('health', { needs: ['table-read'], description: 'Liveness and the OpenAPI document (public)' }),
   api('templates', {
-    needs: ['table-write'],
+    // ec2-instance-types: create and update check the instance type (DescribeInstanceTypes).
+    needs: ['table-write', 'ec2-instance-types'],
     description: 'Worker templates: list, create, read, update, disable, delete',
   }),
   api('workers', {

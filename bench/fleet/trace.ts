@@ -155,6 +155,7 @@ export const simTemplate = (
 ): WorkerTemplate => ({
   name,
   instanceType,
+  virtualisation: instanceType.includes('.metal') ? 'metal' : 'nested',
   capacity,
   amiNamePattern: 'cml-2.9.1-lcm-*',
   costPerHourUsd,

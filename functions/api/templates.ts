@@ -1,5 +1,5 @@
 import { operationsHandler } from '@lcm/shared/api';
-import { apiStores } from '@lcm/shared/app';
+import { apiInstanceTypes, apiStores } from '@lcm/shared/app';
 import {
   createTemplate,
   deleteTemplate,
@@ -10,20 +10,26 @@ import {
 } from '@lcm/shared/fleet';
 import { json, runIdempotent } from '@lcm/shared/platform';
 
-/** /v1/worker-templates: thin handlers over packages/shared/src/fleet/templates.ts. */
+/**
+ * /v1/worker-templates: thin handlers over packages/shared/src/fleet/templates.ts. Create and
+ * update check the instance type through EC2's DescribeInstanceTypes (422 when CML cannot run on
+ * it as the template claims).
+ */
+const deps = () => ({ ...apiStores(), ...apiInstanceTypes() });
+
 export const handler = operationsHandler(
   'templates',
   {
     listWorkerTemplates: async ({ query }) => json(200, await listTemplates(apiStores(), query)),
 
     createWorkerTemplate: async ({ body, idempotencyKey }) =>
-      json(201, await createTemplate(apiStores(), body, { replay: idempotencyKey !== undefined })),
+      json(201, await createTemplate(deps(), body, { replay: idempotencyKey !== undefined })),
 
     getWorkerTemplate: async ({ params }) => json(200, await getTemplate(apiStores(), params.name)),
 
     updateWorkerTemplate: async ({ params, body }) => {
       const { expectedVersion, ...changes } = body;
-      return json(200, await updateTemplate(apiStores(), params.name, changes, expectedVersion));
+      return json(200, await updateTemplate(deps(), params.name, changes, expectedVersion));
     },
 
     disableWorkerTemplate: async ({ params }) => json(200, await disableTemplate(apiStores(), params.name)),

@@ -68,7 +68,8 @@ import { readSettings, type StageSettings } from './settings.ts';
  * - `workerSubnetIds` and `workerSecurityGroupIds` (lists, default none: EC2's default VPC and
  *   security group): where workers are launched; RunInstances is scoped to them when given.
  * - `workerInstanceTypes` (list of EC2 instance types, `*` and `?` wildcards allowed; default
- *   `*.metal` and `*.metal-*`, the bare-metal types CML's nested virtualisation needs): the only
+ *   `*.metal` and `*.metal-*`, the bare-metal types, and the c8i, m8i, r8i (and -flex) families that
+ *   offer nested virtualisation: the types CML can run on, issue 10 item 4): the only
  *   instance types RunInstances may launch (the `ec2:InstanceType` condition); a template of another
  *   type fails at launch with UnauthorizedOperation.
  * - `workerKeyName` (string, optional): EC2 key pair of the workers.
@@ -239,7 +240,16 @@ export const DEFAULTS = {
   eventArchiveRetentionDays: 30,
   fleetSchedulesEnabled: true,
   /** Bare metal: CML runs its nodes as nested VMs (m5zn.metal, c5.metal, m7i.metal-24xl, ...). */
-  workerInstanceTypes: ['*.metal', '*.metal-*'],
+  workerInstanceTypes: [
+    '*.metal',
+    '*.metal-*',
+    'c8i.*',
+    'c8i-flex.*',
+    'm8i.*',
+    'm8i-flex.*',
+    'r8i.*',
+    'r8i-flex.*',
+  ],
 } as const;
 
 /** The one disposable stage. */

@@ -44,6 +44,7 @@ import type { IntegrationSecrets } from './secrets.ts';
  * | bus | EVENT_BUS_NAME | events:PutEvents on the LCM bus |
  * | event-partners | LCM_EVENT_PARTNERS_SECRET_ID | read the partner registry secret |
  * | ec2-read | LCM_WORKER_AMI_OWNERS (when configured) | ec2:DescribeInstances, DescribeImages (Resource "*") |
+ * | ec2-instance-types | — | ec2:DescribeInstanceTypes (Resource "*") |
  * | ec2-launch | LCM_WORKER_INSTANCE_PROFILE, LCM_WORKER_SUBNET_IDS/SECURITY_GROUP_IDS/KEY_NAME (when configured) | RunInstances of tagged workers of the allowed instance types, in the configured subnets and security groups, CreateTags on launch only, iam:PassRole of the worker role to EC2 |
  * | ec2-start | — | ec2:StartInstances on instances tagged with the stage and LCM |
  * | ec2-stop | — | ec2:StopInstances on instances tagged with the stage and LCM |
@@ -407,6 +408,13 @@ export const NEED_GRANTS: Record<Need, Grant> = {
   },
   'event-partners': (ctx) => readSecret(ctx, 'eventPartners', 'LCM_EVENT_PARTNERS_SECRET_ID'),
   'ec2-read': ec2Read,
+  'ec2-instance-types': ({ f }) => {
+    allow(f, ['ec2:DescribeInstanceTypes'], ['*']);
+    f.acknowledgeWildcardResource(
+      'ec2:DescribeInstanceTypes does not support resource-level permissions; it only reads the instance type catalogue.',
+    );
+    return {};
+  },
   'ec2-launch': ec2Launch,
   'ec2-start': ec2Lifecycle('Start'),
   'ec2-stop': ec2Lifecycle('Stop'),

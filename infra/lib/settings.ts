@@ -125,6 +125,10 @@ export const SETTING_GROUPS = {
         'reconciliation: a worker whose instance is missing is terminated only after this',
       stuckSessionGraceSeconds:
         'stuck-session sweep: sessions changed more recently than this are left alone (a session whose workflow is dead is re-driven from its status, or torn down from COLLECTING on; `npm start` runs the sweep once at startup without the grace)',
+      provisioningBoundSeconds:
+        'health sweep: a worker still booting this long after its launch or start, whose provisioning workflow is gone or hung, is FAILED and its instance terminated',
+      launchTemplatesTried:
+        'a launch out of EC2 capacity tries every subnet with this many templates: the worker’s own, then the next-cheapest that fit',
     },
   },
 } as const satisfies Record<string, SettingGroup>;

@@ -109,6 +109,8 @@ const GROUP_EXTRAS: Record<string, { env: string[]; services: string[] }> = {
     env: ['WORKFLOW_ENGINE', 'WORKER_PROVISIONING_STATE_MACHINE_ARN', 'WORKER_DRAIN_STATE_MACHINE_ARN'],
     services: ['states'],
   },
+  // Create and update check the instance type (ec2:DescribeInstanceTypes, issue 10 item 4).
+  templates: { env: [], services: ['ec2'] },
 };
 
 const WRITE_ACTIONS = [
@@ -526,6 +528,9 @@ describe('ApiStack: cdk-nag', () => {
         `AwsSolutions-L1 @ ${id}/Function`,
         `AwsSolutions-IAM5[Resource::*] @ ${id}/Role`,
         expect.stringMatching(new RegExp(`^AwsSolutions-IAM5\\[Resource::.+/index/\\*\\] @ ${id}/Role$`)),
+        // The templates handler reads the instance-type catalogue: DescribeInstanceTypes has no
+        // resource-level permissions (its own acknowledgement of Resource::*).
+        ...(g === 'templates' ? [`AwsSolutions-IAM5[Resource::*] @ ${id}/Role`] : []),
         // The sessions handler describes and stops the executions of the session state machine.
         ...(g === SESSIONS_GROUP
           ? [

@@ -146,7 +146,16 @@ describe('infra config: events, integrations, workflows and fleet keys', () => {
     expect(config.fleet).toEqual({
       subnetIds: [],
       securityGroupIds: [],
-      instanceTypes: ['*.metal', '*.metal-*'],
+      instanceTypes: [
+        '*.metal',
+        '*.metal-*',
+        'c8i.*',
+        'c8i-flex.*',
+        'm8i.*',
+        'm8i-flex.*',
+        'r8i.*',
+        'r8i-flex.*',
+      ],
       amiOwners: [],
       schedulesEnabled: true,
     });

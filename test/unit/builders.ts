@@ -22,6 +22,7 @@ export const candidate = (over: Partial<PlacementCandidate> = {}): PlacementCand
 export const template = (over: Partial<WorkerTemplate> = {}): WorkerTemplate => ({
   name: 'm5-metal',
   instanceType: 'm5zn.metal',
+  virtualisation: 'metal',
   capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
   amiId: 'ami-0123456789abcdef0',
   costPerHourUsd: 3.96,

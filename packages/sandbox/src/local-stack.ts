@@ -736,26 +736,27 @@ export const streamPoller: LocalService = {
 };
 
 /**
- * The sandbox's EC2 for the fleet handlers (there is no local EC2 endpoint, so it goes in through
- * setFleetDepsOverride): instances boot in LCM_SANDBOX_BOOT_SECONDS, each with its own CML
+ * The sandbox's EC2 for the fleet handlers and the templates API (there is no local EC2 endpoint, so
+ * it goes in through setFleetDepsOverride and setApiInstanceTypesOverride): instances boot in LCM_SANDBOX_BOOT_SECONDS, each with its own CML
  * simulator whose labs boot in LCM_SANDBOX_LAB_BOOT_SECONDS.
  */
 export const sandboxCompute: LocalService = {
   name: 'sandbox compute',
   async start(ctx) {
-    const [{ createSandboxCompute }, { setFleetDepsOverride }] = await Promise.all([
-      lazy.compute(),
-      lazy.fleetHandler(),
-    ]);
+    const [{ createSandboxCompute }, { setFleetDepsOverride, setApiInstanceTypesOverride }] =
+      await Promise.all([lazy.compute(), lazy.fleetHandler()]);
     const labBootMs = secondsFromEnv('LCM_SANDBOX_LAB_BOOT_SECONDS', DEFAULT_LAB_BOOT_SECONDS) * 1000;
     const compute = createSandboxCompute({
       cml: { users: { [LOCAL_CML_CREDENTIALS.username]: LOCAL_CML_CREDENTIALS.password }, labBootMs },
     });
     setFleetDepsOverride({ compute });
+    // The templates group checks instance types (DescribeInstanceTypes) against the same table.
+    setApiInstanceTypesOverride(compute);
     ctx.resources.compute = compute;
     return {
       async stop() {
         setFleetDepsOverride(undefined);
+        setApiInstanceTypesOverride(undefined);
         await compute.stop();
       },
     };

@@ -17,6 +17,7 @@ import {
   TAG_TEMPLATE,
   TAG_WORKER_ID,
 } from '@lcm/shared/platform';
+import { PRICE_DATE, PRICE_REGION, sandboxInstanceType } from './compute/instance-types.ts';
 
 /**
  * The demo data of the local stack (`npm start`): one worker template, two ACTIVE lab
@@ -43,13 +44,22 @@ export const SEED_ACTOR = 'sandbox-seed';
 /** `sandbox-worker-1`, `sandbox-worker-2`, ... */
 export const seededWorkerId = (n: number): string => `sandbox-worker-${n}`;
 
+/**
+ * A real CML-capable shape (m5zn.metal: bare metal, 48 vCPUs, 192 GiB) at its on-demand list price
+ * in PRICE_REGION as of PRICE_DATE (compute/instance-types.ts: recalled figures, to be checked
+ * against the AWS price list).
+ */
+const DEMO_TYPE = sandboxInstanceType('m5zn.metal')!;
+
 export const DEMO_TEMPLATE: NewWorkerTemplate = {
   name: DEMO_TEMPLATE_NAME,
-  description: 'Sandbox CML host: a simulated EC2 instance whose CML is a local simulator',
-  instanceType: 'm5zn.metal',
-  capacity: { cpuCores: 48, memoryGb: 192, storageGb: 500, maxNodes: 40 },
+  description: `Sandbox CML host: a simulated EC2 instance whose CML is a local simulator (m5zn.metal, bare metal; $${DEMO_TYPE.usdPerHour}/h on demand, ${PRICE_REGION}, list price as of ${PRICE_DATE})`,
+  instanceType: DEMO_TYPE.instanceType,
+  virtualisation: 'metal',
+  capacity: { cpuCores: DEMO_TYPE.vCpus, memoryGb: DEMO_TYPE.memoryGib, storageGb: 500, maxNodes: 40 },
   amiNamePattern: 'cml-*-sandbox',
-  costPerHourUsd: 3.96,
+  // To the cent ($3.96 of $3.9641).
+  costPerHourUsd: Math.round(DEMO_TYPE.usdPerHour * 100) / 100,
   licenseType: 'ENTERPRISE',
   podType: 'CML_ON_AWS',
   bootMinutes: 1,

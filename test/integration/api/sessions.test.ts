@@ -7,6 +7,7 @@ import { handler as definitionsHandler } from '../../../functions/api/definition
 import { handler as defaultSessionsHandler, sessionsHandler } from '../../../functions/api/sessions.ts';
 import { handler as templatesHandler } from '../../../functions/api/templates.ts';
 import { type CallOptions, call } from '../../support/api.ts';
+import { mockDescribeInstanceTypes } from '../../support/instance-types.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 
 /** /v1/sessions and /v1/reservations end to end: API Gateway v2 event → handler → DynamoDB Local. */
@@ -18,7 +19,10 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
   delete process.env.WORKFLOW_ENGINE;
 });
+/** The templates handler checks instance types: EC2 DescribeInstanceTypes at the SDK boundary. */
+const ec2 = mockDescribeInstanceTypes();
 afterAll(async () => {
+  ec2.restore();
   await t?.cleanup();
 });
 

@@ -1,14 +1,18 @@
+import { DescribeInstanceTypesCommand } from '@aws-sdk/client-ec2';
 import { operationById } from '@lcm/shared/api';
 import { createStores, type Stores } from '@lcm/shared/app';
 import { WorkerTemplateSchema } from '@lcm/shared/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/api/templates.ts';
 import { type CallOptions, type CallResult, call } from '../../support/api.ts';
+import { mockDescribeInstanceTypes } from '../../support/instance-types.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newWorker } from '../persistence/builders.ts';
 
 let t: TestTable;
 let s: Stores;
+/** EC2 DescribeInstanceTypes at the SDK boundary, from the sandbox's table of real types. */
+const ec2 = mockDescribeInstanceTypes();
 
 beforeAll(async () => {
   t = await createTestTable('api-templates');
@@ -17,6 +21,7 @@ beforeAll(async () => {
   s = createStores({ client: t.client, tableName: t.tableName });
 });
 afterAll(async () => {
+  ec2.restore();
   await t.cleanup();
 });
 
@@ -352,5 +357,129 @@ describe('DELETE /v1/worker-templates/{name} (deleteWorkerTemplate)', () => {
     );
     expect(fieldPaths(await api('deleteWorkerTemplate', { params: { name: 'Tpl Keep' } }))).toEqual(['name']);
     expect((await s.templates.get('tpl-keep')).name).toBe('tpl-keep');
+  });
+});
+
+describe('templates that can run CML (issue 10, item 4): DescribeInstanceTypes at create and update', () => {
+  /** The 422 problem's field paths and messages. */
+  const unprocessable = (res: CallResult): Array<{ path: string; message: string }> => {
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    return res.body.errors as Array<{ path: string; message: string }>;
+  };
+
+  it('a bare-metal type stated as metal is created (virtualisation defaults to metal)', async () => {
+    ec2.resetHistory();
+    const tpl = await create('tpl-metal', {
+      instanceType: 'c5.metal',
+      capacity: { cpuCores: 96, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
+    });
+    expect(tpl.virtualisation).toBe('metal');
+    const calls = ec2.commandCalls(DescribeInstanceTypesCommand);
+    expect(calls.map((c) => c.args[0].input.InstanceTypes)).toEqual([['c5.metal']]);
+  });
+
+  it('a nested-capable type (c8i, m8i-flex) stated as nested is created', async () => {
+    const c8i = await create('tpl-c8i', {
+      instanceType: 'c8i.8xlarge',
+      virtualisation: 'nested',
+      capacity: { cpuCores: 32, memoryGb: 64, storageGb: 500, maxNodes: 40 },
+      costPerHourUsd: 1.4994,
+    });
+    expect(c8i).toMatchObject({ instanceType: 'c8i.8xlarge', virtualisation: 'nested' });
+    const flex = await create('tpl-m8i-flex', {
+      instanceType: 'm8i-flex.8xlarge',
+      virtualisation: 'nested',
+      capacity: { cpuCores: 32, memoryGb: 128, storageGb: 500, maxNodes: 40 },
+    });
+    expect(flex.virtualisation).toBe('nested');
+  });
+
+  it('an incapable type (m7i.8xlarge: neither bare metal nor nested) is 422 naming instanceType, nothing stored', async () => {
+    const res = await api('createWorkerTemplate', {
+      body: body('tpl-m7i', {
+        instanceType: 'm7i.8xlarge',
+        virtualisation: 'nested',
+        capacity: { cpuCores: 32, memoryGb: 128, storageGb: 500, maxNodes: 40 },
+      }),
+    });
+    const errors = unprocessable(res);
+    expect(errors.map((e) => e.path)).toEqual(['instanceType']);
+    expect(errors[0]!.message).toMatch(
+      /m7i\.8xlarge can run CML neither on bare metal nor with nested virtualisation/,
+    );
+    await expect(s.templates.get('tpl-m7i')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // t3.large, metal claimed: the same
+    const t3 = await api('createWorkerTemplate', {
+      body: body('tpl-t3', {
+        instanceType: 't3.large',
+        capacity: { cpuCores: 2, memoryGb: 8, storageGb: 50, maxNodes: 2 },
+      }),
+    });
+    expect(unprocessable(t3).map((e) => e.path)).toEqual(['instanceType']);
+  });
+
+  it('metal claimed for a nested-only type, and nested for a bare-metal type: 422 naming virtualisation', async () => {
+    const metalOnC8i = await api('createWorkerTemplate', {
+      body: body('tpl-c8i-metal', {
+        instanceType: 'c8i.4xlarge',
+        virtualisation: 'metal',
+        capacity: { cpuCores: 16, memoryGb: 32, storageGb: 200, maxNodes: 20 },
+      }),
+    });
+    const e1 = unprocessable(metalOnC8i);
+    expect(e1.map((e) => e.path)).toEqual(['virtualisation']);
+    expect(e1[0]!.message).toMatch(/c8i\.4xlarge is not bare metal.*set virtualisation to 'nested'/);
+    const nestedOnMetal = await api('createWorkerTemplate', {
+      body: body('tpl-metal-nested', { instanceType: 'm5zn.metal', virtualisation: 'nested' }),
+    });
+    expect(unprocessable(nestedOnMetal).map((e) => e.path)).toEqual(['virtualisation']);
+  });
+
+  it('an unknown type and a capacity above the host are 422 naming the field', async () => {
+    expect(
+      unprocessable(
+        await api('createWorkerTemplate', { body: body('tpl-ghost-type', { instanceType: 'z9.mega' }) }),
+      ).map((e) => e.path),
+    ).toEqual(['instanceType']);
+    const tooBig = await api('createWorkerTemplate', {
+      body: body('tpl-too-big', {
+        capacity: { cpuCores: 64, memoryGb: 256, storageGb: 1000, maxNodes: 100 },
+      }),
+    });
+    expect(unprocessable(tooBig).map((e) => `${e.path}: ${e.message}`)).toEqual([
+      'capacity.cpuCores: 64 > 48 vCPUs of m5zn.metal',
+      'capacity.memoryGb: 256 > 192 GiB of m5zn.metal',
+    ]);
+  });
+
+  it('an update is checked as it would leave the template: the type alone, or type and virtualisation together', async () => {
+    const tpl = await create('tpl-move');
+    ec2.resetHistory();
+    // Not about the type: no DescribeInstanceTypes.
+    expect(
+      (await api('updateWorkerTemplate', { params: { name: 'tpl-move' }, body: { bootMinutes: 12 } })).status,
+    ).toBe(200);
+    expect(ec2.commandCalls(DescribeInstanceTypesCommand)).toHaveLength(0);
+    // A nested-only type while the template says metal: 422, unchanged.
+    const bad = await api('updateWorkerTemplate', {
+      params: { name: 'tpl-move' },
+      body: { instanceType: 'm8i.12xlarge' },
+    });
+    expect(unprocessable(bad).map((e) => e.path)).toEqual(['virtualisation']);
+    expect(await s.templates.get('tpl-move')).toMatchObject({
+      instanceType: 'm5zn.metal',
+      version: tpl.version + 1,
+    });
+    const good = await api('updateWorkerTemplate', {
+      params: { name: 'tpl-move' },
+      body: { instanceType: 'm8i.12xlarge', virtualisation: 'nested', expectedVersion: tpl.version + 1 },
+    });
+    expect(good.status, JSON.stringify(good.body)).toBe(200);
+    expect(good.body).toMatchObject({ instanceType: 'm8i.12xlarge', virtualisation: 'nested' });
+    expect(ec2.commandCalls(DescribeInstanceTypesCommand).map((c) => c.args[0].input.InstanceTypes)).toEqual([
+      ['m8i.12xlarge'],
+      ['m8i.12xlarge'],
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, type CallOptions, type CallResult, call, lambdaContext } from '../../support/api.ts';
+import { mockDescribeInstanceTypes } from '../../support/instance-types.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 
 /**
@@ -25,7 +26,10 @@ beforeAll(async () => {
   process.env.TABLE_NAME = t.tableName;
   process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
 });
+/** The templates handler checks instance types: EC2 DescribeInstanceTypes at the SDK boundary. */
+const ec2 = mockDescribeInstanceTypes();
 afterAll(async () => {
+  ec2.restore();
   await t?.cleanup();
 });
 

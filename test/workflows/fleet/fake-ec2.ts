@@ -62,6 +62,11 @@ export class FakeEc2 {
   runErrors: string[] = [];
   /** Every RunInstances fails with this code while set. */
   runAlwaysFails: string | undefined;
+  /**
+   * RunInstances into these subnets and/or of these types fails with InsufficientInstanceCapacity
+   * (an AZ out of a type), while listed.
+   */
+  noCapacityIn: Array<{ subnetId?: string; instanceType?: string }> = [];
   /** DescribeInstances calls before a pending instance is running. */
   describesUntilRunning = 1;
   /** IP given to running instances. */
@@ -129,7 +134,12 @@ export class FakeEc2 {
   }) {
     const existing = [...this.instances.values()].find((i) => i.clientToken === input.ClientToken);
     if (existing) return { Instances: [this.toInstance(existing)] };
-    const fault = this.runErrors.shift() ?? this.runAlwaysFails;
+    const scoped = this.noCapacityIn.some(
+      (f) =>
+        (f.subnetId === undefined || f.subnetId === input.SubnetId) &&
+        (f.instanceType === undefined || f.instanceType === input.InstanceType),
+    );
+    const fault = scoped ? 'InsufficientInstanceCapacity' : (this.runErrors.shift() ?? this.runAlwaysFails);
     if (fault) throw sdkError(fault, fault.startsWith('Insufficient') ? 500 : 400, `simulated ${fault}`);
     const tags: Record<string, string> = {};
     for (const spec of input.TagSpecifications ?? []) {

@@ -1,8 +1,16 @@
 import { RunInstancesCommand, StartInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { createWorker, launchExecutionName, requestWorkerAction } from '@lcm/shared/fleet';
-import { TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
+import {
+  createWorker,
+  failStuckProvisioning,
+  fleetConfigFromEnv,
+  launchExecutionName,
+  requestWorkerAction,
+  subnetFor,
+} from '@lcm/shared/fleet';
+import { createEc2Compute, TAG_STAGE, TAG_WORKER_ID } from '@lcm/shared/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  eventually,
   type FleetHarness,
   finished,
   INSTANCE_PROFILE,
@@ -50,6 +58,27 @@ beforeAll(async () => {
     licenseType: 'EVALUATION',
     bootMinutes: 15,
   });
+  // Fallbacks of cml-pattern when EC2 has no m5zn.metal: they fit its worker (ENTERPRISE, >= its
+  // capacity in every dimension), cheapest first.
+  await h.stores.templates.create({
+    name: 'cml-nested-fallback',
+    instanceType: 'm8i.12xlarge',
+    virtualisation: 'nested',
+    capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
+    amiNamePattern: 'cml-*-lcm',
+    costPerHourUsd: 2.54016,
+    licenseType: 'ENTERPRISE',
+    bootMinutes: 15,
+  });
+  await h.stores.templates.create({
+    name: 'cml-metal-96',
+    instanceType: 'm5.metal',
+    capacity: { cpuCores: 96, memoryGb: 384, storageGb: 1000, maxNodes: 100 },
+    amiNamePattern: 'cml-*-lcm',
+    costPerHourUsd: 4.608,
+    licenseType: 'ENTERPRISE',
+    bootMinutes: 15,
+  });
   await h.stores.templates.create({
     name: 'cml-missing',
     instanceType: 'm5.large',
@@ -68,6 +97,7 @@ beforeEach(async () => {
   h.ec2.images = IMAGES.map((i) => ({ ...i }));
   h.ec2.runErrors = [];
   h.ec2.runAlwaysFails = undefined;
+  h.ec2.noCapacityIn = [];
   h.ec2.describesUntilRunning = 1;
   h.ec2.ec2.resetHistory();
   h.setEnv('LCM_CML_READY_TIMEOUT_SECONDS', '30');
@@ -201,21 +231,115 @@ describe('worker-provisioning: failures leave no instance behind', () => {
     expect((await h.stores.workers.get(worker.id)).status).toBe('FAILED');
   });
 
-  it('EC2 insufficient capacity: retried, then FAILED with no instance', async () => {
+  it('EC2 insufficient capacity everywhere: every subnet, then the fitting templates, retried, then FAILED with no instance', async () => {
     h.ec2.runAlwaysFails = 'InsufficientInstanceCapacity';
     const worker = await newWorker('cml-pattern');
+    const own = subnetFor(worker.id, SUBNETS)!;
+    const other = SUBNETS.find((x) => x !== own)!;
     const e = await provision(worker.id);
     expect(e.status).toBe('FAILED');
     expect(e.error).toBe('Fleet.InsufficientCapacity');
-    // The first attempt and the ASL's two retries, always with the worker id as ClientToken.
+    // Each of the three attempts (the first and the ASL's two retries) goes through the same plan:
+    // the worker's own template in its subnet then the other, then the two fitting templates,
+    // cheapest first, each in both subnets; one ClientToken per candidate, the first the worker id.
+    const plan = [
+      ['m5zn.metal', own, worker.id],
+      ['m5zn.metal', other, `${worker.id}~1`],
+      ['m8i.12xlarge', own, `${worker.id}~2`],
+      ['m8i.12xlarge', other, `${worker.id}~3`],
+      ['m5.metal', own, `${worker.id}~4`],
+      ['m5.metal', other, `${worker.id}~5`],
+    ];
     const runs = h.ec2.calls(RunInstancesCommand);
-    expect(runs).toHaveLength(3);
-    expect(new Set(runs.map((r) => r.ClientToken))).toEqual(new Set([worker.id]));
+    expect(runs.map((r) => [r.InstanceType, r.SubnetId, r.ClientToken])).toEqual([...plan, ...plan, ...plan]);
     const w = await h.stores.workers.get(worker.id);
     expect(w.status).toBe('FAILED');
+    expect(w.templateName).toBe('cml-pattern');
     expect(w.ec2InstanceId).toBeUndefined();
     expect(w.stateHistory.at(-1)!.reason).toContain('InsufficientInstanceCapacity');
+    // The failed attempts are kept on the worker (the newest ten of the eighteen).
+    expect(w.launchFailures).toHaveLength(10);
+    expect(w.launchFailures!.every((f) => f.error === 'InsufficientInstanceCapacity')).toBe(true);
+    expect(w.launchFailures!.at(-1)).toMatchObject({
+      templateName: 'cml-metal-96',
+      instanceType: 'm5.metal',
+      subnetId: other,
+    });
     expect(liveInstancesOf(worker.id)).toHaveLength(0);
+  });
+
+  it('InsufficientInstanceCapacity in the first subnet: launched in the second at once, the failure recorded, the boot recorded', async () => {
+    const worker = await newWorker('cml-pattern');
+    const own = subnetFor(worker.id, SUBNETS)!;
+    const other = SUBNETS.find((x) => x !== own)!;
+    h.ec2.noCapacityIn = [{ subnetId: own }];
+    const e = await provision(worker.id);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+    const runs = h.ec2.calls(RunInstancesCommand);
+    expect(runs.map((r) => [r.InstanceType, r.SubnetId, r.ClientToken])).toEqual([
+      ['m5zn.metal', own, worker.id],
+      ['m5zn.metal', other, `${worker.id}~1`],
+    ]);
+    // A metal template: no nested virtualisation asked for.
+    expect(runs[1]!.CpuOptions).toBeUndefined();
+    const w = await h.stores.workers.get(worker.id);
+    expect(w.status).toBe('RUNNING');
+    expect(w.templateName).toBe('cml-pattern');
+    expect(h.ec2.instances.get(w.ec2InstanceId!)!.subnetId).toBe(other);
+    expect(w.launchFailures).toEqual([
+      expect.objectContaining({
+        templateName: 'cml-pattern',
+        instanceType: 'm5zn.metal',
+        subnetId: own,
+        error: 'InsufficientInstanceCapacity',
+      }),
+    ]);
+    expect(w.stateHistory[0]!.reason).toMatch(new RegExp(`in ${other}\\) after 1 capacity failure`));
+    // launch → ready recorded for the scaler's observed boot durations.
+    const ready = w.stateHistory.at(-1)!;
+    expect(ready.to).toBe('RUNNING');
+    expect(w.boots).toEqual([
+      {
+        kind: 'LAUNCH',
+        templateName: 'cml-pattern',
+        launchedAt: w.launchedAt,
+        readyAt: ready.at,
+        seconds: (Date.parse(ready.at) - Date.parse(w.launchedAt!)) / 1000,
+      },
+    ]);
+    expect(w.boots![0]!.seconds).toBeGreaterThan(0);
+  });
+
+  it('no m5zn.metal in any subnet: the next-cheapest fitting template (nested m8i) is launched with nested virtualisation enabled', async () => {
+    h.ec2.noCapacityIn = [{ instanceType: 'm5zn.metal' }];
+    const worker = await newWorker('cml-pattern');
+    const own = subnetFor(worker.id, SUBNETS)!;
+    const e = await provision(worker.id);
+    expect(e.status, trace(e)).toBe('SUCCEEDED');
+    const runs = h.ec2.calls(RunInstancesCommand);
+    expect(runs.map((r) => r.InstanceType)).toEqual(['m5zn.metal', 'm5zn.metal', 'm8i.12xlarge']);
+    // At the SDK boundary: EC2's CpuOptions.NestedVirtualization, in its own subnet again.
+    expect(runs[2]!.CpuOptions).toEqual({ NestedVirtualization: 'enabled' });
+    expect(runs[2]!.SubnetId).toBe(own);
+    const tags = (
+      runs[2]!.TagSpecifications as Array<{
+        ResourceType: string;
+        Tags: Array<{ Key: string; Value: string }>;
+      }>
+    )
+      .find((t) => t.ResourceType === 'instance')!
+      .Tags.find((t) => t.Key === 'lcm:template');
+    expect(tags?.Value).toBe('cml-nested-fallback');
+    const w = await h.stores.workers.get(worker.id);
+    expect(w).toMatchObject({
+      status: 'RUNNING',
+      templateName: 'cml-nested-fallback',
+      declaredCapacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
+      amiId: 'ami-0new',
+    });
+    expect(w.launchFailures?.map((f) => f.instanceType)).toEqual(['m5zn.metal', 'm5zn.metal']);
+    expect(w.stateHistory[0]!.reason).toContain('template cml-pattern → cml-nested-fallback');
+    expect(w.boots?.[0]).toMatchObject({ kind: 'LAUNCH', templateName: 'cml-nested-fallback' });
   });
 
   it('insufficient capacity once: the retry launches and the worker runs', async () => {
@@ -328,5 +452,68 @@ describe('worker-provisioning: start a stopped worker', () => {
     const e = await finished(h, executionArn);
     expect(e.status).toBe('SUCCEEDED');
     expect(e.states).toEqual(['Prepare', 'Route', 'NothingToDo']);
+  });
+});
+
+describe('worker-provisioning: an execution that stops mid-way (issue 10, item 5)', () => {
+  it('the health sweep past the bound: the instance terminated, the worker FAILED with ProvisioningTimedOut', async () => {
+    // CML never becomes ready: the execution polls it with the worker STARTING and an instance up.
+    await h.restartCml({ ready: false });
+    const worker = await newWorker('cml-pattern');
+    const { executionArn } = await h.workflows.startProvisioning(worker.id, {
+      executionName: launchExecutionName(worker.id),
+    });
+    const starting = await eventually('the worker STARTING with its instance', async () => {
+      const w = await h.stores.workers.get(worker.id);
+      return w.status === 'STARTING' && w.ec2InstanceId ? w : undefined;
+    });
+    // The execution dies mid-way (as after an abort, a time-out or an exhausted Lambda retry).
+    h.sfn.engine.stopExecution({ executionArn, error: 'States.Aborted', cause: 'stopped by the test' });
+    const stopped = await finished(h, executionArn);
+    expect(stopped.status).toBe('ABORTED');
+    expect((await h.stores.workers.get(worker.id)).status).toBe('STARTING');
+    expect(liveInstancesOf(worker.id).map((i) => i.instanceId)).toEqual([starting.ec2InstanceId]);
+
+    const config = fleetConfigFromEnv(process.env);
+    const deps = {
+      workers: h.stores.workers,
+      templates: h.stores.templates,
+      compute: createEc2Compute(),
+      workflows: h.workflows,
+      config,
+    };
+    // Within the bound nothing happens.
+    const early = await failStuckProvisioning(deps);
+    expect(early.failed).toEqual([]);
+    expect((await h.stores.workers.get(worker.id)).status).toBe('STARTING');
+
+    // Past it (the template's own bounds plus a sweep period, above the configured hour here: the
+    // workflow's instance-running 30 s + CML-ready 30 s + 300 s < 3600 s): FAILED, terminated.
+    const later = new Date(Date.parse(worker.createdAt) + (config.provisioningBoundSeconds + 1) * 1000);
+    const result = await failStuckProvisioning({ ...deps, clock: () => later });
+    expect(result.failed).toEqual([
+      {
+        workerId: worker.id,
+        execution: 'ABORTED',
+        outcome: 'FAILED',
+        terminatedInstances: [starting.ec2InstanceId],
+      },
+    ]);
+    const w = await h.stores.workers.get(worker.id);
+    expect(w.status).toBe('FAILED');
+    expect(w.stateHistory.at(-1)).toMatchObject({
+      from: 'STARTING',
+      to: 'FAILED',
+      by: 'worker-provisioning',
+    });
+    expect(w.stateHistory.at(-1)!.reason).toMatch(
+      /^ProvisioningTimedOut: still STARTING \d+ s after its provisioning began \(bound 3600 s\); provisioning execution ABORTED/,
+    );
+    expect(h.ec2.calls(TerminateInstancesCommand).map((c) => c.InstanceIds)).toContainEqual([
+      starting.ec2InstanceId,
+    ]);
+    expect(liveInstancesOf(worker.id)).toHaveLength(0);
+    // A second sweep finds nothing more to do.
+    expect((await failStuckProvisioning({ ...deps, clock: () => later })).failed).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import {
   type ImageSpec,
   type InstanceInfo,
   type InstanceState,
+  type InstanceTypeInfo,
   type LaunchRequest,
   matchesNamePattern,
   type ResolvedImage,
@@ -14,6 +15,7 @@ import {
   TAG_WORKER_ID,
 } from '@lcm/shared/platform';
 import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '../simulators/cml.ts';
+import { instanceTypeInfoOf, sandboxInstanceType } from './instance-types.ts';
 
 /**
  * The sandbox's EC2: a ComputeProvider that simulates instances in memory, each running instance
@@ -26,6 +28,11 @@ import { type CmlSimulator, type CmlSimulatorOptions, startCmlSimulator } from '
  * (`stopping`/`shutting-down`, then `stopped`/`terminated`); the CML simulator stops with the
  * instance and a started instance boots a fresh one. States are computed from timestamps, so
  * nothing runs in the background except the simulators' servers.
+ *
+ * Instance types come from a realistic table (instance-types.ts): DescribeInstanceTypes answers
+ * from it, RunInstances refuses a type it does not know (InvalidParameterValue) and nested
+ * virtualisation on a type that does not offer it (UnsupportedOperation). Tests can make the
+ * launches of a subnet and/or type fail with InsufficientInstanceCapacity (`failLaunchesIn`).
  */
 
 export interface SandboxImage {
@@ -63,6 +70,24 @@ export interface SandboxInstance {
   subnetId?: string | undefined;
   userData?: string | undefined;
   cmlUrl?: string | undefined;
+  /** Launched with `CpuOptions.NestedVirtualization=enabled`. */
+  nestedVirtualisation: boolean;
+}
+
+/** One RunInstances call as the sandbox saw it (a test asserts where a launch went). */
+export interface SandboxLaunchAttempt {
+  clientToken: string;
+  instanceType: string;
+  subnetId: string | undefined;
+  nestedVirtualisation: boolean;
+  /** The error code it failed with, or `launched`. */
+  outcome: ComputeErrorCode | 'launched' | 'replayed';
+}
+
+/** Where a capacity fault applies: a subnet, an instance type, or both (absent = any). */
+export interface LaunchFaultScope {
+  subnetId?: string | undefined;
+  instanceType?: string | undefined;
 }
 
 interface SimInstance {
@@ -73,6 +98,7 @@ interface SimInstance {
   tags: Record<string, string>;
   subnetId: string | undefined;
   userData: string | undefined;
+  nestedVirtualisation: boolean;
   launchTime: number;
   /** What the instance is doing and since when. */
   phase: 'booting' | 'stopping' | 'stopped' | 'terminating' | 'terminated';
@@ -90,6 +116,14 @@ export interface SandboxCompute extends ComputeProvider {
   cmlOf(instanceId: string): CmlSimulator | undefined;
   /** The next launches fail with this EC2 error code (e.g. INSUFFICIENT_CAPACITY). */
   failLaunches(code: ComputeErrorCode, times?: number): void;
+  /**
+   * Launches into this subnet and/or of this type fail with InsufficientInstanceCapacity (`times`
+   * times; default until `clearLaunchFaults`), as EC2 does when an AZ runs out of a type.
+   */
+  failLaunchesIn(scope: LaunchFaultScope, times?: number): void;
+  clearLaunchFaults(): void;
+  /** Every RunInstances call so far, in order. */
+  launchAttempts(): SandboxLaunchAttempt[];
   /** The instance disappears as if terminated outside LCM (its CML stops answering). */
   vanish(instanceId: string): Promise<void>;
   /** Stops every CML simulator; the provider is unusable afterwards. */
@@ -111,6 +145,8 @@ export function createSandboxCompute(opts: SandboxComputeOptions = {}): SandboxC
   const byId = new Map<string, SimInstance>();
   const byToken = new Map<string, string>();
   const launchFaults: ComputeErrorCode[] = [];
+  const scopedFaults: { scope: LaunchFaultScope; left: number }[] = [];
+  const attempts: SandboxLaunchAttempt[] = [];
   let stopped = false;
 
   const live = () => {
@@ -216,10 +252,49 @@ export function createSandboxCompute(opts: SandboxComputeOptions = {}): SandboxC
 
     async launchInstance(req: LaunchRequest): Promise<InstanceInfo> {
       live();
+      const nested = req.nestedVirtualisation === true;
+      const attempt: SandboxLaunchAttempt = {
+        clientToken: req.clientToken,
+        instanceType: req.instanceType,
+        subnetId: req.subnetId,
+        nestedVirtualisation: nested,
+        outcome: 'launched',
+      };
+      attempts.push(attempt);
       const existing = byToken.get(req.clientToken);
-      if (existing) return info(byId.get(existing)!);
-      const fault = launchFaults.shift();
+      if (existing) {
+        attempt.outcome = 'replayed';
+        return info(byId.get(existing)!);
+      }
+      const type = sandboxInstanceType(req.instanceType);
+      if (!type) {
+        attempt.outcome = 'INVALID_REQUEST';
+        throw new ComputeError(
+          'INVALID_REQUEST',
+          `RunInstances: instance type ${req.instanceType} does not exist`,
+          {
+            providerCode: 'InvalidParameterValue',
+          },
+        );
+      }
+      if (nested && !type.nested) {
+        attempt.outcome = 'INVALID_REQUEST';
+        throw new ComputeError(
+          'INVALID_REQUEST',
+          `RunInstances: nested virtualisation is not supported on ${req.instanceType}`,
+          { providerCode: 'UnsupportedOperation' },
+        );
+      }
+      const scoped = scopedFaults.find(
+        (f) =>
+          f.left > 0 &&
+          (f.scope.subnetId === undefined || f.scope.subnetId === req.subnetId) &&
+          (f.scope.instanceType === undefined || f.scope.instanceType === req.instanceType),
+      );
+      if (scoped) scoped.left -= 1;
+      const fault = scoped ? 'INSUFFICIENT_CAPACITY' : launchFaults.shift();
       if (fault) {
+        attempt.outcome = fault;
         throw new ComputeError(fault, `RunInstances: simulated ${fault}`, {
           providerCode: fault === 'INSUFFICIENT_CAPACITY' ? 'InsufficientInstanceCapacity' : fault,
         });
@@ -234,6 +309,7 @@ export function createSandboxCompute(opts: SandboxComputeOptions = {}): SandboxC
         tags: { ...req.tags },
         subnetId: req.subnetId,
         userData: req.userData,
+        nestedVirtualisation: nested,
         launchTime: t,
         phase: 'booting',
         since: t,
@@ -316,6 +392,12 @@ export function createSandboxCompute(opts: SandboxComputeOptions = {}): SandboxC
       });
     },
 
+    async describeInstanceType(instanceType: string): Promise<InstanceTypeInfo | undefined> {
+      live();
+      const type = sandboxInstanceType(instanceType);
+      return type ? instanceTypeInfoOf(type) : undefined;
+    },
+
     instances(): SandboxInstance[] {
       return [...byId.values()].map((i) => ({
         instanceId: i.instanceId,
@@ -327,6 +409,7 @@ export function createSandboxCompute(opts: SandboxComputeOptions = {}): SandboxC
         subnetId: i.subnetId,
         userData: i.userData,
         cmlUrl: i.sim?.url,
+        nestedVirtualisation: i.nestedVirtualisation,
       }));
     },
 
@@ -336,6 +419,19 @@ export function createSandboxCompute(opts: SandboxComputeOptions = {}): SandboxC
 
     failLaunches(code: ComputeErrorCode, times = 1): void {
       for (let n = 0; n < times; n++) launchFaults.push(code);
+    },
+
+    failLaunchesIn(scope: LaunchFaultScope, times = Number.POSITIVE_INFINITY): void {
+      scopedFaults.push({ scope: { ...scope }, left: times });
+    },
+
+    clearLaunchFaults(): void {
+      scopedFaults.length = 0;
+      launchFaults.length = 0;
+    },
+
+    launchAttempts(): SandboxLaunchAttempt[] {
+      return attempts.map((a) => ({ ...a }));
     },
 
     async vanish(instanceId: string): Promise<void> {

@@ -1,7 +1,14 @@
 import { type CapacityBookConfig, SCALING_CONFIG_ENV, scalingConfigOf } from '../fleet/index.ts';
-import type { FleetWorkflows, GradingApi, StoreConfig, WorkflowEngine } from '../platform/index.ts';
+import type {
+  FleetWorkflows,
+  GradingApi,
+  InstanceTypeCatalogue,
+  StoreConfig,
+  WorkflowEngine,
+} from '../platform/index.ts';
 import {
   cachedDeps,
+  createEc2InstanceTypes,
   createFleetWorkflows,
   createGradingClient,
   createWorkflowEngine,
@@ -57,6 +64,19 @@ export const apiSessionEngine: () => WorkflowEngine = /* @__PURE__ */ cachedDeps
 export const apiFleetWorkflows: () => FleetWorkflows = /* @__PURE__ */ cachedDeps('api', API_ENV, (env) =>
   createFleetWorkflows(fleetEngineEnv(env)),
 );
+
+/**
+ * EC2's DescribeInstanceTypes for the templates group (a template's type must be able to run CML
+ * as it claims). The local stack has no EC2 endpoint: it replaces it with the sandbox EC2 through
+ * `setApiInstanceTypesOverride`, as it does for the fleet handlers.
+ */
+export const apiInstanceTypes = /* @__PURE__ */ cachedDeps('api', TABLE_ENV, () => ({
+  instanceTypes: createEc2InstanceTypes() as InstanceTypeCatalogue,
+}));
+
+/** Replaces the API's instance-type catalogue in this process (`undefined` removes the override). */
+export const setApiInstanceTypesOverride = (instanceTypes: InstanceTypeCatalogue | undefined): void =>
+  apiInstanceTypes.override(instanceTypes ? { instanceTypes } : undefined);
 
 /** The variable of each BookingConfig field; set per stage by infra/lib/settings.ts. */
 export const BOOKING_CONFIG_VARIABLES = {

@@ -1,6 +1,7 @@
 import type { FleetDeps } from '../fleet/index.ts';
 import {
   deleteLeftoverLabs,
+  failStuckProvisioning,
   type HealthSweepResult,
   healthSweep,
   type LeftoverLabsResult,
@@ -9,6 +10,7 @@ import {
   runScaleDown,
   runScaleUp,
   type ScalingRunResult,
+  type StuckProvisioningResult,
 } from '../fleet/index.ts';
 import {
   type IdleSweepResult,
@@ -28,15 +30,20 @@ export const scaleDownJob = (deps: FleetDeps): Promise<ScalingRunResult> =>
 
 /**
  * Reconciliation with EC2 first (so the sweep does not probe a worker whose instance is gone), then
- * health, then the labs force-released sessions left on live workers (deleted once CML answers).
+ * the provisionings past their bound (FAILED, instances terminated), then health, then the labs
+ * force-released sessions left on live workers (deleted once CML answers).
  */
-export async function healthSweepJob(
-  deps: FleetDeps,
-): Promise<{ reconcile: ReconcileResult; health: HealthSweepResult; leftoverLabs: LeftoverLabsResult }> {
+export async function healthSweepJob(deps: FleetDeps): Promise<{
+  reconcile: ReconcileResult;
+  stuckProvisioning: StuckProvisioningResult;
+  health: HealthSweepResult;
+  leftoverLabs: LeftoverLabsResult;
+}> {
   const reconcile = await reconcileFleet(deps);
+  const stuckProvisioning = await failStuckProvisioning(deps);
   const health = await healthSweep(deps);
   const leftoverLabs = await deleteLeftoverLabs(deps);
-  return { reconcile, health, leftoverLabs };
+  return { reconcile, stuckProvisioning, health, leftoverLabs };
 }
 
 /** Dead workflows: resumable sessions re-driven from their stored state, the rest torn down. */

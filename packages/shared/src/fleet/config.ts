@@ -59,6 +59,18 @@ export interface FleetConfig {
   missingInstanceGraceSeconds: number;
   /** Stuck-session sweep: sessions changed more recently than this are left alone. */
   stuckSessionGraceSeconds: number;
+  /**
+   * Bound on a whole provisioning (PENDING/PROVISIONING/STARTING, from the launch or start): the
+   * health sweep ends a worker still booting past it whose workflow is gone or hung — FAILED, its
+   * instances terminated (fleet/stuck-provisioning.ts). Above the workflow's own bounds
+   * (instance running + boot minutes + margin), so a live workflow fails on its own first.
+   */
+  provisioningBoundSeconds: number;
+  /**
+   * Templates a launch tries when EC2 has no capacity, the worker's own included (each in every
+   * subnet): 1 = only other subnets, 3 = the two next-cheapest fitting templates too.
+   */
+  launchTemplatesTried: number;
 }
 
 export const DEFAULT_FLEET_CONFIG: Readonly<FleetConfig> = Object.freeze({
@@ -76,6 +88,8 @@ export const DEFAULT_FLEET_CONFIG: Readonly<FleetConfig> = Object.freeze({
   cpuWindowMinutes: 15,
   missingInstanceGraceSeconds: 300,
   stuckSessionGraceSeconds: 120,
+  provisioningBoundSeconds: 3600,
+  launchTemplatesTried: 3,
 });
 
 export const fleetConfig = (over: Partial<FleetConfig> = {}): FleetConfig => ({
@@ -118,6 +132,8 @@ export const FLEET_CONFIG_ENV = {
   LCM_HEALTH_CPU_WINDOW_MINUTES: envNumber({ min: 1 }),
   LCM_MISSING_INSTANCE_GRACE_SECONDS: envNumber({ min: 0 }),
   LCM_STUCK_SESSION_GRACE_SECONDS: envNumber({ min: 0 }),
+  LCM_PROVISIONING_BOUND_SECONDS: envNumber({ min: 1 }),
+  LCM_LAUNCH_TEMPLATES_TRIED: envNumber({ min: 1, integer: true }),
 } satisfies EnvShape;
 
 /**
@@ -135,6 +151,8 @@ export const FLEET_TIMING_VARIABLES = {
   cpuWindowMinutes: 'LCM_HEALTH_CPU_WINDOW_MINUTES',
   missingInstanceGraceSeconds: 'LCM_MISSING_INSTANCE_GRACE_SECONDS',
   stuckSessionGraceSeconds: 'LCM_STUCK_SESSION_GRACE_SECONDS',
+  provisioningBoundSeconds: 'LCM_PROVISIONING_BOUND_SECONDS',
+  launchTemplatesTried: 'LCM_LAUNCH_TEMPLATES_TRIED',
 } as const satisfies Partial<Record<keyof FleetConfig, keyof typeof FLEET_CONFIG_ENV>>;
 
 const defined = <T extends object>(o: T): Partial<T> =>

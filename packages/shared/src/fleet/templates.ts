@@ -3,13 +3,15 @@ import type * as z from 'zod';
 import {
   ConflictError,
   DuplicateError,
+  UnprocessableError,
   ValidationError,
   type Worker,
   type WorkerTemplate,
   WorkerTemplateSchema,
 } from '../kernel/index.ts';
-import type { PageRequest } from '../platform/index.ts';
+import type { InstanceTypeCatalogue, PageRequest } from '../platform/index.ts';
 import { type RetryOptions, retryOnConflict } from '../platform/index.ts';
+import { virtualisationProblems } from './rules/virtualisation.ts';
 import type { WorkerStore } from './stores/worker-store.ts';
 import type {
   NewWorkerTemplate,
@@ -31,7 +33,32 @@ import { allWorkers, type ListPage, toListPage } from './workers.ts';
 export interface TemplateDeps {
   templates: WorkerTemplateStore;
   workers: Pick<WorkerStore, 'listAll'>;
+  /** EC2's DescribeInstanceTypes: a template's type must be able to run CML as it claims. */
+  instanceTypes: InstanceTypeCatalogue;
 }
+
+/**
+ * Checks through DescribeInstanceTypes that CML can run on the template's instance type the way
+ * it claims (bare metal, or nested virtualisation): otherwise UnprocessableError (422) naming the
+ * field (fleet/rules/virtualisation.ts).
+ */
+export async function checkInstanceType(
+  deps: Pick<TemplateDeps, 'instanceTypes'>,
+  template: Pick<WorkerTemplate, 'instanceType' | 'virtualisation' | 'capacity'>,
+): Promise<void> {
+  const info = await deps.instanceTypes.describeInstanceType(template.instanceType);
+  const problems = virtualisationProblems(template, info);
+  if (problems.length > 0) {
+    throw new UnprocessableError(
+      `worker template cannot run CML on ${template.instanceType}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      problems,
+      { instanceType: template.instanceType, virtualisation: template.virtualisation },
+    );
+  }
+}
+
+/** The fields the instance-type check depends on. */
+const TYPE_FIELDS = ['instanceType', 'virtualisation', 'capacity'] as const;
 
 /** Bounded re-read-and-retry for writes that are not conditioned on a caller's version. */
 const RETRY: RetryOptions = { maxAttempts: 5 };
@@ -57,10 +84,15 @@ export interface CreateTemplateOptions {
 
 /** Creates a template; an existing name is a DuplicateError (409). */
 export async function createTemplate(
-  deps: Pick<TemplateDeps, 'templates'>,
+  deps: Pick<TemplateDeps, 'templates' | 'instanceTypes'>,
   input: NewWorkerTemplate,
   opts: CreateTemplateOptions = {},
 ): Promise<WorkerTemplate> {
+  await checkInstanceType(deps, {
+    instanceType: input.instanceType,
+    virtualisation: input.virtualisation ?? 'metal',
+    capacity: input.capacity,
+  });
   try {
     return await deps.templates.create(input);
   } catch (e) {
@@ -87,7 +119,7 @@ export type TemplateChanges = Omit<WorkerTemplatePatch, 'enabled'> & { enabled?:
  * writer slips in between the read and the write).
  */
 export async function updateTemplate(
-  deps: Pick<TemplateDeps, 'templates'>,
+  deps: Pick<TemplateDeps, 'templates' | 'instanceTypes'>,
   name: string,
   changes: TemplateChanges,
   expectedVersion?: number,
@@ -96,9 +128,23 @@ export async function updateTemplate(
     Object.entries(changes).filter(([, v]) => v !== undefined),
   ) as WorkerTemplatePatch;
   if (Object.keys(patch).length === 0) throw new ValidationError('body', 'names no field to change');
-  if (expectedVersion !== undefined) return deps.templates.update(name, patch, expectedVersion);
+  const touchesType = TYPE_FIELDS.some((f) => f in patch);
+  /** The template as the change would leave it, checked before the write. */
+  const checked = async (current: WorkerTemplate): Promise<void> => {
+    if (!touchesType) return;
+    await checkInstanceType(deps, {
+      instanceType: patch.instanceType ?? current.instanceType,
+      virtualisation: patch.virtualisation ?? current.virtualisation,
+      capacity: patch.capacity ?? current.capacity,
+    });
+  };
+  if (expectedVersion !== undefined) {
+    if (touchesType) await checked(await deps.templates.get(name));
+    return deps.templates.update(name, patch, expectedVersion);
+  }
   const { value } = await retryOnConflict(async () => {
     const current = await deps.templates.get(name);
+    await checked(current);
     return deps.templates.update(name, patch, current.version);
   }, RETRY);
   return value;
@@ -137,7 +183,10 @@ export async function workersUsingTemplate(
  * seen (there is no worker-count on the template to condition on); disable the template first
  * to close it in practice.
  */
-export async function deleteTemplate(deps: TemplateDeps, name: string): Promise<void> {
+export async function deleteTemplate(
+  deps: Pick<TemplateDeps, 'templates' | 'workers'>,
+  name: string,
+): Promise<void> {
   const template = await deps.templates.get(name);
   const users = await workersUsingTemplate(deps, name);
   if (users.length > 0) {

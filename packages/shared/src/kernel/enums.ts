@@ -48,6 +48,13 @@ export type LicenseDeregistrationOutcome = (typeof LICENSE_DEREGISTRATION_OUTCOM
 export const POD_TYPES = ['CML_ON_AWS', 'ROC_RADKIT', 'PROXMOX', 'VMWARE'] as const;
 export type PodType = (typeof POD_TYPES)[number];
 
+/**
+ * How a worker's instance gives CML hardware virtualisation: `metal` (a bare-metal type) or
+ * `nested` (a type offering nested virtualisation, launched with it enabled).
+ */
+export const VIRTUALISATIONS = ['metal', 'nested'] as const;
+export type Virtualisation = (typeof VIRTUALISATIONS)[number];
+
 export const DEFINITION_STATUSES = ['ACTIVE', 'DEPRECATED', 'ARCHIVED'] as const;
 export type DefinitionStatus = (typeof DEFINITION_STATUSES)[number];
 

@@ -12,6 +12,7 @@ import {
   SESSION_STATUSES,
   SYNC_STATUSES,
   USER_SESSION_STATUSES,
+  VIRTUALISATIONS,
   WORKER_STATUSES,
 } from './enums.ts';
 import { plainText } from './text.ts';
@@ -184,6 +185,18 @@ export const WorkerTemplateSchema = z.object({
   instanceType: plainText(z.string().min(1).max(64)).describe(
     'EC2 instance type (e.g. `m5zn.metal`; CML needs bare metal or nested virtualisation).',
   ),
+  /**
+   * How CML gets hardware virtualisation on `instanceType`: `metal` (bare metal) or `nested`
+   * (nested virtualisation, enabled at launch). Checked against EC2's DescribeInstanceTypes when the
+   * template is created or changed (422 otherwise). Absent on templates stored before the field
+   * existed: `metal`, as their types were.
+   */
+  virtualisation: z
+    .enum(VIRTUALISATIONS)
+    .describe(
+      'How CML gets hardware virtualisation: `metal` (a bare-metal type) or `nested` (nested virtualisation enabled at launch; c8i/m8i/r8i and flex). Checked with DescribeInstanceTypes.',
+    )
+    .default('metal'),
   capacity: CapacitySchema.describe('What one worker of this template offers to sessions.'),
   amiId: plainText(z.string().max(64)).describe('The AMI to launch (an id); or amiNamePattern.').optional(),
   amiNamePattern: plainText(z.string().max(256))
@@ -345,6 +358,43 @@ export const DefinitionWarningSchema = z.object({
     .optional(),
 });
 export type DefinitionWarning = z.infer<typeof DefinitionWarningSchema>;
+/** How many launch failures and boots a worker keeps (the newest). */
+export const WORKER_LAUNCH_RECORDS_KEPT = 10;
+
+/**
+ * One failed RunInstances of a worker's launch (issue 10, item 5): EC2 had no capacity for the type
+ * in the subnet (InsufficientInstanceCapacity, ...), and the launch moved on to the next subnet, then
+ * to the next-cheapest fitting template.
+ */
+export const LaunchFailureSchema = z.object({
+  at: IsoDateTime.describe('When the launch attempt failed (ISO 8601).'),
+  templateName: plainText(z.string().min(1).max(64)).describe('The template tried.'),
+  instanceType: plainText(z.string().min(1).max(64)).describe('The instance type tried.'),
+  subnetId: z.string().max(64).describe('The subnet tried.').optional(),
+  /** EC2's error code (e.g. InsufficientInstanceCapacity). */
+  error: z.string().max(128).describe("EC2's error code (e.g. InsufficientInstanceCapacity)."),
+  message: z.string().max(500).describe("EC2's message.").optional(),
+});
+export type LaunchFailure = z.infer<typeof LaunchFailureSchema>;
+
+/**
+ * One boot of a worker, from the launch (or start) request to CML ready (issue 10, item 5): what the
+ * scaler's look-ahead learns each template's boot duration from (fleet/rules/boot-durations.ts).
+ */
+export const BootRecordSchema = z.object({
+  /** LAUNCH (RunInstances) or START (a stopped instance started again). */
+  kind: z
+    .enum(['LAUNCH', 'START'])
+    .describe('LAUNCH (RunInstances) or START (a stopped instance started again).'),
+  templateName: plainText(z.string().min(1).max(64)).describe('The template it booted as.'),
+  instanceType: plainText(z.string().min(1).max(64)).describe('Its instance type.').optional(),
+  /** When RunInstances / StartInstances was called (the worker's launchedAt then). */
+  launchedAt: IsoDateTime.describe('When RunInstances / StartInstances was called (ISO 8601).'),
+  /** When CML reported ready and the worker went RUNNING. */
+  readyAt: IsoDateTime.describe('When CML reported ready and the worker went RUNNING (ISO 8601).'),
+  seconds: nonNeg.describe('Seconds from the request to ready.'),
+});
+export type BootRecord = z.infer<typeof BootRecordSchema>;
 
 export const WorkerSchema = z.object({
   id: Id.describe('Worker id.'),
@@ -402,6 +452,18 @@ export const WorkerSchema = z.object({
     'Since when it holds no session (scale-down drains idle workers).',
   ).optional(),
   launchedAt: IsoDateTime.describe('When its instance was launched (ISO 8601).').optional(),
+  /** The worker's failed launch attempts (capacity), newest last, at most WORKER_LAUNCH_RECORDS_KEPT. */
+  launchFailures: z
+    .array(LaunchFailureSchema)
+    .max(WORKER_LAUNCH_RECORDS_KEPT)
+    .describe('Its failed launch attempts (no capacity), newest last (at most 10).')
+    .optional(),
+  /** The worker's boots (launch or start → CML ready), newest last, at most WORKER_LAUNCH_RECORDS_KEPT. */
+  boots: z
+    .array(BootRecordSchema)
+    .max(WORKER_LAUNCH_RECORDS_KEPT)
+    .describe('Its boots (launch or start → CML ready), newest last (at most 10).')
+    .optional(),
   createdAt: IsoDateTime.describe('When it was created (ISO 8601).'),
   updatedAt: IsoDateTime.describe('When it last changed (ISO 8601).'),
   version: z.number().int().nonnegative().describe('Optimistic-concurrency version, +1 on every change.'),

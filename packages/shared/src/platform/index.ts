@@ -1,5 +1,6 @@
 /** Public surface of the `platform` context. */
 export * from './compute/ec2.ts';
+export * from './compute/ec2-instance-types.ts';
 export * from './compute/provider.ts';
 export * from './dynamodb/client.ts';
 export * from './dynamodb/create-table.ts';

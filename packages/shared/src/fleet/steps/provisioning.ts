@@ -1,9 +1,12 @@
-import type { Worker, WorkerStatus, WorkerTemplate } from '../../kernel/index.ts';
-import { BOOTING_WORKER_STATUSES, NotFoundError } from '../../kernel/index.ts';
+import type { BootRecord, LaunchFailure, Worker, WorkerStatus, WorkerTemplate } from '../../kernel/index.ts';
+import { BOOTING_WORKER_STATUSES, NotFoundError, WORKER_LAUNCH_RECORDS_KEPT } from '../../kernel/index.ts';
 import {
+  type ComputeError,
   type InstanceInfo,
+  isComputeError,
   MANAGED_BY,
   nowOf,
+  recordMetric,
   retryOnConflict,
   TAG_MANAGED_BY,
   TAG_STAGE,
@@ -12,8 +15,14 @@ import {
   workerIdOf,
 } from '../../platform/index.ts';
 import { type CmlFactory, cmlBaseUrlOf, cmlReadyBoundSeconds, type FleetDeps } from '../deps.ts';
+import {
+  candidateToken,
+  fallbackTemplates,
+  launchCandidates,
+  subnetOrder,
+} from '../rules/launch-fallback.ts';
 import type { WorkerPatch } from '../stores/worker-store.ts';
-import { workflowForWorker } from '../workflow-dispatch.ts';
+import { startIndex, workflowForWorker } from '../workflow-dispatch.ts';
 import { asFleetError, fleetError } from './errors.ts';
 
 /**
@@ -124,9 +133,34 @@ const renderUserData = (text: string, vars: Record<string, string>): string =>
   text.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
 
 /**
- * RunInstances (idempotent: ClientToken = worker id) and PENDING → PROVISIONING with the
- * instance id. If the worker changed meanwhile (e.g. terminated through the API), the instance
- * just launched is terminated before the error is raised: nothing is orphaned.
+ * A RunInstances failure that another AZ or another instance type may not have: EC2 out of
+ * capacity (InsufficientInstanceCapacity, InsufficientHostCapacity, ...), or the type not offered
+ * in the subnet's AZ (`Unsupported`).
+ */
+export const isCapacityFailure = (e: unknown): e is ComputeError =>
+  isComputeError(e) && (e.code === 'INSUFFICIENT_CAPACITY' || e.providerCode === 'Unsupported');
+
+/**
+ * RunInstances and PENDING → PROVISIONING with the instance id (issue 10, item 5 for the failover):
+ *
+ * - an instance already recorded on the worker (a repeated step) is the answer;
+ * - otherwise the launch tries the worker's template in its own subnet, then in the next subnets
+ *   of the configured list, then the next-cheapest enabled template that fits
+ *   (rules/launch-fallback.ts) in each subnet, moving on only when EC2 has no capacity. Each failed
+ *   attempt is kept on the worker (`launchFailures`) and counted (WorkerLaunchCapacityFailures); a
+ *   worker launched from another template takes that template's name, capacity and ports. When
+ *   every candidate is out of capacity the step fails with Fleet.InsufficientCapacity (the ASL
+ *   retries it later); any other error fails at once.
+ * - a `nested` template launches with nested virtualisation enabled.
+ *
+ * Each candidate has its own deterministic ClientToken (the worker id for the first), so a step
+ * retried after a crash between RunInstances and the write gets the same instance back from EC2
+ * when it reaches the same candidate. If capacity changed in between and an earlier candidate
+ * launches instead, the other instance is tagged with the worker but not recorded on it: the
+ * reconciliation terminates it (an orphan, reconcile.ts).
+ *
+ * If the worker changed meanwhile (e.g. terminated through the API), the instance just launched is
+ * terminated before the error is raised: nothing is orphaned.
  */
 export async function launchInstance(
   deps: Deps<'workers' | 'templates' | 'compute'>,
@@ -138,44 +172,161 @@ export async function launchInstance(
     return { instanceId: worker.ec2InstanceId };
   }
   expectStatus(worker, ['PENDING', 'PROVISIONING'], 'launchInstance');
-  const template = await templateOf(deps, worker);
+  const own = await templateOf(deps, worker);
   const cfg = deps.config;
-  const instance = await deps.compute.launchInstance({
-    clientToken: worker.id,
-    imageId: input.image.imageId,
-    instanceType: template.instanceType,
-    subnetId: subnetFor(worker.id, cfg.subnetIds),
-    securityGroupIds: cfg.securityGroupIds,
-    instanceProfile: cfg.instanceProfile,
-    keyName: cfg.keyName,
-    userData: cfg.userData
-      ? renderUserData(cfg.userData, { workerId: worker.id, stage: cfg.stage, templateName: template.name })
-      : undefined,
-    tags: workerTags(deps, worker),
-  });
+
+  const subnets = subnetOrder(subnetFor(worker.id, cfg.subnetIds), cfg.subnetIds);
+  // The other templates are read only once the worker's own is out of capacity everywhere.
+  let plan = launchCandidates(own, [], subnets);
+  let widened = cfg.launchTemplatesTried <= 1;
+  const failures: LaunchFailure[] = [];
+  const images = new Map<string, { imageId: string; name?: string | null | undefined }>([
+    [own.name, input.image],
+  ]);
+  for (let i = 0; i < plan.length; i++) {
+    const candidate = plan[i]!;
+    const template = candidate.template;
+    let image = images.get(template.name);
+    if (!image) {
+      try {
+        const resolved = await deps.compute.resolveImage({
+          amiId: template.amiId,
+          amiNamePattern: template.amiNamePattern,
+        });
+        image = { imageId: resolved.imageId, name: resolved.name ?? null };
+        images.set(template.name, image);
+      } catch {
+        // A fallback whose image cannot be resolved is skipped; the worker's own was resolved.
+        continue;
+      }
+    }
+    let instance: InstanceInfo;
+    try {
+      instance = await deps.compute.launchInstance({
+        clientToken: candidateToken(worker.id, candidate.index),
+        imageId: image.imageId,
+        instanceType: template.instanceType,
+        subnetId: candidate.subnetId,
+        securityGroupIds: cfg.securityGroupIds,
+        instanceProfile: cfg.instanceProfile,
+        keyName: cfg.keyName,
+        userData: cfg.userData
+          ? renderUserData(cfg.userData, {
+              workerId: worker.id,
+              stage: cfg.stage,
+              templateName: template.name,
+            })
+          : undefined,
+        tags: workerTags(deps, { ...worker, templateName: template.name }),
+        nestedVirtualisation: template.virtualisation === 'nested',
+      });
+    } catch (e) {
+      if (!isCapacityFailure(e)) {
+        await noteLaunchFailures(deps, worker.id, failures);
+        throw e;
+      }
+      failures.push({
+        at: nowOf(deps).toISOString(),
+        templateName: template.name,
+        instanceType: template.instanceType,
+        ...(candidate.subnetId ? { subnetId: candidate.subnetId } : {}),
+        error: e.providerCode ?? e.code,
+        message: e.message.slice(0, 500),
+      });
+      recordMetric('launchCapacityFailures', 1, { template: template.name });
+      if (i === plan.length - 1 && !widened) {
+        widened = true;
+        const fallbacks = fallbackTemplates(worker, await allTemplates(deps));
+        plan = launchCandidates(own, fallbacks, subnets, cfg.launchTemplatesTried);
+      }
+      continue;
+    }
+    await recordLaunch(deps, worker, instance, image, template, failures, candidate.subnetId);
+    return { instanceId: instance.instanceId };
+  }
+  await noteLaunchFailures(deps, worker.id, failures);
+  const last = failures.at(-1);
+  throw fleetError(
+    'Fleet.InsufficientCapacity',
+    `no capacity for worker ${worker.id} after ${failures.length} attempt(s) over ${subnets.length} subnet(s) and ${new Set(failures.map((f) => f.templateName)).size} template(s)${last ? `: ${last.error}: ${last.message ?? ''}` : ''}`,
+  );
+}
+
+async function allTemplates(deps: Pick<FleetDeps, 'templates'>): Promise<WorkerTemplate[]> {
+  const out: WorkerTemplate[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.templates.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  return out;
+}
+
+const keepNewest = <T>(items: readonly T[]): T[] => items.slice(-WORKER_LAUNCH_RECORDS_KEPT);
+
+/** Keeps the failed attempts on the worker (its launch history) when nothing was launched. */
+async function noteLaunchFailures(
+  deps: Deps<'workers'>,
+  workerId: string,
+  failures: readonly LaunchFailure[],
+): Promise<void> {
+  if (failures.length === 0) return;
+  await retryOnConflict(
+    async () => {
+      const w = await deps.workers.get(workerId);
+      if (w.status !== 'PENDING' && w.status !== 'PROVISIONING') return;
+      await deps.workers.update(
+        w.id,
+        { launchFailures: keepNewest([...(w.launchFailures ?? []), ...failures]) },
+        w.version,
+      );
+    },
+    { maxAttempts: 5 },
+  );
+}
+
+/** PENDING → PROVISIONING with the instance (and the template it was launched from). */
+async function recordLaunch(
+  deps: Deps<'workers' | 'compute'>,
+  worker: Worker,
+  instance: InstanceInfo,
+  image: { imageId: string; name?: string | null | undefined },
+  template: WorkerTemplate,
+  failures: readonly LaunchFailure[],
+  where: string | undefined,
+): Promise<void> {
   const now = nowOf(deps).toISOString();
+  const switched = template.name !== worker.templateName;
+  const reason =
+    `launched ${instance.instanceId} (${template.instanceType}${where ? ` in ${where}` : ''})` +
+    (failures.length > 0 ? ` after ${failures.length} capacity failure(s)` : '') +
+    (switched ? `, template ${worker.templateName} → ${template.name}` : '');
   try {
     await retryOnConflict(
       async () => {
         const w = await deps.workers.get(worker.id);
         const patch: WorkerPatch = {
           ec2InstanceId: instance.instanceId,
-          amiId: input.image.imageId,
-          ...(input.image.name ? { amiName: input.image.name } : {}),
+          amiId: image.imageId,
+          ...(image.name ? { amiName: image.name } : {}),
           launchedAt: now,
+          ...(failures.length > 0
+            ? { launchFailures: keepNewest([...(w.launchFailures ?? []), ...failures]) }
+            : {}),
+          ...(switched
+            ? {
+                templateName: template.name,
+                declaredCapacity: { ...template.capacity },
+                portRange: { ...template.portRange },
+              }
+            : {}),
         };
         if (w.status === 'PENDING') {
-          await deps.workers.transition(
-            w.id,
-            'PENDING',
-            'PROVISIONING',
-            BY,
-            `launched ${instance.instanceId}`,
-            {
-              expectedVersion: w.version,
-              patch,
-            },
-          );
+          await deps.workers.transition(w.id, 'PENDING', 'PROVISIONING', BY, reason, {
+            expectedVersion: w.version,
+            patch,
+          });
         } else if (w.status === 'PROVISIONING' && !w.ec2InstanceId) {
           await deps.workers.update(w.id, patch, w.version);
         } else {
@@ -188,7 +339,6 @@ export async function launchInstance(
     await deps.compute.terminateInstance(instance.instanceId);
     throw e;
   }
-  return { instanceId: instance.instanceId };
 }
 
 /** START path: StartInstances for a STARTING worker that has an instance (stopped). */
@@ -394,7 +544,11 @@ export async function registerLicense(
   return { license };
 }
 
-/** STARTING → RUNNING: placement may use it from now on; idle from now for the scale-down. */
+/**
+ * STARTING → RUNNING: placement may use it from now on; idle from now for the scale-down. The boot
+ * (launchedAt → now: RunInstances or StartInstances to CML ready) is appended to `worker.boots`,
+ * what the scaler's look-ahead learns boot durations from (rules/boot-durations.ts).
+ */
 export async function markRunning(
   deps: Deps<'workers'>,
   input: { workerId: string },
@@ -405,14 +559,41 @@ export async function markRunning(
       if (w.status === 'RUNNING') return;
       expectStatus(w, ['STARTING'], 'markRunning');
       const now = nowOf(deps).toISOString();
-      await deps.workers.transition(w.id, 'STARTING', 'RUNNING', BY, 'CML ready', {
-        expectedVersion: w.version,
-        patch: { serviceStatus: 'AVAILABLE', idleSince: now, lastActivityAt: now },
-      });
+      const boot = bootOf(w, now);
+      await deps.workers.transition(
+        w.id,
+        'STARTING',
+        'RUNNING',
+        BY,
+        boot ? `CML ready after ${Math.round(boot.seconds)} s` : 'CML ready',
+        {
+          expectedVersion: w.version,
+          patch: {
+            serviceStatus: 'AVAILABLE',
+            idleSince: now,
+            lastActivityAt: now,
+            ...(boot ? { boots: [...(w.boots ?? []), boot].slice(-WORKER_LAUNCH_RECORDS_KEPT) } : {}),
+          },
+        },
+      );
     },
     { maxAttempts: 5 },
   );
   return { status: 'RUNNING' };
+}
+
+/** The boot that ends now: from the worker's launchedAt (set by the launch or the start). */
+function bootOf(w: Worker, readyAt: string): BootRecord | undefined {
+  if (!w.launchedAt) return undefined;
+  const seconds = (Date.parse(readyAt) - Date.parse(w.launchedAt)) / 1000;
+  if (!Number.isFinite(seconds) || seconds < 0) return undefined;
+  return {
+    kind: startIndex(w) === undefined ? 'LAUNCH' : 'START',
+    templateName: w.templateName,
+    launchedAt: w.launchedAt,
+    readyAt,
+    seconds,
+  };
 }
 
 export interface StepError {

@@ -17,14 +17,16 @@ import {
 } from '@aws-sdk/client-ec2';
 import { cloudWatchClient } from '../runtime/aws/cloudwatch.ts';
 import { ec2Client } from '../runtime/aws/ec2.ts';
+import { toComputeError } from './ec2-errors.ts';
+import { describeInstanceTypeOn } from './ec2-instance-types.ts';
 import {
   ComputeError,
-  type ComputeErrorCode,
   type ComputeProvider,
   type CpuReading,
   type ImageSpec,
   type InstanceInfo,
   type InstanceState,
+  type InstanceTypeInfo,
   type LaunchRequest,
   type ResolvedImage,
   TAG_STAGE,
@@ -46,46 +48,7 @@ export interface Ec2ComputeOptions {
   now?: () => Date;
 }
 
-/** EC2 error names by what they mean to the workflows. */
-const ERROR_CODES: Record<string, ComputeErrorCode> = {
-  'InvalidAMIID.NotFound': 'IMAGE_NOT_FOUND',
-  'InvalidAMIID.Malformed': 'IMAGE_NOT_FOUND',
-  'InvalidAMIID.Unavailable': 'IMAGE_NOT_FOUND',
-  InsufficientInstanceCapacity: 'INSUFFICIENT_CAPACITY',
-  InsufficientHostCapacity: 'INSUFFICIENT_CAPACITY',
-  InsufficientCapacity: 'INSUFFICIENT_CAPACITY',
-  InstanceLimitExceeded: 'LIMIT_EXCEEDED',
-  VcpuLimitExceeded: 'LIMIT_EXCEEDED',
-  MaxSpotInstanceCountExceeded: 'LIMIT_EXCEEDED',
-  'InvalidInstanceID.NotFound': 'INSTANCE_NOT_FOUND',
-  'InvalidInstanceID.Malformed': 'INSTANCE_NOT_FOUND',
-  IncorrectInstanceState: 'INCORRECT_STATE',
-  RequestLimitExceeded: 'TRANSIENT',
-  Throttling: 'TRANSIENT',
-  ThrottlingException: 'TRANSIENT',
-  InternalError: 'TRANSIENT',
-  InternalFailure: 'TRANSIENT',
-  ServiceUnavailable: 'TRANSIENT',
-  Unavailable: 'TRANSIENT',
-};
-
-const errorName = (e: unknown): string =>
-  (e as { name?: string; Code?: string }).name ?? (e as { Code?: string }).Code ?? 'Error';
-
-/** Maps an SDK error to a ComputeError (unknown 5xx → TRANSIENT, other unknowns → INVALID_REQUEST). */
-export function toComputeError(e: unknown, operation: string): ComputeError {
-  if (e instanceof ComputeError) return e;
-  const name = errorName(e);
-  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const fault = (e as { $fault?: string }).$fault;
-  const code: ComputeErrorCode =
-    ERROR_CODES[name] ??
-    (fault === 'server' || (status !== undefined && status >= 500) || status === undefined
-      ? 'TRANSIENT'
-      : 'INVALID_REQUEST');
-  const message = (e as { message?: string }).message ?? String(e);
-  return new ComputeError(code, `${operation}: ${name}: ${message}`, { providerCode: name, cause: e });
-}
+export { toComputeError } from './ec2-errors.ts';
 
 const tagsOf = (tags: Tag[] | undefined): Record<string, string> => {
   const out: Record<string, string> = {};
@@ -181,6 +144,7 @@ export class Ec2Compute implements ComputeProvider {
           ...(profile ? { IamInstanceProfile: profile } : {}),
           ...(req.keyName ? { KeyName: req.keyName } : {}),
           ...(req.userData ? { UserData: Buffer.from(req.userData, 'utf8').toString('base64') } : {}),
+          ...(req.nestedVirtualisation ? { CpuOptions: { NestedVirtualization: 'enabled' as const } } : {}),
           MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
           TagSpecifications: [
             { ResourceType: 'instance', Tags: toTags(req.tags) },
@@ -194,6 +158,10 @@ export class Ec2Compute implements ComputeProvider {
       throw new ComputeError('TRANSIENT', 'RunInstances returned no instance');
     }
     return instanceInfo(instance);
+  }
+
+  describeInstanceType(instanceType: string): Promise<InstanceTypeInfo | undefined> {
+    return describeInstanceTypeOn(this.ec2, instanceType);
   }
 
   async describeInstance(instanceId: string): Promise<InstanceInfo | undefined> {

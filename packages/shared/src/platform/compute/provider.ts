@@ -66,7 +66,30 @@ export interface LaunchRequest {
   /** Plain text; the provider base64-encodes it for EC2. */
   userData?: string | undefined;
   tags: Record<string, string>;
+  /**
+   * Enable nested virtualisation (EC2 `CpuOptions.NestedVirtualization=enabled`): what a `nested`
+   * template needs for CML's VMs on the instance families that offer it (c8i, m8i, r8i, flex).
+   */
+  nestedVirtualisation?: boolean | undefined;
 }
+
+/**
+ * What LCM needs to know of an instance type (EC2 DescribeInstanceTypes): whether CML can run on
+ * it — bare metal, or nested virtualisation among the processor's supported features — and its
+ * size.
+ */
+export interface InstanceTypeInfo {
+  instanceType: string;
+  /** `BareMetal: true`. */
+  bareMetal: boolean;
+  /** `ProcessorInfo.SupportedFeatures` includes `nested-virtualization`. */
+  nestedVirtualisation: boolean;
+  vCpus?: number | undefined;
+  memoryGib?: number | undefined;
+}
+
+/** The EC2 name of the processor feature that lets an instance run nested virtual machines. */
+export const NESTED_VIRTUALISATION_FEATURE = 'nested-virtualization';
 
 /** One CPU reading per instance from CloudWatch (percent, average over the window). */
 export interface CpuReading {
@@ -93,7 +116,12 @@ export interface ComputeProvider {
   listWorkerInstances(opts?: { stage?: string | undefined }): Promise<InstanceInfo[]>;
   /** Average CPU utilisation of each instance over the last `windowMinutes` (CloudWatch). */
   cpuUtilisation(instanceIds: readonly string[], opts?: { windowMinutes?: number }): Promise<CpuReading[]>;
+  /** DescribeInstanceTypes of one type; `undefined` when EC2 does not know it (InvalidInstanceType). */
+  describeInstanceType(instanceType: string): Promise<InstanceTypeInfo | undefined>;
 }
+
+/** The part of the provider the template commands need (the API's templates group). */
+export type InstanceTypeCatalogue = Pick<ComputeProvider, 'describeInstanceType'>;
 
 export type ComputeErrorCode =
   /** The AMI id does not exist, or no image matches the name pattern. */

@@ -111,6 +111,12 @@ export const BUSINESS_METRICS = {
   ),
   launches: metric('WorkerLaunches', 'Count', 'an instance launch or start was requested', ['template']),
   launchesFailed: metric('WorkerLaunchesFailed', 'Count', 'an instance launch or start failed', ['template']),
+  launchCapacityFailures: metric(
+    'WorkerLaunchCapacityFailures',
+    'Count',
+    'a RunInstances attempt of a worker launch failed for capacity (InsufficientInstanceCapacity, ...); the launch went on to the next subnet or template',
+    ['template'],
+  ),
   bootSeconds: metric('WorkerBootSeconds', 'Seconds', 'seconds from launch to CML ready', ['template']),
   drains: metric('WorkerDrains', 'Count', 'a worker drain was started'),
   licenseDeregistrations: metric(
