@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -59,7 +59,7 @@ export class ConsoleStack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: config.removalPolicy,
-      autoDeleteObjects: config.removalPolicy === RemovalPolicy.DESTROY,
+      autoDeleteObjects: config.autoDeleteObjects,
     });
     Validations.of(logs).acknowledge({
       id: 'AwsSolutions-S1',
@@ -74,7 +74,7 @@ export class ConsoleStack extends Stack {
       serverAccessLogsBucket: logs,
       serverAccessLogsPrefix: 'bucket/',
       removalPolicy: config.removalPolicy,
-      autoDeleteObjects: config.removalPolicy === RemovalPolicy.DESTROY,
+      autoDeleteObjects: config.autoDeleteObjects,
     });
 
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {

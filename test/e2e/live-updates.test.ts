@@ -162,8 +162,8 @@ describe('live updates on the local stack (/ws)', () => {
       reservationId: `res-${randomUUID()}`,
       owner: { userId: 'u-live', username: 'live', email: 'live@example.com' },
       timeslot: {
-        start: new Date(start + 3_600_000).toISOString(),
-        end: new Date(start + 7_200_000).toISOString(),
+        start: new Date(start + 60_000).toISOString(),
+        end: new Date(start + 15 * 60_000).toISOString(),
       },
     });
     expect(booked, JSON.stringify(booked.body)).toMatchObject({ status: 201 });
