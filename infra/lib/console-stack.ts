@@ -115,7 +115,6 @@ export class ConsoleStack extends Stack {
         responsePagePath: '/index.html',
         ttl: Duration.seconds(0),
       })),
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableLogging: true,
       logBucket: logs,
@@ -173,6 +172,8 @@ export class ConsoleConfigStack extends Stack {
       distribution: props.distribution,
       distributionPaths: ['/index.html', '/config.json'],
       memoryLimit: 256,
+      // The build and config.json are deployed together; nothing else is in the bucket to keep.
+      prune: false,
     });
     // The deployment's custom-resource function is CDK's own (runtime, role and policy it manages).
     Validations.of(this).acknowledge(

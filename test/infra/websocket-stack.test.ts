@@ -120,7 +120,15 @@ describe('console stack', () => {
     const deploy = Template.fromStack(stacks.consoleConfig);
     deploy.resourceCountIs('Custom::CDKBucketDeployment', 1);
     const json = JSON.stringify(deploy.toJSON());
-    for (const key of ['apiUrl', 'wsUrl', 'authority', 'clientId', 'scope']) expect(json).toContain(key);
+    // Source.jsonData: the values are deploy-time markers for the API's URL, the WebSocket API,
+    // the user pool's issuer and the console's app client.
+    for (const ref of ['RefHttpApi', 'RefWebSocketApi', 'UserPool', 'ProviderURL', 'ConsoleClient']) {
+      expect(json).toContain(ref);
+    }
+    deploy.hasResourceProperties('Custom::CDKBucketDeployment', {
+      DistributionPaths: ['/index.html', '/config.json'],
+      Prune: false,
+    });
   });
 
   it('is cdk-nag clean', () => {
