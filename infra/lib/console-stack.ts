@@ -61,11 +61,6 @@ export class ConsoleStack extends Stack {
       removalPolicy: config.removalPolicy,
       autoDeleteObjects: config.autoDeleteObjects,
     });
-    Validations.of(logs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'This is the access-log bucket of the console bucket and distribution; logging it would recurse.',
-    });
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,

@@ -138,7 +138,7 @@ describe('the catalogue', () => {
  */
 const CDK_PROVIDERS = [
   /^Lcm-dev-(Data|Console)\/CustomS3AutoDeleteObjectsCustomResourceProviderHandler[0-9A-F]{8}$/,
-  /^Lcm-[a-z]+-ConsoleConfig\/CustomCDKBucketDeployment[0-9A-F]{32}[0-9A-F]{8}$/,
+  /^Lcm-[a-z]+-ConsoleConfig\/CustomCDKBucketDeployment[0-9A-F]{32}256MiB[0-9A-F]{8}$/,
 ];
 
 /** Every function resource of the app, by function name. */
