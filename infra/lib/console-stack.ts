@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import type { Construct } from 'constructs';
 import type { LcmStackProps } from './config.ts';
+import { acknowledgeIamResources } from './nag-acknowledgements.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The console's build (packages/console, Vite): deployed with the runtime config when it exists. */
@@ -170,21 +171,21 @@ export class ConsoleConfigStack extends Stack {
       // The build and config.json are deployed together; nothing else is in the bucket to keep.
       prune: false,
     });
-    // The deployment's custom-resource function is CDK's own (runtime, role and policy it manages).
+    // The deployment's custom-resource function is CDK's own (its role and policy CDK manages).
+    const reason =
+      "CDK's BucketDeployment custom resource: its own logs (AWSLambdaBasicExecutionRole), reading the asset bucket and writing the console bucket's objects, invalidating the distribution.";
     Validations.of(this).acknowledge(
-      {
-        id: 'AwsSolutions-IAM4',
-        reason: "CDK's BucketDeployment custom resource uses AWSLambdaBasicExecutionRole for its own logs.",
-      },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
-          "CDK's BucketDeployment copies the console's files: it needs object-level access to the asset and console buckets.",
-      },
-      {
-        id: 'AwsSolutions-L1',
-        reason: "The runtime of CDK's BucketDeployment custom resource is chosen and updated by aws-cdk-lib.",
-      },
+      ...[
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        ...['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map(
+          (a) => `AwsSolutions-IAM5[Action::${a}]`,
+        ),
+      ].map((id) => ({ id, reason })),
     );
+    acknowledgeIamResources(this, () => true, reason);
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: "The runtime of CDK's BucketDeployment custom resource is chosen and updated by aws-cdk-lib.",
+    });
   }
 }
