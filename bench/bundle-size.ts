@@ -83,6 +83,8 @@ const importEnvOf = (spec: FunctionSpec): Record<string, string> => {
  * another client pays for code its function never calls (the "beyond its needs" column).
  */
 const CLIENTS_OF_NEED: Record<Need, readonly string[]> = {
+  'ws-verify': [],
+  'ws-post': ['apigatewaymanagementapi'],
   'table-read': ['dynamodb'],
   'table-write': ['dynamodb'],
   cml: ['secrets-manager'],

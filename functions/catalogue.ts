@@ -1,4 +1,4 @@
-import type { OPERATIONS } from '@lcm/shared/api';
+import { LIVE_UPDATES_RULE, type OPERATIONS } from '@lcm/shared/api';
 import {
   type EventRuleTarget,
   GRADING_RESULTS_TARGET,
@@ -22,6 +22,7 @@ import {
  * | `schedule` | FleetStack | an EventBridge schedule rule (`schedule`) |
  * | `rule-target` | EventsStack | the EventBridge rules of events/rules.ts that target its module |
  * | `stream-consumer` | EventsStack | the table stream, with the filters and batching of `stream` |
+ * | `websocket` | WebSocketStack | the WebSocket API's `route` ($connect, $disconnect, messages) or the live-updates rule |
  */
 
 /**
@@ -113,6 +114,15 @@ export const NEEDS = {
   'ec2-stop': { env: [], summary: 'stops instances tagged as this stage’s workers' },
   'ec2-terminate': { env: [], summary: 'terminates instances tagged as this stage’s workers' },
   cloudwatch: { env: [], summary: 'reads the workers’ CloudWatch metrics' },
+  'ws-verify': {
+    env: ['LCM_JWT_ISSUER', 'LCM_JWT_AUDIENCES'],
+    summary:
+      'checks access tokens as the HTTP API’s JWT authorizer does: its issuer and audiences (no permission)',
+  },
+  'ws-post': {
+    env: ['LCM_WS_ENDPOINT'],
+    summary: 'posts to the WebSocket API’s connections (management API) and learns which are gone',
+  },
 } as const satisfies Record<
   string,
   { readonly env: readonly string[]; readonly optionalEnv?: readonly string[]; readonly summary: string }
@@ -166,6 +176,7 @@ export const FUNCTION_KINDS = {
     // One invocation per stream shard at a time (no parallelization factor): room for 10 shards.
     reservedConcurrency: 10,
   },
+  websocket: { prefix: 'ws-', serviceName: 'lcm-live', needs: [], label: 'WebSocket' },
 } as const satisfies Record<
   string,
   {
@@ -235,7 +246,15 @@ export interface StreamConsumerFunctionSpec extends FunctionSpecBase {
   readonly stream: StreamConsumer;
 }
 
+/** The WebSocket API's routes and the live-updates broadcaster (api/live.ts). */
+export interface WebSocketFunctionSpec extends FunctionSpecBase {
+  readonly kind: 'websocket';
+  /** `$connect`, `$disconnect`, the message routes, or `rule` (LIVE_UPDATES_RULE's target). */
+  readonly routes: readonly string[];
+}
+
 export type FunctionSpec =
+  | WebSocketFunctionSpec
   | ApiFunctionSpec
   | TaskFunctionSpec
   | ScheduleFunctionSpec
@@ -606,6 +625,47 @@ export const STREAM_FUNCTIONS: readonly StreamConsumerFunctionSpec[] = [
   }),
 ];
 
+const websocket = (
+  name: string,
+  routes: readonly string[],
+  s: Omit<Defaulted<WebSocketFunctionSpec>, 'routes'>,
+) =>
+  ({
+    kind: 'websocket',
+    name,
+    entry: `functions/websocket/${name}.ts`,
+    routes,
+    memoryMb: DEFAULT_MEMORY_MB,
+    ...s,
+  }) satisfies WebSocketFunctionSpec;
+
+/** The route of WEBSOCKET_FUNCTIONS that is the live-updates rule's target, not a WebSocket route. */
+export const LIVE_RULE_ROUTE = 'rule';
+
+/** Live updates (issue 14, item 3): the WebSocket API's routes and the broadcaster. */
+export const WEBSOCKET_FUNCTIONS: readonly WebSocketFunctionSpec[] = [
+  websocket('connect', ['$connect'], {
+    timeoutSeconds: 10,
+    needs: ['table-write', 'ws-verify'],
+    description: 'WebSocket $connect: checks the access token (?token=), stores the connection',
+  }),
+  websocket('disconnect', ['$disconnect'], {
+    timeoutSeconds: 10,
+    needs: ['table-write'],
+    description: 'WebSocket $disconnect: removes the connection and its subscriptions',
+  }),
+  websocket('message', ['subscribe', 'unsubscribe', '$default'], {
+    timeoutSeconds: 10,
+    needs: ['table-write', 'ws-post'],
+    description: 'WebSocket subscribe / unsubscribe: topic, role and tenancy checks, the reply',
+  }),
+  websocket(LIVE_UPDATES_RULE.target.function, [LIVE_RULE_ROUTE], {
+    timeoutSeconds: 30,
+    needs: ['table-write', 'ws-post'],
+    description: "Live updates: LCM's outbound CloudEvents to the subscribed connections, gone ones removed",
+  }),
+];
+
 /** Every Lambda function of LCM. */
 export const FUNCTIONS: readonly FunctionSpec[] = [
   ...API_FUNCTIONS,
@@ -615,6 +675,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   ...FLEET_SCHEDULES,
   ...RULE_TARGETS,
   ...STREAM_FUNCTIONS,
+  ...WEBSOCKET_FUNCTIONS,
 ];
 
 /** The state machines with their ASL file and tasks, in the order of STATE_MACHINE_FILES. */

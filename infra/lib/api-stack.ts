@@ -33,6 +33,7 @@ import { API_FUNCTIONS, type ApiFunctionSpec } from '../../functions/catalogue.t
 import { API_GROUPS, isReadOperation, operationsOf, type TableAccess, tableAccessOf } from './api-routes.ts';
 import { type ApiThrottles, apiThrottlesOf } from './api-throttles.ts';
 import type { LcmStackProps } from './config.ts';
+import { CONSOLE_DEV_URL } from './console-stack.ts';
 import type { NeedResources } from './grants.ts';
 import { LcmFunction } from './lambda.ts';
 import { pascal } from './names.ts';
@@ -57,6 +58,8 @@ export interface ApiStackProps extends LcmStackProps {
    * group re-submits a failed grading (POST /v1/sessions/{id}/grade).
    */
   readonly gradingApiKey?: ISecret;
+  /** The operator console (console stack): its app client's callback URL (issue 14, item 2). */
+  readonly console?: { readonly url: string };
   /**
    * The worker workflows (fleet stack), for the `fleet-workflows` need: the `workers` group
    * starts provisioning and drain executions when an operator creates, starts, stops or
@@ -136,6 +139,8 @@ export class ApiStack extends Stack {
   public readonly portalClient?: cognito.UserPoolClient;
   public readonly resourceServer?: cognito.UserPoolResourceServer;
   public readonly userPoolDomain?: cognito.UserPoolDomain;
+  /** The operator console's app client (authorization code + PKCE, hosted UI), with `console`. */
+  public readonly consoleClient?: cognito.UserPoolClient;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -156,7 +161,12 @@ export class ApiStack extends Stack {
       this.portalClient = machine.client;
       this.jwtIssuer = userPool.userPoolProviderUrl;
       // A client-credentials token has no `aud`: API Gateway then checks its `client_id`.
-      this.jwtAudience = [client.userPoolClientId, machine.client.userPoolClientId];
+      if (props.console) this.consoleClient = this.createConsoleClient(props, userPool, props.console.url);
+      this.jwtAudience = [
+        client.userPoolClientId,
+        machine.client.userPoolClientId,
+        ...(this.consoleClient ? [this.consoleClient.userPoolClientId] : []),
+      ];
     }
     const jwtAuthorizer = new HttpJwtAuthorizer('JwtAuthorizer', this.jwtIssuer, {
       authorizerName: `lcm-${config.stage}-jwt`,
@@ -326,6 +336,38 @@ export class ApiStack extends Stack {
       disableOAuth: true,
     });
     return { userPool, client };
+  }
+
+  /**
+   * The operator console's app client (issue 14, item 2): a public client (no secret: a browser
+   * cannot keep one) with only the authorization code grant, which Cognito's hosted UI serves
+   * with PKCE, on the pool's domain; callbacks and sign-out to the console's URL and Vite's dev
+   * server. Its access tokens carry `cognito:groups` (the roles) and its `client_id`, which the
+   * API accepts as an audience.
+   */
+  private createConsoleClient(
+    { config }: ApiStackProps,
+    userPool: cognito.UserPool,
+    consoleUrl: string,
+  ): cognito.UserPoolClient {
+    const urls = [`${consoleUrl}/`, CONSOLE_DEV_URL];
+    return userPool.addClient('ConsoleClient', {
+      userPoolClientName: `lcm-${config.stage}-console`,
+      generateSecret: false,
+      authFlows: {},
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+        callbackUrls: urls,
+        logoutUrls: urls,
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.hours(12),
+    });
   }
 
   /**

@@ -3,10 +3,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { ApiStack } from './api-stack.ts';
 import { type LcmConfig, type LcmStackProps, readConfig } from './config.ts';
+import { ConsoleConfigStack, ConsoleStack } from './console-stack.ts';
 import { DataStack } from './data-stack.ts';
 import { EventsStack } from './events-stack.ts';
 import { FleetStack } from './fleet-stack.ts';
 import { ObservabilityStack } from './observability-stack.ts';
+import { WebSocketStack } from './websocket-stack.ts';
 import { WorkflowsStack } from './workflows-stack.ts';
 
 /** Value of the `project` tag on every stack (CloudFormation propagates stack tags to resources). */
@@ -20,6 +22,9 @@ export interface LcmStacks {
   readonly workflows: WorkflowsStack;
   readonly fleet: FleetStack;
   readonly api: ApiStack;
+  readonly webSocket: WebSocketStack;
+  readonly console: ConsoleStack;
+  readonly consoleConfig: ConsoleConfigStack;
   readonly observability: ObservabilityStack;
 }
 
@@ -102,7 +107,15 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     secrets: events.secrets,
   });
   fleet.addStackDependency(workflows, 'the sweeps describe and resolve session workflow executions');
+  // The console's hosting comes before the API: its app client's callback is the console's URL.
+  const consoleSite = add(
+    ConsoleStack,
+    'Console',
+    'operator console: S3 bucket and CloudFront distribution',
+    {},
+  );
   const api = add(ApiStack, 'Api', 'HTTP API, JWT authorizer and route handlers', {
+    console: { url: consoleSite.url },
     table: data.table,
     sessionWorkflow: { stateMachine: workflows.sessionStateMachine },
     eventIngest: { bus: events.bus, partnersSecret: events.secrets.eventPartners },
@@ -110,21 +123,61 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     fleetWorkflows: { provisioning: fleet.provisioning.stateMachine, drain: fleet.drain.stateMachine },
   });
 
+  const webSocket = add(
+    WebSocketStack,
+    'WebSocket',
+    'live updates: WebSocket API, connections and broadcaster',
+    {
+      table: data.table,
+      bus: events.bus,
+      jwt: { issuer: api.jwtIssuer, audiences: api.jwtAudience },
+    },
+  );
+  const consoleConfig = add(
+    ConsoleConfigStack,
+    'ConsoleConfig',
+    "operator console's runtime config and build",
+    {
+      bucket: consoleSite.bucket,
+      distribution: consoleSite.distribution,
+      config_: {
+        apiUrl: api.url,
+        wsUrl: webSocket.url,
+        oidc: {
+          authority: api.jwtIssuer,
+          clientId: api.consoleClient?.userPoolClientId ?? '',
+          scope: 'openid email profile',
+        },
+      },
+    },
+  );
+
   const observability = add(
     ObservabilityStack,
     'Observability',
     'alarm topic, alarms on every queue, state machine and function, operations dashboard',
     {
-      watched: [data, events, workflows, fleet, api],
+      watched: [data, events, workflows, fleet, api, webSocket],
       streamConsumers: events.streamConsumers,
       httpApi: api.httpApi,
     },
   );
-  for (const watched of [data, events, workflows, fleet, api]) {
+  for (const watched of [data, events, workflows, fleet, api, webSocket]) {
     observability.addStackDependency(watched, 'its alarms and dashboard name what this stack builds');
   }
 
-  return { config, data, events, workflows, fleet, api, observability };
+  return {
+    config,
+    data,
+    events,
+    workflows,
+    fleet,
+    api,
+    webSocket,
+    console: consoleSite,
+    consoleConfig,
+    observability,
+  };
 };
 
 /**

@@ -50,6 +50,8 @@ import type { IntegrationSecrets } from './secrets.ts';
  * | ec2-stop | — | ec2:StopInstances on instances tagged with the stage and LCM |
  * | ec2-terminate | — | ec2:TerminateInstances on instances tagged with the stage and LCM |
  * | cloudwatch | — | cloudwatch:GetMetricData (Resource "*") |
+ * | ws-verify | LCM_JWT_ISSUER, LCM_JWT_AUDIENCES | none (the issuer's JWKS is public) |
+ * | ws-post | LCM_WS_ENDPOINT | execute-api:ManageConnections on the WebSocket stage's @connections |
  */
 
 /** Step Functions adapter of @lcm/shared (platform/workflow/engine.ts): WORKFLOW_ENGINE=stepfunctions. */
@@ -68,6 +70,10 @@ export interface NeedResources {
   readonly stateMachineArns?: Partial<Record<StateMachineKey, string>>;
   /** ec2-launch: the workers' instance profile and the one role the function may pass to EC2. */
   readonly workerLaunch?: { readonly instanceProfileArn: string; readonly role: iam.IRole };
+  /** ws-verify: the issuer and audiences of the HTTP API's JWT authorizer. */
+  readonly jwt?: { readonly issuer: string; readonly audiences: readonly string[] };
+  /** ws-post: the WebSocket API's stage (its management endpoint and connections ARN). */
+  readonly webSocket?: { readonly managementEndpoint: string; readonly connectionsArn: string };
 }
 
 interface GrantContext {
@@ -357,6 +363,22 @@ const contentRead: Grant = ({ f, config }) => {
 
 /** Each need of the catalogue's vocabulary: its grant, returning its environment. */
 export const NEED_GRANTS: Record<Need, Grant> = {
+  /** No permission: the issuer's JWKS is public. */
+  'ws-verify': (ctx) => {
+    const jwt = required(ctx.resources.jwt, 'the JWT issuer and audiences', ctx);
+    return { LCM_JWT_ISSUER: jwt.issuer, LCM_JWT_AUDIENCES: jwt.audiences.join(',') };
+  },
+  /** execute-api:ManageConnections on the connections of the WebSocket API's stage. */
+  'ws-post': (ctx) => {
+    const ws = required(ctx.resources.webSocket, 'the WebSocket API', ctx);
+    allow(ctx.f, ['execute-api:ManageConnections'], [ws.connectionsArn]);
+    acknowledgeIamResources(
+      ctx.f.role,
+      (resource) => resource.includes('@connections'),
+      'Connection ids are known only at run time; the statement covers the @connections of this one WebSocket API stage.',
+    );
+    return { LCM_WS_ENDPOINT: ws.managementEndpoint };
+  },
   'table-read': (ctx) => table(ctx, 'read'),
   'table-write': (ctx) => table(ctx, 'readWrite'),
   /** The CML credentials and, when context `lambdaSubnetIds` is set, the workers' private network. */

@@ -133,9 +133,13 @@ describe('the catalogue', () => {
 
 /**
  * Functions CDK itself adds, not LCM's: the provider of `autoDeleteObjects` on the dev stage's
- * buckets (data stack). Anything else without a name fails the test.
+ * buckets (data and console stacks) and the BucketDeployment handler that writes the console's
+ * runtime config (console-config stack). Anything else without a name fails the test.
  */
-const CDK_PROVIDERS = [/^Lcm-dev-Data\/CustomS3AutoDeleteObjectsCustomResourceProviderHandler[0-9A-F]{8}$/];
+const CDK_PROVIDERS = [
+  /^Lcm-dev-(Data|Console)\/CustomS3AutoDeleteObjectsCustomResourceProviderHandler[0-9A-F]{8}$/,
+  /^Lcm-[a-z]+-ConsoleConfig\/CustomCDKBucketDeployment[0-9A-F]{32}256MiB[0-9A-F]{8}$/,
+];
 
 /** Every function resource of the app, by function name. */
 const functionsOf = (context: Record<string, unknown>) => {

@@ -58,6 +58,11 @@ export interface ApiGatewayOptions {
    * `/.well-known/jwks.json`; the function is called per request.
    */
   documents?: Readonly<Record<string, () => unknown>>;
+  /**
+   * Requests no API route matches, before the 404: the local stack's own pages (the local
+   * issuer's OAuth endpoints, the built console). Returns true when it answered.
+   */
+  fallback?: (req: IncomingMessage, res: ServerResponse, path: string, method: string) => Promise<boolean>;
   /** Request bodies above this are refused like API Gateway does (10 MB). */
   maxPayloadBytes?: number;
   /**
@@ -72,6 +77,8 @@ export interface ApiGatewayOptions {
 export interface ApiGateway {
   url: string;
   port: number;
+  /** The HTTP server (the local WebSocket endpoint attaches to its upgrades). */
+  server: Server;
   stop(): Promise<void>;
 }
 
@@ -105,6 +112,7 @@ export async function startApiGateway(opts: ApiGatewayOptions): Promise<ApiGatew
   return {
     url: `http://${host}:${port}`,
     port,
+    server,
     stop: () => closeServer(server),
   };
 }
@@ -244,6 +252,7 @@ async function handleRequest(
   }
   const matches = table.map((c) => matchPath(c, segments)).filter((m): m is RouteMatch => m !== undefined);
   if (matches.length === 0) {
+    if (opts.fallback && (await opts.fallback(req, res, rawPath, method))) return;
     sendProblem(res, 404, `No route for ${method} ${rawPath}.`, rawPath, requestId);
     return;
   }

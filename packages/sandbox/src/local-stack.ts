@@ -3,12 +3,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { LIVE_UPDATES_RULE } from '@lcm/shared/api';
 import { createStores } from '@lcm/shared/app';
 import { UPLOAD_MAX_BYTES } from '@lcm/shared/catalogue';
 import type { PartnersDocument } from '@lcm/shared/events';
 import {
   DEFAULT_TIMESTAMP_TOLERANCE_SECONDS,
   EVENT_RULE_TARGETS,
+  EVENT_RULES,
   FileStreamFailureQueue,
   GRADING_EVENT_TYPE_PREFIX,
   LDS_EVENT_TYPE_PREFIX,
@@ -38,6 +40,7 @@ import {
   LOCAL_ACCOUNT_ID,
   lambdaInvokeStore,
 } from './lambda-runtime.ts';
+import { attachLiveSocket, LIVE_SOCKET_PATH, type LocalConnections } from './live-socket.ts';
 import {
   JWKS_PATH,
   LOCAL_TOKEN_TTL_SECONDS,
@@ -46,7 +49,9 @@ import {
   OPENID_CONFIGURATION_PATH,
   SIGNING_KEY_FILE,
 } from './local-auth.ts';
+import { CONSOLE_CONFIG_PATH, consoleFiles, localConsoleConfig } from './local-console.ts';
 import { type LocalMetrics, startMetricsCollector } from './local-metrics.ts';
+import { createLocalOidc } from './local-oidc.ts';
 import type { SeedReport } from './seed.ts';
 import type { GradingSimulator } from './simulators/grading.ts';
 import type { LdsSimulator } from './simulators/lds.ts';
@@ -101,6 +106,8 @@ const lazy = {
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.lcm');
+/** The console's build (packages/console, `npm run build` there), served at `/` when present. */
+export const CONSOLE_DIST = join(REPO_ROOT, 'packages', 'console', 'dist');
 export const LOCAL_TABLE_NAME = tableNameFor('local');
 export const LOCAL_EVENT_BUS_NAME = 'lcm-local';
 /** The stage the sandbox tags its instances with (`lcm:stage`). */
@@ -198,6 +205,8 @@ export interface LocalResources {
   metrics?: LocalMetrics;
   /** The demo data, complete once the seeded workers run. */
   seed?: Promise<SeedReport>;
+  /** The open WebSocket connections of `/ws` (live updates). */
+  liveConnections?: LocalConnections;
   seedReport?: SeedReport;
 }
 
@@ -429,7 +438,14 @@ export const httpApi: LocalService = {
     // The content bucket's pre-signed URLs (POST /v1/uploads), served here as S3 serves them in AWS.
     const bucketSecret = randomBytes(32).toString('hex');
     ctx.setEnv('LCM_LOCAL_BUCKET_SECRET', bucketSecret);
+    // The console's sign-in (local-oidc.ts), runtime config and files (local-console.ts).
+    const oidc = identity ? createLocalOidc({ identity }) : undefined;
+    const consoleSite = consoleFiles(CONSOLE_DIST);
+    let apiUrl = '';
     const gateway = await startApiGateway({
+      fallback: async (req, res, path, method) =>
+        (oidc ? await oidc.handle(req, res, path, method) : false) ||
+        consoleSite.handle(req, res, path, method),
       routes: ROUTES,
       bucket: {
         path: LOCAL_BUCKET_PATH,
@@ -450,7 +466,15 @@ export const httpApi: LocalService = {
         ...(identity
           ? {
               [JWKS_PATH]: () => identity.jwks,
-              [OPENID_CONFIGURATION_PATH]: () => identity.openIdConfiguration(),
+              [OPENID_CONFIGURATION_PATH]: () => ({
+                ...identity.openIdConfiguration(),
+                ...oidc?.discovery(),
+                response_types_supported: ['code', 'token'],
+                grant_types_supported: ['authorization_code'],
+                code_challenge_methods_supported: ['S256'],
+                scopes_supported: ['openid'],
+              }),
+              [CONSOLE_CONFIG_PATH]: () => localConsoleConfig(apiUrl, oidc?.clientId ?? '', LIVE_SOCKET_PATH),
             }
           : {}),
         ...(metrics ? { [METRICS_PATH]: () => metrics.snapshot() } : {}),
@@ -459,11 +483,35 @@ export const httpApi: LocalService = {
     });
     ctx.outputs.apiUrl = gateway.url;
     ctx.setEnv('LCM_LOCAL_BUCKET_URL', `${gateway.url}${LOCAL_BUCKET_PATH}`);
+    apiUrl = gateway.url;
     if (metrics) ctx.outputs.metrics = `${gateway.url}${METRICS_PATH}`;
+    // Live updates at /ws: the WebSocket handlers of functions/websocket on the API's port.
+    let live: Awaited<ReturnType<typeof attachLiveSocket>>;
+    try {
+      live = await attachLiveSocket({ server: gateway.server, region: ctx.options.region, log: ctx.log });
+    } catch (e) {
+      await gateway.stop();
+      throw e;
+    }
+    ctx.resources.liveConnections = live.connections;
+    ctx.outputs.live = { wsUrl: `${gateway.url.replace(/^http/, 'ws')}${LIVE_SOCKET_PATH}` };
+    ctx.outputs.console = {
+      url: `${gateway.url}/`,
+      built: consoleSite.present(),
+      config: `${gateway.url}${CONSOLE_CONFIG_PATH}`,
+      ...(oidc ? { clientId: oidc.clientId } : {}),
+    };
+    const stopAll = async () => {
+      await live.stop();
+      await gateway.stop();
+    };
     if (identity) {
       try {
         // The issuer is the API's URL, known once the server listens.
         identity.bind(gateway.url);
+        // The WebSocket $connect handler checks tokens as the HTTP API's authorizer does.
+        ctx.setEnv('LCM_JWT_ISSUER', identity.issuer);
+        ctx.setEnv('LCM_JWT_AUDIENCES', [identity.audience, ...identity.machineClients].join(','));
         ctx.outputs.auth = {
           issuer: identity.issuer,
           jwksUri: `${identity.issuer}${JWKS_PATH}`,
@@ -487,11 +535,11 @@ export const httpApi: LocalService = {
           };
         }
       } catch (e) {
-        await gateway.stop();
+        await stopAll();
         throw e;
       }
     }
-    return gateway;
+    return { stop: stopAll };
   },
 };
 
@@ -661,6 +709,8 @@ export const eventBridge: LocalService = {
     const { startLocalEventBridge } = await lazy.eventBridge();
     const bus = await startLocalEventBridge({
       eventBusName: process.env.EVENT_BUS_NAME || LOCAL_EVENT_BUS_NAME,
+      // The rules CDK deploys: the events stack's and the WebSocket stack's live updates.
+      rules: [...EVENT_RULES, LIVE_UPDATES_RULE],
       region: ctx.options.region,
       host: ctx.options.host,
       log: (line) => ctx.log(`lcm: ${line}`),

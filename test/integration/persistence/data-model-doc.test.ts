@@ -119,6 +119,11 @@ const RENDERED: Record<keyof typeof keys, [row: string, value: unknown]> = {
   leftoverLabPrefix: ['LeftoverLab', keys.leftoverLabPrefix],
   leftoverLabListing: ['LeftoverLab', keys.leftoverLabListing('<workerId>', '<labId>')],
   leftoverLabListingPartition: ['LeftoverLab', keys.leftoverLabListingPartition],
+  liveConnectionPartition: ['LiveConnection', keys.liveConnectionPartition('<connectionId>')],
+  liveConnection: ['LiveConnection', keys.liveConnection('<connectionId>')],
+  liveSubscription: ['LiveSubscription', keys.liveSubscription('<connectionId>', '<topic>')],
+  liveSubscriber: ['LiveSubscription', keys.liveSubscriber('<topic>', '<connectionId>')],
+  liveTopicPartition: ['LiveSubscription', keys.liveTopicPartition('<topic>')],
   idempotencyPartition: [IDEMPOTENCY_EXAMPLE, keys.idempotencyPartition],
   idempotencyKeyPrefix: [IDEMPOTENCY_EXAMPLE, keys.idempotencyKeyPrefix],
 };

@@ -141,6 +141,15 @@ export async function writeSampleData(s: Stores): Promise<void> {
     sessionId: 's-41d2',
     by: 'operator@example.com',
   });
+  const connection = {
+    connectionId: 'Xk1fYdP3IAMCJsw=',
+    sub: 'portal-client',
+    roles: ['lcm.portal' as const],
+    tenant: 'portal-client',
+    connectedAt: '2030-03-02T07:00:10.000Z',
+  };
+  await s.live.putConnection(connection);
+  await s.live.subscribe(connection, 'session:s-9c1e');
 }
 
 /** One stored item per entity, as DynamoDB returns it, keyed by entity name. */

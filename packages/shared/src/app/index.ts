@@ -5,6 +5,7 @@ export * from './events-env.ts';
 export * from './fleet-env.ts';
 export * from './fleet-task.ts';
 export * from './jobs.ts';
+export * from './live-env.ts';
 export * from './partner-clients.ts';
 export * from './session-env.ts';
 export * from './session-task.ts';

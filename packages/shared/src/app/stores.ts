@@ -1,3 +1,4 @@
+import { DynamoLiveStore } from '../api/index.ts';
 import { DynamoDefinitionStore } from '../catalogue/index.ts';
 import {
   DynamoLeftoverLabStore,
@@ -21,6 +22,7 @@ export function createStores(cfg: StoreConfig) {
     processedEvents: new DynamoProcessedEventStore(cfg),
     scaling: new DynamoScalingStore(cfg),
     leftoverLabs: new DynamoLeftoverLabStore(cfg),
+    live: new DynamoLiveStore(cfg),
   };
 }
 export type Stores = ReturnType<typeof createStores>;

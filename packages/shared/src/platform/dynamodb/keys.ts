@@ -26,6 +26,8 @@ export const ENTITY = {
   scalingDecision: 'ScalingDecision',
   scalerState: 'ScalerState',
   leftoverLab: 'LeftoverLab',
+  liveConnection: 'LiveConnection',
+  liveSubscription: 'LiveSubscription',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -41,6 +43,8 @@ const sessionsOnWorkerPk = (workerId: string) => `${workerPk(workerId)}#SESSIONS
 const observationsOfDefinitionPk = (definitionId: string) => `${definitionPk(definitionId)}#OBS`;
 const SCALING = 'SCALING';
 const LEFTOVER_LAB_LISTING = 'TYPE#LeftoverLab';
+const liveConnectionPk = (connectionId: string) => `LIVE#${connectionId}`;
+const liveTopicPk = (topic: string) => `LIVE#TOPIC#${topic}`;
 
 /**
  * The partition of Powertools idempotency records (Idempotency-Key, platform/http/idempotency.ts):
@@ -125,6 +129,21 @@ export const keys = {
     GSI2SK: `${workerId}#${labId}`,
   }),
   leftoverLabListingPartition: LEFTOVER_LAB_LISTING,
+
+  // 14. live updates (WebSocket, issue 14): a connection and its topic subscriptions share one
+  // partition (removed together on $disconnect or a gone connection), expire by TTL; the
+  // subscribers of a topic are listed on GSI2 (sparse: only subscription items carry it)
+  liveConnectionPartition: liveConnectionPk,
+  liveConnection: (connectionId: string) => ({ PK: liveConnectionPk(connectionId), SK: 'CONNECTION' }),
+  liveSubscription: (connectionId: string, topic: string) => ({
+    PK: liveConnectionPk(connectionId),
+    SK: `TOPIC#${topic}`,
+  }),
+  liveSubscriber: (topic: string, connectionId: string) => ({
+    GSI2PK: liveTopicPk(topic),
+    GSI2SK: connectionId,
+  }),
+  liveTopicPartition: liveTopicPk,
 
   // 12. Idempotency-Key records (written by Powertools, not by a store), expire by TTL
   idempotencyPartition: IDEMPOTENCY_PARTITION,

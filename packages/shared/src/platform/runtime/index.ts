@@ -4,6 +4,7 @@
  * (`readEnv`, `envText`, ...), the cached dependency builder (`cachedDeps`, `lazy`), the clock
  * (`now`) and the workflow step wrapper (`stepHandler`). See docs/architecture.md, "Runtime kit".
  */
+export * from './aws/apigw-management.ts';
 export * from './aws/client.ts';
 export * from './aws/cloudwatch.ts';
 export * from './aws/dynamodb.ts';
