@@ -247,7 +247,10 @@ export function DefinitionDetailPage({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
-          {can(caller, 'applyObservedToDefinition') ? (
+          {can(caller, 'applyObservedToDefinition') && observations.data.sessionCount === 0 ? (
+            <p className="muted">No observed session yet: nothing to apply.</p>
+          ) : null}
+          {can(caller, 'applyObservedToDefinition') && observations.data.sessionCount > 0 ? (
             <fieldset className="apply">
               <legend>Apply observed values</legend>
               <p className="field">
@@ -330,7 +333,8 @@ function DiffTable({ rows, a, b }: { rows: ReturnType<typeof diffDefinitions>; a
   return (
     <table className="grid">
       <caption>
-        Version {a} → version {b}: {rows.length ? `${rows.length} differences` : 'no difference'}
+        Version {a} → version {b}:{' '}
+        {rows.length === 1 ? '1 difference' : rows.length ? `${rows.length} differences` : 'no difference'}
       </caption>
       <thead>
         <tr>

@@ -224,9 +224,10 @@ export function SessionDetailPage({ id }: { id: string }) {
                     {obs.totals.cpuCores} CPU, {obs.totals.memoryGb} GB memory, {obs.totals.storageGb} GB
                     storage
                   </p>
-                  {obs.drift ? (
+                  {obs.drift && !obs.drift.hasDrift ? <p>Port drift: none.</p> : null}
+                  {obs.drift?.hasDrift ? (
                     <table className="grid">
-                      <caption>Port drift{obs.drift.hasDrift ? '' : ': none'}</caption>
+                      <caption>Port drift</caption>
                       <thead>
                         <tr>
                           <th scope="col">Change</th>
