@@ -264,7 +264,7 @@ export function DefinitionDetailPage({ id }: { id: string }) {
                   <option value="latest">latest: the newest session's</option>
                 </select>
               </p>
-              <p className="field">
+              <p className="check">
                 <input
                   id="with-ports"
                   type="checkbox"
