@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
  * Test projects: `unit` is pure (no I/O); `integration` runs against one DynamoDB Local
  * started by the global setup; `workflows` runs the ASL locally (aws-local-stepfunctions) with
  * the real task handlers against DynamoDB Local and the simulators; `infra` synthesises the CDK
- * app; `e2e` drives `npm start`.
+ * app; `console` renders the web console's pages (jsdom); `e2e` drives `npm start` (the console's
+ * browser test among them).
  */
 
 /**
@@ -61,6 +62,15 @@ export default defineConfig({
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 120_000,
+        },
+      },
+      {
+        // The console's components (Testing Library); React's JSX through Vite's transform.
+        oxc: { jsx: { runtime: 'automatic' } },
+        test: {
+          name: 'console',
+          include: ['packages/console/test/**/*.test.tsx'],
+          environment: 'jsdom',
         },
       },
       {

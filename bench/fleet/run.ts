@@ -215,6 +215,7 @@ function chart(): string {
   };
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    '<title>Fleet cost against the per-instant integer bound and on-time share, per policy (mean over the seeds)</title>',
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,

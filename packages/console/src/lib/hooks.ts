@@ -1,0 +1,82 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { LiveClient, Topic } from './live.ts';
+import { type Problem, ProblemError, toProblem } from './problem.ts';
+
+export interface Loaded<T> {
+  readonly data: T | null;
+  readonly problem: Problem | null;
+  readonly loading: boolean;
+  readonly reload: () => void;
+}
+
+/** Runs `load` when `deps` change and on reload(); keeps the last data while reloading. */
+export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Loaded<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: deps are the caller's.
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    loadRef.current().then(
+      (d) => {
+        if (!live) return;
+        setData(d);
+        setProblem(null);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        if (!live) return;
+        setProblem(e instanceof ProblemError ? e.problem : toProblem(0, { title: String(e) }));
+        setLoading(false);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  return { data, problem, loading, reload };
+}
+
+/** How often a page re-reads while the socket is not open (no WebSocket, or reconnecting). */
+export const POLL_WHILE_OFFLINE_MS = 5_000;
+
+/**
+ * Calls `onEvent` (coalesced over 150 ms) for every event on `topic` while mounted. While the
+ * socket is not open (the stack serves none, a proxy blocks it, or it is reconnecting) the page
+ * re-reads every POLL_WHILE_OFFLINE_MS instead, so it never goes stale.
+ */
+export function useLive(live: LiveClient | null, topic: Topic | null, onEvent: () => void): void {
+  const ref = useRef(onEvent);
+  ref.current = onEvent;
+  const [open, setOpen] = useState(live?.state === 'open');
+  useEffect(() => {
+    if (!live) return;
+    setOpen(live.state === 'open');
+    return live.onState((s) => setOpen(s === 'open'));
+  }, [live]);
+  useEffect(() => {
+    if (!live || !topic) return;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const off = live.subscribe(topic, () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        ref.current();
+      }, 150);
+    });
+    return () => {
+      off();
+      if (timer) clearTimeout(timer);
+    };
+  }, [live, topic]);
+  useEffect(() => {
+    if (open || !topic) return;
+    const poll = setInterval(() => ref.current(), POLL_WHILE_OFFLINE_MS);
+    return () => clearInterval(poll);
+  }, [open, topic]);
+}
