@@ -200,11 +200,20 @@ describe('ApiStack: routes and authorizer', () => {
     const clientId = logicalIdOf(dev.api, dev.api.userPoolClient!);
     const client = dev.template.toJSON().Resources[clientId] as Resource;
     const portalClientId = logicalIdOf(dev.api, dev.api.portalClient!);
+    // The operator console's client (issue 14): public, authorization code only (PKCE), no secret.
+    const consoleClientId = logicalIdOf(dev.api, dev.api.consoleClient!);
     expect(
       resourcesOf(dev.template, 'AWS::Cognito::UserPoolClient')
         .map(([id]) => id)
         .sort(),
-    ).toEqual([clientId, portalClientId].sort());
+    ).toEqual([clientId, portalClientId, consoleClientId].sort());
+    const consoleClient = dev.template.toJSON().Resources[consoleClientId] as Resource;
+    expect(consoleClient.Properties).toMatchObject({
+      GenerateSecret: false,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      PreventUserExistenceErrors: 'ENABLED',
+    });
     const groups = resourcesOf(dev.template, 'AWS::Cognito::UserPoolGroup').map(([, g]) => g.Properties);
     expect(groups.map((g) => g.GroupName)).toEqual([...ROLES]);
     expect(groups.every((g) => (g.UserPoolId as { Ref: string }).Ref === poolId)).toBe(true);
@@ -214,7 +223,7 @@ describe('ApiStack: routes and authorizer', () => {
       IdentitySource: ['$request.header.Authorization'],
       JwtConfiguration: {
         Issuer: { 'Fn::GetAtt': [poolId, 'ProviderURL'] },
-        Audience: [{ Ref: clientId }, { Ref: portalClientId }],
+        Audience: [{ Ref: clientId }, { Ref: portalClientId }, { Ref: consoleClientId }],
       },
     });
     expect(pool.Properties).toMatchObject({

@@ -12,7 +12,7 @@ import { UnprocessableError } from '../../kernel/index.ts';
 export function bookabilityProblems(
   definition: Pick<
     LabletDefinition,
-    'podType' | 'topologyYaml' | 'formQualifiedName' | 'sync' | 'contentUri'
+    'podType' | 'topologyYaml' | 'topology' | 'formQualifiedName' | 'sync' | 'contentUri'
   >,
   opts: { requireDeliverable?: boolean | undefined } = {},
 ): Array<{ path: string; message: string }> {
@@ -20,6 +20,8 @@ export function bookabilityProblems(
   const fromPackage = definition.contentUri !== undefined;
   if (
     definition.podType === 'CML_ON_AWS' &&
+    // The topology lives in the content bucket (`topology`), or inline in versions written before.
+    !definition.topology &&
     !definition.topologyYaml &&
     (fromPackage || opts.requireDeliverable)
   ) {
@@ -45,7 +47,7 @@ export function bookabilityProblems(
 export function assertBookable(
   definition: Pick<
     LabletDefinition,
-    'id' | 'version' | 'podType' | 'topologyYaml' | 'formQualifiedName' | 'sync' | 'contentUri'
+    'id' | 'version' | 'podType' | 'topologyYaml' | 'topology' | 'formQualifiedName' | 'sync' | 'contentUri'
   >,
   opts: { requireDeliverable?: boolean | undefined } = {},
 ): void {
