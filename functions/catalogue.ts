@@ -50,6 +50,19 @@ export const NEEDS = {
   },
   'evidence-read': { env: ['EVIDENCE_BUCKET'], summary: 'reads and lists the evidence bucket' },
   'evidence-write': { env: ['EVIDENCE_BUCKET'], summary: 'writes objects to the evidence bucket' },
+  'topology-read': {
+    env: ['EVIDENCE_BUCKET'],
+    summary:
+      'reads topologies by hash (`topologies/` of the evidence bucket) and hands out pre-signed GET URLs',
+  },
+  'topology-write': {
+    env: ['EVIDENCE_BUCKET'],
+    summary: 'stores topologies by hash (`topologies/` of the evidence bucket)',
+  },
+  uploads: {
+    env: ['EVIDENCE_BUCKET'],
+    summary: 'hands out pre-signed PUT URLs for `uploads/` of the evidence bucket and reads the uploads',
+  },
   'content-read': { env: [], summary: 'reads content packages from the buckets named in `contentBuckets`' },
   'session-engine': {
     env: ['WORKFLOW_ENGINE', 'SESSION_STATE_MACHINE_ARN'],
@@ -360,7 +373,8 @@ export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
       'Workers: create from a template, start / stop / drain / terminate (starts the worker workflows), sessions, capacity, ports',
   }),
   api('definitions', {
-    needs: ['table-write'],
+    // Topologies by hash and pre-signed uploads in the evidence bucket (issue 11, item 1).
+    needs: ['table-write', 'topology-read', 'topology-write', 'uploads'],
     description: 'Lab definitions: versions, deprecate, archive, observations, apply-observed, content sync',
   }),
   api('sessions', {
@@ -620,7 +634,8 @@ export const STREAM_FUNCTIONS: readonly StreamConsumerFunctionSpec[] = [
   }),
   streamConsumer(TRIGGERS_CONSUMER, {
     timeoutSeconds: 60,
-    needs: ['table-write', 'cml', 'content-read'],
+    // Content sync stores the package's topology by hash (issue 11, item 1).
+    needs: ['table-write', 'cml', 'content-read', 'topology-read', 'topology-write'],
     description: 'Stream-triggered work: content sync of definitions, manual observations of sessions',
   }),
 ];

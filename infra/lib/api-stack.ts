@@ -26,6 +26,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -41,6 +42,12 @@ import { pascal } from './names.ts';
 export interface ApiStackProps extends LcmStackProps {
   /** The single table (data stack): TABLE_NAME of every handler, granted per group. */
   readonly table: ITableV2;
+  /**
+   * The evidence bucket (data stack), for the `topology-read`, `topology-write` and `uploads`
+   * needs: the `definitions` group stores topologies by hash (`topologies/`), hands out pre-signed
+   * PUT URLs for `uploads/` (POST /v1/uploads) and GET URLs of topologies (?include=topology).
+   */
+  readonly evidenceBucket: IBucket;
   /**
    * Handler module of a route group (absolute, or relative to the repository root). Default: the
    * entry of the group's function in the catalogue. Tests may point a group at a fixture.
@@ -203,6 +210,7 @@ export class ApiStack extends Stack {
     // One function and one integration per route group, each function from its catalogue entry.
     const resources: NeedResources = {
       table: props.table,
+      evidenceBucket: props.evidenceBucket,
       bus: props.eventIngest.bus,
       secrets: {
         eventPartners: props.eventIngest.partnersSecret,

@@ -95,6 +95,7 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     'event bus, archive, rules, outbox publisher and integration secrets',
     {
       table: data.table,
+      evidenceBucket: data.evidenceBucket,
     },
   );
   const workflows = add(WorkflowsStack, 'Workflows', 'session-lifecycle state machine and its tasks', {
@@ -117,6 +118,7 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
   const api = add(ApiStack, 'Api', 'HTTP API, JWT authorizer and route handlers', {
     console: { url: consoleSite.url },
     table: data.table,
+    evidenceBucket: data.evidenceBucket,
     sessionWorkflow: { stateMachine: workflows.sessionStateMachine },
     eventIngest: { bus: events.bus, partnersSecret: events.secrets.eventPartners },
     gradingApiKey: events.secrets.gradingApiKey,

@@ -12,6 +12,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
@@ -29,6 +30,11 @@ import { IntegrationSecretsConstruct } from './secrets.ts';
 export interface EventsStackProps extends LcmStackProps {
   /** The single table (data stack): the rule targets' and stream consumers' TABLE_NAME; its stream. */
   readonly table: ITableV2;
+  /**
+   * The evidence bucket (data stack), for the `topology-read` and `topology-write` needs: the
+   * triggers consumer stores the topologies of content syncs and manual observations by hash.
+   */
+  readonly evidenceBucket: IBucket;
 }
 
 /** Delivery of a rule's event to its target: EventBridge retries, then the target's DLQ. */
@@ -113,7 +119,12 @@ export class EventsStack extends Stack {
     });
 
     this.secrets = new IntegrationSecretsConstruct(this, 'Secrets', { config });
-    const resources: NeedResources = { table: props.table, secrets: this.secrets, bus: this.bus };
+    const resources: NeedResources = {
+      table: props.table,
+      evidenceBucket: props.evidenceBucket,
+      secrets: this.secrets,
+      bus: this.bus,
+    };
 
     // One function and one DLQ per rule target module.
     sameModules(

@@ -34,6 +34,9 @@ import type { IntegrationSecrets } from './secrets.ts';
  * | grading | LCM_GRADING_BASE_URL, LCM_GRADING_API_KEY_SECRET_ID | read the grading API key secret (only with `gradingBaseUrl`) |
  * | evidence-read | EVIDENCE_BUCKET | s3:GetObject on its objects, s3:ListBucket on it |
  * | evidence-write | EVIDENCE_BUCKET | s3:PutObject on its objects |
+ * | topology-read | EVIDENCE_BUCKET | s3:GetObject on `topologies/*` of the evidence bucket, s3:ListBucket on it |
+ * | topology-write | EVIDENCE_BUCKET | s3:PutObject on `topologies/*` of the evidence bucket |
+ * | uploads | EVIDENCE_BUCKET | s3:GetObject and s3:PutObject on `uploads/*` of the evidence bucket, s3:ListBucket on it |
  * | content-read | — | s3:GetObject on the objects of the `contentBuckets` |
  * | session-engine | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN | none |
  * | fleet-engine | WORKFLOW_ENGINE and the three state machine ARNs | none |
@@ -148,6 +151,35 @@ const evidence = (ctx: GrantContext, actions: string[], list: boolean) => {
     f.role,
     (resource) => resource === flattenCfnReference(Stack.of(f).resolve(bucket.arnForObjects('*'))),
     'Evidence objects are keyed by session (<bucket ARN>/*, keys known only at run time); the pattern covers the objects of the one evidence bucket.',
+  );
+  return { EVIDENCE_BUCKET: bucket.bucketName };
+};
+
+/** The prefixes whose object pattern is acknowledged already, per role (one acknowledgement each). */
+const prefixesAcknowledged = new WeakMap<iam.IRole, Set<string>>();
+
+/**
+ * Topologies and uploads (issue 11, item 1): the same bucket as the evidence, but only the objects
+ * under one prefix (`topologies/` by content hash, `uploads/` by upload id). A pre-signed URL acts
+ * with the signer's permissions, so handing out a PUT (GET) URL needs s3:PutObject (GetObject).
+ * s3:ListBucket comes with reading: without it S3 answers a missing key with 403 instead of 404,
+ * and a missing upload or topology would be an internal error instead of the 422 that names it (a
+ * condition on `s3:prefix` would not help: GetObject carries no prefix).
+ */
+const contentPrefix = (ctx: GrantContext, prefix: 'topologies/' | 'uploads/', actions: string[]) => {
+  const { f } = ctx;
+  const bucket = required(ctx.resources.evidenceBucket, 'the evidence bucket', ctx);
+  const objects = bucket.arnForObjects(`${prefix}*`);
+  allow(f, actions, [objects]);
+  if (actions.includes('s3:GetObject')) allow(f, ['s3:ListBucket'], [bucket.bucketArn]);
+  const acknowledged = prefixesAcknowledged.get(f.role) ?? new Set<string>();
+  prefixesAcknowledged.set(f.role, acknowledged);
+  if (acknowledged.has(prefix)) return { EVIDENCE_BUCKET: bucket.bucketName };
+  acknowledged.add(prefix);
+  acknowledgeIamResources(
+    f.role,
+    (resource) => resource === flattenCfnReference(Stack.of(f).resolve(objects)),
+    `Objects under ${prefix} are keyed by content hash or upload id (known only at run time); the pattern covers only that prefix of the one evidence bucket.`,
   );
   return { EVIDENCE_BUCKET: bucket.bucketName };
 };
@@ -392,6 +424,9 @@ export const NEED_GRANTS: Record<Need, Grant> = {
   grading: (ctx) => partner(ctx, ctx.config.integrations.gradingBaseUrl, 'gradingApiKey', 'LCM_GRADING'),
   'evidence-read': (ctx) => evidence(ctx, ['s3:GetObject'], true),
   'evidence-write': (ctx) => evidence(ctx, ['s3:PutObject'], false),
+  'topology-read': (ctx) => contentPrefix(ctx, 'topologies/', ['s3:GetObject']),
+  'topology-write': (ctx) => contentPrefix(ctx, 'topologies/', ['s3:PutObject']),
+  uploads: (ctx) => contentPrefix(ctx, 'uploads/', ['s3:GetObject', 's3:PutObject']),
   'content-read': contentRead,
   'session-engine': sessionEngine,
   'fleet-engine': allMachines,

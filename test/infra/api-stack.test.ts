@@ -66,6 +66,7 @@ const functionIdOf = (api: ApiStack, group: string): string => logicalIdOf(api, 
 const SESSIONS_GROUP = 'sessions';
 const EVENTS_GROUP = 'events';
 const WORKERS_GROUP = 'workers';
+const DEFINITIONS_GROUP = 'definitions';
 
 /** Route key → the route resource. */
 const routesOf = (template: Template): Map<string, Resource> =>
@@ -111,6 +112,8 @@ const GROUP_EXTRAS: Record<string, { env: string[]; services: string[] }> = {
   },
   // Create and update check the instance type (ec2:DescribeInstanceTypes, issue 10 item 4).
   templates: { env: [], services: ['ec2'] },
+  // Topologies by hash and pre-signed uploads in the evidence bucket (issue 11, item 1).
+  [DEFINITIONS_GROUP]: { env: ['EVIDENCE_BUCKET'], services: ['s3'] },
 };
 
 const WRITE_ACTIONS = [
@@ -420,6 +423,48 @@ describe('ApiStack: session workflow and event ingest', () => {
     ]);
   });
 
+  it('definitions: the evidence bucket of the data stack, only its topologies/ and uploads/ objects', () => {
+    const env = envOf(DEFINITIONS_GROUP);
+    // The data stack's bucket, read across stacks.
+    expect(JSON.stringify(env.EVIDENCE_BUCKET)).toContain('Lcm-dev-Data');
+    expect(JSON.stringify(env.EVIDENCE_BUCKET)).toContain('EvidenceBucket');
+    const s3 = statementsOf(DEFINITIONS_GROUP).filter((st) =>
+      [st.Action].flat().some((a) => a.startsWith('s3:')),
+    );
+    const objectsOf = (action: string) =>
+      s3
+        .filter((st) => [st.Action].flat().includes(action))
+        // Policies are minimised: a statement may carry several object patterns.
+        .flatMap((st) => [st.Resource].flat().map((r) => JSON.stringify(r).match(/"\/([a-z]+\/)\*"/)?.[1]))
+        .sort();
+    // Reads and writes (pre-signed PUT URLs of uploads are signed by this role) under the two prefixes.
+    expect(objectsOf('s3:GetObject')).toEqual(['topologies/', 'uploads/']);
+    expect(objectsOf('s3:PutObject')).toEqual(['topologies/', 'uploads/']);
+    // ListBucket on the bucket itself (a missing key answers 404, not 403); nothing else of S3.
+    const list = s3.filter((st) => [st.Action].flat().includes('s3:ListBucket'));
+    expect(list).toHaveLength(1);
+    expect([list[0]!.Action].flat()).toEqual(['s3:ListBucket']);
+    expect(JSON.stringify(list[0]!.Resource)).toContain('EvidenceBucket');
+    expect(JSON.stringify(list[0]!.Resource)).not.toContain('/');
+    expect([...new Set(actionsOf(s3).filter((a) => a.startsWith('s3:')))].sort()).toEqual([
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
+    // Never the sessions' evidence (sessions/) nor the whole bucket (<bucket ARN>/*).
+    expect(JSON.stringify(s3)).not.toContain('sessions/');
+    expect(JSON.stringify(s3)).not.toContain('"/*"');
+  });
+
+  it('no group but definitions may touch S3', () => {
+    for (const group of API_GROUPS.filter((g) => g !== DEFINITIONS_GROUP)) {
+      expect(
+        actionsOf(statementsOf(group)).filter((a) => a.startsWith('s3:')),
+        group,
+      ).toEqual([]);
+    }
+  });
+
   it('no other group may touch Step Functions, the bus or secrets', () => {
     for (const group of API_GROUPS.filter(
       (g) => ![SESSIONS_GROUP, EVENTS_GROUP, WORKERS_GROUP].includes(g),
@@ -540,6 +585,17 @@ describe('ApiStack: cdk-nag', () => {
         // The templates handler reads the instance-type catalogue: DescribeInstanceTypes has no
         // resource-level permissions (its own acknowledgement of Resource::*).
         ...(g === 'templates' ? [`AwsSolutions-IAM5[Resource::*] @ ${id}/Role`] : []),
+        // The definitions handler reads and writes the topologies/ and uploads/ objects of the
+        // evidence bucket (keys are content hashes and upload ids), one acknowledgement each.
+        ...(g === DEFINITIONS_GROUP
+          ? ['topologies', 'uploads'].map((prefix) =>
+              expect.stringMatching(
+                new RegExp(
+                  `^AwsSolutions-IAM5\\[Resource::.+EvidenceBucket.+/${prefix}/\\*\\] @ ${id}/Role$`,
+                ),
+              ),
+            )
+          : []),
         // The sessions handler describes and stops the executions of the session state machine.
         ...(g === SESSIONS_GROUP
           ? [

@@ -264,10 +264,27 @@ describe('EventsStack: the triggers consumer (content sync, manual observations)
     lambdaSecurityGroupIds: 'sg-0123456789abcdef0',
   });
 
-  it('reads and writes the table and reads the CML credentials; no S3 without content buckets', () => {
+  it('reads and writes the table and reads the CML credentials; no S3 but topologies/ without content buckets', () => {
     const { fn } = dev.events.streamConsumers.get('triggers')!;
     const statements = statementsOf(dev.template, dev.events, fn);
-    expect(servicesOf(statements)).toEqual(['dynamodb', 'logs', 'secretsmanager', 'sqs', 'xray']);
+    expect(servicesOf(statements)).toEqual(['dynamodb', 'logs', 's3', 'secretsmanager', 'sqs', 'xray']);
+    // Content sync and manual observations store topologies by hash (issue 11, item 1): only the
+    // topologies/ objects of the data stack's evidence bucket, never uploads/ or sessions' evidence.
+    const s3 = statements.filter((st) => actionsOf([st]).some((a) => a.startsWith('s3:')));
+    const objects = s3.filter((st) => actionsOf([st]).some((a) => a !== 's3:ListBucket'));
+    expect(objects).toHaveLength(1);
+    expect(actionsOf(objects).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(resourcesIn(objects[0]!)).toHaveLength(1);
+    expect(JSON.stringify(resourcesIn(objects[0]!)[0])).toMatch(
+      /Lcm-dev-Data.*EvidenceBucket.*"\/topologies\/\*"/,
+    );
+    const [list] = allowing(statements, 's3:ListBucket');
+    expect(list!.Action).toBe('s3:ListBucket');
+    expect(JSON.stringify(list!.Resource)).toMatch(/Lcm-dev-Data.*EvidenceBucket[^/]*$/);
+    expect(JSON.stringify(s3)).not.toMatch(/uploads\/|sessions\/|"\/\*"/);
+    expect(JSON.stringify(envOf(functionOf(dev.template, dev.events, fn)).EVIDENCE_BUCKET)).toMatch(
+      /Lcm-dev-Data.*EvidenceBucket/,
+    );
     expect(actionsOf(statements)).toEqual(expect.arrayContaining(WRITE_ACTIONS));
     const env = envOf(functionOf(dev.template, dev.events, fn));
     const cmlSecretId = logicalIdOf(dev.events, dev.events.secrets.cmlCredentials);
@@ -280,7 +297,10 @@ describe('EventsStack: the triggers consumer (content sync, manual observations)
   it('reads objects of exactly the content buckets from context, and runs in the CML subnets', () => {
     const { fn } = configured.events.streamConsumers.get('triggers')!;
     const statements = statementsOf(configured.template, configured.events, fn);
-    const [get] = allowing(statements, 's3:GetObject');
+    // Beside the evidence bucket's topologies/ (the test above): the content buckets, read only.
+    const [get] = allowing(statements, 's3:GetObject').filter(
+      (st) => !JSON.stringify(st.Resource).includes('EvidenceBucket'),
+    );
     expect(get!.Action).toBe('s3:GetObject');
     expect(JSON.stringify(resourcesIn(get!))).toMatch(
       /:s3:::lcm-content-packages\/\*".*:s3:::partner-labs\.example\/\*"/,
@@ -347,9 +367,16 @@ describe('EventsStack: cdk-nag', () => {
       const iam5 = report.acknowledgements
         .filter((a) => a.ruleId.startsWith('AwsSolutions-IAM5'))
         .map((a) => a.ruleId.replace(/^AwsSolutions-IAM5\[Resource::(.*)\]$/, '$1'));
-      // X-Ray ("*") and the table's indexes, nothing else.
+      // X-Ray ("*"), the table's indexes and the topologies/ objects of the evidence bucket
+      // (the triggers consumer stores topologies by hash), nothing else.
       for (const resource of iam5)
-        expect(resource === '*' || resource.endsWith('/index/*'), resource).toBe(true);
+        expect(
+          resource === '*' ||
+            resource.endsWith('/index/*') ||
+            /EvidenceBucket.*\/topologies\/\*$/.test(resource),
+          resource,
+        ).toBe(true);
+      expect(iam5.filter((r) => r.endsWith('/topologies/*'))).toHaveLength(1);
     },
   );
 });
