@@ -440,6 +440,11 @@ export const SESSION_TASKS: readonly TaskFunctionSpec[] = [
     needs: ['table-write'],
     description: 'READY → RUNNING after the login',
   }),
+  sessionTask('check-timeslot-end', {
+    timeoutSeconds: 30,
+    needs: ['table-read'],
+    description: 'After a LOGIN/END wait timed out: whether the timeslot was extended (wait again)',
+  }),
   sessionTask('collect-evidence', {
     timeoutSeconds: 300,
     needs: ['table-write', 'cml', 'evidence-write'],

@@ -21,6 +21,7 @@ import {
   type BookingDeps,
   type CostDeps,
   createSession,
+  extendSession,
   finishSession,
   forceReleaseSession,
   getAvailability,
@@ -123,6 +124,17 @@ export function sessionsHandler(
           scope: sessionScopeOf(req.caller),
         });
         return json(202, sessionActionReply(result), { location: sessionPath(result.session.id) });
+      },
+      extendSession: async (req) => {
+        const result = await extendSession(deps(), req.params.id, req.body, {
+          by: byOf(req),
+          scope: sessionScopeOf(req.caller),
+        });
+        return json(
+          200,
+          { ...result, session: sessionReply(result.session) },
+          { location: sessionPath(result.session.id) },
+        );
       },
       releaseSession: async (req) => {
         const result = await forceReleaseSession(deps(), req.params.id, {

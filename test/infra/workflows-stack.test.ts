@@ -179,6 +179,12 @@ describe('WorkflowsStack: task functions', () => {
         expectedServices.add('dynamodb');
         expect(actionsOf(statements)).toEqual(expect.arrayContaining(WRITE_ACTIONS));
       }
+      if (needs.has('table-read')) {
+        // A task that only reads the table (check-timeslot-end) gets no write action.
+        expectedServices.add('dynamodb');
+        expect(actionsOf(statements)).toContain('dynamodb:GetItem');
+        for (const write of WRITE_ACTIONS) expect(actionsOf(statements)).not.toContain(write);
+      }
       const secretReads = allowing(statements, 'secretsmanager:GetSecretValue').flatMap(resourcesIn);
       const expectedSecrets = ['cml', 'lds', 'grading'].filter((n) => needs.has(n as never)).length;
       if (expectedSecrets > 0) expectedServices.add('secretsmanager');

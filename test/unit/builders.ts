@@ -53,6 +53,7 @@ export const definition = (over: Partial<LabletDefinition> = {}): LabletDefiniti
   devices: [{ name: 'R1', nodeLabel: 'R1', portName: 'R1_serial', protocol: 'telnet' }],
   maxDurationMinutes: 120,
   warmPoolDepth: 0,
+  maxExtensionMinutes: 0,
   createdAt: NOW,
   createdBy: 'operator@example.com',
   ...over,

@@ -83,6 +83,7 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   getSessionHistory: [A, O, P, V],
   terminateSession: [A, O, P],
   finishSession: [A, O, P],
+  extendSession: [A, O, P],
   observeSession: [A, O], // runtime observations: an operation, not the portal's
   releaseSession: [A, O], // recovery of a failed teardown or grading: operations only
   regradeSession: [A, O],

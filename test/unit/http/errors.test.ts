@@ -4,6 +4,7 @@ import {
   DomainError,
   type DomainErrorCode,
   DuplicateError,
+  ExtensionNotAllowedError,
   InvalidTransitionError,
   NotFoundError,
   UnprocessableError,
@@ -40,6 +41,11 @@ describe('domain errors', () => {
       new CapacityFullError('the book is full', { firstOverflow: '2030-01-01T10:00:00.000Z' }),
       409,
       'CAPACITY_FULL',
+    ],
+    [
+      new ExtensionNotAllowedError('extensions are off', { limit: 'maxExtensionMinutes' }),
+      409,
+      'EXTENSION_NOT_ALLOWED',
     ],
     [new UnprocessableError('no template holds it', []), 422, 'UNPROCESSABLE'],
   ];

@@ -39,6 +39,7 @@ export const OPERATION_PERMISSION = {
   getSession: "sessions:read",
   terminateSession: "sessions:operate",
   finishSession: "sessions:operate",
+  extendSession: "sessions:operate",
   observeSession: "observations:write",
   releaseSession: "sessions:recover",
   regradeSession: "sessions:recover",

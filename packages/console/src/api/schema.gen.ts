@@ -589,6 +589,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give the learner more time: move the timeslot end later
+         * @description Needs the permission `sessions:operate`: roles lcm.admin, lcm.operator, lcm.portal. A portal sees and acts on only the sessions its client booked (`bookedBy`: the token's `client_id`, else `sub`); another client's session answers 404, exactly like a missing one. Operators, viewers and admins see every session. Only a READY or RUNNING session whose timeslot has not ended (else 409 naming the status). The definition version must allow it: `maxExtensionMinutes` (all extensions together; 0, the default, turns them off) and `maxDurationMinutes` (the new length); else a 409 of type `extension-not-allowed` whose `details.limit` names which. The capacity book must still hold every admitted booking with this session's end moved; else a 409 `capacity-full` with `details.firstOverflow`. Granted: the timeslot end moves, the history records who asked and why, the event `io.lablet.lcm.session.extended.v1` is published, and the workflow waits until the new end. Not idempotent: each call adds its minutes.
+         */
+        post: operations["extendSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions/{id}/observe": {
         parameters: {
             query?: never;
@@ -1096,6 +1116,8 @@ export interface components {
             gradingRulesRef?: string;
             /** @description Longest timeslot a session of this definition may book, in minutes. */
             maxDurationMinutes: number;
+            /** @description Minutes a session of this definition may be extended by in all (POST /v1/sessions/{id}/extend), within maxDurationMinutes; 0 (the default): no extensions. */
+            maxExtensionMinutes?: number;
             /** @description Sessions to keep pre-instantiated (0: none). */
             warmPoolDepth?: number;
             /** @description Idle auto-finish of paused learners (absent: off). */
@@ -1332,6 +1354,26 @@ export interface components {
                 /** @description Whether that observation reported port drift. */
                 hasDrift: boolean;
             }[];
+        };
+        ExtendSession: {
+            /** @description Minutes to add to the timeslot end (1 to 1440). */
+            minutes: number;
+            /** @description Why the learner needs more time (recorded in the session's history). */
+            reason?: string;
+        };
+        ExtensionResult: {
+            session: components["schemas"]["LabletSession"];
+            /** @description What this request granted. */
+            extension: {
+                /** @description Minutes added by this request. */
+                minutes: number;
+                /** @description The timeslot end before this request (ISO 8601). */
+                previousEnd: string;
+                /** @description The new timeslot end (ISO 8601). */
+                end: string;
+                /** @description Minutes extended in all, this request included. */
+                extendedMinutes: number;
+            };
         };
         FieldError: {
             /** @description The offending field, e.g. `owner.email` or `devices[0].name`. */
@@ -1752,6 +1794,11 @@ export interface components {
             /** @description Longest timeslot a session of this definition may book, in minutes. */
             maxDurationMinutes: number;
             /**
+             * @description Minutes a session of this definition may be extended by in all (POST /v1/sessions/{id}/extend), within maxDurationMinutes; 0 (the default): no extensions.
+             * @default 0
+             */
+            maxExtensionMinutes: number;
+            /**
              * @description Sessions to keep pre-instantiated (0: none).
              * @default 0
              */
@@ -1974,6 +2021,8 @@ export interface components {
                  */
                 graceMinutes: number;
             };
+            /** @description Minutes the timeslot end was moved by extensions, in all (absent: never extended). */
+            extendedMinutes?: number;
             /**
              * Format: date-time
              * @description When LCM warned that the paused session will be finished (ISO 8601); cleared when the learner is back.
@@ -2220,6 +2269,8 @@ export interface components {
                  */
                 graceMinutes: number;
             };
+            /** @description Minutes the timeslot end was moved by extensions, in all (absent: never extended). */
+            extendedMinutes?: number;
             /**
              * Format: date-time
              * @description When LCM warned that the paused session will be finished (ISO 8601); cleared when the learner is back.
@@ -2769,6 +2820,8 @@ export interface components {
             gradingRulesRef?: string;
             /** @description Longest timeslot a session of this definition may book, in minutes. */
             maxDurationMinutes?: number;
+            /** @description Minutes a session of this definition may be extended by in all (POST /v1/sessions/{id}/extend), within maxDurationMinutes; 0 (the default): no extensions. */
+            maxExtensionMinutes?: number;
             /** @description Sessions to keep pre-instantiated (0: none). */
             warmPoolDepth?: number;
             /** @description Idle auto-finish of paused learners (absent: off). */
@@ -4406,6 +4459,40 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Unprocessable"];
+        };
+    };
+    extendSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The session id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExtendSession"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExtensionResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     observeSession: {

@@ -22,6 +22,7 @@ import {
   DefinitionIncludeQuery,
   DefinitionObservationsQuery,
   DefinitionVersionParams,
+  ExtendSessionBody,
   FleetCostQuery,
   FleetUsageQuery,
   ListDefinitionsQuery,
@@ -44,6 +45,7 @@ import {
   ContentSyncRequestResultSchema,
   DefinitionCostReplySchema,
   DefinitionObservationsSchema,
+  ExtensionReplySchema,
   FleetCapacitySchema,
   FleetCostSchema,
   FleetUsageReplySchema,
@@ -532,6 +534,27 @@ export const OPERATIONS = [
     response: SessionActionResultSchema,
     successStatus: 202,
     idempotent: true,
+  }),
+  op({
+    operationId: 'extendSession',
+    method: 'POST',
+    path: '/v1/sessions/{id}/extend',
+    group: 'sessions',
+    permission: 'sessions:operate',
+    summary: 'Give the learner more time: move the timeslot end later',
+    description:
+      `${OWN_SESSIONS} Only a READY or RUNNING session whose timeslot has not ended (else 409 naming the ` +
+      'status). The definition version must allow it: `maxExtensionMinutes` (all extensions together; 0, ' +
+      'the default, turns them off) and `maxDurationMinutes` (the new length); else a 409 of type ' +
+      '`extension-not-allowed` whose `details.limit` names which. The capacity book must still hold every ' +
+      "admitted booking with this session's end moved; else a 409 `capacity-full` with `details.firstOverflow`. " +
+      'Granted: the timeslot end moves, the history records who asked and why, the event ' +
+      '`io.lablet.lcm.session.extended.v1` is published, and the workflow waits until the new end. ' +
+      'Not idempotent: each call adds its minutes.',
+    params: SessionIdParams,
+    body: ExtendSessionBody,
+    response: ExtensionReplySchema,
+    successStatus: 200,
   }),
   op({
     operationId: 'observeSession',

@@ -18,6 +18,7 @@ import {
   AvailabilityInputSchema,
   DEFAULT_OBSERVATION_LIMIT,
   DefinitionCostInputSchema,
+  ExtendSessionInputSchema,
   FleetCostInputSchema,
   FleetUsageInputSchema,
   MAX_OBSERVATION_LIMIT,
@@ -155,6 +156,8 @@ export const CreateSessionBody = NewSessionSchema.extend({
 export const AvailabilityQuery = AvailabilityInputSchema;
 export const ListSessionsQuery = PageQuery.extend(SessionFilterSchema.shape);
 export const SessionActionBody = Reason.meta({ id: 'SessionAction' });
+/** POST /v1/sessions/{id}/extend (issue 15, item 1): the minutes wanted and why. */
+export const ExtendSessionBody = ExtendSessionInputSchema.meta({ id: 'ExtendSession' });
 
 // fleet: cost and usage (the use cases' own query schemas: window bounds, groupBy, step)
 export const FleetCostQuery = FleetCostInputSchema;

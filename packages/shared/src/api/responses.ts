@@ -6,6 +6,7 @@ import {
   AvailabilitySchema as Availability,
   DefinitionCostSchema as DefinitionCost,
   DefinitionObservationsSchema as DefinitionObservations,
+  ExtensionResultSchema as ExtensionResult,
   FleetCostReportSchema as FleetCostReport,
   FleetUsageSchema as FleetUsage,
   ForceReleaseResultSchema as ForceReleaseResult,
@@ -62,6 +63,11 @@ export const SessionViewSchema = SessionDetailSchema.meta({ id: 'LabletSessionVi
 
 /** POST /v1/sessions/{id}/terminate and /finish. */
 export const SessionActionResultSchema = SessionActionReplySchema.meta({ id: 'SessionActionResult' });
+
+/** POST /v1/sessions/{id}/extend: the session with its new end and what was granted. */
+export const ExtensionReplySchema = ExtensionResult.extend({ session: SessionReplySchema }).meta({
+  id: 'ExtensionResult',
+});
 
 /** POST /v1/sessions/{id}/release: what the force-release gave back and the lab left for the sweep. */
 export const ForceReleaseReplySchema = ForceReleaseResult.extend({ session: SessionReplySchema }).meta({

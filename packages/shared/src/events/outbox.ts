@@ -20,6 +20,7 @@ export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
  *                        MODIFY, failureReason → TEARDOWN_FAILED → session.teardown-failed (what
  *                                                          was left: lab, worker, capacity, ports)
  *                        MODIFY, idleWarnedAt set       → session.idle-warning (paused since, finish at)
+ *                        MODIFY, timeslot.end changed   → session.extended (previous and new end)
  *   ScoreReport          INSERT / MODIFY, new report    → session.scored
  *   ResourceObservation  INSERT with drift.hasDrift     → session.port-drift-detected
  *   Worker               INSERT, MODIFY status changed  → worker.status-changed (from null on INSERT)
@@ -196,6 +197,32 @@ function idleWarningEvents(record: ChangeRecord, s: Item, subject: string, versi
   ];
 }
 
+/**
+ * An extension (issue 15, item 1): the timeslot end moved on a MODIFY. The data says the end
+ * before and after, the minutes extended in all, and the status the session was extended in.
+ */
+function extendedEvents(record: ChangeRecord, s: Item, subject: string, version: string, base: Item) {
+  const end = (s.timeslot as Item | undefined)?.end;
+  const previousEnd = (record.oldImage?.timeslot as Item | undefined)?.end;
+  if (typeof end !== 'string' || typeof previousEnd !== 'string' || end === previousEnd) return [];
+  return [
+    lcmCloudEvent({
+      type: OUTBOUND_EVENT_TYPES.sessionExtended,
+      id: eventId(subject, version, 'extended'),
+      time: timeOf(record, s.updatedAt),
+      subject,
+      data: defined({
+        ...base,
+        userId: (s.owner as Item | undefined)?.userId,
+        status: s.status,
+        previousEnd,
+        end,
+        extendedMinutes: s.extendedMinutes,
+      }),
+    }),
+  ];
+}
+
 function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
   const id = String(s.id);
   const subject = `sessions/${id}`;
@@ -228,6 +255,7 @@ function sessionEvents(record: ChangeRecord, s: Item): LcmCloudEvent[] {
   const teardownFailed = [
     ...teardownFailedEvents(record, s, subject, version, base),
     ...idleWarningEvents(record, s, subject, version, base),
+    ...extendedEvents(record, s, subject, version, base),
   ];
   if (from === to) return teardownFailed;
   const time = timeOf(record, s.updatedAt);

@@ -37,6 +37,7 @@ export const OUTBOUND_EVENT_TYPES = {
   sessionPortDriftDetected: 'io.lablet.lcm.session.port-drift-detected.v1',
   sessionTeardownFailed: 'io.lablet.lcm.session.teardown-failed.v1',
   sessionIdleWarning: 'io.lablet.lcm.session.idle-warning.v1',
+  sessionExtended: 'io.lablet.lcm.session.extended.v1',
   workerStatusChanged: 'io.lablet.lcm.worker.status-changed.v1',
   scalingScaleUpDecided: 'io.lablet.lcm.scaling.scale-up-decided.v1',
   scalingDrainDecided: 'io.lablet.lcm.scaling.drain-decided.v1',

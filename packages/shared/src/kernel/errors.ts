@@ -11,6 +11,7 @@ export type DomainErrorCode =
   | 'CONFLICT'
   | 'NO_CAPACITY'
   | 'CAPACITY_FULL'
+  | 'EXTENSION_NOT_ALLOWED'
   | 'UNPROCESSABLE'
   | 'TOPOLOGY_INVALID'
   | 'POD_TYPE_INDETERMINATE';
@@ -100,6 +101,17 @@ export class UnprocessableError extends DomainError {
 export class CapacityFullError extends DomainError {
   constructor(message: string, details: Record<string, unknown> & { firstOverflow: string }) {
     super('CAPACITY_FULL', message, details);
+  }
+}
+
+/**
+ * A session extension its definition does not allow (issue 15, item 1): extensions are off
+ * (`maxExtensionMinutes` 0), or the new length passes `maxExtensionMinutes` or
+ * `maxDurationMinutes`; `details.limit` names which.
+ */
+export class ExtensionNotAllowedError extends DomainError {
+  constructor(message: string, details: Record<string, unknown> & { limit: string }) {
+    super('EXTENSION_NOT_ALLOWED', message, details);
   }
 }
 

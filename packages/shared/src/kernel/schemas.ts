@@ -608,6 +608,15 @@ export const LabletDefinitionSchema = z.object({
     .min(1)
     .max(7 * 24 * 60)
     .describe('Longest timeslot a session of this definition may book, in minutes.'),
+  maxExtensionMinutes: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(7 * 24 * 60)
+    .describe(
+      'Minutes a session of this definition may be extended by in all (POST /v1/sessions/{id}/extend), within maxDurationMinutes; 0 (the default): no extensions.',
+    )
+    .default(0),
   warmPoolDepth: z
     .number()
     .int()
@@ -937,6 +946,13 @@ export const LabletSessionSchema = z.object({
   ).optional(),
   /** The definition's idle policy, copied at booking (see IdlePolicySchema). */
   idlePolicy: IdlePolicySchema.describe("The definition's idle policy, copied at booking.").optional(),
+  /** Minutes the timeslot end was moved by extensions, in all (POST /v1/sessions/{id}/extend). */
+  extendedMinutes: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('Minutes the timeslot end was moved by extensions, in all (absent: never extended).')
+    .optional(),
   /** When LCM warned that the paused session will be finished (the idle sweep); cleared on resume. */
   idleWarnedAt: IsoDateTime.describe(
     'When LCM warned that the paused session will be finished (ISO 8601); cleared when the learner is back.',

@@ -494,7 +494,7 @@ export interface SessionActionContext {
  * Reads the session and acts on it; a lost race (VersionConflictError) reads and acts again.
  * A session outside `scope` is not found.
  */
-async function actOnSession<R>(
+export async function actOnSession<R>(
   deps: Pick<SessionDeps, 'sessions'>,
   id: string,
   scope: SessionScope,

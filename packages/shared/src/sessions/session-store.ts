@@ -18,6 +18,8 @@ import {
   SessionStatusSchema,
   StateTransitionSchema,
   sessionTransition,
+  type Timeslot,
+  TimeslotSchema,
   type UserSession,
   UserSessionSchema,
   ValidationError,
@@ -157,6 +159,23 @@ export interface SessionStore {
       reason: string;
       /** The version read when deciding (only numbers the history entry). */
       seenVersion: number;
+    },
+  ): Promise<LabletSession>;
+  /**
+   * An extension (sessions/extend.ts, issue 15, item 1): the new timeslot (its end moved) and extendedMinutes
+   * written with a history entry that stays in `status` (from = to) naming who asked and why, in
+   * one transaction conditioned on the status and on `expectedVersion` (a lost race →
+   * VersionConflictError).
+   */
+  recordExtension(
+    id: string,
+    extension: {
+      status: SessionStatus;
+      timeslot: Timeslot;
+      extendedMinutes: number;
+      by: string;
+      reason: string;
+      expectedVersion: number;
     },
   ): Promise<LabletSession>;
   putUserSession(id: string, userSession: UserSession): Promise<UserSession>;
@@ -459,6 +478,52 @@ export class DynamoSessionStore implements SessionStore {
         id,
       },
       historyPut(this.cfg.tableName, id, entry, seenVersion + 1),
+    ]);
+    return this.getSession(id);
+  }
+
+  async recordExtension(
+    id: string,
+    extension: {
+      status: SessionStatus;
+      timeslot: Timeslot;
+      extendedMinutes: number;
+      by: string;
+      reason: string;
+      expectedVersion: number;
+    },
+  ): Promise<LabletSession> {
+    const at = nowIso(this.cfg.clock);
+    const { status, extendedMinutes, by, reason, expectedVersion } = extension;
+    // Not a transition (the status stays): the history entry says from = to = status.
+    const entry = validateInput(HistoryEntrySchema, { from: status, to: status, at, by, reason });
+    const timeslot = validateInput(TimeslotSchema, extension.timeslot, 'timeslot');
+    const nextVersion = expectedVersion + 1;
+    const e = new Expr();
+    const update = e.update(
+      e.assignments({ timeslot, extendedMinutes, updatedAt: at, version: nextVersion }),
+    );
+    const condition = [
+      `attribute_exists(${e.name('PK')})`,
+      `${e.name('status')} = ${e.value(status)}`,
+      `${e.name('version')} = ${e.value(expectedVersion)}`,
+    ].join(' AND ');
+    await transactWrite(this.cfg.client, [
+      {
+        item: {
+          Update: {
+            TableName: this.cfg.tableName,
+            Key: keys.session(id),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ...e.attributes(),
+          },
+        },
+        onConditionFailed: (old) => conditionError(ENTITY.session, id, old, expectedVersion, status),
+        entity: ENTITY.session,
+        id,
+      },
+      historyPut(this.cfg.tableName, id, entry, nextVersion),
     ]);
     return this.getSession(id);
   }

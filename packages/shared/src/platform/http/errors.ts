@@ -25,6 +25,7 @@ export const DOMAIN_ERROR_HTTP = {
   CONFLICT: { status: 409, title: 'Conflict' },
   NO_CAPACITY: { status: 409, title: 'No capacity' },
   CAPACITY_FULL: { status: 409, title: 'Capacity full' },
+  EXTENSION_NOT_ALLOWED: { status: 409, title: 'Extension not allowed' },
   UNPROCESSABLE: { status: 422, title: 'Cannot be served' },
 } as const satisfies Record<DomainErrorCode, { status: number; title: string }>;
 
