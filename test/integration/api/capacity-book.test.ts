@@ -6,6 +6,7 @@ import { handler as definitionsHandler } from '../../../functions/api/definition
 import { sessionsHandler } from '../../../functions/api/sessions.ts';
 import { handler as templatesHandler } from '../../../functions/api/templates.ts';
 import { type CallOptions, call, type TestRole } from '../../support/api.ts';
+import { mockDescribeInstanceTypes } from '../../support/instance-types.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 
 /**
@@ -21,7 +22,10 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
   delete process.env.WORKFLOW_ENGINE;
 });
+/** The templates handler checks instance types: EC2 DescribeInstanceTypes at the SDK boundary. */
+const ec2 = mockDescribeInstanceTypes();
 afterAll(async () => {
+  ec2.restore();
   await t?.cleanup();
 });
 
