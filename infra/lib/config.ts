@@ -239,7 +239,10 @@ export const DEFAULTS = {
   logLevel: 'INFO',
   eventArchiveRetentionDays: 30,
   fleetSchedulesEnabled: true,
-  /** Bare metal: CML runs its nodes as nested VMs (m5zn.metal, c5.metal, m7i.metal-24xl, ...). */
+  /**
+   * What can run CML (it needs hardware virtualisation): bare metal (m5zn.metal, c5.metal,
+   * m7i.metal-24xl, ...) and the families with nested virtualisation (c8i, m8i, r8i and flex).
+   */
   workerInstanceTypes: [
     '*.metal',
     '*.metal-*',

@@ -219,9 +219,20 @@ describe('FleetStack: EC2 permissions scoped by tags', () => {
     }
   });
 
-  it('the instance types default to bare metal; workerInstanceTypes must name types or patterns', () => {
+  it('the instance types default to what can run CML (bare metal, the nested-virtualisation families); workerInstanceTypes must name types or patterns', () => {
     const st = bySid(statementsFor(dev, 'fleet-launch-instance'), 'LaunchTaggedWorkerInstances');
-    expect(st.Condition?.StringLike).toEqual({ 'ec2:InstanceType': ['*.metal', '*.metal-*'] });
+    expect(st.Condition?.StringLike).toEqual({
+      'ec2:InstanceType': [
+        '*.metal',
+        '*.metal-*',
+        'c8i.*',
+        'c8i-flex.*',
+        'm8i.*',
+        'm8i-flex.*',
+        'r8i.*',
+        'r8i-flex.*',
+      ],
+    });
     for (const bad of ['m5zn', 'M5.metal', 'm5.metal;x', '', ' , ']) {
       expect(() => buildTestApp({ workerInstanceTypes: bad }), JSON.stringify(bad)).toThrow(
         /workerInstanceTypes/,
