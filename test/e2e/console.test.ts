@@ -144,6 +144,10 @@ describe('console in a browser against npm start', () => {
     await page.goto(`${origin.url}#/sessions`);
     await page.getByRole('table', { name: /Sessions/ }).waitFor();
     await expectAccessible(page, 'sessions');
+    if (origin.servedByStack) {
+      // The push path is measured from a page whose socket is open (a page just loaded may still be connecting).
+      await expect.poll(() => page.getByTestId('live-state').textContent(), POLL).toBe('live: open');
+    }
     const navigations: string[] = [];
     page.on('framenavigated', (f) => {
       if (f === page.mainFrame()) navigations.push(f.url());

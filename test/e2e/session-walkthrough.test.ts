@@ -400,7 +400,12 @@ describe('walk-through: a session from booking to score (npm start, default sett
     expect([...byId.keys()].sort()).toEqual(['demo-console-practice', 'demo-ospf-graded']);
     for (const d of byId.values()) {
       expect(d).toMatchObject({ status: 'ACTIVE', version: 1 });
-      expect(String(d.topologyYaml)).toMatch(/tags: \[serial:\d+/);
+      // Lists carry the topology's reference (content bucket, by hash), the YAML only on request.
+      expect(d.topologyYaml).toBeUndefined();
+      expect(d.topology).toMatchObject({ hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+      const one = await api<Json>(local, 'portal', `/v1/definitions/${String(d.id)}?include=topology`);
+      expect(one.status).toBe(200);
+      expect(String(one.body.topologyYaml)).toMatch(/tags: \[serial:\d+/);
       expect((d.portTemplate as unknown[]).length).toBeGreaterThanOrEqual(2);
       expect(d.maxDurationMinutes as number).toBeLessThanOrEqual(30);
     }
