@@ -15,6 +15,7 @@ import {
   type NpmStart,
   REPO_ROOT,
   readLocalJson,
+  stackFreeEnv,
   startedByTests,
   waitUntilServing,
 } from './support.ts';
@@ -93,7 +94,7 @@ async function startStack() {
   const port = await freePort();
   const spawnedAt = performance.now();
   const run: NpmStart = started.start({
-    ...process.env,
+    ...stackFreeEnv(),
     LCM_IN_MEMORY: '1',
     // The LDS simulator logs the learner in: the session goes on to RUNNING, where it can be observed.
     LCM_SANDBOX_LDS_AUTOLOGIN_SECONDS: '1',

@@ -165,6 +165,19 @@ export interface LocalJson {
 export const STARTUP_BUDGET_MS = 30_000;
 
 /**
+ * The test process's environment without what configures a stack (LCM_*, AWS_*, POWERTOOLS_*,
+ * EVIDENCE_*): a developer's own overrides, or what an in-process stack of an earlier test file set,
+ * must not reach the `npm start` a test spawns.
+ */
+export function stackFreeEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(LCM_|AWS_|POWERTOOLS_|EVIDENCE_)/.test(k)) env[k] = v;
+  }
+  return env;
+}
+
+/**
  * What a test file starts, for its afterEach to take down hard whatever the test's outcome: the
  * `npm start` process groups, the pids named (the JVMs run in their own groups), every DynamoDB
  * Local keeping its data in a temp dir (a run that died before writing local.json), the temp dirs.
