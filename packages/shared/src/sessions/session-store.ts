@@ -410,28 +410,45 @@ export class DynamoSessionStore implements SessionStore {
       }),
       removes,
     );
+    return this.updateWithHistory(id, { e, update, status: from, expectedVersion, entry });
+  }
+
+  /**
+   * The session update `update` (built with `e`), conditional on its status and version, written in
+   * one transaction with its history entry at the next version; the session as written.
+   */
+  private async updateWithHistory(
+    id: string,
+    w: {
+      e: Expr;
+      update: string;
+      status: SessionStatus;
+      expectedVersion: number;
+      entry: Parameters<typeof historyPut>[2];
+    },
+  ): Promise<LabletSession> {
+    const { e, status, expectedVersion } = w;
     const condition = [
       `attribute_exists(${e.name('PK')})`,
-      `${e.name('status')} = ${e.value(from)}`,
+      `${e.name('status')} = ${e.value(status)}`,
       `${e.name('version')} = ${e.value(expectedVersion)}`,
     ].join(' AND ');
-    const expected = expectedVersion;
     await transactWrite(this.cfg.client, [
       {
         item: {
           Update: {
             TableName: this.cfg.tableName,
             Key: keys.session(id),
-            UpdateExpression: update,
+            UpdateExpression: w.update,
             ConditionExpression: condition,
             ...e.attributes(),
           },
         },
-        onConditionFailed: (old) => conditionError(ENTITY.session, id, old, expected, from),
+        onConditionFailed: (old) => conditionError(ENTITY.session, id, old, expectedVersion, status),
         entity: ENTITY.session,
         id,
       },
-      historyPut(this.cfg.tableName, id, entry, nextVersion),
+      historyPut(this.cfg.tableName, id, w.entry, expectedVersion + 1),
     ]);
     return this.getSession(id);
   }
@@ -503,29 +520,7 @@ export class DynamoSessionStore implements SessionStore {
     const update = e.update(
       e.assignments({ timeslot, extendedMinutes, updatedAt: at, version: nextVersion }),
     );
-    const condition = [
-      `attribute_exists(${e.name('PK')})`,
-      `${e.name('status')} = ${e.value(status)}`,
-      `${e.name('version')} = ${e.value(expectedVersion)}`,
-    ].join(' AND ');
-    await transactWrite(this.cfg.client, [
-      {
-        item: {
-          Update: {
-            TableName: this.cfg.tableName,
-            Key: keys.session(id),
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ...e.attributes(),
-          },
-        },
-        onConditionFailed: (old) => conditionError(ENTITY.session, id, old, expectedVersion, status),
-        entity: ENTITY.session,
-        id,
-      },
-      historyPut(this.cfg.tableName, id, entry, nextVersion),
-    ]);
-    return this.getSession(id);
+    return this.updateWithHistory(id, { e, update, status, expectedVersion, entry });
   }
 
   async putUserSession(id: string, userSession: UserSession): Promise<UserSession> {
