@@ -194,6 +194,45 @@ describe('POST /v1/sessions/{id}/extend (maxWorkers 1)', () => {
     expect(fits.body.session.timeslot.end).toBe(at(365));
   });
 
+  it('a retry with the same Idempotency-Key gets the first reply back and extends once', async () => {
+    // Later than the other tests' sessions, so that the one host has room for it.
+    const s = await book('extendable', 200, 260);
+    await advance(s.id, 'RUNNING');
+    const headers = { 'Idempotency-Key': `extend-${s.id}` };
+    const once = await as('portal', 'extendSession', {
+      params: { id: s.id },
+      body: { minutes: 10 },
+      headers,
+    });
+    const again = await as('portal', 'extendSession', {
+      params: { id: s.id },
+      body: { minutes: 10 },
+      headers,
+    });
+    expect(once.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(again.headers['idempotency-replayed']).toBe('true');
+    expect(again.body).toEqual(once.body);
+    expect((await as('admin', 'getSession', { params: { id: s.id } })).body).toMatchObject({
+      timeslot: { end: at(270) },
+      extendedMinutes: 10,
+    });
+    // The same key with other minutes is another request: a 422, nothing extended.
+    const other = await as('portal', 'extendSession', {
+      params: { id: s.id },
+      body: { minutes: 5 },
+      headers,
+    });
+    expect(other.status).toBe(422);
+    // A new key is a new extension.
+    const next = await as('portal', 'extendSession', {
+      params: { id: s.id },
+      body: { minutes: 5 },
+      headers: { 'Idempotency-Key': `extend-${s.id}-2` },
+    });
+    expect(next.body.session.timeslot.end).toBe(at(275));
+  });
+
   it('only READY or RUNNING (409 naming the status); validates minutes naming the field', async () => {
     const pending = await book('extendable', 0, 30);
     const early = await extend(pending.id, 5);

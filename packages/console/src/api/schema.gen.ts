@@ -600,7 +600,7 @@ export interface paths {
         put?: never;
         /**
          * Give the learner more time: move the timeslot end later
-         * @description Needs the permission `sessions:operate`: roles lcm.admin, lcm.operator, lcm.portal. A portal sees and acts on only the sessions its client booked (`bookedBy`: the token's `client_id`, else `sub`); another client's session answers 404, exactly like a missing one. Operators, viewers and admins see every session. Only a READY or RUNNING session whose timeslot has not ended (else 409 naming the status). The definition version must allow it: `maxExtensionMinutes` (all extensions together; 0, the default, turns them off) and `maxDurationMinutes` (the new length); else a 409 of type `extension-not-allowed` whose `details.limit` names which. The capacity book must still hold every admitted booking with this session's end moved; else a 409 `capacity-full` with `details.firstOverflow`. Granted: the timeslot end moves, the history records who asked and why, the event `io.lablet.lcm.session.extended.v1` is published, and the workflow waits until the new end. Not idempotent: each call adds its minutes.
+         * @description Needs the permission `sessions:operate`: roles lcm.admin, lcm.operator, lcm.portal. A portal sees and acts on only the sessions its client booked (`bookedBy`: the token's `client_id`, else `sub`); another client's session answers 404, exactly like a missing one. Operators, viewers and admins see every session. Only a READY or RUNNING session whose timeslot has not ended (else 409 naming the status). The definition version must allow it: `maxExtensionMinutes` (all extensions together; 0, the default, turns them off) and `maxDurationMinutes` (the new length); else a 409 of type `extension-not-allowed` whose `details.limit` names which. The capacity book must still hold every admitted booking with this session's end moved; else a 409 `capacity-full` with `details.firstOverflow`. Granted: the timeslot end moves, the history records who asked and why, the event `io.lablet.lcm.session.extended.v1` is published, and the workflow waits until the new end. Each call adds its minutes: send an `Idempotency-Key` so that a retried request is answered with the first reply instead of extending twice.
          */
         post: operations["extendSession"];
         delete?: never;
@@ -4464,7 +4464,10 @@ export interface operations {
     extendSession: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retried POST safe: a repeat with the same key (per caller and operation, kept 24 h) returns the first reply with `Idempotency-Replayed: true`; the same key with a different request is a 422, and while the first request still runs a repeat is a 409. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The session id. */
                 id: string;
@@ -4493,6 +4496,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
         };
     };
     observeSession: {

@@ -550,11 +550,13 @@ export const OPERATIONS = [
       "admitted booking with this session's end moved; else a 409 `capacity-full` with `details.firstOverflow`. " +
       'Granted: the timeslot end moves, the history records who asked and why, the event ' +
       '`io.lablet.lcm.session.extended.v1` is published, and the workflow waits until the new end. ' +
-      'Not idempotent: each call adds its minutes.',
+      'Each call adds its minutes: send an `Idempotency-Key` so that a retried request is answered with the ' +
+      'first reply instead of extending twice.',
     params: SessionIdParams,
     body: ExtendSessionBody,
     response: ExtensionReplySchema,
     successStatus: 200,
+    idempotent: true,
   }),
   op({
     operationId: 'observeSession',
