@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, ensureTable } from '@lcm/shared/platform';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 export interface TestTable {
   tableName: string;
@@ -42,3 +42,38 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
     },
   };
 }
+
+/**
+ * The prologue of a test file that drives the API handlers against DynamoDB Local: a fresh table
+ * made before the file's tests (TABLE_NAME and the DynamoDB endpoint in the environment, as the
+ * handlers read them; no WORKFLOW_ENGINE, so a test passes its own engine) and deleted after them.
+ * `table()` is the table once the file's beforeAll has run.
+ */
+export function useApiTable(prefix: string): { table: () => TestTable } {
+  let t: TestTable | undefined;
+  beforeAll(async () => {
+    t = await createTestTable(prefix);
+    process.env.TABLE_NAME = t.tableName;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
+    delete process.env.WORKFLOW_ENGINE;
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+  return {
+    table: () => {
+      if (!t) throw new Error('useApiTable: the table is made in beforeAll; use it inside a test');
+      return t;
+    },
+  };
+}
+
+/** A template of one 48-core metal host (m5zn.metal), created through the templates API handler. */
+export const METAL_48_TEMPLATE = {
+  name: 'metal-48',
+  instanceType: 'm5zn.metal',
+  capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
+  amiId: 'ami-0123456789abcdef0',
+  costPerHourUsd: 3.96,
+  licenseType: 'ENTERPRISE',
+} as const;

@@ -4,7 +4,8 @@
  *   (openapi-typescript over docs/openapi.json, which `npm run openapi` writes from the
  *   operations table), used by openapi-fetch;
  * - src/api/operations.gen.ts: each operation's permission (api/operations.ts) so the console
- *   hides what the caller's role (api/roles.ts) may not call.
+ *   hides what the caller's role (api/roles.ts) may not call, and the session statuses in their
+ *   lifecycle order (kernel/enums.ts; the OpenAPI enum is a set, the order is the kernel's).
  * `npm run generate:api -w packages/console`; test/unit/console-api-generated.test.ts fails when
  * either file is stale.
  */

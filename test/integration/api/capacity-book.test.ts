@@ -7,7 +7,7 @@ import { sessionsHandler } from '../../../functions/api/sessions.ts';
 import { handler as templatesHandler } from '../../../functions/api/templates.ts';
 import { type CallOptions, call, type TestRole } from '../../support/api.ts';
 import { mockDescribeInstanceTypes } from '../../support/instance-types.ts';
-import { createTestTable, type TestTable } from '../../support/table.ts';
+import { METAL_48_TEMPLATE, useApiTable } from '../../support/table.ts';
 
 /**
  * The capacity book through the API (issue 10, item 3) on a fleet whose maxWorkers is 1: one
@@ -15,19 +15,10 @@ import { createTestTable, type TestTable } from '../../support/table.ts';
  * availability says so, and an operator may force it (recorded in the session history).
  */
 
-let t: TestTable;
-beforeAll(async () => {
-  t = await createTestTable('api-capacity-book');
-  process.env.TABLE_NAME = t.tableName;
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
-  delete process.env.WORKFLOW_ENGINE;
-});
+useApiTable('api-capacity-book');
 /** The templates handler checks instance types: EC2 DescribeInstanceTypes at the SDK boundary. */
 const ec2 = mockDescribeInstanceTypes();
-afterAll(async () => {
-  ec2.restore();
-  await t?.cleanup();
-});
+afterAll(() => ec2.restore());
 
 const engine = new RecordingWorkflowEngine();
 beforeEach(() => engine.reset());
@@ -55,14 +46,7 @@ const availability = (query: Record<string, string>, role: TestRole = 'portal') 
 beforeAll(async () => {
   const tpl = await call(templatesHandler, 'createWorkerTemplate', {
     role: 'admin',
-    body: {
-      name: 'metal-48',
-      instanceType: 'm5zn.metal',
-      capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
-      amiId: 'ami-0123456789abcdef0',
-      costPerHourUsd: 3.96,
-      licenseType: 'ENTERPRISE',
-    },
+    body: METAL_48_TEMPLATE,
   });
   expect(tpl.status).toBe(201);
   const def = await call(definitionsHandler, 'createDefinition', {

@@ -8,7 +8,7 @@ import { sessionsHandler } from '../../../functions/api/sessions.ts';
 import { handler as templatesHandler } from '../../../functions/api/templates.ts';
 import { type CallOptions, call, type TestRole } from '../../support/api.ts';
 import { mockDescribeInstanceTypes } from '../../support/instance-types.ts';
-import { createTestTable, type TestTable } from '../../support/table.ts';
+import { METAL_48_TEMPLATE, useApiTable } from '../../support/table.ts';
 
 /**
  * POST /v1/sessions/{id}/extend (issue 15, item 1) on a fleet whose maxWorkers is 1: one 48-core
@@ -20,17 +20,8 @@ import { createTestTable, type TestTable } from '../../support/table.ts';
 /** The templates handler checks instance types: EC2 DescribeInstanceTypes at the SDK boundary. */
 const ec2 = mockDescribeInstanceTypes();
 
-let t: TestTable;
-beforeAll(async () => {
-  t = await createTestTable('api-extend');
-  process.env.TABLE_NAME = t.tableName;
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
-  delete process.env.WORKFLOW_ENGINE;
-});
-afterAll(async () => {
-  ec2.restore();
-  await t?.cleanup();
-});
+useApiTable('api-extend');
+afterAll(() => ec2.restore());
 
 const engine = new RecordingWorkflowEngine();
 const CAPACITY: CapacityBookConfig = { maxWorkers: 1, leadSeconds: 900, releaseMarginSeconds: 600 };
@@ -79,14 +70,7 @@ const extend = (id: string, minutes: number, role: TestRole = 'portal', reason?:
 beforeAll(async () => {
   const tpl = await call(templatesHandler, 'createWorkerTemplate', {
     role: 'admin',
-    body: {
-      name: 'metal-48',
-      instanceType: 'm5zn.metal',
-      capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
-      amiId: 'ami-0123456789abcdef0',
-      costPerHourUsd: 3.96,
-      licenseType: 'ENTERPRISE',
-    },
+    body: METAL_48_TEMPLATE,
   });
   expect(tpl.status, JSON.stringify(tpl.body)).toBe(201);
   for (const [id, extra] of [

@@ -55,3 +55,6 @@ export const OPERATION_PERMISSION = {
 } as const satisfies Record<string, Permission | null>;
 
 export type OperationId = keyof typeof OPERATION_PERMISSION;
+
+/** A session's statuses in their lifecycle order, from kernel/enums.ts (the status filter lists them). */
+export const SESSION_STATUSES = ["PENDING","SCHEDULED","INSTANTIATING","READY","RUNNING","COLLECTING","GRADING","STOPPING","STOPPED","ARCHIVED","TERMINATED"] as const;

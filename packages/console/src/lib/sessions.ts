@@ -1,21 +1,11 @@
+import { SESSION_STATUSES } from '../api/operations.gen.ts';
 import type { components, paths } from '../api/schema.gen.ts';
 
 type View = components['schemas']['LabletSessionView'];
 type ListQuery = NonNullable<paths['/v1/sessions']['get']['parameters']['query']>;
 
-export const STATUSES = [
-  'PENDING',
-  'SCHEDULED',
-  'INSTANTIATING',
-  'READY',
-  'RUNNING',
-  'COLLECTING',
-  'GRADING',
-  'STOPPING',
-  'STOPPED',
-  'ARCHIVED',
-  'TERMINATED',
-] as const satisfies readonly View['status'][];
+/** The status filter's choices (generated from kernel/enums.ts), checked against the API's type. */
+export const STATUSES = SESSION_STATUSES satisfies readonly View['status'][];
 
 export const SESSION_FILTERS = ['status', 'definitionId', 'workerId', 'startFrom', 'startTo'] as const;
 

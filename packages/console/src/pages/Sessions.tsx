@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { unwrap } from '../api/client.ts';
 import type { components } from '../api/schema.gen.ts';
+import { Field } from '../components/Field.tsx';
 import { ProblemBox } from '../components/ProblemBox.tsx';
 import { useConsole } from '../lib/context.ts';
 import { formatTime } from '../lib/fleet.ts';
@@ -9,6 +10,14 @@ import { href, type Route } from '../lib/route.ts';
 import { SESSION_FILTERS, STATUSES, sessionQuery } from '../lib/sessions.ts';
 
 type Session = components['schemas']['LabletSession'];
+
+/** The free-text and time filters: query name, label, input type. */
+const TEXT_FILTERS = [
+  ['definitionId', 'Definition', 'text'],
+  ['workerId', 'Worker', 'text'],
+  ['startFrom', 'Starts from', 'datetime-local'],
+  ['startTo', 'Starts before', 'datetime-local'],
+] as const satisfies readonly (readonly [(typeof SESSION_FILTERS)[number], string, string])[];
 
 /** The session list: filters in the URL (shareable, back button), cursor pagination, live. */
 export function SessionsPage({ route }: { route: Route }) {
@@ -55,40 +64,16 @@ export function SessionsPage({ route }: { route: Route }) {
             ))}
           </select>
         </p>
-        <p className="field">
-          <label htmlFor="f-def">Definition</label>
-          <input
-            id="f-def"
-            value={draft.definitionId}
-            onChange={(e) => setDraft({ ...draft, definitionId: e.target.value })}
+        {TEXT_FILTERS.map(([name, label, type]) => (
+          <Field
+            key={name}
+            name={name}
+            label={label}
+            type={type}
+            value={draft[name]}
+            onChange={(v) => setDraft({ ...draft, [name]: v })}
           />
-        </p>
-        <p className="field">
-          <label htmlFor="f-worker">Worker</label>
-          <input
-            id="f-worker"
-            value={draft.workerId}
-            onChange={(e) => setDraft({ ...draft, workerId: e.target.value })}
-          />
-        </p>
-        <p className="field">
-          <label htmlFor="f-from">Starts from</label>
-          <input
-            id="f-from"
-            type="datetime-local"
-            value={draft.startFrom}
-            onChange={(e) => setDraft({ ...draft, startFrom: e.target.value })}
-          />
-        </p>
-        <p className="field">
-          <label htmlFor="f-to">Starts before</label>
-          <input
-            id="f-to"
-            type="datetime-local"
-            value={draft.startTo}
-            onChange={(e) => setDraft({ ...draft, startTo: e.target.value })}
-          />
-        </p>
+        ))}
         <button type="submit" className="primary">
           Apply filters
         </button>
