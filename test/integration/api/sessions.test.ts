@@ -8,7 +8,7 @@ import { handler as defaultSessionsHandler, sessionsHandler } from '../../../fun
 import { handler as templatesHandler } from '../../../functions/api/templates.ts';
 import { type CallOptions, call } from '../../support/api.ts';
 import { mockDescribeInstanceTypes } from '../../support/instance-types.ts';
-import { createTestTable, type TestTable } from '../../support/table.ts';
+import { createTestTable, METAL_48_TEMPLATE, type TestTable } from '../../support/table.ts';
 
 /** /v1/sessions and /v1/reservations end to end: API Gateway v2 event → handler → DynamoDB Local. */
 
@@ -99,14 +99,7 @@ const TO_READY: SessionStatus[] = ['SCHEDULED', 'INSTANTIATING', 'READY'];
 const TO_RUNNING: SessionStatus[] = [...TO_READY, 'RUNNING'];
 
 /** The enabled template every booking below is admitted against (admission: no template, no booking). */
-const TEMPLATE = {
-  name: 'metal-48',
-  instanceType: 'm5zn.metal',
-  capacity: { cpuCores: 48, memoryGb: 192, storageGb: 1000, maxNodes: 100 },
-  amiId: 'ami-0123456789abcdef0',
-  costPerHourUsd: 3.96,
-  licenseType: 'ENTERPRISE',
-};
+const TEMPLATE = METAL_48_TEMPLATE;
 
 beforeAll(async () => {
   await defineDefinition('lab');
