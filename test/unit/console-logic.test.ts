@@ -17,7 +17,7 @@ import { capacityBars, formatDuration, lastBootSeconds } from '../../packages/co
 import { backoffMs, LiveClient, parseServerMessage } from '../../packages/console/src/lib/live.ts';
 import { callerOf, can, visiblePages } from '../../packages/console/src/lib/permissions.ts';
 import { fieldErrors, toProblem } from '../../packages/console/src/lib/problem.ts';
-import { sessionQuery, timeline } from '../../packages/console/src/lib/sessions.ts';
+import { extensions, sessionQuery, timeline } from '../../packages/console/src/lib/sessions.ts';
 import { formOf, patchOf } from '../../packages/console/src/lib/templates.ts';
 import { scopeOf } from '../../packages/shared/src/api/roles.ts';
 
@@ -268,6 +268,50 @@ describe('sessions page logic', () => {
     expect(steps.map((s) => [s.to, s.seconds, s.current])).toEqual([
       ['SCHEDULED', 60, false],
       ['INSTANTIATING', 150, true],
+    ]);
+  });
+
+  it('finds the time extensions in the history (status kept, the reason the extend operation records), not recoveries', () => {
+    const found = extensions([
+      {
+        from: 'RUNNING',
+        to: 'RUNNING',
+        at: '2026-01-01T00:20:00Z',
+        by: 'lcm.operator',
+        reason: 'extended by 10 min to 2026-01-01T01:25:00.000Z (25 min in all): second: still\ncabling',
+      },
+      { from: 'READY', to: 'RUNNING', at: '2026-01-01T00:05:00Z', by: 'lds' },
+      {
+        from: 'RUNNING',
+        to: 'RUNNING',
+        at: '2026-01-01T00:10:00Z',
+        by: 'lcm.admin',
+        reason: 'extended by 15 min to 2026-01-01T01:15:00.000Z (15 min in all)',
+      },
+      {
+        from: 'RUNNING',
+        to: 'RUNNING',
+        at: '2026-01-01T00:12:00Z',
+        by: 'lcm.admin',
+        reason: 'recovered: new execution',
+      },
+    ]);
+    expect(found).toEqual([
+      {
+        at: '2026-01-01T00:10:00Z',
+        by: 'lcm.admin',
+        minutes: 15,
+        end: '2026-01-01T01:15:00.000Z',
+        total: 15,
+      },
+      {
+        at: '2026-01-01T00:20:00Z',
+        by: 'lcm.operator',
+        minutes: 10,
+        end: '2026-01-01T01:25:00.000Z',
+        total: 25,
+        reason: 'second: still\ncabling',
+      },
     ]);
   });
 });
