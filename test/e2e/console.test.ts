@@ -388,6 +388,35 @@ describe('console in a browser against npm start', () => {
     await page.context().close();
   });
 
+  it('operator: the capacity book shows a week of slots as a heat-map, each cell what the API answers', async () => {
+    const page = await pageAs('operator');
+    await page.goto(`${origin.url}#/capacity`);
+    const map = page.getByRole('table', { name: /^Week of \d{4}-\d{2}-\d{2} \(UTC\)/ });
+    // Seven days of hourly slots (168: more than one answer holds, so the page asks in parts).
+    await expect.poll(() => map.locator('tbody tr').count(), POLL).toBe(7);
+    await expect(map.locator('thead th').count()).resolves.toBe(25);
+    await expect(page.getByRole('alert').count()).resolves.toBe(0);
+    // A cell is the API's answer for its slot.
+    const cell = map.locator('tbody tr').first().locator('td').first();
+    const title = (await cell.getAttribute('title'))!;
+    const start = title.slice(0, title.indexOf(': '));
+    const q = new URLSearchParams({
+      definitionId: await page.getByLabel('Definition', { exact: true }).inputValue(),
+      from: start,
+      to: new Date(Date.parse(start) + 3_600_000).toISOString(),
+      stepMinutes: '60',
+    });
+    const answer = await api<{ slots: { fits: boolean; additional: number }[] }>(
+      'operator',
+      `/v1/availability?${q}`,
+    );
+    expect(answer.status).toBe(200);
+    const slot = answer.body.slots[0]!;
+    expect(title).toBe(`${start}: ${slot.fits ? `${slot.additional} more fit` : 'full'}`);
+    await expectAccessible(page, 'capacity book');
+    await page.context().close();
+  });
+
   it('viewer: every page, and no write action anywhere', async () => {
     const page = await pageAs('viewer');
     const nav = page.getByRole('navigation', { name: 'Pages' });

@@ -1,9 +1,12 @@
+import { MAX_AVAILABILITY_SLOTS } from '@lcm/shared/sessions';
 import { describe, expect, it } from 'vitest';
 import type { components } from '../../packages/console/src/api/schema.gen.ts';
 import {
+  availabilityRanges,
   cellColour,
   hasAvailabilityRoute,
   heatMap,
+  MAX_SLOTS_PER_REQUEST,
   slotsOf,
 } from '../../packages/console/src/lib/availability.ts';
 import { parseConfig } from '../../packages/console/src/lib/config.ts';
@@ -369,6 +372,25 @@ describe('capacity book logic', () => {
     expect(cellColour(slots[1]!, 4)).toBe('#b91c1c');
     expect(cellColour(slots[2]!, 4)).toBe('hsl(142 60% 30%)');
     expect(cellColour(null, 4)).toBe('#e5e7eb');
+  });
+
+  it('asks for a week in parts the API answers (at most its MAX_AVAILABILITY_SLOTS each), covering the week exactly', () => {
+    expect(MAX_SLOTS_PER_REQUEST).toBe(MAX_AVAILABILITY_SLOTS);
+    const from = Date.parse('2026-12-07T00:00:00.000Z');
+    const to = from + 7 * 86_400_000;
+    for (const step of [30, 60, 120]) {
+      const parts = availabilityRanges(from, to, step);
+      expect(parts[0]!.from).toBe('2026-12-07T00:00:00.000Z');
+      expect(parts.at(-1)!.to).toBe('2026-12-14T00:00:00.000Z');
+      for (const [i, p] of parts.entries()) {
+        expect((Date.parse(p.to) - Date.parse(p.from)) / (step * 60_000)).toBeLessThanOrEqual(
+          MAX_AVAILABILITY_SLOTS,
+        );
+        if (i > 0) expect(p.from).toBe(parts[i - 1]!.to);
+      }
+    }
+    expect(availabilityRanges(from, to, 30)).toHaveLength(4); // 336 slots: 96 + 96 + 96 + 48
+    expect(availabilityRanges(from, to, 120)).toHaveLength(1); // 84 slots
   });
 
   it('is shown only when the OpenAPI document has the availability route', () => {
