@@ -171,21 +171,45 @@ export class ConsoleConfigStack extends Stack {
       // The build and config.json are deployed together; nothing else is in the bucket to keep.
       prune: false,
     });
-    // The deployment's custom-resource function is CDK's own (its role and policy CDK manages).
-    const reason =
-      "CDK's BucketDeployment custom resource: its own logs (AWSLambdaBasicExecutionRole), reading the asset bucket and writing the console bucket's objects, invalidating the distribution.";
-    Validations.of(this).acknowledge(
-      ...[
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        ...['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map(
-          (a) => `AwsSolutions-IAM5[Action::${a}]`,
-        ),
-      ].map((id) => ({ id, reason })),
+    // The deployment's custom-resource function is CDK's own (its role and policy CDK manages): the
+    // acknowledgements are on that singleton handler only, each finding with what it is for.
+    const handler = this.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+    if (!handler)
+      throw new Error("ConsoleConfigStack: no BucketDeployment handler (aws-cdk-lib's layout changed)");
+    Validations.of(handler).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason:
+          "CDK's BucketDeployment handler writes its own logs with the managed basic execution policy (aws-cdk-lib's choice).",
+      },
+      ...['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map((a) => ({
+        id: `AwsSolutions-IAM5[Action::${a}]`,
+        reason:
+          "CDK's BucketDeployment handler grants itself S3 read on the asset bucket and read-write on the console bucket with these action groups (aws-cdk-lib's grantRead/grantReadWrite).",
+      })),
+      {
+        id: 'AwsSolutions-L1',
+        reason: "The runtime of CDK's BucketDeployment custom resource is chosen and updated by aws-cdk-lib.",
+      },
     );
-    acknowledgeIamResources(this, () => true, reason);
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: "The runtime of CDK's BucketDeployment custom resource is chosen and updated by aws-cdk-lib.",
-    });
+    acknowledgeIamResources(
+      handler,
+      (resource) =>
+        /^arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/.test(resource),
+      "Reads the deployment's source archive from the CDK bootstrap asset bucket, whose object keys are asset hashes.",
+    );
+    acknowledgeIamResources(
+      handler,
+      (resource, resources) =>
+        resource.endsWith('/*') &&
+        !resource.includes('-assets-') &&
+        resources.includes(resource.slice(0, -2)),
+      "Writes the console's files and config.json: the objects of the console bucket, which is also the statement's other resource, and no other bucket.",
+    );
+    acknowledgeIamResources(
+      handler,
+      (resource) => resource === '*',
+      'cloudfront:CreateInvalidation and GetInvalidation, which aws-cdk-lib\'s BucketDeployment grants on "*"; the handler invalidates only the console distribution named in its properties (/index.html, /config.json).',
+    );
   }
 }

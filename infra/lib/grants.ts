@@ -406,7 +406,7 @@ export const NEED_GRANTS: Record<Need, Grant> = {
     allow(ctx.f, ['execute-api:ManageConnections'], [ws.connectionsArn]);
     acknowledgeIamResources(
       ctx.f.role,
-      (resource) => resource.includes('@connections'),
+      (resource) => resource.endsWith('/POST/@connections/*'),
       'Connection ids are known only at run time; the statement covers the @connections of this one WebSocket API stage.',
     );
     return { LCM_WS_ENDPOINT: ws.managementEndpoint };

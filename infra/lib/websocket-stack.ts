@@ -106,7 +106,9 @@ export class WebSocketStack extends Stack {
         Validations.of(created).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
-            'The access token is verified by the $connect handler (issuer, audience, expiry, signature); messages only flow on connections it accepted.',
+            route === '$connect'
+              ? 'A browser cannot send an Authorization header on a WebSocket: the access token comes as ?token= and the $connect handler verifies it (issuer, audience or client_id, expiry, RS256 signature) as the HTTP API authorizer does; a refused token ends the handshake with 401.'
+              : 'API Gateway authorizes a WebSocket API on $connect only; this route runs only on connections whose token the $connect handler accepted.',
         });
       }
     }

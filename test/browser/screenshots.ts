@@ -56,6 +56,18 @@ async function main() {
     if (res.status !== 201) throw new Error(`booking: HTTP ${res.status} ${await res.text()}`);
     return ((await res.json()) as { id: string }).id;
   };
+  // The graded definition allows extensions, so the session page shows one (issue 15, item 1).
+  const graded = (await (
+    await fetch(`${local.apiUrl}/v1/definitions/demo-ospf-graded`, {
+      headers: { authorization: `Bearer ${local.tokens.admin}` },
+    })
+  ).json()) as { version: number };
+  const put = await fetch(`${local.apiUrl}/v1/definitions/demo-ospf-graded`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${local.tokens.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ maxExtensionMinutes: 15, expectedVersion: graded.version }),
+  });
+  if (put.status !== 200) throw new Error(`definition update: HTTP ${put.status} ${await put.text()}`);
   const first = await book('demo-ospf-graded', 'alice');
   await book('demo-console-practice', 'bob');
   const get = async (path: string) =>
@@ -71,6 +83,12 @@ async function main() {
   };
   // Let the first session boot and the learner log in, then observe it (the definition page's observations).
   await until('the session to run', async () => (await get(`/v1/sessions/${first}`)).status === 'RUNNING');
+  const extended = await fetch(`${local.apiUrl}/v1/sessions/${first}/extend`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${local.tokens.operator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ minutes: 10, reason: 'the learner asked for more time' }),
+  });
+  if (extended.status !== 200) throw new Error(`extend: HTTP ${extended.status} ${await extended.text()}`);
   await fetch(`${local.apiUrl}/v1/sessions/${first}/observe`, {
     method: 'POST',
     headers: { authorization: `Bearer ${local.tokens.admin}` },
@@ -93,9 +111,13 @@ async function main() {
       ['definitions', '#/definitions', 'table'],
       ['definition', '#/definitions/demo-ospf-graded', '[data-testid="latest-version"]'],
       ['templates', '#/templates/sandbox-cml', 'form.editor'],
+      // The heat-map once the week's slots are in (the table is drawn empty first).
+      ['capacity', '#/capacity', 'table.heatmap tbody tr'],
     ];
-    const hasCapacity = await page.getByRole('link', { name: 'Capacity book' }).count();
-    if (hasCapacity) shots.push(['capacity', '#/capacity', 'table.heatmap']);
+    // The API has the availability route (issue 10, item 3): the console shows the capacity book.
+    if (!(await page.getByRole('link', { name: 'Capacity book' }).count())) {
+      throw new Error('no Capacity book page: the API document has no GET /v1/availability');
+    }
     for (const [name, hash, ready] of shots) {
       await page.goto(`${origin.url}${hash}`);
       await page.locator(ready).first().waitFor({ timeout: 20_000 });
@@ -104,7 +126,6 @@ async function main() {
       await page.screenshot({ path: join(out, `console-${name}.png`), fullPage: true });
       console.log(`wrote docs/img/console-${name}.png`);
     }
-    if (!hasCapacity) console.log('no capacity-book route in the API document: no console-capacity.png');
   } finally {
     await browser.close();
     await origin.close();

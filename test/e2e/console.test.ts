@@ -65,7 +65,7 @@ async function expectAccessible(page: Page, what: string) {
 const POLL = { timeout: 20_000, interval: 100 };
 
 const WRITE_BUTTONS =
-  /^(Start|Stop|Drain|Terminate|Finish|Observe|Re-grade|Force-release|Apply|Sync content|Save)\b/;
+  /^(Start|Stop|Drain|Terminate|Finish|Observe|Re-grade|Force-release|Extend|Apply|Sync content|Save)\b/;
 
 /**
  * LCM_E2E_STATE_DIR names the state directory of an `npm start` already running (a developer
@@ -232,6 +232,80 @@ describe('console in a browser against npm start', () => {
     await page.context().close();
   });
 
+  it('operator: extends a session from its page; the API refusal shows as it comes, the extension shows in the history (issue 15, item 1)', async () => {
+    // The definition allows 5 minutes of extension in all (0, the default, allows none).
+    const current = await api<{ version: number }>('admin', '/v1/definitions/demo-console-practice');
+    const put = await api<{ version: number; maxExtensionMinutes: number }>(
+      'admin',
+      '/v1/definitions/demo-console-practice',
+      { method: 'PUT', body: { maxExtensionMinutes: 5, expectedVersion: current.body.version } },
+    );
+    expect(put.status).toBe(200);
+    expect(put.body.maxExtensionMinutes).toBe(5);
+    const now = Date.now();
+    const booked = await api<{ id: string; definitionVersion: number; timeslot: { end: string } }>(
+      'portal',
+      '/v1/sessions',
+      {
+        method: 'POST',
+        body: {
+          definitionId: 'demo-console-practice',
+          reservationId: `res-${randomUUID()}`,
+          owner: { userId: 'u-extend', username: 'extend-learner' },
+          timeslot: { start: new Date(now).toISOString(), end: new Date(now + 10 * 60_000).toISOString() },
+        },
+      },
+    );
+    expect(booked.status).toBe(201);
+    expect(booked.body.definitionVersion).toBe(put.body.version);
+    const id = booked.body.id;
+    // Only a READY or RUNNING session may be extended.
+    await expect
+      .poll(async () => (await api<{ status: string }>('viewer', `/v1/sessions/${id}`)).body.status, {
+        timeout: 120_000,
+        interval: 250,
+      })
+      .toMatch(/READY|RUNNING/);
+
+    const page = await pageAs('operator');
+    await page.goto(`${origin.url}#/sessions/${id}`);
+    await page.getByTestId('session-status').waitFor({ timeout: 20_000 });
+    await expect(page.getByText('Not extended.').count()).resolves.toBe(1);
+
+    // Over the definition's limit: the API's 409 in the dialog, as it came; nothing changed.
+    await page.getByRole('button', { name: 'Extend', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: `Extend session ${id}?` });
+    const minutes = dialog.getByLabel('Minutes to add');
+    await minutes.fill('30');
+    await dialog.getByRole('button', { name: 'Confirm extend' }).click();
+    const alert = dialog.getByRole('alert');
+    await expect.poll(() => alert.textContent(), POLL).toContain('Extension not allowed (409)');
+    await expectAccessible(page, 'extend dialog with the refusal');
+    expect((await api<{ timeslot: { end: string } }>('viewer', `/v1/sessions/${id}`)).body.timeslot.end).toBe(
+      booked.body.timeslot.end,
+    );
+
+    // Within it: granted; the dialog closes and the history shows the extension.
+    await minutes.fill('5');
+    await dialog.getByLabel('Reason (optional)').fill('console e2e: more time');
+    await dialog.getByRole('button', { name: 'Confirm extend' }).click();
+    const table = page.getByRole('table', { name: 'Extensions: 5 min in all' });
+    await table.waitFor({ timeout: 20_000 });
+    await expect(dialog.isVisible()).resolves.toBe(false);
+    const cells = await table.locator('tbody td').allTextContents();
+    expect(cells).toContain('5');
+    expect(cells).toContain('console e2e: more time');
+    expect(cells.some((c) => c.includes('operator'))).toBe(true);
+    const after = await api<{ timeslot: { end: string }; extendedMinutes: number }>(
+      'viewer',
+      `/v1/sessions/${id}`,
+    );
+    expect(Date.parse(after.body.timeslot.end) - Date.parse(booked.body.timeslot.end)).toBe(5 * 60_000);
+    expect(after.body.extendedMinutes).toBe(5);
+    await expectAccessible(page, 'session detail with an extension');
+    await page.context().close();
+  });
+
   it('operator: a template edit the API refuses shows the error on the field it names', async () => {
     const page = await pageAs('operator');
     await page.goto(`${origin.url}#/templates/sandbox-cml`);
@@ -311,6 +385,35 @@ describe('console in a browser against npm start', () => {
     await page.goto(`${origin.url}#/definitions`);
     await page.getByRole('table', { name: /Lablet definitions/ }).waitFor();
     await expectAccessible(page, 'definitions');
+    await page.context().close();
+  });
+
+  it('operator: the capacity book shows a week of slots as a heat-map, each cell what the API answers', async () => {
+    const page = await pageAs('operator');
+    await page.goto(`${origin.url}#/capacity`);
+    const map = page.getByRole('table', { name: /^Week of \d{4}-\d{2}-\d{2} \(UTC\)/ });
+    // Seven days of hourly slots (168: more than one answer holds, so the page asks in parts).
+    await expect.poll(() => map.locator('tbody tr').count(), POLL).toBe(7);
+    await expect(map.locator('thead th').count()).resolves.toBe(25);
+    await expect(page.getByRole('alert').count()).resolves.toBe(0);
+    // A cell is the API's answer for its slot.
+    const cell = map.locator('tbody tr').first().locator('td').first();
+    const title = (await cell.getAttribute('title'))!;
+    const start = title.slice(0, title.indexOf(': '));
+    const q = new URLSearchParams({
+      definitionId: await page.getByLabel('Definition', { exact: true }).inputValue(),
+      from: start,
+      to: new Date(Date.parse(start) + 3_600_000).toISOString(),
+      stepMinutes: '60',
+    });
+    const answer = await api<{ slots: { fits: boolean; additional: number }[] }>(
+      'operator',
+      `/v1/availability?${q}`,
+    );
+    expect(answer.status).toBe(200);
+    const slot = answer.body.slots[0]!;
+    expect(title).toBe(`${start}: ${slot.fits ? `${slot.additional} more fit` : 'full'}`);
+    await expectAccessible(page, 'capacity book');
     await page.context().close();
   });
 

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { WEBSOCKET_FUNCTIONS } from '../../functions/catalogue.ts';
 import { buildTestApp } from './app.ts';
-import { expectNagClean } from './nag.ts';
+import { expectNagClean, nagReport } from './nag.ts';
 import { allowing, envOf, functionOf, resourcesOf, statementsOf } from './template.ts';
 
 /** The WebSocket API of live updates and the console's hosting (issue 14, items 3 and 4). */
@@ -129,6 +129,22 @@ describe('console stack', () => {
       DistributionPaths: ['/index.html', '/config.json'],
       Prune: false,
     });
+  });
+
+  it("acknowledges the config deployment's findings on CDK's BucketDeployment handler only, each wildcard resource by name", () => {
+    const acks = nagReport(stacks.consoleConfig).acknowledgements;
+    expect(acks.length).toBeGreaterThan(0);
+    for (const a of acks) expect(a.path).toMatch(/^Lcm-dev-ConsoleConfig\/Custom::CDKBucketDeployment[^/]*$/);
+    const resources = acks
+      .filter((a) => a.ruleId.startsWith('AwsSolutions-IAM5[Resource::'))
+      .map((a) => a.ruleId);
+    expect(resources).toHaveLength(3);
+    expect(resources).toContain('AwsSolutions-IAM5[Resource::*]');
+    expect(
+      resources.some(
+        (r) => r.includes(':s3:::cdk-') && r.endsWith('-assets-<AWS::AccountId>-<AWS::Region>/*]'),
+      ),
+    ).toBe(true);
   });
 
   it('is cdk-nag clean', () => {

@@ -1,9 +1,12 @@
+import { MAX_AVAILABILITY_SLOTS } from '@lcm/shared/sessions';
 import { describe, expect, it } from 'vitest';
 import type { components } from '../../packages/console/src/api/schema.gen.ts';
 import {
+  availabilityRanges,
   cellColour,
   hasAvailabilityRoute,
   heatMap,
+  MAX_SLOTS_PER_REQUEST,
   slotsOf,
 } from '../../packages/console/src/lib/availability.ts';
 import { parseConfig } from '../../packages/console/src/lib/config.ts';
@@ -17,7 +20,7 @@ import { capacityBars, formatDuration, lastBootSeconds } from '../../packages/co
 import { backoffMs, LiveClient, parseServerMessage } from '../../packages/console/src/lib/live.ts';
 import { callerOf, can, visiblePages } from '../../packages/console/src/lib/permissions.ts';
 import { fieldErrors, toProblem } from '../../packages/console/src/lib/problem.ts';
-import { sessionQuery, timeline } from '../../packages/console/src/lib/sessions.ts';
+import { extensions, sessionQuery, timeline } from '../../packages/console/src/lib/sessions.ts';
 import { formOf, patchOf } from '../../packages/console/src/lib/templates.ts';
 import { scopeOf } from '../../packages/shared/src/api/roles.ts';
 
@@ -270,6 +273,50 @@ describe('sessions page logic', () => {
       ['INSTANTIATING', 150, true],
     ]);
   });
+
+  it('finds the time extensions in the history (status kept, the reason the extend operation records), not recoveries', () => {
+    const found = extensions([
+      {
+        from: 'RUNNING',
+        to: 'RUNNING',
+        at: '2026-01-01T00:20:00Z',
+        by: 'lcm.operator',
+        reason: 'extended by 10 min to 2026-01-01T01:25:00.000Z (25 min in all): second: still\ncabling',
+      },
+      { from: 'READY', to: 'RUNNING', at: '2026-01-01T00:05:00Z', by: 'lds' },
+      {
+        from: 'RUNNING',
+        to: 'RUNNING',
+        at: '2026-01-01T00:10:00Z',
+        by: 'lcm.admin',
+        reason: 'extended by 15 min to 2026-01-01T01:15:00.000Z (15 min in all)',
+      },
+      {
+        from: 'RUNNING',
+        to: 'RUNNING',
+        at: '2026-01-01T00:12:00Z',
+        by: 'lcm.admin',
+        reason: 'recovered: new execution',
+      },
+    ]);
+    expect(found).toEqual([
+      {
+        at: '2026-01-01T00:10:00Z',
+        by: 'lcm.admin',
+        minutes: 15,
+        end: '2026-01-01T01:15:00.000Z',
+        total: 15,
+      },
+      {
+        at: '2026-01-01T00:20:00Z',
+        by: 'lcm.operator',
+        minutes: 10,
+        end: '2026-01-01T01:25:00.000Z',
+        total: 25,
+        reason: 'second: still\ncabling',
+      },
+    ]);
+  });
 });
 
 describe('templates page logic', () => {
@@ -325,6 +372,25 @@ describe('capacity book logic', () => {
     expect(cellColour(slots[1]!, 4)).toBe('#b91c1c');
     expect(cellColour(slots[2]!, 4)).toBe('hsl(142 60% 30%)');
     expect(cellColour(null, 4)).toBe('#e5e7eb');
+  });
+
+  it('asks for a week in parts the API answers (at most its MAX_AVAILABILITY_SLOTS each), covering the week exactly', () => {
+    expect(MAX_SLOTS_PER_REQUEST).toBe(MAX_AVAILABILITY_SLOTS);
+    const from = Date.parse('2026-12-07T00:00:00.000Z');
+    const to = from + 7 * 86_400_000;
+    for (const step of [30, 60, 120]) {
+      const parts = availabilityRanges(from, to, step);
+      expect(parts[0]!.from).toBe('2026-12-07T00:00:00.000Z');
+      expect(parts.at(-1)!.to).toBe('2026-12-14T00:00:00.000Z');
+      for (const [i, p] of parts.entries()) {
+        expect((Date.parse(p.to) - Date.parse(p.from)) / (step * 60_000)).toBeLessThanOrEqual(
+          MAX_AVAILABILITY_SLOTS,
+        );
+        if (i > 0) expect(p.from).toBe(parts[i - 1]!.to);
+      }
+    }
+    expect(availabilityRanges(from, to, 30)).toHaveLength(4); // 336 slots: 96 + 96 + 96 + 48
+    expect(availabilityRanges(from, to, 120)).toHaveLength(1); // 84 slots
   });
 
   it('is shown only when the OpenAPI document has the availability route', () => {

@@ -61,3 +61,25 @@ export function hasAvailabilityRoute(doc: unknown): boolean {
   const paths = (doc as { paths?: Record<string, unknown> } | null)?.paths;
   return !!paths && AVAILABILITY_PATH in paths;
 }
+
+/**
+ * The most slots one `GET /v1/availability` answers (the API's MAX_AVAILABILITY_SLOTS,
+ * sessions/capacity-book.ts; a unit test holds them equal). A week of 30- or 60-minute slots is
+ * more, so the page asks in parts.
+ */
+export const MAX_SLOTS_PER_REQUEST = 96;
+
+/** [from, to) cut into consecutive ranges of at most `maxSlots` slots of `stepMinutes` each. */
+export function availabilityRanges(
+  fromMs: number,
+  toMs: number,
+  stepMinutes: number,
+  maxSlots = MAX_SLOTS_PER_REQUEST,
+): { from: string; to: string }[] {
+  const span = maxSlots * stepMinutes * 60_000;
+  const out: { from: string; to: string }[] = [];
+  for (let s = fromMs; s < toMs; s += span) {
+    out.push({ from: new Date(s).toISOString(), to: new Date(Math.min(toMs, s + span)).toISOString() });
+  }
+  return out;
+}

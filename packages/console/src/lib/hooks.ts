@@ -48,7 +48,8 @@ export const POLL_WHILE_OFFLINE_MS = 5_000;
 /**
  * Calls `onEvent` (coalesced over 150 ms) for every event on `topic` while mounted. While the
  * socket is not open (the stack serves none, a proxy blocks it, or it is reconnecting) the page
- * re-reads every POLL_WHILE_OFFLINE_MS instead, so it never goes stale.
+ * re-reads every POLL_WHILE_OFFLINE_MS instead, so it never goes stale, and once more when the
+ * socket opens again after a reconnect.
  */
 export function useLive(live: LiveClient | null, topic: Topic | null, onEvent: () => void): void {
   const ref = useRef(onEvent);
@@ -78,5 +79,17 @@ export function useLive(live: LiveClient | null, topic: Topic | null, onEvent: (
     if (open || !topic) return;
     const poll = setInterval(() => ref.current(), POLL_WHILE_OFFLINE_MS);
     return () => clearInterval(poll);
+  }, [open, topic]);
+  // Back from a reconnect (the socket closed, then opened again): events sent while it was down
+  // are lost, so the page re-reads once. Not on the first open, when the page has just loaded.
+  const wasOpen = useRef(open);
+  const wasClosedAfterOpen = useRef(false);
+  useEffect(() => {
+    if (!open && wasOpen.current) wasClosedAfterOpen.current = true;
+    if (open && wasClosedAfterOpen.current && topic) {
+      wasClosedAfterOpen.current = false;
+      ref.current();
+    }
+    wasOpen.current = wasOpen.current || open;
   }, [open, topic]);
 }

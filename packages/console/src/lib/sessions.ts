@@ -39,3 +39,38 @@ export function timeline(history: View['history'], now = Date.now()) {
     return { ...h, seconds: Math.max(0, Math.round((until - Date.parse(h.at)) / 1000)), current: !next };
   });
 }
+
+export interface Extension {
+  readonly at: string;
+  readonly by: string;
+  readonly minutes: number;
+  /** The timeslot end it moved to. */
+  readonly end: string;
+  /** Minutes extended in all after it. */
+  readonly total: number;
+  readonly reason?: string;
+}
+
+/**
+ * The time extensions in a session's history (`POST /v1/sessions/{id}/extend`, issue 15 item 1),
+ * oldest first. The API records each as a history entry that keeps the status (from = to) with the
+ * reason `extended by <n> min to <end> (<total> min in all)[: <why>]` (sessions/extend.ts); other
+ * entries, recoveries among them, are not extensions.
+ */
+export function extensions(history: View['history']): Extension[] {
+  const out: Extension[] = [];
+  for (const h of [...history].sort((a, b) => a.at.localeCompare(b.at))) {
+    if (h.from !== h.to || !h.reason) continue;
+    const m = /^extended by (\d+) min to (\S+) \((\d+) min in all\)(?:: ([\s\S]*))?$/.exec(h.reason);
+    if (!m) continue;
+    out.push({
+      at: h.at,
+      by: h.by,
+      minutes: Number(m[1]),
+      end: m[2]!,
+      total: Number(m[3]),
+      ...(m[4] ? { reason: m[4] } : {}),
+    });
+  }
+  return out;
+}

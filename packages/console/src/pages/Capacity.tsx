@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { unwrap } from '../api/client.ts';
 import { ProblemBox } from '../components/ProblemBox.tsx';
-import { AVAILABILITY_PATH, cellColour, heatMap, slotsOf } from '../lib/availability.ts';
+import { AVAILABILITY_PATH, availabilityRanges, cellColour, heatMap, slotsOf } from '../lib/availability.ts';
 import { useConsole } from '../lib/context.ts';
 import { useLoad } from '../lib/hooks.ts';
 import { ProblemError, toProblem } from '../lib/problem.ts';
@@ -30,19 +30,20 @@ export function CapacityPage() {
   const chosen = definitionId || defs.data?.items[0]?.id || '';
   const slots = useLoad(async () => {
     if (!chosen) return [];
-    const q = new URLSearchParams({
-      definitionId: chosen,
-      from: week.toISOString(),
-      to: new Date(week.getTime() + WEEK_MS).toISOString(),
-      stepMinutes: String(stepMinutes),
-    });
-    // The route is newer than the generated client may be: a plain fetch with the same token.
-    const res = await fetch(`${config.apiUrl}${AVAILABILITY_PATH}?${q}`, {
-      headers: { authorization: `Bearer ${token() ?? ''}` },
-    });
-    const body = await res.json().catch(() => null);
-    if (!res.ok) throw new ProblemError(toProblem(res.status, body));
-    return slotsOf(body);
+    // A week is more slots than one answer holds: ask in parts, in parallel.
+    const parts = availabilityRanges(week.getTime(), week.getTime() + WEEK_MS, stepMinutes).map(
+      async ({ from, to }) => {
+        const q = new URLSearchParams({ definitionId: chosen, from, to, stepMinutes: String(stepMinutes) });
+        // The route is newer than the generated client may be: a plain fetch with the same token.
+        const res = await fetch(`${config.apiUrl}${AVAILABILITY_PATH}?${q}`, {
+          headers: { authorization: `Bearer ${token() ?? ''}` },
+        });
+        const body = await res.json().catch(() => null);
+        if (!res.ok) throw new ProblemError(toProblem(res.status, body));
+        return slotsOf(body);
+      },
+    );
+    return (await Promise.all(parts)).flat();
   }, [chosen, week.getTime(), stepMinutes]);
   const map = heatMap(slots.data ?? []);
   return (

@@ -1,12 +1,13 @@
 import { idempotencyKey, unwrap } from '../api/client.ts';
 import { ConfirmAction } from '../components/ConfirmAction.tsx';
+import { ExtendAction } from '../components/ExtendAction.tsx';
 import { ProblemBox } from '../components/ProblemBox.tsx';
 import { useConsole } from '../lib/context.ts';
 import { formatDuration, formatTime, usd } from '../lib/fleet.ts';
 import { useLive, useLoad } from '../lib/hooks.ts';
 import { can } from '../lib/permissions.ts';
 import { href } from '../lib/route.ts';
-import { timeline } from '../lib/sessions.ts';
+import { extensions, timeline } from '../lib/sessions.ts';
 
 /**
  * One session: status timeline, placement, ports, LDS devices, score, observation with drift,
@@ -81,6 +82,7 @@ export function SessionDetailPage({ id }: { id: string }) {
   const s = session.data?.s;
   const def = session.data?.definition;
   const obs = s?.observations.at(-1);
+  const extended = s ? extensions(s.history) : [];
   return (
     <section aria-labelledby="session-h">
       <p>
@@ -115,6 +117,20 @@ export function SessionDetailPage({ id }: { id: string }) {
                   onDone={session.reload}
                 />
               ))}
+            {can(caller, 'extendSession') ? (
+              <ExtendAction
+                sessionId={id}
+                run={(minutes, reason) =>
+                  unwrap(
+                    api.POST('/v1/sessions/{id}/extend', {
+                      params: { path },
+                      body: reason ? { minutes, reason } : { minutes },
+                    }),
+                  )
+                }
+                onDone={session.reload}
+              />
+            ) : null}
           </fieldset>
 
           <div className="columns">
@@ -129,6 +145,39 @@ export function SessionDetailPage({ id }: { id: string }) {
                   </li>
                 ))}
               </ol>
+
+              <h3>Time extensions</h3>
+              {extended.length ? (
+                <table className="grid">
+                  <caption>Extensions: {s.extendedMinutes ?? extended.at(-1)?.total} min in all</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">By</th>
+                      <th scope="col">Minutes</th>
+                      <th scope="col">New end</th>
+                      <th scope="col">Reason</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {extended.map((x) => (
+                      <tr key={x.at}>
+                        <td>
+                          <time dateTime={x.at}>{formatTime(x.at)}</time>
+                        </td>
+                        <td>{x.by}</td>
+                        <td>{x.minutes}</td>
+                        <td>
+                          <time dateTime={x.end}>{formatTime(x.end)}</time>
+                        </td>
+                        <td>{x.reason ?? '—'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              ) : (
+                <p className="muted">Not extended.</p>
+              )}
 
               <h3>Placement</h3>
               {s.placementRejections && Object.keys(s.placementRejections).length ? (
