@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -113,6 +114,32 @@ afterAll(async () => {
 });
 
 describe('console in a browser against npm start', () => {
+  it('first load: at most 300 KB of gzipped JavaScript until the fleet page shows the fleet', async () => {
+    // Every script the browser fetches from sign-in to the first page with data (the fleet, with
+    // its charts), each body gzipped as CloudFront would send it (compression on). The build is
+    // the production one whatever NODE_ENV the test has (vite.config.ts).
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const scripts = new Map<string, Promise<number>>();
+    page.on('response', (res) => {
+      if (res.request().resourceType() !== 'script' || scripts.has(res.url())) return;
+      scripts.set(
+        res.url(),
+        res.body().then((b) => gzipSync(b, { level: 9 }).length),
+      );
+    });
+    await signIn(page, origin, 'operator', local.tokens);
+    await page.getByTestId('status-sandbox-worker-1').waitFor({ timeout: 20_000 });
+    // The charts' chunk loads with the fleet page, after its first data: wait until nothing loads.
+    await page.waitForLoadState('networkidle');
+    const sizes = await Promise.all(scripts.values());
+    const totalKb = sizes.reduce((a, b) => a + b, 0) / 1000;
+    console.log(`console: first load ${totalKb.toFixed(1)} KB gzipped JavaScript in ${sizes.length} scripts`);
+    expect(sizes.length).toBeGreaterThan(0);
+    expect(totalKb).toBeLessThanOrEqual(300);
+    await context.close();
+  });
+
   it('operator: sees the seeded workers with capacity, drains one from the console and sees its status change', async () => {
     const page = await pageAs('operator');
     await page.getByTestId('status-sandbox-worker-2').waitFor({ timeout: 20_000 });
