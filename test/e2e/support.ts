@@ -133,8 +133,9 @@ export async function readLocalJson<T>(stateDir: string, timeoutMs = 10_000): Pr
 }
 
 /**
- * Pids of the DynamoDB Local processes keeping their data under `stateDir` (their command line
- * names it): what a run that died before writing local.json may have left behind.
+ * Pids of the DynamoDB Local processes of the stack of `stateDir`: keeping their data under it
+ * (their command line names it) or in memory (their environment, inherited from the stack, names
+ * it): what a run that died before writing local.json may have left behind.
  */
 export function dynamodbLocalPidsOf(stateDir: string): number[] {
   const pids: number[] = [];
@@ -142,7 +143,11 @@ export function dynamodbLocalPidsOf(stateDir: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes('DynamoDBLocal') && cmdline.includes(join(stateDir, 'dynamodb')))
+      if (!cmdline.includes('DynamoDBLocal')) continue;
+      // Its data in the state dir, or (LCM_IN_MEMORY, `-inMemory`) spawned by the stack of that
+      // state dir: the JVM inherits the stack's environment.
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (cmdline.includes(join(stateDir, 'dynamodb')) || environ.includes(`LCM_STATE_DIR=${stateDir}`))
         pids.push(Number(entry));
     } catch {
       // gone meanwhile
