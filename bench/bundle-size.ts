@@ -97,6 +97,7 @@ const CLIENTS_OF_NEED: Record<Need, readonly string[]> = {
   'topology-write': ['s3'],
   uploads: ['s3'],
   'content-read': ['s3'],
+  'stream-failures': ['sqs', 'dynamodb-streams', 'lambda'],
   'session-engine': ['sfn'],
   'fleet-engine': ['sfn'],
   'task-tokens': ['sfn'],

@@ -63,6 +63,11 @@ export const NEEDS = {
     env: ['EVIDENCE_BUCKET'],
     summary: 'hands out pre-signed PUT URLs for `uploads/` of the evidence bucket and reads the uploads',
   },
+  'stream-failures': {
+    env: ['LCM_STREAM_FAILURE_CONSUMERS'],
+    summary:
+      'lists and replays the stream consumers’ failures: receives and deletes their on-failure queues’ messages, reads the table stream, invokes the consumer functions',
+  },
   'content-read': { env: [], summary: 'reads content packages from the buckets named in `contentBuckets`' },
   'session-engine': {
     env: ['WORKFLOW_ENGINE', 'SESSION_STATE_MACHINE_ARN'],
@@ -387,6 +392,13 @@ export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
   api('fleet', {
     needs: ['table-read'],
     description: 'Fleet capacity, the scaling audit trail, cost and usage over a window',
+  }),
+  api('streams', {
+    // Operators only, seldom called: a small reserve of its own.
+    reservedConcurrency: 2,
+    needs: ['table-write', 'stream-failures'],
+    description:
+      'Stream failures: records the table-stream consumers gave up on, listed and replayed (issue 11, item 5)',
   }),
   api('events', {
     needs: ['table-read', 'bus', 'event-partners'],

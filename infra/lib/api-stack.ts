@@ -73,6 +73,11 @@ export interface ApiStackProps extends LcmStackProps {
    * terminates a worker.
    */
   readonly fleetWorkflows: { readonly provisioning: IStateMachine; readonly drain: IStateMachine };
+  /**
+   * The table-stream consumers (events stack: function and on-failure queue by consumer name), for
+   * the `stream-failures` need: the `streams` group lists and replays what they gave up on.
+   */
+  readonly streamConsumers: NeedResources['streamConsumers'];
 }
 
 /**
@@ -216,6 +221,7 @@ export class ApiStack extends Stack {
         eventPartners: props.eventIngest.partnersSecret,
         ...(props.gradingApiKey ? { gradingApiKey: props.gradingApiKey } : {}),
       },
+      ...(props.streamConsumers ? { streamConsumers: props.streamConsumers } : {}),
       // By reference: this stack is deployed after the workflows and fleet stacks.
       stateMachineArns: {
         'session-lifecycle': props.sessionWorkflow.stateMachine.stateMachineArn,

@@ -123,6 +123,7 @@ export const buildApp = (app: App, options: BuildAppOptions = {}): LcmStacks => 
     eventIngest: { bus: events.bus, partnersSecret: events.secrets.eventPartners },
     gradingApiKey: events.secrets.gradingApiKey,
     fleetWorkflows: { provisioning: fleet.provisioning.stateMachine, drain: fleet.drain.stateMachine },
+    streamConsumers: events.streamConsumers,
   });
 
   const webSocket = add(

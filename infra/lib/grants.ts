@@ -5,6 +5,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { NEEDS, type Need, type StateMachineKey } from '../../functions/catalogue.ts';
 import type { LcmConfig } from './config.ts';
@@ -37,6 +38,7 @@ import type { IntegrationSecrets } from './secrets.ts';
  * | topology-read | EVIDENCE_BUCKET | s3:GetObject on `topologies/*` of the evidence bucket, s3:ListBucket on it |
  * | topology-write | EVIDENCE_BUCKET | s3:PutObject on `topologies/*` of the evidence bucket |
  * | uploads | EVIDENCE_BUCKET | s3:GetObject and s3:PutObject on `uploads/*` of the evidence bucket, s3:ListBucket on it |
+ * | stream-failures | LCM_STREAM_FAILURE_CONSUMERS | sqs:ReceiveMessage/DeleteMessage on the consumers' on-failure queues, dynamodb:GetShardIterator/GetRecords on the table's stream, lambda:InvokeFunction on the consumer functions |
  * | content-read | — | s3:GetObject on the objects of the `contentBuckets` |
  * | session-engine | WORKFLOW_ENGINE, SESSION_STATE_MACHINE_ARN | none |
  * | fleet-engine | WORKFLOW_ENGINE and the three state machine ARNs | none |
@@ -75,6 +77,11 @@ export interface NeedResources {
   readonly workerLaunch?: { readonly instanceProfileArn: string; readonly role: iam.IRole };
   /** ws-verify: the issuer and audiences of the HTTP API's JWT authorizer. */
   readonly jwt?: { readonly issuer: string; readonly audiences: readonly string[] };
+  /**
+   * stream-failures: each table-stream consumer's function and on-failure queue, by consumer name
+   * (the events stack's `streamConsumers`).
+   */
+  readonly streamConsumers?: ReadonlyMap<string, { readonly fn: LcmFunction; readonly dlq: IQueue }>;
   /** ws-post: the WebSocket API's stage (its management endpoint and connections ARN). */
   readonly webSocket?: { readonly managementEndpoint: string; readonly connectionsArn: string };
 }
@@ -393,6 +400,38 @@ const contentRead: Grant = ({ f, config }) => {
   return {};
 };
 
+/**
+ * The operator API's stream failures (issue 11, item 5): receive and delete the messages of the
+ * consumers' on-failure queues (moved into the table), read the table's stream (the failed records
+ * by sequence number), invoke the consumer functions (the replay). Exactly those queues, that
+ * stream and those functions.
+ */
+const streamFailures: Grant = (ctx) => {
+  const { f } = ctx;
+  const consumers = required(ctx.resources.streamConsumers, 'the stream consumers', ctx);
+  const t = required(ctx.resources.table, 'the table', ctx);
+  const streamArn = required(t.tableStreamArn, 'the table stream', ctx);
+  const entries = [...consumers.entries()];
+  allow(
+    f,
+    ['sqs:ReceiveMessage', 'sqs:DeleteMessage'],
+    entries.map(([, c]) => c.dlq.queueArn),
+  );
+  allow(f, ['dynamodb:GetShardIterator', 'dynamodb:GetRecords'], [streamArn]);
+  allow(
+    f,
+    ['lambda:InvokeFunction'],
+    entries.map(([, c]) => c.fn.fn.functionArn),
+  );
+  return {
+    LCM_STREAM_FAILURE_CONSUMERS: Stack.of(f).toJsonString(
+      Object.fromEntries(
+        entries.map(([name, c]) => [name, { queueUrl: c.dlq.queueUrl, functionName: c.fn.fn.functionName }]),
+      ),
+    ),
+  };
+};
+
 /** Each need of the catalogue's vocabulary: its grant, returning its environment. */
 export const NEED_GRANTS: Record<Need, Grant> = {
   /** No permission: the issuer's JWKS is public. */
@@ -428,6 +467,7 @@ export const NEED_GRANTS: Record<Need, Grant> = {
   'topology-write': (ctx) => contentPrefix(ctx, 'topologies/', ['s3:PutObject']),
   uploads: (ctx) => contentPrefix(ctx, 'uploads/', ['s3:GetObject', 's3:PutObject']),
   'content-read': contentRead,
+  'stream-failures': streamFailures,
   'session-engine': sessionEngine,
   'fleet-engine': allMachines,
   'task-tokens': (ctx) => {

@@ -105,7 +105,7 @@ export const SETTING_GROUPS = {
     meanings: {
       horizonDays: 'POST /v1/sessions refuses a timeslot that starts more than this many days ahead (400)',
       requireDeliverable:
-        'true: POST /v1/sessions refuses (422) a CML definition with no topology or no formQualifiedName (the LDS part)',
+        'true: POST /v1/sessions refuses (422) a CML definition with no topology or no formQualifiedName (the LDS part); not given: true on a stage with `ldsBaseUrl`, else false',
     },
   },
   fleet: {
@@ -267,7 +267,9 @@ const throttleSchema = z
 
 /** One stage's settings: per group, field → value (only the ones given). */
 export type StageSettings = {
-  readonly [G in SettingGroupName | 'throttle']?: Readonly<Record<string, number>>;
+  readonly [G in SettingGroupName]?: Readonly<Record<string, number | boolean>>;
+} & {
+  readonly throttle?: Readonly<Record<string, number>>;
 } & {
   readonly alarms?: { readonly [K in AlarmSettingName]?: number };
 };
@@ -306,14 +308,19 @@ export const SETTINGS_DOC: readonly SettingDoc[] = Object.entries(SETTING_GROUPS
 
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
-/** A value as cdk.json (number) or the command line (string) gives it, parsed by the variable's schema. */
+/**
+ * A value as cdk.json (number, or true/false for a switch) or the command line (string) gives it,
+ * parsed by the variable's schema: a numeric setting must be a number in its range, a switch
+ * (`booking.requireDeliverable`) true or false.
+ */
 const settingValue = (schema: EnvShape[string]) =>
   z
-    .union([z.number(), z.string().trim().min(1)], { error: 'must be a number' })
+    .union([z.number(), z.boolean(), z.string().trim().min(1)], { error: 'must be a number or true/false' })
     .transform((v) => String(v))
     // The variable's schema also accepts an unset value; here the value is always given.
     .pipe(schema as z.ZodType<unknown, string>)
-    .refine((v) => typeof v === 'number', 'must be a number');
+    .refine((v) => typeof v === 'number' || v === 'true' || v === 'false', 'must be a number')
+    .transform((v) => (v === 'true' ? true : v === 'false' ? false : v));
 
 const groupSchema = (g: SettingGroup) =>
   z
@@ -328,7 +335,7 @@ const groupSchema = (g: SettingGroup) =>
     .superRefine((values, ctx) => {
       if (!g.check) return;
       try {
-        g.check(environmentOf(g, values as Record<string, number | undefined>));
+        g.check(environmentOf(g, values as Record<string, number | boolean | undefined>));
       } catch (e) {
         if (!(e instanceof ValidationError)) throw e;
         const field = e.field.replace(/^config\./, '');
@@ -367,10 +374,10 @@ export const SettingsSchema = z.record(
 );
 
 /** The variables a group's values set. */
-const environmentOf = (g: SettingGroup, values: Readonly<Record<string, number | undefined>>) =>
+const environmentOf = (g: SettingGroup, values: Readonly<Record<string, number | boolean | undefined>>) =>
   Object.fromEntries(
     Object.entries(values)
-      .filter((e): e is [string, number] => e[1] !== undefined)
+      .filter((e): e is [string, number | boolean] => e[1] !== undefined)
       .map(([field, value]) => [g.variables[field]!, String(value)]),
   );
 
@@ -406,9 +413,22 @@ export function readSettings(raw: unknown, stage: string, key = 'settings'): Sta
   return (parsed.data[stage] ?? {}) as StageSettings;
 }
 
-/** The variables a function of `kind` gets from the stage's settings. */
-export function settingsEnvironment(settings: StageSettings, kind: FunctionKind): Record<string, string> {
+/**
+ * The variables a function of `kind` gets from the stage's settings. Where the stage configures
+ * LDS (`ldsBaseUrl`) and does not say otherwise, `booking.requireDeliverable` is on (issue 11,
+ * item 4): a definition LDS cannot deliver (no `formQualifiedName`) is refused at booking, not
+ * killed with LDS_REJECTED after its lab was imported.
+ */
+export function settingsEnvironment(
+  settings: StageSettings,
+  kind: FunctionKind,
+  deployment: { readonly ldsConfigured?: boolean } = {},
+): Record<string, string> {
   const env: Record<string, string> = {};
+  const booking = SETTING_GROUPS.booking;
+  if (deployment.ldsConfigured && booking.kinds.includes(kind as 'api')) {
+    env[booking.variables.requireDeliverable] = 'true';
+  }
   for (const [name, g] of Object.entries(SETTING_GROUPS) as [SettingGroupName, SettingGroup][]) {
     const values = settings[name];
     if (values && g.kinds.includes(kind)) Object.assign(env, environmentOf(g, values));

@@ -7,7 +7,7 @@ import { largeLabYaml } from '../fixtures/topologies/large-lab.ts';
  * Issue 11 (items 2–4) end to end on the local stack, in process: realistic labs modelled on CML
  * community topologies, with no PATty tags on most nodes, are defined through the API (derived
  * consoles, requirements, warnings), booked as the portal books, and reach READY with one LDS
- * device per port — every node that has a console; the generated 302-node lab is stored, and its
+ * device per node that has a console, carrying all of the node's ports; the generated 302-node lab is stored, and its
  * booking refused at once naming the failing dimensions. A definition without formQualifiedName
  * is refused at booking (`npm start` sets LCM_BOOKING_REQUIRE_DELIVERABLE).
  */
@@ -79,7 +79,7 @@ async function untilReady(sessionId: string): Promise<Json> {
 }
 
 describe('real CML content on the local stack', () => {
-  it('small labs reach READY with one LDS device per port of every console-bearing node; the scale lab is refused at booking', async () => {
+  it('small labs reach READY with one LDS device per console-bearing node, carrying its ports; the scale lab is refused at booking', async () => {
     // The 14-node multi-vendor lab and the 8-node IOL practice lab.
     const labs = [
       { id: 'multivendor-edge', yaml: fixture('multivendor-edge.yaml'), consoleNodes: 12, ports: 16 },
@@ -102,22 +102,46 @@ describe('real CML content on the local stack', () => {
 
     for (const [i, lab] of labs.entries()) {
       const session = ready[i]!;
-      const template = definitions.get(lab.id)!.portTemplate as Array<{ name: string; nodeLabel: string }>;
+      const template = definitions.get(lab.id)!.portTemplate as Array<{
+        name: string;
+        nodeLabel: string;
+        nodeId?: string;
+        kind: string;
+      }>;
       expect(template).toHaveLength(lab.ports);
-      expect(Object.keys(session.allocatedPorts as Json).sort()).toEqual(template.map((e) => e.name).sort());
+      const allocated = session.allocatedPorts as Record<string, number>;
+      expect(Object.keys(allocated).sort()).toEqual(template.map((e) => e.name).sort());
       const ldsSessionId = (session.userSession as Json).ldsSessionId as string;
       const devices = stack.resources.lds!.session(ldsSessionId)!.devices;
-      // One device per port, named by its port: every node with a console is reachable.
-      expect(devices.map((d) => d.name).sort()).toEqual(template.map((e) => e.name).sort());
-      const nodesReached = new Set(devices.map((d) => template.find((e) => e.name === d.name)!.nodeLabel));
-      expect(nodesReached.size).toBe(lab.consoleNodes);
-      for (const d of devices) {
-        expect(d.port).toBe((session.allocatedPorts as Record<string, number>)[d.name]);
-      }
-      // Serial consoles are telnet, VNC screens vnc.
-      expect(devices.filter((d) => d.name.endsWith('_serial')).every((d) => d.protocol === 'telnet')).toBe(
-        true,
+      // One device per console-bearing node (issue 11, item 2), carrying every port of its node:
+      // each leased port reaches the learner exactly once, through the device of its own node.
+      expect(devices).toHaveLength(lab.consoleNodes);
+      const entry = (name: string) => template.find((e) => e.name === name)!;
+      const nodeOf = (name: string) => entry(name).nodeId ?? entry(name).nodeLabel;
+      expect(devices.flatMap((d) => d.ports!.map((p) => p.name)).sort()).toEqual(
+        template.map((e) => e.name).sort(),
       );
+      expect(new Set(devices.map((d) => nodeOf(d.ports![0]!.name))).size).toBe(lab.consoleNodes);
+      for (const d of devices) {
+        expect(new Set(d.ports!.map((p) => nodeOf(p.name))).size).toBe(1);
+        expect(d.name).toBe(entry(d.ports![0]!.name).nodeLabel);
+        for (const p of d.ports!) expect(p.port).toBe(allocated[p.name]);
+        // Its main way in is the first of its ports: the serial console where the node has one.
+        expect([d.port, d.protocol]).toEqual([d.ports![0]!.port, d.ports![0]!.protocol]);
+        if (d.ports!.some((p) => entry(p.name).kind === 'serial')) expect(d.protocol).toBe('telnet');
+        // Serial consoles are telnet, VNC screens vnc.
+        for (const p of d.ports!) {
+          const kind = entry(p.name).kind;
+          if (kind === 'serial') expect(p.protocol).toBe('telnet');
+          if (kind === 'vnc') expect(p.protocol).toBe('vnc');
+        }
+      }
+      if (lab.id === 'multivendor-edge') {
+        // The desktop and the Ubuntu server: a console and a screen each, one device each.
+        expect(
+          devices.filter((d) => d.ports!.length === 2).map((d) => d.ports!.map((p) => p.protocol)),
+        ).toEqual(expect.arrayContaining([['telnet', 'vnc']]));
+      }
     }
 
     // The 302-node scale lab: stored with its derived ports and requirements, refused at booking.

@@ -67,6 +67,7 @@ const SESSIONS_GROUP = 'sessions';
 const EVENTS_GROUP = 'events';
 const WORKERS_GROUP = 'workers';
 const DEFINITIONS_GROUP = 'definitions';
+const STREAMS_GROUP = 'streams';
 
 /** Route key → the route resource. */
 const routesOf = (template: Template): Map<string, Resource> =>
@@ -114,6 +115,8 @@ const GROUP_EXTRAS: Record<string, { env: string[]; services: string[] }> = {
   templates: { env: [], services: ['ec2'] },
   // Topologies by hash and pre-signed uploads in the evidence bucket (issue 11, item 1).
   [DEFINITIONS_GROUP]: { env: ['EVIDENCE_BUCKET'], services: ['s3'] },
+  // Stream failures: the on-failure queues, the table stream, the consumer functions (issue 11, item 5).
+  [STREAMS_GROUP]: { env: ['LCM_STREAM_FAILURE_CONSUMERS'], services: ['sqs', 'lambda'] },
 };
 
 const WRITE_ACTIONS = [
@@ -454,6 +457,73 @@ describe('ApiStack: session workflow and event ingest', () => {
     // Never the sessions' evidence (sessions/) nor the whole bucket (<bucket ARN>/*).
     expect(JSON.stringify(s3)).not.toContain('sessions/');
     expect(JSON.stringify(s3)).not.toContain('"/*"');
+  });
+
+  it('streams: receive and delete on the consumers’ on-failure queues, read the table stream, invoke the consumers; nothing else', () => {
+    const { stacks } = buildTestApp({ stage: 'dev' });
+    const events = Template.fromStack(stacks.events);
+    const api = stacks.api;
+    const template = Template.fromStack(api);
+    const fn = resourcesOf(template, 'AWS::Lambda::Function').find(
+      ([id]) => id === functionIdOf(api, STREAMS_GROUP),
+    )![1];
+    const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const statements = policyOf(template, roleId) as unknown as {
+      Action: string | string[];
+      Resource: unknown;
+    }[];
+    // (The table grant's own action list has GetRecords too, on the table ARN: not a stream.)
+    const extra = statements.filter(
+      (st) =>
+        [st.Action].flat().some((a) => /^(sqs|lambda):/.test(a)) ||
+        JSON.stringify(st.Resource).includes('StreamArn'),
+    );
+    const byAction = (action: string) => extra.filter((st) => [st.Action].flat().includes(action));
+    // The queues: the two consumers' on-failure queues of the events stack, nothing else of SQS.
+    const [queues] = byAction('sqs:ReceiveMessage');
+    expect([queues!.Action].flat().sort()).toEqual(['sqs:DeleteMessage', 'sqs:ReceiveMessage']);
+    const queueRefs = JSON.stringify(queues!.Resource);
+    const dlqIds = Object.keys(events.findResources('AWS::SQS::Queue')).filter((id) =>
+      /ConsumerDlq/.test(id),
+    );
+    expect(dlqIds).toHaveLength(2);
+    for (const id of dlqIds) expect(queueRefs).toContain(id);
+    expect([queues!.Resource].flat()).toHaveLength(2);
+    // The stream of the data stack's table, read only.
+    const [stream] = byAction('dynamodb:GetRecords');
+    expect([stream!.Action].flat().sort()).toEqual(['dynamodb:GetRecords', 'dynamodb:GetShardIterator']);
+    expect(JSON.stringify(stream!.Resource)).toContain('Lcm-dev-Data');
+    expect(JSON.stringify(stream!.Resource)).toContain('StreamArn');
+    // Invoke exactly the two consumer functions.
+    const [invoke] = byAction('lambda:InvokeFunction');
+    expect([invoke!.Action].flat()).toEqual(['lambda:InvokeFunction']);
+    const fnRefs = JSON.stringify(invoke!.Resource);
+    expect([invoke!.Resource].flat()).toHaveLength(2);
+    expect(fnRefs).toMatch(/OutboxConsumer/);
+    expect(fnRefs).toMatch(/TriggersConsumer/);
+    expect(extra).toHaveLength(3);
+    // The handler learns the same queues and functions by consumer name.
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const consumers = JSON.stringify(env.LCM_STREAM_FAILURE_CONSUMERS);
+    for (const name of ['outbox', 'triggers', 'queueUrl', 'functionName', 'OutboxConsumerDlq']) {
+      expect(consumers).toContain(name);
+    }
+    // No other group may receive, read the stream or invoke.
+    for (const group of API_GROUPS.filter((g) => g !== STREAMS_GROUP)) {
+      const other = resourcesOf(template, 'AWS::Lambda::Function').find(
+        ([id]) => id === functionIdOf(api, group),
+      )![1];
+      const otherRole = (other.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const otherStatements = policyOf(template, otherRole) as unknown as {
+        Action: string | string[];
+        Resource: unknown;
+      }[];
+      expect(
+        actionsOf(otherStatements).filter((a) => /^(sqs|lambda):/.test(a)),
+        group,
+      ).toEqual([]);
+      expect(JSON.stringify(otherStatements), group).not.toContain('StreamArn');
+    }
   });
 
   it('no group but definitions may touch S3', () => {

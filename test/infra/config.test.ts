@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lifecycleConfigFromEnv } from '@lcm/shared/app';
+import { BOOKING_CONFIG_ENV, lifecycleConfigFromEnv } from '@lcm/shared/app';
 import { fleetConfigFromEnv, scalingConfigFromEnv } from '@lcm/shared/fleet';
+import { parseEnv } from '@lcm/shared/platform';
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/lib/bundling.ts';
 import { configFor, DEFAULTS, readConfig } from '../../infra/lib/config.ts';
-import { ALARM_SETTINGS, SETTINGS_DOC } from '../../infra/lib/settings.ts';
+import { ALARM_SETTINGS, SETTINGS_DOC, settingsEnvironment } from '../../infra/lib/settings.ts';
 import { buildTestApp, cdkJsonContext } from './app.ts';
 import { envOf, functionOf } from './template.ts';
 
@@ -354,6 +355,64 @@ describe('infra config: tunable stages (settings)', () => {
     const [outbox] = [...stacks.events.streamConsumers.values()];
     const stream = envOf(functionOf(eventsStack, stacks.events, outbox!.fn));
     expect(Object.keys(stream).filter((k) => /^LCM_(SCALING|GRADING|HEALTH)_/.test(k))).toEqual([]);
+  });
+
+  it('booking.requireDeliverable is a switch a stage can deploy: true/false, as JSON or command-line text (issue 11, item 4)', () => {
+    const on = configFromContext({
+      stage: 'prod',
+      settings: { prod: { booking: { requireDeliverable: true } } },
+    });
+    expect(settingsEnvironment(on.settings, 'api')).toEqual({ LCM_BOOKING_REQUIRE_DELIVERABLE: 'true' });
+    const off = configFromContext({
+      stage: 'prod',
+      settings: '{"prod":{"booking":{"requireDeliverable":"false"}}}',
+    });
+    expect(settingsEnvironment(off.settings, 'api')).toEqual({ LCM_BOOKING_REQUIRE_DELIVERABLE: 'false' });
+    // What the API parses it to (BOOKING_CONFIG_ENV), and only the API gets it.
+    expect(
+      parseEnv(BOOKING_CONFIG_ENV, settingsEnvironment(on.settings, 'api'), 'api')
+        .LCM_BOOKING_REQUIRE_DELIVERABLE,
+    ).toBe('true');
+    expect(settingsEnvironment(on.settings, 'session-task')).toEqual({});
+    expect(() =>
+      configFromContext({ stage: 'prod', settings: { prod: { booking: { requireDeliverable: 'yes' } } } }),
+    ).toThrow(/settings\.prod\.booking\.requireDeliverable/);
+    expect(() =>
+      configFromContext({ stage: 'prod', settings: { prod: { booking: { requireDeliverable: 1 } } } }),
+    ).toThrow(/settings\.prod\.booking\.requireDeliverable/);
+    expect(() =>
+      configFromContext({ stage: 'prod', settings: { prod: { booking: { horizonDays: true } } } }),
+    ).toThrow(/settings\.prod\.booking\.horizonDays: must be a whole number >= 1, got true/);
+    // Without LDS and without the setting: the code's default (off).
+    expect(settingsEnvironment({}, 'api', { ldsConfigured: false })).toEqual({});
+  });
+
+  it('a stage with ldsBaseUrl refuses undeliverable definitions at booking unless its setting says false', () => {
+    const withLds = buildTestApp({ stage: 'prod', ldsBaseUrl: 'https://lds.example.com/api' });
+    const api = Template.fromStack(withLds.stacks.api);
+    for (const [group, fn] of withLds.stacks.api.functions) {
+      expect(envOf(functionOf(api, withLds.stacks.api, fn)).LCM_BOOKING_REQUIRE_DELIVERABLE, group).toBe(
+        'true',
+      );
+    }
+    const workflows = Template.fromStack(withLds.stacks.workflows);
+    const provision = envOf(
+      functionOf(
+        workflows,
+        withLds.stacks.workflows,
+        withLds.stacks.workflows.taskFunctions.get('provision-lds')!,
+      ),
+    );
+    expect(provision.LCM_BOOKING_REQUIRE_DELIVERABLE).toBeUndefined();
+
+    const optedOut = configFromContext({
+      stage: 'prod',
+      ldsBaseUrl: 'https://lds.example.com/api',
+      settings: { prod: { booking: { requireDeliverable: false } } },
+    });
+    expect(settingsEnvironment(optedOut.settings, 'api', { ldsConfigured: true })).toEqual({
+      LCM_BOOKING_REQUIRE_DELIVERABLE: 'false',
+    });
   });
 
   it('the README lists every setting with its variable and default', () => {

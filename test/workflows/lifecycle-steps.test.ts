@@ -199,9 +199,66 @@ describe('helpers', () => {
         { devices: [{ name: 'R1', portName: 'R1_vnc', username: 'cisco', password: 'cisco' }] },
       ),
     ).toEqual([
-      { name: 'R1_serial', host: WORKER_IP, port: 5001, protocol: 'telnet' },
-      { name: 'R1', host: WORKER_IP, port: 5002, protocol: 'vnc', username: 'cisco', password: 'cisco' },
+      // One device for the node: the port its definition device names first, then the console.
+      {
+        name: 'R1',
+        host: WORKER_IP,
+        port: 5002,
+        protocol: 'vnc',
+        username: 'cisco',
+        password: 'cisco',
+        ports: [
+          { name: 'R1_vnc', port: 5002, protocol: 'vnc' },
+          { name: 'R1_serial', port: 5001, protocol: 'telnet' },
+        ],
+      },
     ]);
+  });
+
+  it('LDS devices: one per console-bearing node of a multi-vendor lab, carrying all its ports (issue 11, item 2)', () => {
+    // Derived consoles (no tags: node ids, labels that repeat), an author-tagged node, no device for
+    // the unmanaged switch or the external connector (they have no port template entry).
+    const derived = (nodeId: string, nodeLabel: string, kind: 'serial' | 'vnc', name: string) => ({
+      name,
+      nodeLabel,
+      nodeId,
+      kind,
+      derived: true,
+      ...(kind === 'serial' ? { insidePort: 0 } : {}),
+    });
+    const portTemplate = [
+      derived('n0', 'iosv-0', 'serial', 'iosv-0_serial'),
+      derived('n1', 'desktop', 'serial', 'n1_serial'),
+      derived('n1', 'desktop', 'vnc', 'n1_vnc'),
+      // A second node labelled "desktop": its own device.
+      derived('n2', 'desktop', 'serial', 'n2_serial'),
+      derived('n2', 'desktop', 'vnc', 'n2_vnc'),
+      { name: 'xr_ssh', nodeLabel: 'xr', kind: 'tcp' as const, insidePort: 22 },
+      { name: 'xr_serial', nodeLabel: 'xr', kind: 'serial' as const, insidePort: 0 },
+    ];
+    const allocatedPorts = Object.fromEntries(portTemplate.map((e, i) => [e.name, 6000 + i]));
+    const devices = ldsDevices(
+      { id: 's', portTemplate, allocatedPorts },
+      { id: 'w', ipAddress: WORKER_IP },
+      { devices: [{ name: 'XRv 9000', portName: 'xr_ssh', username: 'admin', password: 'admin' }] },
+    );
+    expect(devices.map((d) => [d.name, d.port, d.protocol, d.ports?.map((p) => p.name)])).toEqual([
+      ['iosv-0', 6000, 'telnet', ['iosv-0_serial']],
+      // No definition device: the serial console is the main port, VNC the second.
+      ['desktop', 6001, 'telnet', ['n1_serial', 'n1_vnc']],
+      ['desktop', 6003, 'telnet', ['n2_serial', 'n2_vnc']],
+      // The author's device names the SSH port: it leads, the console follows.
+      ['XRv 9000', 6005, 'ssh', ['xr_ssh', 'xr_serial']],
+    ]);
+    expect(devices.at(-1)).toMatchObject({ username: 'admin', password: 'admin', host: WORKER_IP });
+    expect(devices[1]!.ports).toEqual([
+      { name: 'n1_serial', port: 6001, protocol: 'telnet' },
+      { name: 'n1_vnc', port: 6002, protocol: 'vnc' },
+    ]);
+    // Every leased port reaches the learner, each exactly once.
+    expect(devices.flatMap((d) => d.ports!.map((p) => p.port)).sort()).toEqual(
+      Object.values(allocatedPorts).sort(),
+    );
   });
 
   it('reads observed ports from node tags with the template names; a malformed tag is reported', () => {

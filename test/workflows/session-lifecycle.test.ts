@@ -110,14 +110,29 @@ describe('session lifecycle workflow', () => {
     const worker = await suite.h.stores.workers.get(suite.h.worker.id);
     expect(worker.allocatedCapacity.cpuCores).toBe(REQUIREMENTS.cpuCores);
 
-    // LDS: the definition's part, one device per port (worker IP, leased port, protocol).
+    // LDS: the definition's part, one device per node (issue 11, item 2) at the worker's IP, its main
+    // port (the one the definition's device names, else the console) and every port of the node.
     const ldsId = await ldsSessionOf(suite.h, session.id);
     const ldsSession = suite.h.lds.session(ldsId)!;
     expect(ldsSession.partId).toBe('lab.ospf.basics.v1');
     expect(ldsSession.devices).toEqual([
-      { name: 'Router 1 console', host: WORKER_IP, port: ports.R1_serial, protocol: 'telnet' },
-      { name: 'R1_ssh', host: WORKER_IP, port: ports.R1_ssh, protocol: 'ssh' },
-      { name: 'R2_serial', host: WORKER_IP, port: ports.R2_serial, protocol: 'telnet' },
+      {
+        name: 'Router 1 console',
+        host: WORKER_IP,
+        port: ports.R1_serial,
+        protocol: 'telnet',
+        ports: [
+          { name: 'R1_serial', port: ports.R1_serial, protocol: 'telnet' },
+          { name: 'R1_ssh', port: ports.R1_ssh, protocol: 'ssh' },
+        ],
+      },
+      {
+        name: 'R2',
+        host: WORKER_IP,
+        port: ports.R2_serial,
+        protocol: 'telnet',
+        ports: [{ name: 'R2_serial', port: ports.R2_serial, protocol: 'telnet' }],
+      },
     ]);
     expect((await suite.h.stores.sessions.get(session.id)).userSession?.loginUrl).toBe(ldsSession.loginUrl);
 

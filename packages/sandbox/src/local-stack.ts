@@ -14,6 +14,7 @@ import {
   FileStreamFailureQueue,
   GRADING_EVENT_TYPE_PREFIX,
   LDS_EVENT_TYPE_PREFIX,
+  localStreamFailureOperations,
   STREAM_CONSUMERS,
   type StreamConsumer,
   TRIGGERS_CONSUMER,
@@ -746,10 +747,8 @@ export const STREAM_FAILURES_DIR = 'stream-failures';
 export const streamPoller: LocalService = {
   name: 'stream poller',
   async start(ctx) {
-    const [{ localContentDir, localContentTriggers }, { startStreamPoller }] = await Promise.all([
-      lazy.content(),
-      lazy.streams(),
-    ]);
+    const [{ localContentDir, localContentTriggers }, { startStreamPoller }, { setStreamFailuresOverride }] =
+      await Promise.all([lazy.content(), lazy.streams(), lazy.fleetHandler()]);
     const contentDir = process.env.LCM_SANDBOX_CONTENT_DIR
       ? localContentDir()
       : join(ctx.options.stateDir, 'content');
@@ -781,7 +780,14 @@ export const streamPoller: LocalService = {
       failureQueue: failures.dir,
     };
     ctx.resources.streamPoller = poller;
-    return poller;
+    // GET /v1/stream-failures and the replay (functions/api/streams.ts): this queue, these consumers.
+    setStreamFailuresOverride(localStreamFailureOperations(failures, (id, by) => poller.replay(id, by)));
+    return {
+      async stop() {
+        setStreamFailuresOverride(undefined);
+        await poller.stop();
+      },
+    };
   },
 };
 

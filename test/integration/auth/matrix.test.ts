@@ -95,6 +95,9 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   getFleetCost: [A, O, V],
   getDefinitionCost: [A, O, V],
   getFleetUsage: [A, O, V],
+  // stream failures: records the table-stream consumers gave up on; operations only
+  listStreamFailures: [A, O],
+  replayStreamFailure: [A, O],
   // partner CloudEvents: no JWT (the handler checks an HMAC signature of the body instead)
   ingestEvents: PUBLIC,
 };

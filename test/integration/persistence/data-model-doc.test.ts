@@ -124,6 +124,10 @@ const RENDERED: Record<keyof typeof keys, [row: string, value: unknown]> = {
   liveSubscription: ['LiveSubscription', keys.liveSubscription('<connectionId>', '<topic>')],
   liveSubscriber: ['LiveSubscription', keys.liveSubscriber('<topic>', '<connectionId>')],
   liveTopicPartition: ['LiveSubscription', keys.liveTopicPartition('<topic>')],
+  streamFailurePartition: ['StreamFailure', keys.streamFailurePartition],
+  streamFailure: ['StreamFailure', keys.streamFailure('<id>')],
+  streamFailureByStatus: ['StreamFailure', keys.streamFailureByStatus('<status>', '<id>')],
+  streamFailureStatusPartition: ['StreamFailure', keys.streamFailureStatusPartition('<status>')],
   idempotencyPartition: [IDEMPOTENCY_EXAMPLE, keys.idempotencyPartition],
   idempotencyKeyPrefix: [IDEMPOTENCY_EXAMPLE, keys.idempotencyKeyPrefix],
 };

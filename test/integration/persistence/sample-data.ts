@@ -150,6 +150,22 @@ export async function writeSampleData(s: Stores): Promise<void> {
   };
   await s.live.putConnection(connection);
   await s.live.subscribe(connection, 'session:s-9c1e');
+  // What the outbox consumer's on-failure queue described, moved into the table (issue 11, item 5).
+  await s.streamFailures.add({
+    id: '01J8Z6Q4M0NQ3R5T7V9X1Z3B5D',
+    consumer: 'outbox',
+    shardId: 'shardId-00000001893456000000-4c7d21aa',
+    startSequenceNumber: '4312000000000012345678901',
+    endSequenceNumber: '4312000000000012345678901',
+    attempts: 11,
+    error: 'RetryAttemptsExhausted (function error: Unhandled)',
+    failedAt: '2030-03-02T08:14:03.000Z',
+    status: 'PENDING',
+    recordCount: 1,
+    replays: [],
+    streamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/lcm-prod/stream/2030-01-01T00:00:00.000',
+    messageId: '8c3f0d2e-5b7a-4e61-9a0c-1f2e3d4c5b6a',
+  });
 }
 
 /** One stored item per entity, as DynamoDB returns it, keyed by entity name. */

@@ -37,6 +37,17 @@ const noSleep = async () => {};
 
 const DEVICES: LdsDevice[] = [
   { name: 'iosv-0', host: '10.0.1.7', port: 2001, protocol: 'telnet' },
+  // One device per node (issue 11, item 2): a desktop with its serial console and VNC.
+  {
+    name: 'desktop-0',
+    host: '10.0.1.7',
+    port: 2003,
+    protocol: 'telnet',
+    ports: [
+      { name: 'desktop-0_serial', port: 2003, protocol: 'telnet' },
+      { name: 'desktop-0_vnc', port: 2004, protocol: 'vnc' },
+    ],
+  },
   { name: 'PC', host: '10.0.1.7', port: 2002, protocol: 'ssh', username: 'cisco', password: 'device-pass' },
 ];
 
@@ -153,6 +164,18 @@ describe('LdsClient against the LDS simulator', () => {
     )) as IntegrationError;
     expect(bad).toMatchObject({ service: 'lds', operation: 'setDevices', code: 'BAD_REQUEST', status: 400 });
     expect(bad.body?.description).toBe('devices[0].port must be a TCP/UDP port');
+    const badPorts = (await rejectionOf(
+      lds.setDevices(id, [
+        {
+          name: 'x',
+          host: 'h',
+          port: 2001,
+          protocol: 'telnet',
+          ports: [{ name: 'x_vnc', port: 2002, protocol: 'vnc' }],
+        },
+      ]),
+    )) as IntegrationError;
+    expect(badPorts.body?.description).toBe("devices[0].ports[0] must be the device's own port and protocol");
     const missing = (await rejectionOf(lds.getSession('nope'))) as IntegrationError;
     expect(missing).toMatchObject({
       code: 'NOT_FOUND',
@@ -206,6 +229,18 @@ describe('LdsClient against the LDS simulator', () => {
       user: { id: 'u' },
     });
     expect(DEFAULT_LDS_WIRE.encodeDevices([DEVICES[1]!])).toEqual([
+      {
+        name: 'desktop-0',
+        host: '10.0.1.7',
+        port: 2003,
+        protocol: 'telnet',
+        ports: [
+          { name: 'desktop-0_serial', port: 2003, protocol: 'telnet' },
+          { name: 'desktop-0_vnc', port: 2004, protocol: 'vnc' },
+        ],
+      },
+    ]);
+    expect(DEFAULT_LDS_WIRE.encodeDevices([DEVICES[2]!])).toEqual([
       {
         name: 'PC',
         host: '10.0.1.7',

@@ -51,6 +51,8 @@ export const OPERATION_PERMISSION = {
   getFleetCost: "fleet:read",
   getDefinitionCost: "fleet:read",
   getFleetUsage: "fleet:read",
+  listStreamFailures: "stream-failures:operate",
+  replayStreamFailure: "stream-failures:operate",
   ingestEvents: null,
 } as const satisfies Record<string, Permission | null>;
 

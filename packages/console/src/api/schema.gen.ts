@@ -829,6 +829,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stream-failures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Table-stream records a consumer gave up on after its retries, oldest first
+         * @description Needs the permission `stream-failures:operate`: roles lcm.admin, lcm.operator. A stream consumer (the outbox publisher, the triggers) that still fails on a record after its retries moves on and sends the record to its failure destination, so a poisoned record never blocks the shard and is never dropped silently. In AWS that is the consumer's SQS on-failure queue (Lambda writes a description of the batch: shard and sequence numbers, not the records); this operation first moves what the queues hold into the table, one failure each (the queue-depth alarm fires until then), then lists. Locally: the file-backed queue of the stack. Replay one with POST /v1/stream-failures/{id}/replay.
+         */
+        get: operations["listStreamFailures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stream-failures/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand the records of a stream failure to their consumer again
+         * @description Needs the permission `stream-failures:operate`: roles lcm.admin, lcm.operator. The failure's records are read back (AWS: from the DynamoDB stream, GetShardIterator AT_SEQUENCE_NUMBER and GetRecords up to the last sequence number; locally the queue holds them), filtered by the consumer's filters and handed to the consumer as a DynamoDBStreamEvent (AWS: the consumer function is invoked). Handled: `status` becomes REPLAYED. The consumer failed again: 200 with `status` still PENDING and the replay's `outcome` FAILED and `error` (fix the cause, replay again). DynamoDB Streams keeps records 24 hours: a failure whose records are gone is a 410 (the attempt is recorded; nothing is left to replay, repair the item by hand). The consumers are idempotent (outbox events have deterministic ids), so replaying something already applied is harmless. Not idempotent by key: each call replays.
+         */
+        post: operations["replayStreamFailure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -2747,6 +2787,45 @@ export interface components {
                 reason: string;
             };
         };
+        StreamFailure: {
+            /** @description The failure id (time-ordered). */
+            id: string;
+            /** @description The stream consumer that failed (events/streams.ts: outbox, triggers). */
+            consumer: string;
+            /** @description The stream shard of the records. */
+            shardId: string;
+            /** @description Sequence number of the first failed record. */
+            startSequenceNumber: string;
+            /** @description Sequence number of the last failed record. */
+            endSequenceNumber: string;
+            /** @description How often the consumer was given the records. */
+            attempts: number;
+            /** @description The last error the consumer reported. */
+            error: string;
+            /** @description When the consumer gave up and moved on (ISO 8601). */
+            failedAt: string;
+            /**
+             * @description PENDING: not replayed yet (or its last replay failed); REPLAYED: a replay was handled.
+             * @enum {string}
+             */
+            status: "PENDING" | "REPLAYED";
+            /** @description How many stream records the failure holds. */
+            recordCount: number;
+            /** @description Every replay, oldest first. */
+            replays: {
+                /** @description When the replay ran (ISO 8601). */
+                at: string;
+                /** @description Who asked for it. */
+                by: string;
+                /**
+                 * @description HANDLED: the consumer handled every record.
+                 * @enum {string}
+                 */
+                outcome: "HANDLED" | "FAILED";
+                /** @description Why the replay failed (FAILED only). */
+                error?: string;
+            }[];
+        };
         UpdateLabletDefinition: {
             /** @description Display name. */
             name?: string;
@@ -3256,6 +3335,15 @@ export interface components {
         };
         /** @description A concurrent change, an invalid state transition, a duplicate, or a request with the same Idempotency-Key that is still in progress. */
         Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["ProblemDetails"];
+            };
+        };
+        /** @description POST /v1/stream-failures/{id}/replay: the records of the failure are gone from the table stream (DynamoDB Streams keeps them 24 hours); nothing is left to replay (the attempt is recorded on the failure). */
+        Gone: {
             headers: {
                 [name: string]: unknown;
             };
@@ -4889,6 +4977,70 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+        };
+    };
+    listStreamFailures: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100. */
+                limit?: number;
+                /** @description The previous page's `nextCursor`, to read the next page (a cursor belongs to the listing and filters that produced it). */
+                cursor?: string;
+                /** @description Only failures in this status (PENDING: not replayed yet, or its last replay failed; REPLAYED: a replay was handled). */
+                status?: "PENDING" | "REPLAYED";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description This page of the listing. */
+                        items: components["schemas"]["StreamFailure"][];
+                        /** @description Pass it as `cursor` for the next page; absent at the end (only its absence means the end). */
+                        nextCursor?: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    replayStreamFailure: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The stream failure id (as GET /v1/stream-failures lists it). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamFailure"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
         };
     };
     ingestEvents: {

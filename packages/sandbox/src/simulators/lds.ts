@@ -31,6 +31,8 @@ export interface LdsSimDevice {
   protocol: string;
   username?: string;
   password?: string;
+  /** Every way into the device (its main `port` first): a node with a console and VNC is one device. */
+  ports?: Array<{ name: string; port: number; protocol: string }>;
 }
 
 export interface LdsSimSession {
@@ -218,6 +220,25 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
           if (!PROTOCOLS.has(protocol)) throw fail(400, `devices[${i}].protocol is not supported`);
           const username = optStr(o.username, `devices[${i}].username`);
           const password = optStr(o.password, `devices[${i}].password`);
+          let ports: LdsSimDevice['ports'];
+          if (o.ports !== undefined) {
+            if (!Array.isArray(o.ports) || o.ports.length === 0) {
+              throw fail(400, `devices[${i}].ports must be a non-empty array`);
+            }
+            ports = o.ports.map((p: unknown, j) => {
+              const q = (p && typeof p === 'object' ? p : {}) as Record<string, unknown>;
+              const at = `devices[${i}].ports[${j}]`;
+              if (typeof q.port !== 'number' || !Number.isInteger(q.port) || q.port < 1 || q.port > 65535) {
+                throw fail(400, `${at}.port must be a TCP/UDP port`);
+              }
+              const protocol = str(q.protocol, `${at}.protocol`, 16);
+              if (!PROTOCOLS.has(protocol)) throw fail(400, `${at}.protocol is not supported`);
+              return { name: str(q.name, `${at}.name`, 160), port: q.port, protocol };
+            });
+            if (ports[0]!.port !== port || ports[0]!.protocol !== protocol) {
+              throw fail(400, `devices[${i}].ports[0] must be the device's own port and protocol`);
+            }
+          }
           return {
             name: str(o.name, `devices[${i}].name`, 128),
             host: str(o.host, `devices[${i}].host`, 255),
@@ -225,6 +246,7 @@ export async function startLdsSimulator(opts: LdsSimulatorOptions = {}): Promise
             protocol,
             ...(username !== undefined ? { username } : {}),
             ...(password !== undefined ? { password } : {}),
+            ...(ports !== undefined ? { ports } : {}),
           };
         });
         const first = s.devicesSetAt === undefined;

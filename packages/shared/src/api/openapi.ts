@@ -86,6 +86,7 @@ export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   definitions: 'Lab definitions, versioned, and what running labs really consumed',
   sessions: 'Lab sessions and reservation look-up',
   fleet: 'Fleet capacity and scaling',
+  streams: 'Table-stream records a consumer gave up on: listed and replayed by operators',
   events: 'CloudEvents pushed by partners (LDS, Grading Engine)',
 };
 
@@ -118,6 +119,12 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
       'A concurrent change, an invalid state transition, a duplicate, or a request with the same ' +
       'Idempotency-Key that is still in progress.',
   },
+  410: {
+    name: 'Gone',
+    description:
+      'POST /v1/stream-failures/{id}/replay: the records of the failure are gone from the table stream ' +
+      '(DynamoDB Streams keeps them 24 hours); nothing is left to replay (the attempt is recorded on the failure).',
+  },
   413: {
     name: 'ContentTooLarge',
     description:
@@ -145,6 +152,9 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
 /** Operations that refuse, with a 422, what can never be served (booking admission). */
 const REFUSES_UNSERVABLE: ReadonlySet<string> = new Set(['createSession']);
 
+/** Operations that answer 410 when what they act on has expired (stream records kept 24 hours). */
+const GONE_WHEN_EXPIRED: ReadonlySet<string> = new Set(['replayStreamFailure']);
+
 /** The problem responses an operation can give, from what the dispatcher and handlers do. */
 export function errorStatusesOf(o: Operation): number[] {
   // Signature (401), partner not allowed the source/type (403), size (413), bus (502/503).
@@ -165,6 +175,7 @@ export function errorStatusesOf(o: Operation): number[] {
   }
   if (o.idempotent || REFUSES_UNSERVABLE.has(o.operationId)) statuses.add(422);
   if (o.operationId === 'getHealth') statuses.add(503);
+  if (GONE_WHEN_EXPIRED.has(o.operationId)) statuses.add(410);
   return [...statuses].sort((a, b) => a - b);
 }
 

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { TOPOLOGY_BODY_MAX_BYTES } from '../catalogue/index.ts';
+import { StreamFailureSchema } from '../events/index.ts';
 import {
   CapacitySchema,
   PortLeaseSchema,
@@ -27,12 +28,14 @@ import {
   FleetUsageQuery,
   ListDefinitionsQuery,
   ListSessionsQuery,
+  ListStreamFailuresQuery,
   ListWorkersQuery,
   PageQuery,
   pageOf,
   ReservationParams,
   SessionActionBody,
   SessionIdParams,
+  StreamFailureIdParams,
   TemplateNameParams,
   UpdateDefinitionBody,
   UpdateTemplateBody,
@@ -128,6 +131,7 @@ const SessionHistory = z
   .describe('Status changes, oldest first.');
 const Problem = z.object({ type: z.string(), title: z.string(), status: z.number(), detail: z.string() });
 export const ProblemSchema = Problem.meta({ id: 'Problem' });
+const StreamFailureReply = StreamFailureSchema.meta({ id: 'StreamFailure' });
 
 export const OPERATIONS = [
   op({
@@ -719,6 +723,47 @@ export const OPERATIONS = [
       "Sampled at each step's start; sessionsHeld and costUsd cover the whole step. Reads what getFleetCost reads.",
     query: FleetUsageQuery,
     response: FleetUsageReplySchema,
+    successStatus: 200,
+  }),
+
+  // stream failures (issue 11, item 5): table-stream records a consumer gave up on
+  op({
+    operationId: 'listStreamFailures',
+    method: 'GET',
+    path: '/v1/stream-failures',
+    group: 'streams',
+    permission: 'stream-failures:operate',
+    summary: 'Table-stream records a consumer gave up on after its retries, oldest first',
+    description:
+      'A stream consumer (the outbox publisher, the triggers) that still fails on a record after its retries ' +
+      'moves on and sends the record to its failure destination, so a poisoned record never blocks the ' +
+      "shard and is never dropped silently. In AWS that is the consumer's SQS on-failure queue (Lambda " +
+      'writes a description of the batch: shard and sequence numbers, not the records); this operation first ' +
+      'moves what the queues hold into the table, one failure each (the queue-depth alarm fires until then), ' +
+      'then lists. Locally: the file-backed queue of the stack. Replay one with ' +
+      'POST /v1/stream-failures/{id}/replay.',
+    query: ListStreamFailuresQuery,
+    response: pageOf(StreamFailureReply),
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'replayStreamFailure',
+    method: 'POST',
+    path: '/v1/stream-failures/{id}/replay',
+    group: 'streams',
+    permission: 'stream-failures:operate',
+    summary: 'Hand the records of a stream failure to their consumer again',
+    description:
+      "The failure's records are read back (AWS: from the DynamoDB stream, GetShardIterator AT_SEQUENCE_NUMBER " +
+      "and GetRecords up to the last sequence number; locally the queue holds them), filtered by the consumer's " +
+      'filters and handed to the consumer as a DynamoDBStreamEvent (AWS: the consumer function is invoked). ' +
+      'Handled: `status` becomes REPLAYED. The consumer failed again: 200 with `status` still PENDING and the ' +
+      "replay's `outcome` FAILED and `error` (fix the cause, replay again). DynamoDB Streams keeps records " +
+      '24 hours: a failure whose records are gone is a 410 (the attempt is recorded; nothing is left to ' +
+      'replay, repair the item by hand). The consumers are idempotent (outbox events have deterministic ids), ' +
+      'so replaying something already applied is harmless. Not idempotent by key: each call replays.',
+    params: StreamFailureIdParams,
+    response: StreamFailureReply,
     successStatus: 200,
   }),
 

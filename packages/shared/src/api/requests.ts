@@ -5,6 +5,7 @@ import {
   NewDefinitionSchema,
   UPLOAD_MAX_BYTES,
 } from '../catalogue/index.ts';
+import { StreamFailureStatusSchema } from '../events/index.ts';
 import {
   callerFields,
   Id,
@@ -173,3 +174,16 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
       .optional()
       .describe('Pass it as `cursor` for the next page; absent at the end (only its absence means the end).'),
   });
+
+// stream failures (issue 11, item 5)
+export const ListStreamFailuresQuery = PageQuery.extend({
+  status: StreamFailureStatusSchema.describe(
+    'Only failures in this status (PENDING: not replayed yet, or its last replay failed; REPLAYED: a replay was handled).',
+  ).optional(),
+});
+export const StreamFailureIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'a stream failure id (26 characters, Crockford base32)')
+    .describe('The stream failure id (as GET /v1/stream-failures lists it).'),
+});

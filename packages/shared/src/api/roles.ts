@@ -31,6 +31,12 @@ export const PERMISSIONS = [
   'uploads:write',
   /** Recovery of a session that failed: force-release (TEARDOWN_FAILED) and re-grade. */
   'sessions:recover',
+  /**
+   * The table-stream records a consumer gave up on (issue 11, item 5): list them and replay them
+   * (GET /v1/stream-failures, POST /v1/stream-failures/{id}/replay). Operators and admins only: the
+   * failures name internal shards and errors, and a replay re-runs a consumer.
+   */
+  'stream-failures:operate',
   // What replies show (no operation needs these):
   /** Every client's sessions; without it, only the sessions the caller's client booked (others are 404). */
   'sessions:read-all',
@@ -82,6 +88,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'observations:write',
     'sessions:recover',
     'sessions:overbook',
+    'stream-failures:operate',
   ],
   /**
    * The reservation portal: the sessions its client booked (read, terminate, finish, look up

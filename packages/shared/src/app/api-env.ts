@@ -1,3 +1,8 @@
+import {
+  awsStreamFailureOperations,
+  DynamoStreamFailureLedger,
+  type StreamFailureOperations,
+} from '../events/index.ts';
 import { type CapacityBookConfig, SCALING_CONFIG_ENV, scalingConfigOf } from '../fleet/index.ts';
 import type {
   FleetWorkflows,
@@ -13,7 +18,10 @@ import {
   createGradingClient,
   createWorkflowEngine,
   documentClient,
+  dynamoDbStreamsClient,
   failing,
+  lambdaClient,
+  sqsClient,
   TABLE_ENV,
 } from '../platform/index.ts';
 import {
@@ -28,6 +36,7 @@ import {
   fleetEngineEnv,
   GRADING_API_ENV,
   LIFECYCLE_CONFIG_ENV,
+  STREAM_FAILURES_ENV,
   sessionEngineEnv,
 } from './env.ts';
 import { apiKeyFrom, integrationLogger, secretCache } from './partner-clients.ts';
@@ -123,3 +132,27 @@ export const apiGradingClient: () => GradingApi = /* @__PURE__ */ cachedDeps('ap
       })
     : failing<GradingApi>('the Grading Engine is not configured: set LCM_GRADING_BASE_URL'),
 );
+
+/**
+ * The stream-failure operations of the streams group (issue 11, item 5): in AWS the consumers'
+ * on-failure queues, the table, the stream and the consumer functions (LCM_STREAM_FAILURE_CONSUMERS);
+ * the local stack replaces them with its file-backed queue and in-process consumers through
+ * `setStreamFailuresOverride`. Neither: every call fails naming the variable.
+ */
+export const apiStreamFailures = /* @__PURE__ */ cachedDeps('api', STREAM_FAILURES_ENV, (env) => ({
+  operations: env.LCM_STREAM_FAILURE_CONSUMERS
+    ? (awsStreamFailureOperations({
+        ledger: new DynamoStreamFailureLedger({ client: documentClient(), tableName: env.TABLE_NAME }),
+        sqs: sqsClient(),
+        streams: dynamoDbStreamsClient(),
+        lambda: lambdaClient(),
+        consumers: env.LCM_STREAM_FAILURE_CONSUMERS,
+      }) as StreamFailureOperations)
+    : failing<StreamFailureOperations>(
+        'no stream failure destination is configured: set LCM_STREAM_FAILURE_CONSUMERS',
+      ),
+}));
+
+/** Replaces the stream-failure operations in this process (`undefined` removes the override). */
+export const setStreamFailuresOverride = (operations: StreamFailureOperations | undefined): void =>
+  apiStreamFailures.override(operations ? { operations } : undefined);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { StreamFailureConsumersSchema } from '../events/index.ts';
 import { FLEET_CONFIG_ENV, SCALING_CONFIG_ENV } from '../fleet/index.ts';
 import {
   type EnvOf,
@@ -108,6 +109,20 @@ export const API_ENV = {
   ...BOOKING_CONFIG_ENV,
   ...SCALING_CONFIG_ENV,
   ...LIFECYCLE_CONFIG_ENV,
+} satisfies EnvShape;
+
+/**
+ * The stream-failure operations (GET /v1/stream-failures, replay; issue 11, item 5): per stream
+ * consumer its on-failure queue URL and function name, JSON (`{"outbox":{"queueUrl":…,
+ * "functionName":…},…}`; CDK sets it). Unset: no AWS failure destination (the local stack
+ * installs its file-backed queue instead).
+ */
+export const STREAM_FAILURES_ENV = {
+  ...TABLE_ENV,
+  LCM_STREAM_FAILURE_CONSUMERS: envJson(
+    StreamFailureConsumersSchema,
+    'the stream consumers’ on-failure queues and functions',
+  ),
 } satisfies EnvShape;
 
 /**

@@ -1,5 +1,6 @@
 import { DynamoLiveStore } from '../api/index.ts';
 import { DynamoDefinitionStore } from '../catalogue/index.ts';
+import { DynamoStreamFailureLedger } from '../events/index.ts';
 import {
   DynamoLeftoverLabStore,
   DynamoPortLeaseStore,
@@ -23,6 +24,7 @@ export function createStores(cfg: StoreConfig) {
     scaling: new DynamoScalingStore(cfg),
     leftoverLabs: new DynamoLeftoverLabStore(cfg),
     live: new DynamoLiveStore(cfg),
+    streamFailures: new DynamoStreamFailureLedger(cfg),
   };
 }
 export type Stores = ReturnType<typeof createStores>;

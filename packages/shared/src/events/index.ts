@@ -12,6 +12,7 @@ export * from './rules.ts';
 export * from './schemas.ts';
 export * from './signature.ts';
 export * from './stream-failures.ts';
+export * from './stream-failures-aws.ts';
 export * from './streams.ts';
 export * from './triggers.ts';
 export * from './webhooks.ts';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { ulid } from 'ulid';
 import * as z from 'zod';
+import { NotFoundError, ValidationError } from '../kernel/index.ts';
 
 /**
  * Stream records a consumer could not handle after its retries (issue 11, item 5): never dropped,
@@ -56,7 +57,16 @@ export interface StoredStreamFailure extends StreamFailure {
   records?: DynamoDBRecord[];
 }
 
-export interface StreamFailureQueue {
+/** What a replay reads and writes: the failure, and the outcome recorded on it (sync or async). */
+export interface StreamFailureLedger {
+  get(id: string): StoredStreamFailure | undefined | Promise<StoredStreamFailure | undefined>;
+  recordReplay(
+    id: string,
+    replay: z.infer<typeof StreamFailureReplaySchema>,
+  ): StoredStreamFailure | Promise<StoredStreamFailure>;
+}
+
+export interface StreamFailureQueue extends StreamFailureLedger {
   add(
     failure: Omit<StreamFailure, 'id' | 'status' | 'replays' | 'recordCount'> & {
       records?: DynamoDBRecord[];
@@ -158,14 +168,27 @@ export class StreamFailureReplayError extends Error {
   }
 }
 
+/** Why a replay could not even hand the records over: they are gone from the stream (kept 24 hours). */
+export class StreamRecordsExpiredError extends Error {
+  constructor(
+    readonly failure: StoredStreamFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StreamRecordsExpiredError';
+  }
+}
+
 /**
  * Replays one failure: its records go to `invoke` (the consumer, as Lambda would call it); the
  * outcome is recorded on the failure. A consumer that fails again leaves the failure PENDING and
- * throws StreamFailureReplayError (nothing is lost: it can be replayed again).
+ * throws StreamFailureReplayError (nothing is lost: it can be replayed again); records the stream
+ * no longer holds (AWS: older than 24 hours) are recorded as a FAILED replay and throw
+ * StreamRecordsExpiredError (replaying again cannot help). An unknown id is a NotFoundError.
  */
 export async function replayStreamFailure(
   deps: {
-    queue: StreamFailureQueue;
+    queue: StreamFailureLedger;
     /** The records of a failure that does not hold them (AWS: read back from the stream). */
     readRecords?: (failure: StoredStreamFailure) => Promise<DynamoDBRecord[]>;
     invoke: (consumer: string, event: { Records: DynamoDBRecord[] }) => Promise<ConsumerReply | undefined>;
@@ -174,10 +197,11 @@ export async function replayStreamFailure(
   id: string,
   by: string,
 ): Promise<StoredStreamFailure> {
-  const failure = deps.queue.get(id);
-  if (!failure) throw new StreamFailureReplayError({ id } as StoredStreamFailure, `no stream failure ${id}`);
+  const failure = await deps.queue.get(id);
+  if (!failure) throw new NotFoundError('StreamFailure', id);
   const at = (deps.clock?.() ?? new Date()).toISOString();
   let error: string | undefined;
+  let expired = false;
   try {
     const records = failure.records ?? (await deps.readRecords?.(failure));
     if (!records || records.length === 0) throw new Error('the failure holds no records to replay');
@@ -189,14 +213,93 @@ export async function replayStreamFailure(
         .join(', ')})`;
     }
   } catch (e) {
+    expired = e instanceof StreamRecordsExpiredError;
     error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   }
-  const updated = deps.queue.recordReplay(id, {
+  const updated = await deps.queue.recordReplay(id, {
     at,
     by,
     outcome: error === undefined ? 'HANDLED' : 'FAILED',
     ...(error === undefined ? {} : { error }),
   });
-  if (error !== undefined) throw new StreamFailureReplayError(updated, error);
+  if (error !== undefined) {
+    throw expired
+      ? new StreamRecordsExpiredError(updated, error)
+      : new StreamFailureReplayError(updated, error);
+  }
   return updated;
 }
+
+// --- the operator's port (GET /v1/stream-failures, POST /v1/stream-failures/{id}/replay) --------
+
+export interface StreamFailureListQuery {
+  status?: StreamFailureStatus | undefined;
+  /** 1..1000 (default 50). */
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export type StreamFailureStatus = z.infer<typeof StreamFailureStatusSchema>;
+
+export interface StreamFailurePage {
+  items: StreamFailure[];
+  nextCursor?: string | undefined;
+}
+
+/**
+ * What the operator API needs of a deployment's failure destination: list the failures (oldest
+ * first) and replay one by id. Locally the file-backed queue and the in-process consumers
+ * (localStreamFailureOperations); in AWS the on-failure queues, a table item per failure, the
+ * stream and the consumer functions (stream-failures-aws.ts).
+ */
+export interface StreamFailureOperations {
+  list(query: StreamFailureListQuery): Promise<StreamFailurePage>;
+  /** Throws NotFoundError, StreamRecordsExpiredError or StreamFailureReplayError. */
+  replay(id: string, by: string): Promise<StreamFailure>;
+}
+
+export const STREAM_FAILURE_PAGE_DEFAULT = 50;
+
+/** Opaque cursor of a listing by id: base64url of the last id returned. */
+export const streamFailureCursor = {
+  encode: (lastId: string): string => Buffer.from(`after:${lastId}`, 'utf8').toString('base64url'),
+  decode(cursor: string | undefined): string | undefined {
+    if (cursor === undefined) return undefined;
+    const text = /^[A-Za-z0-9_-]{1,200}$/.test(cursor)
+      ? Buffer.from(cursor, 'base64url').toString('utf8')
+      : '';
+    if (!text.startsWith('after:') || !ID.test(text.slice(6))) {
+      throw new ValidationError('cursor', 'invalid cursor (not a cursor of this listing)');
+    }
+    return text.slice(6);
+  },
+};
+
+/** One page of failures (already oldest first), filtered by status, after the cursor's id. */
+export function pageOfStreamFailures(
+  all: readonly StreamFailure[],
+  query: StreamFailureListQuery,
+): StreamFailurePage {
+  const after = streamFailureCursor.decode(query.cursor);
+  const limit = query.limit ?? STREAM_FAILURE_PAGE_DEFAULT;
+  const matching = all.filter(
+    (f) => (query.status === undefined || f.status === query.status) && (after === undefined || f.id > after),
+  );
+  const items = matching.slice(0, limit);
+  return {
+    items,
+    ...(matching.length > limit ? { nextCursor: streamFailureCursor.encode(items.at(-1)!.id) } : {}),
+  };
+}
+
+/** The local stack's operations: the file-backed queue, replayed through the poller's consumers. */
+export const localStreamFailureOperations = (
+  queue: StreamFailureQueue,
+  replay: (id: string, by: string) => Promise<StoredStreamFailure>,
+): StreamFailureOperations => ({
+  list: async (query) => pageOfStreamFailures(queue.list().map(streamFailureView), query),
+  async replay(id, by) {
+    if (!queue.get(id)) throw new NotFoundError('StreamFailure', id);
+    return streamFailureView(await replay(id, by));
+  },
+});

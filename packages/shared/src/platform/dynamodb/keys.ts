@@ -28,6 +28,7 @@ export const ENTITY = {
   leftoverLab: 'LeftoverLab',
   liveConnection: 'LiveConnection',
   liveSubscription: 'LiveSubscription',
+  streamFailure: 'StreamFailure',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -45,6 +46,8 @@ const SCALING = 'SCALING';
 const LEFTOVER_LAB_LISTING = 'TYPE#LeftoverLab';
 const liveConnectionPk = (connectionId: string) => `LIVE#${connectionId}`;
 const liveTopicPk = (topic: string) => `LIVE#TOPIC#${topic}`;
+const STREAM_FAILURES = 'STREAMFAILURE';
+const streamFailureStatusPk = (status: string) => `STREAMFAILURE#STATUS#${status}`;
 
 /**
  * The partition of Powertools idempotency records (Idempotency-Key, platform/http/idempotency.ts):
@@ -144,6 +147,16 @@ export const keys = {
     GSI2SK: connectionId,
   }),
   liveTopicPartition: liveTopicPk,
+
+  // 15. stream records a consumer gave up on (AWS: pulled from the on-failure queues; issue 11,
+  // item 5), oldest first by their time-ordered id; by status on GSI1
+  streamFailurePartition: STREAM_FAILURES,
+  streamFailure: (id: string) => ({ PK: STREAM_FAILURES, SK: id }),
+  streamFailureByStatus: (status: string, id: string) => ({
+    GSI1PK: streamFailureStatusPk(status),
+    GSI1SK: id,
+  }),
+  streamFailureStatusPartition: streamFailureStatusPk,
 
   // 12. Idempotency-Key records (written by Powertools, not by a store), expire by TTL
   idempotencyPartition: IDEMPOTENCY_PARTITION,

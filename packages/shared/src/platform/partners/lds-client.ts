@@ -26,6 +26,19 @@ export interface CreateLdsSessionInput {
 
 export type LdsProtocol = 'ssh' | 'telnet' | 'vnc' | 'http' | 'https' | 'rdp' | 'tcp' | 'udp';
 
+/** One way into a device: a port leased on the worker and how to use it. */
+export interface LdsDevicePort {
+  /** The port template entry's name (`R1_serial`, `R1_vnc`). */
+  name: string;
+  port: number;
+  protocol: LdsProtocol;
+}
+
+/**
+ * A device LDS shows the learner: one per reachable node (issue 11, item 2). `port` and `protocol`
+ * are its main way in (a console where it has one); `ports` lists every way in, the main one first
+ * (a node with a serial console and VNC is one device with two ports).
+ */
 export interface LdsDevice {
   name: string;
   host: string;
@@ -33,6 +46,7 @@ export interface LdsDevice {
   protocol: LdsProtocol;
   username?: string | undefined;
   password?: string | undefined;
+  ports?: LdsDevicePort[] | undefined;
 }
 
 /** LDS session states (the wire string passes through; these are the ones LCM knows). */
@@ -123,6 +137,9 @@ export const DEFAULT_LDS_WIRE: LdsWireFormat = {
       protocol: d.protocol,
       ...(d.username !== undefined ? { username: d.username } : {}),
       ...(d.password !== undefined ? { password: d.password } : {}),
+      ...(d.ports !== undefined
+        ? { ports: d.ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })) }
+        : {}),
     })),
   decodeSession: (body) => sessionInfo(SessionWire.parse(body)),
   decodeSessionList: (body) => SessionListWire.parse(body).items.map(sessionInfo),

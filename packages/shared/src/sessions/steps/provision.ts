@@ -34,9 +34,11 @@ export function protocolOf(entry: Pick<PortTemplateEntry, 'kind' | 'insidePort'>
 }
 
 /**
- * The devices LDS shows: one per port template entry, at the worker's IP and the port leased for
- * it. A definition device naming that port (`portName`) gives the display name, protocol and
- * credentials.
+ * The devices LDS shows: one per node that has a port (issue 11, item 2), at the worker's IP. Its
+ * `ports` are every port of the node (the leased port, protocol and port name); `port` and
+ * `protocol` are its main one: the port a definition device names (`portName`), else the node's
+ * serial console, else its first port. A definition device naming a port of the node gives the
+ * display name and the credentials (the first that has them); without one the node's label names it.
  */
 export function ldsDevices(
   session: Pick<LabletSession, 'id' | 'portTemplate' | 'allocatedPorts'>,
@@ -44,17 +46,34 @@ export function ldsDevices(
   definition: Pick<LabletDefinition, 'devices'>,
 ): LdsDevice[] {
   if (!worker.ipAddress) throw new Error(`worker ${worker.id} has no IP address`);
-  return session.portTemplate.map((entry) => {
-    const port = session.allocatedPorts?.[entry.name];
-    if (port === undefined) throw new Error(`session ${session.id} has no port allocated for ${entry.name}`);
-    const device = definition.devices.find((d) => d.portName === entry.name);
+  // Ports by node, in the template's order (labels need not be unique: a derived entry has its node id).
+  const nodes = new Map<string, PortTemplateEntry[]>();
+  for (const entry of session.portTemplate) {
+    const key = entry.nodeId !== undefined ? `id:${entry.nodeId}` : `label:${entry.nodeLabel}`;
+    nodes.set(key, [...(nodes.get(key) ?? []), entry]);
+  }
+  return [...nodes.values()].map((entries) => {
+    const ports = entries.map((entry) => {
+      const port = session.allocatedPorts?.[entry.name];
+      if (port === undefined)
+        throw new Error(`session ${session.id} has no port allocated for ${entry.name}`);
+      const device = definition.devices.find((d) => d.portName === entry.name);
+      return { entry, port, device, protocol: device?.protocol ?? protocolOf(entry) };
+    });
+    const named = ports.filter((p) => p.device !== undefined);
+    const main = named[0] ?? ports.find((p) => p.entry.kind === 'serial') ?? ports[0]!;
+    const credentials = named.find(
+      (p) => p.device?.username !== undefined || p.device?.password !== undefined,
+    )?.device;
+    const ordered = [main, ...ports.filter((p) => p !== main)];
     return {
-      name: device?.name ?? entry.name,
+      name: main.device?.name ?? main.entry.nodeLabel,
       host: worker.ipAddress!,
-      port,
-      protocol: device?.protocol ?? protocolOf(entry),
-      ...(device?.username !== undefined ? { username: device.username } : {}),
-      ...(device?.password !== undefined ? { password: device.password } : {}),
+      port: main.port,
+      protocol: main.protocol,
+      ...(credentials?.username !== undefined ? { username: credentials.username } : {}),
+      ...(credentials?.password !== undefined ? { password: credentials.password } : {}),
+      ports: ordered.map((p) => ({ name: p.entry.name, port: p.port, protocol: p.protocol })),
     };
   });
 }
