@@ -24,6 +24,7 @@ import {
   UPLOAD_URL_TTL_SECONDS,
   updateDefinition,
 } from '@lcm/shared/catalogue';
+import { withHoldWarnings } from '@lcm/shared/fleet';
 import type { LabletDefinition } from '@lcm/shared/kernel';
 import { json, runIdempotent } from '@lcm/shared/platform';
 import { applyObservedToDefinition, getDefinitionObservations } from '@lcm/shared/sessions';
@@ -37,13 +38,21 @@ const byOf = (req: Pick<OperationRequest<'createDefinition'>, 'caller'>): string
 
 const definitionPath = (id: string): string => `/v1/definitions/${encodeURIComponent(id)}`;
 
-/** The definition commands' stores plus the sessions (observations of a definition's sessions). */
-export type DefinitionsHandlerDeps = DefinitionDeps & Pick<Stores, 'sessions'>;
+/**
+ * The definition commands' stores plus the sessions (observations of a definition's sessions) and
+ * the templates (whether an enabled one can hold the definition's sessions).
+ */
+export type DefinitionsHandlerDeps = DefinitionDeps & Pick<Stores, 'sessions' | 'templates'>;
 
 export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStores) {
   /** The reply, with the topology when asked (`?include=topology`): inline YAML, or a URL when large. */
+  /** A definition as it leaves: its view, with a NO_TEMPLATE_CAN_HOLD warning while no enabled template can. */
+  const view = async (definition: LabletDefinition): Promise<DefinitionReply> =>
+    definitionReply((await withHoldWarnings(deps(), [definition]))[0] ?? definition);
+  const page = async <P extends { items: LabletDefinition[] }>(p: P) =>
+    definitionPage({ ...p, items: await withHoldWarnings(deps(), p.items) });
   const reply = async (definition: LabletDefinition, include?: 'topology'): Promise<DefinitionReply> => {
-    const shown = definitionReply(definition);
+    const shown = await view(definition);
     if (include !== 'topology') return shown;
     const { definitions } = deps();
     if (definition.topology && definition.topology.sizeBytes > INLINE_TOPOLOGY_MAX_CHARS) {
@@ -55,11 +64,11 @@ export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStore
   return operationsHandler(
     'definitions',
     {
-      listDefinitions: async ({ query }) => json(200, definitionPage(await listDefinitions(deps(), query))),
+      listDefinitions: async ({ query }) => json(200, await page(await listDefinitions(deps(), query))),
       getDefinition: async ({ params, query }) =>
         json(200, await reply(await getDefinition(deps(), params.id), query.include)),
       listDefinitionVersions: async ({ params }) =>
-        json(200, definitionPage(await listDefinitionVersions(deps(), params.id))),
+        json(200, await page(await listDefinitionVersions(deps(), params.id))),
       getDefinitionVersion: async ({ params, query }) =>
         json(200, await reply(await getDefinitionVersion(deps(), params.id, params.version), query.include)),
       createDefinition: async (req) => {
@@ -67,20 +76,17 @@ export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStore
           by: byOf(req),
           idempotencyKey: req.idempotencyKey,
         });
-        return json(201, definitionReply(definition), {
+        return json(201, await view(definition), {
           location: `/v1/definitions/${encodeURIComponent(definition.id)}`,
           ...(created ? {} : { 'idempotency-replayed': 'true' }),
         });
       },
       updateDefinition: async (req) =>
-        json(
-          200,
-          definitionReply(await updateDefinition(deps(), req.params.id, req.body, { by: byOf(req) })),
-        ),
+        json(200, await view(await updateDefinition(deps(), req.params.id, req.body, { by: byOf(req) }))),
       deprecateDefinition: async ({ params }) =>
-        json(200, definitionReply(await deprecateDefinition(deps(), params.id))),
+        json(200, await view(await deprecateDefinition(deps(), params.id))),
       archiveDefinition: async ({ params }) =>
-        json(200, definitionReply(await archiveDefinition(deps(), params.id))),
+        json(200, await view(await archiveDefinition(deps(), params.id))),
       getDefinitionObservations: async ({ params, query }) =>
         json(200, await getDefinitionObservations(deps(), params.id, query)),
       applyObservedToDefinition: async (req) => {
@@ -88,7 +94,7 @@ export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStore
         const { id, version } = result.definition;
         return json(
           200,
-          { ...result, definition: definitionReply(result.definition) },
+          { ...result, definition: await view(result.definition) },
           { location: `${definitionPath(id)}/versions/${version}` },
         );
       },
@@ -105,7 +111,7 @@ export function definitionsHandler(deps: () => DefinitionsHandlerDeps = apiStore
         const result = await requestContentSync(deps(), params.id);
         return json(
           202,
-          { ...result, definition: definitionReply(result.definition) },
+          { ...result, definition: await view(result.definition) },
           {
             location: definitionPath(params.id),
           },

@@ -153,6 +153,15 @@ describe('real CML content on the local stack', () => {
       nodeCount: 290,
     });
     expect(large.portTemplate as Json[]).toHaveLength(320);
+    // Its author is told before anyone books it: what no enabled template can hold, field by field.
+    expect(
+      (large.warnings as Json[]).filter((w) => w.code === 'NO_TEMPLATE_CAN_HOLD').map((w) => w.field),
+    ).toEqual([
+      'resourceRequirements.cpuCores',
+      'resourceRequirements.memoryGb',
+      'resourceRequirements.storageGb',
+      'resourceRequirements.nodeCount',
+    ]);
     const started = Date.now();
     const refused = await book('scale-302');
     expect(refused.status).toBe(422);

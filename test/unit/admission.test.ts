@@ -1,4 +1,9 @@
-import { checkAdmission, type PlacementRequest } from '@lcm/shared/fleet';
+import {
+  checkAdmission,
+  type DefinitionPlacementNeeds,
+  holdWarnings,
+  type PlacementRequest,
+} from '@lcm/shared/fleet';
 import { describe, expect, it } from 'vitest';
 import { template } from './builders.ts';
 
@@ -117,5 +122,41 @@ describe('checkAdmission', () => {
         },
       ],
     });
+  });
+});
+
+describe('holdWarnings (issue 11, item 4)', () => {
+  const definition = (cpuCores: number, nodeCount: number): DefinitionPlacementNeeds => ({
+    resourceRequirements: { cpuCores, memoryGb: 16, storageGb: 50, nodeCount },
+    licenseAffinity: [],
+    podType: 'CML_ON_AWS' as const,
+    portTemplate: [],
+  });
+
+  it('none while an enabled template holds the definition', () => {
+    expect(holdWarnings(definition(40, 5), [big, small])).toEqual([]);
+  });
+
+  it('one NO_TEMPLATE_CAN_HOLD per shortfall, on the field an author would change, as a booking would be refused', () => {
+    expect(holdWarnings(definition(301, 302), [big, small])).toEqual([
+      {
+        code: 'NO_TEMPLATE_CAN_HOLD',
+        field: 'resourceRequirements.cpuCores',
+        message:
+          'No enabled worker template can hold a session of this definition: cpuCores 301 > 96 on every template; a booking is refused (422).',
+      },
+      {
+        code: 'NO_TEMPLATE_CAN_HOLD',
+        field: 'resourceRequirements.nodeCount',
+        message:
+          'No enabled worker template can hold a session of this definition: nodeCount 302 > 300 on every template; a booking is refused (422).',
+      },
+    ]);
+  });
+
+  it('follows the templates: a disabled template no longer counts', () => {
+    expect(holdWarnings(definition(40, 5), [{ ...big, enabled: false }, small])).toMatchObject([
+      { code: 'NO_TEMPLATE_CAN_HOLD', field: 'resourceRequirements.cpuCores' },
+    ]);
   });
 });

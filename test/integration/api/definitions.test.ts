@@ -6,7 +6,7 @@ import type { FieldError } from '@lcm/shared/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/api/definitions.ts';
 import { type CallOptions, call } from '../../support/api.ts';
-import { createTestTable, type TestTable } from '../../support/table.ts';
+import { createTestTable, METAL_48_TEMPLATE, type TestTable } from '../../support/table.ts';
 
 /** /v1/definitions end to end: API Gateway v2 event → handler → DynamoDB Local. */
 
@@ -20,6 +20,8 @@ beforeAll(async () => {
   t = await createTestTable('api-definitions');
   process.env.TABLE_NAME = t.tableName;
   process.env.AWS_ENDPOINT_URL_DYNAMODB = t.endpoint;
+  // One enabled template, as a fleet has: definitions it can hold carry no NO_TEMPLATE_CAN_HOLD.
+  await apiStores().templates.create({ ...METAL_48_TEMPLATE, capacity: { ...METAL_48_TEMPLATE.capacity } });
 });
 afterAll(async () => {
   await t?.cleanup();
@@ -65,6 +67,38 @@ async function allPages(operationId: string, query: Record<string, string>, limi
 }
 
 describe('POST /v1/definitions', () => {
+  it('warns NO_TEMPLATE_CAN_HOLD while no enabled template can hold it, naming the field, and stops when one can', async () => {
+    const big = await created({
+      resourceRequirements: { cpuCores: 64, memoryGb: 64, storageGb: 100, nodeCount: 10 },
+    });
+    const hold = (d: { warnings?: Array<{ code: string; field?: string; message: string }> }) =>
+      (d.warnings ?? []).filter((w) => w.code === 'NO_TEMPLATE_CAN_HOLD');
+    expect(hold(big)).toEqual([
+      {
+        code: 'NO_TEMPLATE_CAN_HOLD',
+        field: 'resourceRequirements.cpuCores',
+        message:
+          'No enabled worker template can hold a session of this definition: cpuCores 64 > 48 on every template; a booking is refused (422).',
+      },
+    ]);
+    // Reads say so too (one and the list), and a template that can hold it ends the warning.
+    expect(hold((await api('getDefinition', { params: { id: big.id } })).body)).toHaveLength(1);
+    const listed = (await api('listDefinitions', { query: { limit: '100' } })).body.items.find(
+      (d: { id: string }) => d.id === big.id,
+    );
+    expect(hold(listed)).toHaveLength(1);
+    await apiStores().templates.create({
+      ...METAL_48_TEMPLATE,
+      name: 'metal-96',
+      capacity: { ...METAL_48_TEMPLATE.capacity, cpuCores: 96 },
+    });
+    try {
+      expect(hold((await api('getDefinition', { params: { id: big.id } })).body)).toEqual([]);
+    } finally {
+      await apiStores().templates.delete('metal-96');
+    }
+  });
+
   it('creates version 1 (ACTIVE) and derives port template, resources and content hash from the topology', async () => {
     const res = await api('createDefinition', {
       body: { name: 'PATty lab', topologyYaml: PATTY, maxDurationMinutes: 90 },

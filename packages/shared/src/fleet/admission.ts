@@ -1,23 +1,16 @@
+import type { DefinitionWarning } from '../kernel/index.ts';
 import { UnprocessableError } from '../kernel/index.ts';
 import { allPages } from '../platform/index.ts';
-import { type AdmissionResult, type AdmissionShortfall, checkAdmission } from './rules/admission.ts';
+import {
+  type AdmissionResult,
+  checkAdmission,
+  DEFINITION_FIELD,
+  type DefinitionPlacementNeeds,
+  holdWarnings,
+} from './rules/admission.ts';
 import type { ScalingSession } from './rules/scaling/index.ts';
 import { placementRequestOf } from './rules/scaling/packing.ts';
 import type { WorkerTemplateStore } from './stores/worker-template-store.ts';
-
-/** The definition field each shortfall is about (what an author would change). */
-const DEFINITION_FIELD: Record<AdmissionShortfall['dimension'], string> = {
-  cpuCores: 'resourceRequirements.cpuCores',
-  memoryGb: 'resourceRequirements.memoryGb',
-  storageGb: 'resourceRequirements.storageGb',
-  maxNodes: 'resourceRequirements.nodeCount',
-  license: 'licenseAffinity',
-  podType: 'podType',
-  ami: 'amiRequirement',
-  ports: 'portTemplate',
-  'node-definitions': 'nodeDefinitions',
-  templates: 'definitionId',
-};
 
 export interface AdmissionDeps {
   templates: Pick<WorkerTemplateStore, 'list'>;
@@ -45,4 +38,21 @@ export async function admitBooking(
       shortfalls: result.shortfalls,
     },
   );
+}
+
+/**
+ * Each definition with its warnings and, while no enabled template could hold one of its sessions,
+ * a `NO_TEMPLATE_CAN_HOLD` warning per shortfall (issue 11, item 4). Computed when the definitions
+ * are read, from the templates as they are then (one read of the templates for all of them), so the
+ * warning comes and goes as templates are enabled, disabled or changed; nothing stored goes stale.
+ */
+export async function withHoldWarnings<
+  D extends DefinitionPlacementNeeds & { warnings?: DefinitionWarning[] },
+>(deps: AdmissionDeps, definitions: readonly D[]): Promise<D[]> {
+  if (definitions.length === 0) return [];
+  const templates = await allPages((p) => deps.templates.list(p));
+  return definitions.map((d) => {
+    const hold = holdWarnings(d, templates);
+    return hold.length === 0 ? d : { ...d, warnings: [...(d.warnings ?? []), ...hold] };
+  });
 }

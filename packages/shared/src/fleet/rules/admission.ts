@@ -1,4 +1,4 @@
-import type { Capacity, CapacityDimension } from '../../kernel/index.ts';
+import type { Capacity, CapacityDimension, DefinitionWarning, LabletDefinition } from '../../kernel/index.ts';
 import { CAPACITY_DIMENSIONS, requirementsAsCapacity } from '../../kernel/index.ts';
 import { choosePlacement, type PlacementRequest, type RejectionCategory } from './placement.ts';
 import type { ScalingTemplate } from './scaling/index.ts';
@@ -104,3 +104,51 @@ function largestOf(templates: readonly ScalingTemplate[]): Capacity {
   for (const t of templates) for (const d of CAPACITY_DIMENSIONS) out[d] = Math.max(out[d], t.capacity[d]);
   return out;
 }
+
+/** What of a definition decides whether a template can hold its sessions (as newSession copies it). */
+export type DefinitionPlacementNeeds = Pick<
+  LabletDefinition,
+  'resourceRequirements' | 'licenseAffinity' | 'podType' | 'amiRequirement' | 'portTemplate'
+>;
+
+/**
+ * The warning a definition carries while no enabled template could hold one of its sessions
+ * (issue 11, item 4): the same admission decision a booking gets (its 422), said ahead of any
+ * booking, one warning per shortfall. Empty when some enabled template holds it.
+ */
+export function holdWarnings(
+  definition: DefinitionPlacementNeeds,
+  templates: readonly ScalingTemplate[],
+): DefinitionWarning[] {
+  const result = checkAdmission(
+    {
+      requirements: definition.resourceRequirements,
+      licenseAffinity: definition.licenseAffinity,
+      podType: definition.podType,
+      amiRequirement: definition.amiRequirement,
+      portsNeeded: definition.portTemplate.length,
+    },
+    templates,
+  );
+  if (result.admitted) return [];
+  return result.shortfalls.map((s) => ({
+    code: 'NO_TEMPLATE_CAN_HOLD',
+    message: `No enabled worker template can hold a session of this definition: ${s.message}; a booking is refused (422).`,
+    // No field when the fleet, not the definition, is short (no template enabled at all).
+    ...(s.dimension === 'templates' ? {} : { field: DEFINITION_FIELD[s.dimension] }),
+  }));
+}
+
+/** The definition field each shortfall is about (what an author would change). */
+export const DEFINITION_FIELD: Record<AdmissionShortfall['dimension'], string> = {
+  cpuCores: 'resourceRequirements.cpuCores',
+  memoryGb: 'resourceRequirements.memoryGb',
+  storageGb: 'resourceRequirements.storageGb',
+  maxNodes: 'resourceRequirements.nodeCount',
+  license: 'licenseAffinity',
+  podType: 'podType',
+  ami: 'amiRequirement',
+  ports: 'portTemplate',
+  'node-definitions': 'nodeDefinitions',
+  templates: 'definitionId',
+};
