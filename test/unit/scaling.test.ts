@@ -105,7 +105,12 @@ describe('planScaleUp', () => {
   });
 
   it('counts running and launching workers as supply before launching', () => {
-    const provisioning = worker({ id: 'w-p', status: 'PROVISIONING', idleSince: undefined });
+    const provisioning = worker({
+      id: 'w-p',
+      status: 'PROVISIONING',
+      idleSince: undefined,
+      launchedAt: at(-2),
+    });
     const plan = up({ sessions: sessions(3), workers: [provisioning] });
     expect(plan.actions).toEqual([]);
     expect(plan.summary.coveredBySupply).toBe(3);

@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import { nowOf } from '../../platform/index.ts';
 import { placeSession } from '../place-session.ts';
+import { placementRetryDelaySeconds } from '../rules/placement-retry.ts';
 import {
   assertNotTerminated,
   placementWindowOpensAt,
   type SessionStepDeps,
-  secondsUntil,
   WORKFLOW_ACTOR,
   waitTimestamp,
 } from './deps.ts';
@@ -93,13 +93,16 @@ export async function placeStep(deps: SessionStepDeps, input: PlaceStepInput): P
         `${result.considered} workers considered; rejected by ${summary || 'nothing: no RUNNING worker'})`,
     );
   }
-  const { placementRetryBaseSeconds: base, placementRetryMaxSeconds: cap } = deps.config;
-  const backoff = Math.min(cap, base * 2 ** Math.min(attempt, 20));
   return {
     placed: false,
     workerId: null,
     attempt: attempt + 1,
-    retryAfterSeconds: Math.max(1, Math.min(backoff, secondsUntil(session.timeslot.end, now))),
+    retryAfterSeconds: placementRetryDelaySeconds(
+      attempt,
+      now.getTime(),
+      { startMs: Date.parse(session.timeslot.start), endMs: Date.parse(session.timeslot.end) },
+      deps.config,
+    ),
     instantiateAt: null,
   };
 }
