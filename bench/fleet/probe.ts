@@ -2,6 +2,7 @@
  * Quick iteration aid for the fleet policy (not the benchmark): LCM alone on a few seeds, with the
  * cost split of sim.ts. Run: FLEET_SEEDS=1,2,3 npx tsx bench/fleet/probe.ts
  */
+import { DEFAULT_SCALING_CONFIG } from '@lcm/shared/fleet';
 import { perInstantBounds } from './bounds.ts';
 import { type PolicyName, simDemandIntervals, simulate } from './sim.ts';
 import { generateWorld } from './world.ts';
@@ -14,7 +15,9 @@ let sumOnTime = 0;
 for (const seed of seeds) {
   const world = generateWorld({ seed, weeks });
   const b = await perInstantBounds(simDemandIntervals(world), world.templates);
-  const r = simulate(world, policy);
+  const r = simulate(world, policy, {
+    config: { ...DEFAULT_SCALING_CONFIG, ...JSON.parse(process.env.FLEET_CONFIG ?? '{}') },
+  });
   const ratio = r.cost / b.integer.cost;
   sumRatio += ratio;
   sumOnTime += r.onTimeShare;

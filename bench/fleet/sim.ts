@@ -43,6 +43,7 @@ import {
 import {
   DEFAULT_LIFECYCLE_CONFIG,
   type LifecycleConfig,
+  loginDeadlineMs,
   placementRetryDelaySeconds,
   placementWindowOpensAt,
 } from '@lcm/shared/sessions';
@@ -618,8 +619,17 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
         ss.heldAsNoShow = true;
       });
     }
-    // The learner ends the session (early, or with the slot); a no-show's lab runs to the end.
-    const ends = Math.max(readyAt, (r as Partial<WorldReservation>).actualEnd ?? r.end);
+    // The learner ends the session (early, or with the slot); a no-show's session ends NO_SHOW at
+    // production's login deadline (loginDeadlineMs: noShowAfterSeconds after the start, at most the end).
+    const noShowEnds = Math.ceil(
+      (loginDeadlineMs({ start: iso(r.start), end: iso(r.end) }, lc) - epochMs) / 60_000,
+    );
+    const ends = Math.max(
+      readyAt,
+      (r as Partial<WorldReservation>).noShow
+        ? noShowEnds
+        : ((r as Partial<WorldReservation>).actualEnd ?? r.end),
+    );
     at(ends, PRIORITY.end, () => {
       if (ss.cancelled) return;
       setSession(ss, 'STOPPING');
