@@ -315,7 +315,7 @@ describe('planScaleDown', () => {
         worker({ id: 'w-session' }),
         worker({ id: 'w-alloc', allocatedCapacity: { cpuCores: 1, memoryGb: 0, storageGb: 0, maxNodes: 0 } }),
         worker({ id: 'w-ports', leasedPortCount: 2 }),
-        worker({ id: 'w-brief', idleSince: at(-3) }),
+        worker({ id: 'w-brief', idleSince: at(-1) }),
         worker({ id: 'w-new', launchedAt: at(-10), idleSince: at(-9) }),
         worker({ id: 'w-draining', status: 'DRAINING' }),
       ],
