@@ -184,6 +184,17 @@ const json = rows.map((r) => ({
   drains: round(r.drains.mean, 1),
   stateTransitions: round(r.transitions.mean, 0),
   hostHours: round(r.hostHours.mean, 1),
+  /** Shares of the policy's cost over all seeds, by what the billed hosts were doing (sim.ts costBreakdown). */
+  costShares: Object.fromEntries(
+    Object.keys(r.rs[0]!.costBreakdown).map((k) => [
+      k,
+      round(
+        r.rs.reduce((s, x) => s + x.costBreakdown[k as keyof PolicyResult['costBreakdown']], 0) /
+          r.rs.reduce((s, x) => s + x.cost, 0),
+        4,
+      ),
+    ]),
+  ),
   ...(r.policy === 'reactive-headroom' ? { headroomHosts: headroom } : {}),
   perSeed: r.rs.map((x, i) => ({
     seed: runs[i]!.seed,
@@ -265,6 +276,17 @@ const b = {
 };
 const lateShort = sum((r) => r.lateShortNotice);
 const lateAll = sum((r) => r.late);
+const split = {
+  idleBeforeFirst: sum((r) => r.costBreakdown.idleBeforeFirst),
+  idleAfterLast: sum((r) => r.costBreakdown.idleAfterLast),
+  heldByNoShows: sum((r) => r.costBreakdown.heldByNoShows),
+  failedBoots: sum((r) => r.costBreakdown.failedBoots),
+};
+const lateByKind = new Map<string, number>();
+for (const r of lcmRuns)
+  for (const l of r.lateSessions) lateByKind.set(l.kind ?? '?', (lateByKind.get(l.kind ?? '?') ?? 0) + 1);
+const lateKinds = [...lateByKind].sort((a, b) => b[1] - a[1]);
+const boundShare = stats(runs.map((r, i) => r.integer / lcmRuns[i]!.cost)).mean;
 const o = DEFAULT_SIM_OPTIONS;
 const lc = DEFAULT_LIFECYCLE_CONFIG;
 const c = DEFAULT_SCALING_CONFIG;
@@ -287,18 +309,18 @@ const section = [
   '`newWorkerFromTemplate` and the transition tables, with production timing read from the same',
   'objects production reads (test/unit/fleet-timing.test.ts fails if they diverge):',
   `\`DEFAULT_LIFECYCLE_CONFIG\` (placement window ${lc.placementLeadSeconds / 60} min before the slot via \`placementWindowOpensAt\`,`,
-  `retry backoff ${lc.placementRetryBaseSeconds} s doubling to ${lc.placementRetryMaxSeconds} s, instantiation from ${lc.instantiateLeadSeconds / 60} min before the slot), \`DEFAULT_FLEET_CONFIG\``,
+  `retry backoff ${lc.placementRetryBaseSeconds} s doubling to ${lc.placementRetryMaxSeconds} s but never past the instantiation due time, then a quarter of the lateness (\`placementRetryDelaySeconds\`), instantiation from ${lc.instantiateLeadSeconds / 60} min before the slot, no-shows ended NO_SHOW ${lc.noShowAfterSeconds / 60} min after the start (\`loginDeadlineMs\`)), \`DEFAULT_FLEET_CONFIG\``,
   `(a host not ready within its template's boot minutes + ${DEFAULT_FLEET_CONFIG.cmlReadyMarginMinutes} min ends FAILED, terminated), the scalers'`,
   `schedules from functions/catalogue.ts (scale-up every ${o.scaleUpEveryMinutes} min, scale-down every ${o.scaleDownEveryMinutes} min) and`,
-  "`DEFAULT_SCALING_CONFIG`; the planners get each template's observed boot (p95 of its last",
-  `${o.bootSamples} boots, the template's figure as the prior) as \`bootSeconds\`. A lab takes ${o.instantiateMinutes} min to import and start`,
+  "`DEFAULT_SCALING_CONFIG`; the planners get each template's observed boot (production's `observedBootSeconds`: p95 of its last",
+  `${o.bootSamples} boots, the template's figure filling the sample up to 3) as \`bootSeconds\`, and scale-up does not count a launch past that time as supply (\`overdueBoots\`). A lab takes ${o.instantiateMinutes} min to import and start`,
   `and ${o.teardownMinutes} min to tear down.`,
   '',
   `**World** (bench/fleet/world.ts; ${seeds.length} seeds, ${weeks} weeks each, about ${Math.round(stats(runs.map((r) => r.world.reservations.length)).mean)} sessions per seed): two time zones`,
   '(Europe/Paris 55 %, America/New_York 45 %, local working days), class cohorts of',
   `${wo.cohortSize.join('–')} booked ${wo.cohortLeadDays.join('–')} days ahead, individual bookings, walk-in bursts booked ${wo.walkInLeadMinutes.join('–')} min ahead; ${pct(wo.cancelShare, 0)}`,
-  `cancellations (${pct(wo.lastHourCancelShare, 0)} of them within the last hour), ${pct(wo.noShowShare, 0)} no-shows (their lab runs to the slot end:`,
-  `production has no no-show detection), a third of learners end ${wo.earlyFinishFraction.map((f) => f * 100).join('–')} % early. Boots lognormal, median`,
+  `cancellations (${pct(wo.lastHourCancelShare, 0)} of them within the last hour), ${pct(wo.noShowShare, 0)} no-shows (their lab is READY at the start and runs to`,
+  `the login deadline), a third of learners end ${wo.earlyFinishFraction.map((f) => f * 100).join('–')} % early. Boots lognormal, median`,
   `${wo.bootMedianMinutes} min, p95 ${wo.bootP95Minutes} min; ${pct(wo.bootFailureShare, 0)} of boots never become ready; one InsufficientInstanceCapacity episode`,
   `(${wo.capacityEpisodeHours.join('–')} h) on ${wo.capacityEpisodeTemplate}, during which a launch falls back to the next-cheapest template that holds as`,
   `much (issue 10, item 5). Templates (on-demand Linux, ${PRICE_REGION}, prices as of ${PRICES_AS_OF}; CML-capable: bare metal`,
@@ -338,13 +360,21 @@ const section = [
     ? 'no baseline reaches 99 % on time.'
     : `${onTimeBaselines.map((r) => `${r.policy} ${usd(r.cost.mean)}`).join(', ')} (${cheaperThanBaselines ? 'met' : 'missed'}).`,
   '',
-  `**What limits LCM.** Over all seeds its running cost splits into hosts with sessions ${pct(b.busy / b.all, 1)} of`,
-  `the cost (of which capacity left unused in the most used dimension ${pct(b.unused / b.all, 1)}), empty running`,
-  `hosts ${pct(b.idle / b.all, 1)}, booting ${pct(b.booting / b.all, 1)} (failed boots are billed until the provisioning bound) and`,
-  `draining ${pct(b.draining / b.all, 1)}. Of its late sessions ${lateShort} of ${lateAll} were booked less than the look-ahead window`,
-  'ahead (walk-ins); the rest mostly wait for a replacement of a host whose boot failed or timed out',
-  '(noticed only at the provisioning bound). No-shows hold their capacity to the slot end while the',
-  'bound releases them at the start, and early finishes strand room on hosts that other sessions keep up.',
+  `**Where LCM's cost goes** (all seeds; shares of its cost). Hosts with sessions ${pct(b.busy / b.all, 1)}: of it, room left`,
+  `unused in the host's most used dimension ${pct(b.unused / b.all, 1)} and capacity held by no-shows until the login deadline`,
+  `${pct(split.heldByNoShows / b.all, 1)}, so capacity in use ${pct((b.busy - b.unused - split.heldByNoShows) / b.all, 1)}. Empty running hosts ${pct(b.idle / b.all, 1)}`,
+  `(before their first session ${pct(split.idleBeforeFirst / b.all, 1)}: a host is launched a boot plus the margin ahead and placement`,
+  `comes ${lc.placementLeadSeconds / 60} min before the slot; after their last ${pct(split.idleAfterLast / b.all, 1)}: the idle threshold and the 5-min scale-down period).`,
+  `Booting ${pct(b.booting / b.all, 1)} (of it boots that never became ready ${pct(split.failedBoots / b.all, 1)}), draining ${pct(b.draining / b.all, 1)}.`,
+  `The integer bound is ${pct(boundShare, 1)} of LCM's cost.`,
+  '',
+  `**What limits LCM.** The bound repacks every instant onto the cheapest mix, mostly large bare-metal hosts`,
+  '(cml-m5-metal holds these labs for about 10 % less per unit than m8i), and holds a session only from 5 min',
+  'before its start; LCM cannot move a running lab, so room freed by early finishes and staggered ends stays',
+  'stranded on hosts kept up by other sessions (the unused room above), it prefers small m8i hosts because large',
+  'ones strand more, and a placed session holds its share from placement (15 min before the slot) while the',
+  `bound counts only the last 5 of them. Of the ${lateAll} late sessions ${lateKinds.map(([k, n]) => `${n} ${k}`).join(', ')}; ${lateShort}`,
+  'were booked less than the look-ahead window ahead, where only room on running hosts can serve them on time.',
   '',
   !offline
     ? '*Offline optimum skipped (FLEET_OFFLINE=0).*'

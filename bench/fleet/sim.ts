@@ -24,6 +24,7 @@ import {
   DEFAULT_SCALING_CONFIG,
   type FleetConfig,
   lookAheadMinutes,
+  observedBootSeconds,
   type PlacementRequest,
   planScaleDown,
   planScaleUp,
@@ -39,7 +40,13 @@ import {
   requirementsAsCapacity,
   subtractCapacity,
 } from '@lcm/shared/kernel';
-import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig, placementWindowOpensAt } from '@lcm/shared/sessions';
+import {
+  DEFAULT_LIFECYCLE_CONFIG,
+  type LifecycleConfig,
+  loginDeadlineMs,
+  placementRetryDelaySeconds,
+  placementWindowOpensAt,
+} from '@lcm/shared/sessions';
 import { FLEET_SCHEDULES } from '../../functions/catalogue.ts';
 import { type DemandInterval, instants, sessionIntervals, singleTemplateBound } from './lower-bound.ts';
 import { MINUTES_PER_WEEK, prng, type Reservation, type Trace } from './trace.ts';
@@ -61,15 +68,15 @@ const scheduleMinutes = (name: string): number => {
 };
 
 /**
- * The session workflow's placement retry delay after `failures` failed attempts (seconds), as
- * PlaceSession computes it (packages/shared/src/sessions/steps/place.ts): base · 2^failures,
- * capped; test/unit/fleet-timing.test.ts holds the two together.
+ * The session workflow's placement retry delay after `failures` failed attempts (seconds) while the
+ * slot is far ahead: production's placementRetryDelaySeconds (PlaceSession,
+ * packages/shared/src/sessions/steps/place.ts), whose backoff is base · 2^failures, capped. The
+ * simulator calls that rule itself with each attempt's instant and slot; test/unit/fleet-timing.test.ts
+ * checks the backoff against the config.
  */
 export function placementRetrySeconds(failures: number, lifecycle: LifecycleConfig): number {
-  return Math.min(
-    lifecycle.placementRetryMaxSeconds,
-    lifecycle.placementRetryBaseSeconds * 2 ** Math.min(failures, 20),
-  );
+  const far = 365 * 86_400_000;
+  return placementRetryDelaySeconds(failures, 0, { startMs: far, endMs: far + 3_600_000 }, lifecycle);
 }
 
 /** Whether a trace is a realistic World (world.ts): launches and learners then follow its draws. */
@@ -156,6 +163,13 @@ export interface PolicyResult {
   costRatioSingleTemplateToTimeslots: number;
   onTimeShare: number;
   late: number;
+  /** The late sessions: booking lead, lateness (a failed session: its slot) and kind (analysis). */
+  lateSessions: Array<{
+    id: string;
+    leadMinutes: number;
+    latenessMinutes: number;
+    kind?: string | undefined;
+  }>;
   /** Late sessions booked less than look-ahead window before their start. */
   lateShortNotice: number;
   failed: number;
@@ -173,7 +187,21 @@ export interface PolicyResult {
   stoppedTerminations: number;
   peakHosts: number;
   /** Cost split by what the billed hosts were doing (sums to runningCost). */
-  costBreakdown: { booting: number; idle: number; busy: number; draining: number; unusedOnBusy: number };
+  costBreakdown: {
+    booting: number;
+    idle: number;
+    busy: number;
+    draining: number;
+    unusedOnBusy: number;
+    /** Of `idle`: RUNNING hosts that have not held a session yet since they became RUNNING. */
+    idleBeforeFirst: number;
+    /** Of `idle`: RUNNING hosts emptied by their last session, until drained (or reused). */
+    idleAfterLast: number;
+    /** Of `busy`: the share of the dominant dimension held by no-shows after their timeslot start. */
+    heldByNoShows: number;
+    /** Of `booting`: launches whose host never became ready (billed until noticed). */
+    failedBoots: number;
+  };
   hostHoursByTemplate: Record<string, number>;
   scaleUpRuns: number;
   scaleDownRuns: number;
@@ -195,6 +223,12 @@ interface SimWorker {
   sessions: number;
   /** Latest timeslot end (minute) of the sessions placed since the worker was last empty. */
   latestEnd: number | undefined;
+  /** Whether the host held a session since it last became RUNNING (cost split only). */
+  served: boolean;
+  /** Whether its boot never completes (cost split only). */
+  doomed: boolean;
+  /** Capacity held on it by no-shows whose timeslot has started (cost split only). */
+  noShowHeld: Capacity;
   runningSince: number | undefined;
   stoppedSince: number | undefined;
 }
@@ -208,6 +242,8 @@ interface SimSession {
   own: SimWorker | undefined;
   readyAt: number | undefined;
   failed: boolean;
+  /** Whether its capacity counts in its worker's noShowHeld (cost split only). */
+  heldAsNoShow: boolean;
   /** Second of the next placement attempt, and the failed attempts so far (the backoff). */
   nextAtSec: number;
   failures: number;
@@ -252,12 +288,11 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
   const boots = new Map<string, number[]>();
   const bootSeconds = (): BootSeconds | undefined => {
     if (!o.observedBoots) return undefined;
+    // Production's rule (fleet/rules/boot-durations.ts), as the scalers call it.
     const out: Record<string, number> = {};
     for (const t of templates) {
-      const seen = (boots.get(t.name) ?? []).slice(-o.bootSamples);
-      const padded = [...seen, ...Array.from({ length: o.bootSamples - seen.length }, () => t.bootMinutes)];
-      padded.sort((a, b) => a - b);
-      out[t.name] = percentile(padded, 0.95) * 60;
+      const seen = (boots.get(t.name) ?? []).map((m) => m * 60);
+      out[t.name] = observedBootSeconds(seen, t.bootMinutes * 60, { lastN: o.bootSamples });
     }
     return out;
   };
@@ -305,7 +340,17 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
   let scaleUpRuns = 0;
   let scaleDownRuns = 0;
   let lastScaleUpAt: string | undefined;
-  const breakdown = { booting: 0, idle: 0, busy: 0, draining: 0, unusedOnBusy: 0 };
+  const breakdown = {
+    booting: 0,
+    idle: 0,
+    busy: 0,
+    draining: 0,
+    unusedOnBusy: 0,
+    idleBeforeFirst: 0,
+    idleAfterLast: 0,
+    heldByNoShows: 0,
+    failedBoots: 0,
+  };
   const byTemplate = new Map<string, number>();
   const timeline: NonNullable<PolicyResult['timeline']> = [];
 
@@ -338,6 +383,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     sw.w.serviceStatus = 'AVAILABLE';
     sw.w.license = { type: sw.t.licenseType, status: 'REGISTERED' };
     if (sw.sessions === 0) sw.w.idleSince = iso(now);
+    sw.served = sw.sessions > 0;
     refreshRunning();
   };
 
@@ -383,6 +429,9 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
       t,
       sessions: 0,
       latestEnd: undefined,
+      served: false,
+      doomed: !ok || boot > t.bootMinutes + o.fleet.cmlReadyMarginMinutes,
+      noShowHeld: { cpuCores: 0, memoryGb: 0, storageGb: 0, maxNodes: 0 },
       runningSince: now,
       stoppedSince: undefined,
     };
@@ -477,6 +526,10 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     if (terminate) setSession(ss, 'TERMINATED');
     visible.delete(ss);
     if (sw) {
+      if (ss.heldAsNoShow) {
+        sw.noShowHeld = subtractCapacity(sw.noShowHeld, ss.need);
+        ss.heldAsNoShow = false;
+      }
       sw.w.allocatedCapacity = subtractCapacity(sw.w.allocatedCapacity, ss.need);
       sw.w.leasedPortCount -= ss.req.portsNeeded;
       sw.sessions--;
@@ -516,17 +569,24 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
         release(ss, now);
         return;
       }
-      // PlaceSession's backoff, never past the timeslot end.
+      // PlaceSession's retry delay (production's rule): backoff, never past the instantiation due
+      // time nor the timeslot end.
       const attemptSec = Math.max(ss.nextAtSec, now * 60);
-      const delay = placementRetrySeconds(ss.failures, lc);
+      const delay = placementRetryDelaySeconds(
+        ss.failures,
+        epochMs + attemptSec * 1000,
+        { startMs: epochMs + r.start * 60_000, endMs: epochMs + r.end * 60_000 },
+        lc,
+      );
       ss.failures++;
-      ss.nextAtSec = attemptSec + Math.max(1, Math.min(delay, r.end * 60 - attemptSec));
+      ss.nextAtSec = attemptSec + delay;
       return;
     }
     const sw = byId.get(result.workerId)!;
     sw.w.allocatedCapacity = addCapacity(sw.w.allocatedCapacity, ss.need);
     sw.w.leasedPortCount += ss.req.portsNeeded;
     sw.sessions++;
+    sw.served = true;
     sw.w.idleSince = undefined;
     sw.w.lastActivityAt = iso(now);
     if (o.endTimeAware && (sw.latestEnd === undefined || r.end > sw.latestEnd)) {
@@ -551,8 +611,25 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
       setSession(ss, 'RUNNING');
       ss.readyAt = readyAt;
     });
-    // The learner ends the session (early, or with the slot); a no-show's lab runs to the end.
-    const ends = Math.max(readyAt, (r as Partial<WorldReservation>).actualEnd ?? r.end);
+    if ((r as Partial<WorldReservation>).noShow) {
+      // Cost split: from its start a no-show's capacity serves nobody.
+      atOrNow(now, Math.max(readyAt, r.start), PRIORITY.ready, () => {
+        if (ss.cancelled || ss.worker !== sw) return;
+        sw.noShowHeld = addCapacity(sw.noShowHeld, ss.need);
+        ss.heldAsNoShow = true;
+      });
+    }
+    // The learner ends the session (early, or with the slot); a no-show's session ends NO_SHOW at
+    // production's login deadline (loginDeadlineMs: noShowAfterSeconds after the start, at most the end).
+    const noShowEnds = Math.ceil(
+      (loginDeadlineMs({ start: iso(r.start), end: iso(r.end) }, lc) - epochMs) / 60_000,
+    );
+    const ends = Math.max(
+      readyAt,
+      (r as Partial<WorldReservation>).noShow
+        ? noShowEnds
+        : ((r as Partial<WorldReservation>).actualEnd ?? r.end),
+    );
     at(ends, PRIORITY.end, () => {
       if (ss.cancelled) return;
       setSession(ss, 'STOPPING');
@@ -609,6 +686,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
       own: undefined,
       readyAt: undefined,
       failed: false,
+      heldAsNoShow: false,
       nextAtSec: 0,
       failures: 0,
       cancelled: false,
@@ -694,9 +772,23 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
           a.maxNodes / d.maxNodes,
         );
         breakdown.unusedOnBusy += perMinute * (1 - util);
-      } else if (st === 'RUNNING') breakdown.idle += perMinute;
-      else if (st === 'PROVISIONING' || st === 'STARTING' || st === 'PENDING') breakdown.booting += perMinute;
-      else breakdown.draining += perMinute;
+        const n = sw.noShowHeld;
+        breakdown.heldByNoShows +=
+          perMinute *
+          Math.max(
+            n.cpuCores / d.cpuCores,
+            n.memoryGb / d.memoryGb,
+            n.storageGb / d.storageGb,
+            n.maxNodes / d.maxNodes,
+          );
+      } else if (st === 'RUNNING') {
+        breakdown.idle += perMinute;
+        if (sw.served) breakdown.idleAfterLast += perMinute;
+        else breakdown.idleBeforeFirst += perMinute;
+      } else if (st === 'PROVISIONING' || st === 'STARTING' || st === 'PENDING') {
+        breakdown.booting += perMinute;
+        if (sw.doomed) breakdown.failedBoots += perMinute;
+      } else breakdown.draining += perMinute;
     }
 
     if (sample) timeline.push(point);
@@ -853,6 +945,15 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
 
   // ---- metrics ----
   const lateness: number[] = [];
+  const lateSessions: PolicyResult['lateSessions'] = [];
+  const noteLate = (ss: SimSession, l: number): void => {
+    lateSessions.push({
+      id: ss.r.id,
+      leadMinutes: ss.r.start - ss.r.bookedAt,
+      latenessMinutes: l,
+      kind: (ss.r as Partial<WorldReservation>).kind,
+    });
+  };
   let onTime = 0;
   let late = 0;
   let lateShortNotice = 0;
@@ -867,6 +968,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
       failed++;
       late++;
       lateness.push(ss.r.end - ss.r.start);
+      noteLate(ss, ss.r.end - ss.r.start);
       if (ss.r.start - ss.r.bookedAt < window) lateShortNotice++;
       continue;
     }
@@ -875,6 +977,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     if (l === 0) onTime++;
     else {
       late++;
+      noteLate(ss, l);
       if (ss.r.start - ss.r.bookedAt < window) lateShortNotice++;
     }
   }
@@ -902,6 +1005,7 @@ export function simulate(trace: Trace, policy: PolicyName, options: Partial<SimO
     costRatioSingleTemplateToTimeslots: cost / lbSlots.cost,
     onTimeShare: onTime / (all.length - cancelled),
     late,
+    lateSessions,
     lateShortNotice,
     failed,
     p50LatenessMinutes: percentile(lateness, 0.5),

@@ -95,6 +95,8 @@ export const SETTING_GROUPS = {
       placementRetryMaxSeconds: 'ceiling of the placement retry delay',
       teardownTimeoutSeconds:
         'a teardown still failing this long after it began gives up: TEARDOWN_FAILED, left for force-release',
+      noShowAfterSeconds:
+        'a learner not logged in this long after the timeslot start is a no-show: NO_SHOW, capacity released (0 = wait until the timeslot end)',
     },
   },
   booking: {

@@ -47,12 +47,13 @@ describe('fleet simulator', () => {
 
     // Reactive launches only after the first failed placement, when production's placement
     // window opens (15 min before the start); the host boots in 15 min, RUNNING at the start;
-    // PlaceSession's backoff (30 s doubling to 300 s) tries next 3 min after the start, and the lab
-    // instantiates in 5, so the class is 8 min late.
+    // PlaceSession's retry delay (placementRetryDelaySeconds: once the instantiation is due, a
+    // quarter of the lateness accrued, 30 s to 300 s) tries next about 2 min after the start, and
+    // the lab instantiates in 5, so the class is 7 min late.
     const reactive = simulate(trace, 'reactive');
     expect(reactive.onTimeShare).toBe(0);
-    expect(reactive.p50LatenessMinutes).toBe(8);
-    expect(reactive.maxLatenessMinutes).toBe(8);
+    expect(reactive.p50LatenessMinutes).toBe(7);
+    expect(reactive.maxLatenessMinutes).toBe(7);
 
     // One host per session: 20 launches, all on time (booked long before).
     const single = simulate(trace, 'one-per-session');

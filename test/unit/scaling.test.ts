@@ -105,7 +105,12 @@ describe('planScaleUp', () => {
   });
 
   it('counts running and launching workers as supply before launching', () => {
-    const provisioning = worker({ id: 'w-p', status: 'PROVISIONING', idleSince: undefined });
+    const provisioning = worker({
+      id: 'w-p',
+      status: 'PROVISIONING',
+      idleSince: undefined,
+      launchedAt: at(-2),
+    });
     const plan = up({ sessions: sessions(3), workers: [provisioning] });
     expect(plan.actions).toEqual([]);
     expect(plan.summary.coveredBySupply).toBe(3);
@@ -310,7 +315,7 @@ describe('planScaleDown', () => {
         worker({ id: 'w-session' }),
         worker({ id: 'w-alloc', allocatedCapacity: { cpuCores: 1, memoryGb: 0, storageGb: 0, maxNodes: 0 } }),
         worker({ id: 'w-ports', leasedPortCount: 2 }),
-        worker({ id: 'w-brief', idleSince: at(-3) }),
+        worker({ id: 'w-brief', idleSince: at(-1) }),
         worker({ id: 'w-new', launchedAt: at(-10), idleSince: at(-9) }),
         worker({ id: 'w-draining', status: 'DRAINING' }),
       ],

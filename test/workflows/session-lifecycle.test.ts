@@ -243,6 +243,28 @@ describe('session lifecycle workflow', () => {
     ]);
   });
 
+  it('no-show at the login deadline (lifecycle.noShowAfterSeconds): NO_SHOW long before the end, capacity back', async () => {
+    process.env.LCM_NO_SHOW_AFTER_SECONDS = '3';
+    try {
+      // A two-hour slot: without the deadline its capacity would be held until the end.
+      const session = await start({ seconds: 7200 });
+      await waitForPendingWait(suite.h, session.id, 'LOGIN');
+      const execution = await finished(session.executionArn!);
+      expect(execution.states).toContain('NoShow');
+      await expectTornDown(session.id, 'NO_SHOW', [
+        'PENDING',
+        'SCHEDULED',
+        'INSTANTIATING',
+        'READY',
+        'TERMINATED',
+      ]);
+      const { history } = await suite.h.stores.sessions.get(session.id);
+      expect(Date.parse(history.at(-1)!.at)).toBeLessThan(Date.parse(session.timeslot.end) - 3_600_000);
+    } finally {
+      delete process.env.LCM_NO_SHOW_AFTER_SECONDS;
+    }
+  });
+
   it('grading failure: the engine reports failed → GradingSession FAULTED, GRADING_FAILED', async () => {
     suite.h.grading.failNext('rules crashed on the evidence');
     const session = await start();

@@ -145,6 +145,26 @@ describe('runScaleUp', () => {
     expect(d.inputs).toMatchObject({ summary: { demand: { waiting: 1 } } });
   });
 
+  it("looks ahead by the template's observed boot p95, read from every worker's boot records (TERMINATED ones too)", async () => {
+    await pendingSession('s-50', 50);
+    // Template figure: 15 + margin; a session 50 min ahead is beyond it.
+    expect((await runScaleUp(deps())).actions).toEqual([]);
+    const boots = [38, 40, 39].map((m, i) => ({
+      kind: 'LAUNCH' as const,
+      templateName: 'small',
+      seconds: m * 60,
+      launchedAt: at(-600 + i * 60),
+      readyAt: at(-600 + i * 60 + m),
+    }));
+    await worker({ id: 'w-gone', status: 'TERMINATED', boots });
+    const run = await runScaleUp(deps());
+    expect(run.actions.map((a) => a.action.kind)).toEqual(['LAUNCH']);
+    const d = (await decisions()).find((x) => x.kind === 'SCALE_UP')!;
+    expect(d.inputs).toMatchObject({
+      summary: { windowMinutes: 40 + DEFAULT_SCALING_CONFIG.lookAheadMarginMinutes, overdueBoots: [] },
+    });
+  });
+
   it('covered demand is NONE: recorded once while the reason stays the same', async () => {
     await pendingSession('s-1', 10);
     await runScaleUp(deps());

@@ -81,6 +81,7 @@ export const LIFECYCLE_CONFIG_ENV = {
   LCM_PLACEMENT_RETRY_BASE_SECONDS: envNumber({ min: 1, integer: true }),
   LCM_PLACEMENT_RETRY_MAX_SECONDS: envNumber({ min: 1, integer: true }),
   LCM_TEARDOWN_TIMEOUT_SECONDS: envNumber({ min: 1, integer: true }),
+  LCM_NO_SHOW_AFTER_SECONDS: envNumber({ min: 0, integer: true }),
 } satisfies EnvShape;
 
 /** The LCM event bus (AWS_ENDPOINT_URL_EVENTBRIDGE: the local bus). */

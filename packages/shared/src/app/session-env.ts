@@ -42,6 +42,7 @@ export const LIFECYCLE_CONFIG_VARIABLES = {
   placementRetryBaseSeconds: 'LCM_PLACEMENT_RETRY_BASE_SECONDS',
   placementRetryMaxSeconds: 'LCM_PLACEMENT_RETRY_MAX_SECONDS',
   teardownTimeoutSeconds: 'LCM_TEARDOWN_TIMEOUT_SECONDS',
+  noShowAfterSeconds: 'LCM_NO_SHOW_AFTER_SECONDS',
 } as const satisfies Record<keyof LifecycleConfig, keyof typeof LIFECYCLE_CONFIG_ENV>;
 
 /** Timing from its parsed variables; unset ones keep DEFAULT_LIFECYCLE_CONFIG's value. */

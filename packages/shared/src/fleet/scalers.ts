@@ -22,6 +22,7 @@ import {
 } from '../platform/index.ts';
 import type { FleetSessionQueries } from './deps.ts';
 import { fleetGaugePoints } from './fleet-metrics.ts';
+import { observedBootSecondsByTemplate } from './rules/boot-durations.ts';
 import { fleetGauges } from './rules/fleet-gauges.ts';
 import {
   DEFAULT_SCALING_CONFIG,
@@ -186,8 +187,21 @@ async function holdingSessions(deps: Pick<ScalingDeps, 'sessions'>): Promise<Lab
   return out;
 }
 
-async function liveWorkers(deps: Pick<ScalingDeps, 'workers'>): Promise<Worker[]> {
-  return (await allWorkers(deps.workers)).filter((w) => w.status !== 'TERMINATED');
+/**
+ * The live fleet and each template's observed boot (issue 10, item 5): the p95 of the recorded
+ * launches of all workers read, TERMINATED ones included, the template's figure as the prior. The
+ * planners' look-ahead, launch deferral and overdue boots follow it, and so does the window of
+ * PENDING sessions read (read after the workers for that reason).
+ */
+async function fleetAndBoots(
+  deps: Pick<ScalingDeps, 'workers'>,
+  templates: readonly WorkerTemplate[],
+): Promise<{ workers: Worker[]; bootSeconds: Record<string, number> }> {
+  const all = await allWorkers(deps.workers);
+  return {
+    workers: all.filter((w) => w.status !== 'TERMINATED'),
+    bootSeconds: observedBootSecondsByTemplate(all, templates),
+  };
 }
 
 const newIdOf = (deps: Pick<ScalingDeps, 'newId'>): string => deps.newId?.() ?? ulid();
@@ -253,11 +267,9 @@ export async function runScaleUp(deps: ScalingDeps): Promise<ScalingRunResult> {
   const at = now.toISOString();
   const state = await deps.scaling.getState(SCALE_UP_SCOPE);
   const templates = await allTemplates(deps);
-  const windowMinutes = lookAheadMinutes(templates, deps.config);
-  const [workers, sessions] = await Promise.all([
-    liveWorkers(deps),
-    pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
-  ]);
+  const { workers, bootSeconds } = await fleetAndBoots(deps, templates);
+  const windowMinutes = lookAheadMinutes(templates, deps.config, bootSeconds);
+  const sessions = await pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString());
   // The fleet gauges from what this run read anyway (issue 13, item 1), before it acts.
   recordMetrics(fleetGaugePoints(fleetGauges(workers, templates)));
   const plan = planScaleUp({
@@ -267,6 +279,7 @@ export async function runScaleUp(deps: ScalingDeps): Promise<ScalingRunResult> {
     templates,
     config: deps.config,
     lastScaleUpAt: state?.lastScaleUpAt,
+    bootSeconds,
   });
   const base = { scope: SCALE_UP_SCOPE, at, reason: plan.reason };
   if (plan.actions.length === 0) {
@@ -350,9 +363,9 @@ export async function runScaleDown(deps: ScalingDeps): Promise<ScalingRunResult>
   const at = now.toISOString();
   const state = await deps.scaling.getState(SCALE_DOWN_SCOPE);
   const templates = await allTemplates(deps);
-  const windowMinutes = lookAheadMinutes(templates, deps.config);
-  const [workers, pending, holding] = await Promise.all([
-    liveWorkers(deps),
+  const { workers, bootSeconds } = await fleetAndBoots(deps, templates);
+  const windowMinutes = lookAheadMinutes(templates, deps.config, bootSeconds);
+  const [pending, holding] = await Promise.all([
     pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
     holdingSessions(deps),
   ]);
@@ -362,6 +375,7 @@ export async function runScaleDown(deps: ScalingDeps): Promise<ScalingRunResult>
     workers,
     templates,
     config: deps.config,
+    bootSeconds,
   });
   const base = { scope: SCALE_DOWN_SCOPE, at, reason: plan.reason };
   if (plan.actions.length === 0) {

@@ -18,6 +18,8 @@ export * from './rules/actions.ts';
 export * from './rules/bookable.ts';
 export * from './rules/extension.ts';
 export * from './rules/idle.ts';
+export * from './rules/no-show.ts';
+export * from './rules/placement-retry.ts';
 export * from './rules/recovery.ts';
 export * from './rules/resume.ts';
 export * from './rules/tenancy.ts';

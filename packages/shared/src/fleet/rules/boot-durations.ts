@@ -53,3 +53,21 @@ export function templateBootSeconds(
     .sort((a, b) => a.readyAt.localeCompare(b.readyAt))
     .map((b) => b.seconds);
 }
+
+/**
+ * What the scalers pass the planners as `bootSeconds`: for each template, the observed p95 of its
+ * workers' recorded launches (`observedBootSeconds` over `templateBootSeconds`), the template's
+ * `bootMinutes` as the prior. `workers` should include TERMINATED ones the caller read anyway:
+ * their boots count as much as those of the live fleet.
+ */
+export function observedBootSecondsByTemplate(
+  workers: readonly Pick<Worker, 'boots'>[],
+  templates: readonly { name: string; bootMinutes: number }[],
+  opts: ObservedBootOptions = {},
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of templates) {
+    out[t.name] = observedBootSeconds(templateBootSeconds(workers, t.name), t.bootMinutes * 60, opts);
+  }
+  return out;
+}

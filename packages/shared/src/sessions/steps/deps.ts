@@ -49,6 +49,12 @@ export interface LifecycleConfig {
    * TEARDOWN_FAILED, leaving what it could not release for an operator's force-release (default 1800 s).
    */
   teardownTimeoutSeconds: number;
+  /**
+   * A learner not logged in this long after the timeslot start is a no-show: the session ends
+   * NO_SHOW and its capacity is released then, not at the timeslot end (default 1800 s; 0 = wait
+   * until the timeslot end). sessions/rules/no-show.ts.
+   */
+  noShowAfterSeconds: number;
 }
 
 export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
@@ -59,6 +65,7 @@ export const DEFAULT_LIFECYCLE_CONFIG: LifecycleConfig = {
   placementRetryBaseSeconds: 30,
   placementRetryMaxSeconds: 300,
   teardownTimeoutSeconds: 1800,
+  noShowAfterSeconds: 1800,
 };
 
 /** When the session's placement window opens: timeslot start minus the placement lead (at least the instantiate lead). */

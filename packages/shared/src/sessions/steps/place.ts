@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import { nowOf } from '../../platform/index.ts';
 import { placeSession } from '../place-session.ts';
+import { placementRetryDelaySeconds } from '../rules/placement-retry.ts';
 import {
   assertNotTerminated,
   placementWindowOpensAt,
   type SessionStepDeps,
-  secondsUntil,
   WORKFLOW_ACTOR,
   waitTimestamp,
 } from './deps.ts';
@@ -93,13 +93,16 @@ export async function placeStep(deps: SessionStepDeps, input: PlaceStepInput): P
         `${result.considered} workers considered; rejected by ${summary || 'nothing: no RUNNING worker'})`,
     );
   }
-  const { placementRetryBaseSeconds: base, placementRetryMaxSeconds: cap } = deps.config;
-  const backoff = Math.min(cap, base * 2 ** Math.min(attempt, 20));
   return {
     placed: false,
     workerId: null,
     attempt: attempt + 1,
-    retryAfterSeconds: Math.max(1, Math.min(backoff, secondsUntil(session.timeslot.end, now))),
+    retryAfterSeconds: placementRetryDelaySeconds(
+      attempt,
+      now.getTime(),
+      { startMs: Date.parse(session.timeslot.start), endMs: Date.parse(session.timeslot.end) },
+      deps.config,
+    ),
     instantiateAt: null,
   };
 }
@@ -107,10 +110,12 @@ export async function placeStep(deps: SessionStepDeps, input: PlaceStepInput): P
 /**
  * The longest single Wait between placement and instantiation: a termination request of a placed
  * session is seen (and its capacity released) at least this often. With late placement that phase
- * lasts placementLeadSeconds − instantiateLeadSeconds (300 s by default), so at most 20 checks of 3
- * state transitions each per session.
+ * lasts placementLeadSeconds − instantiateLeadSeconds (300 s by default), so at most 60 checks of 3
+ * state transitions each per session (180 transitions, about $0.0045 at Standard workflow prices:
+ * under 1 % of a session's host cost on the fleet benchmark). 5 s (15 s before) so that a cancelled
+ * placed session is TERMINATED with its capacity free within 10 s (issue 10; `npm run bench:cancel`).
  */
-export const SCHEDULE_CHECK_MAX_SECONDS = 15;
+export const SCHEDULE_CHECK_MAX_SECONDS = 5;
 
 export const CheckScheduleInput = z.object({
   sessionId: z.string().min(1),

@@ -1,6 +1,7 @@
 import type { LabletDefinition, LabletSession, PortTemplateEntry, Worker } from '../../kernel/index.ts';
 import type { LdsDevice, LdsProtocol } from '../../platform/index.ts';
 import { nowOf } from '../../platform/index.ts';
+import { loginDeadlineMs } from '../rules/no-show.ts';
 import { advance, assertNotTerminated, type SessionStepDeps, secondsUntil, WORKFLOW_ACTOR } from './deps.ts';
 import { integrationFailure, WORKFLOW_ERRORS, WorkflowTaskError } from './errors.ts';
 import { SessionStepInput } from './instantiate.ts';
@@ -165,5 +166,7 @@ export async function provisionLdsStep(
     WORKFLOW_ACTOR,
     `lab ${session.cmlLabId ?? '?'} booted; LDS session ${ldsSessionId} provisioned with ${devices.length} devices`,
   );
-  return { ldsSessionId, loginTimeoutSeconds: secondsUntil(session.timeslot.end, nowOf(deps)) };
+  // AwaitLogin times out at the login deadline (rules/no-show.ts): then NO_SHOW, capacity released.
+  const deadline = new Date(loginDeadlineMs(session.timeslot, deps.config)).toISOString();
+  return { ldsSessionId, loginTimeoutSeconds: secondsUntil(deadline, nowOf(deps)) };
 }

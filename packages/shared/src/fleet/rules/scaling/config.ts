@@ -21,14 +21,17 @@ export interface ScalingConfig {
    * passes `bootSeconds`) plus this margin, and a launch is deferred until its first session starts
    * within its boot time plus this margin. The margin covers the session workflow's placement window
    * (15 min before the timeslot, retried with a backoff of up to 300 s) and one scaler period.
-   * Default 20: on the fleet benchmark's realistic world (boots lognormal, p95 25 min, 5 % failed)
-   * 10 left ~3 % of sessions late for ~4 % less cost (docs/benchmarks.md, "## Fleet").
+   * Default 25: on the fleet benchmark's realistic world (boots lognormal, p95 25 min, 5 % failed,
+   * walk-ins booked 5–30 min ahead) 10 left ~3 % of sessions late for ~4 % less cost, and 20 left
+   * 0.54 % late against 0.43 % with 25 for ~1 % less (10 seeds, with scaleDownIdleMinutes 5;
+   * docs/benchmarks.md, "## Fleet"): the hosts launched earlier also take walk-ins.
    */
   lookAheadMarginMinutes: number;
   /**
-   * A worker must have been idle (no session) this long before it may be drained. Default 5: the
+   * A worker must have been idle (no session) this long before it may be drained. Default 2: the
    * look-ahead check already keeps hosts that upcoming reservations need, so a longer wait only pays
-   * for empty hosts (bench/fleet: 10 min costs ~1 % more with no on-time gain).
+   * for empty hosts (bench/fleet, 10 seeds: 5 min cost ~1 % more than 2 with the on-time share
+   * within noise; 10 min ~1 % more again).
    */
   scaleDownIdleMinutes: number;
   /** A worker launched (or started) less than this long ago is never drained. Default 20. */
@@ -61,8 +64,8 @@ export const DEFAULT_SCALING_CONFIG: Readonly<ScalingConfig> = Object.freeze({
   maxWorkers: 100,
   maxConcurrentLaunches: 20,
   cooldownSeconds: 45,
-  lookAheadMarginMinutes: 20,
-  scaleDownIdleMinutes: 5,
+  lookAheadMarginMinutes: 25,
+  scaleDownIdleMinutes: 2,
   postLaunchGraceMinutes: 20,
   maxDrainShare: 0.5,
   warmStoppedPerTemplate: 0,

@@ -11,9 +11,11 @@
  * - config.ts: `ScalingConfig`, its defaults and validation, the look-ahead window;
  * - model.ts: what the planners read of workers, sessions and templates, and the fleet counts;
  * - packing.ts: demand packed onto virtual workers (internal to the planners);
- * - scale-up.ts / scale-down.ts: the two planners.
+ * - scale-up.ts / scale-down.ts: the two planners;
+ * - overdue.ts: launches past their expected boot time (not counted as supply by scale-up).
  */
 export * from './config.ts';
 export { fleetCounts, type ScalingSession, type ScalingTemplate, type ScalingWorker } from './model.ts';
+export { OVERDUE_BOOT_STATUSES, overdueBoots } from './overdue.ts';
 export * from './scale-down.ts';
 export * from './scale-up.ts';

@@ -15,6 +15,7 @@ import {
   type ScalingTemplate,
   type ScalingWorker,
 } from './model.ts';
+import { overdueBoots } from './overdue.ts';
 import {
   byCostThenName,
   collectDemand,
@@ -64,6 +65,8 @@ export interface ScaleUpSummary {
   windowEnd: string;
   demand: { total: number; waiting: number; upcoming: number };
   supply: { running: number; inFlight: number; stopped: number; fleetSize: number; serving: number };
+  /** In-flight launches past their expected boot time, not counted as supply (overdue.ts). */
+  overdueBoots: string[];
   /** Demand sessions that fit capacity that is running or already launching. */
   coveredBySupply: number;
   /** Hosts the packing asked for, before deferral and limits. */
@@ -112,7 +115,12 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
   const demand = collectDemand(input.sessions, nowMs, horizonMs, referenceCapacity(enabled));
   const counts = fleetCounts(input.workers);
 
-  const { active, stopped } = supplyHosts(input.workers, enabledByName);
+  // A launch past its expected boot time is not counted as supply: its sessions get a replacement.
+  const overdue = overdueBoots(input.workers, input.templates, nowMs, input.bootSeconds);
+  const { active, stopped } = supplyHosts(
+    overdue.size > 0 ? input.workers.filter((w) => !overdue.has(w.id)) : input.workers,
+    enabledByName,
+  );
   const packing =
     demand.length > 0
       ? pack(demand, active, stopped, enabled, true)
@@ -237,6 +245,7 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
       fleetSize: counts.fleetSize,
       serving: counts.serving,
     },
+    overdueBoots: [...overdue].sort(),
     coveredBySupply: packing.covered.length,
     planned: { startStopped: packing.started.length, launch: packing.launched.length, topUp },
     deferred,
@@ -270,5 +279,7 @@ function scaleUpReason(s: ScaleUpSummary, actions: readonly ScaleUpAction[]): st
   if (s.dropped.maxConcurrentLaunches > 0)
     parts.push(`${s.dropped.maxConcurrentLaunches} held by maxConcurrentLaunches`);
   if (s.unplaceable.length > 0) parts.push(`${s.unplaceable.length} session(s) fit no enabled template`);
+  if (s.overdueBoots.length > 0)
+    parts.push(`${s.overdueBoots.length} launch(es) past their expected boot time not counted as supply`);
   return parts.join('; ');
 }
