@@ -124,6 +124,9 @@ const RENDERED: Record<keyof typeof keys, [row: string, value: unknown]> = {
   liveSubscription: ['LiveSubscription', keys.liveSubscription('<connectionId>', '<topic>')],
   liveSubscriber: ['LiveSubscription', keys.liveSubscriber('<topic>', '<connectionId>')],
   liveTopicPartition: ['LiveSubscription', keys.liveTopicPartition('<topic>')],
+  pooledLab: ['PooledLab', keys.pooledLab('<id>')],
+  pooledLabListing: ['PooledLab', keys.pooledLabListing('<definitionId>', '<id>')],
+  pooledLabListingPartition: ['PooledLab', keys.pooledLabListingPartition],
   idempotencyPartition: [IDEMPOTENCY_EXAMPLE, keys.idempotencyPartition],
   idempotencyKeyPrefix: [IDEMPOTENCY_EXAMPLE, keys.idempotencyKeyPrefix],
 };

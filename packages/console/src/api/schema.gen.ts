@@ -1960,6 +1960,8 @@ export interface components {
             };
             /** @description Its CML lab. */
             cmlLabId?: string;
+            /** @description The pooled lab it claimed (hot-start pool), when it did. */
+            pooledLabId?: string;
             /** @description Its workflow execution. */
             executionArn?: string;
             /** @description What the workflow waits for and since when; its task token never leaves LCM. */
@@ -2208,6 +2210,8 @@ export interface components {
             };
             /** @description Its CML lab. */
             cmlLabId?: string;
+            /** @description The pooled lab it claimed (hot-start pool), when it did. */
+            pooledLabId?: string;
             /** @description Its workflow execution. */
             executionArn?: string;
             /** @description What the workflow waits for and since when; its task token never leaves LCM. */

@@ -31,6 +31,7 @@ import {
   type ScaleDownAction,
   type ScaleUpAction,
   type ScalingConfig,
+  type ScalingSession,
   validateScalingConfig,
 } from './rules/scaling/index.ts';
 import type { ScalerState, ScalingStore } from './stores/scaling-store.ts';
@@ -80,6 +81,11 @@ export interface ScalingDeps {
   newId?: (() => string) | undefined;
   /** Audit entries expire after this many days (default 90). */
   decisionTtlDays?: number | undefined;
+  /**
+   * The hot-start pools' unplaced labs as waiting demand (issue 15, item 3; the sessions context's
+   * `readPoolDemand`, wired by the composition root). Absent: no pools count.
+   */
+  poolDemand?: (() => Promise<ScalingSession[]>) | undefined;
 }
 
 export type ActionOutcome = 'APPLIED' | 'SKIPPED' | 'FAILED';
@@ -254,10 +260,12 @@ export async function runScaleUp(deps: ScalingDeps): Promise<ScalingRunResult> {
   const state = await deps.scaling.getState(SCALE_UP_SCOPE);
   const templates = await allTemplates(deps);
   const windowMinutes = lookAheadMinutes(templates, deps.config);
-  const [workers, sessions] = await Promise.all([
+  const [workers, pending, pooled] = await Promise.all([
     liveWorkers(deps),
     pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
+    deps.poolDemand ? deps.poolDemand() : Promise.resolve([]),
   ]);
+  const sessions: ScalingSession[] = [...pending, ...pooled];
   // The fleet gauges from what this run read anyway (issue 13, item 1), before it acts.
   recordMetrics(fleetGaugePoints(fleetGauges(workers, templates)));
   const plan = planScaleUp({

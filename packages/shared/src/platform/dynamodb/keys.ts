@@ -28,6 +28,7 @@ export const ENTITY = {
   leftoverLab: 'LeftoverLab',
   liveConnection: 'LiveConnection',
   liveSubscription: 'LiveSubscription',
+  pooledLab: 'PooledLab',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -43,6 +44,7 @@ const sessionsOnWorkerPk = (workerId: string) => `${workerPk(workerId)}#SESSIONS
 const observationsOfDefinitionPk = (definitionId: string) => `${definitionPk(definitionId)}#OBS`;
 const SCALING = 'SCALING';
 const LEFTOVER_LAB_LISTING = 'TYPE#LeftoverLab';
+const POOLED_LAB_LISTING = 'TYPE#PooledLab';
 const liveConnectionPk = (connectionId: string) => `LIVE#${connectionId}`;
 const liveTopicPk = (topic: string) => `LIVE#TOPIC#${topic}`;
 
@@ -144,6 +146,14 @@ export const keys = {
     GSI2SK: connectionId,
   }),
   liveTopicPartition: liveTopicPk,
+
+  // 15. hot-start pools (issue 15, item 3): one item per pooled lab, listed on GSI2 by definition
+  pooledLab: (id: string) => ({ PK: `POOLLAB#${id}`, SK: 'POOLLAB' }),
+  pooledLabListing: (definitionId: string, id: string) => ({
+    GSI2PK: POOLED_LAB_LISTING,
+    GSI2SK: `${definitionId}#${id}`,
+  }),
+  pooledLabListingPartition: POOLED_LAB_LISTING,
 
   // 12. Idempotency-Key records (written by Powertools, not by a store), expire by TTL
   idempotencyPartition: IDEMPOTENCY_PARTITION,
