@@ -9,6 +9,8 @@ import {
 import { createCmlClient, staticCredentials } from '@lcm/shared/platform';
 import {
   claimPooledLab,
+  getDefinitionCost,
+  getFleetCost,
   type PoolDeps,
   placeSession,
   readPoolDemand,
@@ -39,6 +41,7 @@ const suite = sessionSuite();
 const DEF_POOLED = 'ospf-pooled';
 const DEPTH = 2;
 const PORTS = 3; // the harness's port template
+let startedAt = '';
 
 function poolDeps(h: Harness): PoolDeps {
   return {
@@ -95,6 +98,16 @@ describe('hot-start pools', () => {
     const practice = await h.stores.definitions.getLatest(DEF_UNGRADED);
     const { id: _id, version: _v, createdAt: _c, ...fields } = practice;
     await h.stores.definitions.create({ ...fields, id: DEF_POOLED, warmPoolDepth: DEPTH, createdBy: 'test' });
+    // The harness worker's template, so the pool's cost has a price.
+    await h.stores.templates.create({
+      name: 'm5-metal',
+      instanceType: 'm5zn.metal',
+      capacity: { cpuCores: 16, memoryGb: 64, storageGb: 500, maxNodes: 50 },
+      amiId: 'ami-0123456789abcdef0',
+      costPerHourUsd: 3.96,
+      licenseType: 'ENTERPRISE',
+    });
+    startedAt = new Date().toISOString();
 
     // Before the first run the whole depth is the scaler's waiting demand.
     expect(await readPoolDemand(h.stores)).toHaveLength(DEPTH);
@@ -257,5 +270,23 @@ describe('hot-start pools', () => {
     await expectHeld(h, 0);
     expect(h.cml.labs()).toEqual([]);
     expect(await readPoolDemand(h.stores)).toEqual([]);
+  });
+
+  it('reports what the pool cost beside the sessions (GET /v1/fleet/cost, /v1/definitions/{id}/cost)', async () => {
+    const h = suite.h;
+    const window = { from: startedAt, to: new Date(Date.now() + 60_000).toISOString() };
+    const report = await getFleetCost(h.stores, { ...window, groupBy: 'definition' });
+    // Two filled, one refill, two of version 2: five labs held capacity; the claimed one until its claim.
+    expect(report.pools?.labs).toBe(5);
+    expect(report.pools?.costUsd).toBeGreaterThan(0);
+    expect(report.pools?.definitions.map((d) => d.definitionId)).toEqual([DEF_POOLED]);
+    // Share 2/16 cores of a $3.96/h worker: at most that times the lab-hours.
+    expect(report.pools!.costUsd).toBeLessThanOrEqual(((3.96 * 2) / 16) * report.pools!.labHours + 1e-9);
+    // The sessions: the one that claimed and the one placed after its claims lost their race.
+    const sessions = report.groups.find((g) => g.key === DEF_POOLED);
+    expect(sessions?.sessions).toBe(2);
+    const perDefinition = await getDefinitionCost(h.stores, DEF_POOLED, window);
+    expect(perDefinition.poolCostUsd).toBeCloseTo(report.pools!.costUsd, 9);
+    expect(perDefinition.sessions).toBe(2);
   });
 });

@@ -1,4 +1,5 @@
 import type {
+  Capacity,
   LabletDefinition,
   LabletSession,
   PooledLab,
@@ -224,4 +225,81 @@ export function poolHolds(
     for (let i = 0; i < def.warmPoolDepth; i++) out.push(slotOf(def, i, start, end));
   }
   return out;
+}
+
+/** What the pool cost needs of a worker: its declared capacity, running price and status periods. */
+export interface PoolCostWorker {
+  id: string;
+  declared: Capacity;
+  runningPerHourUsd: number;
+  /** Its statuses over time ([start, end) in epoch ms); only RUNNING and DRAINING ones are charged. */
+  periods: ReadonlyArray<{ start: number; end: number; status: WorkerStatus }>;
+}
+
+export interface PoolCost {
+  /** Σ capacity share × running price × hours a pooled lab held capacity (placed until claimed or released). */
+  costUsd: number;
+  labHours: number;
+  labs: number;
+  definitions: Array<{ definitionId: string; costUsd: number; labHours: number; labs: number }>;
+}
+
+const HOUR = 3_600_000;
+const CHARGED: ReadonlySet<WorkerStatus> = new Set<WorkerStatus>(['RUNNING', 'DRAINING']);
+
+/**
+ * What the hot-start pools cost in [start, end): every pooled lab is charged like a session, its
+ * capacity share of its worker (`share`) × the worker's running price × the hours it held capacity
+ * (placedAt until endedAt, or `nowMs` while live) while the worker ran; a claimed lab's time after
+ * the claim is its session's.
+ */
+export function poolCost(
+  labs: readonly Pick<
+    PooledLab,
+    'id' | 'definitionId' | 'workerId' | 'requirements' | 'placedAt' | 'endedAt'
+  >[],
+  workers: ReadonlyMap<string, PoolCostWorker>,
+  share: (need: PooledLab['requirements'], declared: PoolCostWorker['declared']) => number,
+  window: { start: number; end: number },
+  nowMs: number,
+): PoolCost {
+  const byDef = new Map<string, { costUsd: number; labHours: number; labs: number }>();
+  let costUsd = 0;
+  let labHours = 0;
+  let counted = 0;
+  for (const lab of labs) {
+    const worker = workers.get(lab.workerId);
+    const from = Math.max(window.start, Date.parse(lab.placedAt));
+    const to = Math.min(window.end, lab.endedAt ? Date.parse(lab.endedAt) : nowMs);
+    if (!(to > from)) continue;
+    let heldMs = 0;
+    let runningMs = 0;
+    if (worker) {
+      for (const p of worker.periods) {
+        const overlap = Math.min(to, p.end) - Math.max(from, p.start);
+        if (overlap <= 0) continue;
+        heldMs += overlap;
+        if (CHARGED.has(p.status)) runningMs += overlap;
+      }
+    } else heldMs = to - from;
+    const cost = worker
+      ? share(lab.requirements, worker.declared) * worker.runningPerHourUsd * (runningMs / HOUR)
+      : 0;
+    costUsd += cost;
+    labHours += heldMs / HOUR;
+    counted++;
+    const d = byDef.get(lab.definitionId) ?? { costUsd: 0, labHours: 0, labs: 0 };
+    d.costUsd += cost;
+    d.labHours += heldMs / HOUR;
+    d.labs++;
+    byDef.set(lab.definitionId, d);
+  }
+  return {
+    costUsd,
+    labHours,
+    labs: counted,
+    definitions: [...byDef.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([definitionId, v]) => ({ definitionId, ...v })),
+  };
 }
