@@ -626,6 +626,15 @@ export const FLEET_SCHEDULES: readonly ScheduleFunctionSpec[] = [
     description:
       'Idle auto-finish: learners paused past their definition idle limit are warned, then finished',
   }),
+  schedule('pool-reconcile', {
+    schedule: 'rate(1 minute)',
+    everySeconds: 60,
+    timeoutSeconds: 55,
+    singleton: true,
+    needs: ['table-write', 'cml'],
+    description:
+      'Hot-start pools: keep warmPoolDepth converged labs of each definition version, refill, trim, drain and empty them',
+  }),
 ];
 
 /** The targets of the EventBridge rules (events/rules.ts): they resolve the session's waits. */

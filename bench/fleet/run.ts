@@ -424,3 +424,7 @@ console.log(
 console.log(
   `wrote ${RESULTS.pathname}, ${SVG.pathname} and the Fleet section of ${DOC.pathname} in ${totalWallS.toFixed(0)} s`,
 );
+
+// Walk-in traffic with and without hot-start pools (issue 15, item 3): bench/fleet/pools.ts, its own
+// section of docs/benchmarks.md. FLEET_POOLS=0 skips it.
+if (process.env.FLEET_POOLS !== '0') (await import('./pools.ts')).runPoolBench(seeds, weeks);

@@ -30,6 +30,7 @@ import {
   getSessionHistory,
   getSessionView,
   listSessions,
+  readPoolHolds,
   regradeSession,
   requestObservation,
   terminateSession,
@@ -48,6 +49,8 @@ const defaultDeps = (): BookingDeps & RecoveryDeps => ({
   engine: apiSessionEngine(),
   booking: apiBookingConfig(),
   capacity: apiCapacityConfig(),
+  // The hot-start pools' depth counts in the capacity book (issue 15, item 3).
+  poolHolds: (fromMs, toMs) => readPoolHolds(apiStores(), fromMs, toMs),
 });
 /** What a session's cost reads besides the session: its worker and the worker's template. */
 type SessionCostDeps = Pick<CostDeps, 'workers' | 'templates' | 'clock'>;

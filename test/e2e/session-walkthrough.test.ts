@@ -104,7 +104,15 @@ async function start(extra: Record<string, string> = {}): Promise<{ run: NpmStar
   const env = stackFreeEnv();
   const port = await freePort();
   const spawnedAt = performance.now();
-  const run = npmStart({ ...env, LCM_PORT: String(port), LCM_STATE_DIR: stateDir, ...extra });
+  // The seeded hot-start pool (demo-pooled) is left unfilled (its timer off): the walk-through counts
+  // what its own sessions hold on the workers; test/e2e/pools.test.ts runs the pool on npm start.
+  const run = npmStart({
+    ...env,
+    LCM_PORT: String(port),
+    LCM_STATE_DIR: stateDir,
+    LCM_POOL_INTERVAL_SECONDS: '0',
+    ...extra,
+  });
   runs.push(run);
   let exited = false;
   void run.exited.then(() => {
@@ -392,11 +400,12 @@ describe('walk-through: a session from booking to score (npm start, default sett
     });
     expect(local.partners.lds!.secret.length).toBeGreaterThanOrEqual(32);
 
-    // Seeded: two ACTIVE definitions with PATty-derived port templates, one graded.
+    // Seeded: three ACTIVE definitions with PATty-derived port templates, one graded, one pooled.
     const defs = await api<{ items: Json[] }>(local, 'portal', '/v1/definitions');
     expect(defs.status).toBe(200);
     const byId = new Map(defs.body.items.map((d) => [d.id as string, d]));
-    expect([...byId.keys()].sort()).toEqual(['demo-console-practice', 'demo-ospf-graded']);
+    expect([...byId.keys()].sort()).toEqual(['demo-console-practice', 'demo-ospf-graded', 'demo-pooled']);
+    expect(byId.get('demo-pooled')).toMatchObject({ warmPoolDepth: 2 });
     for (const d of byId.values()) {
       expect(d).toMatchObject({ status: 'ACTIVE', version: 1 });
       // Lists carry the topology's reference (content bucket, by hash), the YAML only on request.
@@ -580,6 +589,7 @@ describe('walk-through: a session from booking to score (npm start, default sett
     expect(defs.body.items.map((d) => [d.id, d.version])).toEqual([
       ['demo-console-practice', 1],
       ['demo-ospf-graded', 1],
+      ['demo-pooled', 1],
     ]);
     const workers = await api<{ items: Json[] }>(local, 'viewer', '/v1/workers');
     expect(workers.body.items.map((w) => [w.id, w.status])).toEqual([

@@ -967,13 +967,15 @@ export const simulators: LocalService = {
  * The period of a schedule locally: scale-up every LCM_SCALE_INTERVAL_SECONDS (default 60; 0 =
  * never), scale-down every LCM_SCALE_INTERVAL_SECONDS too when it is set (else every 5 minutes, as
  * deployed), so that with LCM_SCALE_DOWN_IDLE_SECONDS the whole cycle can be watched in a minute;
- * the sweeps as deployed. LCM_SANDBOX_SCHEDULES=off turns them all off.
+ * the pool reconciler every LCM_POOL_INTERVAL_SECONDS (default 10); the sweeps as deployed. LCM_SANDBOX_SCHEDULES=off turns them all off.
  */
 export function scheduleSeconds(schedule: Pick<FleetSchedule, 'name' | 'everySeconds'>): number {
   const off = process.env.LCM_SANDBOX_SCHEDULES?.toLowerCase();
   if (off === 'off' || off === '0' || off === 'false') return 0;
   if (schedule.name === 'scale-up' || schedule.name === 'scale-down')
     return secondsFromEnv('LCM_SCALE_INTERVAL_SECONDS', schedule.everySeconds);
+  // Pools fill in a few ticks (place and import, then converge): locally every 10 s by default.
+  if (schedule.name === 'pool-reconcile') return secondsFromEnv('LCM_POOL_INTERVAL_SECONDS', 10);
   return schedule.everySeconds;
 }
 

@@ -38,6 +38,9 @@ import { PRICE_DATE, PRICE_REGION, sandboxInstanceType } from './compute/instanc
 export const DEMO_TEMPLATE_NAME = 'sandbox-cml';
 export const DEMO_GRADED_DEFINITION_ID = 'demo-ospf-graded';
 export const DEMO_PRACTICE_DEFINITION_ID = 'demo-console-practice';
+/** The hot-start pool demo (issue 15, item 3): two converged labs kept for walk-in bookings. */
+export const DEMO_POOLED_DEFINITION_ID = 'demo-pooled';
+export const DEMO_POOL_DEPTH = 2;
 /** Who the seeded records are attributed to (createdBy, state history). */
 export const SEED_ACTOR = 'sandbox-seed';
 
@@ -178,6 +181,19 @@ export const DEMO_DEFINITIONS: readonly CreateDefinitionInput[] = [
     devices: CONSOLE_DEVICES,
     maxDurationMinutes: 15,
     warmPoolDepth: 0,
+  },
+  {
+    id: DEMO_POOLED_DEFINITION_ID,
+    name: 'Console practice (hot-start pool demo)',
+    description:
+      'The console practice lab with a hot-start pool: a booking for now claims a converged lab and is READY in seconds.',
+    formQualifiedName: 'demo.console.pooled.v1',
+    topologyYaml: CONSOLE_TOPOLOGY,
+    licenseAffinity: [],
+    podType: 'CML_ON_AWS',
+    devices: CONSOLE_DEVICES,
+    maxDurationMinutes: 15,
+    warmPoolDepth: DEMO_POOL_DEPTH,
   },
 ];
 

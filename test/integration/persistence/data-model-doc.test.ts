@@ -128,6 +128,9 @@ const RENDERED: Record<keyof typeof keys, [row: string, value: unknown]> = {
   streamFailure: ['StreamFailure', keys.streamFailure('<id>')],
   streamFailureByStatus: ['StreamFailure', keys.streamFailureByStatus('<status>', '<id>')],
   streamFailureStatusPartition: ['StreamFailure', keys.streamFailureStatusPartition('<status>')],
+  pooledLab: ['PooledLab', keys.pooledLab('<id>')],
+  pooledLabListing: ['PooledLab', keys.pooledLabListing('<definitionId>', '<id>')],
+  pooledLabListingPartition: ['PooledLab', keys.pooledLabListingPartition],
   idempotencyPartition: [IDEMPOTENCY_EXAMPLE, keys.idempotencyPartition],
   idempotencyKeyPrefix: [IDEMPOTENCY_EXAMPLE, keys.idempotencyKeyPrefix],
 };

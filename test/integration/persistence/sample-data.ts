@@ -166,6 +166,32 @@ export async function writeSampleData(s: Stores): Promise<void> {
     streamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/lcm-prod/stream/2030-01-01T00:00:00.000',
     messageId: '8c3f0d2e-5b7a-4e61-9a0c-1f2e3d4c5b6a',
   });
+  // A hot-start pool's lab of ccna-ospf v2 (issue 15, item 3), placed beside the session and booting.
+  const v2 = await s.definitions.getVersion('ccna-ospf', 2);
+  const pooled = await s.pools.place(
+    {
+      id: 'pool-01jd2m4q',
+      definitionId: 'ccna-ospf',
+      definitionVersion: 2,
+      status: 'PLACED',
+      requirements: v2.resourceRequirements,
+      licenseAffinity: v2.licenseAffinity,
+      podType: v2.podType,
+      amiRequirement: v2.amiRequirement,
+      portTemplate: v2.portTemplate,
+      workerId: 'w-7f3a',
+      allocatedPorts: { R1_serial: 2002, R1_ssh: 2003 },
+      placedAt: '2030-03-02T07:00:10.000Z',
+      createdAt: '2030-03-02T07:00:10.000Z',
+      updatedAt: '2030-03-02T07:00:10.000Z',
+      version: 0,
+    },
+    await s.workers.get('w-7f3a'),
+  );
+  await s.pools.advance(pooled, 'BOOTING', {
+    cmlLabId: 'lab-77c1',
+    bootDeadline: '2030-03-02T07:16:00.000Z',
+  });
 }
 
 /** One stored item per entity, as DynamoDB returns it, keyed by entity name. */

@@ -1300,6 +1300,10 @@ export interface components {
             attributedUsd: number;
             /** @description attributedUsd / sessions (0 without sessions). */
             meanCostPerSessionUsd: number;
+            /** @description What the definition's hot-start pool cost in the window (absent where pools are not read). */
+            poolCostUsd?: number;
+            /** @description Hours its pooled labs held capacity in the window. */
+            poolLabHours?: number;
             /** @description What the query read. */
             read: {
                 /** @description Workers read. */
@@ -1625,6 +1629,26 @@ export interface components {
                 histories: number;
                 /** @description Workers whose template no longer exists: counted at $0. */
                 unpricedWorkers: string[];
+            };
+            /** @description The hot-start pools' labs over the window, beside the sessions' cost (their time is in the breakdown's unallocated or idle cost). */
+            pools?: {
+                /** @description Σ capacity share × price × hours pooled labs held capacity while their workers ran. */
+                costUsd: number;
+                /** @description Hours pooled labs held capacity (placed until claimed or released). */
+                labHours: number;
+                /** @description Pooled labs that held capacity in the window. */
+                labs: number;
+                /** @description Per pooled definition, by id. */
+                definitions: {
+                    /** @description The pooled definition. */
+                    definitionId: string;
+                    /** @description What its pool's labs cost. */
+                    costUsd: number;
+                    /** @description Hours its pooled labs held capacity. */
+                    labHours: number;
+                    /** @description Its pooled labs that held capacity. */
+                    labs: number;
+                }[];
             };
         };
         FleetUsage: {
@@ -2000,6 +2024,8 @@ export interface components {
             };
             /** @description Its CML lab. */
             cmlLabId?: string;
+            /** @description The pooled lab it claimed (hot-start pool), when it did. */
+            pooledLabId?: string;
             /** @description Its workflow execution. */
             executionArn?: string;
             /** @description What the workflow waits for and since when; its task token never leaves LCM. */
@@ -2248,6 +2274,8 @@ export interface components {
             };
             /** @description Its CML lab. */
             cmlLabId?: string;
+            /** @description The pooled lab it claimed (hot-start pool), when it did. */
+            pooledLabId?: string;
             /** @description Its workflow execution. */
             executionArn?: string;
             /** @description What the workflow waits for and since when; its task token never leaves LCM. */

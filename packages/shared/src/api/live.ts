@@ -133,13 +133,13 @@ export function sessionIdOfEvent(event: LiveEvent): string | undefined {
 
 /**
  * The topics an outbound event goes to: a session's events to `sessions` and `session:<id>`;
- * workers, scaling decisions and definitions to `fleet`; anything else to none.
+ * workers, scaling decisions, definitions and hot-start pools to `fleet`; anything else to none.
  */
 export function topicsOfEvent(event: LiveEvent): string[] {
   const sessionId = sessionIdOfEvent(event);
   if (sessionId) return [LIVE_TOPIC_SESSIONS, sessionTopic(sessionId)];
   const subject = typeof event.subject === 'string' ? event.subject : '';
-  if (/^(workers|scaling|definitions)\//.test(subject)) return [LIVE_TOPIC_FLEET];
+  if (/^(workers|scaling|definitions|pools)\//.test(subject)) return [LIVE_TOPIC_FLEET];
   return [];
 }
 

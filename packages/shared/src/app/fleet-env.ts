@@ -1,5 +1,5 @@
-import type { FleetDeps } from '../fleet/index.ts';
-import { fleetConfigOf, scalingConfigOf } from '../fleet/index.ts';
+import type { FleetDeps, ScalingSession } from '../fleet/index.ts';
+import { fleetConfigOf, scalingConfigOf, workerCmlBaseUrl } from '../fleet/index.ts';
 import type { ComputeProvider } from '../platform/index.ts';
 import {
   cachedDeps,
@@ -11,8 +11,11 @@ import {
   type SecretCache,
 } from '../platform/index.ts';
 import {
+  DEFAULT_LIFECYCLE_CONFIG,
   finishSession,
   type IdleSweepDeps,
+  type PoolDeps,
+  readPoolDemand,
   redriveSession,
   type SessionRedrive,
   type SessionTeardown,
@@ -54,6 +57,10 @@ export interface FleetRuntimeDeps extends FleetDeps {
   sessionRedrive: SessionRedrive;
   /** The idle sweep's session store and finish (as POST /v1/sessions/{id}/finish). */
   idleSweep: IdleSweepDeps;
+  /** The hot-start pool reconciler's dependencies (issue 15, item 3). */
+  pools: PoolDeps;
+  /** The pools' unplaced labs as the scaler's waiting demand. */
+  poolDemand: () => Promise<ScalingSession[]>;
 }
 
 /** Who the sweep's recoveries are attributed to in the session history. */
@@ -119,6 +126,24 @@ export function fleetDepsOf(env: FleetEnv): FleetRuntimeDeps {
       };
       return { sessions: deps.sessions, finish: (sessionId, ctx) => finishSession(deps, sessionId, ctx) };
     },
+    pools: () => {
+      const clients = cmlClients(env, {
+        secrets,
+        unconfigured: 'lazy',
+        timeoutMs: 20_000,
+        retry: { attempts: 2 },
+      });
+      return {
+        pools: stores().pools,
+        definitions: stores().definitions,
+        workers: stores().workers,
+        leases: stores().leases,
+        leftoverLabs: stores().leftoverLabs,
+        cml: (worker) => clients(worker.id, workerCmlBaseUrl(worker)),
+        labBootTimeoutSeconds: DEFAULT_LIFECYCLE_CONFIG.labBootTimeoutSeconds,
+      };
+    },
+    poolDemand: () => () => readPoolDemand({ pools: stores().pools, definitions: stores().definitions }),
     sessionRedrive: () => {
       const deps = { sessions: stores().sessions, engine: createWorkflowEngine(sessionEngineEnv(env)) };
       return (session, execution) =>

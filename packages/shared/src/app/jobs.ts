@@ -14,6 +14,8 @@ import {
 } from '../fleet/index.ts';
 import {
   type IdleSweepResult,
+  type PoolReconcileResult,
+  reconcilePools,
   type StuckSessionResult,
   sweepIdleSessions,
   sweepStuckSessions,
@@ -22,8 +24,9 @@ import type { FleetRuntimeDeps } from './fleet-env.ts';
 
 /** The scheduled jobs (functions/schedules/*.ts), each over the fleet dependencies. */
 
-export const scaleUpJob = (deps: FleetDeps): Promise<ScalingRunResult> =>
-  runScaleUp({ ...deps, config: deps.scalingConfig });
+/** Scale-up over the sessions' demand and the hot-start pools' unplaced labs. */
+export const scaleUpJob = (deps: FleetRuntimeDeps): Promise<ScalingRunResult> =>
+  runScaleUp({ ...deps, config: deps.scalingConfig, poolDemand: deps.poolDemand });
 
 export const scaleDownJob = (deps: FleetDeps): Promise<ScalingRunResult> =>
   runScaleDown({ ...deps, config: deps.scalingConfig });
@@ -67,3 +70,7 @@ export const startupRecoveryJob = (deps: FleetRuntimeDeps): Promise<StuckSession
     redrive: deps.sessionRedrive,
     config: { stuckSessionGraceSeconds: 0 },
   });
+
+/** Every minute: the hot-start pools filled, refilled, trimmed, drained and emptied (sessions/pools.ts). */
+export const poolReconcileJob = (deps: FleetRuntimeDeps): Promise<PoolReconcileResult> =>
+  reconcilePools(deps.pools);

@@ -9,7 +9,12 @@ import {
   DynamoWorkerTemplateStore,
 } from '../fleet/index.ts';
 import { documentClient, type StoreConfig } from '../platform/index.ts';
-import { DynamoPlacementStore, DynamoProcessedEventStore, DynamoSessionStore } from '../sessions/index.ts';
+import {
+  DynamoPlacementStore,
+  DynamoPoolStore,
+  DynamoProcessedEventStore,
+  DynamoSessionStore,
+} from '../sessions/index.ts';
 
 /** Every repository on one table and client: what a handler builds once per cold start. */
 export function createStores(cfg: StoreConfig) {
@@ -20,6 +25,7 @@ export function createStores(cfg: StoreConfig) {
     sessions: new DynamoSessionStore(cfg),
     leases: new DynamoPortLeaseStore(cfg),
     placement: new DynamoPlacementStore(cfg),
+    pools: new DynamoPoolStore(cfg),
     processedEvents: new DynamoProcessedEventStore(cfg),
     scaling: new DynamoScalingStore(cfg),
     leftoverLabs: new DynamoLeftoverLabStore(cfg),

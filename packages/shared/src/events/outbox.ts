@@ -26,6 +26,8 @@ export type OutboxEvent = Omit<LcmCloudEvent, 'type'> & { type: string };
  *   Worker               INSERT, MODIFY status changed  → worker.status-changed (from null on INSERT)
  *   LabletDefinitionVersion INSERT                      → definition.version-created
  *   LabletDefinition (LATEST) sync → FAILED             → definition.sync-failed (events/content-events.ts)
+ *   PooledLab            INSERT, MODIFY status changed  → pool.lab-changed (placed, booting, ready,
+ *                                                          claimed by a session, released and why)
  *   ScalingDecision      INSERT SCALE_UP/START_STOPPED  → scaling.scale-up-decided
  *                        INSERT DRAIN                   → scaling.drain-decided
  *
@@ -59,6 +61,7 @@ export const OUTBOX_ENTITIES = [
   ENTITY.definitionVersion,
   ENTITY.definitionLatest,
   ENTITY.scalingDecision,
+  ENTITY.pooledLab,
 ] as const;
 
 /** The data of session.ready: which session, where and when; no login URL (least privilege). */
@@ -131,6 +134,8 @@ export function outboxEventsFor(record: ChangeRecord): OutboxEvent[] {
       return definitionSyncEvents(record);
     case ENTITY.scalingDecision:
       return record.eventName === 'INSERT' ? scalingEvents(record, item) : [];
+    case ENTITY.pooledLab:
+      return pooledLabEvents(record, item);
     default:
       return [];
   }
@@ -386,6 +391,34 @@ function workerEvents(record: ChangeRecord, w: Item): LcmCloudEvent[] {
         at: w.updatedAt,
         ec2InstanceId: w.ec2InstanceId,
         ipAddress: w.ipAddress,
+      }),
+    }),
+  ];
+}
+
+/** A hot-start pool's lab changed status (issue 15, item 3): the pool's subject is its definition. */
+function pooledLabEvents(record: ChangeRecord, l: Item): LcmCloudEvent[] {
+  const from = record.eventName === 'INSERT' ? null : record.oldImage?.status;
+  if (from === l.status) return [];
+  const id = String(l.id);
+  const subject = `pools/${String(l.definitionId)}`;
+  return [
+    lcmCloudEvent({
+      type: OUTBOUND_EVENT_TYPES.poolLabChanged,
+      id: eventId(`pools/${String(l.definitionId)}/${id}`, `v${String(l.version)}`, 'lab-changed'),
+      time: timeOf(record, l.updatedAt, l.createdAt),
+      subject,
+      data: defined({
+        labId: id,
+        definitionId: l.definitionId,
+        definitionVersion: l.definitionVersion,
+        from: from ?? null,
+        to: l.status,
+        workerId: l.workerId,
+        claimedBy: l.claimedBy,
+        reason: l.releaseReason,
+        version: l.version,
+        at: l.updatedAt,
       }),
     }),
   ];

@@ -42,6 +42,7 @@ export const OUTBOUND_EVENT_TYPES = {
   scalingScaleUpDecided: 'io.lablet.lcm.scaling.scale-up-decided.v1',
   scalingDrainDecided: 'io.lablet.lcm.scaling.drain-decided.v1',
   definitionVersionCreated: 'io.lablet.lcm.definition.version-created.v1',
+  poolLabChanged: 'io.lablet.lcm.pool.lab-changed.v1',
 } as const;
 export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[keyof typeof OUTBOUND_EVENT_TYPES];
 

@@ -32,6 +32,7 @@ import {
   type ScaleDownAction,
   type ScaleUpAction,
   type ScalingConfig,
+  type ScalingSession,
   validateScalingConfig,
 } from './rules/scaling/index.ts';
 import type { ScalerState, ScalingStore } from './stores/scaling-store.ts';
@@ -81,6 +82,11 @@ export interface ScalingDeps {
   newId?: (() => string) | undefined;
   /** Audit entries expire after this many days (default 90). */
   decisionTtlDays?: number | undefined;
+  /**
+   * The hot-start pools' unplaced labs as waiting demand (issue 15, item 3; the sessions context's
+   * `readPoolDemand`, wired by the composition root). Absent: no pools count.
+   */
+  poolDemand?: (() => Promise<ScalingSession[]>) | undefined;
 }
 
 export type ActionOutcome = 'APPLIED' | 'SKIPPED' | 'FAILED';
@@ -269,7 +275,11 @@ export async function runScaleUp(deps: ScalingDeps): Promise<ScalingRunResult> {
   const templates = await allTemplates(deps);
   const { workers, bootSeconds } = await fleetAndBoots(deps, templates);
   const windowMinutes = lookAheadMinutes(templates, deps.config, bootSeconds);
-  const sessions = await pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString());
+  const [pending, pooled] = await Promise.all([
+    pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
+    deps.poolDemand ? deps.poolDemand() : Promise.resolve([]),
+  ]);
+  const sessions: ScalingSession[] = [...pending, ...pooled];
   // The fleet gauges from what this run read anyway (issue 13, item 1), before it acts.
   recordMetrics(fleetGaugePoints(fleetGauges(workers, templates)));
   const plan = planScaleUp({

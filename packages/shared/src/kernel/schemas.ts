@@ -918,6 +918,8 @@ export const LabletSessionSchema = z.object({
     'Port name → outside port leased on the worker (empty for a lab without consoles).',
   ).optional(),
   cmlLabId: z.string().max(128).describe('Its CML lab.').optional(),
+  /** Set when the session claimed a READY lab of its definition's hot-start pool (issue 15, item 3). */
+  pooledLabId: Id.describe('The pooled lab it claimed (hot-start pool), when it did.').optional(),
   executionArn: z.string().max(2048).describe('Its workflow execution.').optional(),
   pendingWait: PendingWaitSchema.describe('What its workflow waits for.').optional(),
   placementRejections: z

@@ -97,7 +97,10 @@ export type ListSessionsInput = z.output<typeof SessionFilterSchema> & {
 };
 
 /** What a booking (createSession) needs beyond the other session commands: admission and the horizon. */
-export interface BookingDeps extends SessionDeps, AdmissionDeps, Pick<CapacityDeps, 'capacity'> {
+export interface BookingDeps
+  extends SessionDeps,
+    AdmissionDeps,
+    Pick<CapacityDeps, 'capacity' | 'poolHolds'> {
   booking?: BookingConfig | undefined;
 }
 

@@ -43,7 +43,15 @@ export interface CapacityDeps {
   templates: Pick<WorkerTemplateStore, 'list'>;
   /** maxWorkers and the timing the book counts with; defaults: capacityBookConfigOf() of the defaults. */
   capacity?: CapacityBookConfig | undefined;
+  /**
+   * What the hot-start pools hold over [fromMs, toMs) (pools.ts `readPoolHolds`: `warmPoolDepth`
+   * labs of every ACTIVE pooled definition for the whole window). Absent: no pools count.
+   */
+  poolHolds?: ((fromMs: number, toMs: number) => Promise<BookedSession[]>) | undefined;
 }
+
+const poolHoldsOf = (deps: Pick<CapacityDeps, 'poolHolds'>, fromMs: number, toMs: number) =>
+  deps.poolHolds ? deps.poolHolds(fromMs, toMs) : Promise.resolve([]);
 
 /**
  * The book's configuration from the scaling ceiling and the session workflow's timing: a session
@@ -99,12 +107,13 @@ export async function bookedSessionsBetween(
 }
 
 async function bookFor(deps: CapacityDeps, fromMs: number, toMs: number, exceptId?: string) {
-  const [booked, templates] = await Promise.all([
+  const [booked, templates, pooled] = await Promise.all([
     bookedSessionsBetween(deps, fromMs, toMs),
     allPages((p) => deps.templates.list(p)),
+    poolHoldsOf(deps, fromMs, toMs),
   ]);
   const others = exceptId === undefined ? booked : booked.filter((s) => s.id !== exceptId);
-  return buildCapacityBook(others, templates, configOf(deps));
+  return buildCapacityBook([...others, ...pooled], templates, configOf(deps));
 }
 
 /** The window in which a booking holds capacity. */
@@ -298,11 +307,14 @@ export async function getAvailability(
     slots.push({ start: new Date(s).toISOString(), end: new Date(s + duration * 60_000).toISOString() });
   }
   const last = Date.parse(slots[slots.length - 1]!.end);
-  const [booked, templates] = await Promise.all([
-    bookedSessionsBetween(deps, fromMs - cfg.leadSeconds * 1000, last + cfg.releaseMarginSeconds * 1000),
+  const windowFrom = fromMs - cfg.leadSeconds * 1000;
+  const windowTo = last + cfg.releaseMarginSeconds * 1000;
+  const [booked, templates, pooled] = await Promise.all([
+    bookedSessionsBetween(deps, windowFrom, windowTo),
     allPages((p) => deps.templates.list(p)),
+    poolHoldsOf(deps, windowFrom, windowTo),
   ]);
-  const book = buildCapacityBook(booked, templates, cfg);
+  const book = buildCapacityBook([...booked, ...pooled], templates, cfg);
   // What the definition asks placement for, exactly as a booking of it would (newSession).
   const probe: BookedSession = newSession(
     def,

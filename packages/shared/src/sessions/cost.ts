@@ -33,6 +33,8 @@ import {
   type WorkerTemplate,
 } from '../kernel/index.ts';
 import { allPages, MAX_PAGE_SIZE, nowOf, type Page, type PageRequest } from '../platform/index.ts';
+import type { PoolStore } from './pool-store.ts';
+import { type PoolCost, poolCost } from './rules/pools.ts';
 import type { SessionStore } from './session-store.ts';
 
 /**
@@ -148,6 +150,25 @@ export const CostReadsSchema = z.object({
     .meta({ description: 'Workers whose template no longer exists: counted at $0.' }),
 });
 
+/** The hot-start pools' cost (issue 15, item 3): pooled labs charged like sessions, reported beside them. */
+export const PoolCostSchema = z.object({
+  costUsd: z.number().meta({
+    description: 'Σ capacity share × price × hours pooled labs held capacity while their workers ran.',
+  }),
+  labHours: z.number().describe('Hours pooled labs held capacity (placed until claimed or released).'),
+  labs: z.number().int().describe('Pooled labs that held capacity in the window.'),
+  definitions: z
+    .array(
+      z.object({
+        definitionId: z.string().describe('The pooled definition.'),
+        costUsd: z.number().describe("What its pool's labs cost."),
+        labHours: z.number().describe('Hours its pooled labs held capacity.'),
+        labs: z.number().int().describe('Its pooled labs that held capacity.'),
+      }),
+    )
+    .describe('Per pooled definition, by id.'),
+}) satisfies z.ZodType<PoolCost>;
+
 export const FleetCostReportSchema = z.object({
   from: IsoDateTime.describe('Start of the window (ISO 8601).'),
   to: IsoDateTime.meta({ description: 'The window as counted: clamped to now.' }),
@@ -172,6 +193,10 @@ export const FleetCostReportSchema = z.object({
     )
     .describe('One entry per day, template or definition (groupBy).'),
   read: CostReadsSchema.describe('What the query read.'),
+  pools: PoolCostSchema.optional().meta({
+    description:
+      "The hot-start pools' labs over the window, beside the sessions' cost (their time is in the breakdown's unallocated or idle cost).",
+  }),
 }) satisfies z.ZodType<CostReport & { read: z.output<typeof CostReadsSchema> }>;
 export type FleetCostReport = z.output<typeof FleetCostReportSchema>;
 
@@ -226,6 +251,8 @@ export interface CostDeps {
   sessions: Pick<SessionStore, 'listStartingBetween' | 'listByStatus' | 'listHistory'>;
   workers: Pick<WorkerStore, 'listAll' | 'get'>;
   templates: Pick<WorkerTemplateStore, 'list' | 'get'>;
+  /** The hot-start pools' labs (their cost is reported beside the sessions'); absent: not reported. */
+  pools?: Pick<PoolStore, 'listAll'> | undefined;
   clock?: (() => Date) | undefined;
 }
 
@@ -346,7 +373,22 @@ export async function getFleetCost(deps: CostDeps, input: FleetCostInput): Promi
   const now = nowOf(deps).getTime();
   const window = countedWindow(q.from, q.to, now);
   const fleet = await readFleetHistory(deps, window, now);
-  return { ...costReport(fleet.workers, fleet.sessions, window, q.groupBy), read: fleet.read };
+  const report = { ...costReport(fleet.workers, fleet.sessions, window, q.groupBy), read: fleet.read };
+  if (!deps.pools) return report;
+  const workers = new Map(
+    fleet.workers.map((w) => [
+      w.id,
+      { id: w.id, declared: w.declared, runningPerHourUsd: w.price.runningPerHourUsd, periods: w.periods },
+    ]),
+  );
+  const pools = poolCost(
+    await deps.pools.listAll(),
+    workers,
+    (need, declared) => capacityShare(requirementsAsCapacity(need), declared),
+    window,
+    now,
+  );
+  return { ...report, pools };
 }
 
 export const DefinitionCostSchema = z.object({
@@ -358,6 +400,10 @@ export const DefinitionCostSchema = z.object({
     .number()
     .meta({ description: 'What they were charged: Σ capacity share × price × hours held.' }),
   meanCostPerSessionUsd: z.number().meta({ description: 'attributedUsd / sessions (0 without sessions).' }),
+  poolCostUsd: z.number().optional().meta({
+    description: "What the definition's hot-start pool cost in the window (absent where pools are not read).",
+  }),
+  poolLabHours: z.number().optional().describe('Hours its pooled labs held capacity in the window.'),
   read: CostReadsSchema.describe('What the query read.'),
 });
 export type DefinitionCost = z.output<typeof DefinitionCostSchema>;
@@ -382,6 +428,12 @@ export async function getDefinitionCost(
     sessions: group?.sessions ?? 0,
     attributedUsd: group?.attributedUsd ?? 0,
     meanCostPerSessionUsd: group?.meanCostPerSessionUsd ?? 0,
+    ...(report.pools
+      ? {
+          poolCostUsd: report.pools.definitions.find((d) => d.definitionId === definitionId)?.costUsd ?? 0,
+          poolLabHours: report.pools.definitions.find((d) => d.definitionId === definitionId)?.labHours ?? 0,
+        }
+      : {}),
     read: report.read,
   };
 }

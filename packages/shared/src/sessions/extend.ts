@@ -47,7 +47,7 @@ export const ExtensionResultSchema = z.object({
 export type ExtensionResult = z.output<typeof ExtensionResultSchema>;
 
 export async function extendSession(
-  deps: Pick<BookingDeps, 'sessions' | 'definitions' | 'templates' | 'capacity' | 'clock'>,
+  deps: Pick<BookingDeps, 'sessions' | 'definitions' | 'templates' | 'capacity' | 'poolHolds' | 'clock'>,
   id: string,
   input: ExtendSessionInput,
   ctx: SessionActionContext,
@@ -58,7 +58,12 @@ export async function extendSession(
     const plan = planExtension(s, definition, minutes, nowOf(deps));
     // Every admitted booking must still fit with this session holding capacity until its new end.
     await checkBookingCapacity(
-      { sessions: deps.sessions, templates: deps.templates, capacity: deps.capacity },
+      {
+        sessions: deps.sessions,
+        templates: deps.templates,
+        capacity: deps.capacity,
+        poolHolds: deps.poolHolds,
+      },
       {
         ...s,
         timeslot: plan.timeslot,

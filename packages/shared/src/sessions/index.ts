@@ -1,4 +1,5 @@
 /** Public surface of the `sessions` context. */
+export * from './allocation-ops.ts';
 export * from './booking.ts';
 export * from './bounded-teardown.ts';
 export * from './capacity-book.ts';
@@ -10,6 +11,8 @@ export * from './observations.ts';
 export * from './partner-events.ts';
 export * from './place-session.ts';
 export * from './placement-store.ts';
+export * from './pool-store.ts';
+export * from './pools.ts';
 export * from './processed-event-store.ts';
 export * from './recovery.ts';
 export * from './regrade.ts';
@@ -20,6 +23,7 @@ export * from './rules/extension.ts';
 export * from './rules/idle.ts';
 export * from './rules/no-show.ts';
 export * from './rules/placement-retry.ts';
+export * from './rules/pools.ts';
 export * from './rules/recovery.ts';
 export * from './rules/resume.ts';
 export * from './rules/tenancy.ts';

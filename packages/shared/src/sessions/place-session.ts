@@ -1,7 +1,7 @@
 import { allocatePorts } from '../catalogue/index.ts';
 import type { PortLeaseStore, WorkerStore } from '../fleet/index.ts';
 import { choosePlacement, type PlacementRequest, type RejectionCategory } from '../fleet/index.ts';
-import type { LabletSession, PortAllocations } from '../kernel/index.ts';
+import type { LabletSession, PortAllocations, Worker } from '../kernel/index.ts';
 import {
   ACTIVE_SESSION_STATUSES,
   DomainError,
@@ -78,34 +78,14 @@ export async function placeSession(
       imageDefinitions: session.imageDefinitions,
     };
 
-    // The status index is eventually consistent: choose from it, then confirm on the item.
-    const choice = choosePlacement(request, await deps.workers.listAllByStatus('RUNNING'));
+    const choice = await chooseWorkerAndPorts(deps, request, session.portTemplate);
     if (!choice.placed) {
       recordPlacement(choice.rejections);
       if (opts.recordRejections ?? true)
         await recordRejections(deps, sessionId, choice.rejections, session.version);
       return { placed: false as const, rejections: choice.rejections, considered: choice.considered };
     }
-    const worker = await deps.workers.get(choice.workerId);
-    if (!choosePlacement(request, [worker]).placed) {
-      throw new VersionConflictError('Worker', worker.id, 'no longer fits after a fresh read');
-    }
-
-    const leases = await deps.leases.listByWorker(worker.id);
-    let ports: PortAllocations;
-    try {
-      ports = allocatePorts(
-        session.portTemplate,
-        worker.portRange,
-        leases.map((l) => l.port),
-      );
-    } catch (e) {
-      // Leases read after the worker: a placement landed in between. Re-read everything.
-      if (e instanceof DomainError && e.code === 'NO_CAPACITY') {
-        throw new VersionConflictError('Worker', worker.id, 'ports taken since the worker was read');
-      }
-      throw e;
-    }
+    const { worker, ports } = choice;
 
     try {
       await deps.placement.place({ session, worker, ports, by });
@@ -123,6 +103,45 @@ export async function placeSession(
     return { placed: true as const, workerId: worker.id, ports };
   }, opts);
   return { ...value, attempts };
+}
+
+export type WorkerChoice =
+  | { placed: true; worker: Worker; ports: PortAllocations }
+  | { placed: false; rejections: Record<RejectionCategory, number>; considered: number };
+
+/**
+ * The placement choice of a session or a pooled lab (pools.ts): the pure rules choose among the
+ * RUNNING workers, the chosen worker is re-read (strongly consistent) and confirmed, its leases
+ * read and the ports allocated. A worker or its ports changed since the index was read is a
+ * VersionConflictError (re-read and retry); "nothing fits" is an answer.
+ */
+export async function chooseWorkerAndPorts(
+  deps: Pick<PlaceSessionDeps, 'workers' | 'leases'>,
+  request: PlacementRequest,
+  portTemplate: LabletSession['portTemplate'],
+): Promise<WorkerChoice> {
+  // The status index is eventually consistent: choose from it, then confirm on the item.
+  const choice = choosePlacement(request, await deps.workers.listAllByStatus('RUNNING'));
+  if (!choice.placed) return { placed: false, rejections: choice.rejections, considered: choice.considered };
+  const worker = await deps.workers.get(choice.workerId);
+  if (!choosePlacement(request, [worker]).placed) {
+    throw new VersionConflictError('Worker', worker.id, 'no longer fits after a fresh read');
+  }
+  const leases = await deps.leases.listByWorker(worker.id);
+  try {
+    const ports = allocatePorts(
+      portTemplate,
+      worker.portRange,
+      leases.map((l) => l.port),
+    );
+    return { placed: true, worker, ports };
+  } catch (e) {
+    // Leases read after the worker: a placement landed in between. Re-read everything.
+    if (e instanceof DomainError && e.code === 'NO_CAPACITY') {
+      throw new VersionConflictError('Worker', worker.id, 'ports taken since the worker was read');
+    }
+    throw e;
+  }
 }
 
 /** The placement's metrics: placed (no rejections given) or nothing fits, by category. */

@@ -1,18 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import {
-  addCapacity,
-  ConflictError,
-  DomainError,
-  fits,
   type LabletSession,
   LabletSessionSchema,
   NotFoundError,
   type PortAllocations,
   PortAllocationsSchema,
-  requirementsAsCapacity,
   sessionTransition,
-  shortfall,
-  subtractCapacity,
   ValidationError,
   VersionConflictError,
   type Worker,
@@ -28,12 +21,12 @@ import {
   nowIso,
   parseItem,
   type StoreConfig,
-  TABLE,
   type TxOp,
   transactWrite,
   utcKey,
   validateInput,
 } from '../platform/index.ts';
+import { allocateOnWorkerOp, leaseDeleteOps, leasePutOps, releaseOnWorkerOp } from './allocation-ops.ts';
 import { historyPut } from './session-store.ts';
 
 /**
@@ -87,88 +80,20 @@ export class DynamoPlacementStore implements PlacementStore {
     const allocation = validateInput(PortAllocationsSchema, ports, 'ports');
     this.checkPorts(session, worker, allocation);
 
-    // Conditions cannot do arithmetic: the new totals are computed and checked here, and the
-    // version condition guarantees they were computed from what is stored.
-    const need = requirementsAsCapacity(session.requirements);
-    if (worker.status !== 'RUNNING') {
-      throw new ConflictError(`worker ${worker.id} is ${worker.status}, not RUNNING`, {
-        workerId: worker.id,
-      });
-    }
-    if (!fits(worker.declaredCapacity, worker.allocatedCapacity, need)) {
-      throw new DomainError('NO_CAPACITY', `session ${session.id} does not fit on worker ${worker.id}`, {
-        category: 'capacity',
-        dimensions: shortfall(worker.declaredCapacity, worker.allocatedCapacity, need),
-      });
-    }
-    const portCount = Object.keys(allocation).length;
-    const rangeSize = worker.portRange.end - worker.portRange.start + 1;
-    if (worker.leasedPortCount + portCount > rangeSize) {
-      throw new DomainError('NO_CAPACITY', `worker ${worker.id} has too few free ports`, {
-        category: 'ports',
-      });
-    }
-    const allocated = addCapacity(worker.allocatedCapacity, need);
+    // Conditions cannot do arithmetic: the new totals are computed and checked here (by the
+    // shared worker operation), and the version condition guarantees they were computed from what
+    // is stored; latestSessionEnd becomes max(current, this session's end) the same way.
     const start = utcKey(session.timeslot.start, 'timeslot.start');
-    // max(current, this session's end), computed here like the totals above (the version
-    // condition makes it a max over exactly the sessions placed so far).
-    const latestSessionEnd = laterInstant(
-      worker.latestSessionEnd,
+    const t = this.cfg.tableName;
+    const workerOp = allocateOnWorkerOp(
+      t,
+      worker,
+      session,
+      Object.keys(allocation).length,
+      at,
       utcKey(session.timeslot.end, 'timeslot.end'),
     );
-    const t = this.cfg.tableName;
-
-    const w = new Expr();
-    const workerOp: TxOp = {
-      item: {
-        Update: {
-          TableName: t,
-          Key: keys.worker(worker.id),
-          UpdateExpression: w.update(
-            w.assignments({
-              allocatedCapacity: allocated,
-              leasedPortCount: worker.leasedPortCount + portCount,
-              latestSessionEnd,
-              version: worker.version + 1,
-              updatedAt: at,
-              lastActivityAt: at,
-            }),
-            ['idleSince'],
-          ),
-          ConditionExpression: `attribute_exists(${w.name('PK')}) AND ${w.name('version')} = ${w.value(worker.version)} AND ${w.name('status')} = ${w.value('RUNNING')}`,
-          ...w.attributes(),
-        },
-      },
-      onConditionFailed: (old) => conditionError(ENTITY.worker, worker.id, old, worker.version, 'RUNNING'),
-      entity: ENTITY.worker,
-      id: worker.id,
-    };
-
-    const leaseOps: TxOp[] = Object.entries(allocation).map(([name, port]) => ({
-      item: {
-        Put: {
-          TableName: t,
-          Item: {
-            ...keys.portLease(worker.id, port),
-            [TABLE.entityAttribute]: ENTITY.portLease,
-            workerId: worker.id,
-            port,
-            sessionId: session.id,
-            name,
-            leasedAt: at,
-          },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
-      onConditionFailed: (old) =>
-        new VersionConflictError(
-          ENTITY.portLease,
-          `${worker.id}:${port}`,
-          `port already leased by session ${String(old?.sessionId)}`,
-        ),
-      entity: ENTITY.portLease,
-      id: `${worker.id}:${port}`,
-    }));
+    const leaseOps = leasePutOps(t, worker.id, session.id, allocation, at);
 
     const s = new Expr();
     const sessionOp: TxOp = {
@@ -253,73 +178,9 @@ export class DynamoPlacementStore implements PlacementStore {
     // A worker item that is gone (deleted after termination) has no capacity to give back.
     if (workerItem) {
       const worker = parseItem(WorkerSchema, workerItem);
-      const portCount = Object.keys(ports).length;
-      const allocated = subtractCapacity(
-        worker.allocatedCapacity,
-        requirementsAsCapacity(session.requirements),
-      );
-      const leasedPortCount = worker.leasedPortCount - portCount;
-      if (leasedPortCount < 0) {
-        throw new ConflictError(`worker ${workerId} holds fewer port leases than session ${sessionId}`, {
-          workerId,
-          sessionId,
-        });
-      }
-      const empty = leasedPortCount === 0 && Object.values(allocated).every((v) => v === 0);
-      // latestSessionEnd stays as it is while other sessions remain: recomputing it would need
-      // their timeslots (more reads, and items outside this transaction). A stale, later value
-      // only affects a preference, never the safety of a placement (the filters do not read it):
-      // the worker looks longer-lived than it is, so placement's end-time alignment for it is a
-      // little off until it empties. When the release empties the worker it is removed, since
-      // there is no session end left to align with.
-      const w = new Expr();
-      ops.push({
-        item: {
-          Update: {
-            TableName: t,
-            Key: keys.worker(workerId),
-            UpdateExpression: w.update(
-              w.assignments({
-                allocatedCapacity: allocated,
-                leasedPortCount,
-                version: worker.version + 1,
-                updatedAt: at,
-                lastActivityAt: at,
-                // The scale-down planner drains workers idle since a threshold.
-                ...(empty ? { idleSince: at } : {}),
-              }),
-              empty ? ['latestSessionEnd'] : [],
-            ),
-            ConditionExpression: `attribute_exists(${w.name('PK')}) AND ${w.name('version')} = ${w.value(worker.version)}`,
-            ...w.attributes(),
-          },
-        },
-        onConditionFailed: (old) => conditionError(ENTITY.worker, workerId, old, worker.version),
-        entity: ENTITY.worker,
-        id: workerId,
-      });
+      ops.push(releaseOnWorkerOp(t, worker, session, Object.keys(ports).length, at));
     }
-    for (const port of Object.values(ports)) {
-      ops.push({
-        item: {
-          Delete: {
-            TableName: t,
-            Key: keys.portLease(workerId, port),
-            ConditionExpression: 'sessionId = :sid',
-            ExpressionAttributeValues: { ':sid': sessionId },
-          },
-        },
-        onConditionFailed: (old) =>
-          new ConflictError(`port ${port} on worker ${workerId} is not leased by session ${sessionId}`, {
-            workerId,
-            port,
-            sessionId,
-            heldBy: old?.sessionId,
-          }),
-        entity: ENTITY.portLease,
-        id: `${workerId}:${port}`,
-      });
-    }
+    ops.push(...leaseDeleteOps(t, workerId, sessionId, Object.values(ports)));
 
     try {
       await transactWrite(this.cfg.client, ops);
@@ -364,13 +225,6 @@ export class DynamoPlacementStore implements PlacementStore {
     );
     return out.Item as Item | undefined;
   }
-}
-
-/** The later of two ISO instants (by time, not by text: offsets may differ). */
-function laterInstant(current: string | undefined, candidate: string): string {
-  if (current === undefined) return candidate;
-  const c = Date.parse(current);
-  return Number.isNaN(c) || Date.parse(candidate) > c ? candidate : current;
 }
 
 /** Internal signal: the session's placement marker was already gone when we tried. */

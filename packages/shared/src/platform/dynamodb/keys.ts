@@ -29,6 +29,7 @@ export const ENTITY = {
   liveConnection: 'LiveConnection',
   liveSubscription: 'LiveSubscription',
   streamFailure: 'StreamFailure',
+  pooledLab: 'PooledLab',
 } as const;
 export type EntityName = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -44,6 +45,7 @@ const sessionsOnWorkerPk = (workerId: string) => `${workerPk(workerId)}#SESSIONS
 const observationsOfDefinitionPk = (definitionId: string) => `${definitionPk(definitionId)}#OBS`;
 const SCALING = 'SCALING';
 const LEFTOVER_LAB_LISTING = 'TYPE#LeftoverLab';
+const POOLED_LAB_LISTING = 'TYPE#PooledLab';
 const liveConnectionPk = (connectionId: string) => `LIVE#${connectionId}`;
 const liveTopicPk = (topic: string) => `LIVE#TOPIC#${topic}`;
 const STREAM_FAILURES = 'STREAMFAILURE';
@@ -157,6 +159,13 @@ export const keys = {
     GSI1SK: id,
   }),
   streamFailureStatusPartition: streamFailureStatusPk,
+  // 16. hot-start pools (issue 15, item 3): one item per pooled lab, listed on GSI2 by definition
+  pooledLab: (id: string) => ({ PK: `POOLLAB#${id}`, SK: 'POOLLAB' }),
+  pooledLabListing: (definitionId: string, id: string) => ({
+    GSI2PK: POOLED_LAB_LISTING,
+    GSI2SK: `${definitionId}#${id}`,
+  }),
+  pooledLabListingPartition: POOLED_LAB_LISTING,
 
   // 12. Idempotency-Key records (written by Powertools, not by a store), expire by TTL
   idempotencyPartition: IDEMPOTENCY_PARTITION,

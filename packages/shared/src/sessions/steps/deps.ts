@@ -4,6 +4,7 @@ import type { LabletSession, SessionStatus, Worker } from '../../kernel/index.ts
 import { InvalidTransitionError } from '../../kernel/index.ts';
 import type { CmlApi, EvidenceStore, GradingApi, LdsApi, WorkflowEngine } from '../../platform/index.ts';
 import type { PlacementStore } from '../placement-store.ts';
+import type { PoolStore } from '../pool-store.ts';
 import type { SessionPatch, SessionStore } from '../session-store.ts';
 import { terminatedError } from './errors.ts';
 
@@ -18,6 +19,8 @@ export interface SessionStepDeps {
     definitions: DefinitionStore;
     leases: PortLeaseStore;
     placement: PlacementStore;
+    /** The hot-start pools (issue 15, item 3): absent, a booking is never served from a pool. */
+    pools?: PoolStore | undefined;
   };
   engine: Pick<WorkflowEngine, 'sendTaskSuccess' | 'sendTaskFailure'>;
   /** The CML client of a worker (base URL: the worker's cmlBaseUrl, else https://<ip>/api/v0). */

@@ -59,7 +59,8 @@ export async function findSessionLab(cml: CmlApi, session: LabletSession): Promi
 }
 
 /**
- * ImportLab: SCHEDULED → INSTANTIATING, the definition's topology with the allocated ports
+ * ImportLab: SCHEDULED → INSTANTIATING (a session that claimed a pooled lab skips the import and
+ * the start: its lab runs already), the definition's topology with the allocated ports
  * written into its PATty node tags, imported under the session's title (a retry finds the lab
  * instead of importing twice), its id recorded, and started. Import failures: 5xx/network →
  * `CmlImportFailed` (retried), 4xx or no topology → `CmlImportRejected` (reason CML_IMPORT_FAILED).
@@ -74,6 +75,20 @@ export async function importLabStep(
   let session = await deps.stores.sessions.getSession(sessionId);
   assertNotTerminated(session);
   const { worker, cml } = await workerOf(deps, session);
+  if (session.pooledLabId && session.cmlLabId) {
+    // Claimed from a hot-start pool (issue 15, item 3): the lab is imported, started and
+    // converged already; CheckLabBooted confirms it once.
+    await advance(
+      deps,
+      session,
+      'SCHEDULED',
+      'INSTANTIATING',
+      WORKFLOW_ACTOR,
+      `pooled lab ${session.pooledLabId} (CML lab ${session.cmlLabId}) on worker ${worker.id}: import and start skipped`,
+    );
+    const deadline = new Date(nowOf(deps).getTime() + deps.config.labBootTimeoutSeconds * 1000);
+    return { cmlLabId: session.cmlLabId, workerId: worker.id, bootDeadline: waitTimestamp(deadline) };
+  }
   session = await advance(
     deps,
     session,

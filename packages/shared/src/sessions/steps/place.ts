@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { nowOf } from '../../platform/index.ts';
 import { placeSession } from '../place-session.ts';
+import { claimPooledLab } from '../pools.ts';
 import { placementRetryDelaySeconds } from '../rules/placement-retry.ts';
 import {
   assertNotTerminated,
@@ -44,6 +45,9 @@ export const PLACEMENT_WINDOW_WAIT_MAX_SECONDS = 7 * 86_400;
  * retries in (no polling: one Wait of up to PLACEMENT_WINDOW_WAIT_MAX_SECONDS). Terminating such a
  * session stops its execution at once (booking.ts: nothing to release).
  *
+ * A session whose slot starts within the instantiate lead (a walk-in) first claims a READY lab of
+ * its definition's hot-start pool (pools.ts `claimPooledLab`); ImportLab then skips the import.
+ *
  * From the window on it places the session (placement transaction, rejection summary stored on
  * the session while nothing fits, so the scaler sees the demand). Not placed: the state machine
  * waits `retryAfterSeconds` (exponential backoff) and calls again, until the timeslot is lost —
@@ -63,6 +67,29 @@ export async function placeStep(deps: SessionStepDeps, input: PlaceStepInput): P
       retryAfterSeconds: Math.min(PLACEMENT_WINDOW_WAIT_MAX_SECONDS, Math.ceil((opensAt - before) / 1000)),
       instantiateAt: null,
     };
+  }
+  // A walk-in booking (its slot starts within the lab's boot time) claims a READY lab of its
+  // definition's hot-start pool: capacity, ports and the converged lab move to it in one
+  // transaction; a lost race falls back to the placement below (issue 15, item 3).
+  const pools = deps.stores.pools;
+  if (pools && !session.workerId) {
+    const claimed = await claimPooledLab(
+      { pools, definitions: deps.stores.definitions, ...(deps.clock ? { clock: deps.clock } : {}) },
+      session,
+      deps.config.instantiateLeadSeconds,
+      WORKFLOW_ACTOR,
+    );
+    if (claimed?.workerId) {
+      return {
+        placed: true,
+        workerId: claimed.workerId,
+        attempt: attempt + 1,
+        retryAfterSeconds: 0,
+        instantiateAt: waitTimestamp(
+          new Date(Date.parse(session.timeslot.start) - deps.config.instantiateLeadSeconds * 1000),
+        ),
+      };
+    }
   }
   const result = await placeSession(
     { ...deps.stores, ...(deps.clock ? { clock: deps.clock } : {}) },
