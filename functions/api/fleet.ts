@@ -9,10 +9,17 @@ import {
   listScalingDecisions,
 } from '@lcm/shared/fleet';
 import { json } from '@lcm/shared/platform';
-import { DynamoSessionStore, getDefinitionCost, getFleetCost, getFleetUsage } from '@lcm/shared/sessions';
+import {
+  DynamoPoolStore,
+  DynamoSessionStore,
+  getDefinitionCost,
+  getFleetCost,
+  getFleetPools,
+  getFleetUsage,
+} from '@lcm/shared/sessions';
 
 /**
- * /v1/fleet: capacity view, the scaling audit trail, cost and usage over a window (the cost and
+ * /v1/fleet: capacity view, the hot-start pools, the scaling audit trail, cost and usage over a window (the cost and
  * usage read models read the workers', templates' and sessions' histories: sessions/cost.ts).
  */
 const apiStores = apiStoresOf((cfg) => ({
@@ -21,12 +28,15 @@ const apiStores = apiStoresOf((cfg) => ({
   sessions: new DynamoSessionStore(cfg),
   scaling: new DynamoScalingStore(cfg),
   definitions: new DynamoDefinitionStore(cfg),
+  pools: new DynamoPoolStore(cfg),
 }));
 
 const noStore = { 'cache-control': 'no-store' };
 
 export const handler = operationsHandler('fleet', {
   getFleetCapacity: async () => json(200, await getFleetCapacity(apiStores()), noStore),
+
+  getFleetPools: async () => json(200, await getFleetPools(apiStores()), noStore),
 
   getFleetScaling: async ({ query }) => json(200, await listScalingDecisions(apiStores(), query), noStore),
 

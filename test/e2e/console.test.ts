@@ -153,6 +153,20 @@ describe('console in a browser against npm start', () => {
       page.getByRole('meter', { name: /^sandbox-worker-1 CPU cores: \d+ of \d+ allocated$/ }).count(),
     ).resolves.toBe(1);
     await expectAccessible(page, 'fleet');
+    // The seeded hot-start pool (demo-pooled, depth 2) fills by itself and the page follows it.
+    await expect
+      .poll(() => page.getByTestId('pool-ready-demo-pooled').textContent(), {
+        timeout: 60_000,
+        interval: 250,
+      })
+      .toBe('2');
+    const pools = await api<{ pools: Array<{ definitionId: string; labs: Array<{ id: string }> }> }>(
+      'viewer',
+      '/v1/fleet/pools',
+    );
+    const labs = pools.body.pools.find((p) => p.definitionId === 'demo-pooled')!.labs.map((l) => l.id);
+    for (const id of labs)
+      await expect(page.locator('tr[data-pool="demo-pooled"]').textContent()).resolves.toContain(id);
 
     await page.getByRole('button', { name: 'Drain sandbox-worker-2' }).click();
     const dialog = page.getByRole('dialog', { name: 'Drain worker sandbox-worker-2?' });

@@ -70,6 +70,16 @@ describe('npm start: a hot-start pool', () => {
 
     const filled = await untilFull('after start');
     const requirements = filled[0]!.requirements;
+    // What an operator sees of it (GET /v1/fleet/pools, the console's fleet page); a portal sees nothing.
+    const pools = (await api('viewer', '/v1/fleet/pools')).body as { pools: Json[] };
+    const pool = pools.pools.find((p) => p.definitionId === DEMO_POOLED_DEFINITION_ID)!;
+    expect(pool).toMatchObject({
+      depth: DEMO_POOL_DEPTH,
+      definitionStatus: 'ACTIVE',
+      counts: { PLACED: 0, BOOTING: 0, READY: DEMO_POOL_DEPTH },
+    });
+    expect((pool.labs as Json[]).map((l) => l.id).sort()).toEqual(filled.map((l) => l.id).sort());
+    expect((await api('portal', '/v1/fleet/pools')).status).toBe(403);
 
     const now = Date.now();
     const t0 = performance.now();

@@ -256,6 +256,7 @@ describe('wiring', () => {
     expect(() =>
       operationsHandler('fleet', {
         getFleetCapacity: async () => json(200, {}),
+        getFleetPools: async () => json(200, { pools: [] }),
         getFleetScaling: async () => json(200, { items: [] }),
         getFleetCost: async () => json(200, {}),
         getFleetUsage: async () => json(200, {}),

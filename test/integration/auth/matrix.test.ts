@@ -91,6 +91,7 @@ const EXPECTED: Record<OperationId, typeof PUBLIC | readonly TokenName[]> = {
   getReservation: [A, O, P, V],
   // fleet
   getFleetCapacity: [A, O, V],
+  getFleetPools: [A, O, V],
   getFleetScaling: [A, O, V],
   getFleetCost: [A, O, V],
   getDefinitionCost: [A, O, V],

@@ -47,6 +47,7 @@ export const OPERATION_PERMISSION = {
   getAvailability: "sessions:read",
   getReservation: "reservations:read",
   getFleetCapacity: "fleet:read",
+  getFleetPools: "fleet:read",
   getFleetScaling: "fleet:read",
   getFleetCost: "fleet:read",
   getDefinitionCost: "fleet:read",

@@ -749,6 +749,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/fleet/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hot-start pools: each pooled definition with its depth and live labs
+         * @description Needs the permission `fleet:read`: roles lcm.admin, lcm.operator, lcm.viewer. Every definition whose `warmPoolDepth` is above 0, or that still has live pooled labs (an older version draining, a deprecated definition emptying), with its labs that hold capacity: PLACED, BOOTING or READY. Claimed and released labs are not listed (their cost is in `GET /v1/fleet/cost`).
+         */
+        get: operations["getFleetPools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/fleet/scaling": {
         parameters: {
             query?: never;
@@ -1650,6 +1670,48 @@ export interface components {
                     labs: number;
                 }[];
             };
+        };
+        FleetPools: {
+            /** @description Every definition with a pool depth above 0 or live pooled labs, by definition id. */
+            pools: {
+                /** @description The pooled definition. */
+                definitionId: string;
+                /** @description Its latest version: the one its pool is filled with. */
+                definitionVersion: number;
+                /** @description The definition status (a pool is filled only while ACTIVE). */
+                definitionStatus: string;
+                /** @description The definition's `warmPoolDepth`: how many labs the pool keeps. */
+                depth: number;
+                /** @description Live labs of the pool by status (any version: an older version drains). */
+                counts: {
+                    /** @description Labs holding capacity, not yet imported. */
+                    PLACED: number;
+                    /** @description Labs imported and starting. */
+                    BOOTING: number;
+                    /** @description Labs converged, ready to be claimed. */
+                    READY: number;
+                };
+                /** @description The live labs, oldest first. */
+                labs: {
+                    /** @description Pooled lab id. */
+                    id: string;
+                    /** @description The version the lab belongs to. */
+                    definitionVersion: number;
+                    /**
+                     * @description Where it is.
+                     * @enum {string}
+                     */
+                    status: "PLACED" | "BOOTING" | "READY";
+                    /** @description The worker it is placed on. */
+                    workerId: string;
+                    /** @description Console ports it holds on the worker. */
+                    ports: number;
+                    /** @description When it took capacity (ISO 8601). */
+                    placedAt: string;
+                    /** @description When its lab converged (ISO 8601). */
+                    readyAt?: string;
+                }[];
+            }[];
         };
         FleetUsage: {
             /**
@@ -4849,6 +4911,29 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FleetCapacity"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getFleetPools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetPools"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -5,6 +5,7 @@ import { CapacityBars } from '../components/CapacityBars.tsx';
 import { ConfirmAction } from '../components/ConfirmAction.tsx';
 import { colour } from '../components/colours.ts';
 import { ProblemBox } from '../components/ProblemBox.tsx';
+import { TableHead } from '../components/TableHead.tsx';
 import { useConsole } from '../lib/context.ts';
 import { formatDuration, formatTime, lastBootSeconds, usd } from '../lib/fleet.ts';
 import { useLive, useLoad } from '../lib/hooks.ts';
@@ -62,9 +63,11 @@ export function FleetPage() {
     () => unwrap(api.GET('/v1/fleet/scaling', { params: { query: { limit: 20 } } })),
     [api],
   );
+  const pools = useLoad(() => unwrap(api.GET('/v1/fleet/pools')), [api]);
   useLive(live, 'fleet', () => {
     workers.reload();
     scaling.reload();
+    pools.reload();
   });
 
   const usageSeries = useMemo(() => {
@@ -127,6 +130,10 @@ export function FleetPage() {
         </tbody>
       </table>
 
+      <h3>Hot-start pools</h3>
+      <ProblemBox problem={pools.problem} />
+      <PoolsTable pools={pools.data?.pools ?? []} cost={cost.data?.pools} />
+
       <h3>Usage, last 24 hours</h3>
       <ProblemBox problem={usage.problem} />
       {usage.data ? (
@@ -152,14 +159,7 @@ export function FleetPage() {
             {usd(cost.data.totals.idleUsd)}, stopped {usd(cost.data.totals.stoppedUsd)};{' '}
             {cost.data.totals.sessions} sessions, {usd(cost.data.totals.meanCostPerSessionUsd)} each
           </caption>
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col">Cost</th>
-              <th scope="col">Attributed</th>
-              <th scope="col">Sessions</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Day', 'Cost', 'Attributed', 'Sessions']} />
           <tbody>
             {cost.data.groups.map((g) => (
               <tr key={g.key}>
@@ -251,5 +251,50 @@ function WorkerRow(props: {
         </td>
       ) : null}
     </tr>
+  );
+}
+
+type Pool = components['schemas']['FleetPools']['pools'][number];
+type PoolCost = components['schemas']['FleetCost']['pools'];
+
+/** Each pooled definition: depth, labs by status (with their workers), and what it cost this week. */
+function PoolsTable({ pools, cost }: { pools: Pool[]; cost: PoolCost | undefined }) {
+  const costOf = (id: string) => cost?.definitions.find((d) => d.definitionId === id);
+  return (
+    <table className="grid">
+      <caption>
+        Pools ({pools.length})
+        {cost ? `: ${usd(cost.costUsd)} over the last 7 days, ${cost.labHours.toFixed(1)} lab-hours` : ''}
+      </caption>
+      <TableHead columns={['Definition', 'Depth', 'Ready', 'Booting', 'Placed', 'Labs', 'Cost, 7 days']} />
+      <tbody>
+        {pools.map((p) => (
+          <tr key={p.definitionId} data-pool={p.definitionId}>
+            <td>
+              <a href={href(['definitions', p.definitionId])}>{p.definitionId}</a> v{p.definitionVersion}
+              {p.definitionStatus === 'ACTIVE' ? '' : ` (${p.definitionStatus})`}
+            </td>
+            <td>{p.depth}</td>
+            <td data-testid={`pool-ready-${p.definitionId}`}>{p.counts.READY}</td>
+            <td>{p.counts.BOOTING}</td>
+            <td>{p.counts.PLACED}</td>
+            <td>
+              {p.labs
+                .map(
+                  (l) =>
+                    `${l.id} on ${l.workerId} (${l.status}${l.definitionVersion === p.definitionVersion ? '' : `, v${l.definitionVersion}`})`,
+                )
+                .join('; ') || 'none'}
+            </td>
+            <td>{costOf(p.definitionId) ? usd(costOf(p.definitionId)!.costUsd) : '—'}</td>
+          </tr>
+        ))}
+        {pools.length === 0 ? (
+          <tr>
+            <td colSpan={7}>No definition keeps a pool (a definition's warmPoolDepth above 0 starts one).</td>
+          </tr>
+        ) : null}
+      </tbody>
+    </table>
   );
 }

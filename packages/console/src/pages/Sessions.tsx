@@ -3,6 +3,7 @@ import { unwrap } from '../api/client.ts';
 import type { components } from '../api/schema.gen.ts';
 import { Field } from '../components/Field.tsx';
 import { ProblemBox } from '../components/ProblemBox.tsx';
+import { TableHead } from '../components/TableHead.tsx';
 import { useConsole } from '../lib/context.ts';
 import { formatTime } from '../lib/fleet.ts';
 import { useLive, useLoad } from '../lib/hooks.ts';
@@ -81,16 +82,7 @@ export function SessionsPage({ route }: { route: Route }) {
       <ProblemBox problem={list.problem} />
       <table className="grid">
         <caption>Sessions{list.loading ? ' (loading)' : ''}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Session</th>
-            <th scope="col">Status</th>
-            <th scope="col">Definition</th>
-            <th scope="col">Worker</th>
-            <th scope="col">Owner</th>
-            <th scope="col">Timeslot</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Session', 'Status', 'Definition', 'Worker', 'Owner', 'Timeslot']} />
         <tbody>
           {(list.data?.items ?? []).map((s: Session) => (
             <tr key={s.id} data-session={s.id}>

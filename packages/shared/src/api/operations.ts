@@ -51,6 +51,7 @@ import {
   ExtensionReplySchema,
   FleetCapacitySchema,
   FleetCostSchema,
+  FleetPoolsSchema,
   FleetUsageReplySchema,
   ForceReleaseReplySchema,
   ObservationRequestResultSchema,
@@ -668,6 +669,20 @@ export const OPERATIONS = [
     permission: 'fleet:read',
     summary: 'Per-worker and fleet capacity, utilisation, counts by status',
     response: FleetCapacitySchema,
+    successStatus: 200,
+  }),
+  op({
+    operationId: 'getFleetPools',
+    method: 'GET',
+    path: '/v1/fleet/pools',
+    group: 'fleet',
+    permission: 'fleet:read',
+    summary: 'Hot-start pools: each pooled definition with its depth and live labs',
+    description:
+      'Every definition whose `warmPoolDepth` is above 0, or that still has live pooled labs (an older ' +
+      'version draining, a deprecated definition emptying), with its labs that hold capacity: PLACED, ' +
+      'BOOTING or READY. Claimed and released labs are not listed (their cost is in `GET /v1/fleet/cost`).',
+    response: FleetPoolsSchema,
     successStatus: 200,
   }),
   op({

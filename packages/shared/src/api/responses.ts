@@ -8,6 +8,7 @@ import {
   DefinitionObservationsSchema as DefinitionObservations,
   ExtensionResultSchema as ExtensionResult,
   FleetCostReportSchema as FleetCostReport,
+  FleetPoolsSchema as FleetPools,
   FleetUsageSchema as FleetUsage,
   ForceReleaseResultSchema as ForceReleaseResult,
   ObservationRequestResultSchema as ObservationRequestResult,
@@ -45,6 +46,9 @@ export const UploadReplySchema = z
 
 /** The reply of getFleetCapacity. */
 export const FleetCapacitySchema = FleetCapacity.meta({ id: 'FleetCapacity' });
+
+/** The reply of getFleetPools. */
+export const FleetPoolsSchema = FleetPools.meta({ id: 'FleetPools' });
 
 /** The reply of getFleetCost. */
 export const FleetCostSchema = FleetCostReport.meta({ id: 'FleetCost' });

@@ -1,9 +1,11 @@
 import { ulid } from 'ulid';
+import * as z from 'zod';
 import { type DefinitionStore, rewriteTopologyPorts } from '../catalogue/index.ts';
 import type { LeftoverLabStore, PlacementRequest, PortLeaseStore, WorkerStore } from '../fleet/index.ts';
 import {
   type LabletDefinition,
   type LabletSession,
+  LIVE_POOLED_LAB_STATUSES,
   NotFoundError,
   PoolClaimConflictError,
   type PooledLab,
@@ -326,4 +328,77 @@ export async function readPoolHolds(
   toMs: number,
 ): Promise<PoolSlotDemand[]> {
   return poolHolds(await latestDefinitions(deps), fromMs, toMs);
+}
+
+/** One pool as an operator sees it: its definition's depth and the labs that hold capacity for it. */
+export const PoolViewSchema = z.object({
+  definitionId: z.string().describe('The pooled definition.'),
+  definitionVersion: z.number().int().describe('Its latest version: the one its pool is filled with.'),
+  definitionStatus: z.string().describe('The definition status (a pool is filled only while ACTIVE).'),
+  depth: z.number().int().describe("The definition's `warmPoolDepth`: how many labs the pool keeps."),
+  counts: z
+    .object({
+      PLACED: z.number().int().describe('Labs holding capacity, not yet imported.'),
+      BOOTING: z.number().int().describe('Labs imported and starting.'),
+      READY: z.number().int().describe('Labs converged, ready to be claimed.'),
+    })
+    .describe('Live labs of the pool by status (any version: an older version drains).'),
+  labs: z
+    .array(
+      z.object({
+        id: z.string().describe('Pooled lab id.'),
+        definitionVersion: z.number().int().describe('The version the lab belongs to.'),
+        status: z.enum(['PLACED', 'BOOTING', 'READY']).describe('Where it is.'),
+        workerId: z.string().describe('The worker it is placed on.'),
+        ports: z.number().int().describe('Console ports it holds on the worker.'),
+        placedAt: z.string().describe('When it took capacity (ISO 8601).'),
+        readyAt: z.string().optional().describe('When its lab converged (ISO 8601).'),
+      }),
+    )
+    .describe('The live labs, oldest first.'),
+});
+export type PoolView = z.infer<typeof PoolViewSchema>;
+
+export const FleetPoolsSchema = z.object({
+  pools: z
+    .array(PoolViewSchema)
+    .describe('Every definition with a pool depth above 0 or live pooled labs, by definition id.'),
+});
+export type FleetPools = z.infer<typeof FleetPoolsSchema>;
+
+/**
+ * GET /v1/fleet/pools: each hot-start pool with its depth and live labs (PLACED, BOOTING, READY).
+ * Claimed and released labs are history (the pool cost reads them); they are not listed.
+ */
+export async function getFleetPools(deps: {
+  pools: Pick<PoolStore, 'listAll'>;
+  definitions: Pick<DefinitionStore, 'listLatest'>;
+}): Promise<FleetPools> {
+  const [definitions, labs] = await Promise.all([latestDefinitions(deps), deps.pools.listAll()]);
+  const live = labs.filter((l) => LIVE_POOLED_LAB_STATUSES.includes(l.status));
+  const pools: PoolView[] = [];
+  for (const d of [...definitions].sort((a, b) => a.id.localeCompare(b.id))) {
+    const own = live
+      .filter((l) => l.definitionId === d.id)
+      .sort((a, b) => a.placedAt.localeCompare(b.placedAt) || a.id.localeCompare(b.id));
+    if ((d.warmPoolDepth ?? 0) === 0 && own.length === 0) continue;
+    const count = (s: PooledLab['status']) => own.filter((l) => l.status === s).length;
+    pools.push({
+      definitionId: d.id,
+      definitionVersion: d.version,
+      definitionStatus: d.status,
+      depth: d.warmPoolDepth ?? 0,
+      counts: { PLACED: count('PLACED'), BOOTING: count('BOOTING'), READY: count('READY') },
+      labs: own.map((l) => ({
+        id: l.id,
+        definitionVersion: l.definitionVersion,
+        status: l.status as 'PLACED' | 'BOOTING' | 'READY',
+        workerId: l.workerId,
+        ports: Object.keys(l.allocatedPorts).length,
+        placedAt: l.placedAt,
+        ...(l.readyAt ? { readyAt: l.readyAt } : {}),
+      })),
+    });
+  }
+  return { pools };
 }
