@@ -90,6 +90,7 @@ const CLIENTS_OF_NEED: Record<Need, readonly string[]> = {
   cml: ['secrets-manager'],
   'cml-license': ['secrets-manager'],
   lds: ['secrets-manager'],
+  booking: [],
   grading: ['secrets-manager'],
   'evidence-read': ['s3'],
   'evidence-write': ['s3'],

@@ -43,6 +43,12 @@ export const NEEDS = {
     optionalEnv: ['LCM_LDS_BASE_URL', 'LCM_LDS_API_KEY_SECRET_ID'],
     summary: 'calls LDS: its URL and API key secret (when `ldsBaseUrl` is configured)',
   },
+  booking: {
+    env: ['LCM_BOOKING_REQUIRE_DELIVERABLE'],
+    optionalEnv: ['LCM_BOOKING_REQUIRE_DELIVERABLE'],
+    summary:
+      'books sessions: with LDS configured (`ldsBaseUrl`) and no `booking.requireDeliverable` setting, refuses a definition LDS cannot deliver',
+  },
   grading: {
     env: ['LCM_GRADING_BASE_URL', 'LCM_GRADING_API_KEY_SECRET_ID'],
     optionalEnv: ['LCM_GRADING_BASE_URL', 'LCM_GRADING_API_KEY_SECRET_ID'],
@@ -385,7 +391,7 @@ export const API_FUNCTIONS: readonly ApiFunctionSpec[] = [
   api('sessions', {
     // The busiest group: bookings, the portal's reads and polls, terminate and finish.
     reservedConcurrency: 50,
-    needs: ['table-write', 'session-workflow', 'task-tokens', 'grading'],
+    needs: ['table-write', 'session-workflow', 'task-tokens', 'grading', 'booking'],
     description:
       'Sessions: book (starts the session workflow), list, read, terminate, finish, observe, history, force-release, re-grade (calls the Grading Engine); reservations',
   }),

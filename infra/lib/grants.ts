@@ -32,6 +32,7 @@ import type { IntegrationSecrets } from './secrets.ts';
  * | cml | LCM_CML_SECRET_ID | read the CML credentials secret; the CML subnets (context `lambdaSubnetIds`) |
  * | cml-license | LCM_CML_LICENSE_SECRET_ID | read the CML licence secret |
  * | lds | LCM_LDS_BASE_URL, LCM_LDS_API_KEY_SECRET_ID | read the LDS API key secret (only with `ldsBaseUrl`) |
+ * | booking | LCM_BOOKING_REQUIRE_DELIVERABLE=true (only with `ldsBaseUrl` and no `booking.requireDeliverable` setting, which then decides) | none |
  * | grading | LCM_GRADING_BASE_URL, LCM_GRADING_API_KEY_SECRET_ID | read the grading API key secret (only with `gradingBaseUrl`) |
  * | evidence-read | EVIDENCE_BUCKET | s3:GetObject on its objects, s3:ListBucket on it |
  * | evidence-write | EVIDENCE_BUCKET | s3:PutObject on its objects |
@@ -460,6 +461,21 @@ export const NEED_GRANTS: Record<Need, Grant> = {
   },
   'cml-license': (ctx) => readSecret(ctx, 'cmlLicense', 'LCM_CML_LICENSE_SECRET_ID'),
   lds: (ctx) => partner(ctx, ctx.config.integrations.ldsBaseUrl, 'ldsApiKey', 'LCM_LDS'),
+  /**
+   * No permission. Where LDS is configured, booking refuses a definition LDS cannot deliver
+   * (issue 11, item 4) unless the stage's `booking.requireDeliverable` setting says otherwise (the
+   * setting's own variable, settings.ts, then decides).
+   */
+  booking: (ctx) => {
+    const env: Record<string, string> = {};
+    if (
+      ctx.config.integrations.ldsBaseUrl !== undefined &&
+      ctx.config.settings.booking?.requireDeliverable === undefined
+    ) {
+      env.LCM_BOOKING_REQUIRE_DELIVERABLE = 'true';
+    }
+    return env;
+  },
   grading: (ctx) => partner(ctx, ctx.config.integrations.gradingBaseUrl, 'gradingApiKey', 'LCM_GRADING'),
   'evidence-read': (ctx) => evidence(ctx, ['s3:GetObject'], true),
   'evidence-write': (ctx) => evidence(ctx, ['s3:PutObject'], false),

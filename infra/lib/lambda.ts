@@ -104,9 +104,7 @@ export class LcmFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         LCM_STAGE: config.stage,
         // The stage's tunable settings its kind reads (settings.ts; none unless given in context).
-        ...settingsEnvironment(config.settings, spec.kind, {
-          ldsConfigured: config.integrations.ldsBaseUrl !== undefined,
-        }),
+        ...settingsEnvironment(config.settings, spec.kind),
       },
     });
 

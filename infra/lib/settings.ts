@@ -416,21 +416,12 @@ export function readSettings(raw: unknown, stage: string, key = 'settings'): Sta
 }
 
 /**
- * The variables a function of `kind` gets from the stage's settings. Where the stage configures
- * LDS (`ldsBaseUrl`) and does not say otherwise, `booking.requireDeliverable` is on (issue 11,
- * item 4): a definition LDS cannot deliver (no `formQualifiedName`) is refused at booking, not
- * killed with LDS_REJECTED after its lab was imported.
+ * The variables a function of `kind` gets from the stage's settings. (Where the stage configures
+ * LDS and does not set `booking.requireDeliverable`, the sessions API still gets it on: its
+ * `booking` need, infra/lib/grants.ts.)
  */
-export function settingsEnvironment(
-  settings: StageSettings,
-  kind: FunctionKind,
-  deployment: { readonly ldsConfigured?: boolean } = {},
-): Record<string, string> {
+export function settingsEnvironment(settings: StageSettings, kind: FunctionKind): Record<string, string> {
   const env: Record<string, string> = {};
-  const booking = SETTING_GROUPS.booking;
-  if (deployment.ldsConfigured && booking.kinds.includes(kind as 'api')) {
-    env[booking.variables.requireDeliverable] = 'true';
-  }
   for (const [name, g] of Object.entries(SETTING_GROUPS) as [SettingGroupName, SettingGroup][]) {
     const values = settings[name];
     if (values && g.kinds.includes(kind)) Object.assign(env, environmentOf(g, values));

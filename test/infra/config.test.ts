@@ -384,15 +384,16 @@ describe('infra config: tunable stages (settings)', () => {
       configFromContext({ stage: 'prod', settings: { prod: { booking: { horizonDays: true } } } }),
     ).toThrow(/settings\.prod\.booking\.horizonDays: must be a whole number >= 1, got true/);
     // Without LDS and without the setting: the code's default (off).
-    expect(settingsEnvironment({}, 'api', { ldsConfigured: false })).toEqual({});
+    expect(settingsEnvironment({}, 'api')).toEqual({});
   });
 
   it('a stage with ldsBaseUrl refuses undeliverable definitions at booking unless its setting says false', () => {
     const withLds = buildTestApp({ stage: 'prod', ldsBaseUrl: 'https://lds.example.com/api' });
     const api = Template.fromStack(withLds.stacks.api);
+    // The function that books (the sessions API, its `booking` need) has it on; no other needs it.
     for (const [group, fn] of withLds.stacks.api.functions) {
       expect(envOf(functionOf(api, withLds.stacks.api, fn)).LCM_BOOKING_REQUIRE_DELIVERABLE, group).toBe(
-        'true',
+        group === 'sessions' ? 'true' : undefined,
       );
     }
     const workflows = Template.fromStack(withLds.stacks.workflows);
@@ -410,9 +411,19 @@ describe('infra config: tunable stages (settings)', () => {
       ldsBaseUrl: 'https://lds.example.com/api',
       settings: { prod: { booking: { requireDeliverable: false } } },
     });
-    expect(settingsEnvironment(optedOut.settings, 'api', { ldsConfigured: true })).toEqual({
+    expect(settingsEnvironment(optedOut.settings, 'api')).toEqual({
       LCM_BOOKING_REQUIRE_DELIVERABLE: 'false',
     });
+    const optedOutApp = buildTestApp({
+      stage: 'prod',
+      ldsBaseUrl: 'https://lds.example.com/api',
+      settings: { prod: { booking: { requireDeliverable: false } } },
+    });
+    const sessions = optedOutApp.stacks.api.functions.get('sessions')!;
+    expect(
+      envOf(functionOf(Template.fromStack(optedOutApp.stacks.api), optedOutApp.stacks.api, sessions))
+        .LCM_BOOKING_REQUIRE_DELIVERABLE,
+    ).toBe('false');
   });
 
   it('the README lists every setting with its variable and default', () => {
