@@ -73,15 +73,27 @@ describe('console live updates across a local stack restart', () => {
     page.on('framenavigated', (f) => {
       if (f === page.mainFrame()) navigations.push(f.url());
     });
+    // What the page did besides, for a failure to explain itself (errors thrown, navigations).
+    page.on('pageerror', (e) => sockets.push(`${at()} page error: ${e.message}`));
+    page.on('crash', () => sockets.push(`${at()} page crashed`));
 
     // The stack goes away: the page's socket closes and its client starts retrying.
     sockets.push(`${at()} stopping the stack`);
     await first.stop();
     stack = undefined;
     sockets.push(`${at()} stopped`);
-    await expect
-      .poll(() => liveState(page), { timeout: 15_000, message: `sockets: ${sockets.join('; ')}` })
-      .not.toBe('live: open');
+    try {
+      await expect.poll(() => liveState(page), { timeout: 15_000 }).not.toBe('live: open');
+    } catch (e) {
+      const shown = await page
+        .locator('body')
+        .textContent({ timeout: 2_000 })
+        .catch((err: unknown) => `(unreadable: ${String(err)})`);
+      throw new Error(
+        `the page's socket did not leave 'open': ${String(e)}\nsockets and page: ${sockets.join('; ')}\n` +
+          `navigations: ${navigations.join(', ') || 'none'}\npage shows: ${(shown ?? '').slice(0, 500)}`,
+      );
+    }
     // Let a few attempts fail (0.5, 1, 2, 4 s ceilings) before the stack is back.
     await page.waitForTimeout(4_000);
 

@@ -63,6 +63,9 @@ describe('npm start: the fleet scales up for a booking and drains when idle', ()
       LCM_SANDBOX_LDS_AUTOEND_SECONDS: '1',
       LCM_SCALE_DOWN_IDLE_SECONDS: '3',
       LCM_SCALING_POST_LAUNCH_GRACE_SECONDS: '0',
+      // The seeded hot-start pool (demo-pooled) would hold labs on the launched worker, which then
+      // never empties: this test is about one session's demand (pools: test/e2e/pools.test.ts).
+      LCM_POOL_INTERVAL_SECONDS: '0',
     });
     runs.push(run);
     let exited = false;

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { unwrap } from '../api/client.ts';
 import type { components } from '../api/schema.gen.ts';
 import { Field } from '../components/Field.tsx';
@@ -72,7 +72,8 @@ function TemplateEditor({ template, onSaved }: { template: Template; onSaved: ()
   const [form, setForm] = useState<TemplateForm>(() => formOf(template));
   const [problem, setProblem] = useState<Problem | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
-  useEffect(() => setForm(formOf(template)), [template]);
+  // No reset from `template` afterwards: the editor is keyed by name and version (a saved or
+  // changed template mounts a new one), so a re-read of the same version never wipes an edit.
   const errors = fieldErrors(problem);
   const save = async () => {
     setSaved(null);
