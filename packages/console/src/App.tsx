@@ -1,4 +1,6 @@
 import { useEffect, useState } from 'react';
+import { ErrorBoundary } from 'react-error-boundary';
+import { Failed } from './components/Failed.tsx';
 import { type ConsoleContext, Ctx } from './lib/context.ts';
 import type { LiveState } from './lib/live.ts';
 import { type PageId, visiblePages } from './lib/permissions.ts';
@@ -53,27 +55,32 @@ export function App(props: { ctx: ConsoleContext; hasAvailability: boolean; onSi
         </div>
       </header>
       <main id="main">
-        {!current ? (
-          <p>This role may see none of the console's pages.</p>
-        ) : current.id === 'fleet' ? (
-          <FleetPage />
-        ) : current.id === 'sessions' ? (
-          detail ? (
-            <SessionDetailPage id={detail} />
+        <ErrorBoundary
+          resetKeys={[route.parts.join('/')]}
+          fallbackRender={(p) => <Failed what={`The ${current?.label ?? ''} page`} {...p} />}
+        >
+          {!current ? (
+            <p>This role may see none of the console's pages.</p>
+          ) : current.id === 'fleet' ? (
+            <FleetPage />
+          ) : current.id === 'sessions' ? (
+            detail ? (
+              <SessionDetailPage id={detail} />
+            ) : (
+              <SessionsPage route={route} />
+            )
+          ) : current.id === 'definitions' ? (
+            detail ? (
+              <DefinitionDetailPage id={detail} />
+            ) : (
+              <DefinitionsPage />
+            )
+          ) : current.id === 'templates' ? (
+            <TemplatesPage edit={detail} />
           ) : (
-            <SessionsPage route={route} />
-          )
-        ) : current.id === 'definitions' ? (
-          detail ? (
-            <DefinitionDetailPage id={detail} />
-          ) : (
-            <DefinitionsPage />
-          )
-        ) : current.id === 'templates' ? (
-          <TemplatesPage edit={detail} />
-        ) : (
-          <CapacityPage />
-        )}
+            <CapacityPage />
+          )}
+        </ErrorBoundary>
       </main>
     </Ctx.Provider>
   );

@@ -1,9 +1,11 @@
-import { lazy, Suspense, useMemo } from 'react';
+import { lazy, Suspense, useMemo, useState } from 'react';
+import { ErrorBoundary } from 'react-error-boundary';
 import { idempotencyKey, unwrap } from '../api/client.ts';
 import type { components } from '../api/schema.gen.ts';
 import { CapacityBars } from '../components/CapacityBars.tsx';
 import { ConfirmAction } from '../components/ConfirmAction.tsx';
 import { colour } from '../components/colours.ts';
+import { Failed } from '../components/Failed.tsx';
 import { ProblemBox } from '../components/ProblemBox.tsx';
 import { TableHead } from '../components/TableHead.tsx';
 import { useConsole } from '../lib/context.ts';
@@ -13,7 +15,8 @@ import { can } from '../lib/permissions.ts';
 import { href } from '../lib/route.ts';
 
 /** uPlot is loaded with the fleet's charts, not with the first page. */
-const Chart = lazy(() => import('../components/Chart.tsx'));
+/** The charts' code (uPlot) in its own chunk; `attempt` makes a new one after a failed load. */
+const lazyChart = (_attempt: number) => lazy(() => import('../components/Chart.tsx'));
 
 type Worker = components['schemas']['Worker'];
 type Session = components['schemas']['LabletSession'];
@@ -29,6 +32,8 @@ const DAY_MS = 24 * 3600 * 1000;
 
 export function FleetPage() {
   const { api, caller, live } = useConsole();
+  const [chartAttempt, setChartAttempt] = useState(0);
+  const Chart = useMemo(() => lazyChart(chartAttempt), [chartAttempt]);
   const workers = useLoad(async () => {
     const list = await unwrap(api.GET('/v1/workers', { params: { query: { limit: 100 } } }));
     const sessions = await Promise.all(
@@ -137,17 +142,22 @@ export function FleetPage() {
       <h3>Usage, last 24 hours</h3>
       <ProblemBox problem={usage.problem} />
       {usage.data ? (
-        <Suspense fallback={<p>Loading charts…</p>}>
-          <div className="charts">
-            <Chart title="Workers and sessions" times={usageSeries.times} series={usageSeries.activity} />
-            <Chart
-              title="CPU cores, declared and allocated"
-              times={usageSeries.times}
-              series={usageSeries.cpu}
-            />
-            <Chart title="Cost" times={usageSeries.times} series={usageSeries.cost} />
-          </div>
-        </Suspense>
+        <ErrorBoundary
+          onReset={() => setChartAttempt((n) => n + 1)}
+          fallbackRender={(p) => <Failed what="The usage charts" {...p} />}
+        >
+          <Suspense fallback={<p>Loading charts…</p>}>
+            <div className="charts">
+              <Chart title="Workers and sessions" times={usageSeries.times} series={usageSeries.activity} />
+              <Chart
+                title="CPU cores, declared and allocated"
+                times={usageSeries.times}
+                series={usageSeries.cpu}
+              />
+              <Chart title="Cost" times={usageSeries.times} series={usageSeries.cost} />
+            </div>
+          </Suspense>
+        </ErrorBoundary>
       ) : null}
 
       <h3>Cost, last 7 days</h3>
