@@ -41,6 +41,8 @@ export interface OfflineOptions {
   linkingRows: boolean;
   /** Extra HiGHS options (snake_case names), e.g. for experiments with its heuristics. */
   solverOptions: Readonly<Record<string, boolean | number | string>>;
+  /** HiGHS's log lines (set `output_flag: true` in solverOptions), e.g. to watch the gap close. */
+  log?: (line: string) => void;
 }
 
 export const DEFAULT_OFFLINE_OPTIONS: OfflineOptions = {
@@ -59,6 +61,8 @@ export interface OfflineResult {
   /** Best proven lower bound on the optimum of this model, and the relative gap to `cost`. */
   dualBound: number;
   mipGap: number;
+  /** The per-instant integer bound on this model's slot grid (Σ over slots of the cheapest mix). */
+  gridIntegerBound: number;
   /** 'optimal', or why HiGHS stopped ('time limit', …). */
   status: string;
   hostHours: number;
@@ -287,7 +291,17 @@ export async function offlineOptimum(
   try {
     model.options.set({ output_flag: false, time_limit: o.timeLimitSeconds, ...o.solverOptions });
     const began = performance.now();
-    model.run();
+    const log = o.log;
+    model.run(
+      log
+        ? {
+            [highs.constants.callbackType.logging](event) {
+              if (event.message) log(event.message.trimEnd());
+              return undefined;
+            },
+          }
+        : undefined,
+    );
     const solveSeconds = (performance.now() - began) / 1000;
     const statusCode = model.getModelStatus();
     const statusName =
@@ -337,6 +351,7 @@ export async function offlineOptimum(
       upCost,
       bootCost,
       dualBound: Number(model.info.get('mip_dual_bound')),
+      gridIntegerBound: slotMixCost.reduce((sum, c) => sum + (c * o.slotMinutes) / 60, 0),
       mipGap: Number(model.info.get('mip_gap')),
       status: statusName,
       hostHours: (upSlots * o.slotMinutes) / 60,

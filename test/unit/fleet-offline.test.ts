@@ -70,5 +70,15 @@ describe('offline optimum', () => {
     const b = await perInstantBounds(sessions, [host, big]);
     expect(b.integer.cost).toBeLessThanOrEqual(r.cost + 1e-9);
     expect(b.fractional.cost).toBeLessThanOrEqual(b.integer.cost + 1e-9);
+    // The per-instant bound on the model's own slot grid: the first hour's 80 GB fit three small
+    // hosts as a mix ($6; the bound does not ask which session fits where), the second one ($2);
+    // with hour-aligned sessions it is the continuous per-instant bound.
+    expect(r.gridIntegerBound).toBeCloseTo(8, 9);
+    expect(r.gridIntegerBound).toBeCloseTo(b.integer.cost, 9);
+    // The weaker model the benchmark solves (no x ≤ y row per slot) has the same optimum.
+    const weak = await offlineOptimum(sessions, [host, big], { bootCost: false, linkingRows: false });
+    expect(weak.status).toBe('optimal');
+    expect(weak.cost).toBeCloseTo(14, 9);
+    expect(weak.rows).toBeLessThan(r.rows);
   });
 });
