@@ -290,6 +290,27 @@ describe('capacity book properties', () => {
     );
   }, 60_000);
 
+  it('counts what booking one after another admits, though the packer is not monotone (a CI counterexample)', () => {
+    // Two 13-core sessions and copies of a 6-core one on at most 4 hosts of 16 or 48 cores: five
+    // copies fit, six need 5 hosts, seven fit again (the packer then takes a 48-core host). A
+    // binary search over the count answered "6 more fit" (capped); the sixth booking is refused.
+    const cfg: CapacityBookConfig = { maxWorkers: 4, leadSeconds: 0, releaseMarginSeconds: 0 };
+    const shape = { minutes: 10, memoryGb: 1, nodeCount: 1, ports: 0 };
+    const book = buildCapacityBook(
+      [0, 1].map((i) => toBooked({ ...shape, start: 1, cpuCores: 13 }, i)),
+      [big, small],
+      cfg,
+    );
+    const { id: _id, timeslot: _t, ...session } = toBooked({ ...shape, start: 0, cpuCores: 6 }, 999);
+    const slot = { start: at(0), end: at(10) };
+    const copies = (k: number) =>
+      Array.from({ length: k }, (_, i) => ({ ...session, id: `~c-${i}`, timeslot: slot }));
+    expect([5, 6, 7].map((k) => checkBookings(book, copies(k)).fits)).toEqual([true, false, true]);
+    expect(slotAvailability(book, session, [slot], 6)).toEqual([
+      { start: slot.start, end: slot.end, fits: true, additional: 5, capped: false },
+    ]);
+  });
+
   it('availability agrees with the booking check: `additional` more fit, one more does not', () => {
     fc.assert(
       fc.property(arbCase, arbBooking, (c, probe) => {

@@ -281,9 +281,9 @@ export interface SlotAvailability {
 
 /**
  * Per slot, whether one more booking of `session` (the definition's requirements, the slot as its
- * timeslot) fits, and how many more would: n such that n such bookings fit at every event point
- * of the slot's hold interval and n + 1 do not (each verdict the packer's, as in checkBookings),
- * found by exponential then binary search over n ≤ maxAdditional + 1.
+ * timeslot) fits, and how many more would: the largest n ≤ maxAdditional + 1 such that 1, 2, …, n
+ * such bookings each fit at every event point of the slot's hold interval (each verdict the
+ * packer's, as in checkBookings), so booking them one after another is admitted each time.
  *
  * Slots of one range overlap, so packings are shared: n copies of one booking form one block in
  * packing order, and `pack` reads the demand's sequence only, so a verdict depends on the set
@@ -342,26 +342,12 @@ export function slotAvailability(
     // The most loaded sets first: a count that does not fit fails there, early.
     const order = [...segs].sort((x, y) => y.base.length - x.base.length);
     const fitsAll = (n: number): boolean => order.every((seg) => fitsWith(seg, n));
-    // Largest n in [0, top] with fitsAll(n) and not fitsAll(n + 1): exponential, then binary search.
+    // The first count that does not fit, less one: what booking one after another admits. Not a
+    // binary search: the packer is a heuristic and not monotone (on a fleet of 4, six more copies
+    // can need 5 hosts while seven fit on 4 by choosing larger templates), so a count that fits
+    // says nothing about the smaller ones.
     let n = 0;
-    if (fitsAll(1)) {
-      let ok = 1;
-      let bad = top + 1;
-      for (let probe = 2; ; probe = Math.min(probe * 2, top)) {
-        if (fitsAll(probe)) ok = probe;
-        else {
-          bad = probe;
-          break;
-        }
-        if (probe === top) break;
-      }
-      while (bad - ok > 1) {
-        const mid = (ok + bad) >> 1;
-        if (fitsAll(mid)) ok = mid;
-        else bad = mid;
-      }
-      n = ok;
-    }
+    while (n < top && fitsAll(n + 1)) n++;
     const additional = Math.min(n, maxAdditional);
     let firstOverflow: string | undefined;
     if (additional === 0) {
