@@ -360,6 +360,20 @@ describe('console in a browser against npm start', () => {
     await page.context().close();
   });
 
+  it('operator: the stream-failures page shows what the API lists, and is accessible', async () => {
+    const page = await pageAs('operator');
+    await page.goto(`${origin.url}#/stream-failures`);
+    await page.getByRole('heading', { name: 'Stream failures' }).waitFor({ timeout: 20_000 });
+    const listed = await api<{ items: { id: string }[] }>('operator', '/v1/stream-failures?status=PENDING');
+    expect(listed.status).toBe(200);
+    if (listed.body.items.length === 0)
+      await page.getByText('No stream failures.').waitFor({ timeout: 20_000 });
+    for (const f of listed.body.items)
+      await page.getByRole('rowheader', { name: f.id }).waitFor({ timeout: 20_000 });
+    await expectAccessible(page, 'stream failures');
+    await page.context().close();
+  });
+
   it('admin: apply observed values from the console; the preview is what the API writes, and the new version shows', async () => {
     // The definition over-declares (as hand-written requirements do); the observed session says less.
     const current = await api<{ version: number; resourceRequirements: Record<string, number> }>(

@@ -50,7 +50,9 @@ describe('who may do what (api/roles.ts and api/operations.ts, not a copy)', () 
       'sessions',
       'definitions',
       'templates',
+      'stream-failures',
     ]);
+    expect(can(op, 'replayStreamFailure')).toBe(true);
     expect(visiblePages(op, true).map((p) => p.id)).toContain('capacity');
   });
 

@@ -10,6 +10,7 @@ import { DefinitionDetailPage, DefinitionsPage } from './pages/Definitions.tsx';
 import { FleetPage } from './pages/Fleet.tsx';
 import { SessionDetailPage } from './pages/SessionDetail.tsx';
 import { SessionsPage } from './pages/Sessions.tsx';
+import { StreamFailuresPage } from './pages/StreamFailures.tsx';
 import { TemplatesPage } from './pages/Templates.tsx';
 
 export function App(props: { ctx: ConsoleContext; hasAvailability: boolean; onSignOut: () => void }) {
@@ -75,6 +76,8 @@ export function App(props: { ctx: ConsoleContext; hasAvailability: boolean; onSi
             ) : (
               <DefinitionsPage />
             )
+          ) : current.id === 'stream-failures' ? (
+            <StreamFailuresPage />
           ) : current.id === 'templates' ? (
             <TemplatesPage edit={detail} />
           ) : (

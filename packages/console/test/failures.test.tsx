@@ -1,10 +1,7 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { cleanup, fireEvent, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { App } from '../src/App.tsx';
-import { createApi } from '../src/api/client.ts';
-import type { ConsoleContext } from '../src/lib/context.ts';
-import { callerOf } from '../src/lib/permissions.ts';
+import { renderConsole } from './support.tsx';
 
 /**
  * A part of a page whose code cannot be loaded (the charts' chunk fetched while the server was
@@ -23,8 +20,6 @@ vi.mock('../src/components/Chart.tsx', () => {
 });
 
 afterEach(cleanup);
-
-const token = `e30.${btoa(JSON.stringify({ sub: 'op', 'cognito:groups': ['lcm.operator'] })).replace(/=+$/, '')}.sig`;
 
 const apiFetch: typeof fetch = async (input) => {
   const url = new URL((input as Request).url);
@@ -57,19 +52,7 @@ const apiFetch: typeof fetch = async (input) => {
 
 describe('a part of the console that fails', () => {
   it('the charts chunk failing to load: an alert naming the charts with Try again, the header stays; Try again loads them', async () => {
-    window.location.hash = '#/fleet';
-    const ctx: ConsoleContext = {
-      config: {
-        apiUrl: 'http://api.test',
-        wsUrl: 'ws://api.test/ws',
-        oidc: { authority: 'http://api.test', clientId: 'c', scope: 'openid' },
-      },
-      api: createApi('http://api.test', () => token, apiFetch),
-      caller: callerOf(token),
-      token: () => token,
-      live: null,
-    };
-    render(<App ctx={ctx} hasAvailability={false} onSignOut={() => {}} />);
+    renderConsole('operator', '#/fleet', apiFetch);
     const failed = await screen.findByTestId('render-failed');
     expect(failed.textContent).toContain('The usage charts could not be shown');
     // With the reason (here vitest's wording around the import's failure).

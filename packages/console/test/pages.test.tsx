@@ -1,11 +1,8 @@
 // @vitest-environment jsdom
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { App } from '../src/App.tsx';
-import { createApi } from '../src/api/client.ts';
 import type { components } from '../src/api/schema.gen.ts';
-import type { ConsoleContext } from '../src/lib/context.ts';
-import { callerOf } from '../src/lib/permissions.ts';
+import { renderConsole } from './support.tsx';
 
 /**
  * Component tests (Testing Library, jsdom): the pages with the real typed client, whose fetch
@@ -14,9 +11,6 @@ import { callerOf } from '../src/lib/permissions.ts';
  */
 
 afterEach(cleanup);
-
-const jwt = (role: string) =>
-  `e30.${btoa(JSON.stringify({ sub: `${role}-user`, 'cognito:groups': [`lcm.${role}`] })).replace(/=+$/, '')}.sig`;
 
 const template: components['schemas']['WorkerTemplate'] = {
   name: 'sandbox-cml',
@@ -64,22 +58,8 @@ function apiFetch(calls: Call[]): typeof fetch {
   };
 }
 
-function renderAs(role: string, hash: string, calls: Call[] = []) {
-  window.location.hash = hash;
-  const token = jwt(role);
-  const ctx: ConsoleContext = {
-    config: {
-      apiUrl: 'http://api.test',
-      wsUrl: 'ws://api.test/ws',
-      oidc: { authority: 'http://api.test', clientId: 'c', scope: 'openid' },
-    },
-    api: createApi('http://api.test', () => token, apiFetch(calls)),
-    caller: callerOf(token),
-    token: () => token,
-    live: null,
-  };
-  return render(<App ctx={ctx} hasAvailability={false} onSignOut={() => {}} />);
-}
+const renderAs = (role: string, hash: string, calls: Call[] = []) =>
+  renderConsole(role, hash, apiFetch(calls));
 
 describe('console pages', () => {
   it('the navigation shows the pages the role may read', () => {

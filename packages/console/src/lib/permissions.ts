@@ -43,6 +43,7 @@ export const PAGES = [
   { id: 'definitions', label: 'Definitions', needs: 'listDefinitions' },
   { id: 'templates', label: 'Templates', needs: 'listWorkerTemplates' },
   { id: 'capacity', label: 'Capacity book', needs: 'listDefinitions' },
+  { id: 'stream-failures', label: 'Stream failures', needs: 'listStreamFailures' },
 ] as const satisfies readonly { id: string; label: string; needs: OperationId }[];
 
 export type PageId = (typeof PAGES)[number]['id'];

@@ -14,7 +14,6 @@ import { useLive, useLoad } from '../lib/hooks.ts';
 import { can } from '../lib/permissions.ts';
 import { href } from '../lib/route.ts';
 
-/** uPlot is loaded with the fleet's charts, not with the first page. */
 /** The charts' code (uPlot) in its own chunk; `attempt` makes a new one after a failed load. */
 const lazyChart = (_attempt: number) => lazy(() => import('../components/Chart.tsx'));
 
