@@ -28,8 +28,10 @@ let stack: LocalStack | undefined;
 let browser: Browser | undefined;
 let origin: ConsoleOrigin | undefined;
 
+/** What the stacks said (failed or timed-out WebSocket handlers among it), for the failure messages. */
+const stackLog: string[] = [];
 const start = (port: number) =>
-  startLocalStack({ port, inMemory: false, stateDir, workers: 2, log: () => {} });
+  startLocalStack({ port, inMemory: false, stateDir, workers: 2, log: (line) => stackLog.push(line) });
 
 beforeAll(async () => {
   execFileSync('npm', ['run', 'build:console'], { cwd: REPO_ROOT, stdio: 'pipe' });
@@ -56,11 +58,6 @@ describe('console live updates across a local stack restart', () => {
     const port = Number(new URL(first.apiUrl).port);
     const tokens = { ...first.tokens };
     const page = await (await browser!.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    await signIn(page, origin!, 'operator', tokens);
-    await page.goto(`${origin!.url}#/fleet`);
-    const worker2 = page.getByTestId('status-sandbox-worker-2');
-    await expect.poll(() => worker2.textContent(), { timeout: 30_000 }).toBe('RUNNING');
-    await expect.poll(() => liveState(page), { timeout: 20_000 }).toBe('live: open');
     // What the page's sockets did, for the failure messages.
     const sockets: string[] = [];
     const t0 = performance.now();
@@ -70,6 +67,21 @@ describe('console live updates across a local stack restart', () => {
       w.on('close', () => sockets.push(`${at()} closed`));
     });
     const navigations: string[] = [];
+    const diagnostics = () =>
+      `sockets: ${sockets.join('; ')}\nstack said: ${stackLog.slice(-20).join(' | ') || 'nothing'}`;
+    await signIn(page, origin!, 'operator', tokens);
+    await page.goto(`${origin!.url}#/fleet`);
+    const worker2 = page.getByTestId('status-sandbox-worker-2');
+    await expect.poll(() => worker2.textContent(), { timeout: 30_000 }).toBe('RUNNING');
+    // The precondition: the page's first socket opens. A fresh stack on a loaded machine (CI runs
+    // every test project at once) can take long for its first connects (cold DynamoDB Local on
+    // disk); what the test measures starts after this.
+    try {
+      await expect.poll(() => liveState(page), { timeout: 60_000, interval: 250 }).toBe('live: open');
+    } catch (e) {
+      throw new Error(`the page's first socket did not open: ${String(e)}\n${diagnostics()}`);
+    }
+    sockets.push(`${at()} open`);
     page.on('framenavigated', (f) => {
       if (f === page.mainFrame()) navigations.push(f.url());
     });
@@ -168,5 +180,6 @@ describe('console live updates across a local stack restart', () => {
       db.destroy();
     }
     await page.context().close();
-  });
+    // Room for a slow first connect on a loaded machine (the precondition above) besides the waits.
+  }, 180_000);
 });
