@@ -442,6 +442,42 @@ describe('live updates client', () => {
     }
   }
 
+  it('gives up a socket whose handshake hangs and reconnects; a late close or open of it changes nothing', () => {
+    FakeSocket.all = [];
+    const { pending, fire, options } = fakeTimers();
+    const client = new LiveClient({
+      url: 'ws://host/ws',
+      token: () => 't',
+      createSocket: (u) => new FakeSocket(u),
+      ...options,
+      openTimeoutMs: 10_000,
+      random: () => 1,
+    });
+    const states: string[] = [];
+    client.onState((s) => states.push(s));
+    client.subscribe('fleet', () => {});
+    client.start();
+    const hung = FakeSocket.all[0]!;
+    expect(pending().map((t) => t.ms)).toEqual([10_000]);
+    fire(pending()[0]!);
+    // Closed by the client, and its own close event ignored: one reconnect timer, not two.
+    expect(hung.readyState).toBe(3);
+    expect(states).toEqual(['connecting', 'closed']);
+    expect(pending().map((t) => t.ms)).toEqual([500]);
+    hung.open();
+    expect(hung.sent).toEqual([]);
+    expect(states).toEqual(['connecting', 'closed']);
+    fire(pending()[0]!);
+    const next = FakeSocket.all[1]!;
+    next.open();
+    expect(next.sent.map((s) => JSON.parse(s))).toEqual([{ action: 'subscribe', topic: 'fleet' }]);
+    // Opened in time: its handshake timer is cleared, nothing left to fire.
+    expect(pending()).toEqual([]);
+    expect(states).toEqual(['connecting', 'closed', 'connecting', 'open']);
+    client.stop();
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+
   it('backs off exponentially with jitter, capped', () => {
     expect(backoffMs(0, () => 0)).toBe(250);
     expect(backoffMs(0, () => 1)).toBe(500);
@@ -462,13 +498,12 @@ describe('live updates client', () => {
 
   it('connects with the token, subscribes, delivers events by topic, reconnects with backoff and re-subscribes', () => {
     FakeSocket.all = [];
-    const timers: { fn: () => void; ms: number }[] = [];
+    const { timers, pending, fire, options } = fakeTimers();
     const client = new LiveClient({
       url: 'ws://host/ws',
       token: () => 'tok en',
       createSocket: (u) => new FakeSocket(u),
-      setTimer: (fn, ms) => timers.push({ fn, ms }),
-      clearTimer: () => {},
+      ...options,
       random: () => 1,
     });
     const got: string[] = [];
@@ -495,13 +530,15 @@ describe('live updates client', () => {
     // The server goes away: one reconnect after the backoff, then the first attempt's delay again once open.
     off();
     first.close();
-    expect(timers.map((t) => t.ms)).toEqual([500]);
-    timers[0]!.fn();
+    // (The handshake timer of the first socket was cleared when it opened.)
+    expect(pending().map((t) => t.ms)).toEqual([500]);
+    fire(pending()[0]!);
     const second = FakeSocket.all[1]!;
     second.open();
     expect(second.sent.map((s) => JSON.parse(s))).toEqual([{ action: 'subscribe', topic: 'fleet' }]);
     second.close();
-    expect(timers.map((t) => t.ms)).toEqual([500, 500]);
+    expect(pending().map((t) => t.ms)).toEqual([500]);
+    expect(timers.filter((t) => t.ms === 500)).toHaveLength(2);
     expect(states).toEqual(['connecting', 'open', 'closed', 'connecting', 'open', 'closed']);
 
     // Stopped: no reconnect.
@@ -509,3 +546,27 @@ describe('live updates client', () => {
     expect(FakeSocket.all).toHaveLength(2);
   });
 });
+
+/** Timers the test fires by hand: `pending()` are those neither fired nor cleared. */
+function fakeTimers() {
+  type Timer = { fn: () => void; ms: number; done: boolean };
+  const timers: Timer[] = [];
+  return {
+    timers,
+    pending: () => timers.filter((t) => !t.done),
+    fire: (t: Timer) => {
+      t.done = true;
+      t.fn();
+    },
+    options: {
+      setTimer: (fn: () => void, ms: number) => {
+        const t = { fn, ms, done: false };
+        timers.push(t);
+        return t;
+      },
+      clearTimer: (h: unknown) => {
+        (h as Timer).done = true;
+      },
+    },
+  };
+}

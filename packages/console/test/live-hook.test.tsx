@@ -43,6 +43,7 @@ function Probe(props: { live: LiveClient; onEvent: () => void }) {
 describe('useLive across a reconnect', () => {
   it('re-reads once when the socket opens again, not on the first open, and subscribes again', () => {
     const sockets: FakeSocket[] = [];
+    // Pending timers (the handshake timer is cleared once a socket opens; the backoff one stays).
     const timers: (() => void)[] = [];
     const live = new LiveClient({
       url: 'ws://lcm.test/ws',
@@ -52,8 +53,14 @@ describe('useLive across a reconnect', () => {
         sockets.push(s);
         return s;
       },
-      setTimer: (fn) => timers.push(fn),
-      clearTimer: () => {},
+      setTimer: (fn) => {
+        timers.push(fn);
+        return fn;
+      },
+      clearTimer: (fn) => {
+        const i = timers.indexOf(fn as () => void);
+        if (i >= 0) timers.splice(i, 1);
+      },
       random: () => 0,
     });
     live.start();
@@ -68,7 +75,7 @@ describe('useLive across a reconnect', () => {
     act(() => sockets[0]!.drop());
     expect(live.state).toBe('closed');
     expect(timers).toHaveLength(1);
-    act(() => timers[0]!());
+    act(() => timers.shift()!());
     expect(sockets).toHaveLength(2);
     expect(reads).toBe(0);
     act(() => sockets[1]!.open());

@@ -3,7 +3,9 @@
  * Client → server `{"action":"subscribe","topic":"fleet"|"sessions"|"session:<id>"}`;
  * server → client `{"type":"subscribed"}`, `{"type":"error"}`, `{"type":"event","topic","event"}`
  * where `event` is one of LCM's outbound CloudEvents. Reconnects with capped exponential backoff
- * and full jitter, and re-subscribes every topic that still has a listener.
+ * and full jitter, and re-subscribes every topic that still has a listener. A socket whose handshake
+ * has not completed within `openTimeoutMs` (default 10 s: a `$connect` that hangs) is given up and
+ * retried like a closed one, so the console never stays 'connecting'.
  */
 export type Topic = 'fleet' | 'sessions' | `session:${string}`;
 
@@ -65,7 +67,11 @@ export interface LiveOptions {
   readonly setTimer?: (fn: () => void, ms: number) => unknown;
   readonly clearTimer?: (handle: unknown) => void;
   readonly random?: () => number;
+  /** How long a handshake may take before the socket is given up and retried (ms). */
+  readonly openTimeoutMs?: number;
 }
+
+export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 
 export class LiveClient {
   private socket: SocketLike | null = null;
@@ -73,6 +79,7 @@ export class LiveClient {
   private readonly stateListeners = new Set<(s: LiveState) => void>();
   private attempt = 0;
   private timer: unknown = null;
+  private openTimer: unknown = null;
   private stopped = false;
   state: LiveState = 'closed';
 
@@ -87,6 +94,7 @@ export class LiveClient {
     this.stopped = true;
     if (this.timer !== null) (this.opts.clearTimer ?? clearTimeout)(this.timer as number);
     this.timer = null;
+    this.clearOpenTimer();
     this.socket?.close();
     this.socket = null;
     this.setState('closed');
@@ -133,27 +141,48 @@ export class LiveClient {
     );
     this.socket = socket;
     this.setState('connecting');
+    this.openTimer = (this.opts.setTimer ?? setTimeout)(() => {
+      this.openTimer = null;
+      if (this.socket !== socket || socket.readyState === 1) return;
+      // The handshake hangs: drop this socket (its late close is ignored) and reconnect.
+      this.dropped(socket);
+      socket.close();
+    }, this.opts.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS);
     socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.clearOpenTimer();
       this.attempt = 0;
       this.setState('open');
       for (const topic of this.listeners.keys()) this.sendSubscribe(topic);
     };
     socket.onmessage = (ev) => {
+      if (this.socket !== socket) return;
       const msg = parseServerMessage(String(ev.data));
       if (msg?.type !== 'event') return;
       for (const fn of this.listeners.get(msg.topic) ?? []) fn(msg.event);
     };
     socket.onerror = () => {};
     socket.onclose = () => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      this.setState('closed');
-      if (this.stopped) return;
-      const delay = backoffMs(this.attempt++, this.opts.random);
-      this.timer = (this.opts.setTimer ?? setTimeout)(() => {
-        this.timer = null;
-        this.connect();
-      }, delay);
+      if (this.socket === socket) this.dropped(socket);
     };
+  }
+
+  /** The current socket is gone (closed, or its handshake timed out): reconnect after the backoff. */
+  private dropped(socket: SocketLike): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.clearOpenTimer();
+    this.setState('closed');
+    if (this.stopped) return;
+    const delay = backoffMs(this.attempt++, this.opts.random);
+    this.timer = (this.opts.setTimer ?? setTimeout)(() => {
+      this.timer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private clearOpenTimer(): void {
+    if (this.openTimer !== null) (this.opts.clearTimer ?? clearTimeout)(this.openTimer as number);
+    this.openTimer = null;
   }
 }
