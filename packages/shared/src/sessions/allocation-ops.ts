@@ -3,6 +3,7 @@ import {
   ConflictError,
   DomainError,
   fits,
+  type LabletSession,
   type PortAllocations,
   type ResourceRequirements,
   requirementsAsCapacity,
@@ -11,7 +12,7 @@ import {
   VersionConflictError,
   type Worker,
 } from '../kernel/index.ts';
-import { conditionError, ENTITY, Expr, keys, TABLE, type TxOp } from '../platform/index.ts';
+import { conditionError, ENTITY, Expr, keys, TABLE, type TxOp, utcKey } from '../platform/index.ts';
 
 /**
  * The worker and port-lease halves of a placement and of its release, shared by the session
@@ -200,4 +201,43 @@ export function laterInstant(current: string | undefined, candidate: string): st
   if (current === undefined) return candidate;
   const c = Date.parse(current);
   return Number.isNaN(c) || Date.parse(candidate) > c ? candidate : current;
+}
+
+/**
+ * The session's half of a placement: PENDING → SCHEDULED on `fields.workerId` (with its ports and
+ * whatever else the placement sets, e.g. a claimed pooled lab's ids), the status and worker index
+ * keys moved, the last placement rejections removed; conditioned on PENDING at the version read.
+ */
+export function scheduleSessionOp(
+  tableName: string,
+  session: LabletSession,
+  fields: { workerId: string; allocatedPorts: PortAllocations } & Record<string, unknown>,
+  at: string,
+): TxOp {
+  const start = utcKey(session.timeslot.start, 'timeslot.start');
+  const s = new Expr();
+  return {
+    item: {
+      Update: {
+        TableName: tableName,
+        Key: keys.session(session.id),
+        UpdateExpression: s.update(
+          s.assignments({
+            status: 'SCHEDULED',
+            ...fields,
+            ...keys.sessionByStatus('SCHEDULED', start, session.id),
+            ...keys.sessionOnWorker(fields.workerId, start, session.id),
+            version: session.version + 1,
+            updatedAt: at,
+          }),
+          ['placementRejections'],
+        ),
+        ConditionExpression: `attribute_exists(${s.name('PK')}) AND ${s.name('status')} = ${s.value('PENDING')} AND ${s.name('version')} = ${s.value(session.version)}`,
+        ...s.attributes(),
+      },
+    },
+    onConditionFailed: (old) => conditionError(ENTITY.session, session.id, old, session.version, 'PENDING'),
+    entity: ENTITY.session,
+    id: session.id,
+  };
 }

@@ -12,7 +12,6 @@ import {
   WorkerSchema,
 } from '../kernel/index.ts';
 import {
-  conditionError,
   ENTITY,
   Expr,
   type Item,
@@ -26,7 +25,13 @@ import {
   utcKey,
   validateInput,
 } from '../platform/index.ts';
-import { allocateOnWorkerOp, leaseDeleteOps, leasePutOps, releaseOnWorkerOp } from './allocation-ops.ts';
+import {
+  allocateOnWorkerOp,
+  leaseDeleteOps,
+  leasePutOps,
+  releaseOnWorkerOp,
+  scheduleSessionOp,
+} from './allocation-ops.ts';
 import { historyPut } from './session-store.ts';
 
 /**
@@ -83,7 +88,6 @@ export class DynamoPlacementStore implements PlacementStore {
     // Conditions cannot do arithmetic: the new totals are computed and checked here (by the
     // shared worker operation), and the version condition guarantees they were computed from what
     // is stored; latestSessionEnd becomes max(current, this session's end) the same way.
-    const start = utcKey(session.timeslot.start, 'timeslot.start');
     const t = this.cfg.tableName;
     const workerOp = allocateOnWorkerOp(
       t,
@@ -95,32 +99,7 @@ export class DynamoPlacementStore implements PlacementStore {
     );
     const leaseOps = leasePutOps(t, worker.id, session.id, allocation, at);
 
-    const s = new Expr();
-    const sessionOp: TxOp = {
-      item: {
-        Update: {
-          TableName: t,
-          Key: keys.session(session.id),
-          UpdateExpression: s.update(
-            s.assignments({
-              status: 'SCHEDULED',
-              workerId: worker.id,
-              allocatedPorts: allocation,
-              ...keys.sessionByStatus('SCHEDULED', start, session.id),
-              ...keys.sessionOnWorker(worker.id, start, session.id),
-              version: session.version + 1,
-              updatedAt: at,
-            }),
-            ['placementRejections'],
-          ),
-          ConditionExpression: `attribute_exists(${s.name('PK')}) AND ${s.name('status')} = ${s.value('PENDING')} AND ${s.name('version')} = ${s.value(session.version)}`,
-          ...s.attributes(),
-        },
-      },
-      onConditionFailed: (old) => conditionError(ENTITY.session, session.id, old, session.version, 'PENDING'),
-      entity: ENTITY.session,
-      id: session.id,
-    };
+    const sessionOp = scheduleSessionOp(t, session, { workerId: worker.id, allocatedPorts: allocation }, at);
 
     await transactWrite(this.cfg.client, [
       sessionOp,

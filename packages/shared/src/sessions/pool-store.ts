@@ -25,9 +25,14 @@ import {
   TABLE,
   type TxOp,
   transactWrite,
-  utcKey,
 } from '../platform/index.ts';
-import { allocateOnWorkerOp, leaseDeleteOps, leasePutOps, releaseOnWorkerOp } from './allocation-ops.ts';
+import {
+  allocateOnWorkerOp,
+  leaseDeleteOps,
+  leasePutOps,
+  releaseOnWorkerOp,
+  scheduleSessionOp,
+} from './allocation-ops.ts';
 import { historyPut } from './session-store.ts';
 
 /** A released or claimed pooled lab's item expires after this long (the pool cost reads it until then). */
@@ -220,7 +225,6 @@ export class DynamoPoolStore implements PoolStore {
       at,
       `claimed pooled lab ${lab.id} (CML lab ${lab.cmlLabId ?? '?'}) on ${lab.workerId}`,
     );
-    const start = utcKey(session.timeslot.start, 'timeslot.start');
 
     const l = new Expr();
     const labOp: TxOp = {
@@ -247,34 +251,17 @@ export class DynamoPoolStore implements PoolStore {
       id: lab.id,
     };
 
-    const s = new Expr();
-    const sessionOp: TxOp = {
-      item: {
-        Update: {
-          TableName: t,
-          Key: keys.session(session.id),
-          UpdateExpression: s.update(
-            s.assignments({
-              status: 'SCHEDULED',
-              workerId: lab.workerId,
-              allocatedPorts: lab.allocatedPorts,
-              cmlLabId: lab.cmlLabId,
-              pooledLabId: lab.id,
-              ...keys.sessionByStatus('SCHEDULED', start, session.id),
-              ...keys.sessionOnWorker(lab.workerId, start, session.id),
-              version: session.version + 1,
-              updatedAt: at,
-            }),
-            ['placementRejections'],
-          ),
-          ConditionExpression: `attribute_exists(${s.name('PK')}) AND ${s.name('status')} = ${s.value('PENDING')} AND ${s.name('version')} = ${s.value(session.version)}`,
-          ...s.attributes(),
-        },
+    const sessionOp = scheduleSessionOp(
+      t,
+      session,
+      {
+        workerId: lab.workerId,
+        allocatedPorts: lab.allocatedPorts,
+        cmlLabId: lab.cmlLabId,
+        pooledLabId: lab.id,
       },
-      onConditionFailed: (old) => conditionError(ENTITY.session, session.id, old, session.version, 'PENDING'),
-      entity: ENTITY.session,
-      id: session.id,
-    };
+      at,
+    );
 
     const w = new Expr();
     const workerCheck: TxOp = {
