@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { ErrorBoundary } from 'react-error-boundary';
 import { Failed } from './components/Failed.tsx';
 import { type ConsoleContext, Ctx } from './lib/context.ts';
-import type { LiveState } from './lib/live.ts';
+import { useLiveState } from './lib/hooks.ts';
 import { type PageId, visiblePages } from './lib/permissions.ts';
 import { href, useRoute } from './lib/route.ts';
 import { CapacityPage } from './pages/Capacity.tsx';
@@ -17,8 +17,7 @@ export function App(props: { ctx: ConsoleContext; hasAvailability: boolean; onSi
   const { ctx } = props;
   const route = useRoute();
   const pages = visiblePages(ctx.caller, props.hasAvailability);
-  const [liveState, setLiveState] = useState<LiveState>(ctx.live?.state ?? 'closed');
-  useEffect(() => ctx.live?.onState(setLiveState), [ctx.live]);
+  const liveState = useLiveState(ctx.live);
   const requested = route.parts[0] as PageId | undefined;
   const current = pages.find((p) => p.id === requested) ?? pages[0];
   useEffect(() => {

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { act, cleanup, render } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { useLive } from '../src/lib/hooks.ts';
+import { useLive, useLiveState } from '../src/lib/hooks.ts';
 import { LiveClient } from '../src/lib/live.ts';
 
 /**
@@ -85,6 +85,46 @@ describe('useLive across a reconnect', () => {
     // Open and staying open: no further re-read.
     act(() => {});
     expect(reads).toBe(1);
+    live.stop();
+  });
+});
+
+function StateProbe(props: { live: LiveClient }) {
+  return <output data-testid="state">{useLiveState(props.live)}</output>;
+}
+
+/** Opens the socket while it renders: after StateProbe has read the state, before its effects run. */
+function OpenWhileMounting(props: { socket: FakeSocket }) {
+  if (props.socket.readyState === 0) props.socket.open();
+  return null;
+}
+
+describe('useLiveState', () => {
+  it('shows a socket that opened between the first render and the subscription as open', () => {
+    const sockets: FakeSocket[] = [];
+    const live = new LiveClient({
+      url: 'ws://lcm.test/ws',
+      token: () => 'token',
+      createSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+      setTimer: () => 0,
+      clearTimer: () => {},
+    });
+    live.start();
+    expect(live.state).toBe('connecting');
+    const { getByTestId } = render(
+      <>
+        <StateProbe live={live} />
+        <OpenWhileMounting socket={sockets[0]!} />
+      </>,
+    );
+    expect(live.state).toBe('open');
+    expect(getByTestId('state').textContent).toBe('open');
+    act(() => sockets[0]!.drop());
+    expect(getByTestId('state').textContent).toBe('closed');
     live.stop();
   });
 });

@@ -1,5 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import type { LiveClient, Topic } from './live.ts';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import type { LiveClient, LiveState, Topic } from './live.ts';
 import { type Problem, ProblemError, toProblem } from './problem.ts';
 
 export interface Loaded<T> {
@@ -42,6 +42,25 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   return { data, problem, loading, reload };
 }
 
+/**
+ * The live client's socket state, as React's external-store hook reads it: a change between the
+ * first render and the subscription (the socket opening while the page mounts) is not missed, as
+ * it was with a state initialised at render and subscribed in an effect (the header then said
+ * 'connecting' over an open socket until the next change).
+ */
+export function useLiveState(live: LiveClient | null): LiveState {
+  const subscribe = useCallback(
+    (notify: () => void) => {
+      const off = live?.onState(notify);
+      return () => {
+        off?.();
+      };
+    },
+    [live],
+  );
+  return useSyncExternalStore(subscribe, () => live?.state ?? 'closed');
+}
+
 /** How often a page re-reads while the socket is not open (no WebSocket, or reconnecting). */
 export const POLL_WHILE_OFFLINE_MS = 5_000;
 
@@ -54,12 +73,7 @@ export const POLL_WHILE_OFFLINE_MS = 5_000;
 export function useLive(live: LiveClient | null, topic: Topic | null, onEvent: () => void): void {
   const ref = useRef(onEvent);
   ref.current = onEvent;
-  const [open, setOpen] = useState(live?.state === 'open');
-  useEffect(() => {
-    if (!live) return;
-    setOpen(live.state === 'open');
-    return live.onState((s) => setOpen(s === 'open'));
-  }, [live]);
+  const open = useLiveState(live) === 'open';
   useEffect(() => {
     if (!live || !topic) return;
     let timer: ReturnType<typeof setTimeout> | null = null;
