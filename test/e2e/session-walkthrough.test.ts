@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LIVE_UPDATES_RULE } from '@lcm/shared/api';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import {
   dynamodbLocalPidsOf,
   freePort,
@@ -126,6 +126,17 @@ async function start(extra: Record<string, string> = {}): Promise<{ run: NpmStar
   expect(startupMs).toBeLessThan(STARTUP_BUDGET_MS);
   const local = await readLocalJson<LocalJson>(stateDir);
   javaPids.push(local.dynamodbPid);
+  // A failed test leaves no stack behind on the state directory: the next test starts its own
+  // and reports its own outcome (not "the stack exited before it was healthy" on a held lock).
+  onTestFailed(async () => {
+    run.killGroup();
+    if (isAlive(local.dynamodbPid, 'DynamoDBLocal')) process.kill(local.dynamodbPid, 'SIGKILL');
+    await waitUntil(
+      "the failed test's stack to be gone",
+      () => !isAlive(local.pid) && !isAlive(local.dynamodbPid, 'DynamoDBLocal'),
+      20_000,
+    );
+  });
   return { run, local };
 }
 
@@ -635,7 +646,9 @@ describe('walk-through: a session from booking to score (npm start, default sett
 async function waitUntilAsync(
   what: string,
   check: () => Promise<boolean>,
-  timeoutMs = 20_000,
+  // As long as a session step may take (the walk-through measures no latency; CI runs every test
+  // project at once on two cores, where the stream-driven outbox can lag).
+  timeoutMs = STEP_TIMEOUT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

@@ -35,6 +35,31 @@ class FakeSocket {
   }
 }
 
+/** A LiveClient over FakeSockets; `timers` are the pending ones (the handshake timer is cleared on open). */
+function liveOverFakeSockets() {
+  const sockets: FakeSocket[] = [];
+  const timers: (() => void)[] = [];
+  const live = new LiveClient({
+    url: 'ws://lcm.test/ws',
+    token: () => 'token',
+    createSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    setTimer: (fn) => {
+      timers.push(fn);
+      return fn;
+    },
+    clearTimer: (fn) => {
+      const i = timers.indexOf(fn as () => void);
+      if (i >= 0) timers.splice(i, 1);
+    },
+    random: () => 0,
+  });
+  return { live, sockets, timers };
+}
+
 function Probe(props: { live: LiveClient; onEvent: () => void }) {
   useLive(props.live, 'fleet', props.onEvent);
   return null;
@@ -42,27 +67,7 @@ function Probe(props: { live: LiveClient; onEvent: () => void }) {
 
 describe('useLive across a reconnect', () => {
   it('re-reads once when the socket opens again, not on the first open, and subscribes again', () => {
-    const sockets: FakeSocket[] = [];
-    // Pending timers (the handshake timer is cleared once a socket opens; the backoff one stays).
-    const timers: (() => void)[] = [];
-    const live = new LiveClient({
-      url: 'ws://lcm.test/ws',
-      token: () => 'token',
-      createSocket: () => {
-        const s = new FakeSocket();
-        sockets.push(s);
-        return s;
-      },
-      setTimer: (fn) => {
-        timers.push(fn);
-        return fn;
-      },
-      clearTimer: (fn) => {
-        const i = timers.indexOf(fn as () => void);
-        if (i >= 0) timers.splice(i, 1);
-      },
-      random: () => 0,
-    });
+    const { live, sockets, timers } = liveOverFakeSockets();
     live.start();
     let reads = 0;
     render(<Probe live={live} onEvent={() => reads++} />);
@@ -101,18 +106,7 @@ function OpenWhileMounting(props: { socket: FakeSocket }) {
 
 describe('useLiveState', () => {
   it('shows a socket that opened between the first render and the subscription as open', () => {
-    const sockets: FakeSocket[] = [];
-    const live = new LiveClient({
-      url: 'ws://lcm.test/ws',
-      token: () => 'token',
-      createSocket: () => {
-        const s = new FakeSocket();
-        sockets.push(s);
-        return s;
-      },
-      setTimer: () => 0,
-      clearTimer: () => {},
-    });
+    const { live, sockets } = liveOverFakeSockets();
     live.start();
     expect(live.state).toBe('connecting');
     const { getByTestId } = render(
