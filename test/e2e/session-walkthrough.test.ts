@@ -136,6 +136,8 @@ async function start(extra: Record<string, string> = {}): Promise<{ run: NpmStar
       () => !isAlive(local.pid) && !isAlive(local.dynamodbPid, 'DynamoDBLocal'),
       20_000,
     );
+    // What its own stop would remove: the next start must not read this stack's endpoints.
+    rmSync(join(stateDir, 'local.json'), { force: true });
   });
   return { run, local };
 }
