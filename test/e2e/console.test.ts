@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { components } from '../../packages/console/src/api/schema.gen.ts';
+import { learnerSettings } from '../../packages/console/src/lib/definitions.ts';
 import {
   type ConsoleOrigin,
   consoleOrigin,
@@ -397,6 +399,16 @@ describe('console in a browser against npm start', () => {
       .poll(() => page.getByTestId('latest-version').textContent(), POLL)
       .toContain(`Latest version ${before}`);
     await expectAccessible(page, 'definition');
+    // Its learner settings (issue 15) as the API has them.
+    const latest = await api<components['schemas']['LabletDefinition']>(
+      'admin',
+      '/v1/definitions/demo-console-practice',
+    );
+    const settings = await page
+      .getByRole('table', { name: 'Learner settings' })
+      .getByRole('row')
+      .evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    expect(settings).toEqual(learnerSettings(latest.body).map((row) => [row.label, row.value]));
     // The diff between the last two versions names the change.
     await expect(
       page.getByRole('table', { name: `Version ${before - 1} → version ${before}: 1 difference` }).count(),

@@ -13,6 +13,7 @@ import { parseConfig } from '../../packages/console/src/lib/config.ts';
 import {
   applyObservedPreview,
   diffDefinitions,
+  learnerSettings,
   summariseTopology,
   warningsOf,
 } from '../../packages/console/src/lib/definitions.ts';
@@ -204,6 +205,35 @@ describe('definitions page logic', () => {
     expect(
       warningsOf(definition({ portTemplate: [], sync: { status: 'FAILED', diagnostic: 'bad zip' } })),
     ).toEqual(['no console ports', 'content sync failed: bad zip']);
+  });
+
+  it("shows a definition's learner settings (issue 15), and diffs them between versions", () => {
+    const plain = definition({ maxExtensionMinutes: 0, warmPoolDepth: 0 });
+    expect(learnerSettings(plain)).toEqual([
+      { label: 'Time extension', value: 'off' },
+      { label: 'Idle auto-finish', value: 'off' },
+      { label: 'Hot-start pool', value: 'off' },
+    ]);
+    const generous = definition({
+      version: 2,
+      maxExtensionMinutes: 30,
+      warmPoolDepth: 1,
+      idlePolicy: { limitMinutes: 15, graceMinutes: 5 },
+    });
+    expect(learnerSettings(generous)).toEqual([
+      { label: 'Time extension', value: 'up to 30 min in all, within the 60 min longest timeslot' },
+      { label: 'Idle auto-finish', value: 'warned after 15 min paused, finished and graded 5 min later' },
+      { label: 'Hot-start pool', value: '1 lab kept ready' },
+    ]);
+    expect(learnerSettings(definition({ warmPoolDepth: 2 }))[2]).toEqual({
+      label: 'Hot-start pool',
+      value: '2 labs kept ready',
+    });
+    expect(diffDefinitions(plain, generous)).toEqual([
+      { section: 'settings', field: 'maxExtensionMinutes', a: '0', b: '30' },
+      { section: 'settings', field: 'warmPoolDepth', a: '0', b: '1' },
+      { section: 'settings', field: 'idlePolicy', a: 'off', b: '15 + 5 min' },
+    ]);
   });
 
   it('previews apply-observed: the dimensions max or latest would change', () => {

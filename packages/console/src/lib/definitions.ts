@@ -42,6 +42,29 @@ export function warningsOf(d: Definition): string[] {
 }
 
 /** What changed from version `a` to version `b`: requirements, ports, topology summary, settings, warnings. */
+/**
+ * What a learner of this definition may count on (issue 15): time extension, idle auto-finish and
+ * the hot-start pool, each as a label and a sentence ('off' when the definition does not use it).
+ */
+export function learnerSettings(d: Definition): { label: string; value: string }[] {
+  const ext = d.maxExtensionMinutes ?? 0;
+  const pool = d.warmPoolDepth ?? 0;
+  return [
+    {
+      label: 'Time extension',
+      value:
+        ext > 0 ? `up to ${ext} min in all, within the ${d.maxDurationMinutes} min longest timeslot` : 'off',
+    },
+    {
+      label: 'Idle auto-finish',
+      value: d.idlePolicy
+        ? `warned after ${d.idlePolicy.limitMinutes} min paused, finished and graded ${d.idlePolicy.graceMinutes} min later`
+        : 'off',
+    },
+    { label: 'Hot-start pool', value: pool > 0 ? `${pool} lab${pool === 1 ? '' : 's'} kept ready` : 'off' },
+  ];
+}
+
 export function diffDefinitions(
   a: Definition,
   b: Definition,
@@ -91,12 +114,16 @@ export function diffDefinitions(
     'maxDurationMinutes',
     'podType',
     'amiRequirement',
+    'maxExtensionMinutes',
     'warmPoolDepth',
     'status',
     'name',
   ] as const) {
     if (show(a[k]) !== show(b[k])) rows.push({ section: 'settings', field: k, a: show(a[k]), b: show(b[k]) });
   }
+  const idle = (d: Definition) =>
+    d.idlePolicy ? `${d.idlePolicy.limitMinutes} + ${d.idlePolicy.graceMinutes} min` : 'off';
+  if (idle(a) !== idle(b)) rows.push({ section: 'settings', field: 'idlePolicy', a: idle(a), b: idle(b) });
   const wa = warningsOf(a).join('; ') || '—';
   const wb = warningsOf(b).join('; ') || '—';
   if (wa !== wb) rows.push({ section: 'warnings', field: 'warnings', a: wa, b: wb });

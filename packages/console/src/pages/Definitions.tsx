@@ -7,6 +7,7 @@ import { useConsole } from '../lib/context.ts';
 import {
   applyObservedPreview,
   diffDefinitions,
+  learnerSettings,
   summariseTopology,
   type TopologySummary,
   warningsOf,
@@ -128,6 +129,22 @@ export function DefinitionDetailPage({ id }: { id: string }) {
           Latest version {latest.version}, {latest.status}, created {formatTime(latest.createdAt)} by{' '}
           {latest.createdBy}
         </p>
+      ) : null}
+
+      {latest ? (
+        <>
+          <h3>Learner settings</h3>
+          <table className="grid" aria-label="Learner settings">
+            <tbody>
+              {learnerSettings(latest).map((row) => (
+                <tr key={row.label}>
+                  <th scope="row">{row.label}</th>
+                  <td>{row.value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       ) : null}
 
       <h3>Content sync</h3>
