@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { components } from '../../packages/console/src/api/schema.gen.ts';
-import { learnerSettings } from '../../packages/console/src/lib/definitions.ts';
+import { learnerSettings, summariseTopology } from '../../packages/console/src/lib/definitions.ts';
 import {
   type ConsoleOrigin,
   consoleOrigin,
@@ -409,6 +410,21 @@ describe('console in a browser against npm start', () => {
       .getByRole('row')
       .evaluateAll((rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
     expect(settings).toEqual(learnerSettings(latest.body).map((row) => [row.label, row.value]));
+    // Its topology (issue 11: lists carry only its reference; the page asks for the YAML) with each node's consoles.
+    const withTopology = await api<{ topologyYaml: string }>(
+      'admin',
+      '/v1/definitions/demo-console-practice?include=topology',
+    );
+    const summary = summariseTopology(parseYaml(withTopology.body.topologyYaml))!;
+    expect(summary.nodes.length).toBeGreaterThan(0);
+    const topologyTable = page.getByRole('table', {
+      name: `${summary.nodes.length} nodes, ${summary.links} links, and their consoles`,
+    });
+    await topologyTable.waitFor({ timeout: POLL.timeout });
+    const nodes = await topologyTable
+      .getByRole('row')
+      .evaluateAll((rows) => rows.slice(1).map((r) => r.children[0]?.textContent));
+    expect(nodes).toEqual(summary.nodes.map((n) => n.label));
     // The diff between the last two versions names the change.
     await expect(
       page.getByRole('table', { name: `Version ${before - 1} → version ${before}: 1 difference` }).count(),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { idempotencyKey, unwrap } from '../api/client.ts';
+import { type Api, idempotencyKey, unwrap } from '../api/client.ts';
 import type { components } from '../api/schema.gen.ts';
 import { ConfirmAction } from '../components/ConfirmAction.tsx';
 import { ProblemBox } from '../components/ProblemBox.tsx';
@@ -63,15 +63,44 @@ export function DefinitionsPage() {
   );
 }
 
-/** YAML is parsed only on this page (the parser is loaded on demand, out of the first load). */
-async function topologyOf(d: Definition | undefined): Promise<TopologySummary | null> {
-  if (!d?.topologyYaml) return null;
-  const { parse } = await import('yaml');
-  try {
-    return summariseTopology(parse(d.topologyYaml));
-  } catch {
-    return null;
+/**
+ * A version's topology, summarised. Replies carry only its reference (`topology`: hash and size);
+ * the YAML comes with `?include=topology` (inline, or a pre-signed URL when too large for a reply),
+ * fetched once per hash (content-addressed: it never changes). YAML is parsed only on this page
+ * (the parser is loaded on demand, out of the first load).
+ */
+const topologies = new Map<string, Promise<TopologySummary | null>>();
+
+function topologyOf(api: Api, d: Definition | undefined): Promise<TopologySummary | null> {
+  if (!d) return Promise.resolve(null);
+  const key = d.topology?.hash ?? (d.topologyYaml ? `inline:${d.id}@${d.version}` : undefined);
+  if (!key) return Promise.resolve(null);
+  let summary = topologies.get(key);
+  if (!summary) {
+    summary = (async () => {
+      let yamlText = d.topologyYaml;
+      if (yamlText === undefined) {
+        const full = await unwrap(
+          api.GET('/v1/definitions/{id}/versions/{version}', {
+            params: { path: { id: d.id, version: d.version }, query: { include: 'topology' } },
+          }),
+        );
+        yamlText =
+          full.topologyYaml ??
+          (full.topologyUrl
+            ? await fetch(full.topologyUrl).then((r) => (r.ok ? r.text() : undefined))
+            : undefined);
+      }
+      if (yamlText === undefined) return null;
+      const { parse } = await import('yaml');
+      return summariseTopology(parse(yamlText));
+    })().catch(() => {
+      topologies.delete(key);
+      return null;
+    });
+    topologies.set(key, summary);
   }
+  return summary;
 }
 
 export function DefinitionDetailPage({ id }: { id: string }) {
@@ -103,10 +132,10 @@ export function DefinitionDetailPage({ id }: { id: string }) {
     latest: null,
   });
   useEffect(() => {
-    Promise.all([topologyOf(va), topologyOf(vb), topologyOf(latest)]).then(([ta, tb, tl]) =>
+    Promise.all([topologyOf(api, va), topologyOf(api, vb), topologyOf(api, latest)]).then(([ta, tb, tl]) =>
       setTopo({ a: ta, b: tb, latest: tl }),
     );
-  }, [va, vb, latest]);
+  }, [api, va, vb, latest]);
   const [strategy, setStrategy] = useState<'max' | 'latest'>('max');
   const [withPorts, setWithPorts] = useState(false);
   const [applied, setApplied] = useState<string | null>(null);
