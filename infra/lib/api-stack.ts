@@ -192,7 +192,8 @@ export class ApiStack extends Stack {
       description: `Lablet Cloud Manager API (${config.stage})`,
       // The default stage is created below, with access logs and throttling.
       createDefaultStage: false,
-      corsPreflight: corsOf(api.corsOrigins),
+      // The console (another origin: its CloudFront distribution) calls this API from the browser.
+      corsPreflight: corsOf([...api.corsOrigins, ...(props.console ? [props.console.url] : [])]),
     });
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
@@ -468,7 +469,7 @@ const apiFunctionsOfGroups = (): ApiFunctionSpec[] => {
   return API_GROUPS.map((group) => byGroup.get(group)!);
 };
 
-/** CORS only when origins are configured; the methods are those the catalogue uses. */
+/** CORS only for the console and the configured origins; the methods are those the catalogue uses. */
 const corsOf = (origins: readonly string[]): CorsPreflightOptions | undefined => {
   if (origins.length === 0) return undefined;
   const methods = [...new Set((OPERATIONS as readonly Operation[]).map((o) => o.method))];

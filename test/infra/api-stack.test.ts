@@ -586,12 +586,32 @@ describe('ApiStack: default stage', () => {
     expect(throttleOf(external.template)).toEqual({ ThrottlingRateLimit: 20.5, ThrottlingBurstLimit: 40 });
   });
 
-  it('has no CORS configuration unless origins are given in context', () => {
-    const [, devApi] = only(dev.template, 'AWS::ApiGatewayV2::Api');
-    expect(devApi.Properties.CorsConfiguration).toBeUndefined();
+  it("allows the console's origin (its distribution) and the origins given in context, no other", () => {
+    // The console's URL, https://<distribution domain>, from the Console stack's output.
+    const consoleOrigin = {
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          {
+            'Fn::GetStackOutput': Match.objectLike({
+              StackName: Match.stringLikeRegexp('-Console$'),
+              OutputName: Match.stringLikeRegexp('Distribution.*DomainName'),
+            }),
+          },
+        ],
+      ],
+    };
+    dev.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: [consoleOrigin] }),
+    });
     const [, api] = only(external.template, 'AWS::ApiGatewayV2::Api');
+    external.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://portal.example.com', 'http://localhost:5173', consoleOrigin],
+      }),
+    });
     const cors = api.Properties.CorsConfiguration as Record<string, string[] | boolean | number>;
-    expect(cors.AllowOrigins).toEqual(['https://portal.example.com', 'http://localhost:5173']);
     expect([...(cors.AllowMethods as string[])].sort()).toEqual(
       [...new Set([...ops.map((o) => o.method), 'OPTIONS'])].sort(),
     );
