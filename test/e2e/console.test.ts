@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -425,6 +426,13 @@ describe('console in a browser against npm start', () => {
       .getByRole('row')
       .evaluateAll((rows) => rows.slice(1).map((r) => r.children[0]?.textContent));
     expect(nodes).toEqual(summary.nodes.map((n) => n.label));
+    // The YAML itself, as a download.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download YAML' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^demo-console-practice-v\d+\.yaml$/);
+    expect(readFileSync((await download.path())!, 'utf8')).toBe(withTopology.body.topologyYaml);
     // The diff between the last two versions names the change.
     await expect(
       page.getByRole('table', { name: `Version ${before - 1} → version ${before}: 1 difference` }).count(),

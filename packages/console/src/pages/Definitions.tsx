@@ -65,11 +65,19 @@ export function DefinitionsPage() {
 
 /**
  * A version's topology, summarised. Replies carry only its reference (`topology`: hash and size);
- * the YAML comes with `?include=topology` (inline, or a pre-signed URL when too large for a reply),
- * fetched once per hash (content-addressed: it never changes). YAML is parsed only on this page
- * (the parser is loaded on demand, out of the first load).
+ * the YAML comes with `?include=topology`, fetched once per hash (content-addressed: it never
+ * changes). A topology too large for a reply comes as a pre-signed URL, which the page offers as a
+ * download instead (the content bucket serves no CORS to the console). YAML is parsed only on this
+ * page (the parser is loaded on demand, out of the first load).
  */
 const topologies = new Map<string, Promise<TopologySummary | null>>();
+
+const fullVersion = (api: Api, d: Definition) =>
+  unwrap(
+    api.GET('/v1/definitions/{id}/versions/{version}', {
+      params: { path: { id: d.id, version: d.version }, query: { include: 'topology' } },
+    }),
+  );
 
 function topologyOf(api: Api, d: Definition | undefined): Promise<TopologySummary | null> {
   if (!d) return Promise.resolve(null);
@@ -78,19 +86,7 @@ function topologyOf(api: Api, d: Definition | undefined): Promise<TopologySummar
   let summary = topologies.get(key);
   if (!summary) {
     summary = (async () => {
-      let yamlText = d.topologyYaml;
-      if (yamlText === undefined) {
-        const full = await unwrap(
-          api.GET('/v1/definitions/{id}/versions/{version}', {
-            params: { path: { id: d.id, version: d.version }, query: { include: 'topology' } },
-          }),
-        );
-        yamlText =
-          full.topologyYaml ??
-          (full.topologyUrl
-            ? await fetch(full.topologyUrl).then((r) => (r.ok ? r.text() : undefined))
-            : undefined);
-      }
+      const yamlText = d.topologyYaml ?? (await fullVersion(api, d)).topologyYaml;
       if (yamlText === undefined) return null;
       const { parse } = await import('yaml');
       return summariseTopology(parse(yamlText));
@@ -101,6 +97,21 @@ function topologyOf(api: Api, d: Definition | undefined): Promise<TopologySummar
     topologies.set(key, summary);
   }
   return summary;
+}
+
+/** Saves a version's topology YAML: from the reply when it fits one, else through its pre-signed URL. */
+async function downloadTopology(api: Api, d: Definition): Promise<void> {
+  const full = await fullVersion(api, d);
+  if (full.topologyUrl) {
+    window.location.assign(full.topologyUrl);
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([full.topologyYaml ?? ''], { type: 'application/yaml' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `${d.id}-v${d.version}.yaml`;
+  a.click();
+  URL.revokeObjectURL(url);
 }
 
 export function DefinitionDetailPage({ id }: { id: string }) {
@@ -231,6 +242,15 @@ export function DefinitionDetailPage({ id }: { id: string }) {
       ) : null}
 
       <h3>Topology</h3>
+      {latest?.topology ? (
+        <p>
+          {(latest.topology.sizeBytes / 1024).toFixed(1)} KiB of YAML,{' '}
+          <code>{latest.topology.hash.slice(0, 19)}…</code>{' '}
+          <button type="button" onClick={() => void downloadTopology(api, latest)}>
+            Download YAML
+          </button>
+        </p>
+      ) : null}
       {topo.latest ? (
         <table className="grid">
           <caption>
@@ -259,7 +279,11 @@ export function DefinitionDetailPage({ id }: { id: string }) {
           </tbody>
         </table>
       ) : (
-        <p className="muted">No topology YAML stored with this version.</p>
+        <p className="muted">
+          {latest?.topology
+            ? 'Not summarised here (too large for a reply, or not read yet).'
+            : 'No topology stored with this version.'}
+        </p>
       )}
 
       <h3>Observations</h3>
