@@ -2,24 +2,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalEventBridge, startLocalEventBridge } from '@lcm/sandbox/eventbridge/index';
-import { type StreamPoller, startStreamPoller } from '@lcm/sandbox/streams/index';
+import type { StreamPoller } from '@lcm/sandbox/streams/index';
 import { createStores, type Stores, setStreamFailuresOverride } from '@lcm/shared/app';
 import {
-  EventBridgePublisher,
   FileStreamFailureQueue,
   localStreamFailureOperations,
   OUTBOUND_EVENT_TYPES,
-  OUTBOX_CONSUMER,
-  PublishError,
   StreamFailureSchema,
 } from '@lcm/shared/events';
-import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/api/streams.ts';
-import { outboxHandler } from '../../../functions/streams/outbox.ts';
-import { call, lambdaContext } from '../../support/api.ts';
+import { call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
-import { localEventBridgeClient } from '../events/support.ts';
+import { startPoisonableOutbox } from '../events/support.ts';
 import { newSession } from '../persistence/builders.ts';
 
 /**
@@ -61,44 +56,15 @@ beforeAll(async () => {
   stores = createStores({ client: table.client, tableName: table.tableName });
   dir = mkdtempSync(join(tmpdir(), 'lcm-api-stream-failures-'));
   queue = new FileStreamFailureQueue(join(dir, 'stream-failures'));
-  const real = new EventBridgePublisher({
-    client: localEventBridgeClient(bus.url),
+  ({ poller } = await startPoisonableOutbox({
+    table,
+    busUrl: bus.url,
     eventBusName: BUS,
-    sleep: async () => {},
-  });
-  const outbox = outboxHandler(() => ({
-    publisher: {
-      async publish(events) {
-        const bad = events.find((e) => e.id.startsWith('sessions/api-poisoned/'));
-        if (bad && poisoned) {
-          throw new PublishError(
-            [
-              {
-                id: bad.id,
-                source: bad.source,
-                type: bad.type,
-                errorCode: 'AccessDenied',
-                errorMessage: 'no',
-              },
-            ],
-            { retryable: false },
-          );
-        }
-        await real.publish(events);
-      },
-    },
-  }));
-  poller = await startStreamPoller({
-    endpoint: table.endpoint,
-    tableName: table.tableName,
-    consumers: [{ ...OUTBOX_CONSUMER, maximumRetryAttempts: 1 }],
-    handlers: {
-      [OUTBOX_CONSUMER.module]: (event: DynamoDBStreamEvent) => outbox(event, lambdaContext()),
-    },
+    poisonedId: 'api-poisoned',
+    isPoisoned: () => poisoned,
     failureQueue: queue,
-    pollIntervalMs: 50,
-    retryDelayMs: 20,
-  });
+    maximumRetryAttempts: 1,
+  }));
   setStreamFailuresOverride(localStreamFailureOperations(queue, (id, by) => poller.replay(id, by)));
 });
 

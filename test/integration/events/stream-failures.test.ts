@@ -2,24 +2,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalEventBridge, startLocalEventBridge } from '@lcm/sandbox/eventbridge/index';
-import { type StreamPoller, startStreamPoller } from '@lcm/sandbox/streams/index';
+import type { StreamPoller } from '@lcm/sandbox/streams/index';
 import { createStores, type Stores } from '@lcm/shared/app';
 import {
-  EventBridgePublisher,
   FileStreamFailureQueue,
   OUTBOUND_EVENT_TYPES,
-  OUTBOX_CONSUMER,
-  PublishError,
   StreamFailureReplayError,
   streamFailureView,
 } from '@lcm/shared/events';
-import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboxHandler } from '../../../functions/streams/outbox.ts';
-import { lambdaContext } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
 import { newSession } from '../persistence/builders.ts';
-import { localEventBridgeClient } from './support.ts';
+import { startPoisonableOutbox } from './support.ts';
 
 /**
  * Issue 11, item 5: a poisoned stream record (its publish fails on every try) does not block the
@@ -37,7 +31,7 @@ let dir: string;
 let queue: FileStreamFailureQueue;
 /** The cause of the poison: the bus refuses `sessions/poisoned/…` until an operator fixes it. */
 let poisoned = true;
-const attempts = new Map<string, number>();
+let attempts: Map<string, number>;
 
 async function waitFor(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,42 +52,15 @@ beforeAll(async () => {
   stores = createStores({ client: table.client, tableName: table.tableName });
   dir = mkdtempSync(join(tmpdir(), 'lcm-stream-failures-'));
   queue = new FileStreamFailureQueue(join(dir, 'stream-failures'));
-  const client = localEventBridgeClient(bus.url);
-  const real = new EventBridgePublisher({ client, eventBusName: BUS, sleep: async () => {} });
-  const handler = outboxHandler(() => ({
-    publisher: {
-      async publish(events) {
-        for (const e of events) attempts.set(e.id, (attempts.get(e.id) ?? 0) + 1);
-        const bad = events.find((e) => e.id.startsWith('sessions/poisoned/'));
-        if (bad && poisoned) {
-          throw new PublishError(
-            [
-              {
-                id: bad.id,
-                source: bad.source,
-                type: bad.type,
-                errorCode: 'AccessDenied',
-                errorMessage: 'no',
-              },
-            ],
-            { retryable: false },
-          );
-        }
-        await real.publish(events);
-      },
-    },
-  }));
-  poller = await startStreamPoller({
-    endpoint: table.endpoint,
-    tableName: table.tableName,
-    consumers: [{ ...OUTBOX_CONSUMER, maximumRetryAttempts: 2 }],
-    handlers: {
-      [OUTBOX_CONSUMER.module]: (event: DynamoDBStreamEvent) => handler(event, lambdaContext()),
-    },
+  ({ poller, attempts } = await startPoisonableOutbox({
+    table,
+    busUrl: bus.url,
+    eventBusName: BUS,
+    poisonedId: 'poisoned',
+    isPoisoned: () => poisoned,
     failureQueue: queue,
-    pollIntervalMs: 50,
-    retryDelayMs: 20,
-  });
+    maximumRetryAttempts: 2,
+  }));
 });
 
 afterAll(async () => {

@@ -1,9 +1,19 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { type StreamPoller, startStreamPoller } from '@lcm/sandbox/streams/index';
 import { createStores, type Stores } from '@lcm/shared/app';
+import {
+  EventBridgePublisher,
+  type FileStreamFailureQueue,
+  OUTBOX_CONSUMER,
+  PublishError,
+} from '@lcm/shared/events';
 import type { SessionStatus } from '@lcm/shared/kernel';
 import { RecordingWorkflowEngine } from '@lcm/shared/platform';
 import type { InboundDeps, InboundLog } from '@lcm/shared/sessions';
 import { registerWait, type WaitKind } from '@lcm/shared/sessions';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { outboxHandler } from '../../../functions/streams/outbox.ts';
+import { lambdaContext } from '../../support/api.ts';
 import type { TestTable } from '../../support/table.ts';
 import { newSession } from '../persistence/builders.ts';
 
@@ -110,4 +120,62 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/**
+ * The local stream poller running the real outbox handler over the local bus, with a publisher
+ * that refuses (AccessDenied, not retryable) any batch holding an event of session `poisonedId`
+ * while `isPoisoned()` — a poisoned stream record, as the stream-failure tests make one. Every
+ * event id's publish attempts are counted in `attempts`.
+ */
+export async function startPoisonableOutbox(opts: {
+  table: TestTable;
+  busUrl: string;
+  eventBusName: string;
+  poisonedId: string;
+  isPoisoned: () => boolean;
+  failureQueue: FileStreamFailureQueue;
+  maximumRetryAttempts: number;
+}): Promise<{ poller: StreamPoller; attempts: Map<string, number> }> {
+  const attempts = new Map<string, number>();
+  const real = new EventBridgePublisher({
+    client: localEventBridgeClient(opts.busUrl),
+    eventBusName: opts.eventBusName,
+    sleep: async () => {},
+  });
+  const outbox = outboxHandler(() => ({
+    publisher: {
+      async publish(events) {
+        for (const e of events) attempts.set(e.id, (attempts.get(e.id) ?? 0) + 1);
+        const bad = events.find((e) => e.id.startsWith(`sessions/${opts.poisonedId}/`));
+        if (bad && opts.isPoisoned()) {
+          throw new PublishError(
+            [
+              {
+                id: bad.id,
+                source: bad.source,
+                type: bad.type,
+                errorCode: 'AccessDenied',
+                errorMessage: 'no',
+              },
+            ],
+            { retryable: false },
+          );
+        }
+        await real.publish(events);
+      },
+    },
+  }));
+  const poller = await startStreamPoller({
+    endpoint: opts.table.endpoint,
+    tableName: opts.table.tableName,
+    consumers: [{ ...OUTBOX_CONSUMER, maximumRetryAttempts: opts.maximumRetryAttempts }],
+    handlers: {
+      [OUTBOX_CONSUMER.module]: (event: DynamoDBStreamEvent) => outbox(event, lambdaContext()),
+    },
+    failureQueue: opts.failureQueue,
+    pollIntervalMs: 50,
+    retryDelayMs: 20,
+  });
+  return { poller, attempts };
 }
