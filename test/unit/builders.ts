@@ -70,3 +70,24 @@ export const observation = (over: Partial<ResourceObservation> = {}): ResourceOb
   observedPorts: {},
   ...over,
 });
+
+/**
+ * The cost worked example's fleet totals (docs/cost.md; 08:00–14:00 over hosts a-big and b-small):
+ * $22.15 = attributed 14 + unallocated 6 + idle 2 + stopped 0.15. test/unit/cost.test.ts derives them
+ * from the rule, test/integration/api/cost.test.ts from the stored histories through the API.
+ */
+export const COST_WORKED_EXAMPLE_TOTALS = {
+  totalUsd: 22.15,
+  attributedUsd: 14,
+  idleUsd: 2,
+  unallocatedUsd: 6,
+  overlapUsd: 0,
+  stoppedUsd: 0.15,
+  runningHours: 7,
+  idleHours: 1,
+  stoppedHours: 3,
+  utilisation: 0.642857,
+  idleShare: 0.090293,
+  sessions: 3,
+  meanCostPerSessionUsd: 4.666667,
+} as const;

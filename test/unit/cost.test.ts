@@ -15,6 +15,7 @@ import {
 } from '@lcm/shared/fleet';
 import type { Capacity, SessionStatus, WorkerStatus } from '@lcm/shared/kernel';
 import { describe, expect, it } from 'vitest';
+import { COST_WORKED_EXAMPLE_TOTALS } from './builders.ts';
 
 /**
  * The worked example of docs/cost.md (issue 13, item 4): two hosts, three sessions, one idle hour.
@@ -162,21 +163,7 @@ describe('cost attribution: the worked example (two hosts, three sessions, one i
 
   it('fleet totals: $22.15 = attributed 14 + unallocated 6 + idle 2 + stopped 0.15', () => {
     const report = costReport(WORKERS, SESSIONS, WINDOW, 'template');
-    expect(report.totals).toEqual({
-      totalUsd: 22.15,
-      attributedUsd: 14,
-      idleUsd: 2,
-      unallocatedUsd: 6,
-      overlapUsd: 0,
-      stoppedUsd: 0.15,
-      runningHours: 7,
-      idleHours: 1,
-      stoppedHours: 3,
-      utilisation: 0.642857,
-      idleShare: 0.090293,
-      sessions: 3,
-      meanCostPerSessionUsd: 4.666667,
-    });
+    expect(report.totals).toEqual(COST_WORKED_EXAMPLE_TOTALS);
     expect(report.from).toBe(T('08:00'));
     expect(report.to).toBe(T('14:00'));
   });

@@ -8,6 +8,7 @@ import { handler } from '../../../functions/api/fleet.ts';
 import { sessionsHandler } from '../../../functions/api/sessions.ts';
 import { type CallOptions, call } from '../../support/api.ts';
 import { createTestTable, type TestTable } from '../../support/table.ts';
+import { COST_WORKED_EXAMPLE_TOTALS } from '../../unit/builders.ts';
 import { newDefinition, newSession, newTemplate, newWorker } from '../persistence/builders.ts';
 
 /**
@@ -183,21 +184,7 @@ describe('GET /v1/fleet/cost', () => {
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const report = FleetCostSchema.parse(res.body);
-    expect(report.totals).toEqual({
-      totalUsd: 22.15,
-      attributedUsd: 14,
-      idleUsd: 2,
-      unallocatedUsd: 6,
-      overlapUsd: 0,
-      stoppedUsd: 0.15,
-      runningHours: 7,
-      idleHours: 1,
-      stoppedHours: 3,
-      utilisation: 0.642857,
-      idleShare: 0.090293,
-      sessions: 3,
-      meanCostPerSessionUsd: 4.666667,
-    });
+    expect(report.totals).toEqual(COST_WORKED_EXAMPLE_TOTALS);
     expect(report.groups.map((g) => [g.key, g.costUsd, g.attributedUsd, g.sessions])).toEqual([
       ['a-big', 16, 10, 2],
       ['b-small', 6.15, 4, 1],
