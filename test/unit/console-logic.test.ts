@@ -20,7 +20,7 @@ import {
 import { capacityBars, formatDuration, lastBootSeconds } from '../../packages/console/src/lib/fleet.ts';
 import { backoffMs, LiveClient, parseServerMessage } from '../../packages/console/src/lib/live.ts';
 import { callerOf, can, visiblePages } from '../../packages/console/src/lib/permissions.ts';
-import { fieldErrors, toProblem } from '../../packages/console/src/lib/problem.ts';
+import { fieldErrors, ProblemError, problemOf, toProblem } from '../../packages/console/src/lib/problem.ts';
 import { extensions, sessionQuery, timeline } from '../../packages/console/src/lib/sessions.ts';
 import { formOf, patchOf } from '../../packages/console/src/lib/templates.ts';
 import { scopeOf } from '../../packages/shared/src/api/roles.ts';
@@ -384,6 +384,13 @@ describe('templates page logic', () => {
     expect(fieldErrors(p)).toEqual({ costPerHourUsd: 'expected number' });
     expect(toProblem(401, { message: 'Unauthorized' })).toEqual({ title: 'Unauthorized', status: 401 });
     expect(toProblem(502, 'oops')).toEqual({ title: 'HTTP 502', status: 502 });
+    // What a failed call threw, as the pages show it.
+    const conflict = toProblem(409, { title: 'Conflict', status: 409 });
+    expect(problemOf(new ProblemError(conflict))).toBe(conflict);
+    expect(problemOf(new TypeError('Failed to fetch'))).toEqual({
+      title: 'TypeError: Failed to fetch',
+      status: 0,
+    });
   });
 });
 

@@ -1,5 +1,5 @@
 import { useId, useRef, useState } from 'react';
-import { type Problem, ProblemError, toProblem } from '../lib/problem.ts';
+import { type Problem, problemOf } from '../lib/problem.ts';
 import { ProblemBox } from './ProblemBox.tsx';
 
 /**
@@ -39,7 +39,7 @@ export function ExtendAction(props: {
       dialog.current?.close();
       props.onDone?.();
     } catch (e) {
-      setProblem(e instanceof ProblemError ? e.problem : toProblem(0, { title: String(e) }));
+      setProblem(problemOf(e));
     } finally {
       setBusy(false);
     }

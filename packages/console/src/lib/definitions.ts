@@ -41,7 +41,6 @@ export function warningsOf(d: Definition): string[] {
   return w;
 }
 
-/** What changed from version `a` to version `b`: requirements, ports, topology summary, settings, warnings. */
 /**
  * What a learner of this definition may count on (issue 15): time extension, idle auto-finish and
  * the hot-start pool, each as a label and a sentence ('off' when the definition does not use it).
@@ -65,6 +64,7 @@ export function learnerSettings(d: Definition): { label: string; value: string }
   ];
 }
 
+/** What changed from version `a` to version `b`: requirements, ports, topology summary, settings, warnings. */
 export function diffDefinitions(
   a: Definition,
   b: Definition,

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { LiveClient, LiveState, Topic } from './live.ts';
-import { type Problem, ProblemError, toProblem } from './problem.ts';
+import { type Problem, problemOf } from './problem.ts';
 
 export interface Loaded<T> {
   readonly data: T | null;
@@ -30,7 +30,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
       },
       (e: unknown) => {
         if (!live) return;
-        setProblem(e instanceof ProblemError ? e.problem : toProblem(0, { title: String(e) }));
+        setProblem(problemOf(e));
         setLoading(false);
       },
     );

@@ -39,3 +39,8 @@ export class ProblemError extends Error {
     super(problem.detail ?? problem.title);
   }
 }
+
+/** The problem a failed call threw (a ProblemError's, or one titled with anything else thrown). */
+export function problemOf(e: unknown): Problem {
+  return e instanceof ProblemError ? e.problem : toProblem(0, { title: String(e) });
+}

@@ -15,6 +15,7 @@ import {
 import { formatTime } from '../lib/fleet.ts';
 import { useLoad } from '../lib/hooks.ts';
 import { can } from '../lib/permissions.ts';
+import { type Problem, problemOf } from '../lib/problem.ts';
 import { href } from '../lib/route.ts';
 
 type Definition = components['schemas']['LabletDefinition'];
@@ -149,6 +150,7 @@ export function DefinitionDetailPage({ id }: { id: string }) {
   }, [api, va, vb, latest]);
   const [strategy, setStrategy] = useState<'max' | 'latest'>('max');
   const [withPorts, setWithPorts] = useState(false);
+  const [downloadProblem, setDownloadProblem] = useState<Problem | null>(null);
   const [applied, setApplied] = useState<string | null>(null);
   const preview = observations.data ? applyObservedPreview(observations.data, strategy) : [];
   const reload = () => {
@@ -246,11 +248,18 @@ export function DefinitionDetailPage({ id }: { id: string }) {
         <p>
           {(latest.topology.sizeBytes / 1024).toFixed(1)} KiB of YAML,{' '}
           <code>{latest.topology.hash.slice(0, 19)}…</code>{' '}
-          <button type="button" onClick={() => void downloadTopology(api, latest)}>
+          <button
+            type="button"
+            onClick={() => {
+              setDownloadProblem(null);
+              downloadTopology(api, latest).catch((e: unknown) => setDownloadProblem(problemOf(e)));
+            }}
+          >
             Download YAML
           </button>
         </p>
       ) : null}
+      <ProblemBox problem={downloadProblem} />
       {topo.latest ? (
         <table className="grid">
           <caption>

@@ -7,7 +7,7 @@ import { useConsole } from '../lib/context.ts';
 import { usd } from '../lib/fleet.ts';
 import { useLoad } from '../lib/hooks.ts';
 import { can } from '../lib/permissions.ts';
-import { fieldErrors, type Problem, ProblemError, toProblem } from '../lib/problem.ts';
+import { fieldErrors, type Problem, problemOf } from '../lib/problem.ts';
 import { href } from '../lib/route.ts';
 import { formOf, patchOf, TEMPLATE_FIELDS, type TemplateForm } from '../lib/templates.ts';
 
@@ -88,7 +88,7 @@ function TemplateEditor({ template, onSaved }: { template: Template; onSaved: ()
       setSaved(`Saved version ${t.version}.`);
       onSaved();
     } catch (e) {
-      setProblem(e instanceof ProblemError ? e.problem : toProblem(0, { title: String(e) }));
+      setProblem(problemOf(e));
     }
   };
   return (
