@@ -22,8 +22,8 @@ import {
   simDemandIntervals,
   simulate,
 } from './sim.ts';
-import { PRICE_REGION, PRICES_AS_OF } from './templates.ts';
-import { DEFAULT_WORLD_OPTIONS, generateWorld, WORLD_SEEDS, type World } from './world.ts';
+import { CML_SMALL_SHAPES, cmlTemplates, PRICE_REGION, PRICES_AS_OF } from './templates.ts';
+import { DEFAULT_WORLD_OPTIONS, generateWorld, WORLD_SEEDS, type World, type WorldOptions } from './world.ts';
 
 const DOC = new URL('../../docs/benchmarks.md', import.meta.url);
 const SVG = new URL('../../docs/img/fleet-cost.svg', import.meta.url);
@@ -277,6 +277,68 @@ function chart(): string {
 mkdirSync(new URL('.', SVG), { recursive: true });
 writeFileSync(SVG, chart());
 
+// ---- sensitivity: what limits LCM (first three seeds, LCM only) ----
+// Each variant changes one thing about the world and runs LCM against that world's own bounds.
+// FLEET_SENSITIVITY=0 skips them.
+interface Sensitivity {
+  name: string;
+  what: string;
+  ratio: number;
+  onTime: number;
+  unusedShare: number;
+}
+const sensitivity: Sensitivity[] = [];
+if (process.env.FLEET_SENSITIVITY !== '0') {
+  const variants: Array<{ name: string; what: string; options: Partial<WorldOptions> }> = [
+    {
+      name: 'kind world',
+      what: 'no cancellations, no-shows, early finishes or failed boots',
+      options: { cancelShare: 0, noShowShare: 0, earlyFinishShare: 0, bootFailureShare: 0 },
+    },
+    {
+      name: 'node budget ×3',
+      what: "every template's maxNodes tripled, so no lab is held back by its node count",
+      options: {
+        templates: cmlTemplates().map((t) => ({
+          ...t,
+          capacity: { ...t.capacity, maxNodes: 3 * t.capacity.maxNodes },
+        })),
+      },
+    },
+    {
+      name: 'smaller hosts',
+      what: `${CML_SMALL_SHAPES.map((s) => `${s.template.name} (${s.template.instanceType})`).join(' and ')} enabled too`,
+      options: {
+        templates: [...cmlTemplates(), ...CML_SMALL_SHAPES.map((s) => structuredClone(s.template))],
+      },
+    },
+  ];
+  for (const v of variants) {
+    const rs: Array<{ ratio: number; onTime: number; unused: number }> = [];
+    for (const r of runs.slice(0, 3)) {
+      const world = generateWorld({ seed: r.seed, weeks, ...v.options });
+      const bound = await perInstantBounds(simDemandIntervals(world), world.templates);
+      const res = simulate(world, 'lcm');
+      rs.push({
+        ratio: res.cost / bound.integer.cost,
+        onTime: res.onTimeShare,
+        unused: res.costBreakdown.unusedOnBusy / res.cost,
+      });
+    }
+    const mean = (f: (x: (typeof rs)[number]) => number) => rs.reduce((s, x) => s + f(x), 0) / rs.length;
+    sensitivity.push({
+      name: v.name,
+      what: v.what,
+      ratio: mean((x) => x.ratio),
+      onTime: mean((x) => x.onTime),
+      unusedShare: mean((x) => x.unused),
+    });
+    console.log(
+      `sensitivity ${v.name}: ${mean((x) => x.ratio).toFixed(3)}× ${(mean((x) => x.onTime) * 100).toFixed(2)} % on time`,
+    );
+  }
+}
+
 // ---- docs section ----
 const pct = (n: number, d = 2): string => `${(n * 100).toFixed(d)} %`;
 const usd = (n: number): string => `$${Math.round(n).toLocaleString('en-US')}`;
@@ -310,6 +372,16 @@ const lateByKind = new Map<string, number>();
 for (const r of lcmRuns)
   for (const l of r.lateSessions) lateByKind.set(l.kind ?? '?', (lateByKind.get(l.kind ?? '?') ?? 0) + 1);
 const lateKinds = [...lateByKind].sort((a, b) => b[1] - a[1]);
+// What LCM would cost with no unused room at all, as multiples of the integer bound.
+const perBound = lcm.ratio.mean / b.all;
+const floor = {
+  inUse: (b.busy - b.unused - split.heldByNoShows) * perBound,
+  noShows: split.heldByNoShows * perBound,
+  booting: b.booting * perBound,
+  idle: (b.idle + b.draining) * perBound,
+  total: 0,
+};
+floor.total = floor.inUse + floor.noShows + floor.booting + floor.idle;
 const boundShare = stats(runs.map((r, i) => r.integer / lcmRuns[i]!.cost)).mean;
 const o = DEFAULT_SIM_OPTIONS;
 const lc = DEFAULT_LIFECYCLE_CONFIG;
@@ -363,7 +435,7 @@ const section = [
   `smallest of ${HEADROOM_CANDIDATES.join(', ')} reaching ${pct(GOAL_ON_TIME, 1)} on time on the first three seeds, else the best). *scheduled*: a fixed`,
   "fleet size per hour of the week, the previous week's peak (whole hosts of the best template; the",
   'first week uses its own peak), launched one boot + margin ahead, drained when empty above the',
-  `target. *lcm*: the planners with \`DEFAULT_SCALING_CONFIG\` (margin ${c.lookAheadMarginMinutes} min, idle ${c.scaleDownIdleMinutes} min, grace ${c.postLaunchGraceMinutes} min).`,
+  `target. *lcm*: the planners with \`DEFAULT_SCALING_CONFIG\` (margin ${c.lookAheadMarginMinutes} min, idle ${c.scaleDownIdleMinutes} min, grace ${c.postLaunchGraceMinutes} min, freed room counted ${c.freedRoomLeadMinutes} min after a booked end).`,
   '',
   `Mean over ${seeds.length} seeds, 95 % interval in brackets (Student t); lateness = READY − slot start, a`,
   'session that never became READY counts its whole slot; state transitions = session status',
@@ -397,8 +469,39 @@ const section = [
   'before its start; LCM cannot move a running lab, so room freed by early finishes and staggered ends stays',
   'stranded on hosts kept up by other sessions (the unused room above), it prefers small m8i hosts because large',
   'ones strand more, and a placed session holds its share from placement (15 min before the slot) while the',
-  `bound counts only the last 5 of them. Of the ${lateAll} late sessions ${lateKinds.map(([k, n]) => `${n} ${k}`).join(', ')}; ${lateShort}`,
+  `bound counts only the last 5 of them. Without any unused room at all LCM would still cost ${fx3(floor.total)}× the integer`,
+  `bound: capacity in use at the templates it runs ${fx3(floor.inUse)}×, no-shows ${fx3(floor.noShows)}×, boots ${fx3(floor.booting)}×, empty`,
+  `and draining hosts ${fx3(floor.idle)}× (the launch margin that keeps ${pct(GOAL_ON_TIME, 1)} on time, the idle threshold). So`,
+  floor.total >= GOAL_RATIO
+    ? `better packing alone cannot bring LCM to ${GOAL_RATIO}×: its other costs already exceed it. The other levers trade against`
+    : `a packer with LCM's timing and templates has ${pct((GOAL_RATIO - floor.total) / lcm.ratio.mean, 1)} of its cost left for stranding under ${GOAL_RATIO}×, against ${pct(b.unused / b.all, 1)} measured. The other levers trade against`,
+  'stranding or the on-time share: large hosts are cheaper per unit but strand more, a shorter launch margin leaves more',
+  'sessions late (docs/architecture.md, the scaler defaults); stranded room could only be recovered by moving running',
+  'labs, and CML cannot move a running lab between hosts.',
+  `Of the ${lateAll} late sessions ${lateKinds.map(([k, n]) => `${n} ${k}`).join(', ')}; ${lateShort}`,
   'were booked less than the look-ahead window ahead, where only room on running hosts can serve them on time.',
+  ...(sensitivity.length === 0
+    ? []
+    : [
+        '',
+        `**Sensitivity** (LCM on the first three seeds, each world against its own bounds; baseline on the same seeds ${fx3(stats(lcmRuns.slice(0, 3).map((r, i) => r.cost / runs[i]!.integer)).mean)}×):`,
+        '',
+        '| world | what changes | cost / integer bound | READY on time | unused room (share of cost) |',
+        '|---|---|---:|---:|---:|',
+        ...sensitivity.map(
+          (x) => `| ${x.name} | ${x.what} | ${fx3(x.ratio)} | ${pct(x.onTime)} | ${pct(x.unusedShare, 1)} |`,
+        ),
+        '',
+        `${
+          sensitivity.every((x) => x.ratio > GOAL_RATIO)
+            ? `None of them brings LCM to ${GOAL_RATIO}× (best ${fx3(Math.min(...sensitivity.map((x) => x.ratio)))}×)`
+            : `${sensitivity
+                .filter((x) => x.ratio <= GOAL_RATIO)
+                .map((x) => x.name)
+                .join(', ')} reach ${GOAL_RATIO}×`
+        }; the unused room stays`,
+        `${pct(Math.min(...sensitivity.map((x) => x.unusedShare)), 0)}–${pct(Math.max(...sensitivity.map((x) => x.unusedShare)), 0)} of the cost: sessions of different lengths start and end at different times on every host.`,
+      ]),
   '',
   !offline
     ? ''
@@ -411,7 +514,7 @@ const section = [
             .map(([t, n]) => `${n} × ${t}`)
             .join(
               ', ',
-            )}) and a proven lower bound of ${usd(offline.dualBound)} (gap ${pct(offline.gap, 1)}): the clairvoyant optimum of these sessions lies between ${fx3(offline.dualBound / offline.integer)}× and ${fx3(offline.cost / offline.integer)}× their integer bound (${usd(offline.integer)}; LP ${usd(offline.lp)}). Part of the lower end is the model's coarseness, not packing: on its 15-min grid a session holds every slot it touches, which alone lifts the integer bound to ${usd(offline.gridIntegerBound)} (${fx3(offline.gridIntegerBound / offline.integer)}×). LCM pays ${usd(offline.lcm)} on the same sessions (${fx3(offline.lcm / offline.integer)}×), ${pct(offline.lcm / offline.cost - 1, 0)} more than the best clairvoyant schedule found. A longer solve (\`FLEET_OFFLINE_SECONDS\`) narrows the range; this run does not decide whether 1.25× is reachable by a packer that cannot move labs.`),
+            )}) and a proven lower bound of ${usd(offline.dualBound)} (gap ${pct(offline.gap, 1)}): the clairvoyant optimum of these sessions lies between ${fx3(offline.dualBound / offline.integer)}× and ${fx3(offline.cost / offline.integer)}× their integer bound (${usd(offline.integer)}; LP ${usd(offline.lp)}). Part of the lower end is the model's coarseness, not packing: on its 15-min grid a session holds every slot it touches, which alone lifts the integer bound to ${usd(offline.gridIntegerBound)} (${fx3(offline.gridIntegerBound / offline.integer)}×). LCM pays ${usd(offline.lcm)} on the same sessions (${fx3(offline.lcm / offline.integer)}×), ${offline.lcm > offline.cost ? `${pct(offline.lcm / offline.cost - 1, 0)} more than the best clairvoyant schedule found` : "no more than the best schedule HiGHS found within its time limit (a schedule the gap shows to be far from optimal; the time-limited search varies from run to run with the machine's load)"}. A longer solve (\`FLEET_OFFLINE_SECONDS\`) narrows the range; this run does not decide whether 1.25× is reachable by a packer that cannot move labs.`),
   '',
   `reactive-headroom probe (first three seeds): ${headroomProbe.map((h) => `N = ${h.n}: ${pct(h.onTime)} on time, ${fx3(h.ratio)}×`).join('; ')}.`,
   '',

@@ -56,6 +56,15 @@ export const CML_SHAPES: CmlShape[] = [
   shape('cml-m8i-16', 'm8i.4xlarge', 'nested', 16, 64, 0.84672, 300),
 ];
 
+/**
+ * Smaller m8i sizes, priced per vCPU like the rest of the family: not in the benchmark's fleet;
+ * the sensitivity runs of run.ts enable them to see whether finer hosts strand less.
+ */
+export const CML_SMALL_SHAPES: CmlShape[] = [
+  shape('cml-m8i-8', 'm8i.2xlarge', 'nested', 8, 32, 0.42336, 150),
+  shape('cml-m8i-4', 'm8i.xlarge', 'nested', 4, 16, 0.21168, 80),
+];
+
 /** Fresh copies of the CML-capable templates (a simulation mutates nothing, but tests may). */
 export function cmlTemplates(): WorkerTemplate[] {
   return CML_SHAPES.map((s) => structuredClone(s.template));

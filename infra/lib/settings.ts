@@ -75,6 +75,8 @@ export const SETTING_GROUPS = {
       maxDrainShare: 'at most max(1, floor(share × serving fleet)) drains per scale-down run',
       warmStoppedPerTemplate: 'STOPPED workers kept per template as warm capacity',
       warmStartMinutes: 'minutes from starting a STOPPED worker until RUNNING (defers warm starts)',
+      freedRoomLeadMinutes:
+        "scale-up counts a placed session's room as free for demand starting at least this long after its booked end",
     },
   },
   lifecycle: {

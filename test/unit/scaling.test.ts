@@ -188,6 +188,44 @@ describe('planScaleUp', () => {
     expect(plan.actions.flatMap((a) => a.forSessions).sort()).toEqual(['late', 'rejected', 'upcoming']);
   });
 
+  it('counts the room a placed session frees by freedRoomLeadMinutes before a start, and only that', () => {
+    // w-1 is full with four MEDIUM sessions that end 10 min from now.
+    const full = worker({ allocatedCapacity: { cpuCores: 16, memoryGb: 64, storageGb: 80, maxNodes: 20 } });
+    const placed = sessions(4, {
+      status: 'RUNNING',
+      workerId: 'w-1',
+      timeslot: { start: at(-110), end: at(10) },
+    }).map((x) => ({ ...x, id: `placed-${x.id}` }));
+    const next = (start: number) =>
+      session({ id: 'next', timeslot: { start: at(start), end: at(start + 60) } });
+    const plan = (start: number, over: Partial<Parameters<typeof planScaleUp>[0]> = {}) =>
+      up({
+        workers: [full],
+        sessions: [...placed, next(start)],
+        config: cfg({ freedRoomLeadMinutes: 30 }),
+        ...over,
+      });
+
+    // 10 + 30 <= 40: the room is counted, nothing is launched.
+    expect(plan(40).actions).toEqual([]);
+    expect(plan(40).summary.coveredBySupply).toBe(1);
+    // Freed 1 min too late: a launch.
+    expect(launches(plan(39).actions)).toHaveLength(1);
+    // Without the placed sessions in the input the planner cannot know the room frees.
+    expect(launches(up({ workers: [full], sessions: [next(40)] }).actions)).toHaveLength(1);
+    // A session already past its booked end is tearing down: its room counts once released.
+    const overdue = placed.map((x) => ({ ...x, timeslot: { start: at(-130), end: at(-1) } }));
+    expect(launches(plan(40, { sessions: [...overdue, next(40)] }).actions)).toHaveLength(1);
+    // A release the worker's record does not hold (out of step) is not counted either.
+    const outOfStep = worker({
+      allocatedCapacity: { cpuCores: 3, memoryGb: 64, storageGb: 80, maxNodes: 20 },
+    });
+    expect(launches(plan(40, { workers: [outOfStep] }).actions)).toHaveLength(1);
+    // Only sessions holding a placement give room back.
+    const finished = placed.map((x) => ({ ...x, status: 'TERMINATED' as const }));
+    expect(launches(plan(40, { sessions: [...finished, next(40)] }).actions)).toHaveLength(1);
+  });
+
   it('defers a host until its first session is within its start-up time plus the margin', () => {
     const stopped = worker({ id: 'w-stopped', status: 'STOPPED' });
     const c = cfg({ warmStartMinutes: 8, lookAheadMarginMinutes: 10 });
@@ -442,6 +480,7 @@ const configArb: fc.Arbitrary<ScalingConfig> = fc
     maxDrainShare: fc.double({ min: 0, max: 1, noNaN: true }),
     warmStoppedPerTemplate: fc.integer({ min: 0, max: 2 }),
     warmStartMinutes: fc.integer({ min: 0, max: 15 }),
+    freedRoomLeadMinutes: fc.integer({ min: 0, max: 60 }),
   })
   .map(({ extra, ...c }) => ({ ...c, maxWorkers: c.minWorkers + extra }));
 

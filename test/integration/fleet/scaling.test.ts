@@ -165,6 +165,44 @@ describe('runScaleUp', () => {
     });
   });
 
+  it('counts the room of a placed session that ends before the next one starts (freedRoomLeadMinutes): no launch', async () => {
+    // A small worker filled by four sessions placed through the real placement transaction, all
+    // ending 5 min from now; one more session starts in 35 min (within the 40-min look-ahead).
+    const full = await worker({ id: 'w-full' });
+    for (let i = 0; i < 4; i++) {
+      const id = `s-placed-${i}`;
+      await s.sessions.create(
+        newSession({
+          id,
+          reservationId: `r-${id}`,
+          timeslot: { start: at(-115), end: at(5) },
+          requirements: REQ,
+        }),
+      );
+      await s.placement.place({
+        session: await s.sessions.getSession(id),
+        worker: await s.workers.get(full.id),
+        ports: { R1_serial: 2000 + 2 * i, R1_ssh: 2001 + 2 * i },
+        by: 'test',
+      });
+    }
+    expect((await s.workers.get(full.id)).allocatedCapacity).toMatchObject({ cpuCores: 16, memoryGb: 64 });
+    await pendingSession('s-next', 35);
+
+    // 5 + 30 <= 35: the room freed at the booked end is counted, nothing is launched.
+    const reused = await runScaleUp(deps({ freedRoomLeadMinutes: 30 }));
+    expect(reused.actions).toEqual([]);
+    expect(reused.decisions[0]).toMatchObject({
+      kind: 'NONE',
+      inputs: { summary: { demand: { total: 1 }, coveredBySupply: 1 } },
+    });
+    // 5 + 31 > 35: the freed room comes too late for it, so a host is launched.
+    const launched = await runScaleUp(deps({ freedRoomLeadMinutes: 31 }));
+    expect(launched.actions).toEqual([
+      expect.objectContaining({ outcome: 'APPLIED', action: expect.objectContaining({ kind: 'LAUNCH' }) }),
+    ]);
+  });
+
   it('covered demand is NONE: recorded once while the reason stays the same', async () => {
     await pendingSession('s-1', 10);
     await runScaleUp(deps());

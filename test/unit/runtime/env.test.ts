@@ -125,6 +125,7 @@ describe('environment schemas', () => {
         'LCM_CML_LICENSE_SECRET_ID',
         'LCM_STUCK_SESSION_GRACE_SECONDS',
         'LCM_SCALING_WARM_START_MINUTES',
+        'LCM_SCALING_FREED_ROOM_LEAD_MINUTES',
       ]),
     );
   });

@@ -131,6 +131,7 @@ export const SCALING_CONFIG_ENV = {
   LCM_SCALING_MAX_DRAIN_SHARE: envNumber(),
   LCM_SCALING_WARM_STOPPED_PER_TEMPLATE: envNumber(),
   LCM_SCALING_WARM_START_MINUTES: envNumber(),
+  LCM_SCALING_FREED_ROOM_LEAD_MINUTES: envNumber(),
 } satisfies EnvShape;
 
 /**
@@ -148,6 +149,7 @@ export const SCALING_CONFIG_VARIABLES = {
   maxDrainShare: 'LCM_SCALING_MAX_DRAIN_SHARE',
   warmStoppedPerTemplate: 'LCM_SCALING_WARM_STOPPED_PER_TEMPLATE',
   warmStartMinutes: 'LCM_SCALING_WARM_START_MINUTES',
+  freedRoomLeadMinutes: 'LCM_SCALING_FREED_ROOM_LEAD_MINUTES',
 } as const satisfies Record<keyof ScalingConfig, keyof typeof SCALING_CONFIG_ENV>;
 
 /** DEFAULT_SCALING_CONFIG overridden by the parsed variables, validated as the planners need. */
@@ -275,11 +277,12 @@ export async function runScaleUp(deps: ScalingDeps): Promise<ScalingRunResult> {
   const templates = await allTemplates(deps);
   const { workers, bootSeconds } = await fleetAndBoots(deps, templates);
   const windowMinutes = lookAheadMinutes(templates, deps.config, bootSeconds);
-  const [pending, pooled] = await Promise.all([
+  const [pending, holding, pooled] = await Promise.all([
     pendingBefore(deps, new Date(now.getTime() + windowMinutes * 60_000).toISOString()),
+    holdingSessions(deps),
     deps.poolDemand ? deps.poolDemand() : Promise.resolve([]),
   ]);
-  const sessions: ScalingSession[] = [...pending, ...pooled];
+  const sessions: ScalingSession[] = [...pending, ...holding, ...pooled];
   // The fleet gauges from what this run read anyway (issue 13, item 1), before it acts.
   recordMetrics(fleetGaugePoints(fleetGauges(workers, templates)));
   const plan = planScaleUp({

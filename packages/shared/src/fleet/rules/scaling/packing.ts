@@ -1,5 +1,10 @@
 import type { Capacity } from '../../../kernel/index.ts';
-import { addCapacity, requirementsAsCapacity, ZERO_CAPACITY } from '../../../kernel/index.ts';
+import {
+  addCapacity,
+  requirementsAsCapacity,
+  subtractCapacity,
+  ZERO_CAPACITY,
+} from '../../../kernel/index.ts';
 import { choosePlacement, type PlacementCandidate, type PlacementRequest } from '../placement.ts';
 import {
   IN_FLIGHT,
@@ -19,6 +24,20 @@ export interface Demand {
   /** Size relative to the largest enabled template, dominant dimension (for ordering and value). */
   work: number;
   waiting: boolean;
+}
+
+/** Room a placed session gives back on its worker at `atMs` (its booked end). */
+export interface Release {
+  workerId: string;
+  atMs: number;
+  need: Capacity;
+  ports: number;
+}
+
+/** Room that frees on the active hosts, and how long before a demand's start it must have freed. */
+export interface Releases {
+  releases: readonly Release[];
+  leadMs: number;
 }
 
 export interface Host {
@@ -162,7 +181,9 @@ export interface Packing {
 
 /**
  * Packs `demand` in order. Each session first goes where choosePlacement puts it among the running
- * and in-flight workers. What is left is packed host by host: the contents of the next host are
+ * and in-flight workers, on which the room that `freed` says placed sessions give back at least
+ * `leadMs` before its start counts as free (a host emptying before the next wave takes it, instead
+ * of a launch). What is left is packed host by host: the contents of the next host are
  * what one fresh host of the template with the most work per dollar takes from the queue (first
  * fit, the queue head always included), and the host gets the cheapest enabled template whose shape
  * fits exactly those contents. A large template thus wins only when the queue nearly fills it;
@@ -189,13 +210,27 @@ export function pack(
   stopped: Host[],
   templates: readonly ScalingTemplate[],
   allowNew: boolean,
+  freed: Releases = { releases: [], leadMs: 0 },
 ): Packing {
   const activeCands = active.map((h) => h.cand);
   const byId = new Map<string, Host>();
   for (const h of active) byId.set(h.cand.id, h);
   const covered: Demand[] = [];
   let queue: Demand[] = [];
+  // Demand comes in start order, so room freed by `lead` before one demand's start is free for
+  // every later one too: releases are applied once, as the starts pass them.
+  const releases = [...freed.releases].sort((a, b) => a.atMs - b.atMs);
+  let next = 0;
   for (const d of demand) {
+    while (next < releases.length && releases[next]!.atMs <= d.startMs - freed.leadMs) {
+      const r = releases[next++]!;
+      const host = byId.get(r.workerId);
+      // Room the worker's record does not hold is not counted (a record out of step with its
+      // sessions must not make the planner see room that is not there).
+      if (host === undefined || DIMS.some((k) => r.need[k] > host.cand.allocatedCapacity[k])) continue;
+      host.cand.allocatedCapacity = subtractCapacity(host.cand.allocatedCapacity, r.need);
+      host.cand.leasedPortCount = Math.max(0, host.cand.leasedPortCount - r.ports);
+    }
     const r = choosePlacement(d.req, activeCands);
     if (r.placed) {
       placeOn(byId.get(r.workerId)!, d);

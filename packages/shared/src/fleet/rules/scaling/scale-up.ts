@@ -1,3 +1,4 @@
+import { ACTIVE_SESSION_STATUSES, requirementsAsCapacity } from '../../../kernel/index.ts';
 import {
   type BootSeconds,
   bootMinutesOf,
@@ -20,7 +21,9 @@ import {
   byCostThenName,
   collectDemand,
   type Demand,
+  type Host,
   pack,
+  type Release,
   referenceCapacity,
   supplyHosts,
 } from './packing.ts';
@@ -28,7 +31,10 @@ import {
 export interface ScaleUpInput {
   /** ISO instant of this scaler run. */
   now: string;
-  /** Sessions that need or hold capacity (at least: PENDING ones starting within the window). */
+  /**
+   * Sessions that need or hold capacity: at least the PENDING ones starting within the window, and
+   * the placed ones (ACTIVE_SESSION_STATUSES) whose room upcoming demand may reuse.
+   */
   sessions: readonly ScalingSession[];
   workers: readonly ScalingWorker[];
   templates: readonly ScalingTemplate[];
@@ -96,7 +102,9 @@ function sessionsText(hostSessions: readonly Demand[], nowMs: number): string {
 /**
  * Scale-up planning. Demand = PENDING sessions waiting for capacity now plus those whose timeslot
  * starts within the look-ahead window (longest enabled boot time + margin); placed sessions are
- * already in their workers' allocated capacity. Supply = RUNNING workers, workers launching or
+ * already in their workers' allocated capacity, and a placed session's room counts as free for
+ * demand starting at least `freedRoomLeadMinutes` after its booked end (the session holding it
+ * must be among `sessions`). Supply = RUNNING workers, workers launching or
  * starting (as if RUNNING with their declared capacity), then STOPPED workers of enabled
  * templates (started in preference to a launch), then new hosts. Actions are ordered by the
  * earliest session they serve and cut by maxWorkers, maxConcurrentLaunches and the cooldown; a
@@ -123,7 +131,10 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
   );
   const packing =
     demand.length > 0
-      ? pack(demand, active, stopped, enabled, true)
+      ? pack(demand, active, stopped, enabled, true, {
+          releases: releasesOf(input.sessions, active, nowMs),
+          leadMs: cfg.freedRoomLeadMinutes * MINUTE,
+        })
       : { started: [], launched: [], covered: [], unplaced: [] };
 
   interface Candidate {
@@ -254,6 +265,29 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
     cooldownRemainingSeconds,
   };
   return { actions, summary, reason: scaleUpReason(summary, actions) };
+}
+
+/**
+ * Room that placed sessions give back on the active workers: each session holding a placement
+ * gives back its requirements and ports at its booked end. A session already past its booked end
+ * is left out: it is tearing down, and its room counts once the teardown has released it (a slow
+ * teardown must not make the planner count room that is not there).
+ */
+function releasesOf(sessions: readonly ScalingSession[], active: readonly Host[], nowMs: number): Release[] {
+  const onActive = new Set(active.map((h) => h.workerId));
+  const out: Release[] = [];
+  for (const s of sessions) {
+    if (!s.workerId || !onActive.has(s.workerId) || !ACTIVE_SESSION_STATUSES.includes(s.status)) continue;
+    const atMs = parseInstant(s.timeslot?.end, `sessions.${s.id}.timeslot.end`);
+    if (atMs <= nowMs) continue;
+    out.push({
+      workerId: s.workerId,
+      atMs,
+      need: requirementsAsCapacity(s.requirements),
+      ports: s.portTemplate?.length ?? 0,
+    });
+  }
+  return out;
 }
 
 function scaleUpReason(s: ScaleUpSummary, actions: readonly ScaleUpAction[]): string {
