@@ -1,6 +1,8 @@
 /**
  * Quick iteration aid for the fleet policy (not the benchmark): LCM alone on a few seeds, with the
- * cost split of sim.ts. Run: FLEET_SEEDS=1,2,3 npx tsx bench/fleet/probe.ts
+ * cost split of sim.ts. Run: FLEET_SEEDS=1,2,3 npx tsx bench/fleet/probe.ts; FLEET_CONFIG overrides
+ * scaling settings (e.g. '{"scaleDownIdleMinutes":0}'), FLEET_SIM simulator options (e.g.
+ * '{"scaleDownEveryMinutes":1}').
  */
 import { DEFAULT_SCALING_CONFIG } from '@lcm/shared/fleet';
 import { perInstantBounds } from './bounds.ts';
@@ -17,6 +19,7 @@ for (const seed of seeds) {
   const b = await perInstantBounds(simDemandIntervals(world), world.templates);
   const r = simulate(world, policy, {
     config: { ...DEFAULT_SCALING_CONFIG, ...JSON.parse(process.env.FLEET_CONFIG ?? '{}') },
+    ...JSON.parse(process.env.FLEET_SIM ?? '{}'),
   });
   const ratio = r.cost / b.integer.cost;
   sumRatio += ratio;
